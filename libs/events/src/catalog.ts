@@ -1,0 +1,39 @@
+import type { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
+import { callV1, type commonV1 } from '@switchboard/proto';
+import { CALLS_STREAM, type StreamDefinition } from './streams.js';
+
+/** The protobuf codec ts-proto generates for every message. */
+export interface MessageCodec<T> {
+  encode(message: T, writer?: BinaryWriter): BinaryWriter;
+  decode(input: BinaryReader | Uint8Array, length?: number): T;
+}
+
+/** Every event payload starts with the common envelope. */
+export interface EventPayload {
+  meta?: commonV1.EventMeta | undefined;
+}
+
+/** One kind of event: where it is published, which stream keeps it, how it is encoded. */
+export interface EventType<T extends EventPayload> {
+  readonly domain: string;
+  readonly event: string;
+  readonly stream: StreamDefinition;
+  readonly codec: MessageCodec<T>;
+}
+
+function eventType<T extends EventPayload>(
+  domain: string,
+  event: string,
+  stream: StreamDefinition,
+  codec: MessageCodec<T>,
+): EventType<T> {
+  return { domain, event, stream, codec };
+}
+
+export const CallEvents = {
+  started: eventType('call', 'started', CALLS_STREAM, callV1.CallStarted),
+  dtmfReceived: eventType('call', 'dtmf_received', CALLS_STREAM, callV1.CallDtmfReceived),
+  playbackFinished: eventType('call', 'playback_finished', CALLS_STREAM, callV1.CallPlaybackFinished),
+  legUpdated: eventType('call', 'leg_updated', CALLS_STREAM, callV1.CallLegUpdated),
+  ended: eventType('call', 'ended', CALLS_STREAM, callV1.CallEnded),
+} as const;

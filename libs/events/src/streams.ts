@@ -1,0 +1,34 @@
+import { allTenantsSubject } from './subjects.js';
+
+/** A JetStream stream declared as code; service-kit creates or updates it at start. */
+export interface StreamDefinition {
+  readonly name: string;
+  readonly subjects: readonly string[];
+  readonly description: string;
+  /** How long messages are kept. */
+  readonly maxAgeMs: number;
+  /** Window in which a repeated `Nats-Msg-Id` is stored only once. */
+  readonly duplicateWindowMs: number;
+}
+
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+
+export const CALLS_STREAM: StreamDefinition = {
+  name: 'CALLS',
+  subjects: [allTenantsSubject('call')],
+  description: 'Call events from the ARI adapters (started, dtmf, leg updates, ended).',
+  maxAgeMs: 14 * DAY,
+  duplicateWindowMs: 10 * MINUTE,
+};
+
+/** Poison messages parked by any consumer, kept for an operator to inspect and replay. */
+export const DLQ_STREAM: StreamDefinition = {
+  name: 'DLQ',
+  subjects: [allTenantsSubject('dlq')],
+  description: 'Messages a consumer could not process after its last delivery.',
+  maxAgeMs: 90 * DAY,
+  duplicateWindowMs: 10 * MINUTE,
+};
+
+export const STREAMS: readonly StreamDefinition[] = [CALLS_STREAM, DLQ_STREAM];

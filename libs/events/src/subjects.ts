@@ -1,0 +1,44 @@
+/** Every subject is `sb.<tenantId>.<domain>.<event>` (DESIGN.md, Contracts). */
+export const SUBJECT_ROOT = 'sb';
+
+// A subject token must not contain NATS separators or wildcards, nor whitespace.
+const TOKEN = /^[A-Za-z0-9_-]+$/;
+
+export class SubjectError extends Error {
+  override readonly name = 'SubjectError';
+}
+
+function checkToken(kind: string, value: string): string {
+  if (!TOKEN.test(value)) {
+    throw new SubjectError(`${kind} "${value}" is not a valid subject token (letters, digits, "-", "_")`);
+  }
+  return value;
+}
+
+export function eventSubject(tenantId: string, domain: string, event: string): string {
+  return [
+    SUBJECT_ROOT,
+    checkToken('tenant id', tenantId),
+    checkToken('domain', domain),
+    checkToken('event', event),
+  ].join('.');
+}
+
+/** The subject that matches one event for all tenants, e.g. `sb.*.call.ended`. */
+export function allTenantsSubject(domain: string, event = '>'): string {
+  return [SUBJECT_ROOT, '*', checkToken('domain', domain), event === '>' ? '>' : checkToken('event', event)].join('.');
+}
+
+/** The tenant id of an `sb.<tenantId>.…` subject, or undefined when the subject has another shape. */
+export function tenantOfSubject(subject: string): string | undefined {
+  const [root, tenantId] = subject.split('.');
+  return root === SUBJECT_ROOT && tenantId && TOKEN.test(tenantId) ? tenantId : undefined;
+}
+
+/** Parked messages of a consumer: `sb.<tenantId>.dlq.<durable>`. */
+export function deadLetterSubject(tenantId: string, durable: string): string {
+  return eventSubject(tenantId, 'dlq', durable);
+}
+
+/** Tenant token used for parked messages whose original subject carried none. */
+export const UNKNOWN_TENANT = '_unknown';

@@ -1,0 +1,5 @@
+// Public surface of the generated protobuf types: one namespace per proto package.
+export * as commonV1 from './gen/switchboard/common/v1/event_meta.js';
+export * as callV1 from './gen/switchboard/call/v1/call_events.js';
+export * as callControlV1 from './gen/switchboard/callcontrol/v1/call_control.js';
+export { loadProtoPackageDefinition, PROTO_ROOT } from './descriptors.js';

@@ -1,0 +1,61 @@
+export {
+  ConfigError,
+  baseConfigSchema,
+  grpcConfigSchema,
+  loadConfig,
+  mongoConfigSchema,
+  natsConfigSchema,
+  type BaseConfig,
+  type GrpcConfig,
+  type MongoConfig,
+  type NatsConfig,
+} from './config.js';
+export { createLogger, type Logger, type LoggerOptions } from './logger.js';
+export { startTelemetry, type Telemetry, type TelemetryOptions } from './telemetry.js';
+export {
+  AuthError,
+  ROLES,
+  createAuthenticator,
+  crossTenant,
+  mayAccessTenant,
+  type AuthSettings,
+  type Authenticator,
+  type Principal,
+  type Role,
+} from './auth.js';
+export {
+  GrpcServer,
+  GrpcStatusError,
+  assertTenantAccess,
+  currentPrincipal,
+  type GrpcServerOptions,
+} from './grpc-server.js';
+export { startHttpServer, type HttpServer, type HttpServerOptions, type Readiness } from './http-server.js';
+export {
+  DuplicateKeyError,
+  applyIndexes,
+  connectMongo,
+  withTypedErrors,
+  type IndexDeclaration,
+  type MongoHandle,
+} from './mongo.js';
+export { connectNats, ensureStreams, type ConnectNatsOptions, type NatsHandle } from './nats/connection.js';
+export {
+  DLQ_HEADERS,
+  startConsumer,
+  type ConsumerOptions,
+  type DeliveredMessage,
+  type RunningConsumer,
+} from './nats/consumer.js';
+export { PoisonMessageError } from './nats/errors.js';
+export { newEventMeta } from './nats/event-meta.js';
+export { publishEvent } from './nats/publish.js';
+export { activeTraceContext, extractTraceContext } from './nats/trace-headers.js';
+export {
+  runService,
+  type KitConfig,
+  type RunOptions,
+  type RunningService,
+  type ServiceContext,
+  type ServiceDefinition,
+} from './service.js';

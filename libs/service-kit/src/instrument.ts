@@ -1,0 +1,12 @@
+// Imported first by every service's main.ts, before anything that loads grpc-js or mongodb.
+import { register } from 'node:module';
+import { startTelemetry } from './telemetry.js';
+
+// ESM imports are only visible to OpenTelemetry's instrumentations through this loader hook.
+register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+
+startTelemetry({
+  serviceName: process.env['OTEL_SERVICE_NAME'] ?? 'switchboard',
+  serviceVersion: process.env['SERVICE_VERSION'] ?? '0.0.0',
+  otlpEndpoint: process.env['OTEL_EXPORTER_OTLP_ENDPOINT'],
+});

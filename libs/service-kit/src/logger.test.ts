@@ -1,0 +1,40 @@
+import { Writable } from 'node:stream';
+import { trace } from '@opentelemetry/api';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLogger } from './logger.js';
+import { recordSpans } from '../test/tracing.js';
+
+const tracing = recordSpans();
+afterAll(() => tracing.stop());
+
+function capture(): { lines: Array<Record<string, unknown>>; stream: Writable } {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { lines, stream };
+}
+
+describe('logger', () => {
+  it('writes JSON lines with service, level name and ISO time', () => {
+    const { lines, stream } = capture();
+    createLogger({ service: 'routing', level: 'info', destination: stream }).info({ callId: 'c1' }, 'call routed');
+    expect(lines[0]).toMatchObject({ service: 'routing', level: 'info', msg: 'call routed', callId: 'c1' });
+    expect(String(lines[0]?.['time'])).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(lines[0]).not.toHaveProperty('trace_id');
+  });
+
+  it('carries the trace and span id of the active span', () => {
+    const { lines, stream } = capture();
+    const logger = createLogger({ service: 'routing', level: 'info', destination: stream });
+    const ids = trace.getTracer('test').startActiveSpan('handle call', (span) => {
+      logger.info('inside');
+      span.end();
+      return span.spanContext();
+    });
+    expect(lines[0]).toMatchObject({ trace_id: ids.traceId, span_id: ids.spanId, trace_flags: '01' });
+  });
+});

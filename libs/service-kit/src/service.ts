@@ -1,0 +1,236 @@
+import type { z } from 'zod';
+import type { PubAck } from '@nats-io/jetstream';
+import type { EventPayload, EventType, StreamDefinition } from '@switchboard/events';
+import { createAuthenticator, type Authenticator } from './auth.js';
+import {
+  baseConfigSchema,
+  grpcConfigSchema,
+  loadConfig,
+  mongoConfigSchema,
+  natsConfigSchema,
+  type BaseConfig,
+  type GrpcConfig,
+  type MongoConfig,
+  type NatsConfig,
+} from './config.js';
+import { GrpcServer } from './grpc-server.js';
+import { startHttpServer, type HttpServer } from './http-server.js';
+import { createLogger, type Logger } from './logger.js';
+import { applyIndexes, connectMongo, type IndexDeclaration, type MongoHandle } from './mongo.js';
+import { connectNats, ensureStreams, type NatsHandle } from './nats/connection.js';
+import { startConsumer, type ConsumerOptions, type RunningConsumer } from './nats/consumer.js';
+import { publishEvent } from './nats/publish.js';
+import { startTelemetry } from './telemetry.js';
+
+type Env = Record<string, string | undefined>;
+
+export interface ServiceDefinition<S extends z.ZodObject> {
+  /** The one name used everywhere: folder, package, chart component, OTEL_SERVICE_NAME. */
+  name: string;
+  version: string;
+  /** The service's own variables; the kit adds those of the parts it asks for. */
+  config?: S;
+  nats?: { streams: readonly StreamDefinition[] };
+  mongo?: { indexes: readonly IndexDeclaration[] };
+  grpc?: { reflectionProtos: readonly string[] };
+  /** Wires the service: add gRPC services, start consumers. Runs before the service reports ready. */
+  start(context: ServiceContext<z.infer<S>>): Promise<void> | void;
+}
+
+export type KitConfig = BaseConfig & Partial<NatsConfig & MongoConfig & GrpcConfig>;
+
+export interface ServiceContext<C> {
+  readonly config: Readonly<C & KitConfig>;
+  readonly logger: Logger;
+  /** Present when the definition asked for NATS. */
+  readonly nats: NatsHandle | undefined;
+  readonly mongo: MongoHandle | undefined;
+  readonly grpc: GrpcServer | undefined;
+  readonly authenticator: Authenticator | undefined;
+  /** A durable consumer that shutdown stops before it drains NATS. */
+  consume(options: ConsumerOptions): Promise<RunningConsumer>;
+  publish<T extends EventPayload>(type: EventType<T>, payload: T): Promise<PubAck>;
+  /** Work (a call in progress) that shutdown waits for before it closes connections. */
+  track<T>(work: Promise<T>): Promise<T>;
+  /** Runs at shutdown after in-flight work ended, before connections close; last added runs first. */
+  onShutdown(hook: () => Promise<void> | void): void;
+}
+
+export interface RunningService {
+  readonly logger: Logger;
+  readonly httpPort: number;
+  readonly grpcPort: number | undefined;
+  /** Stops taking work, waits for in-flight work, closes everything; resolves to the exit code. */
+  shutdown(reason: string): Promise<number>;
+}
+
+export interface RunOptions {
+  env?: Env;
+  /** Exit the process on SIGTERM/SIGINT once shut down (default true; tests run in-process with false). */
+  handleSignals?: boolean;
+  logDestination?: Parameters<typeof createLogger>[0]['destination'];
+}
+
+function composeSchema(definition: ServiceDefinition<z.ZodObject>): z.ZodObject {
+  let schema: z.ZodObject = baseConfigSchema;
+  if (definition.nats) schema = schema.extend(natsConfigSchema.shape);
+  if (definition.mongo) schema = schema.extend(mongoConfigSchema.shape);
+  if (definition.grpc) schema = schema.extend(grpcConfigSchema.shape);
+  if (definition.config) schema = schema.extend(definition.config.shape);
+  return schema;
+}
+
+/**
+ * Boots a service linearly and fails fast: config, logging and telemetry, connections, the
+ * service's own wiring, then the servers. On SIGTERM it stops taking work, reports NOT_SERVING,
+ * waits for in-flight work up to SHUTDOWN_TIMEOUT_MS, drains NATS, closes Mongo, exits 0.
+ */
+export async function runService<S extends z.ZodObject>(
+  definition: ServiceDefinition<S>,
+  options: RunOptions = {},
+): Promise<RunningService> {
+  const env = options.env ?? process.env;
+  const config = loadConfig(composeSchema(definition as ServiceDefinition<z.ZodObject>), env) as Readonly<
+    z.infer<S> & KitConfig
+  >;
+  const logger = createLogger({
+    service: definition.name,
+    level: config.LOG_LEVEL,
+    destination: options.logDestination,
+  });
+  const telemetry = startTelemetry({
+    serviceName: definition.name,
+    serviceVersion: definition.version,
+    otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+  });
+
+  const consumers: RunningConsumer[] = [];
+  const inFlight = new Set<Promise<unknown>>();
+  const hooks: Array<() => Promise<void> | void> = [];
+  let draining = false;
+  let nats: NatsHandle | undefined;
+  let mongo: MongoHandle | undefined;
+  let grpc: GrpcServer | undefined;
+  let authenticator: Authenticator | undefined;
+  let http: HttpServer | undefined;
+
+  const closeConnections = async () => {
+    await nats?.connection.drain().catch((error: unknown) => logger.warn({ err: error }, 'nats drain failed'));
+    await mongo?.close().catch((error: unknown) => logger.warn({ err: error }, 'mongo close failed'));
+  };
+
+  try {
+    if (definition.nats) {
+      nats = await connectNats({ url: config.NATS_URL ?? '', name: definition.name, logger });
+      await ensureStreams(nats.jsm, definition.nats.streams);
+    }
+    if (definition.mongo) {
+      mongo = await connectMongo({
+        url: config.MONGO_URL ?? '',
+        dbName: config.MONGO_DB ?? '',
+        appName: definition.name,
+      });
+      await applyIndexes(mongo.db, definition.mongo.indexes);
+    }
+    if (definition.grpc) {
+      authenticator = createAuthenticator({
+        secret: config.AUTH_JWT_SECRET ?? '',
+        issuer: config.AUTH_JWT_ISSUER ?? '',
+        audience: config.AUTH_JWT_AUDIENCE ?? '',
+      });
+      grpc = new GrpcServer({ authenticator, logger, reflectionProtos: definition.grpc.reflectionProtos });
+    }
+
+    const context: ServiceContext<z.infer<S>> = {
+      config,
+      logger,
+      nats,
+      mongo,
+      grpc,
+      authenticator,
+      consume: async (consumerOptions) => {
+        if (!nats) throw new Error(`${definition.name} consumes events but its definition does not ask for nats`);
+        const consumer = await startConsumer(nats, logger, {
+          ...consumerOptions,
+          handler: (message) => context.track(consumerOptions.handler(message)),
+        });
+        consumers.push(consumer);
+        return consumer;
+      },
+      publish: (type, payload) => {
+        if (!nats) throw new Error(`${definition.name} publishes events but its definition does not ask for nats`);
+        return publishEvent(nats, type, payload);
+      },
+      track: (work) => {
+        inFlight.add(work);
+        const forget = () => inFlight.delete(work);
+        work.then(forget, forget);
+        return work;
+      },
+      onShutdown: (hook) => hooks.push(hook),
+    };
+    await definition.start(context);
+
+    http = await startHttpServer({
+      host: config.BIND_HOST,
+      port: config.HTTP_PORT,
+      metrics: telemetry.metricsHandler,
+      readiness: async () => {
+        const checks: Record<string, boolean> = {};
+        if (nats) checks['nats'] = !nats.connection.isClosed() && nats.connection.info !== undefined;
+        if (mongo) checks['mongo'] = await mongo.ping();
+        return { ready: !draining && Object.values(checks).every(Boolean), draining, checks };
+      },
+    });
+  } catch (error) {
+    logger.fatal({ err: error }, 'start failed');
+    await closeConnections();
+    throw error;
+  }
+
+  const grpcPort = grpc ? await grpc.listen(config.BIND_HOST, config.GRPC_PORT ?? 0) : undefined;
+  grpc?.setServing(true);
+  logger.info({ httpPort: http.port, grpcPort }, `${definition.name} ready`);
+
+  let shutdownResult: Promise<number> | undefined;
+  const shutdown = (reason: string) => {
+    shutdownResult ??= (async () => {
+      const deadline = Date.now() + config.SHUTDOWN_TIMEOUT_MS;
+      const remaining = () => Math.max(deadline - Date.now(), 0);
+      draining = true;
+      grpc?.setServing(false);
+      logger.info({ reason, inFlight: inFlight.size }, 'draining');
+      await Promise.all(consumers.map((consumer) => consumer.stop()));
+      let timer: NodeJS.Timeout | undefined;
+      const finished = await Promise.race([
+        Promise.allSettled([...inFlight]).then(() => true),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), remaining()))),
+      ]);
+      clearTimeout(timer);
+      if (!finished) logger.error({ inFlight: inFlight.size }, 'shutdown deadline passed with work still in flight');
+      for (const hook of hooks.reverse()) {
+        await Promise.resolve(hook()).catch((error: unknown) => logger.error({ err: error }, 'shutdown hook failed'));
+      }
+      await grpc?.shutdown(remaining());
+      await closeConnections();
+      await http?.close();
+      await telemetry.shutdown().catch(() => undefined);
+      logger.info({ clean: finished }, 'stopped');
+      return finished ? 0 : 1;
+    })();
+    return shutdownResult;
+  };
+
+  if (options.handleSignals ?? true) {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(signal, () => {
+        void shutdown(signal).then((code) => {
+          logger.flush();
+          process.exit(code);
+        });
+      });
+    }
+  }
+
+  return { logger, httpPort: http.port, grpcPort, shutdown };
+}

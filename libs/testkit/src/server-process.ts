@@ -1,0 +1,78 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+
+/** A child server process started for a test; `stop()` is safe to call more than once. */
+export interface ServerProcess {
+  readonly pid: number;
+  /** The capture groups of the line that said the server was ready. */
+  readonly ready: RegExpMatchArray;
+  stop(): Promise<void>;
+}
+
+interface SpawnOptions {
+  name: string;
+  command: string;
+  args: string[];
+  /** Matched against every stdout/stderr line; the first match means the server is ready. */
+  readyLine: RegExp;
+  timeoutMs?: number;
+}
+
+const running = new Set<ChildProcess>();
+
+// A test worker that dies (or forgets afterAll) must not leave servers behind.
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+const STOP_GRACE_MS = 5_000;
+
+export async function spawnServer(options: SpawnOptions): Promise<ServerProcess> {
+  const { name, command, args, readyLine, timeoutMs = 30_000 } = options;
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  const output: string[] = [];
+
+  const ready = await new Promise<RegExpMatchArray>((resolve, reject) => {
+    const fail = (reason: string) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new Error(`${name} did not start: ${reason}\n--- ${name} output ---\n${output.join('\n')}`));
+    };
+    const timer = setTimeout(() => fail(`no ready line within ${timeoutMs} ms`), timeoutMs);
+    const onLine = (line: string) => {
+      output.push(line);
+      const match = readyLine.exec(line);
+      if (match) {
+        clearTimeout(timer);
+        child.off('exit', onExit);
+        resolve(match);
+      }
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
+      fail(`exited early (code ${code}, signal ${signal})`);
+    child.once('error', (error) => fail(error.message));
+    child.once('exit', onExit);
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream) createInterface({ input: stream }).on('line', onLine);
+    }
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = once(child, 'exit');
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+        await exited;
+        clearTimeout(timer);
+      }
+      running.delete(child);
+    })();
+    return stopping;
+  };
+
+  return { pid: child.pid ?? -1, ready, stop };
+}
