@@ -1,4 +1,6 @@
-// Imported first by every service's main.ts, before anything that loads grpc-js or mongodb.
+// Loaded before a service's own code: `node --import @switchboard/service-kit/instrument dist/main.js`.
+// A static import inside main.ts would be too late, because ESM loads the whole import graph
+// (grpc-js, mongodb) before it evaluates any of it.
 import { register } from 'node:module';
 import { startTelemetry } from './telemetry.js';
 

@@ -24,8 +24,8 @@ let started: Telemetry | undefined;
 
 /**
  * Starts the OpenTelemetry SDK once per process. It must run before grpc-js and mongodb are
- * loaded so their instrumentations can patch them: services import `@switchboard/service-kit/instrument`
- * as the first line of `main.ts`.
+ * loaded so their instrumentations can patch them: services start with
+ * `node --import @switchboard/service-kit/instrument`.
  */
 export function startTelemetry(options: TelemetryOptions): Telemetry {
   if (started) return started;
