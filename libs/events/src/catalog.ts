@@ -1,6 +1,6 @@
 import type { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
-import { callV1, type commonV1 } from '@switchboard/proto';
-import { CALLS_STREAM, type StreamDefinition } from './streams.js';
+import { callV1, faxV1, ratingV1, type commonV1 } from '@switchboard/proto';
+import { CALLS_STREAM, CDRS_STREAM, FAX_STREAM, type StreamDefinition } from './streams.js';
 
 /** The protobuf codec ts-proto generates for every message. */
 export interface MessageCodec<T> {
@@ -36,4 +36,12 @@ export const CallEvents = {
   playbackFinished: eventType('call', 'playback_finished', CALLS_STREAM, callV1.CallPlaybackFinished),
   legUpdated: eventType('call', 'leg_updated', CALLS_STREAM, callV1.CallLegUpdated),
   ended: eventType('call', 'ended', CALLS_STREAM, callV1.CallEnded),
+} as const;
+
+export const FaxEvents = {
+  received: eventType('fax', 'received', FAX_STREAM, faxV1.FaxReceived),
+} as const;
+
+export const RatingEvents = {
+  cdrRated: eventType('cdr', 'rated', CDRS_STREAM, ratingV1.CdrRated),
 } as const;

@@ -7,5 +7,20 @@ export {
   eventSubject,
   tenantOfSubject,
 } from './subjects.js';
-export { CALLS_STREAM, DLQ_STREAM, STREAMS, type StreamDefinition } from './streams.js';
-export { CallEvents, type EventPayload, type EventType, type MessageCodec } from './catalog.js';
+export {
+  CALLS_STREAM,
+  CDRS_STREAM,
+  DLQ_STREAM,
+  FAX_INBOX_BUCKET,
+  FAX_STREAM,
+  STREAMS,
+  type StreamDefinition,
+} from './streams.js';
+export {
+  CallEvents,
+  FaxEvents,
+  RatingEvents,
+  type EventPayload,
+  type EventType,
+  type MessageCodec,
+} from './catalog.js';

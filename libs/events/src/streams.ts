@@ -22,6 +22,23 @@ export const CALLS_STREAM: StreamDefinition = {
   duplicateWindowMs: 10 * MINUTE,
 };
 
+export const FAX_STREAM: StreamDefinition = {
+  name: 'FAX',
+  subjects: [allTenantsSubject('fax')],
+  description: 'Fax receptions reported by the ARI adapters.',
+  maxAgeMs: 30 * DAY,
+  duplicateWindowMs: 10 * MINUTE,
+};
+
+/** Rated legs (and their reratings) from rating, for billing and exports. */
+export const CDRS_STREAM: StreamDefinition = {
+  name: 'CDRS',
+  subjects: [allTenantsSubject('cdr')],
+  description: 'Rated call legs, one message per leg and rating version.',
+  maxAgeMs: 400 * DAY,
+  duplicateWindowMs: 10 * MINUTE,
+};
+
 /** Poison messages parked by any consumer, kept for an operator to inspect and replay. */
 export const DLQ_STREAM: StreamDefinition = {
   name: 'DLQ',
@@ -31,4 +48,7 @@ export const DLQ_STREAM: StreamDefinition = {
   duplicateWindowMs: 10 * MINUTE,
 };
 
-export const STREAMS: readonly StreamDefinition[] = [CALLS_STREAM, DLQ_STREAM];
+export const STREAMS: readonly StreamDefinition[] = [CALLS_STREAM, FAX_STREAM, CDRS_STREAM, DLQ_STREAM];
+
+/** JetStream object store bucket where adapters put received fax documents (TIFF). */
+export const FAX_INBOX_BUCKET = 'fax-inbox';

@@ -1,0 +1,2 @@
+export { createProgram } from './program.js';
+export { bearerToken, type CredentialOptions } from './credentials.js';

@@ -1,0 +1,9 @@
+import { Command } from 'commander';
+import { registerTokenCommand } from './commands/token.js';
+
+/** The `sb` operator CLI; each domain registers its commands from `commands/<domain>.ts`. */
+export function createProgram(): Command {
+  const program = new Command('sb').description('Switchboard operator CLI').showHelpAfterError();
+  registerTokenCommand(program);
+  return program;
+}
