@@ -59,3 +59,13 @@ export {
   type ServiceContext,
   type ServiceDefinition,
 } from './service.js';
+export {
+  RPC_HEADERS,
+  grpcImplementation,
+  natsRpcClient,
+  serveNatsRpc,
+  type NatsRpcClientOptions,
+  type RpcClient,
+  type RpcHandlers,
+  type ServeNatsRpcOptions,
+} from './nats/rpc.js';

@@ -87,7 +87,12 @@ afterAll(async () => {
 });
 
 const answer = (request: { tenantId: string; callId: string }, bearer?: string) =>
-  call(client.answer as Unary<callControlV1.AnswerRequest, callControlV1.AnswerResponse>, client, request, bearer);
+  call(
+    client.answer as Unary<callControlV1.AnswerRequest, callControlV1.AnswerResponse>,
+    client,
+    { ...request, commandId: '' },
+    bearer,
+  );
 
 describe('gRPC server from the kit', () => {
   it('answers the standard health check with SERVING', async () => {

@@ -18,7 +18,9 @@ const port = await new Promise<number>((resolve, reject) =>
 );
 const client = new callControlV1.CallControlServiceClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
 await new Promise((resolve, reject) =>
-  client.answer({ tenantId: 't-a', callId: 'c1' }, (error, response) => (error ? reject(error) : resolve(response))),
+  client.answer({ tenantId: 't-a', callId: 'c1', commandId: 'telemetry-1' }, (error, response) =>
+    error ? reject(error) : resolve(response),
+  ),
 );
 client.close();
 server.forceShutdown();

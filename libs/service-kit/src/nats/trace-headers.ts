@@ -26,11 +26,19 @@ const getter: TextMapGetter<MsgHdrs | undefined> = {
 
 const tracer = () => trace.getTracer('@switchboard/service-kit/nats');
 
-/** Runs `publish` inside a PRODUCER span `publish <subject>` whose context is written into `headers`. */
-export async function withPublishSpan<T>(subject: string, headers: MsgHdrs, publish: () => Promise<T>): Promise<T> {
+/**
+ * Runs `publish` inside a PRODUCER span `publish <subject>` (CLIENT `request <subject>` for a
+ * request/reply call) whose context is written into `headers`.
+ */
+export async function withPublishSpan<T>(
+  subject: string,
+  headers: MsgHdrs,
+  publish: () => Promise<T>,
+  kind: SpanKind.PRODUCER | SpanKind.CLIENT = SpanKind.PRODUCER,
+): Promise<T> {
   return tracer().startActiveSpan(
-    `publish ${subject}`,
-    { kind: SpanKind.PRODUCER, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': subject } },
+    `${kind === SpanKind.CLIENT ? 'request' : 'publish'} ${subject}`,
+    { kind, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': subject } },
     async (span) => {
       propagation.inject(context.active(), headers, setter);
       try {
@@ -58,6 +66,7 @@ export function withProcessSpan<T>(
   subject: string,
   headers: MsgHdrs | undefined,
   process: (span: Span) => Promise<T>,
+  kind: SpanKind.CONSUMER | SpanKind.SERVER = SpanKind.CONSUMER,
 ): Promise<T> {
   const parent = extractTraceContext(headers);
   const producer = trace.getSpanContext(parent);
@@ -65,7 +74,7 @@ export function withProcessSpan<T>(
   return tracer().startActiveSpan(
     `process ${subject}`,
     {
-      kind: SpanKind.CONSUMER,
+      kind,
       links,
       attributes: { 'messaging.system': 'nats', 'messaging.destination.name': subject },
     },

@@ -190,6 +190,59 @@ export function legDispositionToJSON(object: LegDisposition): string {
   }
 }
 
+/** Where a leg is in its life. */
+export enum LegState {
+  LEG_STATE_UNSPECIFIED = 0,
+  /** LEG_STATE_DIALING - Dialled, not yet ringing. */
+  LEG_STATE_DIALING = 1,
+  LEG_STATE_RINGING = 2,
+  LEG_STATE_ANSWERED = 3,
+  LEG_STATE_ENDED = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function legStateFromJSON(object: any): LegState {
+  switch (object) {
+    case 0:
+    case "LEG_STATE_UNSPECIFIED":
+      return LegState.LEG_STATE_UNSPECIFIED;
+    case 1:
+    case "LEG_STATE_DIALING":
+      return LegState.LEG_STATE_DIALING;
+    case 2:
+    case "LEG_STATE_RINGING":
+      return LegState.LEG_STATE_RINGING;
+    case 3:
+    case "LEG_STATE_ANSWERED":
+      return LegState.LEG_STATE_ANSWERED;
+    case 4:
+    case "LEG_STATE_ENDED":
+      return LegState.LEG_STATE_ENDED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return LegState.UNRECOGNIZED;
+  }
+}
+
+export function legStateToJSON(object: LegState): string {
+  switch (object) {
+    case LegState.LEG_STATE_UNSPECIFIED:
+      return "LEG_STATE_UNSPECIFIED";
+    case LegState.LEG_STATE_DIALING:
+      return "LEG_STATE_DIALING";
+    case LegState.LEG_STATE_RINGING:
+      return "LEG_STATE_RINGING";
+    case LegState.LEG_STATE_ANSWERED:
+      return "LEG_STATE_ANSWERED";
+    case LegState.LEG_STATE_ENDED:
+      return "LEG_STATE_ENDED";
+    case LegState.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** One channel of a call. */
 export interface Leg {
   legId: string;
@@ -213,6 +266,7 @@ export interface Leg {
   hangupCauseText: string;
   /** Labels routing attached when it dialled the leg (site id, department id, agent id). */
   tags: { [key: string]: string };
+  state: LegState;
 }
 
 export interface Leg_TagsEntry {
@@ -287,6 +341,7 @@ function createBaseLeg(): Leg {
     hangupCause: 0,
     hangupCauseText: "",
     tags: {},
+    state: 0,
   };
 }
 
@@ -331,6 +386,9 @@ export const Leg: MessageFns<Leg> = {
     globalThis.Object.entries(message.tags).forEach(([key, value]: [string, string]) => {
       Leg_TagsEntry.encode({ key: key as any, value }, writer.uint32(106).fork()).join();
     });
+    if (message.state !== 0) {
+      writer.uint32(112).int32(message.state);
+    }
     return writer;
   },
 
@@ -454,6 +512,14 @@ export const Leg: MessageFns<Leg> = {
             }
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -522,6 +588,7 @@ export const Leg: MessageFns<Leg> = {
           {},
         )
         : {},
+      state: isSet(object.state) ? legStateFromJSON(object.state) : 0,
     };
   },
 
@@ -572,6 +639,9 @@ export const Leg: MessageFns<Leg> = {
         });
       }
     }
+    if (message.state !== 0) {
+      obj.state = legStateToJSON(message.state);
+    }
     return obj;
   },
 
@@ -601,6 +671,7 @@ export const Leg: MessageFns<Leg> = {
       },
       {},
     );
+    message.state = object.state ?? 0;
     return message;
   },
 };

@@ -18,15 +18,75 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { LegKind, legKindFromJSON, legKindToJSON } from "../../call/v1/call_events.js";
+import {
+  LegDisposition,
+  legDispositionFromJSON,
+  legDispositionToJSON,
+  LegKind,
+  legKindFromJSON,
+  legKindToJSON,
+} from "../../call/v1/call_events.js";
 
 export const protobufPackage = "switchboard.callcontrol.v1";
 
 export const protobufFileName = "switchboard/callcontrol/v1/call_control.proto";
 
+/** Why digit collection ended. */
+export enum CollectEnd {
+  COLLECT_END_UNSPECIFIED = 0,
+  COLLECT_END_MAX_DIGITS = 1,
+  COLLECT_END_TERMINATOR = 2,
+  COLLECT_END_TIMEOUT = 3,
+  COLLECT_END_HANGUP = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function collectEndFromJSON(object: any): CollectEnd {
+  switch (object) {
+    case 0:
+    case "COLLECT_END_UNSPECIFIED":
+      return CollectEnd.COLLECT_END_UNSPECIFIED;
+    case 1:
+    case "COLLECT_END_MAX_DIGITS":
+      return CollectEnd.COLLECT_END_MAX_DIGITS;
+    case 2:
+    case "COLLECT_END_TERMINATOR":
+      return CollectEnd.COLLECT_END_TERMINATOR;
+    case 3:
+    case "COLLECT_END_TIMEOUT":
+      return CollectEnd.COLLECT_END_TIMEOUT;
+    case 4:
+    case "COLLECT_END_HANGUP":
+      return CollectEnd.COLLECT_END_HANGUP;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return CollectEnd.UNRECOGNIZED;
+  }
+}
+
+export function collectEndToJSON(object: CollectEnd): string {
+  switch (object) {
+    case CollectEnd.COLLECT_END_UNSPECIFIED:
+      return "COLLECT_END_UNSPECIFIED";
+    case CollectEnd.COLLECT_END_MAX_DIGITS:
+      return "COLLECT_END_MAX_DIGITS";
+    case CollectEnd.COLLECT_END_TERMINATOR:
+      return "COLLECT_END_TERMINATOR";
+    case CollectEnd.COLLECT_END_TIMEOUT:
+      return "COLLECT_END_TIMEOUT";
+    case CollectEnd.COLLECT_END_HANGUP:
+      return "COLLECT_END_HANGUP";
+    case CollectEnd.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface AnswerRequest {
   tenantId: string;
   callId: string;
+  commandId: string;
 }
 
 export interface AnswerResponse {
@@ -38,6 +98,7 @@ export interface PlayRequest {
   media: string[];
   /** Language of `sound:` prompts, e.g. `de`. */
   language: string;
+  commandId: string;
 }
 
 export interface PlayResponse {
@@ -48,6 +109,7 @@ export interface StopPlaybackRequest {
   tenantId: string;
   callId: string;
   playbackId: string;
+  commandId: string;
 }
 
 export interface StopPlaybackResponse {
@@ -58,6 +120,7 @@ export interface StartMusicOnHoldRequest {
   callId: string;
   /** Asterisk music-on-hold class; empty uses `default`. */
   mohClass: string;
+  commandId: string;
 }
 
 export interface StartMusicOnHoldResponse {
@@ -66,6 +129,7 @@ export interface StartMusicOnHoldResponse {
 export interface StopMusicOnHoldRequest {
   tenantId: string;
   callId: string;
+  commandId: string;
 }
 
 export interface StopMusicOnHoldResponse {
@@ -83,6 +147,9 @@ export interface DialRequest {
   timeoutSeconds: number;
   /** Copied onto the leg in every later event. */
   tags: { [key: string]: string };
+  /** Reply only once the leg was answered (and bridged) or failed, instead of at once. */
+  waitForOutcome: boolean;
+  commandId: string;
 }
 
 export interface DialRequest_TagsEntry {
@@ -92,12 +159,18 @@ export interface DialRequest_TagsEntry {
 
 export interface DialResponse {
   legId: string;
+  /**
+   * Set when the request asked to wait for the outcome: ANSWERED (and bridged), BUSY, NO_ANSWER,
+   * UNAVAILABLE or CANCELLED (the caller hung up first).
+   */
+  disposition: LegDisposition;
 }
 
 export interface HangupLegRequest {
   tenantId: string;
   callId: string;
   legId: string;
+  commandId: string;
 }
 
 export interface HangupLegResponse {
@@ -106,6 +179,7 @@ export interface HangupLegResponse {
 export interface ReceiveFaxRequest {
   tenantId: string;
   callId: string;
+  commandId: string;
 }
 
 export interface ReceiveFaxResponse {
@@ -116,13 +190,61 @@ export interface HangupRequest {
   callId: string;
   /** Q.850 cause to report; 0 means 16 (normal clearing). */
   cause: number;
+  commandId: string;
 }
 
 export interface HangupResponse {
 }
 
+export interface PlayAndCollectRequest {
+  tenantId: string;
+  callId: string;
+  /** Prompts played in order; a key press stops them when barge_in is set. */
+  media: string[];
+  language: string;
+  /** Collection ends after this many digits (1..32). */
+  maxDigits: number;
+  /** A digit that ends collection and is not part of the result, e.g. `#`; empty for none. */
+  terminator: string;
+  /** Time for the first digit, counted from the end of the prompts; 0 means 5000. */
+  firstDigitTimeoutMs: number;
+  /** Time between digits; 0 means 3000. */
+  interDigitTimeoutMs: number;
+  bargeIn: boolean;
+  commandId: string;
+}
+
+export interface PlayAndCollectResponse {
+  digits: string;
+  endedBy: CollectEnd;
+}
+
+export interface ForwardRequest {
+  tenantId: string;
+  callId: string;
+  /** External number in E.164, e.g. `+4940123456`. */
+  number: string;
+  callerId: string;
+  /** 0 means 30. */
+  timeoutSeconds: number;
+  tags: { [key: string]: string };
+  /** Marks the leg as a home-office forwarding (free by contract) rather than an external call. */
+  homeOffice: boolean;
+  commandId: string;
+}
+
+export interface ForwardRequest_TagsEntry {
+  key: string;
+  value: string;
+}
+
+export interface ForwardResponse {
+  legId: string;
+  disposition: LegDisposition;
+}
+
 function createBaseAnswerRequest(): AnswerRequest {
-  return { tenantId: "", callId: "" };
+  return { tenantId: "", callId: "", commandId: "" };
 }
 
 export const AnswerRequest: MessageFns<AnswerRequest> = {
@@ -132,6 +254,9 @@ export const AnswerRequest: MessageFns<AnswerRequest> = {
     }
     if (message.callId !== "") {
       writer.uint32(18).string(message.callId);
+    }
+    if (message.commandId !== "") {
+      writer.uint32(26).string(message.commandId);
     }
     return writer;
   },
@@ -165,6 +290,14 @@ export const AnswerRequest: MessageFns<AnswerRequest> = {
             message.callId = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.commandId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -189,6 +322,11 @@ export const AnswerRequest: MessageFns<AnswerRequest> = {
         : isSet(object.call_id)
         ? globalThis.String(object.call_id)
         : "",
+      commandId: isSet(object.commandId)
+        ? globalThis.String(object.commandId)
+        : isSet(object.command_id)
+        ? globalThis.String(object.command_id)
+        : "",
     };
   },
 
@@ -200,6 +338,9 @@ export const AnswerRequest: MessageFns<AnswerRequest> = {
     if (message.callId !== "") {
       obj.callId = message.callId;
     }
+    if (message.commandId !== "") {
+      obj.commandId = message.commandId;
+    }
     return obj;
   },
 
@@ -210,6 +351,7 @@ export const AnswerRequest: MessageFns<AnswerRequest> = {
     const message = createBaseAnswerRequest();
     message.tenantId = object.tenantId ?? "";
     message.callId = object.callId ?? "";
+    message.commandId = object.commandId ?? "";
     return message;
   },
 };
@@ -267,7 +409,7 @@ export const AnswerResponse: MessageFns<AnswerResponse> = {
 };
 
 function createBasePlayRequest(): PlayRequest {
-  return { tenantId: "", callId: "", media: [], language: "" };
+  return { tenantId: "", callId: "", media: [], language: "", commandId: "" };
 }
 
 export const PlayRequest: MessageFns<PlayRequest> = {
@@ -283,6 +425,9 @@ export const PlayRequest: MessageFns<PlayRequest> = {
     }
     if (message.language !== "") {
       writer.uint32(34).string(message.language);
+    }
+    if (message.commandId !== "") {
+      writer.uint32(42).string(message.commandId);
     }
     return writer;
   },
@@ -332,6 +477,14 @@ export const PlayRequest: MessageFns<PlayRequest> = {
             message.language = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.commandId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -358,6 +511,11 @@ export const PlayRequest: MessageFns<PlayRequest> = {
         : "",
       media: globalThis.Array.isArray(object?.media) ? object.media.map((e: any) => globalThis.String(e)) : [],
       language: isSet(object.language) ? globalThis.String(object.language) : "",
+      commandId: isSet(object.commandId)
+        ? globalThis.String(object.commandId)
+        : isSet(object.command_id)
+        ? globalThis.String(object.command_id)
+        : "",
     };
   },
 
@@ -375,6 +533,9 @@ export const PlayRequest: MessageFns<PlayRequest> = {
     if (message.language !== "") {
       obj.language = message.language;
     }
+    if (message.commandId !== "") {
+      obj.commandId = message.commandId;
+    }
     return obj;
   },
 
@@ -387,6 +548,7 @@ export const PlayRequest: MessageFns<PlayRequest> = {
     message.callId = object.callId ?? "";
     message.media = object.media?.map((e) => e) || [];
     message.language = object.language ?? "";
+    message.commandId = object.commandId ?? "";
     return message;
   },
 };
@@ -465,7 +627,7 @@ export const PlayResponse: MessageFns<PlayResponse> = {
 };
 
 function createBaseStopPlaybackRequest(): StopPlaybackRequest {
-  return { tenantId: "", callId: "", playbackId: "" };
+  return { tenantId: "", callId: "", playbackId: "", commandId: "" };
 }
 
 export const StopPlaybackRequest: MessageFns<StopPlaybackRequest> = {
@@ -478,6 +640,9 @@ export const StopPlaybackRequest: MessageFns<StopPlaybackRequest> = {
     }
     if (message.playbackId !== "") {
       writer.uint32(26).string(message.playbackId);
+    }
+    if (message.commandId !== "") {
+      writer.uint32(34).string(message.commandId);
     }
     return writer;
   },
@@ -519,6 +684,14 @@ export const StopPlaybackRequest: MessageFns<StopPlaybackRequest> = {
             message.playbackId = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.commandId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -548,6 +721,11 @@ export const StopPlaybackRequest: MessageFns<StopPlaybackRequest> = {
         : isSet(object.playback_id)
         ? globalThis.String(object.playback_id)
         : "",
+      commandId: isSet(object.commandId)
+        ? globalThis.String(object.commandId)
+        : isSet(object.command_id)
+        ? globalThis.String(object.command_id)
+        : "",
     };
   },
 
@@ -562,6 +740,9 @@ export const StopPlaybackRequest: MessageFns<StopPlaybackRequest> = {
     if (message.playbackId !== "") {
       obj.playbackId = message.playbackId;
     }
+    if (message.commandId !== "") {
+      obj.commandId = message.commandId;
+    }
     return obj;
   },
 
@@ -573,6 +754,7 @@ export const StopPlaybackRequest: MessageFns<StopPlaybackRequest> = {
     message.tenantId = object.tenantId ?? "";
     message.callId = object.callId ?? "";
     message.playbackId = object.playbackId ?? "";
+    message.commandId = object.commandId ?? "";
     return message;
   },
 };
@@ -630,7 +812,7 @@ export const StopPlaybackResponse: MessageFns<StopPlaybackResponse> = {
 };
 
 function createBaseStartMusicOnHoldRequest(): StartMusicOnHoldRequest {
-  return { tenantId: "", callId: "", mohClass: "" };
+  return { tenantId: "", callId: "", mohClass: "", commandId: "" };
 }
 
 export const StartMusicOnHoldRequest: MessageFns<StartMusicOnHoldRequest> = {
@@ -643,6 +825,9 @@ export const StartMusicOnHoldRequest: MessageFns<StartMusicOnHoldRequest> = {
     }
     if (message.mohClass !== "") {
       writer.uint32(26).string(message.mohClass);
+    }
+    if (message.commandId !== "") {
+      writer.uint32(34).string(message.commandId);
     }
     return writer;
   },
@@ -684,6 +869,14 @@ export const StartMusicOnHoldRequest: MessageFns<StartMusicOnHoldRequest> = {
             message.mohClass = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.commandId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -713,6 +906,11 @@ export const StartMusicOnHoldRequest: MessageFns<StartMusicOnHoldRequest> = {
         : isSet(object.moh_class)
         ? globalThis.String(object.moh_class)
         : "",
+      commandId: isSet(object.commandId)
+        ? globalThis.String(object.commandId)
+        : isSet(object.command_id)
+        ? globalThis.String(object.command_id)
+        : "",
     };
   },
 
@@ -727,6 +925,9 @@ export const StartMusicOnHoldRequest: MessageFns<StartMusicOnHoldRequest> = {
     if (message.mohClass !== "") {
       obj.mohClass = message.mohClass;
     }
+    if (message.commandId !== "") {
+      obj.commandId = message.commandId;
+    }
     return obj;
   },
 
@@ -738,6 +939,7 @@ export const StartMusicOnHoldRequest: MessageFns<StartMusicOnHoldRequest> = {
     message.tenantId = object.tenantId ?? "";
     message.callId = object.callId ?? "";
     message.mohClass = object.mohClass ?? "";
+    message.commandId = object.commandId ?? "";
     return message;
   },
 };
@@ -795,7 +997,7 @@ export const StartMusicOnHoldResponse: MessageFns<StartMusicOnHoldResponse> = {
 };
 
 function createBaseStopMusicOnHoldRequest(): StopMusicOnHoldRequest {
-  return { tenantId: "", callId: "" };
+  return { tenantId: "", callId: "", commandId: "" };
 }
 
 export const StopMusicOnHoldRequest: MessageFns<StopMusicOnHoldRequest> = {
@@ -805,6 +1007,9 @@ export const StopMusicOnHoldRequest: MessageFns<StopMusicOnHoldRequest> = {
     }
     if (message.callId !== "") {
       writer.uint32(18).string(message.callId);
+    }
+    if (message.commandId !== "") {
+      writer.uint32(26).string(message.commandId);
     }
     return writer;
   },
@@ -838,6 +1043,14 @@ export const StopMusicOnHoldRequest: MessageFns<StopMusicOnHoldRequest> = {
             message.callId = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.commandId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -862,6 +1075,11 @@ export const StopMusicOnHoldRequest: MessageFns<StopMusicOnHoldRequest> = {
         : isSet(object.call_id)
         ? globalThis.String(object.call_id)
         : "",
+      commandId: isSet(object.commandId)
+        ? globalThis.String(object.commandId)
+        : isSet(object.command_id)
+        ? globalThis.String(object.command_id)
+        : "",
     };
   },
 
@@ -873,6 +1091,9 @@ export const StopMusicOnHoldRequest: MessageFns<StopMusicOnHoldRequest> = {
     if (message.callId !== "") {
       obj.callId = message.callId;
     }
+    if (message.commandId !== "") {
+      obj.commandId = message.commandId;
+    }
     return obj;
   },
 
@@ -883,6 +1104,7 @@ export const StopMusicOnHoldRequest: MessageFns<StopMusicOnHoldRequest> = {
     const message = createBaseStopMusicOnHoldRequest();
     message.tenantId = object.tenantId ?? "";
     message.callId = object.callId ?? "";
+    message.commandId = object.commandId ?? "";
     return message;
   },
 };
@@ -940,7 +1162,17 @@ export const StopMusicOnHoldResponse: MessageFns<StopMusicOnHoldResponse> = {
 };
 
 function createBaseDialRequest(): DialRequest {
-  return { tenantId: "", callId: "", endpoint: "", kind: 0, callerId: "", timeoutSeconds: 0, tags: {} };
+  return {
+    tenantId: "",
+    callId: "",
+    endpoint: "",
+    kind: 0,
+    callerId: "",
+    timeoutSeconds: 0,
+    tags: {},
+    waitForOutcome: false,
+    commandId: "",
+  };
 }
 
 export const DialRequest: MessageFns<DialRequest> = {
@@ -966,6 +1198,12 @@ export const DialRequest: MessageFns<DialRequest> = {
     globalThis.Object.entries(message.tags).forEach(([key, value]: [string, string]) => {
       DialRequest_TagsEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
     });
+    if (message.waitForOutcome !== false) {
+      writer.uint32(64).bool(message.waitForOutcome);
+    }
+    if (message.commandId !== "") {
+      writer.uint32(74).string(message.commandId);
+    }
     return writer;
   },
 
@@ -1041,6 +1279,22 @@ export const DialRequest: MessageFns<DialRequest> = {
             }
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.waitForOutcome = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.commandId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1091,6 +1345,16 @@ export const DialRequest: MessageFns<DialRequest> = {
           {},
         )
         : {},
+      waitForOutcome: isSet(object.waitForOutcome)
+        ? globalThis.Boolean(object.waitForOutcome)
+        : isSet(object.wait_for_outcome)
+        ? globalThis.Boolean(object.wait_for_outcome)
+        : false,
+      commandId: isSet(object.commandId)
+        ? globalThis.String(object.commandId)
+        : isSet(object.command_id)
+        ? globalThis.String(object.command_id)
+        : "",
     };
   },
 
@@ -1123,6 +1387,12 @@ export const DialRequest: MessageFns<DialRequest> = {
         });
       }
     }
+    if (message.waitForOutcome !== false) {
+      obj.waitForOutcome = message.waitForOutcome;
+    }
+    if (message.commandId !== "") {
+      obj.commandId = message.commandId;
+    }
     return obj;
   },
 
@@ -1146,6 +1416,8 @@ export const DialRequest: MessageFns<DialRequest> = {
       },
       {},
     );
+    message.waitForOutcome = object.waitForOutcome ?? false;
+    message.commandId = object.commandId ?? "";
     return message;
   },
 };
@@ -1236,13 +1508,16 @@ export const DialRequest_TagsEntry: MessageFns<DialRequest_TagsEntry> = {
 };
 
 function createBaseDialResponse(): DialResponse {
-  return { legId: "" };
+  return { legId: "", disposition: 0 };
 }
 
 export const DialResponse: MessageFns<DialResponse> = {
   encode(message: DialResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.legId !== "") {
       writer.uint32(10).string(message.legId);
+    }
+    if (message.disposition !== 0) {
+      writer.uint32(16).int32(message.disposition);
     }
     return writer;
   },
@@ -1268,6 +1543,14 @@ export const DialResponse: MessageFns<DialResponse> = {
             message.legId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.disposition = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1287,6 +1570,7 @@ export const DialResponse: MessageFns<DialResponse> = {
         : isSet(object.leg_id)
         ? globalThis.String(object.leg_id)
         : "",
+      disposition: isSet(object.disposition) ? legDispositionFromJSON(object.disposition) : 0,
     };
   },
 
@@ -1294,6 +1578,9 @@ export const DialResponse: MessageFns<DialResponse> = {
     const obj: any = {};
     if (message.legId !== "") {
       obj.legId = message.legId;
+    }
+    if (message.disposition !== 0) {
+      obj.disposition = legDispositionToJSON(message.disposition);
     }
     return obj;
   },
@@ -1304,12 +1591,13 @@ export const DialResponse: MessageFns<DialResponse> = {
   fromPartial<I extends Exact<DeepPartial<DialResponse>, I>>(object: I): DialResponse {
     const message = createBaseDialResponse();
     message.legId = object.legId ?? "";
+    message.disposition = object.disposition ?? 0;
     return message;
   },
 };
 
 function createBaseHangupLegRequest(): HangupLegRequest {
-  return { tenantId: "", callId: "", legId: "" };
+  return { tenantId: "", callId: "", legId: "", commandId: "" };
 }
 
 export const HangupLegRequest: MessageFns<HangupLegRequest> = {
@@ -1322,6 +1610,9 @@ export const HangupLegRequest: MessageFns<HangupLegRequest> = {
     }
     if (message.legId !== "") {
       writer.uint32(26).string(message.legId);
+    }
+    if (message.commandId !== "") {
+      writer.uint32(34).string(message.commandId);
     }
     return writer;
   },
@@ -1363,6 +1654,14 @@ export const HangupLegRequest: MessageFns<HangupLegRequest> = {
             message.legId = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.commandId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1392,6 +1691,11 @@ export const HangupLegRequest: MessageFns<HangupLegRequest> = {
         : isSet(object.leg_id)
         ? globalThis.String(object.leg_id)
         : "",
+      commandId: isSet(object.commandId)
+        ? globalThis.String(object.commandId)
+        : isSet(object.command_id)
+        ? globalThis.String(object.command_id)
+        : "",
     };
   },
 
@@ -1406,6 +1710,9 @@ export const HangupLegRequest: MessageFns<HangupLegRequest> = {
     if (message.legId !== "") {
       obj.legId = message.legId;
     }
+    if (message.commandId !== "") {
+      obj.commandId = message.commandId;
+    }
     return obj;
   },
 
@@ -1417,6 +1724,7 @@ export const HangupLegRequest: MessageFns<HangupLegRequest> = {
     message.tenantId = object.tenantId ?? "";
     message.callId = object.callId ?? "";
     message.legId = object.legId ?? "";
+    message.commandId = object.commandId ?? "";
     return message;
   },
 };
@@ -1474,7 +1782,7 @@ export const HangupLegResponse: MessageFns<HangupLegResponse> = {
 };
 
 function createBaseReceiveFaxRequest(): ReceiveFaxRequest {
-  return { tenantId: "", callId: "" };
+  return { tenantId: "", callId: "", commandId: "" };
 }
 
 export const ReceiveFaxRequest: MessageFns<ReceiveFaxRequest> = {
@@ -1484,6 +1792,9 @@ export const ReceiveFaxRequest: MessageFns<ReceiveFaxRequest> = {
     }
     if (message.callId !== "") {
       writer.uint32(18).string(message.callId);
+    }
+    if (message.commandId !== "") {
+      writer.uint32(26).string(message.commandId);
     }
     return writer;
   },
@@ -1517,6 +1828,14 @@ export const ReceiveFaxRequest: MessageFns<ReceiveFaxRequest> = {
             message.callId = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.commandId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1541,6 +1860,11 @@ export const ReceiveFaxRequest: MessageFns<ReceiveFaxRequest> = {
         : isSet(object.call_id)
         ? globalThis.String(object.call_id)
         : "",
+      commandId: isSet(object.commandId)
+        ? globalThis.String(object.commandId)
+        : isSet(object.command_id)
+        ? globalThis.String(object.command_id)
+        : "",
     };
   },
 
@@ -1552,6 +1876,9 @@ export const ReceiveFaxRequest: MessageFns<ReceiveFaxRequest> = {
     if (message.callId !== "") {
       obj.callId = message.callId;
     }
+    if (message.commandId !== "") {
+      obj.commandId = message.commandId;
+    }
     return obj;
   },
 
@@ -1562,6 +1889,7 @@ export const ReceiveFaxRequest: MessageFns<ReceiveFaxRequest> = {
     const message = createBaseReceiveFaxRequest();
     message.tenantId = object.tenantId ?? "";
     message.callId = object.callId ?? "";
+    message.commandId = object.commandId ?? "";
     return message;
   },
 };
@@ -1619,7 +1947,7 @@ export const ReceiveFaxResponse: MessageFns<ReceiveFaxResponse> = {
 };
 
 function createBaseHangupRequest(): HangupRequest {
-  return { tenantId: "", callId: "", cause: 0 };
+  return { tenantId: "", callId: "", cause: 0, commandId: "" };
 }
 
 export const HangupRequest: MessageFns<HangupRequest> = {
@@ -1632,6 +1960,9 @@ export const HangupRequest: MessageFns<HangupRequest> = {
     }
     if (message.cause !== 0) {
       writer.uint32(24).int32(message.cause);
+    }
+    if (message.commandId !== "") {
+      writer.uint32(34).string(message.commandId);
     }
     return writer;
   },
@@ -1673,6 +2004,14 @@ export const HangupRequest: MessageFns<HangupRequest> = {
             message.cause = reader.int32();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.commandId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1698,6 +2037,11 @@ export const HangupRequest: MessageFns<HangupRequest> = {
         ? globalThis.String(object.call_id)
         : "",
       cause: isSet(object.cause) ? globalThis.Number(object.cause) : 0,
+      commandId: isSet(object.commandId)
+        ? globalThis.String(object.commandId)
+        : isSet(object.command_id)
+        ? globalThis.String(object.command_id)
+        : "",
     };
   },
 
@@ -1712,6 +2056,9 @@ export const HangupRequest: MessageFns<HangupRequest> = {
     if (message.cause !== 0) {
       obj.cause = Math.round(message.cause);
     }
+    if (message.commandId !== "") {
+      obj.commandId = message.commandId;
+    }
     return obj;
   },
 
@@ -1723,6 +2070,7 @@ export const HangupRequest: MessageFns<HangupRequest> = {
     message.tenantId = object.tenantId ?? "";
     message.callId = object.callId ?? "";
     message.cause = object.cause ?? 0;
+    message.commandId = object.commandId ?? "";
     return message;
   },
 };
@@ -1779,10 +2127,770 @@ export const HangupResponse: MessageFns<HangupResponse> = {
   },
 };
 
+function createBasePlayAndCollectRequest(): PlayAndCollectRequest {
+  return {
+    tenantId: "",
+    callId: "",
+    media: [],
+    language: "",
+    maxDigits: 0,
+    terminator: "",
+    firstDigitTimeoutMs: 0,
+    interDigitTimeoutMs: 0,
+    bargeIn: false,
+    commandId: "",
+  };
+}
+
+export const PlayAndCollectRequest: MessageFns<PlayAndCollectRequest> = {
+  encode(message: PlayAndCollectRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    if (message.callId !== "") {
+      writer.uint32(18).string(message.callId);
+    }
+    for (const v of message.media) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.language !== "") {
+      writer.uint32(34).string(message.language);
+    }
+    if (message.maxDigits !== 0) {
+      writer.uint32(40).int32(message.maxDigits);
+    }
+    if (message.terminator !== "") {
+      writer.uint32(50).string(message.terminator);
+    }
+    if (message.firstDigitTimeoutMs !== 0) {
+      writer.uint32(56).int32(message.firstDigitTimeoutMs);
+    }
+    if (message.interDigitTimeoutMs !== 0) {
+      writer.uint32(64).int32(message.interDigitTimeoutMs);
+    }
+    if (message.bargeIn !== false) {
+      writer.uint32(72).bool(message.bargeIn);
+    }
+    if (message.commandId !== "") {
+      writer.uint32(82).string(message.commandId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PlayAndCollectRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePlayAndCollectRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.callId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.media.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.language = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.maxDigits = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.terminator = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.firstDigitTimeoutMs = reader.int32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.interDigitTimeoutMs = reader.int32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.bargeIn = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.commandId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PlayAndCollectRequest {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      callId: isSet(object.callId)
+        ? globalThis.String(object.callId)
+        : isSet(object.call_id)
+        ? globalThis.String(object.call_id)
+        : "",
+      media: globalThis.Array.isArray(object?.media) ? object.media.map((e: any) => globalThis.String(e)) : [],
+      language: isSet(object.language) ? globalThis.String(object.language) : "",
+      maxDigits: isSet(object.maxDigits)
+        ? globalThis.Number(object.maxDigits)
+        : isSet(object.max_digits)
+        ? globalThis.Number(object.max_digits)
+        : 0,
+      terminator: isSet(object.terminator) ? globalThis.String(object.terminator) : "",
+      firstDigitTimeoutMs: isSet(object.firstDigitTimeoutMs)
+        ? globalThis.Number(object.firstDigitTimeoutMs)
+        : isSet(object.first_digit_timeout_ms)
+        ? globalThis.Number(object.first_digit_timeout_ms)
+        : 0,
+      interDigitTimeoutMs: isSet(object.interDigitTimeoutMs)
+        ? globalThis.Number(object.interDigitTimeoutMs)
+        : isSet(object.inter_digit_timeout_ms)
+        ? globalThis.Number(object.inter_digit_timeout_ms)
+        : 0,
+      bargeIn: isSet(object.bargeIn)
+        ? globalThis.Boolean(object.bargeIn)
+        : isSet(object.barge_in)
+        ? globalThis.Boolean(object.barge_in)
+        : false,
+      commandId: isSet(object.commandId)
+        ? globalThis.String(object.commandId)
+        : isSet(object.command_id)
+        ? globalThis.String(object.command_id)
+        : "",
+    };
+  },
+
+  toJSON(message: PlayAndCollectRequest): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.callId !== "") {
+      obj.callId = message.callId;
+    }
+    if (message.media?.length) {
+      obj.media = message.media;
+    }
+    if (message.language !== "") {
+      obj.language = message.language;
+    }
+    if (message.maxDigits !== 0) {
+      obj.maxDigits = Math.round(message.maxDigits);
+    }
+    if (message.terminator !== "") {
+      obj.terminator = message.terminator;
+    }
+    if (message.firstDigitTimeoutMs !== 0) {
+      obj.firstDigitTimeoutMs = Math.round(message.firstDigitTimeoutMs);
+    }
+    if (message.interDigitTimeoutMs !== 0) {
+      obj.interDigitTimeoutMs = Math.round(message.interDigitTimeoutMs);
+    }
+    if (message.bargeIn !== false) {
+      obj.bargeIn = message.bargeIn;
+    }
+    if (message.commandId !== "") {
+      obj.commandId = message.commandId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PlayAndCollectRequest>, I>>(base?: I): PlayAndCollectRequest {
+    return PlayAndCollectRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PlayAndCollectRequest>, I>>(object: I): PlayAndCollectRequest {
+    const message = createBasePlayAndCollectRequest();
+    message.tenantId = object.tenantId ?? "";
+    message.callId = object.callId ?? "";
+    message.media = object.media?.map((e) => e) || [];
+    message.language = object.language ?? "";
+    message.maxDigits = object.maxDigits ?? 0;
+    message.terminator = object.terminator ?? "";
+    message.firstDigitTimeoutMs = object.firstDigitTimeoutMs ?? 0;
+    message.interDigitTimeoutMs = object.interDigitTimeoutMs ?? 0;
+    message.bargeIn = object.bargeIn ?? false;
+    message.commandId = object.commandId ?? "";
+    return message;
+  },
+};
+
+function createBasePlayAndCollectResponse(): PlayAndCollectResponse {
+  return { digits: "", endedBy: 0 };
+}
+
+export const PlayAndCollectResponse: MessageFns<PlayAndCollectResponse> = {
+  encode(message: PlayAndCollectResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.digits !== "") {
+      writer.uint32(10).string(message.digits);
+    }
+    if (message.endedBy !== 0) {
+      writer.uint32(16).int32(message.endedBy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PlayAndCollectResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePlayAndCollectResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.digits = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.endedBy = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PlayAndCollectResponse {
+    return {
+      digits: isSet(object.digits) ? globalThis.String(object.digits) : "",
+      endedBy: isSet(object.endedBy)
+        ? collectEndFromJSON(object.endedBy)
+        : isSet(object.ended_by)
+        ? collectEndFromJSON(object.ended_by)
+        : 0,
+    };
+  },
+
+  toJSON(message: PlayAndCollectResponse): unknown {
+    const obj: any = {};
+    if (message.digits !== "") {
+      obj.digits = message.digits;
+    }
+    if (message.endedBy !== 0) {
+      obj.endedBy = collectEndToJSON(message.endedBy);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PlayAndCollectResponse>, I>>(base?: I): PlayAndCollectResponse {
+    return PlayAndCollectResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PlayAndCollectResponse>, I>>(object: I): PlayAndCollectResponse {
+    const message = createBasePlayAndCollectResponse();
+    message.digits = object.digits ?? "";
+    message.endedBy = object.endedBy ?? 0;
+    return message;
+  },
+};
+
+function createBaseForwardRequest(): ForwardRequest {
+  return {
+    tenantId: "",
+    callId: "",
+    number: "",
+    callerId: "",
+    timeoutSeconds: 0,
+    tags: {},
+    homeOffice: false,
+    commandId: "",
+  };
+}
+
+export const ForwardRequest: MessageFns<ForwardRequest> = {
+  encode(message: ForwardRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    if (message.callId !== "") {
+      writer.uint32(18).string(message.callId);
+    }
+    if (message.number !== "") {
+      writer.uint32(26).string(message.number);
+    }
+    if (message.callerId !== "") {
+      writer.uint32(34).string(message.callerId);
+    }
+    if (message.timeoutSeconds !== 0) {
+      writer.uint32(40).int32(message.timeoutSeconds);
+    }
+    globalThis.Object.entries(message.tags).forEach(([key, value]: [string, string]) => {
+      ForwardRequest_TagsEntry.encode({ key: key as any, value }, writer.uint32(50).fork()).join();
+    });
+    if (message.homeOffice !== false) {
+      writer.uint32(56).bool(message.homeOffice);
+    }
+    if (message.commandId !== "") {
+      writer.uint32(66).string(message.commandId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ForwardRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseForwardRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.callId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.number = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.callerId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.timeoutSeconds = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            const entry6 = ForwardRequest_TagsEntry.decode(reader, reader.uint32());
+            if (entry6.value !== undefined) {
+              message.tags[entry6.key] = entry6.value;
+            }
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.homeOffice = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.commandId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ForwardRequest {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      callId: isSet(object.callId)
+        ? globalThis.String(object.callId)
+        : isSet(object.call_id)
+        ? globalThis.String(object.call_id)
+        : "",
+      number: isSet(object.number) ? globalThis.String(object.number) : "",
+      callerId: isSet(object.callerId)
+        ? globalThis.String(object.callerId)
+        : isSet(object.caller_id)
+        ? globalThis.String(object.caller_id)
+        : "",
+      timeoutSeconds: isSet(object.timeoutSeconds)
+        ? globalThis.Number(object.timeoutSeconds)
+        : isSet(object.timeout_seconds)
+        ? globalThis.Number(object.timeout_seconds)
+        : 0,
+      tags: isObject(object.tags)
+        ? (globalThis.Object.entries(object.tags) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      homeOffice: isSet(object.homeOffice)
+        ? globalThis.Boolean(object.homeOffice)
+        : isSet(object.home_office)
+        ? globalThis.Boolean(object.home_office)
+        : false,
+      commandId: isSet(object.commandId)
+        ? globalThis.String(object.commandId)
+        : isSet(object.command_id)
+        ? globalThis.String(object.command_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ForwardRequest): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.callId !== "") {
+      obj.callId = message.callId;
+    }
+    if (message.number !== "") {
+      obj.number = message.number;
+    }
+    if (message.callerId !== "") {
+      obj.callerId = message.callerId;
+    }
+    if (message.timeoutSeconds !== 0) {
+      obj.timeoutSeconds = Math.round(message.timeoutSeconds);
+    }
+    if (message.tags) {
+      const entries = globalThis.Object.entries(message.tags) as [string, string][];
+      if (entries.length > 0) {
+        obj.tags = {};
+        entries.forEach(([k, v]) => {
+          obj.tags[k] = v;
+        });
+      }
+    }
+    if (message.homeOffice !== false) {
+      obj.homeOffice = message.homeOffice;
+    }
+    if (message.commandId !== "") {
+      obj.commandId = message.commandId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ForwardRequest>, I>>(base?: I): ForwardRequest {
+    return ForwardRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ForwardRequest>, I>>(object: I): ForwardRequest {
+    const message = createBaseForwardRequest();
+    message.tenantId = object.tenantId ?? "";
+    message.callId = object.callId ?? "";
+    message.number = object.number ?? "";
+    message.callerId = object.callerId ?? "";
+    message.timeoutSeconds = object.timeoutSeconds ?? 0;
+    message.tags = (globalThis.Object.entries(object.tags ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.homeOffice = object.homeOffice ?? false;
+    message.commandId = object.commandId ?? "";
+    return message;
+  },
+};
+
+function createBaseForwardRequest_TagsEntry(): ForwardRequest_TagsEntry {
+  return { key: "", value: "" };
+}
+
+export const ForwardRequest_TagsEntry: MessageFns<ForwardRequest_TagsEntry> = {
+  encode(message: ForwardRequest_TagsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ForwardRequest_TagsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseForwardRequest_TagsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ForwardRequest_TagsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: ForwardRequest_TagsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ForwardRequest_TagsEntry>, I>>(base?: I): ForwardRequest_TagsEntry {
+    return ForwardRequest_TagsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ForwardRequest_TagsEntry>, I>>(object: I): ForwardRequest_TagsEntry {
+    const message = createBaseForwardRequest_TagsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseForwardResponse(): ForwardResponse {
+  return { legId: "", disposition: 0 };
+}
+
+export const ForwardResponse: MessageFns<ForwardResponse> = {
+  encode(message: ForwardResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.legId !== "") {
+      writer.uint32(10).string(message.legId);
+    }
+    if (message.disposition !== 0) {
+      writer.uint32(16).int32(message.disposition);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ForwardResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseForwardResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.legId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.disposition = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ForwardResponse {
+    return {
+      legId: isSet(object.legId)
+        ? globalThis.String(object.legId)
+        : isSet(object.leg_id)
+        ? globalThis.String(object.leg_id)
+        : "",
+      disposition: isSet(object.disposition) ? legDispositionFromJSON(object.disposition) : 0,
+    };
+  },
+
+  toJSON(message: ForwardResponse): unknown {
+    const obj: any = {};
+    if (message.legId !== "") {
+      obj.legId = message.legId;
+    }
+    if (message.disposition !== 0) {
+      obj.disposition = legDispositionToJSON(message.disposition);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ForwardResponse>, I>>(base?: I): ForwardResponse {
+    return ForwardResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ForwardResponse>, I>>(object: I): ForwardResponse {
+    const message = createBaseForwardResponse();
+    message.legId = object.legId ?? "";
+    message.disposition = object.disposition ?? 0;
+    return message;
+  },
+};
+
 /**
  * CallControlService drives the channels of a call. The ari-adapter that owns the call serves it
  * over NATS request/reply (subject `sb.<tenantId>.callcontrol.<adapterId>.<Method>`) for the hot
- * path and as gRPC for outside clients. Every request names the tenant and the call.
+ * path and as gRPC for outside clients. Every request names the tenant and the call, and carries
+ * a `command_id`: a repeated id returns the first execution's result instead of acting again.
  */
 export type CallControlServiceService = typeof CallControlServiceService;
 export const CallControlServiceService = {
@@ -1816,6 +2924,18 @@ export const CallControlServiceService = {
       Buffer.from(StopPlaybackResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StopPlaybackResponse => StopPlaybackResponse.decode(value),
   },
+  /** Plays prompts and collects digits; answers when input is complete, timed out or hung up. */
+  playAndCollect: {
+    path: "/switchboard.callcontrol.v1.CallControlService/PlayAndCollect" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PlayAndCollectRequest): Buffer =>
+      Buffer.from(PlayAndCollectRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PlayAndCollectRequest => PlayAndCollectRequest.decode(value),
+    responseSerialize: (value: PlayAndCollectResponse): Buffer =>
+      Buffer.from(PlayAndCollectResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PlayAndCollectResponse => PlayAndCollectResponse.decode(value),
+  },
   startMusicOnHold: {
     path: "/switchboard.callcontrol.v1.CallControlService/StartMusicOnHold" as const,
     requestStream: false as const,
@@ -1847,6 +2967,16 @@ export const CallControlServiceService = {
     requestDeserialize: (value: Buffer): DialRequest => DialRequest.decode(value),
     responseSerialize: (value: DialResponse): Buffer => Buffer.from(DialResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DialResponse => DialResponse.decode(value),
+  },
+  /** Connects the caller to an external number (call forwarding), bridged on answer. */
+  forward: {
+    path: "/switchboard.callcontrol.v1.CallControlService/Forward" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ForwardRequest): Buffer => Buffer.from(ForwardRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ForwardRequest => ForwardRequest.decode(value),
+    responseSerialize: (value: ForwardResponse): Buffer => Buffer.from(ForwardResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ForwardResponse => ForwardResponse.decode(value),
   },
   /** Hangs up one dialled leg (e.g. ring timeout) and leaves the caller in the call. */
   hangupLeg: {
@@ -1886,10 +3016,14 @@ export interface CallControlServiceServer extends UntypedServiceImplementation {
   /** Plays media (`sound:`, `tone:`, `digits:` URIs) to the caller, in order. */
   play: handleUnaryCall<PlayRequest, PlayResponse>;
   stopPlayback: handleUnaryCall<StopPlaybackRequest, StopPlaybackResponse>;
+  /** Plays prompts and collects digits; answers when input is complete, timed out or hung up. */
+  playAndCollect: handleUnaryCall<PlayAndCollectRequest, PlayAndCollectResponse>;
   startMusicOnHold: handleUnaryCall<StartMusicOnHoldRequest, StartMusicOnHoldResponse>;
   stopMusicOnHold: handleUnaryCall<StopMusicOnHoldRequest, StopMusicOnHoldResponse>;
   /** Dials an endpoint as a new leg of the call; bridges it with the caller when it answers. */
   dial: handleUnaryCall<DialRequest, DialResponse>;
+  /** Connects the caller to an external number (call forwarding), bridged on answer. */
+  forward: handleUnaryCall<ForwardRequest, ForwardResponse>;
   /** Hangs up one dialled leg (e.g. ring timeout) and leaves the caller in the call. */
   hangupLeg: handleUnaryCall<HangupLegRequest, HangupLegResponse>;
   /** Receives a fax on the caller's channel. */
@@ -1943,6 +3077,22 @@ export interface CallControlServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: StopPlaybackResponse) => void,
   ): ClientUnaryCall;
+  /** Plays prompts and collects digits; answers when input is complete, timed out or hung up. */
+  playAndCollect(
+    request: PlayAndCollectRequest,
+    callback: (error: ServiceError | null, response: PlayAndCollectResponse) => void,
+  ): ClientUnaryCall;
+  playAndCollect(
+    request: PlayAndCollectRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PlayAndCollectResponse) => void,
+  ): ClientUnaryCall;
+  playAndCollect(
+    request: PlayAndCollectRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PlayAndCollectResponse) => void,
+  ): ClientUnaryCall;
   startMusicOnHold(
     request: StartMusicOnHoldRequest,
     callback: (error: ServiceError | null, response: StartMusicOnHoldResponse) => void,
@@ -1985,6 +3135,22 @@ export interface CallControlServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DialResponse) => void,
+  ): ClientUnaryCall;
+  /** Connects the caller to an external number (call forwarding), bridged on answer. */
+  forward(
+    request: ForwardRequest,
+    callback: (error: ServiceError | null, response: ForwardResponse) => void,
+  ): ClientUnaryCall;
+  forward(
+    request: ForwardRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ForwardResponse) => void,
+  ): ClientUnaryCall;
+  forward(
+    request: ForwardRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ForwardResponse) => void,
   ): ClientUnaryCall;
   /** Hangs up one dialled leg (e.g. ring timeout) and leaves the caller in the call. */
   hangupLeg(

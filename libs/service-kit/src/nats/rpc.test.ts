@@ -1,0 +1,106 @@
+import * as grpc from '@grpc/grpc-js';
+import { callControlV1 } from '@switchboard/proto';
+import { startNats, type NatsServer } from '@switchboard/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GrpcStatusError } from '../grpc-server.js';
+import { createLogger } from '../logger.js';
+import { connectNats, type NatsHandle } from './connection.js';
+import { natsRpcClient, serveNatsRpc, RPC_HEADERS, type RpcHandlers } from './rpc.js';
+
+const logger = createLogger({ service: 'rpc-test', level: 'silent' });
+const definition = callControlV1.CallControlServiceService;
+type Handlers = RpcHandlers<typeof definition>;
+const unimplemented = async () => {
+  throw new GrpcStatusError(grpc.status.UNIMPLEMENTED, 'not in this test');
+};
+
+let server: NatsServer;
+let nats: NatsHandle;
+const answered: string[] = [];
+
+beforeAll(async () => {
+  server = await startNats();
+  nats = await connectNats({ url: server.url, name: 'rpc-test', logger });
+  const handlers: Handlers = {
+    ...(Object.fromEntries(Object.keys(definition).map((key) => [key, unimplemented])) as unknown as Handlers),
+    answer: async (request) => {
+      answered.push(request.callId);
+      return {};
+    },
+    play: async (request) => ({ playbackId: `pb-${request.media.join('+')}` }),
+    hangup: async (request) => {
+      throw new GrpcStatusError(grpc.status.NOT_FOUND, `no call ${request.callId}`);
+    },
+    stopPlayback: async () => {
+      throw new Error('a bug');
+    },
+  };
+  serveNatsRpc(nats, { definition, handlers, logger, subjectFor: (method) => `sb.*.callcontrol.adapter-1.${method}` });
+  await nats.connection.flush();
+});
+
+afterAll(async () => {
+  await nats?.connection.close();
+  await server?.stop();
+});
+
+const client = (adapter = 'adapter-1', tenantOnSubject?: string) =>
+  natsRpcClient(nats, {
+    definition,
+    timeoutMs: 2_000,
+    subjectFor: (method, request) => `sb.${tenantOnSubject ?? request.tenantId}.callcontrol.${adapter}.${method}`,
+  });
+
+describe('NATS request/reply with protobuf service definitions', () => {
+  it('sends a request and returns the decoded response', async () => {
+    const response = await client().play({
+      tenantId: 't-a',
+      callId: 'c1',
+      media: ['sound:hello', 'sound:menu'],
+      language: 'de',
+      commandId: 'x1',
+    });
+    expect(response).toEqual({ playbackId: 'pb-sound:hello+sound:menu' });
+    await client().answer({ tenantId: 't-a', callId: 'c1', commandId: 'x2' });
+    expect(answered).toEqual(['c1']);
+  });
+
+  it('carries a handler status to the caller as a GrpcStatusError', async () => {
+    await expect(
+      client().hangup({ tenantId: 't-a', callId: 'gone', cause: 16, commandId: 'x3' }),
+    ).rejects.toMatchObject({
+      code: grpc.status.NOT_FOUND,
+      details: 'no call gone',
+    });
+    await expect(
+      client().stopPlayback({ tenantId: 't-a', callId: 'c1', playbackId: 'p', commandId: 'x4' }),
+    ).rejects.toMatchObject({
+      code: grpc.status.INTERNAL,
+      details: 'internal error',
+    });
+  });
+
+  it("refuses a request whose tenant is not the subject's", async () => {
+    await expect(
+      client('adapter-1', 't-b').answer({ tenantId: 't-a', callId: 'c9', commandId: 'x5' }),
+    ).rejects.toMatchObject({
+      code: grpc.status.PERMISSION_DENIED,
+    });
+    expect(answered).not.toContain('c9');
+  });
+
+  it('reports UNAVAILABLE when no adapter serves the subject', async () => {
+    await expect(
+      client('adapter-404').answer({ tenantId: 't-a', callId: 'c1', commandId: 'x6' }),
+    ).rejects.toMatchObject({
+      code: grpc.status.UNAVAILABLE,
+    });
+  });
+
+  it('answers a malformed request with INVALID_ARGUMENT', async () => {
+    const reply = await nats.connection.request('sb.t-a.callcontrol.adapter-1.Answer', new Uint8Array([0xff, 0xff]), {
+      timeout: 2_000,
+    });
+    expect(reply.headers?.get(RPC_HEADERS.status)).toBe(String(grpc.status.INVALID_ARGUMENT));
+  });
+});

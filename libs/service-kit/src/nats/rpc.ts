@@ -1,0 +1,191 @@
+import * as grpc from '@grpc/grpc-js';
+import { headers as newHeaders, type Msg, type Subscription } from '@nats-io/nats-core';
+import { SpanKind } from '@opentelemetry/api';
+import { tenantOfSubject } from '@switchboard/events';
+import { GrpcStatusError } from '../grpc-server.js';
+import type { Logger } from '../logger.js';
+import type { NatsHandle } from './connection.js';
+import { withProcessSpan, withPublishSpan } from './trace-headers.js';
+
+// Request/reply over NATS for the per-call hot path, driven by the same ts-proto service
+// definitions as gRPC: one handler object serves both transports. Errors travel as gRPC status
+// codes in headers, so callers see the same GrpcStatusError either way.
+
+type UnaryDefinition = Record<
+  string,
+  {
+    requestSerialize(value: never): Buffer;
+    requestDeserialize(value: Buffer): unknown;
+    responseSerialize(value: never): Buffer;
+    responseDeserialize(value: Buffer): unknown;
+  }
+>;
+
+type RequestOf<M> = M extends { requestDeserialize(value: Buffer): infer R } ? R : never;
+type ResponseOf<M> = M extends { responseDeserialize(value: Buffer): infer R } ? R : never;
+
+/** Transport-neutral handlers: one async function per unary method of a service definition. */
+export type RpcHandlers<D extends UnaryDefinition> = {
+  [K in keyof D]: (request: RequestOf<D[K]>) => Promise<ResponseOf<D[K]>>;
+};
+
+export type RpcClient<D extends UnaryDefinition> = {
+  [K in keyof D]: (request: RequestOf<D[K]>) => Promise<ResponseOf<D[K]>>;
+};
+
+export const RPC_HEADERS = { status: 'Sb-Status', message: 'Sb-Message' } as const;
+
+function methodName(key: string): string {
+  return key.charAt(0).toUpperCase() + key.slice(1);
+}
+
+function requestTenant(request: unknown): string | undefined {
+  const tenantId = (request as { tenantId?: unknown } | undefined)?.tenantId;
+  return typeof tenantId === 'string' ? tenantId : undefined;
+}
+
+function toStatusError(error: unknown): GrpcStatusError {
+  return error instanceof GrpcStatusError ? error : new GrpcStatusError(grpc.status.INTERNAL, 'internal error');
+}
+
+export interface ServeNatsRpcOptions<D extends UnaryDefinition> {
+  definition: D;
+  handlers: RpcHandlers<D>;
+  /** Subject (wildcards allowed) a method is served on, e.g. `sb.*.callcontrol.adapter-1.Answer`. */
+  subjectFor(method: string): string;
+  logger: Logger;
+  /** Wraps each request so shutdown waits for it (the kit's `track`). */
+  track?<T>(work: Promise<T>): Promise<T>;
+  queue?: string;
+}
+
+/**
+ * Serves every method on its subject. The tenant in the subject must be the request's tenant:
+ * NATS permissions decide who may publish on `sb.<tenant>.…`, so this keeps one tenant's
+ * requests from naming another tenant's calls.
+ */
+export function serveNatsRpc<D extends UnaryDefinition>(
+  nats: NatsHandle,
+  options: ServeNatsRpcOptions<D>,
+): Subscription[] {
+  const { definition, handlers, logger } = options;
+  const track = options.track ?? (<T>(work: Promise<T>) => work);
+  return Object.keys(definition).map((key) => {
+    const method = definition[key]!;
+    const handler = handlers[key as keyof D] as (request: unknown) => Promise<unknown>;
+    const reply = (message: Msg, error: GrpcStatusError | undefined, payload?: Uint8Array) => {
+      const headers = newHeaders();
+      if (error) {
+        headers.set(RPC_HEADERS.status, String(error.code));
+        headers.set(RPC_HEADERS.message, error.details);
+      }
+      message.respond(payload ?? new Uint8Array(), { headers });
+    };
+    const serve = async (message: Msg) => {
+      let request: unknown;
+      try {
+        request = method.requestDeserialize(Buffer.from(message.data));
+      } catch {
+        return reply(
+          message,
+          new GrpcStatusError(grpc.status.INVALID_ARGUMENT, `malformed ${methodName(key)} request`),
+        );
+      }
+      const subjectTenant = tenantOfSubject(message.subject);
+      if (subjectTenant !== requestTenant(request)) {
+        return reply(
+          message,
+          new GrpcStatusError(
+            grpc.status.PERMISSION_DENIED,
+            `request for tenant ${requestTenant(request) ?? '(none)'} sent on ${message.subject}`,
+          ),
+        );
+      }
+      try {
+        const response = await withProcessSpan(
+          message.subject,
+          message.headers,
+          () => handler(request),
+          SpanKind.SERVER,
+        );
+        reply(message, undefined, method.responseSerialize(response as never));
+      } catch (error) {
+        const status = toStatusError(error);
+        if (status.code === grpc.status.INTERNAL) logger.error({ err: error, subject: message.subject }, 'rpc failed');
+        reply(message, status);
+      }
+    };
+    return nats.connection.subscribe(options.subjectFor(methodName(key)), {
+      ...(options.queue ? { queue: options.queue } : {}),
+      callback: (error, message) => {
+        if (error) return logger.error({ err: error }, 'rpc subscription failed');
+        void track(serve(message));
+      },
+    });
+  });
+}
+
+export interface NatsRpcClientOptions<D extends UnaryDefinition> {
+  definition: D;
+  /** Subject of one call, e.g. from the request's tenant and the owning adapter. */
+  subjectFor(method: string, request: RequestOf<D[keyof D]>): string;
+  timeoutMs?: number;
+}
+
+/** A client whose methods send the request and resolve with the response or a GrpcStatusError. */
+export function natsRpcClient<D extends UnaryDefinition>(
+  nats: NatsHandle,
+  options: NatsRpcClientOptions<D>,
+): RpcClient<D> {
+  const client: Record<string, (request: unknown) => Promise<unknown>> = {};
+  for (const key of Object.keys(options.definition)) {
+    const method = options.definition[key]!;
+    client[key] = async (request) => {
+      const subject = options.subjectFor(methodName(key), request as RequestOf<D[keyof D]>);
+      const headers = newHeaders();
+      let response: Msg;
+      try {
+        response = await withPublishSpan(
+          subject,
+          headers,
+          () =>
+            nats.connection.request(subject, method.requestSerialize(request as never), {
+              timeout: options.timeoutMs ?? 5_000,
+              headers,
+            }),
+          SpanKind.CLIENT,
+        );
+      } catch (error) {
+        const text = String((error as Error).message ?? error);
+        const noResponders = /no responders/i.test(text) || (error as { code?: string }).code === '503';
+        throw new GrpcStatusError(
+          noResponders ? grpc.status.UNAVAILABLE : grpc.status.DEADLINE_EXCEEDED,
+          noResponders ? `nobody serves ${subject}` : `no reply on ${subject}: ${text}`,
+        );
+      }
+      const status = response.headers?.get(RPC_HEADERS.status);
+      if (status)
+        throw new GrpcStatusError(Number(status) as grpc.status, response.headers?.get(RPC_HEADERS.message) ?? '');
+      return method.responseDeserialize(Buffer.from(response.data));
+    };
+  }
+  return client as RpcClient<D>;
+}
+
+/** The same handlers as a grpc-js implementation, for `GrpcServer.addService`. */
+export function grpcImplementation<D extends UnaryDefinition>(
+  definition: D,
+  handlers: RpcHandlers<D>,
+): grpc.UntypedServiceImplementation {
+  const implementation: grpc.UntypedServiceImplementation = {};
+  for (const key of Object.keys(definition)) {
+    const handler = handlers[key as keyof D] as (request: unknown) => Promise<unknown>;
+    implementation[key] = ((call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      handler(call.request).then(
+        (response) => callback(null, response),
+        (error: unknown) => callback(error as grpc.ServiceError),
+      );
+    }) as grpc.UntypedHandleCall;
+  }
+  return implementation;
+}
