@@ -3,6 +3,8 @@ export {
   SubjectError,
   UNKNOWN_TENANT,
   allTenantsSubject,
+  callControlServeSubject,
+  callControlSubject,
   deadLetterSubject,
   eventSubject,
   tenantOfSubject,

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { SubjectError, allTenantsSubject, deadLetterSubject, eventSubject, tenantOfSubject } from './subjects.js';
+import {
+  SubjectError,
+  allTenantsSubject,
+  callControlServeSubject,
+  callControlSubject,
+  deadLetterSubject,
+  eventSubject,
+  tenantOfSubject,
+} from './subjects.js';
 
 describe('subjects', () => {
   it('builds sb.<tenant>.<domain>.<event>', () => {
@@ -7,6 +15,8 @@ describe('subjects', () => {
     expect(allTenantsSubject('call', 'ended')).toBe('sb.*.call.ended');
     expect(allTenantsSubject('call')).toBe('sb.*.call.>');
     expect(deadLetterSubject('t-kropp', 'rating-cdr')).toBe('sb.t-kropp.dlq.rating-cdr');
+    expect(callControlSubject('t-kropp', 'pbx-1', 'Answer')).toBe('sb.t-kropp.callcontrol.pbx-1.Answer');
+    expect(callControlServeSubject('pbx-1', 'Answer')).toBe('sb.*.callcontrol.pbx-1.Answer');
   });
 
   it('rejects tokens that would change the subject shape', () => {

@@ -35,6 +35,21 @@ export function tenantOfSubject(subject: string): string | undefined {
   return root === SUBJECT_ROOT && tenantId && TOKEN.test(tenantId) ? tenantId : undefined;
 }
 
+/** Call-control requests for the adapter that owns a call: `sb.<tenantId>.callcontrol.<adapterId>.<Method>`. */
+export function callControlSubject(tenantId: string, adapterId: string, method: string): string {
+  return [
+    eventSubject(tenantId, 'callcontrol', checkToken('adapter id', adapterId)),
+    checkToken('method', method),
+  ].join('.');
+}
+
+/** What one adapter serves: every tenant's requests for one method. */
+export function callControlServeSubject(adapterId: string, method: string): string {
+  return [SUBJECT_ROOT, '*', 'callcontrol', checkToken('adapter id', adapterId), checkToken('method', method)].join(
+    '.',
+  );
+}
+
 /** Parked messages of a consumer: `sb.<tenantId>.dlq.<durable>`. */
 export function deadLetterSubject(tenantId: string, durable: string): string {
   return eventSubject(tenantId, 'dlq', durable);

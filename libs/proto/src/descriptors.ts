@@ -1,8 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { loadSync, type PackageDefinition } from '@grpc/proto-loader';
 
-/** The repository's `proto/` folder: the single source of the .proto files. */
-export const PROTO_ROOT = fileURLToPath(new URL('../../../proto/', import.meta.url));
+/**
+ * The repository's `proto/` folder: the single source of the .proto files. Images copy it and
+ * point `SWITCHBOARD_PROTO_ROOT` at the copy.
+ */
+export const PROTO_ROOT =
+  process.env['SWITCHBOARD_PROTO_ROOT'] ?? fileURLToPath(new URL('../../../proto/', import.meta.url));
 
 /**
  * Loads .proto files (paths relative to PROTO_ROOT) as a grpc-js package definition.

@@ -54,6 +54,8 @@ export interface ServiceContext<C> {
   track<T>(work: Promise<T>): Promise<T>;
   /** Runs at shutdown after in-flight work ended, before connections close; last added runs first. */
   onShutdown(hook: () => Promise<void> | void): void;
+  /** A dependency of the service's own (e.g. Asterisk) that `/readyz` reports and requires. */
+  addReadinessCheck(name: string, check: () => boolean | Promise<boolean>): void;
 }
 
 export interface RunningService {
@@ -107,6 +109,7 @@ export async function runService<S extends z.ZodObject>(
   const consumers: RunningConsumer[] = [];
   const inFlight = new Set<Promise<unknown>>();
   const hooks: Array<() => Promise<void> | void> = [];
+  const readinessChecks = new Map<string, () => boolean | Promise<boolean>>();
   let draining = false;
   let nats: NatsHandle | undefined;
   let mongo: MongoHandle | undefined;
@@ -168,6 +171,7 @@ export async function runService<S extends z.ZodObject>(
         return work;
       },
       onShutdown: (hook) => hooks.push(hook),
+      addReadinessCheck: (name, check) => readinessChecks.set(name, check),
     };
     await definition.start(context);
 
@@ -179,6 +183,7 @@ export async function runService<S extends z.ZodObject>(
         const checks: Record<string, boolean> = {};
         if (nats) checks['nats'] = !nats.connection.isClosed() && nats.connection.info !== undefined;
         if (mongo) checks['mongo'] = await mongo.ping();
+        for (const [name, check] of readinessChecks) checks[name] = await Promise.resolve(check()).catch(() => false);
         return { ready: !draining && Object.values(checks).every(Boolean), draining, checks };
       },
     });

@@ -1,0 +1,111 @@
+import ari, { type Client } from 'ari-client';
+import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
+import type { Logger } from '@switchboard/service-kit';
+import { adapterMetrics } from './metrics.js';
+
+/** ARI events the adapter reacts to. */
+export const HANDLED_EVENTS = [
+  'StasisStart',
+  'StasisEnd',
+  'ChannelStateChange',
+  'ChannelHangupRequest',
+  'ChannelDestroyed',
+  'ChannelDtmfReceived',
+  'Dial',
+  'PlaybackFinished',
+] as const;
+
+export interface AriLinkOptions {
+  url: string;
+  username: string;
+  password: string;
+  app: string;
+  logger: Logger;
+  onEvent(type: string, event: unknown): void;
+  /** After every (re)connection of the events WebSocket: ARI does not replay missed events. */
+  onConnected(): Promise<void>;
+}
+
+const connectPolicy = retry(handleAll, {
+  maxAttempts: 10,
+  backoff: new ExponentialBackoff({ initialDelay: 500, maxDelay: 10_000 }),
+});
+
+// ari-client gives up after 10 quick retries (about a minute); past that the adapter keeps trying.
+const restartPolicy = retry(handleAll, {
+  maxAttempts: Number.MAX_SAFE_INTEGER,
+  backoff: new ExponentialBackoff({ initialDelay: 1_000, maxDelay: 30_000 }),
+});
+
+/** The link to one Asterisk through `ari-client`: REST client plus the app's events WebSocket. */
+export class AriLink {
+  private connected = false;
+  private closed = false;
+
+  private constructor(
+    readonly client: Client,
+    private readonly options: AriLinkOptions,
+  ) {}
+
+  /** Loads the REST API (retrying while Asterisk comes up); events flow after `start()`. */
+  static async connect(options: AriLinkOptions): Promise<AriLink> {
+    const client = await connectPolicy.execute(() => ari.connect(options.url, options.username, options.password));
+    return new AriLink(client, options);
+  }
+
+  /** Opens the app's events WebSocket and re-syncs once connected. */
+  async start(): Promise<void> {
+    const { client, options } = this;
+    // ari-client's typings overload `on` per event name; the handler treats them alike.
+    const on = client.on.bind(client) as (type: string, listener: (event: unknown) => void) => void;
+    for (const type of HANDLED_EVENTS) {
+      on(type, (event: unknown) => {
+        try {
+          options.onEvent(type, event);
+        } catch (error) {
+          options.logger.error({ err: error, type }, 'ARI event handling failed');
+        }
+      });
+    }
+    client.on('WebSocketReconnecting', () => {
+      this.connected = false;
+      options.logger.warn('ARI events connection lost; reconnecting');
+    });
+    client.on('WebSocketConnected', () => void this.afterConnect(true));
+    client.on('WebSocketMaxRetries', () => void this.restart());
+    await client.start(options.app);
+    await this.afterConnect(false);
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.client.stop();
+  }
+
+  private async afterConnect(reconnected: boolean): Promise<void> {
+    this.connected = true;
+    if (reconnected) {
+      adapterMetrics.reconnects.add(1);
+      this.options.logger.info('ARI events connection re-established; re-syncing channels');
+    }
+    try {
+      await this.options.onConnected();
+    } catch (error) {
+      this.options.logger.error({ err: error }, 're-sync of live channels failed');
+    }
+  }
+
+  private async restart(): Promise<void> {
+    if (this.closed) return;
+    this.options.logger.error('ari-client gave up reconnecting; restarting the events connection');
+    await restartPolicy.execute(async () => {
+      if (this.closed) return;
+      await this.client.start(this.options.app);
+    });
+    await this.afterConnect(true);
+  }
+}

@@ -1,0 +1,271 @@
+import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { type callControlV1, callV1 } from '@switchboard/proto';
+import { GrpcStatusError, type Logger, type RpcHandlers } from '@switchboard/service-kit';
+import { AriRequestError, type AriOps } from './ari-ops.js';
+import { type CallRegistry, callerLeg, isLive, newLeg, type CallRecord, type LegRecord } from './calls.js';
+import type { CallTracker } from './call-tracker.js';
+import type { CommandLog } from './command-log.js';
+import { DigitCollector } from './digit-collector.js';
+import type { FaxHandoff } from './fax-handoff.js';
+import { adapterMetrics } from './metrics.js';
+
+const { LegDisposition, LegKind, LegState } = callV1;
+type Definition = typeof callControlV1.CallControlServiceService;
+
+const E164 = /^\+[1-9]\d{1,14}$/;
+const DEFAULT_RING_SECONDS = 30;
+const NORMAL_CLEARING = 16;
+
+export interface CallControlDependencies {
+  app: string;
+  trunkEndpoint: string;
+  registry: CallRegistry;
+  tracker: CallTracker;
+  ari: AriOps;
+  commands: CommandLog;
+  fax: FaxHandoff;
+  logger: Logger;
+}
+
+function invalid(details: string): GrpcStatusError {
+  return new GrpcStatusError(grpc.status.INVALID_ARGUMENT, details);
+}
+
+/** ARI failures as the gRPC statuses callers act on. */
+function toStatus(error: unknown): unknown {
+  if (!(error instanceof AriRequestError)) return error;
+  switch (error.failure) {
+    case 'not-found':
+      return new GrpcStatusError(grpc.status.NOT_FOUND, `${error.operation}: the channel or bridge is gone`);
+    case 'invalid-state':
+      return new GrpcStatusError(grpc.status.FAILED_PRECONDITION, error.message);
+    case 'allocation-failed':
+      return new GrpcStatusError(grpc.status.UNAVAILABLE, error.message);
+    default:
+      return new GrpcStatusError(grpc.status.UNAVAILABLE, error.message);
+  }
+}
+
+/** The resource part of a dial string: `PJSIP/agent1` → `agent1`, `PJSIP/+49…@trunk` → `+49…`. */
+function dialledParty(endpoint: string): string {
+  return endpoint.replace(/^[^/]+\//, '').replace(/@.*$/, '');
+}
+
+/**
+ * Call-control commands for the calls this adapter owns. Every command names its call and
+ * tenant and carries an id: the first execution's result answers any repeat of that id.
+ */
+export class CallControl {
+  constructor(private readonly deps: CallControlDependencies) {}
+
+  handlers(): RpcHandlers<Definition> {
+    return {
+      answer: (request) =>
+        this.command('answer', request, async (call) => {
+          await this.deps.ari.answer(this.liveCaller(call).channelId);
+          return {};
+        }),
+      play: (request) =>
+        this.command('play', request, async (call) => {
+          if (request.media.length === 0) throw invalid('media must name at least one sound, tone or digits URI');
+          return { playbackId: await this.play(call, request.media, request.language) };
+        }),
+      stopPlayback: (request) =>
+        this.command('stopPlayback', request, async (call) => {
+          call.playbacks.delete(request.playbackId);
+          await this.deps.ari.stopPlayback(request.playbackId);
+          return {};
+        }),
+      playAndCollect: (request) =>
+        this.command('playAndCollect', request, (call) => this.playAndCollect(call, request)),
+      startMusicOnHold: (request) =>
+        this.command('startMusicOnHold', request, async (call) => {
+          await this.deps.ari.startMoh(this.liveCaller(call).channelId, request.mohClass || undefined);
+          call.mohPlaying = true;
+          return {};
+        }),
+      stopMusicOnHold: (request) =>
+        this.command('stopMusicOnHold', request, async (call) => {
+          await this.deps.ari.stopMoh(this.liveCaller(call).channelId);
+          call.mohPlaying = false;
+          return {};
+        }),
+      dial: (request) =>
+        this.command('dial', request, async (call) => {
+          if (!/^[A-Za-z]+\/\S+$/.test(request.endpoint))
+            throw invalid(`endpoint "${request.endpoint}" is not a dial string like PJSIP/agent1`);
+          const kind = request.kind === LegKind.LEG_KIND_UNSPECIFIED ? LegKind.LEG_KIND_INTERNAL : request.kind;
+          const leg = await this.dialLeg(
+            call,
+            request.endpoint,
+            kind,
+            request.callerId,
+            request.timeoutSeconds,
+            request.tags,
+          );
+          const disposition = request.waitForOutcome ? await leg.outcome : LegDisposition.LEG_DISPOSITION_UNSPECIFIED;
+          return { legId: leg.legId, disposition };
+        }),
+      forward: (request) =>
+        this.command('forward', request, async (call) => {
+          if (!E164.test(request.number))
+            throw invalid(`number "${request.number}" is not in E.164 form like +4940123456`);
+          const endpoint = this.deps.trunkEndpoint.replace('{number}', request.number);
+          const kind = request.homeOffice ? LegKind.LEG_KIND_FORWARDED_HOME_OFFICE : LegKind.LEG_KIND_EXTERNAL;
+          const leg = await this.dialLeg(call, endpoint, kind, request.callerId, request.timeoutSeconds, request.tags);
+          return { legId: leg.legId, disposition: await leg.outcome };
+        }),
+      hangupLeg: (request) =>
+        this.command('hangupLeg', request, async (call) => {
+          const leg = call.legs.get(request.legId);
+          if (!leg || leg.legId === call.callerLegId)
+            throw new GrpcStatusError(grpc.status.NOT_FOUND, `call ${call.callId} has no dialled leg ${request.legId}`);
+          await this.deps.tracker.hangupLeg(leg, NORMAL_CLEARING);
+          return {};
+        }),
+      receiveFax: (request) =>
+        this.command('receiveFax', request, async (call) => {
+          this.liveCaller(call);
+          await this.deps.fax.begin(call);
+          return {};
+        }),
+      hangup: (request) =>
+        this.command('hangup', request, async (call) => {
+          call.endedBy ??= 'system';
+          const cause = request.cause || NORMAL_CLEARING;
+          await Promise.all(
+            [...call.legs.values()].filter(isLive).map((leg) => this.deps.tracker.hangupLeg(leg, cause)),
+          );
+          return {};
+        }),
+    };
+  }
+
+  private async command<R>(
+    method: string,
+    request: { tenantId: string; callId: string; commandId: string },
+    execute: (call: CallRecord) => Promise<R>,
+  ): Promise<R> {
+    if (!request.commandId) throw invalid('command_id is required so that a repeated command runs once');
+    const started = performance.now();
+    const result = this.deps.commands.run(`${request.tenantId}:${request.commandId}`, async () => {
+      const call = this.deps.registry.call(request.callId);
+      // Another tenant's call is reported as missing, not as forbidden: its existence is not theirs to know.
+      if (!call || call.tenantId !== request.tenantId) {
+        throw new GrpcStatusError(grpc.status.NOT_FOUND, `call ${request.callId} is not active on this adapter`);
+      }
+      try {
+        return await execute(call);
+      } catch (error) {
+        throw toStatus(error);
+      }
+    });
+    try {
+      const response = await result;
+      adapterMetrics.commands.add(1, { method, outcome: 'ok' });
+      return response;
+    } catch (error) {
+      adapterMetrics.commands.add(1, {
+        method,
+        outcome: error instanceof GrpcStatusError ? grpc.status[error.code] : 'INTERNAL',
+      });
+      throw error;
+    } finally {
+      adapterMetrics.commandDuration.record((performance.now() - started) / 1000, { method });
+    }
+  }
+
+  private liveCaller(call: CallRecord): LegRecord {
+    const caller = callerLeg(call);
+    if (!isLive(caller))
+      throw new GrpcStatusError(grpc.status.NOT_FOUND, `the caller of call ${call.callId} has hung up`);
+    return caller;
+  }
+
+  private async play(call: CallRecord, media: readonly string[], language: string): Promise<string> {
+    const playbackId = randomUUID();
+    call.playbacks.add(playbackId);
+    try {
+      await this.deps.ari.play(this.liveCaller(call).channelId, playbackId, media, language || undefined);
+    } catch (error) {
+      call.playbacks.delete(playbackId);
+      throw error;
+    }
+    return playbackId;
+  }
+
+  private async playAndCollect(
+    call: CallRecord,
+    request: callControlV1.PlayAndCollectRequest,
+  ): Promise<callControlV1.PlayAndCollectResponse> {
+    if (request.maxDigits < 1 || request.maxDigits > 32) throw invalid('max_digits must be between 1 and 32');
+    if (request.terminator.length > 1) throw invalid('terminator must be a single key');
+    this.liveCaller(call);
+    const collector = new DigitCollector(
+      {
+        maxDigits: request.maxDigits,
+        terminator: request.terminator,
+        firstDigitTimeoutMs: request.firstDigitTimeoutMs || 5_000,
+        interDigitTimeoutMs: request.interDigitTimeoutMs || 3_000,
+        bargeIn: request.bargeIn,
+      },
+      request.media.length > 0,
+      () => {
+        for (const playbackId of call.playbacks) void this.deps.ari.stopPlayback(playbackId).catch(() => undefined);
+      },
+    );
+    call.collector?.hangup();
+    call.collector = collector;
+    if (request.media.length > 0) await this.play(call, request.media, request.language);
+    const result = await collector.result;
+    if (call.collector === collector) call.collector = undefined;
+    return result;
+  }
+
+  private async dialLeg(
+    call: CallRecord,
+    endpoint: string,
+    kind: callV1.LegKind,
+    callerId: string,
+    timeoutSeconds: number,
+    tags: Record<string, string>,
+  ): Promise<LegRecord> {
+    const caller = this.liveCaller(call);
+    const legId = randomUUID();
+    const leg = newLeg({
+      legId,
+      channelId: legId,
+      kind,
+      endpoint,
+      from: callerId || caller.from,
+      to: dialledParty(endpoint),
+      createdAt: new Date(),
+      tags: { ...tags },
+      createdByAdapter: true,
+      state: LegState.LEG_STATE_DIALING,
+    });
+    this.deps.tracker.addDialledLeg(call, leg);
+    try {
+      await this.deps.ari.create(legId, endpoint, this.deps.app, `dialed,${call.callId}`);
+    } catch (error) {
+      const unavailable = error instanceof AriRequestError && error.failure === 'allocation-failed';
+      this.deps.tracker.failLeg(
+        call,
+        leg,
+        unavailable ? LegDisposition.LEG_DISPOSITION_UNAVAILABLE : LegDisposition.LEG_DISPOSITION_FAILED,
+        unavailable ? 20 : 41,
+      );
+      if (unavailable) return leg;
+      throw error;
+    }
+    try {
+      if (callerId) await this.deps.ari.setVariable(legId, 'CALLERID(num)', callerId);
+      await this.deps.ari.dial(legId, caller.channelId, timeoutSeconds || DEFAULT_RING_SECONDS);
+    } catch (error) {
+      await this.deps.tracker.hangupLeg(leg, 41);
+      throw error;
+    }
+    return leg;
+  }
+}

@@ -1,0 +1,423 @@
+import type { PubAck } from '@nats-io/jetstream';
+import { CallEvents, type EventPayload, type EventType } from '@switchboard/events';
+import { callV1 } from '@switchboard/proto';
+import { newEventMeta, type Logger } from '@switchboard/service-kit';
+import type { AriOps } from './ari-ops.js';
+import {
+  ariTime,
+  stasisArgs,
+  type AriChannel,
+  type ChannelDestroyedEvent,
+  type ChannelDtmfReceivedEvent,
+  type ChannelEvent,
+  type ChannelHangupRequestEvent,
+  type DialEvent,
+  type PlaybackEvent,
+  type StasisStartEvent,
+} from './ari-types.js';
+import {
+  type CallRegistry,
+  callerLeg,
+  isLive,
+  legMessage,
+  newCall,
+  newLeg,
+  type CallRecord,
+  type LegRecord,
+} from './calls.js';
+import { CAUSE_TEXT, dispositionOfCause, dispositionOfDialStatus } from './dispositions.js';
+import { endpointOfChannelName, type TenantResolver } from './tenant-resolver.js';
+import { adapterMetrics } from './metrics.js';
+
+const { CallDirection, LegDisposition, LegKind, LegState } = callV1;
+
+export interface TrackerDependencies {
+  adapterId: string;
+  registry: CallRegistry;
+  ari: AriOps;
+  resolver: TenantResolver;
+  publish<T extends EventPayload>(type: EventType<T>, payload: T): Promise<PubAck>;
+  /** Keeps shutdown waiting until a call has ended. */
+  track(work: Promise<unknown>): void;
+  /** Called when a channel re-enters Stasis after ReceiveFAX. */
+  onFaxDone(call: CallRecord, args: string[]): Promise<void>;
+  logger: Logger;
+}
+
+const PRODUCER = 'ari-adapter';
+const NORMAL_CLEARING = 16;
+
+/** Short numbers are extensions: a device dialling one makes an internal call. */
+const EXTENSION = /^\d{2,6}$/;
+
+/**
+ * Turns ARI events into call state and Switchboard call events. Every call starts with the
+ * caller's channel entering Stasis and ends when its last leg is gone; the adapter then
+ * publishes CallEnded with every leg, the record rating bills from.
+ */
+export class CallTracker {
+  constructor(private readonly deps: TrackerDependencies) {}
+
+  /** Applies one event; state changes happen in event order, ARI requests they cause run detached. */
+  handle(type: string, event: unknown): void {
+    switch (type) {
+      case 'StasisStart':
+        return this.onStasisStart(event as StasisStartEvent);
+      case 'StasisEnd':
+        return this.onStasisEnd(event as ChannelEvent);
+      case 'ChannelStateChange':
+        return this.onStateChange(event as ChannelEvent);
+      case 'ChannelHangupRequest':
+        return this.onHangupRequest(event as ChannelHangupRequestEvent);
+      case 'ChannelDestroyed':
+        return this.onDestroyed(event as ChannelDestroyedEvent);
+      case 'ChannelDtmfReceived':
+        return this.onDtmf(event as ChannelDtmfReceivedEvent);
+      case 'Dial':
+        return this.onDial(event as DialEvent);
+      case 'PlaybackFinished':
+        return this.onPlaybackFinished(event as PlaybackEvent);
+      default:
+        return;
+    }
+  }
+
+  /** A channel that is in our app but unknown to us (after a restart or a missed StasisStart). */
+  adopt(channel: AriChannel, args: string[], at: Date): CallRecord {
+    const role = args[0] ?? 'inbound';
+    const dialedNumber = args[1] ?? channel.dialplan?.exten ?? '';
+    const endpoint = endpointOfChannelName(channel.name);
+    const direction =
+      role === 'outbound'
+        ? EXTENSION.test(dialedNumber)
+          ? CallDirection.CALL_DIRECTION_INTERNAL
+          : CallDirection.CALL_DIRECTION_OUTBOUND
+        : CallDirection.CALL_DIRECTION_INBOUND;
+    const tenant = this.deps.resolver.resolve(dialedNumber, role === 'outbound' ? endpoint : undefined);
+    if (!tenant.matched) {
+      this.deps.logger.warn(
+        { dialedNumber, channel: channel.name },
+        'no tenant claims this call; it goes to the fallback tenant',
+      );
+      adapterMetrics.unclaimedCalls.add(1);
+    }
+    const leg = newLeg({
+      legId: channel.id,
+      channelId: channel.id,
+      kind: LegKind.LEG_KIND_CALLER,
+      endpoint: channel.name,
+      from: channel.caller.number,
+      to: dialedNumber,
+      createdAt: ariTime(channel.creationtime),
+      tags: {},
+      createdByAdapter: false,
+      state: channel.state === 'Up' ? LegState.LEG_STATE_ANSWERED : LegState.LEG_STATE_RINGING,
+    });
+    if (channel.state === 'Up') leg.answeredAt = at;
+    const call = newCall(
+      {
+        callId: channel.id,
+        tenantId: tenant.tenantId,
+        direction,
+        dialedNumber,
+        callerName: channel.caller.name,
+        startedAt: at,
+      },
+      leg,
+    );
+    this.deps.registry.add(call);
+    this.deps.track(call.finished);
+    adapterMetrics.calls.add(1, { event: 'started' });
+    this.publish(call, CallEvents.started, {
+      meta: newEventMeta(call.tenantId, PRODUCER, at),
+      callId: call.callId,
+      adapterId: this.deps.adapterId,
+      callerLeg: legMessage(leg),
+      direction,
+      dialedNumber,
+      callerName: call.callerName,
+    });
+    return call;
+  }
+
+  /** Adds a leg the adapter is about to create, so its StasisStart is recognised. */
+  addDialledLeg(call: CallRecord, leg: LegRecord): void {
+    this.deps.registry.addLeg(call, leg);
+    this.publishLeg(call, leg);
+  }
+
+  /** A leg's ARI request failed before Asterisk had a channel for it. */
+  failLeg(call: CallRecord, leg: LegRecord, disposition: callV1.LegDisposition, cause: number): void {
+    leg.disposition = disposition;
+    this.endLeg(call, leg, cause, CAUSE_TEXT[cause] ?? '', new Date());
+  }
+
+  /** Hangs a leg up from our side; its end arrives as events. */
+  async hangupLeg(leg: LegRecord, cause: number): Promise<void> {
+    if (!isLive(leg)) return;
+    leg.hungUpByAdapter = true;
+    leg.pendingCause ??= cause;
+    await this.deps.ari.hangup(leg.channelId, cause);
+  }
+
+  /** Ends a leg whose channel no longer exists (found during a re-sync). */
+  lostLeg(call: CallRecord, leg: LegRecord): void {
+    this.endLeg(call, leg, leg.pendingCause ?? 0, 'Channel gone while the ARI connection was down', new Date());
+  }
+
+  answered(call: CallRecord, leg: LegRecord, at: Date): void {
+    if (leg.answeredAt || !isLive(leg)) return;
+    leg.answeredAt = at;
+    leg.state = LegState.LEG_STATE_ANSWERED;
+    this.publishLeg(call, leg);
+  }
+
+  bridged(call: CallRecord, leg: LegRecord): void {
+    leg.bridged = true;
+    leg.disposition = LegDisposition.LEG_DISPOSITION_ANSWERED;
+    this.publishLeg(call, leg);
+    leg.settleOutcome(LegDisposition.LEG_DISPOSITION_ANSWERED);
+  }
+
+  private onStasisStart(event: StasisStartEvent): void {
+    const args = stasisArgs(event);
+    const known = this.deps.registry.byChannelId(event.channel.id);
+    if (known) {
+      if (args[0] === 'faxdone' && known.call.inFax) {
+        known.call.inFax = false;
+        this.detach(known.call, this.deps.onFaxDone(known.call, args), 'fax hand-back failed');
+      }
+      return;
+    }
+    if (args[0] === 'dialed') {
+      // A leg created for a call we no longer track (it ended meanwhile): do not leave it ringing.
+      void this.deps.ari
+        .hangup(event.channel.id, NORMAL_CLEARING)
+        .catch((error: unknown) =>
+          this.deps.logger.warn({ err: error, channelId: event.channel.id }, 'could not hang up an orphaned leg'),
+        );
+      return;
+    }
+    this.adopt(event.channel, args, ariTime(event.timestamp));
+  }
+
+  /** Brings a tracked leg in line with its channel as ARI lists it after a reconnect. */
+  reconcile(call: CallRecord, leg: LegRecord, channel: AriChannel | undefined): void {
+    if (!isLive(leg)) return;
+    if (!channel) return this.lostLeg(call, leg);
+    if (channel.state !== 'Up') return;
+    this.answered(call, leg, new Date());
+    if (leg.legId !== call.callerLegId && !leg.bridged)
+      this.detach(call, this.bridgeWithCaller(call, leg), 'bridging after re-sync failed');
+  }
+
+  private onStasisEnd(event: ChannelEvent): void {
+    const known = this.deps.registry.byChannelId(event.channel.id);
+    if (!known) return;
+    const { call, leg } = known;
+    if (leg.legId === call.callerLegId && call.inFax) return;
+    // Dialplan channels get no ChannelDestroyed after StasisEnd: this is their end.
+    if (!leg.createdByAdapter)
+      this.endLeg(call, leg, leg.pendingCause ?? NORMAL_CLEARING, '', ariTime(event.timestamp));
+  }
+
+  private onStateChange(event: ChannelEvent): void {
+    const known = this.deps.registry.byChannelId(event.channel.id);
+    if (!known) return;
+    const { call, leg } = known;
+    if (event.channel.state === 'Up') this.answered(call, leg, ariTime(event.timestamp));
+    else if (event.channel.state === 'Ringing' && leg.state === LegState.LEG_STATE_DIALING) {
+      leg.state = LegState.LEG_STATE_RINGING;
+      this.publishLeg(call, leg);
+    }
+  }
+
+  private onHangupRequest(event: ChannelHangupRequestEvent): void {
+    const known = this.deps.registry.byChannelId(event.channel.id);
+    if (!known) return;
+    const { call, leg } = known;
+    // A soft hangup's cause (32) is a flag mask, not Q.850; a SIP BYE carries no cause at all.
+    if (!event.soft && event.cause) leg.pendingCause = event.cause;
+    if (!leg.hungUpByAdapter && !call.endedBy) {
+      call.endedBy = leg.legId === call.callerLegId ? 'caller' : leg.answeredAt ? 'callee' : undefined;
+    }
+  }
+
+  private onDestroyed(event: ChannelDestroyedEvent): void {
+    const known = this.deps.registry.byChannelId(event.channel.id);
+    if (!known) return;
+    this.endLeg(known.call, known.leg, event.cause, event.cause_txt, ariTime(event.timestamp));
+  }
+
+  private onDtmf(event: ChannelDtmfReceivedEvent): void {
+    const known = this.deps.registry.byChannelId(event.channel.id);
+    if (!known) return;
+    const { call, leg } = known;
+    this.publish(call, CallEvents.dtmfReceived, {
+      meta: newEventMeta(call.tenantId, PRODUCER, ariTime(event.timestamp)),
+      callId: call.callId,
+      legId: leg.legId,
+      digit: event.digit,
+      durationMs: event.duration_ms,
+    });
+    if (leg.legId === call.callerLegId) call.collector?.digit(event.digit);
+  }
+
+  private onDial(event: DialEvent): void {
+    const known = this.deps.registry.byChannelId(event.peer.id);
+    if (!known) return;
+    const { call, leg } = known;
+    if (event.dialstatus === 'RINGING' && leg.state === LegState.LEG_STATE_DIALING) {
+      leg.state = LegState.LEG_STATE_RINGING;
+      this.publishLeg(call, leg);
+      return;
+    }
+    const disposition = dispositionOfDialStatus(event.dialstatus);
+    if (disposition === undefined) return;
+    leg.disposition = disposition;
+    if (disposition !== LegDisposition.LEG_DISPOSITION_ANSWERED) return;
+    this.answered(call, leg, ariTime(event.timestamp));
+    this.detach(call, this.bridgeWithCaller(call, leg), 'bridging failed');
+  }
+
+  private detach(call: CallRecord, work: Promise<void>, what: string): void {
+    void work.catch((error: unknown) => this.deps.logger.error({ err: error, callId: call.callId }, what));
+  }
+
+  private onPlaybackFinished(event: PlaybackEvent): void {
+    const channelId = event.playback.target_uri.replace(/^channel:/, '');
+    const known = this.deps.registry.byChannelId(channelId);
+    if (!known || !known.call.playbacks.delete(event.playback.id)) return;
+    const { call } = known;
+    this.publish(call, CallEvents.playbackFinished, {
+      meta: newEventMeta(call.tenantId, PRODUCER, ariTime(event.timestamp)),
+      callId: call.callId,
+      playbackId: event.playback.id,
+    });
+    if (call.playbacks.size === 0) call.collector?.promptsFinished();
+  }
+
+  /** Puts an answered leg with the caller: prompts and music stop first (ARI queues behind them). */
+  private async bridgeWithCaller(call: CallRecord, leg: LegRecord): Promise<void> {
+    const caller = callerLeg(call);
+    if (!isLive(caller)) return this.hangupLeg(leg, NORMAL_CLEARING);
+    try {
+      await Promise.all([...call.playbacks].map((playbackId) => this.deps.ari.stopPlayback(playbackId)));
+      call.playbacks.clear();
+      if (call.mohPlaying) {
+        await this.deps.ari.stopMoh(caller.channelId);
+        call.mohPlaying = false;
+      }
+      if (!caller.answeredAt) {
+        await this.deps.ari.answer(caller.channelId);
+        this.answered(call, caller, new Date());
+      }
+      const bridgeId = `call-${call.callId}`;
+      if (!call.bridgeId) {
+        await this.deps.ari.createBridge(bridgeId);
+        call.bridgeId = bridgeId;
+        await this.deps.ari.addToBridge(bridgeId, [caller.channelId, leg.channelId]);
+      } else {
+        await this.deps.ari.addToBridge(bridgeId, [leg.channelId]);
+      }
+      this.bridged(call, leg);
+    } catch (error) {
+      this.deps.logger.error({ err: error, callId: call.callId, legId: leg.legId }, 'could not bridge an answered leg');
+      await this.hangupLeg(leg, 41);
+    }
+  }
+
+  private endLeg(call: CallRecord, leg: LegRecord, cause: number, causeText: string, at: Date): void {
+    if (!isLive(leg)) return;
+    leg.state = LegState.LEG_STATE_ENDED;
+    leg.endedAt = at;
+    leg.hangupCause = leg.pendingCause && cause === NORMAL_CLEARING ? leg.pendingCause : cause;
+    leg.hangupCauseText = causeText || CAUSE_TEXT[leg.hangupCause] || '';
+    if (leg.answeredAt) leg.disposition = LegDisposition.LEG_DISPOSITION_ANSWERED;
+    else if (leg.disposition === LegDisposition.LEG_DISPOSITION_UNSPECIFIED) {
+      leg.disposition =
+        leg.hungUpByAdapter || leg.legId === call.callerLegId
+          ? LegDisposition.LEG_DISPOSITION_CANCELLED
+          : dispositionOfCause(leg.hangupCause);
+    }
+    leg.bridged = false;
+    this.publishLeg(call, leg);
+    leg.settleOutcome(leg.disposition);
+    this.afterLegEnded(call, leg);
+  }
+
+  private afterLegEnded(call: CallRecord, leg: LegRecord): void {
+    const live = [...call.legs.values()].filter(isLive);
+    const isCaller = leg.legId === call.callerLegId;
+    if (isCaller) {
+      call.collector?.hangup();
+      call.endedBy ??= 'caller';
+      for (const other of live)
+        void this.hangupLeg(other, NORMAL_CLEARING).catch((error: unknown) => this.logHangupFailure(call, error));
+    } else if (leg.answeredAt) {
+      // The person the caller talked to hung up: the conversation is over.
+      call.endedBy ??= 'callee';
+      const caller = callerLeg(call);
+      if (isLive(caller))
+        void this.hangupLeg(caller, NORMAL_CLEARING).catch((error: unknown) => this.logHangupFailure(call, error));
+    }
+    if (live.length === 0) this.finishCall(call);
+  }
+
+  private finishCall(call: CallRecord): void {
+    if (call.ended) return;
+    call.ended = true;
+    this.deps.registry.remove(call);
+    if (call.bridgeId) {
+      void this.deps.ari
+        .destroyBridge(call.bridgeId)
+        .catch((error: unknown) =>
+          this.deps.logger.warn({ err: error, callId: call.callId }, 'could not destroy the bridge'),
+        );
+    }
+    const legs = [...call.legs.values()];
+    const endedAt = legs.reduce(
+      (latest, leg) => (leg.endedAt && leg.endedAt > latest ? leg.endedAt : latest),
+      call.startedAt,
+    );
+    adapterMetrics.calls.add(1, { event: 'ended' });
+    this.publish(call, CallEvents.ended, {
+      meta: newEventMeta(call.tenantId, PRODUCER, endedAt),
+      callId: call.callId,
+      direction: call.direction,
+      startedAt: call.startedAt,
+      endedAt,
+      legs: legs.map(legMessage),
+      endedBy: call.endedBy ?? 'system',
+    });
+    void call.publishing.then(() => call.markFinished());
+  }
+
+  private publishLeg(call: CallRecord, leg: LegRecord): void {
+    this.publish(call, CallEvents.legUpdated, {
+      meta: newEventMeta(call.tenantId, PRODUCER),
+      callId: call.callId,
+      leg: legMessage(leg),
+      bridged: leg.bridged,
+    });
+  }
+
+  /** Publishes in call order; a failure is logged and counted, and later events still go out. */
+  publish<T extends EventPayload>(call: CallRecord, type: EventType<T>, payload: T): void {
+    call.publishing = call.publishing.then(async () => {
+      try {
+        await this.deps.publish(type, payload);
+      } catch (error) {
+        adapterMetrics.publishFailures.add(1, { event: `${type.domain}.${type.event}` });
+        this.deps.logger.error(
+          { err: error, callId: call.callId, event: type.event },
+          'could not publish a call event',
+        );
+      }
+    });
+  }
+
+  private logHangupFailure(call: CallRecord, error: unknown): void {
+    this.deps.logger.warn({ err: error, callId: call.callId }, 'hangup of a remaining leg failed');
+  }
+}

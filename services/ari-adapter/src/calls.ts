@@ -1,0 +1,160 @@
+import { callV1 } from '@switchboard/proto';
+import type { DigitCollector } from './digit-collector.js';
+
+const { LegDisposition, LegState } = callV1;
+
+export interface LegRecord {
+  readonly legId: string;
+  readonly channelId: string;
+  readonly kind: callV1.LegKind;
+  readonly endpoint: string;
+  readonly from: string;
+  readonly to: string;
+  readonly createdAt: Date;
+  readonly tags: Record<string, string>;
+  /** Channels the adapter created get ChannelDestroyed; dialplan channels only StasisEnd. */
+  readonly createdByAdapter: boolean;
+  answeredAt?: Date;
+  endedAt?: Date;
+  state: callV1.LegState;
+  disposition: callV1.LegDisposition;
+  hangupCause: number;
+  hangupCauseText: string;
+  bridged: boolean;
+  /** Q.850 cause from a hard ChannelHangupRequest, or the one the adapter asked for. */
+  pendingCause?: number;
+  /** Set when the adapter itself hung the leg up (so an unanswered end is a cancel). */
+  hungUpByAdapter: boolean;
+  /** Resolves when the leg is answered and bridged, or ends. */
+  readonly outcome: Promise<callV1.LegDisposition>;
+  settleOutcome(disposition: callV1.LegDisposition): void;
+}
+
+export interface CallRecord {
+  readonly callId: string;
+  readonly tenantId: string;
+  readonly direction: callV1.CallDirection;
+  readonly dialedNumber: string;
+  readonly callerName: string;
+  readonly startedAt: Date;
+  readonly legs: Map<string, LegRecord>;
+  readonly callerLegId: string;
+  bridgeId?: string;
+  /** Playbacks started on the caller's channel and not yet finished. */
+  readonly playbacks: Set<string>;
+  mohPlaying: boolean;
+  /** True while the caller's channel runs ReceiveFAX in the dialplan (its StasisEnd is not the end). */
+  inFax: boolean;
+  collector?: DigitCollector;
+  endedBy?: 'caller' | 'callee' | 'system';
+  ended: boolean;
+  /** Events of one call are published in order. */
+  publishing: Promise<void>;
+  /** Resolves when the call has ended and its CallEnded was published. */
+  readonly finished: Promise<void>;
+  markFinished(): void;
+}
+
+export function newLeg(
+  fields: Pick<
+    LegRecord,
+    'legId' | 'channelId' | 'kind' | 'endpoint' | 'from' | 'to' | 'createdAt' | 'tags' | 'createdByAdapter'
+  > & { state: callV1.LegState },
+): LegRecord {
+  let settle!: (disposition: callV1.LegDisposition) => void;
+  const outcome = new Promise<callV1.LegDisposition>((resolve) => (settle = resolve));
+  return {
+    ...fields,
+    disposition: LegDisposition.LEG_DISPOSITION_UNSPECIFIED,
+    hangupCause: 0,
+    hangupCauseText: '',
+    bridged: false,
+    hungUpByAdapter: false,
+    outcome,
+    settleOutcome: settle,
+  };
+}
+
+export function newCall(
+  fields: Pick<CallRecord, 'callId' | 'tenantId' | 'direction' | 'dialedNumber' | 'callerName' | 'startedAt'>,
+  callerLeg: LegRecord,
+): CallRecord {
+  let markFinished!: () => void;
+  const finished = new Promise<void>((resolve) => (markFinished = resolve));
+  return {
+    ...fields,
+    legs: new Map([[callerLeg.legId, callerLeg]]),
+    callerLegId: callerLeg.legId,
+    playbacks: new Set(),
+    mohPlaying: false,
+    inFax: false,
+    ended: false,
+    publishing: Promise.resolve(),
+    finished,
+    markFinished,
+  };
+}
+
+export function callerLeg(call: CallRecord): LegRecord {
+  return call.legs.get(call.callerLegId)!;
+}
+
+export function isLive(leg: LegRecord): boolean {
+  return leg.state !== LegState.LEG_STATE_ENDED;
+}
+
+export function legMessage(leg: LegRecord): callV1.Leg {
+  return {
+    legId: leg.legId,
+    channelId: leg.channelId,
+    kind: leg.kind,
+    endpoint: leg.endpoint,
+    from: leg.from,
+    to: leg.to,
+    createdAt: leg.createdAt,
+    answeredAt: leg.answeredAt,
+    endedAt: leg.endedAt,
+    disposition: leg.disposition,
+    hangupCause: leg.hangupCause,
+    hangupCauseText: leg.hangupCauseText,
+    tags: { ...leg.tags },
+    state: leg.state,
+  };
+}
+
+/** All calls of this adapter, by call id and by channel id. */
+export class CallRegistry {
+  private readonly calls = new Map<string, CallRecord>();
+  private readonly byChannel = new Map<string, { call: CallRecord; leg: LegRecord }>();
+
+  add(call: CallRecord): void {
+    this.calls.set(call.callId, call);
+    for (const leg of call.legs.values()) this.byChannel.set(leg.channelId, { call, leg });
+  }
+
+  addLeg(call: CallRecord, leg: LegRecord): void {
+    call.legs.set(leg.legId, leg);
+    this.byChannel.set(leg.channelId, { call, leg });
+  }
+
+  remove(call: CallRecord): void {
+    this.calls.delete(call.callId);
+    for (const leg of call.legs.values()) this.byChannel.delete(leg.channelId);
+  }
+
+  call(callId: string): CallRecord | undefined {
+    return this.calls.get(callId);
+  }
+
+  byChannelId(channelId: string): { call: CallRecord; leg: LegRecord } | undefined {
+    return this.byChannel.get(channelId);
+  }
+
+  all(): IterableIterator<CallRecord> {
+    return this.calls.values();
+  }
+
+  get size(): number {
+    return this.calls.size;
+  }
+}

@@ -1,0 +1,64 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+/** One number plan entry: which tenant owns which dialled numbers and which devices. */
+const tenantNumbers = z.object({
+  tenantId: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a subject token (letters, digits, "-", "_")'),
+  /** E.164 prefixes of the tenant's numbers, e.g. `+49462480` for a direct-dial range. */
+  numberPrefixes: z.array(z.string().regex(/^\+\d{1,15}$/, 'must be an E.164 prefix like +49462480')).default([]),
+  /** Prefixes of the tenant's PJSIP endpoint names, e.g. `kropp-` for `PJSIP/kropp-1001`. */
+  endpointPrefixes: z.array(z.string().min(1)).default([]),
+});
+
+export const numberPlanSchema = z.object({
+  tenants: z.array(tenantNumbers).default([]),
+  /** Calls no entry claims go to this tenant, so they still get a path (an announcement). */
+  fallbackTenant: z.string().regex(/^[A-Za-z0-9_-]+$/),
+});
+
+export type NumberPlan = z.infer<typeof numberPlanSchema>;
+
+const jsonNumberPlan = z.string().transform((text, context) => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: `is not JSON: ${(error as Error).message}` });
+    return z.NEVER;
+  }
+  const result = numberPlanSchema.safeParse(parsed);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      context.addIssue({ code: 'custom', message: `${issue.path.join('.')}: ${issue.message}` });
+    }
+    return z.NEVER;
+  }
+  return result.data;
+});
+
+export const adapterConfigSchema = z.object({
+  /** Asterisk's HTTP server, e.g. `http://asterisk:8088` (no trailing `/ari`). */
+  ARI_URL: z.url(),
+  ARI_USERNAME: z.string().min(1),
+  ARI_PASSWORD: z.string().min(1),
+  /** The Stasis application the dialplan sends calls into. */
+  ARI_APP: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default('switchboard'),
+  /** Identity of this adapter (one per Asterisk); call-control requests are addressed to it. */
+  ADAPTER_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .default(hostname().replace(/[^A-Za-z0-9_-]/g, '-')),
+  NUMBER_PLAN: jsonNumberPlan,
+  /** Dial string for external numbers; `{number}` is replaced by the E.164 number. */
+  TRUNK_ENDPOINT: z.string().includes('{number}').default('PJSIP/{number}@trunk'),
+  /** Dialplan location that runs ReceiveFAX and hands the channel back (docker/asterisk/extensions.conf). */
+  FAX_CONTEXT: z.string().min(1).default('switchboard-fax'),
+  FAX_EXTENSION: z.string().min(1).default('receive'),
+  /** How long a repeated command id is remembered. */
+  COMMAND_ID_TTL_MS: z.coerce.number().int().positive().default(600_000),
+});
+
+export type AdapterConfig = z.infer<typeof adapterConfigSchema>;

@@ -1,0 +1,4 @@
+import { runService } from '@switchboard/service-kit';
+import { ariAdapter } from './adapter.js';
+
+await runService(ariAdapter);

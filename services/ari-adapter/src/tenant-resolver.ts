@@ -1,0 +1,43 @@
+import type { NumberPlan } from './config.js';
+
+export interface TenantMatch {
+  tenantId: string;
+  /** False when no entry claimed the call and the fallback tenant got it. */
+  matched: boolean;
+}
+
+/**
+ * Maps a call to its tenant: a caller on one of a tenant's devices belongs to that tenant (internal
+ * and outbound calls), otherwise the longest number prefix that matches the dialled number wins.
+ */
+export class TenantResolver {
+  private readonly numberPrefixes: Array<[string, string]>;
+  private readonly endpointPrefixes: Array<[string, string]>;
+
+  constructor(private readonly plan: NumberPlan) {
+    const byLength = (a: [string, string], b: [string, string]) => b[0].length - a[0].length;
+    this.numberPrefixes = plan.tenants
+      .flatMap((tenant) => tenant.numberPrefixes.map((prefix): [string, string] => [prefix, tenant.tenantId]))
+      .sort(byLength);
+    this.endpointPrefixes = plan.tenants
+      .flatMap((tenant) => tenant.endpointPrefixes.map((prefix): [string, string] => [prefix, tenant.tenantId]))
+      .sort(byLength);
+  }
+
+  /** `endpoint` is the calling device's resource (`kropp-1001` of `PJSIP/kropp-1001-0000002a`). */
+  resolve(dialedNumber: string, endpoint: string | undefined): TenantMatch {
+    if (endpoint) {
+      const device = this.endpointPrefixes.find(([prefix]) => endpoint.startsWith(prefix));
+      if (device) return { tenantId: device[1], matched: true };
+    }
+    const number = this.numberPrefixes.find(([prefix]) => dialedNumber.startsWith(prefix));
+    if (number) return { tenantId: number[1], matched: true };
+    return { tenantId: this.plan.fallbackTenant, matched: false };
+  }
+}
+
+/** The endpoint resource of a channel name: `PJSIP/kropp-1001-0000002a` → `kropp-1001`. */
+export function endpointOfChannelName(name: string): string | undefined {
+  const match = /^[A-Za-z]+\/(.+)-[0-9a-f]{8}$/.exec(name);
+  return match?.[1];
+}
