@@ -1,0 +1,398 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type Ev,
+  type Harness,
+  APP,
+  channelOf,
+  rejection,
+  startHarness,
+  traceEvents,
+  traceTypes,
+} from './ari.fixture.js';
+import { eventModels } from './models.js';
+
+// Everything here goes through the real npm ari-client 2.2.0, the way the adapter talks to Asterisk.
+let h: Harness;
+const spoolDir = mkdtempSync(join(tmpdir(), 'ari-sim-spool-'));
+
+beforeAll(async () => {
+  h = await startHarness({
+    spoolDir,
+    endpoints: {
+      agent1: { answerAfterMs: 200 },
+      busy1: { busy: true },
+      lazy1: { noAnswer: true },
+      away1: { unavailable: true },
+      brief1: { answerAfterMs: 100, hangupAfterMs: 300 },
+    },
+  });
+  h.sim.setEndpoint('PJSIP/+4940111@trunk', { unavailable: true });
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+const after = (list: Ev[], first: Ev) => list.slice(list.indexOf(first) + 1);
+const find = (pred: (e: Ev) => boolean, label: string) => h.waitFor(pred, label);
+const forChannel = (id: string, type: string) => (e: Ev) => e.type === type && channelOf(e) === id;
+
+async function inboundCall(to = '+494624800', from = '+4946241234') {
+  const channelId = h.sim.placeCall({ from, to });
+  const start = await find(forChannel(channelId, 'StasisStart'), 'StasisStart');
+  return { channelId, start };
+}
+
+describe('connection and envelope', () => {
+  it('declares every event type it can emit and rewrites basePath from the Host header', async () => {
+    const res = await fetch(`${h.sim.url}/ari/api-docs/events.json`, {
+      headers: { Authorization: `Basic ${Buffer.from('switchboard:s3cret').toString('base64')}` },
+    });
+    const doc = (await res.json()) as { basePath: string; models: Record<string, unknown> };
+    expect(doc.basePath).toBe(`${h.sim.url}/ari`);
+    for (const type of Object.keys(eventModels)) expect(doc.models).toHaveProperty(type);
+    const unauthorized = await fetch(`${h.sim.url}/ari/api-docs/resources.json`);
+    expect(unauthorized.status).toBe(401);
+    expect(unauthorized.headers.get('www-authenticate')).toBe('Basic realm="Asterisk REST Interface"');
+    const slash = await fetch(`${h.sim.url}/ari/channels/?api_key=switchboard:s3cret`);
+    expect(slash.status).toBe(404);
+  });
+
+  it('answers asterisk/info and lists the connected application', async () => {
+    const info = (await h.client.asterisk.getInfo({ only: ['system'] })) as unknown as Record<string, unknown>;
+    expect(Object.keys(info)).toEqual(['system']);
+    const apps = await h.client.applications.list();
+    expect(apps.map((a) => a.name)).toContain(APP);
+  });
+
+  it('delivers an inbound call like a trunk call into Stasis(app,inbound,exten)', async () => {
+    const { channelId, start } = await inboundCall('+494624800', '+4946241234');
+    expect(start.args).toEqual(['inbound', '+494624800']);
+    expect(start.channel?.state).toBe('Ring');
+    expect(start.channel?.dialplan.exten).toBe('+494624800');
+    expect(start.channel?.dialplan.app_data).toBe(`${APP},inbound,+494624800`);
+    expect(start.channel?.caller.number).toBe('+4946241234');
+    expect(start.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$/);
+    expect(start.asterisk_id).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+    expect(start.application).toBe(APP);
+    const listed = await h.client.channels.list();
+    expect(listed.map((c) => c.id)).toContain(channelId);
+    h.sim.hangupCall(channelId);
+    await find(forChannel(channelId, 'StasisEnd'), 'StasisEnd');
+  });
+});
+
+describe('errors as Asterisk sends them', () => {
+  it('404 for unknown ids, 400 for bad parameters, 500 Allocation failed for unknown endpoints', async () => {
+    expect(await rejection(h.client.channels.get({ channelId: 'nope' }))).toBe('{"message":"Channel not found"}');
+    expect(await rejection(h.client.bridges.get({ bridgeId: 'nope' }))).toBe('{"message":"Bridge not found"}');
+    expect(await rejection(h.client.playbacks.get({ playbackId: 'nope' }))).toBe('{"message":"Playback not found"}');
+    expect(await rejection(h.client.channels.create({ endpoint: 'PJSIP/nobody', app: APP }))).toBe(
+      '{"error":"Allocation failed"}',
+    );
+    expect(await rejection(h.client.channels.originate({ endpoint: 'SIP/x', app: APP }))).toBe(
+      '{"error":"Allocation failed"}',
+    );
+    const { channelId } = await inboundCall();
+    expect(await rejection(h.client.channels.hangup({ channelId, reason: 'bogus' }))).toBe(
+      '{"message":"Invalid reason for hangup provided"}',
+    );
+    expect(await rejection(h.client.channels.getChannelVar({ channelId, variable: 'UNSET_VAR' }))).toBe(
+      '{"message":"Provided variable was not found"}',
+    );
+    const bridge = await h.client.bridges.create({ type: 'mixing' });
+    expect(await rejection(h.client.bridges.addChannel({ bridgeId: bridge.id, channel: 'nope' }))).toBe(
+      '{"message":"Channel not found"}',
+    );
+    expect(await rejection(h.client.bridges.removeChannel({ bridgeId: bridge.id, channel: channelId }))).toBe(
+      '{"message":"Channel not in this bridge"}',
+    );
+    await h.client.bridges.destroy({ bridgeId: bridge.id });
+    h.sim.hangupCall(channelId);
+    await find(forChannel(channelId, 'StasisEnd'), 'StasisEnd');
+    expect(await rejection(h.client.channels.answer({ channelId }))).toBe('{"message":"Channel not found"}');
+  });
+});
+
+describe('channel operations', () => {
+  it('answers, receives DTMF one digit per event, and sets variables with ChannelVarset', async () => {
+    const channelId = h.sim.placeCall({ from: '+4930123', to: '+494624801', script: [{ atMs: 100, dtmf: '1#' }] });
+    await find(forChannel(channelId, 'StasisStart'), 'StasisStart');
+    await h.client.channels.answer({ channelId });
+    await find((e) => forChannel(channelId, 'ChannelStateChange')(e) && e.channel?.state === 'Up', 'Up');
+    const hash = await find((e) => forChannel(channelId, 'ChannelDtmfReceived')(e) && e.digit === '#', 'DTMF #');
+    const digits = h.events.filter(forChannel(channelId, 'ChannelDtmfReceived'));
+    expect(digits.map((e) => [e.digit, e.duration_ms])).toEqual([
+      ['1', 100],
+      ['#', 100],
+    ]);
+    expect(hash.channel?.state).toBe('Up');
+    await h.client.channels.setChannelVar({ channelId, variable: 'ROUTE', value: 'sales' });
+    const varset = await find((e) => forChannel(channelId, 'ChannelVarset')(e) && e.variable === 'ROUTE', 'varset');
+    expect(varset.value).toBe('sales');
+    expect(await h.client.channels.getChannelVar({ channelId, variable: 'ROUTE' })).toEqual({ value: 'sales' });
+    await h.client.channels.sendDTMF({ channelId, dtmf: '42' });
+    await h.client.channels.hangup({ channelId, reason: 'normal' });
+    const request = await find(forChannel(channelId, 'ChannelHangupRequest'), 'hangup request');
+    expect([request.cause, request.soft]).toEqual([32, true]);
+    const record = h.sim.getCall(channelId);
+    expect(record).toMatchObject({ answered: true, dtmfPressed: '1#', dtmfSent: '42', hangupCause: 16 });
+  });
+
+  it('plays a media list: Started, Continuing, Started, Finished like the local-scenario trace', async () => {
+    const { channelId } = await inboundCall();
+    const playback = await h.client.channels.play({ channelId, media: ['sound:hello-world', 'sound:beep'] });
+    expect(playback.state).toBe('queued');
+    expect(playback.target_uri).toBe(`channel:${channelId}`);
+    const finished = await find(
+      (e) => e.type === 'PlaybackFinished' && e.playback?.id === playback.id,
+      'PlaybackFinished',
+    );
+    expect(finished.playback?.state).toBe('done');
+    const ours = h.events.filter((e) => e.playback?.id === playback.id);
+    const first = traceEvents('local-scenario.jsonl').find((e) => e.type === 'PlaybackStarted')?.playback?.id;
+    const theirs = traceEvents('local-scenario.jsonl').filter((e) => e.playback?.id === first);
+    expect(ours.map((e) => e.type)).toEqual(theirs.map((e) => e.type));
+    expect(ours[0]?.playback?.next_media_uri).toBe('sound:beep');
+    expect(ours.at(-1)?.playback?.next_media_uri).toBeUndefined();
+    expect(h.sim.getCall(channelId)?.playbacks).toEqual(['sound:hello-world', 'sound:beep']);
+    h.sim.hangupCall(channelId);
+    await find(forChannel(channelId, 'StasisEnd'), 'StasisEnd');
+  });
+
+  it('never finishes a tone by itself, and holds channel commands until the playback stops', async () => {
+    const { channelId } = await inboundCall();
+    const tone = await h.client.channels.play({ channelId, media: 'tone:ring;tonezone=de' });
+    await find((e) => e.type === 'PlaybackStarted' && e.playback?.id === tone.id, 'tone started');
+    const bridge = await h.client.bridges.create({ type: 'mixing' });
+    let joined = false;
+    const joining = h.client.bridges.addChannel({ bridgeId: bridge.id, channel: channelId }).then(() => {
+      joined = true;
+    });
+    // Another request round-trip, so the blocked one has certainly been processed.
+    expect((await h.client.playbacks.get({ playbackId: tone.id })).state).toBe('playing');
+    expect(joined).toBe(false);
+    await h.client.playbacks.stop({ playbackId: tone.id });
+    await joining;
+    const finished = h.events.find((e) => e.type === 'PlaybackFinished' && e.playback?.id === tone.id);
+    expect(finished?.playback?.state).toBe('done');
+    const entered = h.events.find(forChannel(channelId, 'ChannelEnteredBridge'));
+    expect(entered && finished && h.events.indexOf(entered) > h.events.indexOf(finished)).toBe(true);
+    expect(entered?.bridge?.channels).toEqual([channelId]);
+    await h.client.bridges.destroy({ bridgeId: bridge.id });
+    await find((e) => e.type === 'BridgeDestroyed' && e.bridge?.id === bridge.id, 'BridgeDestroyed');
+    h.sim.hangupCall(channelId);
+    await find(forChannel(channelId, 'StasisEnd'), 'StasisEnd');
+  });
+
+  it('fails a running playback when the caller hangs up', async () => {
+    const { channelId } = await inboundCall();
+    const tone = await h.client.channels.play({ channelId, media: 'tone:ring' });
+    await find((e) => e.type === 'PlaybackStarted' && e.playback?.id === tone.id, 'tone started');
+    h.sim.hangupCall(channelId);
+    const finished = await find((e) => e.type === 'PlaybackFinished' && e.playback?.id === tone.id, 'finished');
+    expect(finished.playback?.state).toBe('failed');
+  });
+
+  it('originate with app enters Stasis once answered, in state Up', async () => {
+    const channel = await h.client.channels.originate({
+      endpoint: 'PJSIP/agent1',
+      app: APP,
+      appArgs: 'callback,7',
+      callerId: '"Hotline" <+494624800>',
+      variables: { CASE_ID: '77' },
+    });
+    expect(channel.state).toBe('Down');
+    const start = await find(forChannel(channel.id, 'StasisStart'), 'StasisStart');
+    expect(start.args).toEqual(['callback', '7']);
+    expect(start.channel?.state).toBe('Up');
+    expect(start.channel?.caller).toEqual({ name: 'Hotline', number: '+494624800' });
+    expect(await h.client.channels.getChannelVar({ channelId: channel.id, variable: 'CASE_ID' })).toEqual({
+      value: '77',
+    });
+    await h.client.channels.hangup({ channelId: channel.id, reason: 'busy' });
+    const destroyed = await find(forChannel(channel.id, 'ChannelDestroyed'), 'ChannelDestroyed');
+    expect([destroyed.cause, destroyed.cause_txt]).toEqual([17, 'User busy']);
+  });
+});
+
+describe('create + dial, as in the captured traces', () => {
+  async function createAndDial(endpoint: string, timeout?: number, caller?: string) {
+    const channelId = randomUUID();
+    const channel = await h.client.channels.create({ endpoint, app: APP, appArgs: 'dialed', channelId });
+    expect(channel.state).toBe('Down');
+    await h.client.channels.dial({ channelId, ...(timeout ? { timeout } : {}), ...(caller ? { caller } : {}) });
+    return channelId;
+  }
+
+  it('answered: the agent leg of inbound-sip-to-agent, bridged with the caller', async () => {
+    const { channelId: callerId } = await inboundCall('5551000', 'sipp');
+    await h.client.channels.answer({ channelId: callerId });
+    const bridge = await h.client.bridges.create({ type: 'mixing' });
+    await h.client.bridges.addChannel({ bridgeId: bridge.id, channel: callerId });
+    const ringback = await h.client.bridges.play({ bridgeId: bridge.id, media: 'tone:ring;tonezone=us' });
+    const agentId = await createAndDial('PJSIP/agent1', 30, callerId);
+    const answer = await find(
+      (e) => e.type === 'Dial' && e.peer?.id === agentId && e.dialstatus === 'ANSWER',
+      'ANSWER',
+    );
+    expect(answer.dialstring).toBe('');
+    const firstDial = h.events.find((e) => e.type === 'Dial' && e.peer?.id === agentId);
+    expect([firstDial?.dialstatus, firstDial?.dialstring]).toEqual(['', 'agent1']);
+    await h.client.playbacks.stop({ playbackId: ringback.id });
+    await h.client.bridges.addChannel({ bridgeId: bridge.id, channel: agentId });
+    h.sim.hangupCall(callerId);
+    await find(forChannel(callerId, 'StasisEnd'), 'caller StasisEnd');
+    await h.client.channels.hangup({ channelId: agentId });
+    await h.client.bridges.destroy({ bridgeId: bridge.id });
+    const destroyed = await find(forChannel(agentId, 'ChannelDestroyed'), 'agent destroyed');
+    expect([destroyed.cause, destroyed.cause_txt]).toEqual([16, 'Normal Clearing']);
+
+    const trace = 'inbound-sip-to-agent.jsonl';
+    expect(h.typesFor(callerId)).toEqual(traceTypes(trace, 'PJSIP/carrier-00000002'));
+    expect(h.typesFor(agentId)).toEqual(traceTypes(trace, 'PJSIP/agent1-00000003'));
+    const callerRequest = h.events.find(forChannel(callerId, 'ChannelHangupRequest'));
+    expect(callerRequest).not.toHaveProperty('cause');
+    expect(callerRequest).not.toHaveProperty('soft');
+    const connected = h.events.find(forChannel(agentId, 'ChannelConnectedLine'));
+    expect(connected?.channel?.connected.number).toBe('sipp');
+    expect(h.sim.getCall(callerId)).toMatchObject({
+      answered: true,
+      bridgedWith: [agentId],
+      playbacks: ['tone:ring;tonezone=us'],
+      hangupCause: 16,
+    });
+  });
+
+  it('busy: Dial BUSY, hangup cause 17, like Local/2001 in local-scenario', async () => {
+    const id = await createAndDial('PJSIP/busy1');
+    const destroyed = await find(forChannel(id, 'ChannelDestroyed'), 'destroyed');
+    expect([destroyed.cause, destroyed.cause_txt]).toEqual([17, 'User busy']);
+    expect(h.typesFor(id).filter((t) => t !== 'ChannelConnectedLine')).toEqual(
+      traceTypes('local-scenario.jsonl', 'Local/2001@test-00000006;1').filter((t) => t !== 'ChannelConnectedLine'),
+    );
+    expect(h.events.filter((e) => e.type === 'Dial' && e.peer?.id === id).map((e) => e.dialstatus)).toEqual([
+      '',
+      'BUSY',
+    ]);
+    expect(h.events.find(forChannel(id, 'ChannelHangupRequest'))?.cause).toBe(17);
+  });
+
+  it('no answer: no final Dial event on the timeout, cause 19, like Local/2002 in local-scenario', async () => {
+    const id = await createAndDial('PJSIP/lazy1', 5);
+    const destroyed = await find(forChannel(id, 'ChannelDestroyed'), 'destroyed');
+    expect([destroyed.cause, destroyed.cause_txt]).toEqual([19, 'User alerting, no answer']);
+    expect(h.typesFor(id).filter((t) => t !== 'ChannelConnectedLine')).toEqual(
+      traceTypes('local-scenario.jsonl', 'Local/2002@test-00000007;1').filter((t) => t !== 'ChannelConnectedLine'),
+    );
+    expect(h.events.filter((e) => e.type === 'Dial' && e.peer?.id === id).map((e) => e.dialstatus)).toEqual([
+      '',
+      'RINGING',
+    ]);
+    const request = h.events.find(forChannel(id, 'ChannelHangupRequest'));
+    expect([request?.cause, request?.soft]).toEqual([32, true]);
+  });
+
+  it('unavailable: CHANUNAVAIL with cause 20 for a phone, 3 for an unreachable trunk number', async () => {
+    const phone = await createAndDial('PJSIP/away1');
+    const trunk = await createAndDial('PJSIP/+4940111@trunk');
+    const phoneGone = await find(forChannel(phone, 'ChannelDestroyed'), 'phone destroyed');
+    const trunkGone = await find(forChannel(trunk, 'ChannelDestroyed'), 'trunk destroyed');
+    expect([phoneGone.cause, phoneGone.cause_txt]).toEqual([20, 'Subscriber absent']);
+    expect([trunkGone.cause, trunkGone.cause_txt]).toEqual([3, 'No route to destination']);
+    const statuses = h.events.filter((e) => e.type === 'Dial' && e.peer?.id === trunk).map((e) => e.dialstatus);
+    expect(statuses).toEqual(['', 'CHANUNAVAIL']);
+    expect((await h.client.endpoints.get({ tech: 'PJSIP', resource: 'away1' })).state).toBe('offline');
+  });
+
+  it('an answered external number that hangs up later ends like a remote BYE', async () => {
+    const id = await createAndDial('PJSIP/brief1');
+    const request = await find(forChannel(id, 'ChannelHangupRequest'), 'hangup request');
+    expect(request).not.toHaveProperty('cause');
+    const destroyed = await find(forChannel(id, 'ChannelDestroyed'), 'destroyed');
+    expect(destroyed.cause).toBe(16);
+    expect(h.sim.getCall(id)).toMatchObject({ answered: true, dialStatus: 'ANSWER' });
+  });
+});
+
+describe('dialplan-entered channels', () => {
+  it('get StasisEnd but no ChannelDestroyed', async () => {
+    const { channelId } = await inboundCall();
+    await h.client.channels.hangup({ channelId });
+    const end = await find(forChannel(channelId, 'StasisEnd'), 'StasisEnd');
+    // A later event on another channel proves nothing more for this one was on its way.
+    const { channelId: marker } = await inboundCall();
+    expect(after(h.events, end).some((e) => channelOf(e) === channelId)).toBe(false);
+    expect(h.typesFor(channelId)).toEqual(['StasisStart', 'ChannelHangupRequest', 'StasisEnd']);
+    h.sim.hangupCall(marker);
+  });
+});
+
+describe('fax hand-back', () => {
+  it('receives the TIFF through continueInDialplan and comes back with faxdone args', async () => {
+    const source = join(spoolDir, 'incoming-source.tif');
+    writeFileSync(source, Buffer.from('II*\u0000fake-tiff-bytes-for-the-test'));
+    const channelId = h.sim.placeCall({
+      from: '+4940999',
+      to: '+494624899',
+      fax: { tiff: source, pages: 2, stationId: '+49 40 999' },
+    });
+    await find(forChannel(channelId, 'StasisStart'), 'StasisStart');
+    await h.client.channels.answer({ channelId });
+    await h.client.channels.continueInDialplan({ channelId, context: 'switchboard-fax', extension: 'receive' });
+    const back = await find(
+      (e) => forChannel(channelId, 'StasisStart')(e) && e.args?.[0] === 'faxdone',
+      'faxdone StasisStart',
+    );
+    expect(back.args).toEqual(['faxdone', 'SUCCESS', '2']);
+    const traced = traceEvents('fax-receive.jsonl')
+      .filter((e) => e.type === 'StasisStart')
+      .at(-1);
+    expect(traced?.args?.[0]).toBe(back.args?.[0]);
+    expect(back.channel?.dialplan.app_data).toBe(`${APP},faxdone,SUCCESS,2`);
+    const file = (await h.client.channels.getChannelVar({ channelId, variable: 'FAXFILE' })).value;
+    expect(file).toBe(join(spoolDir, `${channelId}.tif`));
+    expect(readFileSync(file)).toEqual(readFileSync(source));
+    expect(await h.client.channels.getChannelVar({ channelId, variable: 'REMOTESTATIONID' })).toEqual({
+      value: '+49 40 999',
+    });
+    expect(await rejection(h.client.channels.getChannelVar({ channelId, variable: 'FAXERROR' }))).toBe(
+      '{"message":"Provided variable was not found"}',
+    );
+    expect(h.typesFor(channelId)).toEqual(['StasisStart', 'ChannelStateChange', 'StasisEnd', 'StasisStart']);
+    await h.client.channels.hangup({ channelId });
+  });
+
+  it('stores a truncated file and reports a failed fax', async () => {
+    const source = join(spoolDir, 'broken-source.tif');
+    writeFileSync(source, Buffer.alloc(64, 7));
+    const channelId = h.sim.placeCall({
+      from: '+4940998',
+      to: '+494624899',
+      fax: { tiff: source, pages: 1, result: 'FAILED', error: 'HANGUP', truncateBytes: 10 },
+    });
+    await find(forChannel(channelId, 'StasisStart'), 'StasisStart');
+    await h.client.channels.continueInDialplan({ channelId, context: 'switchboard-fax', extension: 'receive' });
+    const back = await find((e) => forChannel(channelId, 'StasisStart')(e) && e.args?.[0] === 'faxdone', 'faxdone');
+    expect(back.args).toEqual(['faxdone', 'FAILED', '1']);
+    expect(readFileSync(join(spoolDir, `${channelId}.tif`))).toHaveLength(10);
+    expect(await h.client.channels.getChannelVar({ channelId, variable: 'FAXERROR' })).toEqual({ value: 'HANGUP' });
+    await h.client.channels.hangup({ channelId });
+  });
+});
+
+describe('WebSocket drop', () => {
+  it('ari-client reconnects and events flow again; events in between are lost like on Asterisk', async () => {
+    const reconnected = new Promise<void>((resolve) => h.client.once('WebSocketConnected', () => resolve()));
+    const res = await fetch(`${h.sim.url}/sim/websockets/drop?api_key=switchboard:s3cret`, { method: 'POST' });
+    expect(await res.json()).toEqual({ dropped: 1 });
+    await reconnected;
+    const { channelId } = await inboundCall();
+    h.sim.hangupCall(channelId);
+    await find(forChannel(channelId, 'StasisEnd'), 'StasisEnd after reconnect');
+  });
+});

@@ -1,0 +1,49 @@
+/** What happened to one channel, kept for test assertions (`GET /sim/calls/<channelId>`). */
+export interface CallRecord {
+  channelId: string;
+  name: string;
+  direction: 'inbound' | 'outbound';
+  /** Caller number for inbound calls; the dialled endpoint for outbound legs. */
+  from: string;
+  to: string;
+  createdAt: string;
+  answered: boolean;
+  answeredAt?: string;
+  endedAt?: string;
+  hangupCause?: number;
+  hangupCauseText?: string;
+  /** Final `dialstatus` of an ARI dial/originate on this leg. */
+  dialStatus?: string;
+  /** Media URIs this channel heard, own playbacks and its bridge's, in order of start. */
+  playbacks: string[];
+  /** Digits the simulated caller pressed (from its script). */
+  dtmfPressed: string;
+  /** Digits the application sent to the channel (`POST /channels/{id}/dtmf`). */
+  dtmfSent: string;
+  /** Ids of the channels it shared a bridge with. */
+  bridgedWith: string[];
+  /** Music-on-hold classes started on it or on its bridge ('default' when none given). */
+  moh: string[];
+  ringingIndicated: boolean;
+  held: boolean;
+  muted: boolean;
+  redirectedTo?: string;
+  fax?: { file: string; status: string; pages: number };
+}
+
+export function newRecord(
+  init: Pick<CallRecord, 'channelId' | 'name' | 'direction' | 'from' | 'to' | 'createdAt'>,
+): CallRecord {
+  return {
+    ...init,
+    answered: false,
+    playbacks: [],
+    dtmfPressed: '',
+    dtmfSent: '',
+    bridgedWith: [],
+    moh: [],
+    ringingIndicated: false,
+    held: false,
+    muted: false,
+  };
+}

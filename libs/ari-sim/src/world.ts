@@ -1,0 +1,1073 @@
+import { randomUUID } from 'node:crypto';
+import { copyFile, mkdir, open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SOFTHANGUP_EXPLICIT, causeText } from './causes.js';
+import {
+  AriError,
+  allocationFailed,
+  badRequest,
+  conflict,
+  invalidState,
+  notFound,
+  notInStasis,
+  unprocessable,
+} from './errors.js';
+import { type CallRecord, newRecord } from './records.js';
+import { type Clock, ariTimestamp } from './time.js';
+
+/** How a desk phone or an external number reacts when called. */
+export interface EndpointBehavior {
+  /** Answer this long after ringing starts. */
+  answerAfterMs?: number;
+  busy?: boolean;
+  /** Ring until the dial timeout (or forever without one). */
+  noAnswer?: boolean;
+  /** Unregistered phone / unreachable number: CHANUNAVAIL. */
+  unavailable?: boolean;
+  /** After answering, hang up (a SIP BYE) this long later. */
+  hangupAfterMs?: number;
+}
+
+export interface FaxScript {
+  tiff: string;
+  pages: number;
+  stationId?: string;
+  result?: 'SUCCESS' | 'FAILED';
+  error?: string;
+  /** Copy only the first N bytes, as a broken transmission would leave it. */
+  truncateBytes?: number;
+  /** How long the transmission takes; default 14 s per page (one G.711 page on a real Asterisk). */
+  durationMs?: number;
+}
+
+export type ScriptStep = { atMs: number; dtmf: string } | { atMs: number; hangup: true };
+
+export interface InboundCall {
+  from: string;
+  to: string;
+  app?: string;
+  callerName?: string;
+  args?: string[];
+  script?: ScriptStep[];
+  fax?: FaxScript;
+}
+
+/** Where events go: the events WebSocket hub. */
+export interface EventSink {
+  send(app: string, message: Record<string, unknown>): void;
+  isActive(app: string): boolean;
+  knownApps(): string[];
+}
+
+export interface WorldOptions {
+  clock: Clock;
+  sink: EventSink;
+  asteriskId: string;
+  defaultApp: string;
+  spoolDir: string;
+  faxContext: string;
+  faxExtension: string;
+  inboundContext: string;
+  trunkName: string;
+  trunkBehavior: EndpointBehavior;
+  soundDurationMs: number;
+  digitDurationMs: number;
+  channelVars: string[];
+}
+
+interface CallerId {
+  name: string;
+  number: string;
+}
+
+interface Dialplan {
+  context: string;
+  exten: string;
+  priority: number;
+  app_name: string;
+  app_data: string;
+}
+
+interface Target {
+  resource: string;
+  dialstring: string;
+  behavior: EndpointBehavior;
+  trunk: boolean;
+}
+
+interface Channel {
+  id: string;
+  name: string;
+  state: string;
+  protocolId: string;
+  caller: CallerId;
+  connected: CallerId;
+  dialplan: Dialplan;
+  creationtime: string;
+  language: string;
+  vars: Map<string, string>;
+  /** Channels that entered Stasis from the dialplan get no ChannelDestroyed (Asterisk 22). */
+  origin: 'dialplan' | 'ari';
+  subscribedApp?: string;
+  stasisApp?: string;
+  lastApp?: string;
+  bridge?: Bridge;
+  playbacks: Playback[];
+  idleWaiters: (() => void)[];
+  timers: Set<NodeJS.Timeout>;
+  target?: Target;
+  dialed: boolean;
+  fax?: FaxScript;
+  record: CallRecord;
+  gone: boolean;
+}
+
+interface Bridge {
+  id: string;
+  name: string;
+  type: 'mixing' | 'holding';
+  members: Channel[];
+  apps: Set<string>;
+  creationtime: string;
+  playbacks: Playback[];
+  mohClass?: string;
+}
+
+interface Playback {
+  id: string;
+  media: string[];
+  index: number;
+  language: string;
+  state: 'queued' | 'playing' | 'continuing' | 'done' | 'failed';
+  target: { channel: Channel } | { bridge: Bridge };
+  timer?: NodeJS.Timeout;
+}
+
+type HangupRequest = { cause?: number; soft?: boolean };
+
+const NORMAL_CLEARING = 16;
+const USER_BUSY = 17;
+const NO_ANSWER = 19;
+const SUBSCRIBER_ABSENT = 20;
+const NO_ROUTE_DESTINATION = 3;
+const DTMF_SPACING_MS = 200;
+const FAX_MS_PER_PAGE = 14_000;
+
+/**
+ * The emulated Asterisk: channels, bridges, playbacks, endpoints and the events they cause, in
+ * the order and shapes Asterisk 22 produces them. All simulated delays go through the scaled
+ * clock; per channel there are only one-shot timers for what is scheduled to happen to it.
+ */
+export class World {
+  private readonly channels = new Map<string, Channel>();
+  private readonly bridges = new Map<string, Bridge>();
+  private readonly playbacks = new Map<string, Playback>();
+  private readonly records = new Map<string, CallRecord>();
+  private readonly endpoints = new Map<string, EndpointBehavior>();
+  private readonly trunkNumbers = new Map<string, EndpointBehavior>();
+  private readonly epoch = Math.floor(Date.now() / 1000);
+  private uniqueSeq = 0;
+  private nameSeq = 0;
+  readonly startedAt = ariTimestamp();
+
+  constructor(private readonly o: WorldOptions) {}
+
+  // ---- scriptable world -------------------------------------------------------------------
+
+  /** Configure `PJSIP/<name>` (a desk phone) or `PJSIP/<number>@<trunk>` (an external number). */
+  setEndpoint(resource: string, behavior: EndpointBehavior): void {
+    const m = /^PJSIP\/([^@/]+)(?:@(.+))?$/i.exec(resource);
+    if (!m?.[1])
+      throw badRequest(
+        `Unsupported endpoint resource '${resource}': use PJSIP/<name> or PJSIP/<number>@${this.o.trunkName}`,
+      );
+    if (m[2] !== undefined) {
+      if (m[2] !== this.o.trunkName) throw badRequest(`Unknown trunk '${m[2]}': the trunk is '${this.o.trunkName}'`);
+      this.trunkNumbers.set(m[1], behavior);
+    } else {
+      this.endpoints.set(m[1], behavior);
+    }
+  }
+
+  /** An inbound call from the trunk that runs `Stasis(<app>,inbound,<exten>)`. */
+  placeCall(call: InboundCall): string {
+    const app = call.app ?? this.o.defaultApp;
+    if (!this.o.sink.isActive(app)) throw conflict(`Stasis app '${app}' not active: the call would fail`);
+    const ch = this.newChannel({
+      id: this.uniqueId(),
+      name: `PJSIP/${this.o.trunkName}-${this.nextName()}`,
+      state: 'Ring',
+      caller: { name: call.callerName ?? '', number: call.from },
+      dialplan: { context: this.o.inboundContext, exten: call.to, priority: 1, app_name: '', app_data: '' },
+      origin: 'dialplan',
+      direction: 'inbound',
+      from: call.from,
+      to: call.to,
+    });
+    if (call.fax) ch.fax = call.fax;
+    this.enterStasis(ch, app, call.args ?? ['inbound', call.to]);
+    for (const step of call.script ?? []) {
+      if ('hangup' in step) this.later(ch, step.atMs, () => this.hangup(ch, NORMAL_CLEARING, {}));
+      else this.pressDigits(ch, step.atMs, step.dtmf);
+    }
+    return ch.id;
+  }
+
+  /** The far end hangs up now (a SIP BYE): ChannelHangupRequest without a cause. */
+  remoteHangup(channelId: string): void {
+    const ch = this.channels.get(channelId);
+    if (!ch) throw notFound('Channel not found');
+    this.hangup(ch, NORMAL_CLEARING, {});
+  }
+
+  getRecord(channelId: string): CallRecord | undefined {
+    return this.records.get(channelId);
+  }
+
+  // ---- channels ---------------------------------------------------------------------------
+
+  listChannels() {
+    return [...this.channels.values()].map((ch) => this.snapshot(ch));
+  }
+
+  getChannel(id: string) {
+    return this.snapshot(this.channel(id));
+  }
+
+  originate(p: {
+    endpoint?: string;
+    app?: string;
+    appArgs?: string;
+    extension?: string;
+    context?: string;
+    callerId?: string;
+    timeout?: number;
+    channelId?: string;
+    variables?: Record<string, string>;
+  }) {
+    if (!p.endpoint) throw badRequest('Endpoint must be specified');
+    if (!p.app) {
+      throw new AriError(501, { message: 'ari-sim emulates no dialplan: originate needs app' });
+    }
+    if (p.channelId && this.channels.has(p.channelId)) throw conflict('Channel with given unique ID already exists');
+    const target = this.resolve(p.endpoint);
+    const ch = this.outboundChannel(target, p.channelId, p.variables);
+    if (p.callerId) ch.caller = parseCallerId(p.callerId);
+    ch.subscribedApp = p.app;
+    const app = p.app;
+    const args = p.appArgs ? p.appArgs.split(',') : [];
+    const timeoutMs = p.timeout === undefined ? 30_000 : p.timeout < 0 ? 0 : p.timeout * 1000;
+    this.alert(ch, timeoutMs, {
+      ringing: () => this.setState(ch, 'Ringing'),
+      answered: () => {
+        this.setState(ch, 'Up');
+        this.enterStasis(ch, app, args);
+      },
+      failed: (cause, request) => this.hangup(ch, cause, request),
+    });
+    return this.snapshot(ch);
+  }
+
+  create(p: {
+    endpoint?: string;
+    app?: string;
+    appArgs?: string;
+    channelId?: string;
+    variables?: Record<string, string>;
+  }) {
+    if (!p.endpoint) throw badRequest('Endpoint must be specified');
+    if (!p.app) throw badRequest('Application must be specified');
+    if (p.channelId && this.channels.has(p.channelId)) throw conflict('Channel with given unique ID already exists');
+    const ch = this.outboundChannel(this.resolve(p.endpoint), p.channelId, p.variables);
+    ch.subscribedApp = p.app;
+    const snapshot = this.snapshot(ch);
+    this.enterStasis(ch, p.app, p.appArgs ? p.appArgs.split(',') : []);
+    return snapshot;
+  }
+
+  async dial(id: string, callerId: string | undefined, timeoutSec: number | undefined) {
+    const ch = this.channel(id, 'Channel cannot be found.');
+    if (!ch.stasisApp) throw notInStasis();
+    await this.whenIdle(ch);
+    const target = ch.target;
+    if (!target || ch.dialed || ch.state !== 'Down') throw conflict('Channel cannot be dialed.');
+    ch.dialed = true;
+    const caller = callerId ? this.channels.get(callerId) : undefined;
+    if (caller) {
+      ch.connected = { ...caller.caller };
+      this.emitChannel(ch, 'ChannelConnectedLine', {});
+    }
+    this.emitDial(ch, '', target.dialstring);
+    this.alert(ch, (timeoutSec ?? 0) * 1000, {
+      ringing: () => {
+        this.setState(ch, 'Ringing');
+        this.emitDial(ch, 'RINGING', '');
+      },
+      answered: () => {
+        this.setState(ch, 'Up');
+        this.emitDial(ch, 'ANSWER', '');
+      },
+      failed: (cause, request, dialstatus) => {
+        // A dial timeout gives no final Dial event (observed on 22.10.1, node-ari-client #148).
+        if (dialstatus) this.emitDial(ch, dialstatus, '');
+        this.hangup(ch, cause, request);
+      },
+    });
+  }
+
+  hangupByApp(id: string, reason: string | undefined, reasonCode: string | undefined, reasons: Record<string, number>) {
+    const ch = this.channel(id);
+    let cause = NORMAL_CLEARING;
+    if (reasonCode !== undefined && reasonCode !== '') {
+      cause = Number.parseInt(reasonCode, 10);
+      if (!Number.isInteger(cause) || cause < 0) throw badRequest('Invalid reason for hangup provided');
+    } else if (reason !== undefined && reason !== '') {
+      const mapped = reasons[reason];
+      if (mapped === undefined) throw badRequest('Invalid reason for hangup provided');
+      cause = mapped;
+    }
+    this.hangup(ch, cause, { cause: SOFTHANGUP_EXPLICIT, soft: true });
+  }
+
+  async answer(id: string) {
+    const ch = await this.controllable(id);
+    if (ch.state === 'Up') return;
+    if (ch.state !== 'Ring' && ch.state !== 'Ringing') throw invalidState();
+    this.setState(ch, 'Up');
+  }
+
+  async indicateRinging(id: string, on: boolean) {
+    const ch = await this.controllable(id);
+    ch.record.ringingIndicated = on;
+  }
+
+  async sendDtmf(id: string, dtmf: string | undefined) {
+    if (!dtmf) throw badRequest('DTMF is required');
+    const ch = await this.controllable(id);
+    ch.record.dtmfSent += dtmf;
+  }
+
+  async hold(id: string, on: boolean) {
+    (await this.controllable(id)).record.held = on;
+  }
+
+  async mute(id: string, on: boolean) {
+    (await this.controllable(id)).record.muted = on;
+  }
+
+  async channelMoh(id: string, mohClass: string | undefined) {
+    (await this.controllable(id)).record.moh.push(mohClass || 'default');
+  }
+
+  async stopChannelMoh(id: string) {
+    await this.controllable(id);
+  }
+
+  getVariable(id: string, variable: string | undefined) {
+    if (!variable) throw badRequest('Variable name is required');
+    const ch = this.channel(id, 'Provided channel was not found');
+    const value = this.readVariable(ch, variable);
+    if (value === undefined) throw notFound('Provided variable was not found');
+    return { value };
+  }
+
+  setVariable(id: string, variable: string | undefined, value: string | undefined) {
+    if (!variable) throw badRequest('Variable name is required');
+    const ch = this.channel(id);
+    if (!ch.stasisApp) throw notInStasis();
+    this.writeVariable(ch, variable, value ?? '');
+  }
+
+  async redirect(id: string, endpoint: string | undefined) {
+    if (!endpoint) throw badRequest('Required parameter endpoint not provided');
+    const ch = await this.controllable(id);
+    const tech = endpoint.split('/')[0] ?? '';
+    const channelTech = ch.name.split('/')[0] ?? '';
+    if (tech.toLowerCase() !== channelTech.toLowerCase()) {
+      throw unprocessable(`Endpoint technology '${tech}' does not match channel technology '${channelTech}'`);
+    }
+    if (ch.state !== 'Up' && ch.state !== 'Ring' && ch.state !== 'Ringing') throw invalidState();
+    ch.record.redirectedTo = endpoint;
+    // The transfer moves the call away from us: Asterisk sees the far end hang up.
+    this.later(ch, 0, () => this.hangup(ch, NORMAL_CLEARING, {}));
+  }
+
+  async continueInDialplan(id: string, p: { context?: string; extension?: string; priority?: number }) {
+    const ch = await this.controllable(id);
+    const app = ch.stasisApp;
+    ch.dialplan = {
+      ...ch.dialplan,
+      context: p.context || ch.dialplan.context,
+      exten: p.extension || ch.dialplan.exten,
+      priority: p.priority ?? (p.context || p.extension ? 1 : ch.dialplan.priority + 1),
+    };
+    this.leaveStasis(ch);
+    if (ch.dialplan.context === this.o.faxContext && ch.dialplan.exten === this.o.faxExtension && app) {
+      this.receiveFax(ch, app);
+    } else {
+      // The emulated dialplan ends every other path in Hangup().
+      this.later(ch, 0, () => this.hangup(ch, NORMAL_CLEARING, { cause: NORMAL_CLEARING }));
+    }
+  }
+
+  // ---- playbacks --------------------------------------------------------------------------
+
+  async playOnChannel(id: string, media: string[], playbackId: string | undefined, lang: string | undefined) {
+    const ch = this.channel(id);
+    if (!ch.stasisApp) throw notInStasis();
+    const pb = this.newPlayback(media, playbackId, lang ?? ch.language, { channel: ch });
+    ch.playbacks.push(pb);
+    const snapshot = this.playbackSnapshot(pb);
+    if (ch.playbacks.length === 1) this.startPlayback(pb);
+    return snapshot;
+  }
+
+  playOnBridge(id: string, media: string[], playbackId: string | undefined, lang: string | undefined) {
+    const br = this.bridge(id);
+    const pb = this.newPlayback(media, playbackId, lang ?? 'en', { bridge: br });
+    br.playbacks.push(pb);
+    const snapshot = this.playbackSnapshot(pb);
+    if (br.playbacks.length === 1) this.startPlayback(pb);
+    return snapshot;
+  }
+
+  getPlayback(id: string) {
+    const pb = this.playbacks.get(id);
+    if (!pb) throw notFound('Playback not found');
+    return this.playbackSnapshot(pb);
+  }
+
+  stopPlayback(id: string) {
+    const pb = this.playbacks.get(id);
+    if (!pb) throw notFound('Playback not found');
+    this.finishPlayback(pb, 'done');
+  }
+
+  // ---- bridges ----------------------------------------------------------------------------
+
+  listBridges() {
+    return [...this.bridges.values()].map((br) => this.bridgeSnapshot(br));
+  }
+
+  getBridge(id: string) {
+    return this.bridgeSnapshot(this.bridge(id));
+  }
+
+  createBridge(p: { bridgeId?: string; type?: string; name?: string }) {
+    const id = p.bridgeId || randomUUID();
+    if (this.bridges.has(id)) throw conflict('Bridge with the same bridgeId already exists');
+    const types = (p.type || 'mixing').split(',').map((t) => t.trim());
+    const known = ['mixing', 'holding', 'dtmf_events', 'proxy_media', 'video_sfu', 'video_single', 'sdp_label'];
+    const unknown = types.find((t) => !known.includes(t));
+    if (unknown) throw badRequest(`Invalid bridge type '${unknown}'`);
+    const br: Bridge = {
+      id,
+      name: p.name ?? '',
+      type: types.includes('holding') ? 'holding' : 'mixing',
+      members: [],
+      apps: new Set(),
+      creationtime: ariTimestamp(),
+      playbacks: [],
+    };
+    this.bridges.set(id, br);
+    return this.bridgeSnapshot(br);
+  }
+
+  async addToBridge(bridgeId: string, channelIds: string[]) {
+    const br = this.bridge(bridgeId);
+    const chans = channelIds.map((cid) => {
+      const ch = this.channels.get(cid);
+      if (!ch) throw badRequest('Channel not found');
+      if (!ch.stasisApp) throw unprocessable('Channel not in Stasis application');
+      return ch;
+    });
+    // Joining is a channel command: it waits behind a running playback on that channel.
+    await Promise.all(chans.map((ch) => this.whenIdle(ch)));
+    if (!this.bridges.has(br.id)) throw notFound('Bridge not found');
+    for (const ch of chans) {
+      if (ch.gone || ch.bridge === br) continue;
+      if (ch.bridge) this.leaveBridge(ch);
+      this.joinBridge(ch, br);
+    }
+  }
+
+  async removeFromBridge(bridgeId: string, channelIds: string[]) {
+    const br = this.bridge(bridgeId);
+    const chans = channelIds.map((cid) => {
+      const ch = this.channels.get(cid);
+      if (!ch) throw badRequest('Channel not found');
+      if (ch.bridge !== br) throw unprocessable('Channel not in this bridge');
+      return ch;
+    });
+    await Promise.all(chans.map((ch) => this.whenIdle(ch)));
+    for (const ch of chans) if (ch.bridge === br) this.leaveBridge(ch);
+  }
+
+  destroyBridge(id: string) {
+    const br = this.bridge(id);
+    for (const pb of [...br.playbacks]) this.finishPlayback(pb, 'done');
+    for (const ch of [...br.members]) this.leaveBridge(ch);
+    this.bridges.delete(id);
+    for (const app of br.apps) this.send(app, 'BridgeDestroyed', { bridge: this.bridgeSnapshot(br) });
+  }
+
+  bridgeMoh(id: string, mohClass: string | undefined) {
+    const br = this.bridge(id);
+    br.mohClass = mohClass || 'default';
+    for (const ch of br.members) ch.record.moh.push(br.mohClass);
+  }
+
+  stopBridgeMoh(id: string) {
+    this.bridge(id).mohClass = undefined;
+  }
+
+  // ---- endpoints and applications ---------------------------------------------------------
+
+  listEndpoints(tech?: string) {
+    if (tech !== undefined && tech.toLowerCase() !== 'pjsip') throw notFound('No Endpoints found - invalid tech');
+    const names = [...this.endpoints.keys(), this.o.trunkName];
+    return names.map((name) => this.endpointSnapshot(name));
+  }
+
+  getEndpoint(tech: string, resource: string) {
+    if (tech.toLowerCase() !== 'pjsip' || (resource !== this.o.trunkName && !this.endpoints.has(resource))) {
+      throw notFound('Endpoint not found');
+    }
+    return this.endpointSnapshot(resource);
+  }
+
+  listApplications() {
+    return this.o.sink.knownApps().map((name) => this.applicationSnapshot(name));
+  }
+
+  getApplication(name: string) {
+    if (!this.o.sink.knownApps().includes(name)) throw notFound('Application not found');
+    return this.applicationSnapshot(name);
+  }
+
+  // ---- internals: channel lifecycle -------------------------------------------------------
+
+  private newChannel(init: {
+    id: string;
+    name: string;
+    state: string;
+    caller: CallerId;
+    dialplan: Dialplan;
+    origin: Channel['origin'];
+    direction: CallRecord['direction'];
+    from: string;
+    to: string;
+  }): Channel {
+    const creationtime = ariTimestamp();
+    const ch: Channel = {
+      id: init.id,
+      name: init.name,
+      state: init.state,
+      protocolId: init.origin === 'dialplan' ? `${randomUUID()}@ari-sim` : '',
+      caller: init.caller,
+      connected: { name: '', number: '' },
+      dialplan: init.dialplan,
+      creationtime,
+      language: 'en',
+      vars: new Map(),
+      origin: init.origin,
+      playbacks: [],
+      idleWaiters: [],
+      timers: new Set(),
+      dialed: false,
+      record: newRecord({
+        channelId: init.id,
+        name: init.name,
+        direction: init.direction,
+        from: init.from,
+        to: init.to,
+        createdAt: creationtime,
+      }),
+      gone: false,
+    };
+    this.channels.set(ch.id, ch);
+    this.records.set(ch.id, ch.record);
+    return ch;
+  }
+
+  private outboundChannel(
+    target: Target,
+    channelId: string | undefined,
+    variables: Record<string, string> | undefined,
+  ) {
+    const ch = this.newChannel({
+      id: channelId || this.uniqueId(),
+      name: `PJSIP/${target.trunk ? this.o.trunkName : target.resource}-${this.nextName()}`,
+      state: 'Down',
+      caller: { name: '', number: '' },
+      dialplan: { context: 'default', exten: 's', priority: 1, app_name: '', app_data: '' },
+      origin: 'ari',
+      direction: 'outbound',
+      from: '',
+      to: `PJSIP/${target.dialstring}`,
+    });
+    ch.target = target;
+    for (const [k, v] of Object.entries(variables ?? {})) this.writeVariable(ch, k, String(v), false);
+    return ch;
+  }
+
+  /** Resolve an originate/create endpoint; unknown technology or endpoint fails like Asterisk. */
+  private resolve(endpoint: string): Target {
+    const m = /^PJSIP\/([^@/]+)(?:@([^/]+))?$/i.exec(endpoint);
+    if (!m?.[1]) throw allocationFailed();
+    const [, user, host] = m;
+    if (host !== undefined) {
+      // `<number>@<trunk>` is dialled through the trunk endpoint: any number answers by default.
+      if (host !== this.o.trunkName) throw allocationFailed();
+      return {
+        resource: this.o.trunkName,
+        dialstring: `${user}@${host}`,
+        behavior: this.trunkNumbers.get(user) ?? this.o.trunkBehavior,
+        trunk: true,
+      };
+    }
+    const behavior = this.endpoints.get(user);
+    if (!behavior) throw allocationFailed();
+    return { resource: user, dialstring: user, behavior, trunk: false };
+  }
+
+  /** Alert the far end of an outbound channel and report how it reacts. */
+  private alert(
+    ch: Channel,
+    timeoutMs: number,
+    on: {
+      ringing: () => void;
+      answered: () => void;
+      failed: (cause: number, request: HangupRequest, dialstatus?: string) => void;
+    },
+  ) {
+    const target = ch.target;
+    if (!target) return;
+    const b = target.behavior;
+    if (b.unavailable) {
+      const cause = target.trunk ? NO_ROUTE_DESTINATION : SUBSCRIBER_ABSENT;
+      ch.record.dialStatus = 'CHANUNAVAIL';
+      this.later(ch, 0, () => on.failed(cause, { cause }, 'CHANUNAVAIL'));
+      return;
+    }
+    if (b.busy) {
+      ch.record.dialStatus = 'BUSY';
+      this.later(ch, 0, () => on.failed(USER_BUSY, { cause: USER_BUSY }, 'BUSY'));
+      return;
+    }
+    this.later(ch, 0, on.ringing);
+    const answerAfter = b.noAnswer ? undefined : (b.answerAfterMs ?? 0);
+    if (answerAfter !== undefined && (timeoutMs <= 0 || answerAfter < timeoutMs)) {
+      this.later(ch, answerAfter, () => {
+        ch.record.answered = true;
+        ch.record.answeredAt = ariTimestamp();
+        ch.record.dialStatus = 'ANSWER';
+        on.answered();
+        if (b.hangupAfterMs !== undefined) this.later(ch, b.hangupAfterMs, () => this.hangup(ch, NORMAL_CLEARING, {}));
+      });
+    } else if (timeoutMs > 0) {
+      this.later(ch, timeoutMs, () => {
+        ch.record.dialStatus = 'NOANSWER';
+        on.failed(NO_ANSWER, { cause: SOFTHANGUP_EXPLICIT, soft: true });
+      });
+    }
+  }
+
+  private enterStasis(ch: Channel, app: string, args: string[]) {
+    const appData = [app, ...args].join(',');
+    ch.dialplan = { ...ch.dialplan, app_name: 'Stasis', app_data: appData };
+    if (ch.subscribedApp === app) {
+      this.emitChannel(ch, 'ChannelDialplan', { dialplan_app: 'Stasis', dialplan_app_data: appData });
+      this.emitChannel(ch, 'ChannelVarset', { variable: 'STASISSTATUS', value: '' });
+    }
+    ch.subscribedApp = app;
+    ch.stasisApp = app;
+    ch.lastApp = app;
+    this.emitChannel(ch, 'StasisStart', { args, channel: this.snapshot(ch) });
+  }
+
+  private leaveStasis(ch: Channel) {
+    if (!ch.stasisApp) return;
+    for (const pb of [...ch.playbacks]) this.finishPlayback(pb, 'done');
+    if (ch.bridge) this.leaveBridge(ch);
+    this.emitChannel(ch, 'StasisEnd', {});
+    ch.stasisApp = undefined;
+    // Back in the dialplan, the app is no longer subscribed to a channel it did not create.
+    if (ch.origin === 'dialplan') ch.subscribedApp = undefined;
+  }
+
+  private hangup(ch: Channel, cause: number, request: HangupRequest) {
+    if (ch.gone) return;
+    ch.gone = true;
+    for (const timer of ch.timers) this.o.clock.cancel(timer);
+    ch.timers.clear();
+    this.emitChannel(ch, 'ChannelHangupRequest', request);
+    for (const pb of [...ch.playbacks]) this.finishPlayback(pb, 'failed');
+    if (ch.bridge) this.leaveBridge(ch);
+    if (ch.stasisApp) {
+      this.emitChannel(ch, 'StasisEnd', {});
+      ch.stasisApp = undefined;
+      if (ch.origin === 'dialplan') ch.subscribedApp = undefined;
+      else this.emitChannel(ch, 'ChannelVarset', { variable: 'STASISSTATUS', value: 'SUCCESS' });
+    }
+    this.emitChannel(ch, 'ChannelDestroyed', { cause, cause_txt: causeText(cause) });
+    this.channels.delete(ch.id);
+    ch.record.endedAt = ariTimestamp();
+    ch.record.hangupCause = cause;
+    ch.record.hangupCauseText = causeText(cause);
+    for (const wake of ch.idleWaiters.splice(0)) wake();
+  }
+
+  private setState(ch: Channel, state: string) {
+    if (ch.gone || ch.state === state) return;
+    ch.state = state;
+    if (state === 'Up' && !ch.record.answered) {
+      ch.record.answered = true;
+      ch.record.answeredAt = ariTimestamp();
+    }
+    this.emitChannel(ch, 'ChannelStateChange', {});
+  }
+
+  private pressDigits(ch: Channel, atMs: number, digits: string) {
+    [...digits].forEach((digit, i) => {
+      this.later(ch, atMs + i * DTMF_SPACING_MS, () => {
+        ch.record.dtmfPressed += digit;
+        if (ch.stasisApp) this.emitChannel(ch, 'ChannelDtmfReceived', { digit, duration_ms: 100 });
+      });
+    });
+  }
+
+  /** The fax extension: ReceiveFAX(<spool>/<uniqueid>.tif), then Stasis(<app>,faxdone,...). */
+  private receiveFax(ch: Channel, app: string) {
+    const script = ch.fax;
+    const file = join(this.o.spoolDir, `${ch.id}.tif`);
+    this.emitChannel(ch, 'ChannelDialplan', { dialplan_app: 'ReceiveFAX', dialplan_app_data: file });
+    const duration = script ? (script.durationMs ?? FAX_MS_PER_PAGE * Math.max(1, script.pages)) : 1000;
+    this.later(ch, duration, () => {
+      void this.storeFax(script, file).then((stored) => {
+        if (ch.gone) return;
+        const status = script && stored ? (script.result ?? 'SUCCESS') : 'FAILED';
+        const pages = script && stored ? script.pages : 0;
+        const error = status === 'FAILED' ? (script?.error ?? (stored ? 'FAX_FAILED' : 'INIT_ERROR')) : undefined;
+        const vars: [string, string | undefined][] = [
+          ['FAXSTATUS', status],
+          ['FAXERROR', error],
+          ['REMOTESTATIONID', script?.stationId ?? ''],
+          ['FAXPAGES', String(pages)],
+          ['FAXBITRATE', '14400'],
+          ['FAXRESOLUTION', '8031x7700'],
+          ['FAXMODE', 'audio'],
+          ['FAXFILE', stored ? file : undefined],
+        ];
+        for (const [name, value] of vars) {
+          if (value === undefined) ch.vars.delete(name);
+          else this.writeVariable(ch, name, value);
+        }
+        ch.record.fax = { file, status, pages };
+        ch.dialplan = { ...ch.dialplan, priority: ch.dialplan.priority + 1 };
+        this.enterStasis(ch, app, ['faxdone', status, String(pages)]);
+      });
+    });
+  }
+
+  private async storeFax(script: FaxScript | undefined, file: string): Promise<boolean> {
+    if (!script) return false;
+    try {
+      await mkdir(this.o.spoolDir, { recursive: true });
+      if (script.truncateBytes === undefined) {
+        await copyFile(script.tiff, file);
+      } else {
+        const source = await open(script.tiff, 'r');
+        try {
+          const buffer = Buffer.alloc(script.truncateBytes);
+          const { bytesRead } = await source.read(buffer, 0, script.truncateBytes, 0);
+          const target = await open(file, 'w');
+          await target.writeFile(buffer.subarray(0, bytesRead));
+          await target.close();
+        } finally {
+          await source.close();
+        }
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  // ---- internals: bridges -----------------------------------------------------------------
+
+  private joinBridge(ch: Channel, br: Bridge) {
+    ch.bridge = br;
+    br.members.push(ch);
+    if (ch.stasisApp) br.apps.add(ch.stasisApp);
+    this.emitChannel(ch, 'ChannelEnteredBridge', { bridge: this.bridgeSnapshot(br) });
+    const others = br.members.filter((m) => m !== ch);
+    for (const other of others) {
+      if (!ch.record.bridgedWith.includes(other.id)) ch.record.bridgedWith.push(other.id);
+      if (!other.record.bridgedWith.includes(ch.id)) other.record.bridgedWith.push(ch.id);
+    }
+    if (br.mohClass) ch.record.moh.push(br.mohClass);
+    if (others.length) {
+      for (const m of [ch, ...others]) {
+        const peers = br.members.filter((x) => x !== m).map((x) => x.name);
+        this.writeVariable(m, 'BRIDGEPEER', peers.join(','));
+      }
+    }
+  }
+
+  private leaveBridge(ch: Channel) {
+    const br = ch.bridge;
+    if (!br) return;
+    br.members = br.members.filter((m) => m !== ch);
+    ch.bridge = undefined;
+    if (ch.vars.get('BRIDGEPEER')) this.writeVariable(ch, 'BRIDGEPEER', '');
+    this.emitChannel(ch, 'ChannelLeftBridge', { bridge: this.bridgeSnapshot(br) });
+  }
+
+  // ---- internals: playbacks ---------------------------------------------------------------
+
+  private newPlayback(media: string[], id: string | undefined, language: string, target: Playback['target']) {
+    if (!media.length || media.some((m) => !m)) throw badRequest('Missing parameter media');
+    const playbackId = id || randomUUID();
+    if (this.playbacks.has(playbackId)) throw conflict('Playback with the same playbackId already exists');
+    const pb: Playback = { id: playbackId, media, index: 0, language, state: 'queued', target };
+    this.playbacks.set(pb.id, pb);
+    return pb;
+  }
+
+  private startPlayback(pb: Playback) {
+    pb.state = 'playing';
+    const uri = pb.media[pb.index] ?? '';
+    for (const ch of this.listeners(pb)) ch.record.playbacks.push(uri);
+    this.emitPlayback(pb, 'PlaybackStarted');
+    const duration = this.mediaDuration(uri);
+    // A tone plays until it is stopped or its channel hangs up.
+    if (duration === undefined) return;
+    pb.timer = this.o.clock.after(duration, () => {
+      pb.timer = undefined;
+      if (pb.index + 1 < pb.media.length) {
+        pb.state = 'continuing';
+        this.emitPlayback(pb, 'PlaybackContinuing');
+        pb.index += 1;
+        this.startPlayback(pb);
+      } else {
+        this.finishPlayback(pb, 'done');
+      }
+    });
+  }
+
+  private finishPlayback(pb: Playback, state: 'done' | 'failed') {
+    if (!this.playbacks.has(pb.id)) return;
+    this.playbacks.delete(pb.id);
+    this.o.clock.cancel(pb.timer);
+    const queue = 'channel' in pb.target ? pb.target.channel.playbacks : pb.target.bridge.playbacks;
+    const wasCurrent = queue[0] === pb;
+    queue.splice(queue.indexOf(pb), 1);
+    if (wasCurrent) {
+      pb.state = state;
+      this.emitPlayback(pb, 'PlaybackFinished');
+      const next = queue[0];
+      if (next) this.startPlayback(next);
+    }
+    if ('channel' in pb.target && !queue.length) {
+      for (const wake of pb.target.channel.idleWaiters.splice(0)) wake();
+    }
+  }
+
+  private mediaDuration(uri: string): number | undefined {
+    const [scheme = '', rest = ''] = uri.split(/:(.*)/s);
+    switch (scheme) {
+      case 'tone':
+        return undefined;
+      case 'digits':
+      case 'characters':
+      case 'number':
+        return Math.max(1, rest.length) * this.o.digitDurationMs;
+      default:
+        return this.o.soundDurationMs;
+    }
+  }
+
+  private listeners(pb: Playback): Channel[] {
+    return 'channel' in pb.target ? [pb.target.channel] : pb.target.bridge.members;
+  }
+
+  // ---- internals: commands, variables, snapshots, events ----------------------------------
+
+  private channel(id: string, message = 'Channel not found'): Channel {
+    const ch = this.channels.get(id);
+    if (!ch) throw notFound(message);
+    return ch;
+  }
+
+  private bridge(id: string): Bridge {
+    const br = this.bridges.get(id);
+    if (!br) throw notFound('Bridge not found');
+    return br;
+  }
+
+  /** A channel command: checks the channel, then waits behind its running playback. */
+  private async controllable(id: string): Promise<Channel> {
+    const ch = this.channel(id);
+    if (!ch.stasisApp) throw notInStasis();
+    await this.whenIdle(ch);
+    if (ch.gone) throw notFound('Channel not found');
+    if (!ch.stasisApp) throw notInStasis();
+    return ch;
+  }
+
+  private whenIdle(ch: Channel): Promise<void> {
+    if (!ch.playbacks.length || ch.gone) return Promise.resolve();
+    return new Promise((resolve) => ch.idleWaiters.push(resolve));
+  }
+
+  private later(ch: Channel, ms: number, fn: () => void) {
+    const timer = this.o.clock.after(ms, () => {
+      ch.timers.delete(timer);
+      if (!ch.gone) fn();
+    });
+    ch.timers.add(timer);
+  }
+
+  private readVariable(ch: Channel, name: string): string | undefined {
+    switch (name) {
+      case 'CALLERID(num)':
+        return ch.caller.number;
+      case 'CALLERID(name)':
+        return ch.caller.name;
+      case 'CONNECTEDLINE(num)':
+        return ch.connected.number;
+      case 'CONNECTEDLINE(name)':
+        return ch.connected.name;
+      case 'UNIQUEID':
+        return ch.id;
+      case 'CHANNEL(name)':
+        return ch.name;
+      case 'EXTEN':
+        return ch.dialplan.exten;
+      default:
+        return ch.vars.get(name);
+    }
+  }
+
+  private writeVariable(ch: Channel, name: string, value: string, report = true) {
+    // Dialplan functions are written, not stored, and raise no ChannelVarset.
+    if (name === 'CALLERID(num)') ch.caller = { ...ch.caller, number: value };
+    else if (name === 'CALLERID(name)') ch.caller = { ...ch.caller, name: value };
+    else if (name.includes('(')) return;
+    else {
+      ch.vars.set(name, value);
+      if (report) this.emitChannel(ch, 'ChannelVarset', { variable: name, value });
+    }
+  }
+
+  private uniqueId(): string {
+    this.uniqueSeq += 1;
+    return `${this.epoch}.${this.uniqueSeq}`;
+  }
+
+  private nextName(): string {
+    this.nameSeq += 1;
+    return this.nameSeq.toString(16).padStart(8, '0');
+  }
+
+  private snapshot(ch: Channel) {
+    return {
+      id: ch.id,
+      name: ch.name,
+      state: ch.state,
+      protocol_id: ch.protocolId,
+      caller: { ...ch.caller },
+      connected: { ...ch.connected },
+      accountcode: '',
+      dialplan: { ...ch.dialplan },
+      creationtime: ch.creationtime,
+      language: ch.language,
+      ...(this.o.channelVars.length
+        ? { channelvars: Object.fromEntries(this.o.channelVars.map((v) => [v, ch.vars.get(v) ?? ''])) }
+        : {}),
+    };
+  }
+
+  private bridgeSnapshot(br: Bridge) {
+    return {
+      id: br.id,
+      technology: br.type === 'holding' ? 'holding_bridge' : 'simple_bridge',
+      bridge_type: br.type,
+      bridge_class: 'stasis',
+      creator: 'Stasis',
+      name: br.name,
+      channels: br.members.map((m) => m.id),
+      creationtime: br.creationtime,
+      video_mode: 'talker',
+    };
+  }
+
+  private playbackSnapshot(pb: Playback) {
+    const next = pb.media[pb.index + 1];
+    return {
+      id: pb.id,
+      media_uri: pb.media[pb.index] ?? '',
+      ...(next !== undefined ? { next_media_uri: next } : {}),
+      target_uri: 'channel' in pb.target ? `channel:${pb.target.channel.id}` : `bridge:${pb.target.bridge.id}`,
+      language: pb.language,
+      state: pb.state,
+    };
+  }
+
+  private endpointSnapshot(resource: string) {
+    const behavior = resource === this.o.trunkName ? this.o.trunkBehavior : this.endpoints.get(resource);
+    return {
+      technology: 'PJSIP',
+      resource,
+      state: behavior?.unavailable ? 'offline' : 'online',
+      channel_ids: [...this.channels.values()]
+        .filter((ch) => ch.name.startsWith(`PJSIP/${resource}-`))
+        .map((ch) => ch.id),
+    };
+  }
+
+  private applicationSnapshot(name: string) {
+    return {
+      name,
+      channel_ids: [...this.channels.values()].filter((ch) => ch.subscribedApp === name).map((ch) => ch.id),
+      bridge_ids: [...this.bridges.values()].filter((br) => br.apps.has(name)).map((br) => br.id),
+      endpoint_ids: [],
+      device_names: [],
+      events_allowed: [],
+      events_disallowed: [],
+    };
+  }
+
+  private emitChannel(ch: Channel, type: string, fields: Record<string, unknown>) {
+    if (ch.subscribedApp) this.send(ch.subscribedApp, type, { ...fields, channel: this.snapshot(ch) });
+  }
+
+  private emitDial(ch: Channel, dialstatus: string, dialstring: string) {
+    if (ch.subscribedApp) {
+      this.send(ch.subscribedApp, 'Dial', { dialstatus, forward: '', dialstring, peer: this.snapshot(ch) });
+    }
+  }
+
+  private emitPlayback(pb: Playback, type: string) {
+    const app = 'channel' in pb.target ? pb.target.channel.subscribedApp : [...pb.target.bridge.apps][0];
+    if (app) this.send(app, type, { playback: this.playbackSnapshot(pb) });
+  }
+
+  private send(app: string, type: string, fields: Record<string, unknown>) {
+    this.o.sink.send(app, {
+      type,
+      timestamp: ariTimestamp(),
+      ...fields,
+      asterisk_id: this.o.asteriskId,
+      application: app,
+    });
+  }
+}
+
+/** `"Name" <number>`, `Name <number>` or a bare number, as Asterisk's callerid parser reads them. */
+export function parseCallerId(value: string): CallerId {
+  const m = /^\s*"?([^"<]*?)"?\s*<([^>]*)>\s*$/.exec(value);
+  if (m) return { name: (m[1] ?? '').trim(), number: (m[2] ?? '').trim() };
+  return { name: '', number: value.trim() };
+}
