@@ -202,6 +202,10 @@ export class CallControl {
     if (request.maxDigits < 1 || request.maxDigits > 32) throw invalid('max_digits must be between 1 and 32');
     if (request.terminator.length > 1) throw invalid('terminator must be a single key');
     this.liveCaller(call);
+    // Digits typed ahead answer the menu at once when the caller may interrupt it.
+    const typedAhead = request.bargeIn ? call.typeAhead : '';
+    call.typeAhead = '';
+    const playPrompts = request.media.length > 0 && typedAhead === '';
     const collector = new DigitCollector(
       {
         maxDigits: request.maxDigits,
@@ -210,14 +214,21 @@ export class CallControl {
         interDigitTimeoutMs: request.interDigitTimeoutMs || 3_000,
         bargeIn: request.bargeIn,
       },
-      request.media.length > 0,
+      playPrompts,
       () => {
         for (const playbackId of call.playbacks) void this.deps.ari.stopPlayback(playbackId).catch(() => undefined);
       },
     );
     call.collector?.hangup();
     call.collector = collector;
-    if (request.media.length > 0) await this.play(call, request.media, request.language);
+    for (const [index, digit] of [...typedAhead].entries()) {
+      if (collector.finished) {
+        call.typeAhead = typedAhead.slice(index);
+        break;
+      }
+      collector.digit(digit);
+    }
+    if (playPrompts) await this.play(call, request.media, request.language);
     const result = await collector.result;
     if (call.collector === collector) call.collector = undefined;
     return result;

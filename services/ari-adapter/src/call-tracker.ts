@@ -45,6 +45,7 @@ export interface TrackerDependencies {
 }
 
 const PRODUCER = 'ari-adapter';
+const MAX_TYPE_AHEAD = 32;
 const NORMAL_CLEARING = 16;
 
 /** Short numbers are extensions: a device dialling one makes an internal call. */
@@ -260,7 +261,9 @@ export class CallTracker {
       digit: event.digit,
       durationMs: event.duration_ms,
     });
-    if (leg.legId === call.callerLegId) call.collector?.digit(event.digit);
+    if (leg.legId !== call.callerLegId) return;
+    if (call.collector && !call.collector.finished) call.collector.digit(event.digit);
+    else call.typeAhead = (call.typeAhead + event.digit).slice(-MAX_TYPE_AHEAD);
   }
 
   private onDial(event: DialEvent): void {

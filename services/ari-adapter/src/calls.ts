@@ -46,6 +46,8 @@ export interface CallRecord {
   /** True while the caller's channel runs ReceiveFAX in the dialplan (its StasisEnd is not the end). */
   inFax: boolean;
   collector?: DigitCollector;
+  /** Digits the caller pressed while nothing was collecting: callers who know the menu type ahead. */
+  typeAhead: string;
   endedBy?: 'caller' | 'callee' | 'system';
   ended: boolean;
   /** Events of one call are published in order. */
@@ -88,6 +90,7 @@ export function newCall(
     playbacks: new Set(),
     mohPlaying: false,
     inFax: false,
+    typeAhead: '',
     ended: false,
     publishing: Promise.resolve(),
     finished,

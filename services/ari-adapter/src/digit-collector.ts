@@ -37,6 +37,10 @@ export class DigitCollector {
     if (!promptsPlaying) this.arm(settings.firstDigitTimeoutMs);
   }
 
+  get finished(): boolean {
+    return this.done;
+  }
+
   promptsFinished(): void {
     if (!this.promptsPlaying || this.done) return;
     this.promptsPlaying = false;

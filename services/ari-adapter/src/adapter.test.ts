@@ -1,0 +1,301 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { Objm } from '@nats-io/obj';
+import { FAX_INBOX_BUCKET } from '@switchboard/events';
+import { callControlV1, callV1, faxV1 } from '@switchboard/proto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADAPTER_ID, MAIN_NUMBER, TENANT, command, startHarness, type Harness } from '../test/harness.js';
+
+const { CallDirection, LegDisposition, LegKind, LegState } = callV1;
+const { CollectEnd } = callControlV1;
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness({
+    endpoints: {
+      'kropp-anna': { answerAfterMs: 1_000 },
+      'kropp-ben': { busy: true },
+      'kropp-carla': { noAnswer: true },
+      'kropp-dirk': { unavailable: true },
+    },
+  });
+});
+
+afterAll(async () => h?.stop());
+
+/** An inbound call to the main number; it hangs up after `hangupAtMs` of emulator time. */
+async function inboundCall(options: { dtmf?: Array<[number, string]>; hangupAtMs?: number; to?: string } = {}) {
+  const channelId = h.sim.placeCall({
+    from: '+4946241234',
+    to: options.to ?? MAIN_NUMBER,
+    script: [
+      ...(options.dtmf ?? []).map(([atMs, dtmf]) => ({ atMs, dtmf })),
+      ...(options.hangupAtMs ? [{ atMs: options.hangupAtMs, hangup: true as const }] : []),
+    ],
+  });
+  const started = await h.events.waitFor<callV1.CallStarted>('call.started', (event) => event.callId === channelId);
+  return { callId: channelId, started };
+}
+
+const ended = (callId: string) => h.events.waitFor<callV1.CallEnded>('call.ended', (event) => event.callId === callId);
+
+describe('ari-adapter against the ARI emulator', () => {
+  it('publishes an inbound call from start to end, with the caller leg', async () => {
+    const { callId, started } = await inboundCall({ hangupAtMs: 60_000 });
+    expect(started.meta?.tenantId).toBe(TENANT);
+    expect(started.adapterId).toBe(ADAPTER_ID);
+    expect(started.direction).toBe(CallDirection.CALL_DIRECTION_INBOUND);
+    expect(started.dialedNumber).toBe(MAIN_NUMBER);
+    expect(started.callerLeg).toMatchObject({
+      from: '+4946241234',
+      kind: LegKind.LEG_KIND_CALLER,
+      state: LegState.LEG_STATE_RINGING,
+    });
+
+    await h.control.answer(command(callId));
+    await h.events.waitFor<callV1.CallLegUpdated>(
+      'call.leg_updated',
+      (event) => event.callId === callId && event.leg?.state === LegState.LEG_STATE_ANSWERED,
+    );
+
+    const end = await ended(callId);
+    expect(end.endedBy).toBe('caller');
+    expect(end.legs).toHaveLength(1);
+    expect(end.legs[0]).toMatchObject({
+      legId: callId,
+      disposition: LegDisposition.LEG_DISPOSITION_ANSWERED,
+      hangupCause: 16,
+      state: LegState.LEG_STATE_ENDED,
+    });
+    expect(end.legs[0]!.answeredAt!.getTime()).toBeLessThanOrEqual(end.legs[0]!.endedAt!.getTime());
+  });
+
+  it('plays a menu and returns the digits the caller pressed', async () => {
+    const { callId } = await inboundCall({
+      dtmf: [
+        [10_000, '4'],
+        [11_000, '2'],
+        [12_000, '#'],
+      ],
+      hangupAtMs: 300_000,
+    });
+    await h.control.answer(command(callId));
+    const result = await h.control.playAndCollect({
+      ...command(callId),
+      media: ['sound:switchboard/main-menu'],
+      language: 'de',
+      maxDigits: 4,
+      terminator: '#',
+      firstDigitTimeoutMs: 10_000,
+      interDigitTimeoutMs: 10_000,
+      bargeIn: true,
+    });
+    expect(result).toEqual({ digits: '42', endedBy: CollectEnd.COLLECT_END_TERMINATOR });
+    const digits = h.events.of<callV1.CallDtmfReceived>('call.dtmf_received', (event) => event.callId === callId);
+    expect(digits.map((event) => event.digit).join('')).toBe('42#');
+
+    const silent = await h.control.playAndCollect({
+      ...command(callId),
+      media: [],
+      language: '',
+      maxDigits: 1,
+      terminator: '',
+      firstDigitTimeoutMs: 200,
+      interDigitTimeoutMs: 0,
+      bargeIn: true,
+    });
+    expect(silent).toEqual({ digits: '', endedBy: CollectEnd.COLLECT_END_TIMEOUT });
+    await h.control.hangup({ ...command(callId), cause: 16 });
+    expect((await ended(callId)).endedBy).toBe('system');
+  });
+
+  it('reports each dial outcome: answered and bridged, busy, no answer, unavailable', async () => {
+    const { callId } = await inboundCall({ hangupAtMs: 600_000 });
+    await h.control.answer(command(callId));
+    const dial = (endpoint: string) =>
+      h.control.dial({
+        ...command(callId),
+        endpoint,
+        kind: LegKind.LEG_KIND_INTERNAL,
+        callerId: MAIN_NUMBER,
+        timeoutSeconds: 20,
+        tags: { department_id: 'civil-registry' },
+        waitForOutcome: true,
+      });
+
+    const busy = await dial('PJSIP/kropp-ben');
+    const noAnswer = await dial('PJSIP/kropp-carla');
+    const unavailable = await dial('PJSIP/kropp-dirk');
+    const answered = await dial('PJSIP/kropp-anna');
+    expect(busy.disposition).toBe(LegDisposition.LEG_DISPOSITION_BUSY);
+    expect(noAnswer.disposition).toBe(LegDisposition.LEG_DISPOSITION_NO_ANSWER);
+    expect(unavailable.disposition).toBe(LegDisposition.LEG_DISPOSITION_UNAVAILABLE);
+    expect(answered.disposition).toBe(LegDisposition.LEG_DISPOSITION_ANSWERED);
+    expect(h.sim.getCall(callId)?.bridgedWith).toContain(answered.legId);
+    await h.events.waitFor<callV1.CallLegUpdated>(
+      'call.leg_updated',
+      (event) => event.leg?.legId === answered.legId && event.bridged,
+    );
+
+    h.sim.hangupCall(answered.legId);
+    const end = await ended(callId);
+    expect(end.endedBy).toBe('callee');
+    const byLeg = new Map(end.legs.map((leg) => [leg.legId, leg]));
+    expect(byLeg.get(busy.legId)).toMatchObject({ disposition: LegDisposition.LEG_DISPOSITION_BUSY, hangupCause: 17 });
+    expect(byLeg.get(noAnswer.legId)).toMatchObject({
+      disposition: LegDisposition.LEG_DISPOSITION_NO_ANSWER,
+      hangupCause: 19,
+    });
+    expect(byLeg.get(unavailable.legId)?.disposition).toBe(LegDisposition.LEG_DISPOSITION_UNAVAILABLE);
+    expect(byLeg.get(answered.legId)).toMatchObject({
+      disposition: LegDisposition.LEG_DISPOSITION_ANSWERED,
+      endpoint: 'PJSIP/kropp-anna',
+      to: 'kropp-anna',
+      tags: { department_id: 'civil-registry' },
+    });
+    expect(end.legs.every((leg) => leg.state === LegState.LEG_STATE_ENDED && leg.endedAt)).toBe(true);
+  });
+
+  it('forwards a call to an external number, marked as home office', async () => {
+    const { callId } = await inboundCall({ hangupAtMs: 600_000 });
+    await h.control.answer(command(callId));
+    const forwarded = await h.control.forward({
+      ...command(callId),
+      number: '+4915112345678',
+      callerId: MAIN_NUMBER,
+      timeoutSeconds: 20,
+      tags: { agent_id: 'anna' },
+      homeOffice: true,
+    });
+    expect(forwarded.disposition).toBe(LegDisposition.LEG_DISPOSITION_ANSWERED);
+    h.sim.hangupCall(callId);
+    const leg = (await ended(callId)).legs.find((candidate) => candidate.legId === forwarded.legId);
+    expect(leg).toMatchObject({
+      kind: LegKind.LEG_KIND_FORWARDED_HOME_OFFICE,
+      endpoint: 'PJSIP/+4915112345678@trunk',
+      to: '+4915112345678',
+      disposition: LegDisposition.LEG_DISPOSITION_ANSWERED,
+    });
+    await expect(
+      h.control.forward({
+        ...command(callId),
+        number: '0151 123',
+        callerId: '',
+        timeoutSeconds: 0,
+        tags: {},
+        homeOffice: false,
+      }),
+    ).rejects.toMatchObject({
+      code: grpc.status.NOT_FOUND,
+    });
+  });
+
+  it('executes a repeated command id once', async () => {
+    const { callId } = await inboundCall({ hangupAtMs: 600_000 });
+    await h.control.answer(command(callId));
+    const play = { ...command(callId, 'play-greeting-1'), media: ['sound:switchboard/welcome'], language: 'de' };
+    const first = await h.control.play(play);
+    const again = await h.control.play(play);
+    expect(again.playbackId).toBe(first.playbackId);
+    expect(h.sim.getCall(callId)?.playbacks.filter((media) => media === 'sound:switchboard/welcome')).toHaveLength(1);
+    await h.control.hangup({ ...command(callId), cause: 16 });
+    await ended(callId);
+  });
+
+  it('refuses bad commands clearly: unknown call, another tenant, missing id, bad number', async () => {
+    const { callId } = await inboundCall({ hangupAtMs: 600_000 });
+    await expect(h.control.answer(command('no-such-call'))).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    await expect(h.control.answer({ tenantId: 'provider', callId, commandId: 'x' })).rejects.toMatchObject({
+      code: grpc.status.NOT_FOUND,
+    });
+    await expect(h.control.answer({ ...command(callId), commandId: '' })).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+    });
+    await expect(
+      h.control.forward({
+        ...command(callId),
+        number: '0151 123',
+        callerId: '',
+        timeoutSeconds: 0,
+        tags: {},
+        homeOffice: false,
+      }),
+    ).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+    await h.control.hangup({ ...command(callId), cause: 16 });
+    await ended(callId);
+  });
+
+  it('gives a call to an unclaimed number to the fallback tenant', async () => {
+    const channelId = h.sim.placeCall({
+      from: '+4946241234',
+      to: '+4930999999',
+      script: [{ atMs: 1_000, hangup: true }],
+    });
+    const started = await h.events.waitFor<callV1.CallStarted>('call.started', (event) => event.callId === channelId);
+    expect(started.meta?.tenantId).toBe('provider');
+    expect((await ended(channelId)).legs[0]?.disposition).toBe(LegDisposition.LEG_DISPOSITION_CANCELLED);
+  });
+
+  it('keeps a call across a dropped ARI connection and still publishes its end with every leg', async () => {
+    const { callId } = await inboundCall({ hangupAtMs: 6_000_000 });
+    await h.control.answer(command(callId));
+    const agent = await h.control.dial({
+      ...command(callId),
+      endpoint: 'PJSIP/kropp-anna',
+      kind: LegKind.LEG_KIND_INTERNAL,
+      callerId: '',
+      timeoutSeconds: 20,
+      tags: {},
+      waitForOutcome: true,
+    });
+    expect(agent.disposition).toBe(LegDisposition.LEG_DISPOSITION_ANSWERED);
+
+    // The caller hangs up while the events WebSocket is down: Asterisk never replays that.
+    expect(h.sim.dropWebSockets()).toBeGreaterThan(0);
+    h.sim.hangupCall(callId);
+
+    const end = await ended(callId);
+    expect(end.legs.map((leg) => leg.legId).sort()).toEqual([callId, agent.legId].sort());
+    expect(end.legs.every((leg) => leg.state === LegState.LEG_STATE_ENDED)).toBe(true);
+    expect(end.legs.find((leg) => leg.legId === agent.legId)?.disposition).toBe(
+      LegDisposition.LEG_DISPOSITION_ANSWERED,
+    );
+
+    // And the adapter serves new calls on the new connection.
+    const next = await inboundCall({ hangupAtMs: 1_000 });
+    expect((await ended(next.callId)).legs).toHaveLength(1);
+  });
+
+  it('receives a fax into the object store and publishes it', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'adapter-fax-'));
+    const tiff = path.join(dir, 'sent.tif');
+    const content = Buffer.concat([Buffer.from('II*\0'), Buffer.alloc(2048, 7)]);
+    await writeFile(tiff, content);
+    const channelId = h.sim.placeCall({
+      from: '+4940555555',
+      to: '+494624809',
+      fax: { tiff, pages: 2, stationId: '+49 40 555555', durationMs: 28_000 },
+    });
+    await h.events.waitFor<callV1.CallStarted>('call.started', (event) => event.callId === channelId);
+    await h.control.answer(command(channelId));
+    await h.control.receiveFax(command(channelId));
+
+    const fax = await h.events.waitFor<faxV1.FaxReceived>('fax.received', (event) => event.callId === channelId);
+    expect(fax).toMatchObject({
+      result: faxV1.FaxResult.FAX_RESULT_SUCCESS,
+      pages: 2,
+      remoteStationId: '+49 40 555555',
+      dialedNumber: '+494624809',
+      callerNumber: '+4940555555',
+      documentUri: `nats-object://${FAX_INBOX_BUCKET}/${TENANT}/${channelId}.tif`,
+      documentBytes: String(content.length),
+    });
+    const store = await new Objm(h.bus.connection).open(FAX_INBOX_BUCKET);
+    expect(Buffer.from((await store.getBlob(`${TENANT}/${channelId}.tif`))!)).toEqual(content);
+    const end = await ended(channelId);
+    expect(end.legs[0]?.tags).toMatchObject({ fax: 'true' });
+  });
+});

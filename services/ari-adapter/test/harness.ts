@@ -1,0 +1,168 @@
+import { randomUUID } from 'node:crypto';
+import { DeliverPolicy } from '@nats-io/jetstream';
+import {
+  CALLS_STREAM,
+  CallEvents,
+  FAX_STREAM,
+  FaxEvents,
+  callControlSubject,
+  type EventPayload,
+  type EventType,
+} from '@switchboard/events';
+import { startAriSim, type AriSim, type AriSimOptions } from '@switchboard/ari-sim';
+import { callControlV1 } from '@switchboard/proto';
+import {
+  connectNats,
+  createLogger,
+  natsRpcClient,
+  runService,
+  type NatsHandle,
+  type RunningService,
+} from '@switchboard/service-kit';
+import { startNats, type NatsServer } from '@switchboard/testkit';
+import { ariAdapter } from '../src/adapter.js';
+
+export const ADAPTER_ID = 'pbx-test';
+export const TENANT = 't-kropp';
+export const MAIN_NUMBER = '+494624800';
+
+const NUMBER_PLAN = {
+  fallbackTenant: 'provider',
+  tenants: [{ tenantId: TENANT, numberPrefixes: ['+49462480'], endpointPrefixes: ['kropp-'] }],
+};
+
+export interface LoggedEvent {
+  subject: string;
+  event: string;
+  payload: EventPayload & Record<string, unknown>;
+}
+
+const TYPES: Array<EventType<EventPayload>> = [...Object.values(CallEvents), ...Object.values(FaxEvents)] as Array<
+  EventType<EventPayload>
+>;
+
+/** Every call and fax event the adapter published, in order, with waits on what a test expects. */
+export class EventLog {
+  readonly events: LoggedEvent[] = [];
+  private readonly waiters = new Set<(logged: LoggedEvent) => boolean>();
+
+  constructor(private readonly nats: NatsHandle) {}
+
+  async follow(): Promise<void> {
+    for (const stream of [CALLS_STREAM, FAX_STREAM]) {
+      const consumer = await this.nats.js.consumers.get(stream.name, { deliver_policy: DeliverPolicy.All });
+      const messages = await consumer.consume();
+      void (async () => {
+        // Ends with an error when the test closes the connection; nothing is left to log then.
+        for await (const message of messages) {
+          const type = TYPES.find((candidate) => message.subject.endsWith(`.${candidate.domain}.${candidate.event}`));
+          if (!type) continue;
+          const logged: LoggedEvent = {
+            subject: message.subject,
+            event: `${type.domain}.${type.event}`,
+            payload: type.codec.decode(message.data) as LoggedEvent['payload'],
+          };
+          this.events.push(logged);
+          for (const offer of [...this.waiters]) offer(logged);
+        }
+      })().catch(() => undefined);
+    }
+  }
+
+  /** The first logged event (past or future) that matches. */
+  waitFor<T = LoggedEvent['payload']>(
+    event: string,
+    match: (payload: T) => boolean = () => true,
+    timeoutMs = 30_000,
+  ): Promise<T> {
+    const earlier = this.events.find((logged) => logged.event === event && match(logged.payload as T));
+    if (earlier) return Promise.resolve(earlier.payload as T);
+    return new Promise((resolve, reject) => {
+      const offer = (logged: LoggedEvent) => {
+        if (logged.event !== event || !match(logged.payload as T)) return false;
+        this.waiters.delete(offer);
+        clearTimeout(timer);
+        resolve(logged.payload as T);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(offer);
+        reject(new Error(`no ${event} event matched within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.add(offer);
+    });
+  }
+
+  of<T = LoggedEvent['payload']>(event: string, match: (payload: T) => boolean = () => true): T[] {
+    return this.events
+      .filter((logged) => logged.event === event && match(logged.payload as T))
+      .map((logged) => logged.payload as T);
+  }
+}
+
+export interface Harness {
+  nats: NatsServer;
+  bus: NatsHandle;
+  sim: AriSim;
+  adapter: RunningService;
+  events: EventLog;
+  control: ReturnType<typeof controlClient>;
+  stop(): Promise<void>;
+}
+
+function controlClient(bus: NatsHandle) {
+  return natsRpcClient(bus, {
+    definition: callControlV1.CallControlServiceService,
+    subjectFor: (method, request) => callControlSubject(request.tenantId, ADAPTER_ID, method),
+    timeoutMs: 60_000,
+  });
+}
+
+/** Fields every command needs; a fresh command id unless the test repeats one on purpose. */
+export function command(callId: string, commandId: string = randomUUID()) {
+  return { tenantId: TENANT, callId, commandId };
+}
+
+/** NATS, the ARI emulator and the adapter, wired as in production but on loopback. */
+export async function startHarness(simOptions: Partial<AriSimOptions> = {}): Promise<Harness> {
+  const stops: Array<() => Promise<unknown>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    const nats = await startNats();
+    stops.push(() => nats.stop());
+    const sim = await startAriSim({ username: 'switchboard', password: 'ari-secret', timeScale: 0.02, ...simOptions });
+    stops.push(() => sim.stop());
+    const adapter = await runService(ariAdapter, {
+      handleSignals: false,
+      env: {
+        NATS_URL: nats.url,
+        ARI_URL: sim.url,
+        ARI_USERNAME: 'switchboard',
+        ARI_PASSWORD: 'ari-secret',
+        ADAPTER_ID,
+        NUMBER_PLAN: JSON.stringify(NUMBER_PLAN),
+        AUTH_JWT_SECRET: 'adapter-test-secret-adapter-test-secret',
+        BIND_HOST: '127.0.0.1',
+        HTTP_PORT: '0',
+        GRPC_PORT: '0',
+        LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
+        SHUTDOWN_TIMEOUT_MS: '5000',
+      },
+    });
+    stops.push(() => adapter.shutdown('test over'));
+    const bus = await connectNats({
+      url: nats.url,
+      name: 'adapter-test',
+      logger: createLogger({ service: 'test', level: 'silent' }),
+    });
+    stops.push(() => bus.connection.close());
+    const events = new EventLog(bus);
+    await events.follow();
+    return { nats, bus, sim, adapter, events, control: controlClient(bus), stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
