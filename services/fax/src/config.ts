@@ -4,6 +4,8 @@ const positiveInt = z.coerce.number().int().positive();
 
 /** The fax service's own variables; the kit adds NATS, Mongo and gRPC ones. */
 export const faxConfigSchema = z.object({
+  /** The Fax API's port; `sb fax` looks for it at 127.0.0.1:50053 (SB_FAX_ADDR). */
+  GRPC_PORT: z.coerce.number().int().min(0).max(65_535).default(50_053),
   /** Where department mail goes out, e.g. `smtp://mail.example.org:587` or `smtps://user:pass@host`. */
   SMTP_URL: z.string().regex(/^smtps?:\/\/\S+$/, 'must be an smtp:// or smtps:// URL'),
   FAX_MAIL_FROM: z.string().min(3).default('Switchboard Fax <fax@switchboard.invalid>'),
