@@ -134,6 +134,7 @@ async function receiveFax(options: {
   result?: faxV1.FaxResult;
   error?: string;
   pages?: number;
+  documentUri?: string;
 }): Promise<SentFax> {
   calls += 1;
   const callId = `call-${calls}`;
@@ -152,7 +153,7 @@ async function receiveFax(options: {
     error: options.error ?? '',
     startedAt: new Date(Date.now() - 60_000),
     endedAt: new Date(),
-    documentUri: options.tiff ? `nats-object://${FAX_INBOX_BUCKET}/${objectName}` : '',
+    documentUri: options.documentUri ?? (options.tiff ? `nats-object://${FAX_INBOX_BUCKET}/${objectName}` : ''),
     documentBytes: String(options.tiff?.length ?? 0),
   });
   return { faxId: meta.eventId, tiff: options.tiff };
@@ -371,6 +372,19 @@ describe('fax service', () => {
     expect(empty.reasons).toEqual(['reception failed: NO_FAX_DETECTED', 'no document was received']);
     expect(mailsFor(nothing.faxId)).toHaveLength(0);
     expect(await metric('fax_failures_total', { reason: 'reception' })).toBe(beforeReception + 2);
+  });
+
+  it('records a fax whose document is not in the object store, and sends nothing', async () => {
+    const sent = await receiveFax({
+      tenantId: 't-kropp',
+      dialedNumber: '+4946248009',
+      documentUri: `nats-object://${FAX_INBOX_BUCKET}/t-kropp/never-stored.tif`,
+    });
+    const fax = await settled('t-kropp', sent.faxId, FaxStatus.FAX_STATUS_NO_DOCUMENT);
+    expect(fax.reasons).toEqual([
+      `document nats-object://${FAX_INBOX_BUCKET}/t-kropp/never-stored.tif is not in the object store`,
+    ]);
+    expect(mailsFor(sent.faxId)).toHaveLength(0);
   });
 
   it('retries while the SMTP server is down and delivers exactly one e-mail once it is back', async () => {
