@@ -44,6 +44,7 @@ export class FaxIntake {
     if (SETTLED_STATUSES.has(fax.status)) return fax;
     if (!fax.originalFileId) fax = await this.storeOriginal(fax);
     if (fax.status === FaxStatus.FAX_STATUS_NO_DOCUMENT) return fax;
+    await this.removeInboxCopy(fax);
     if (!fax.pdfFileId) fax = await this.convert(fax);
     if (fax.status === FaxStatus.FAX_STATUS_NOT_CONVERTED) return fax;
     return this.deliver(fax, options);
@@ -136,9 +137,17 @@ export class FaxIntake {
       );
     }
     const fileId = await this.deps.store.putDocument(fax, 'original', tiff);
-    const stored = await this.deps.store.update(fax._id, { $set: { originalFileId: fileId } });
-    await this.deps.inbox.remove(location.name);
-    return stored;
+    return this.deps.store.update(fax._id, { $set: { originalFileId: fileId } });
+  }
+
+  /**
+   * Removes the adapter's copy once ours is in GridFS, so retention governs the only copy. It
+   * runs on every delivery until the fax settles: removing a removed object is harmless, and a
+   * crash right after storing then leaves no copy behind.
+   */
+  private async removeInboxCopy(fax: FaxRecord): Promise<void> {
+    const location = parseDocumentUri(fax.documentUri);
+    if (location) await this.deps.inbox.remove(location.name);
   }
 
   private async convert(fax: FaxRecord): Promise<FaxRecord> {

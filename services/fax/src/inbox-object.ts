@@ -38,8 +38,10 @@ export class FaxInbox {
     return (await this.store()).getBlob(name);
   }
 
-  /** Removes the adapter's copy once ours is in GridFS, so retention governs the only copy. */
+  /** Removes an object; one that is already gone is left as it is. */
   async remove(name: string): Promise<void> {
-    await (await this.store()).delete(name);
+    const store = await this.store();
+    const info = await store.info(name);
+    if (info && !info.deleted) await store.delete(name);
   }
 }
