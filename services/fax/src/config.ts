@@ -1,0 +1,27 @@
+import { z } from 'zod';
+
+const positiveInt = z.coerce.number().int().positive();
+
+/** The fax service's own variables; the kit adds NATS, Mongo and gRPC ones. */
+export const faxConfigSchema = z.object({
+  /** The Fax API's port; `sb fax` looks for it at 127.0.0.1:50053 (SB_FAX_ADDR). */
+  GRPC_PORT: z.coerce.number().int().min(0).max(65_535).default(50_053),
+  /** Where department mail goes out, e.g. `smtp://mail.example.org:587` or `smtps://user:pass@host`. */
+  SMTP_URL: z.string().regex(/^smtps?:\/\/\S+$/, 'must be an smtp:// or smtps:// URL'),
+  FAX_MAIL_FROM: z.string().min(3).default('Switchboard Fax <fax@switchboard.invalid>'),
+  /** Connection and greeting timeout towards the SMTP server. */
+  SMTP_TIMEOUT_MS: positiveInt.default(10_000),
+  /** Delays between delivery attempts while the SMTP server fails; the last one repeats. */
+  FAX_DELIVERY_BACKOFF_MS: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'must be a comma-separated list of milliseconds')
+    .default('5000,30000,120000,600000')
+    .transform((value) => value.split(',').map(Number)),
+  /** Attempts before a delivery is given up (status DELIVERY_FAILED, kept in the inbox). */
+  FAX_DELIVERY_MAX_ATTEMPTS: positiveInt.default(20),
+  /** Retention of tenants that set none. */
+  FAX_RETENTION_DEFAULT_DAYS: positiveInt.default(90),
+  FAX_RETENTION_SWEEP_INTERVAL_MS: positiveInt.default(60 * 60 * 1_000),
+});
+
+export type FaxConfig = z.infer<typeof faxConfigSchema>;

@@ -1,0 +1,4 @@
+import { runService } from '@switchboard/service-kit';
+import { faxService } from './service.js';
+
+await runService(faxService);

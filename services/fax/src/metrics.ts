@@ -1,0 +1,40 @@
+import { metrics, type Counter } from '@opentelemetry/api';
+
+/** Why a fax needs an operator's attention; the `reason` attribute of `fax.failures`. */
+export type FailureReason = 'reception' | 'no_document' | 'conversion' | 'no_mailbox' | 'delivery';
+
+export interface FaxMetrics {
+  /** Receptions by result (success, failed). */
+  received: Counter;
+  /** What to alert on: every fax that is not (or not fully) received, converted or delivered. */
+  failures: Counter;
+  /** E-mails tried, by outcome (sent, failed). */
+  deliveryAttempts: Counter;
+  /** Faxes to a number without a route, sent to the fallback mailbox. */
+  unrouted: Counter;
+  retentionDeleted: Counter;
+}
+
+/** Created at start, after the kit registered the meter provider (earlier ones would be no-ops). */
+export function createFaxMetrics(): FaxMetrics {
+  const meter = metrics.getMeter('@switchboard/fax');
+  return {
+    received: meter.createCounter('fax.received', { description: 'Fax receptions, by result.', unit: '{fax}' }),
+    failures: meter.createCounter('fax.failures', {
+      description: 'Faxes not fully received, converted or delivered, by reason. Alert on any increase.',
+      unit: '{fax}',
+    }),
+    deliveryAttempts: meter.createCounter('fax.delivery.attempts', {
+      description: 'E-mail deliveries tried, by outcome.',
+      unit: '{attempt}',
+    }),
+    unrouted: meter.createCounter('fax.unrouted', {
+      description: 'Faxes to numbers without a route, delivered to the fallback mailbox.',
+      unit: '{fax}',
+    }),
+    retentionDeleted: meter.createCounter('fax.retention.deleted', {
+      description: 'Faxes deleted by retention.',
+      unit: '{fax}',
+    }),
+  };
+}

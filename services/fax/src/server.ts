@@ -1,0 +1,211 @@
+import * as grpc from '@grpc/grpc-js';
+import { faxServiceV1 } from '@switchboard/proto';
+import { GrpcStatusError, currentPrincipal } from '@switchboard/service-kit';
+import { InvalidInputError, type FaxDirectory } from './fax-directory.js';
+import type { FaxIntake } from './fax-intake.js';
+import { documentFileName, type FaxRecord, type FaxStore } from './fax-store.js';
+import type { Retention } from './retention.js';
+
+const { DocumentFormat } = faxServiceV1;
+const CHUNK_BYTES = 64 * 1024;
+const ADMIN_ROLES = new Set(['admin', 'operator', 'service']);
+
+export interface FaxApiDependencies {
+  store: FaxStore;
+  directory: FaxDirectory;
+  intake: FaxIntake;
+  retention: Retention;
+}
+
+export function toFaxMessage(fax: FaxRecord): faxServiceV1.Fax {
+  return {
+    faxId: fax._id,
+    tenantId: fax.tenantId,
+    callId: fax.callId,
+    dialedNumber: fax.dialedNumber,
+    callerNumber: fax.callerNumber,
+    remoteStationId: fax.remoteStationId,
+    pages: fax.pages,
+    receptionResult: fax.receptionResult,
+    receptionError: fax.receptionError,
+    receivedAt: fax.receivedAt,
+    status: fax.status,
+    reasons: fax.reasons,
+    departmentId: fax.departmentId,
+    mailbox: fax.mailbox,
+    viaFallback: fax.viaFallback,
+    deliveryAttempts: fax.deliveryAttempts,
+    deliveredAt: fax.deliveredAt ?? undefined,
+    handledAt: fax.handledAt ?? undefined,
+    handledBy: fax.handledBy,
+    hasPdf: fax.pdfFileId !== null,
+    hasOriginal: fax.originalFileId !== null,
+  };
+}
+
+function toStatusError(error: unknown): unknown {
+  if (error instanceof InvalidInputError) return new GrpcStatusError(grpc.status.INVALID_ARGUMENT, error.message);
+  return error;
+}
+
+/** Runs an async handler; the kit's wrapper has already checked the token and the tenant. */
+function unary<Req, Res>(work: (request: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    work(call.request).then(
+      (response) => callback(null, response),
+      (error: unknown) => callback(toStatusError(error) as grpc.ServiceError),
+    );
+  };
+}
+
+function requireAdmin(): void {
+  const principal = currentPrincipal();
+  if (!ADMIN_ROLES.has(principal.role)) {
+    throw new GrpcStatusError(grpc.status.PERMISSION_DENIED, `${principal.role} may not change fax administration`);
+  }
+}
+
+function clampPageSize(requested: number, fallback: number, max: number): number {
+  if (requested < 0) throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, 'page_size must not be negative');
+  return Math.min(requested || fallback, max);
+}
+
+function parsePageToken(token: string): number {
+  if (token === '') return 0;
+  if (!/^\d{1,9}$/.test(token)) throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, 'page_token is not valid');
+  return Number(token);
+}
+
+function requireFaxId(faxId: string): void {
+  if (!faxId) throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, 'fax_id is required');
+}
+
+/** The Fax API; a fax id of another tenant is NOT_FOUND, just like one that does not exist. */
+export function createFaxApi({
+  store,
+  directory,
+  intake,
+  retention,
+}: FaxApiDependencies): faxServiceV1.FaxServiceServer {
+  const found = async (tenantId: string, faxId: string): Promise<FaxRecord> => {
+    requireFaxId(faxId);
+    const fax = await store.get(tenantId, faxId);
+    if (!fax) throw new GrpcStatusError(grpc.status.NOT_FOUND, `fax ${faxId} not found in tenant ${tenantId}`);
+    return fax;
+  };
+
+  return {
+    listFaxes: unary(async (request) => {
+      const limit = clampPageSize(request.pageSize, 50, 200);
+      const offset = parsePageToken(request.pageToken);
+      const faxes = await store.list(request.tenantId, {
+        offset,
+        limit: limit + 1,
+        unhandledOnly: request.unhandledOnly,
+      });
+      return {
+        faxes: faxes.slice(0, limit).map(toFaxMessage),
+        nextPageToken: faxes.length > limit ? String(offset + limit) : '',
+      };
+    }),
+
+    getFax: unary(async (request) => ({ fax: toFaxMessage(await found(request.tenantId, request.faxId)) })),
+
+    downloadFax: (call) => {
+      const { tenantId, faxId, format } = call.request;
+      const kind = format === DocumentFormat.DOCUMENT_FORMAT_ORIGINAL_TIFF ? 'original' : 'pdf';
+      void (async () => {
+        const fax = await found(tenantId, faxId);
+        const fileId = kind === 'pdf' ? fax.pdfFileId : fax.originalFileId;
+        if (!fileId) {
+          throw new GrpcStatusError(
+            grpc.status.FAILED_PRECONDITION,
+            `fax ${faxId} has no ${kind === 'pdf' ? 'PDF' : 'original document'} (status ${faxServiceV1.faxStatusToJSON(fax.status)})`,
+          );
+        }
+        const bytes = await store.readDocument(fileId);
+        const header = {
+          fileName: documentFileName(fax, kind),
+          contentType: kind === 'pdf' ? 'application/pdf' : 'image/tiff',
+          totalBytes: String(bytes.length),
+        };
+        call.write({ ...header, chunk: bytes.subarray(0, CHUNK_BYTES) });
+        for (let at = CHUNK_BYTES; at < bytes.length; at += CHUNK_BYTES) {
+          call.write({ fileName: '', contentType: '', totalBytes: '0', chunk: bytes.subarray(at, at + CHUNK_BYTES) });
+        }
+        call.end();
+      })().catch((error: unknown) => {
+        const status =
+          error instanceof GrpcStatusError
+            ? { code: error.code, details: error.details }
+            : { code: grpc.status.INTERNAL, details: 'internal error' };
+        call.emit('error', status);
+      });
+    },
+
+    markFaxHandled: unary(async (request) => {
+      requireFaxId(request.faxId);
+      const fax = await store.markHandled(request.tenantId, request.faxId, currentPrincipal().subject, new Date());
+      if (!fax)
+        throw new GrpcStatusError(
+          grpc.status.NOT_FOUND,
+          `fax ${request.faxId} not found in tenant ${request.tenantId}`,
+        );
+      return { fax: toFaxMessage(fax) };
+    }),
+
+    retryFaxDelivery: unary(async (request) => {
+      requireAdmin();
+      const fax = await found(request.tenantId, request.faxId);
+      const retried = await intake.retryDelivery(request.tenantId, request.faxId);
+      if (!retried) {
+        throw new GrpcStatusError(
+          grpc.status.FAILED_PRECONDITION,
+          `fax ${fax._id} is ${faxServiceV1.faxStatusToJSON(fax.status)}; only NO_MAILBOX and DELIVERY_FAILED faxes are delivered again`,
+        );
+      }
+      return { fax: toFaxMessage(retried) };
+    }),
+
+    putFaxRoute: unary(async (request) => {
+      requireAdmin();
+      if (!request.route) throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, 'route is required');
+      const route = await directory.putRoute({ ...request.route, tenantId: request.tenantId });
+      return { route };
+    }),
+
+    deleteFaxRoute: unary(async (request) => {
+      requireAdmin();
+      if (!(await directory.deleteRoute(request.tenantId, request.faxNumber))) {
+        throw new GrpcStatusError(grpc.status.NOT_FOUND, `no fax route for ${request.faxNumber}`);
+      }
+      return {};
+    }),
+
+    listFaxRoutes: unary(async (request) => ({ routes: await directory.listRoutes(request.tenantId) })),
+
+    getFaxSettings: unary(async (request) => ({ settings: await directory.getSettings(request.tenantId) })),
+
+    updateFaxSettings: unary(async (request) => {
+      requireAdmin();
+      if (!request.settings) throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, 'settings are required');
+      return { settings: await directory.updateSettings(request.tenantId, request.settings) };
+    }),
+
+    listRetentionLog: unary(async (request) => {
+      const entries = await retention.entries(request.tenantId, clampPageSize(request.pageSize, 100, 500));
+      return {
+        entries: entries.map((entry) => ({
+          faxId: entry.faxId,
+          dialedNumber: entry.dialedNumber,
+          callerNumber: entry.callerNumber,
+          pages: entry.pages,
+          status: entry.status,
+          receivedAt: entry.receivedAt,
+          deletedAt: entry.deletedAt,
+          retentionDays: entry.retentionDays,
+        })),
+      };
+    }),
+  };
+}
