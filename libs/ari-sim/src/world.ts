@@ -257,14 +257,8 @@ export class World {
     const app = p.app;
     const args = p.appArgs ? p.appArgs.split(',') : [];
     const timeoutMs = p.timeout === undefined ? 30_000 : p.timeout < 0 ? 0 : p.timeout * 1000;
-    this.alert(ch, timeoutMs, {
-      ringing: () => this.setState(ch, 'Ringing'),
-      answered: () => {
-        this.setState(ch, 'Up');
-        this.enterStasis(ch, app, args);
-      },
-      failed: (cause, request) => this.hangup(ch, cause, request),
-    });
+    // Originate dials through the same dial API as `dial`, so the app sees the same Dial events.
+    this.dialOut(ch, timeoutMs, () => this.enterStasis(ch, app, args));
     return this.snapshot(ch);
   }
 
@@ -289,30 +283,14 @@ export class World {
     const ch = this.channel(id, 'Channel cannot be found.');
     if (!ch.stasisApp) throw notInStasis();
     await this.whenIdle(ch);
-    const target = ch.target;
-    if (!target || ch.dialed || ch.state !== 'Down') throw conflict('Channel cannot be dialed.');
+    if (!ch.target || ch.dialed || ch.state !== 'Down') throw conflict('Channel cannot be dialed.');
     ch.dialed = true;
     const caller = callerId ? this.channels.get(callerId) : undefined;
     if (caller) {
       ch.connected = { ...caller.caller };
       this.emitChannel(ch, 'ChannelConnectedLine', {});
     }
-    this.emitDial(ch, '', target.dialstring);
-    this.alert(ch, (timeoutSec ?? 0) * 1000, {
-      ringing: () => {
-        this.setState(ch, 'Ringing');
-        this.emitDial(ch, 'RINGING', '');
-      },
-      answered: () => {
-        this.setState(ch, 'Up');
-        this.emitDial(ch, 'ANSWER', '');
-      },
-      failed: (cause, request, dialstatus) => {
-        // A dial timeout gives no final Dial event (observed on 22.10.1, node-ari-client #148).
-        if (dialstatus) this.emitDial(ch, dialstatus, '');
-        this.hangup(ch, cause, request);
-      },
-    });
+    this.dialOut(ch, (timeoutSec ?? 0) * 1000);
   }
 
   hangupByApp(id: string, reason: string | undefined, reasonCode: string | undefined, reasons: Record<string, number>) {
@@ -631,44 +609,46 @@ export class World {
     return { resource: user, dialstring: user, behavior, trunk: false };
   }
 
-  /** Alert the far end of an outbound channel and report how it reacts. */
-  private alert(
-    ch: Channel,
-    timeoutMs: number,
-    on: {
-      ringing: () => void;
-      answered: () => void;
-      failed: (cause: number, request: HangupRequest, dialstatus?: string) => void;
-    },
-  ) {
+  /**
+   * Dial the far end of an outbound channel and play out its behaviour with Asterisk's Dial
+   * events: `""` with the dialstring, then RINGING and ANSWER, or BUSY / CHANUNAVAIL. A dial
+   * timeout gives no final Dial event (observed on 22.10.1, node-ari-client #148).
+   */
+  private dialOut(ch: Channel, timeoutMs: number, onAnswered?: () => void) {
     const target = ch.target;
     if (!target) return;
     const b = target.behavior;
+    this.emitDial(ch, '', target.dialstring);
+    const fail = (dialstatus: string, cause: number) => {
+      ch.record.dialStatus = dialstatus;
+      this.emitDial(ch, dialstatus, '');
+      this.hangup(ch, cause, { cause });
+    };
     if (b.unavailable) {
-      const cause = target.trunk ? NO_ROUTE_DESTINATION : SUBSCRIBER_ABSENT;
-      ch.record.dialStatus = 'CHANUNAVAIL';
-      this.later(ch, 0, () => on.failed(cause, { cause }, 'CHANUNAVAIL'));
+      this.later(ch, 0, () => fail('CHANUNAVAIL', target.trunk ? NO_ROUTE_DESTINATION : SUBSCRIBER_ABSENT));
       return;
     }
     if (b.busy) {
-      ch.record.dialStatus = 'BUSY';
-      this.later(ch, 0, () => on.failed(USER_BUSY, { cause: USER_BUSY }, 'BUSY'));
+      this.later(ch, 0, () => fail('BUSY', USER_BUSY));
       return;
     }
-    this.later(ch, 0, on.ringing);
+    this.later(ch, 0, () => {
+      this.setState(ch, 'Ringing');
+      this.emitDial(ch, 'RINGING', '');
+    });
     const answerAfter = b.noAnswer ? undefined : (b.answerAfterMs ?? 0);
     if (answerAfter !== undefined && (timeoutMs <= 0 || answerAfter < timeoutMs)) {
       this.later(ch, answerAfter, () => {
-        ch.record.answered = true;
-        ch.record.answeredAt = ariTimestamp();
         ch.record.dialStatus = 'ANSWER';
-        on.answered();
+        this.setState(ch, 'Up');
+        this.emitDial(ch, 'ANSWER', '');
+        onAnswered?.();
         if (b.hangupAfterMs !== undefined) this.later(ch, b.hangupAfterMs, () => this.hangup(ch, NORMAL_CLEARING, {}));
       });
     } else if (timeoutMs > 0) {
       this.later(ch, timeoutMs, () => {
         ch.record.dialStatus = 'NOANSWER';
-        on.failed(NO_ANSWER, { cause: SOFTHANGUP_EXPLICIT, soft: true });
+        this.hangup(ch, NO_ANSWER, { cause: SOFTHANGUP_EXPLICIT, soft: true });
       });
     }
   }
