@@ -8,6 +8,7 @@ import {
   type Harness,
   APP,
   channelOf,
+  control,
   rejection,
   startHarness,
   traceEvents,
@@ -69,8 +70,16 @@ describe('connection and envelope', () => {
     expect(apps.map((a) => a.name)).toContain(APP);
   });
 
-  it('delivers an inbound call like a trunk call into Stasis(app,inbound,exten)', async () => {
-    const { channelId, start } = await inboundCall('+494624800', '+4946241234');
+  it('delivers an inbound call from the control API like a trunk call into Stasis(app,inbound,exten)', async () => {
+    const placed = await control(h, 'POST', '/calls', {
+      from: '+4946241234',
+      to: '+494624800',
+      app: APP,
+      script: [{ atMs: 60_000, hangup: true }],
+    });
+    expect(placed.status).toBe(200);
+    const { channelId } = placed.body as { channelId: string };
+    const start = await find(forChannel(channelId, 'StasisStart'), 'StasisStart');
     expect(start.args).toEqual(['inbound', '+494624800']);
     expect(start.channel?.state).toBe('Ring');
     expect(start.channel?.dialplan.exten).toBe('+494624800');
@@ -79,10 +88,18 @@ describe('connection and envelope', () => {
     expect(start.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$/);
     expect(start.asterisk_id).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
     expect(start.application).toBe(APP);
-    const listed = await h.client.channels.list();
-    expect(listed.map((c) => c.id)).toContain(channelId);
-    h.sim.hangupCall(channelId);
+    // The scripted hang-up after 60 s (0.6 s scaled) ends the call without anyone touching it.
+    const request = await find(forChannel(channelId, 'ChannelHangupRequest'), 'scripted hangup');
+    expect(request).not.toHaveProperty('cause');
     await find(forChannel(channelId, 'StasisEnd'), 'StasisEnd');
+    const record = await control(h, 'GET', `/calls/${channelId}`);
+    expect(record.body).toMatchObject({
+      channelId,
+      direction: 'inbound',
+      from: '+4946241234',
+      answered: false,
+      hangupCause: 16,
+    });
   });
 });
 
@@ -98,8 +115,13 @@ describe('errors as Asterisk sends them', () => {
       '{"error":"Allocation failed"}',
     );
     const { channelId } = await inboundCall();
+    const listed = await h.client.channels.list();
+    expect(listed.map((c) => c.id)).toContain(channelId);
     expect(await rejection(h.client.channels.hangup({ channelId, reason: 'bogus' }))).toBe(
       '{"message":"Invalid reason for hangup provided"}',
+    );
+    expect(await rejection(h.client.channels.getChannelVar({ channelId: 'nope', variable: 'X' }))).toBe(
+      '{"message":"Provided channel was not found"}',
     );
     expect(await rejection(h.client.channels.getChannelVar({ channelId, variable: 'UNSET_VAR' }))).toBe(
       '{"message":"Provided variable was not found"}',
@@ -195,6 +217,29 @@ describe('channel operations', () => {
     h.sim.hangupCall(channelId);
     const finished = await find((e) => e.type === 'PlaybackFinished' && e.playback?.id === tone.id, 'finished');
     expect(finished.playback?.state).toBe('failed');
+  });
+
+  it('records ringing, hold, mute and music on hold, and redirects within the same technology', async () => {
+    const { channelId } = await inboundCall();
+    await h.client.channels.ring({ channelId });
+    await h.client.channels.answer({ channelId });
+    await h.client.channels.hold({ channelId });
+    await h.client.channels.mute({ channelId, direction: 'in' });
+    await h.client.channels.startMoh({ channelId, mohClass: 'citizens' });
+    await h.client.channels.stopMoh({ channelId });
+    await h.client.channels.unhold({ channelId });
+    expect(await rejection(h.client.channels.redirect({ channelId, endpoint: 'SIP/elsewhere' }))).toBe(
+      `{"message":"Endpoint technology 'SIP' does not match channel technology 'PJSIP'"}`,
+    );
+    await h.client.channels.redirect({ channelId, endpoint: 'PJSIP/+4940777@trunk' });
+    await find(forChannel(channelId, 'StasisEnd'), 'StasisEnd');
+    expect(h.sim.getCall(channelId)).toMatchObject({
+      ringingIndicated: true,
+      held: false,
+      muted: true,
+      moh: ['citizens'],
+      redirectedTo: 'PJSIP/+4940777@trunk',
+    });
   });
 
   it('originate with app enters Stasis once answered, in state Up', async () => {
