@@ -185,6 +185,15 @@ describe('channel operations', () => {
     await find(forChannel(channelId, 'StasisEnd'), 'StasisEnd');
   });
 
+  it('fails a playback whose last medium cannot be played', async () => {
+    const { channelId } = await inboundCall();
+    const playback = await h.client.channels.play({ channelId, media: ['sound:hello', 'video:nope'] });
+    const finished = await find((e) => e.type === 'PlaybackFinished' && e.playback?.id === playback.id, 'finished');
+    expect(finished.playback?.state).toBe('failed');
+    h.sim.hangupCall(channelId);
+    await find(forChannel(channelId, 'StasisEnd'), 'StasisEnd');
+  });
+
   it('never finishes a tone by itself, and holds channel commands until the playback stops', async () => {
     const { channelId } = await inboundCall();
     const tone = await h.client.channels.play({ channelId, media: 'tone:ring;tonezone=de' });
