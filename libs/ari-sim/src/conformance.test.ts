@@ -23,6 +23,7 @@ const spoolDir = mkdtempSync(join(tmpdir(), 'ari-sim-spool-'));
 beforeAll(async () => {
   h = await startHarness({
     spoolDir,
+    channelVars: ['ROUTER_TAG'],
     endpoints: {
       agent1: { answerAfterMs: 200 },
       busy1: { busy: true },
@@ -41,6 +42,19 @@ afterAll(async () => {
 const after = (list: Ev[], first: Ev) => list.slice(list.indexOf(first) + 1);
 const find = (pred: (e: Ev) => boolean, label: string) => h.waitFor(pred, label);
 const forChannel = (id: string, type: string) => (e: Ev) => e.type === type && channelOf(e) === id;
+
+/** Field names per event type, with `.name` for fields of its channel/peer/bridge/playback objects. */
+const shapes = (list: Ev[]) => {
+  const byType = new Map<string, Set<string>>();
+  for (const e of list) {
+    const keys = byType.get(e.type) ?? new Set<string>();
+    const nested = [e.channel, e.peer, e.bridge, e.playback].filter(Boolean) as object[];
+    for (const key of Object.keys(e)) keys.add(key);
+    for (const object of nested) for (const key of Object.keys(object)) keys.add(`.${key}`);
+    byType.set(e.type, keys);
+  }
+  return new Map([...byType].map(([type, keys]) => [type, [...keys].sort()]));
+};
 
 async function inboundCall(to = '+494624800', from = '+4946241234') {
   const channelId = h.sim.placeCall({ from, to });
@@ -315,6 +329,12 @@ describe('create + dial, as in the captured traces', () => {
     const trace = 'inbound-sip-to-agent.jsonl';
     expect(h.typesFor(callerId)).toEqual(traceTypes(trace, 'PJSIP/carrier-00000002'));
     expect(h.typesFor(agentId)).toEqual(traceTypes(trace, 'PJSIP/agent1-00000003'));
+    // Same fields as Asterisk sent, per event type and in the channel, bridge and playback objects.
+    const ours = h.events.filter(
+      (e) => [callerId, agentId].includes(channelOf(e) ?? '') || e.playback?.id === ringback.id,
+    );
+    const theirShapes = shapes(traceEvents(trace));
+    for (const [type, keys] of shapes(ours)) expect([type, keys]).toEqual([type, theirShapes.get(type)]);
     const callerRequest = h.events.find(forChannel(callerId, 'ChannelHangupRequest'));
     expect(callerRequest).not.toHaveProperty('cause');
     expect(callerRequest).not.toHaveProperty('soft');
@@ -454,5 +474,17 @@ describe('WebSocket drop', () => {
     const { channelId } = await inboundCall();
     h.sim.hangupCall(channelId);
     await find(forChannel(channelId, 'StasisEnd'), 'StasisEnd after reconnect');
+  });
+});
+
+describe('event shapes', () => {
+  it('every event type emitted in this run has the fields Asterisk sent in the captured traces', () => {
+    const traces = ['inbound-sip-to-agent.jsonl', 'local-scenario.jsonl', 'fax-receive.jsonl'].flatMap(traceEvents);
+    const theirs = shapes(traces);
+    const ours = shapes(h.events);
+    expect(ours.size).toBeGreaterThan(10);
+    for (const [type, keys] of ours) {
+      if (theirs.has(type)) expect([type, keys]).toEqual([type, theirs.get(type)]);
+    }
   });
 });

@@ -443,7 +443,8 @@ export class World {
       id: init.id,
       name: init.name,
       state: init.state,
-      protocolId: init.origin === 'dialplan' ? `${randomUUID()}@ari-sim` : '',
+      // Every emulated channel is PJSIP, so each has a SIP Call-ID.
+      protocolId: randomUUID(),
       caller: init.caller,
       connected: { name: '', number: '' },
       dialplan: init.dialplan,
@@ -592,6 +593,8 @@ export class World {
       if (ch.origin === 'dialplan') ch.subscribedApp = undefined;
       else this.emitChannel(ch, 'ChannelVarset', { variable: 'STASISSTATUS', value: 'SUCCESS' });
     }
+    // Destroyed outside any dialplan application, as the trace shows.
+    ch.dialplan = { ...ch.dialplan, app_name: '', app_data: '' };
     this.emitChannel(ch, 'ChannelDestroyed', { cause, cause_txt: causeText(cause) });
     this.channels.delete(ch.id);
     ch.record.endedAt = ariTimestamp();
