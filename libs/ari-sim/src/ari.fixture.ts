@@ -114,6 +114,25 @@ export function traceTypes(file: string, channelName: string): string[] {
     .map((e) => e.type);
 }
 
+/** A `/sim/...` control API request over HTTP, as an adapter test in another process would send it. */
+export async function control(
+  h: Harness,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`${h.sim.url}/sim${path}`, {
+    method,
+    headers: {
+      Authorization: `Basic ${Buffer.from(`${USER}:${PASS}`).toString('base64')}`,
+      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+}
+
 export const rejection = async (p: Promise<unknown>): Promise<string> => {
   try {
     await p;

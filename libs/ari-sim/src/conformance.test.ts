@@ -8,6 +8,7 @@ import {
   type Harness,
   APP,
   channelOf,
+  control,
   rejection,
   startHarness,
   traceEvents,
@@ -22,6 +23,7 @@ const spoolDir = mkdtempSync(join(tmpdir(), 'ari-sim-spool-'));
 beforeAll(async () => {
   h = await startHarness({
     spoolDir,
+    channelVars: ['ROUTER_TAG'],
     endpoints: {
       agent1: { answerAfterMs: 200 },
       busy1: { busy: true },
@@ -40,6 +42,19 @@ afterAll(async () => {
 const after = (list: Ev[], first: Ev) => list.slice(list.indexOf(first) + 1);
 const find = (pred: (e: Ev) => boolean, label: string) => h.waitFor(pred, label);
 const forChannel = (id: string, type: string) => (e: Ev) => e.type === type && channelOf(e) === id;
+
+/** Field names per event type, with `.name` for fields of its channel/peer/bridge/playback objects. */
+const shapes = (list: Ev[]) => {
+  const byType = new Map<string, Set<string>>();
+  for (const e of list) {
+    const keys = byType.get(e.type) ?? new Set<string>();
+    const nested = [e.channel, e.peer, e.bridge, e.playback].filter(Boolean) as object[];
+    for (const key of Object.keys(e)) keys.add(key);
+    for (const object of nested) for (const key of Object.keys(object)) keys.add(`.${key}`);
+    byType.set(e.type, keys);
+  }
+  return new Map([...byType].map(([type, keys]) => [type, [...keys].sort()]));
+};
 
 async function inboundCall(to = '+494624800', from = '+4946241234') {
   const channelId = h.sim.placeCall({ from, to });
@@ -69,8 +84,16 @@ describe('connection and envelope', () => {
     expect(apps.map((a) => a.name)).toContain(APP);
   });
 
-  it('delivers an inbound call like a trunk call into Stasis(app,inbound,exten)', async () => {
-    const { channelId, start } = await inboundCall('+494624800', '+4946241234');
+  it('delivers an inbound call from the control API like a trunk call into Stasis(app,inbound,exten)', async () => {
+    const placed = await control(h, 'POST', '/calls', {
+      from: '+4946241234',
+      to: '+494624800',
+      app: APP,
+      script: [{ atMs: 60_000, hangup: true }],
+    });
+    expect(placed.status).toBe(200);
+    const { channelId } = placed.body as { channelId: string };
+    const start = await find(forChannel(channelId, 'StasisStart'), 'StasisStart');
     expect(start.args).toEqual(['inbound', '+494624800']);
     expect(start.channel?.state).toBe('Ring');
     expect(start.channel?.dialplan.exten).toBe('+494624800');
@@ -79,10 +102,18 @@ describe('connection and envelope', () => {
     expect(start.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$/);
     expect(start.asterisk_id).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
     expect(start.application).toBe(APP);
-    const listed = await h.client.channels.list();
-    expect(listed.map((c) => c.id)).toContain(channelId);
-    h.sim.hangupCall(channelId);
+    // The scripted hang-up after 60 s (0.6 s scaled) ends the call without anyone touching it.
+    const request = await find(forChannel(channelId, 'ChannelHangupRequest'), 'scripted hangup');
+    expect(request).not.toHaveProperty('cause');
     await find(forChannel(channelId, 'StasisEnd'), 'StasisEnd');
+    const record = await control(h, 'GET', `/calls/${channelId}`);
+    expect(record.body).toMatchObject({
+      channelId,
+      direction: 'inbound',
+      from: '+4946241234',
+      answered: false,
+      hangupCause: 16,
+    });
   });
 });
 
@@ -98,8 +129,13 @@ describe('errors as Asterisk sends them', () => {
       '{"error":"Allocation failed"}',
     );
     const { channelId } = await inboundCall();
+    const listed = await h.client.channels.list();
+    expect(listed.map((c) => c.id)).toContain(channelId);
     expect(await rejection(h.client.channels.hangup({ channelId, reason: 'bogus' }))).toBe(
       '{"message":"Invalid reason for hangup provided"}',
+    );
+    expect(await rejection(h.client.channels.getChannelVar({ channelId: 'nope', variable: 'X' }))).toBe(
+      '{"message":"Provided channel was not found"}',
     );
     expect(await rejection(h.client.channels.getChannelVar({ channelId, variable: 'UNSET_VAR' }))).toBe(
       '{"message":"Provided variable was not found"}',
@@ -124,13 +160,12 @@ describe('channel operations', () => {
     await find(forChannel(channelId, 'StasisStart'), 'StasisStart');
     await h.client.channels.answer({ channelId });
     await find((e) => forChannel(channelId, 'ChannelStateChange')(e) && e.channel?.state === 'Up', 'Up');
-    const hash = await find((e) => forChannel(channelId, 'ChannelDtmfReceived')(e) && e.digit === '#', 'DTMF #');
+    await find((e) => forChannel(channelId, 'ChannelDtmfReceived')(e) && e.digit === '#', 'DTMF #');
     const digits = h.events.filter(forChannel(channelId, 'ChannelDtmfReceived'));
     expect(digits.map((e) => [e.digit, e.duration_ms])).toEqual([
       ['1', 100],
       ['#', 100],
     ]);
-    expect(hash.channel?.state).toBe('Up');
     await h.client.channels.setChannelVar({ channelId, variable: 'ROUTE', value: 'sales' });
     const varset = await find((e) => forChannel(channelId, 'ChannelVarset')(e) && e.variable === 'ROUTE', 'varset');
     expect(varset.value).toBe('sales');
@@ -160,6 +195,15 @@ describe('channel operations', () => {
     expect(ours[0]?.playback?.next_media_uri).toBe('sound:beep');
     expect(ours.at(-1)?.playback?.next_media_uri).toBeUndefined();
     expect(h.sim.getCall(channelId)?.playbacks).toEqual(['sound:hello-world', 'sound:beep']);
+    h.sim.hangupCall(channelId);
+    await find(forChannel(channelId, 'StasisEnd'), 'StasisEnd');
+  });
+
+  it('fails a playback whose last medium cannot be played', async () => {
+    const { channelId } = await inboundCall();
+    const playback = await h.client.channels.play({ channelId, media: ['sound:hello', 'video:nope'] });
+    const finished = await find((e) => e.type === 'PlaybackFinished' && e.playback?.id === playback.id, 'finished');
+    expect(finished.playback?.state).toBe('failed');
     h.sim.hangupCall(channelId);
     await find(forChannel(channelId, 'StasisEnd'), 'StasisEnd');
   });
@@ -198,6 +242,29 @@ describe('channel operations', () => {
     expect(finished.playback?.state).toBe('failed');
   });
 
+  it('records ringing, hold, mute and music on hold, and redirects within the same technology', async () => {
+    const { channelId } = await inboundCall();
+    await h.client.channels.ring({ channelId });
+    await h.client.channels.answer({ channelId });
+    await h.client.channels.hold({ channelId });
+    await h.client.channels.mute({ channelId, direction: 'in' });
+    await h.client.channels.startMoh({ channelId, mohClass: 'citizens' });
+    await h.client.channels.stopMoh({ channelId });
+    await h.client.channels.unhold({ channelId });
+    expect(await rejection(h.client.channels.redirect({ channelId, endpoint: 'SIP/elsewhere' }))).toBe(
+      `{"message":"Endpoint technology 'SIP' does not match channel technology 'PJSIP'"}`,
+    );
+    await h.client.channels.redirect({ channelId, endpoint: 'PJSIP/+4940777@trunk' });
+    await find(forChannel(channelId, 'StasisEnd'), 'StasisEnd');
+    expect(h.sim.getCall(channelId)).toMatchObject({
+      ringingIndicated: true,
+      held: false,
+      muted: true,
+      moh: ['citizens'],
+      redirectedTo: 'PJSIP/+4940777@trunk',
+    });
+  });
+
   it('originate with app enters Stasis once answered, in state Up', async () => {
     const channel = await h.client.channels.originate({
       endpoint: 'PJSIP/agent1',
@@ -211,6 +278,13 @@ describe('channel operations', () => {
     expect(start.args).toEqual(['callback', '7']);
     expect(start.channel?.state).toBe('Up');
     expect(start.channel?.caller).toEqual({ name: 'Hotline', number: '+494624800' });
+    const dials = h.events.filter((e) => e.type === 'Dial' && e.peer?.id === channel.id);
+    expect(dials.map((e) => [e.dialstatus, e.dialstring])).toEqual([
+      ['', 'agent1'],
+      ['RINGING', ''],
+      ['ANSWER', ''],
+    ]);
+    expect(h.events.indexOf(start)).toBeGreaterThan(h.events.indexOf(dials[2] as Ev));
     expect(await h.client.channels.getChannelVar({ channelId: channel.id, variable: 'CASE_ID' })).toEqual({
       value: '77',
     });
@@ -255,6 +329,12 @@ describe('create + dial, as in the captured traces', () => {
     const trace = 'inbound-sip-to-agent.jsonl';
     expect(h.typesFor(callerId)).toEqual(traceTypes(trace, 'PJSIP/carrier-00000002'));
     expect(h.typesFor(agentId)).toEqual(traceTypes(trace, 'PJSIP/agent1-00000003'));
+    // Same fields as Asterisk sent, per event type and in the channel, bridge and playback objects.
+    const ours = h.events.filter(
+      (e) => [callerId, agentId].includes(channelOf(e) ?? '') || e.playback?.id === ringback.id,
+    );
+    const theirShapes = shapes(traceEvents(trace));
+    for (const [type, keys] of shapes(ours)) expect([type, keys]).toEqual([type, theirShapes.get(type)]);
     const callerRequest = h.events.find(forChannel(callerId, 'ChannelHangupRequest'));
     expect(callerRequest).not.toHaveProperty('cause');
     expect(callerRequest).not.toHaveProperty('soft');
@@ -394,5 +474,17 @@ describe('WebSocket drop', () => {
     const { channelId } = await inboundCall();
     h.sim.hangupCall(channelId);
     await find(forChannel(channelId, 'StasisEnd'), 'StasisEnd after reconnect');
+  });
+});
+
+describe('event shapes', () => {
+  it('every event type emitted in this run has the fields Asterisk sent in the captured traces', () => {
+    const traces = ['inbound-sip-to-agent.jsonl', 'local-scenario.jsonl', 'fax-receive.jsonl'].flatMap(traceEvents);
+    const theirs = shapes(traces);
+    const ours = shapes(h.events);
+    expect(ours.size).toBeGreaterThan(10);
+    for (const [type, keys] of ours) {
+      if (theirs.has(type)) expect([type, keys]).toEqual([type, theirs.get(type)]);
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { type WebSocket } from 'ws';
 import { ariTimestamp } from './time.js';
-import { type EventSink } from './world.js';
+import { type EventSink } from './model.js';
 
 /**
  * The Stasis applications and their event WebSockets. Like Asterisk, one socket serves an

@@ -11,7 +11,8 @@ import { AriError } from './errors.js';
 import { EventsHub } from './events-hub.js';
 import { match } from './router.js';
 import { Clock, ariTimestamp } from './time.js';
-import { type EndpointBehavior, type InboundCall, World } from './world.js';
+import { type EndpointBehavior, type InboundCall } from './model.js';
+import { World } from './world.js';
 import { type CallRecord } from './records.js';
 
 export interface AriSimOptions {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { copyFile, mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SOFTHANGUP_EXPLICIT, causeText } from './causes.js';
 import {
@@ -12,52 +11,25 @@ import {
   notInStasis,
   unprocessable,
 } from './errors.js';
+import { storeFax } from './fax.js';
+import {
+  type Bridge,
+  type Channel,
+  type EndpointBehavior,
+  type EventSink,
+  type CallerId,
+  type Dialplan,
+  type HangupRequest,
+  type InboundCall,
+  type Playback,
+  type Target,
+  bridgeSnapshot,
+  channelSnapshot,
+  parseCallerId,
+  playbackSnapshot,
+} from './model.js';
 import { type CallRecord, newRecord } from './records.js';
 import { type Clock, ariTimestamp } from './time.js';
-
-/** How a desk phone or an external number reacts when called. */
-export interface EndpointBehavior {
-  /** Answer this long after ringing starts. */
-  answerAfterMs?: number;
-  busy?: boolean;
-  /** Ring until the dial timeout (or forever without one). */
-  noAnswer?: boolean;
-  /** Unregistered phone / unreachable number: CHANUNAVAIL. */
-  unavailable?: boolean;
-  /** After answering, hang up (a SIP BYE) this long later. */
-  hangupAfterMs?: number;
-}
-
-export interface FaxScript {
-  tiff: string;
-  pages: number;
-  stationId?: string;
-  result?: 'SUCCESS' | 'FAILED';
-  error?: string;
-  /** Copy only the first N bytes, as a broken transmission would leave it. */
-  truncateBytes?: number;
-  /** How long the transmission takes; default 14 s per page (one G.711 page on a real Asterisk). */
-  durationMs?: number;
-}
-
-export type ScriptStep = { atMs: number; dtmf: string } | { atMs: number; hangup: true };
-
-export interface InboundCall {
-  from: string;
-  to: string;
-  app?: string;
-  callerName?: string;
-  args?: string[];
-  script?: ScriptStep[];
-  fax?: FaxScript;
-}
-
-/** Where events go: the events WebSocket hub. */
-export interface EventSink {
-  send(app: string, message: Record<string, unknown>): void;
-  isActive(app: string): boolean;
-  knownApps(): string[];
-}
 
 export interface WorldOptions {
   clock: Clock;
@@ -74,76 +46,6 @@ export interface WorldOptions {
   digitDurationMs: number;
   channelVars: string[];
 }
-
-interface CallerId {
-  name: string;
-  number: string;
-}
-
-interface Dialplan {
-  context: string;
-  exten: string;
-  priority: number;
-  app_name: string;
-  app_data: string;
-}
-
-interface Target {
-  resource: string;
-  dialstring: string;
-  behavior: EndpointBehavior;
-  trunk: boolean;
-}
-
-interface Channel {
-  id: string;
-  name: string;
-  state: string;
-  protocolId: string;
-  caller: CallerId;
-  connected: CallerId;
-  dialplan: Dialplan;
-  creationtime: string;
-  language: string;
-  vars: Map<string, string>;
-  /** Channels that entered Stasis from the dialplan get no ChannelDestroyed (Asterisk 22). */
-  origin: 'dialplan' | 'ari';
-  subscribedApp?: string;
-  stasisApp?: string;
-  lastApp?: string;
-  bridge?: Bridge;
-  playbacks: Playback[];
-  idleWaiters: (() => void)[];
-  timers: Set<NodeJS.Timeout>;
-  target?: Target;
-  dialed: boolean;
-  fax?: FaxScript;
-  record: CallRecord;
-  gone: boolean;
-}
-
-interface Bridge {
-  id: string;
-  name: string;
-  type: 'mixing' | 'holding';
-  members: Channel[];
-  apps: Set<string>;
-  creationtime: string;
-  playbacks: Playback[];
-  mohClass?: string;
-}
-
-interface Playback {
-  id: string;
-  media: string[];
-  index: number;
-  language: string;
-  state: 'queued' | 'playing' | 'continuing' | 'done' | 'failed';
-  target: { channel: Channel } | { bridge: Bridge };
-  timer?: NodeJS.Timeout;
-}
-
-type HangupRequest = { cause?: number; soft?: boolean };
 
 const NORMAL_CLEARING = 16;
 const USER_BUSY = 17;
@@ -227,11 +129,11 @@ export class World {
   // ---- channels ---------------------------------------------------------------------------
 
   listChannels() {
-    return [...this.channels.values()].map((ch) => this.snapshot(ch));
+    return [...this.channels.values()].map((ch) => this.snap(ch));
   }
 
   getChannel(id: string) {
-    return this.snapshot(this.channel(id));
+    return this.snap(this.channel(id));
   }
 
   originate(p: {
@@ -257,15 +159,9 @@ export class World {
     const app = p.app;
     const args = p.appArgs ? p.appArgs.split(',') : [];
     const timeoutMs = p.timeout === undefined ? 30_000 : p.timeout < 0 ? 0 : p.timeout * 1000;
-    this.alert(ch, timeoutMs, {
-      ringing: () => this.setState(ch, 'Ringing'),
-      answered: () => {
-        this.setState(ch, 'Up');
-        this.enterStasis(ch, app, args);
-      },
-      failed: (cause, request) => this.hangup(ch, cause, request),
-    });
-    return this.snapshot(ch);
+    // Originate dials through the same dial API as `dial`, so the app sees the same Dial events.
+    this.dialOut(ch, timeoutMs, () => this.enterStasis(ch, app, args));
+    return this.snap(ch);
   }
 
   create(p: {
@@ -280,7 +176,7 @@ export class World {
     if (p.channelId && this.channels.has(p.channelId)) throw conflict('Channel with given unique ID already exists');
     const ch = this.outboundChannel(this.resolve(p.endpoint), p.channelId, p.variables);
     ch.subscribedApp = p.app;
-    const snapshot = this.snapshot(ch);
+    const snapshot = this.snap(ch);
     this.enterStasis(ch, p.app, p.appArgs ? p.appArgs.split(',') : []);
     return snapshot;
   }
@@ -289,30 +185,14 @@ export class World {
     const ch = this.channel(id, 'Channel cannot be found.');
     if (!ch.stasisApp) throw notInStasis();
     await this.whenIdle(ch);
-    const target = ch.target;
-    if (!target || ch.dialed || ch.state !== 'Down') throw conflict('Channel cannot be dialed.');
+    if (!ch.target || ch.dialed || ch.state !== 'Down') throw conflict('Channel cannot be dialed.');
     ch.dialed = true;
     const caller = callerId ? this.channels.get(callerId) : undefined;
     if (caller) {
       ch.connected = { ...caller.caller };
       this.emitChannel(ch, 'ChannelConnectedLine', {});
     }
-    this.emitDial(ch, '', target.dialstring);
-    this.alert(ch, (timeoutSec ?? 0) * 1000, {
-      ringing: () => {
-        this.setState(ch, 'Ringing');
-        this.emitDial(ch, 'RINGING', '');
-      },
-      answered: () => {
-        this.setState(ch, 'Up');
-        this.emitDial(ch, 'ANSWER', '');
-      },
-      failed: (cause, request, dialstatus) => {
-        // A dial timeout gives no final Dial event (observed on 22.10.1, node-ari-client #148).
-        if (dialstatus) this.emitDial(ch, dialstatus, '');
-        this.hangup(ch, cause, request);
-      },
-    });
+    this.dialOut(ch, (timeoutSec ?? 0) * 1000);
   }
 
   hangupByApp(id: string, reason: string | undefined, reasonCode: string | undefined, reasons: Record<string, number>) {
@@ -417,7 +297,7 @@ export class World {
     if (!ch.stasisApp) throw notInStasis();
     const pb = this.newPlayback(media, playbackId, lang ?? ch.language, { channel: ch });
     ch.playbacks.push(pb);
-    const snapshot = this.playbackSnapshot(pb);
+    const snapshot = playbackSnapshot(pb);
     if (ch.playbacks.length === 1) this.startPlayback(pb);
     return snapshot;
   }
@@ -426,7 +306,7 @@ export class World {
     const br = this.bridge(id);
     const pb = this.newPlayback(media, playbackId, lang ?? 'en', { bridge: br });
     br.playbacks.push(pb);
-    const snapshot = this.playbackSnapshot(pb);
+    const snapshot = playbackSnapshot(pb);
     if (br.playbacks.length === 1) this.startPlayback(pb);
     return snapshot;
   }
@@ -434,7 +314,7 @@ export class World {
   getPlayback(id: string) {
     const pb = this.playbacks.get(id);
     if (!pb) throw notFound('Playback not found');
-    return this.playbackSnapshot(pb);
+    return playbackSnapshot(pb);
   }
 
   stopPlayback(id: string) {
@@ -446,11 +326,11 @@ export class World {
   // ---- bridges ----------------------------------------------------------------------------
 
   listBridges() {
-    return [...this.bridges.values()].map((br) => this.bridgeSnapshot(br));
+    return [...this.bridges.values()].map((br) => bridgeSnapshot(br));
   }
 
   getBridge(id: string) {
-    return this.bridgeSnapshot(this.bridge(id));
+    return bridgeSnapshot(this.bridge(id));
   }
 
   createBridge(p: { bridgeId?: string; type?: string; name?: string }) {
@@ -470,7 +350,7 @@ export class World {
       playbacks: [],
     };
     this.bridges.set(id, br);
-    return this.bridgeSnapshot(br);
+    return bridgeSnapshot(br);
   }
 
   async addToBridge(bridgeId: string, channelIds: string[]) {
@@ -508,7 +388,7 @@ export class World {
     for (const pb of [...br.playbacks]) this.finishPlayback(pb, 'done');
     for (const ch of [...br.members]) this.leaveBridge(ch);
     this.bridges.delete(id);
-    for (const app of br.apps) this.send(app, 'BridgeDestroyed', { bridge: this.bridgeSnapshot(br) });
+    for (const app of br.apps) this.send(app, 'BridgeDestroyed', { bridge: bridgeSnapshot(br) });
   }
 
   bridgeMoh(id: string, mohClass: string | undefined) {
@@ -563,7 +443,8 @@ export class World {
       id: init.id,
       name: init.name,
       state: init.state,
-      protocolId: init.origin === 'dialplan' ? `${randomUUID()}@ari-sim` : '',
+      // Every emulated channel is PJSIP, so each has a SIP Call-ID.
+      protocolId: randomUUID(),
       caller: init.caller,
       connected: { name: '', number: '' },
       dialplan: init.dialplan,
@@ -631,44 +512,46 @@ export class World {
     return { resource: user, dialstring: user, behavior, trunk: false };
   }
 
-  /** Alert the far end of an outbound channel and report how it reacts. */
-  private alert(
-    ch: Channel,
-    timeoutMs: number,
-    on: {
-      ringing: () => void;
-      answered: () => void;
-      failed: (cause: number, request: HangupRequest, dialstatus?: string) => void;
-    },
-  ) {
+  /**
+   * Dial the far end of an outbound channel and play out its behaviour with Asterisk's Dial
+   * events: `""` with the dialstring, then RINGING and ANSWER, or BUSY / CHANUNAVAIL. A dial
+   * timeout gives no final Dial event (observed on 22.10.1, node-ari-client #148).
+   */
+  private dialOut(ch: Channel, timeoutMs: number, onAnswered?: () => void) {
     const target = ch.target;
     if (!target) return;
     const b = target.behavior;
+    this.emitDial(ch, '', target.dialstring);
+    const fail = (dialstatus: string, cause: number) => {
+      ch.record.dialStatus = dialstatus;
+      this.emitDial(ch, dialstatus, '');
+      this.hangup(ch, cause, { cause });
+    };
     if (b.unavailable) {
-      const cause = target.trunk ? NO_ROUTE_DESTINATION : SUBSCRIBER_ABSENT;
-      ch.record.dialStatus = 'CHANUNAVAIL';
-      this.later(ch, 0, () => on.failed(cause, { cause }, 'CHANUNAVAIL'));
+      this.later(ch, 0, () => fail('CHANUNAVAIL', target.trunk ? NO_ROUTE_DESTINATION : SUBSCRIBER_ABSENT));
       return;
     }
     if (b.busy) {
-      ch.record.dialStatus = 'BUSY';
-      this.later(ch, 0, () => on.failed(USER_BUSY, { cause: USER_BUSY }, 'BUSY'));
+      this.later(ch, 0, () => fail('BUSY', USER_BUSY));
       return;
     }
-    this.later(ch, 0, on.ringing);
+    this.later(ch, 0, () => {
+      this.setState(ch, 'Ringing');
+      this.emitDial(ch, 'RINGING', '');
+    });
     const answerAfter = b.noAnswer ? undefined : (b.answerAfterMs ?? 0);
     if (answerAfter !== undefined && (timeoutMs <= 0 || answerAfter < timeoutMs)) {
       this.later(ch, answerAfter, () => {
-        ch.record.answered = true;
-        ch.record.answeredAt = ariTimestamp();
         ch.record.dialStatus = 'ANSWER';
-        on.answered();
+        this.setState(ch, 'Up');
+        this.emitDial(ch, 'ANSWER', '');
+        onAnswered?.();
         if (b.hangupAfterMs !== undefined) this.later(ch, b.hangupAfterMs, () => this.hangup(ch, NORMAL_CLEARING, {}));
       });
     } else if (timeoutMs > 0) {
       this.later(ch, timeoutMs, () => {
         ch.record.dialStatus = 'NOANSWER';
-        on.failed(NO_ANSWER, { cause: SOFTHANGUP_EXPLICIT, soft: true });
+        this.hangup(ch, NO_ANSWER, { cause: SOFTHANGUP_EXPLICIT, soft: true });
       });
     }
   }
@@ -683,7 +566,7 @@ export class World {
     ch.subscribedApp = app;
     ch.stasisApp = app;
     ch.lastApp = app;
-    this.emitChannel(ch, 'StasisStart', { args, channel: this.snapshot(ch) });
+    this.emitChannel(ch, 'StasisStart', { args, channel: this.snap(ch) });
   }
 
   private leaveStasis(ch: Channel) {
@@ -710,6 +593,8 @@ export class World {
       if (ch.origin === 'dialplan') ch.subscribedApp = undefined;
       else this.emitChannel(ch, 'ChannelVarset', { variable: 'STASISSTATUS', value: 'SUCCESS' });
     }
+    // Destroyed outside any dialplan application, as the trace shows.
+    ch.dialplan = { ...ch.dialplan, app_name: '', app_data: '' };
     this.emitChannel(ch, 'ChannelDestroyed', { cause, cause_txt: causeText(cause) });
     this.channels.delete(ch.id);
     ch.record.endedAt = ariTimestamp();
@@ -744,7 +629,7 @@ export class World {
     this.emitChannel(ch, 'ChannelDialplan', { dialplan_app: 'ReceiveFAX', dialplan_app_data: file });
     const duration = script ? (script.durationMs ?? FAX_MS_PER_PAGE * Math.max(1, script.pages)) : 1000;
     this.later(ch, duration, () => {
-      void this.storeFax(script, file).then((stored) => {
+      void storeFax(script, this.o.spoolDir, file).then((stored) => {
         if (ch.gone) return;
         const status = script && stored ? (script.result ?? 'SUCCESS') : 'FAILED';
         const pages = script && stored ? script.pages : 0;
@@ -770,37 +655,13 @@ export class World {
     });
   }
 
-  private async storeFax(script: FaxScript | undefined, file: string): Promise<boolean> {
-    if (!script) return false;
-    try {
-      await mkdir(this.o.spoolDir, { recursive: true });
-      if (script.truncateBytes === undefined) {
-        await copyFile(script.tiff, file);
-      } else {
-        const source = await open(script.tiff, 'r');
-        try {
-          const buffer = Buffer.alloc(script.truncateBytes);
-          const { bytesRead } = await source.read(buffer, 0, script.truncateBytes, 0);
-          const target = await open(file, 'w');
-          await target.writeFile(buffer.subarray(0, bytesRead));
-          await target.close();
-        } finally {
-          await source.close();
-        }
-      }
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
   // ---- internals: bridges -----------------------------------------------------------------
 
   private joinBridge(ch: Channel, br: Bridge) {
     ch.bridge = br;
     br.members.push(ch);
     if (ch.stasisApp) br.apps.add(ch.stasisApp);
-    this.emitChannel(ch, 'ChannelEnteredBridge', { bridge: this.bridgeSnapshot(br) });
+    this.emitChannel(ch, 'ChannelEnteredBridge', { bridge: bridgeSnapshot(br) });
     const others = br.members.filter((m) => m !== ch);
     for (const other of others) {
       if (!ch.record.bridgedWith.includes(other.id)) ch.record.bridgedWith.push(other.id);
@@ -821,7 +682,7 @@ export class World {
     br.members = br.members.filter((m) => m !== ch);
     ch.bridge = undefined;
     if (ch.vars.get('BRIDGEPEER')) this.writeVariable(ch, 'BRIDGEPEER', '');
-    this.emitChannel(ch, 'ChannelLeftBridge', { bridge: this.bridgeSnapshot(br) });
+    this.emitChannel(ch, 'ChannelLeftBridge', { bridge: bridgeSnapshot(br) });
   }
 
   // ---- internals: playbacks ---------------------------------------------------------------
@@ -842,8 +703,8 @@ export class World {
     this.emitPlayback(pb, 'PlaybackStarted');
     const duration = this.mediaDuration(uri);
     // A tone plays until it is stopped or its channel hangs up.
-    if (duration === undefined) return;
-    pb.timer = this.o.clock.after(duration, () => {
+    if (duration === 'forever') return;
+    pb.timer = this.o.clock.after(duration ?? 0, () => {
       pb.timer = undefined;
       if (pb.index + 1 < pb.media.length) {
         pb.state = 'continuing';
@@ -851,7 +712,8 @@ export class World {
         pb.index += 1;
         this.startPlayback(pb);
       } else {
-        this.finishPlayback(pb, 'done');
+        // Like res_stasis_playback: an unplayable last medium fails the playback.
+        this.finishPlayback(pb, duration === undefined ? 'failed' : 'done');
       }
     });
   }
@@ -874,17 +736,21 @@ export class World {
     }
   }
 
-  private mediaDuration(uri: string): number | undefined {
+  /** How long a medium plays; undefined for a URI scheme Asterisk cannot play. */
+  private mediaDuration(uri: string): number | 'forever' | undefined {
     const [scheme = '', rest = ''] = uri.split(/:(.*)/s);
     switch (scheme) {
       case 'tone':
-        return undefined;
+        return 'forever';
       case 'digits':
       case 'characters':
       case 'number':
         return Math.max(1, rest.length) * this.o.digitDurationMs;
-      default:
+      case 'sound':
+      case 'recording':
         return this.o.soundDurationMs;
+      default:
+        return undefined;
     }
   }
 
@@ -971,48 +837,8 @@ export class World {
     return this.nameSeq.toString(16).padStart(8, '0');
   }
 
-  private snapshot(ch: Channel) {
-    return {
-      id: ch.id,
-      name: ch.name,
-      state: ch.state,
-      protocol_id: ch.protocolId,
-      caller: { ...ch.caller },
-      connected: { ...ch.connected },
-      accountcode: '',
-      dialplan: { ...ch.dialplan },
-      creationtime: ch.creationtime,
-      language: ch.language,
-      ...(this.o.channelVars.length
-        ? { channelvars: Object.fromEntries(this.o.channelVars.map((v) => [v, ch.vars.get(v) ?? ''])) }
-        : {}),
-    };
-  }
-
-  private bridgeSnapshot(br: Bridge) {
-    return {
-      id: br.id,
-      technology: br.type === 'holding' ? 'holding_bridge' : 'simple_bridge',
-      bridge_type: br.type,
-      bridge_class: 'stasis',
-      creator: 'Stasis',
-      name: br.name,
-      channels: br.members.map((m) => m.id),
-      creationtime: br.creationtime,
-      video_mode: 'talker',
-    };
-  }
-
-  private playbackSnapshot(pb: Playback) {
-    const next = pb.media[pb.index + 1];
-    return {
-      id: pb.id,
-      media_uri: pb.media[pb.index] ?? '',
-      ...(next !== undefined ? { next_media_uri: next } : {}),
-      target_uri: 'channel' in pb.target ? `channel:${pb.target.channel.id}` : `bridge:${pb.target.bridge.id}`,
-      language: pb.language,
-      state: pb.state,
-    };
+  private snap(ch: Channel) {
+    return channelSnapshot(ch, this.o.channelVars);
   }
 
   private endpointSnapshot(resource: string) {
@@ -1040,18 +866,18 @@ export class World {
   }
 
   private emitChannel(ch: Channel, type: string, fields: Record<string, unknown>) {
-    if (ch.subscribedApp) this.send(ch.subscribedApp, type, { ...fields, channel: this.snapshot(ch) });
+    if (ch.subscribedApp) this.send(ch.subscribedApp, type, { ...fields, channel: this.snap(ch) });
   }
 
   private emitDial(ch: Channel, dialstatus: string, dialstring: string) {
     if (ch.subscribedApp) {
-      this.send(ch.subscribedApp, 'Dial', { dialstatus, forward: '', dialstring, peer: this.snapshot(ch) });
+      this.send(ch.subscribedApp, 'Dial', { dialstatus, forward: '', dialstring, peer: this.snap(ch) });
     }
   }
 
   private emitPlayback(pb: Playback, type: string) {
     const app = 'channel' in pb.target ? pb.target.channel.subscribedApp : [...pb.target.bridge.apps][0];
-    if (app) this.send(app, type, { playback: this.playbackSnapshot(pb) });
+    if (app) this.send(app, type, { playback: playbackSnapshot(pb) });
   }
 
   private send(app: string, type: string, fields: Record<string, unknown>) {
@@ -1063,11 +889,4 @@ export class World {
       application: app,
     });
   }
-}
-
-/** `"Name" <number>`, `Name <number>` or a bare number, as Asterisk's callerid parser reads them. */
-export function parseCallerId(value: string): CallerId {
-  const m = /^\s*"?([^"<]*?)"?\s*<([^>]*)>\s*$/.exec(value);
-  if (m) return { name: (m[1] ?? '').trim(), number: (m[2] ?? '').trim() };
-  return { name: '', number: value.trim() };
 }

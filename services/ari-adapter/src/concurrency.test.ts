@@ -4,8 +4,8 @@ import { MAIN_NUMBER, command, startHarness, type Harness } from '../test/harnes
 
 const { LegDisposition, LegKind } = callV1;
 const CALLS = 500;
-// Callers arrive in waves so the one test process (emulator, adapter and driver share a core)
-// is not asked to set up 500 calls in the same instant; all 500 are up together at the end.
+// Callers arrive and leave in waves so the one test process (emulator, adapter and driver share
+// a core) is not asked to handle 500 calls in the same instant; all 500 are up together between.
 const WAVE = 50;
 
 let h: Harness;

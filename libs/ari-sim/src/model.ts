@@ -1,0 +1,167 @@
+import { type CallRecord } from './records.js';
+
+/** How a desk phone or an external number reacts when called. */
+export interface EndpointBehavior {
+  /** Answer this long after ringing starts. */
+  answerAfterMs?: number;
+  busy?: boolean;
+  /** Ring until the dial timeout (or forever without one). */
+  noAnswer?: boolean;
+  /** Unregistered phone / unreachable number: CHANUNAVAIL. */
+  unavailable?: boolean;
+  /** After answering, hang up (a SIP BYE) this long later. */
+  hangupAfterMs?: number;
+}
+
+export interface FaxScript {
+  tiff: string;
+  pages: number;
+  stationId?: string;
+  result?: 'SUCCESS' | 'FAILED';
+  error?: string;
+  /** Copy only the first N bytes, as a broken transmission would leave it. */
+  truncateBytes?: number;
+  /** How long the transmission takes; default 14 s per page (one G.711 page on a real Asterisk). */
+  durationMs?: number;
+}
+
+export type ScriptStep = { atMs: number; dtmf: string } | { atMs: number; hangup: true };
+
+export interface InboundCall {
+  from: string;
+  to: string;
+  app?: string;
+  callerName?: string;
+  args?: string[];
+  script?: ScriptStep[];
+  fax?: FaxScript;
+}
+
+/** Where events go: the events WebSocket hub. */
+export interface EventSink {
+  send(app: string, message: Record<string, unknown>): void;
+  isActive(app: string): boolean;
+  knownApps(): string[];
+}
+
+export interface CallerId {
+  name: string;
+  number: string;
+}
+
+export interface Dialplan {
+  context: string;
+  exten: string;
+  priority: number;
+  app_name: string;
+  app_data: string;
+}
+
+export interface Target {
+  resource: string;
+  dialstring: string;
+  behavior: EndpointBehavior;
+  trunk: boolean;
+}
+
+export interface Channel {
+  id: string;
+  name: string;
+  state: string;
+  protocolId: string;
+  caller: CallerId;
+  connected: CallerId;
+  dialplan: Dialplan;
+  creationtime: string;
+  language: string;
+  vars: Map<string, string>;
+  /** Channels that entered Stasis from the dialplan get no ChannelDestroyed (Asterisk 22). */
+  origin: 'dialplan' | 'ari';
+  subscribedApp?: string;
+  stasisApp?: string;
+  lastApp?: string;
+  bridge?: Bridge;
+  playbacks: Playback[];
+  idleWaiters: (() => void)[];
+  timers: Set<NodeJS.Timeout>;
+  target?: Target;
+  dialed: boolean;
+  fax?: FaxScript;
+  record: CallRecord;
+  gone: boolean;
+}
+
+export interface Bridge {
+  id: string;
+  name: string;
+  type: 'mixing' | 'holding';
+  members: Channel[];
+  apps: Set<string>;
+  creationtime: string;
+  playbacks: Playback[];
+  mohClass?: string;
+}
+
+export interface Playback {
+  id: string;
+  media: string[];
+  index: number;
+  language: string;
+  state: 'queued' | 'playing' | 'continuing' | 'done' | 'failed';
+  target: { channel: Channel } | { bridge: Bridge };
+  timer?: NodeJS.Timeout;
+}
+
+export type HangupRequest = { cause?: number; soft?: boolean };
+
+/** A channel as ARI shows it (events and responses). */
+export function channelSnapshot(ch: Channel, channelVars: string[]) {
+  return {
+    id: ch.id,
+    name: ch.name,
+    state: ch.state,
+    protocol_id: ch.protocolId,
+    caller: { ...ch.caller },
+    connected: { ...ch.connected },
+    accountcode: '',
+    dialplan: { ...ch.dialplan },
+    creationtime: ch.creationtime,
+    language: ch.language,
+    ...(channelVars.length
+      ? { channelvars: Object.fromEntries(channelVars.map((v) => [v, ch.vars.get(v) ?? ''])) }
+      : {}),
+  };
+}
+
+export function bridgeSnapshot(br: Bridge) {
+  return {
+    id: br.id,
+    technology: br.type === 'holding' ? 'holding_bridge' : 'simple_bridge',
+    bridge_type: br.type,
+    bridge_class: 'stasis',
+    creator: 'Stasis',
+    name: br.name,
+    channels: br.members.map((m) => m.id),
+    creationtime: br.creationtime,
+    video_mode: 'talker',
+  };
+}
+
+export function playbackSnapshot(pb: Playback) {
+  const next = pb.media[pb.index + 1];
+  return {
+    id: pb.id,
+    media_uri: pb.media[pb.index] ?? '',
+    ...(next !== undefined ? { next_media_uri: next } : {}),
+    target_uri: 'channel' in pb.target ? `channel:${pb.target.channel.id}` : `bridge:${pb.target.bridge.id}`,
+    language: pb.language,
+    state: pb.state,
+  };
+}
+
+/** `"Name" <number>`, `Name <number>` or a bare number, as Asterisk's callerid parser reads them. */
+export function parseCallerId(value: string): CallerId {
+  const m = /^\s*"?([^"<]*?)"?\s*<([^>]*)>\s*$/.exec(value);
+  if (m) return { name: (m[1] ?? '').trim(), number: (m[2] ?? '').trim() };
+  return { name: '', number: value.trim() };
+}
