@@ -5,6 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Objm } from '@nats-io/obj';
 import { FAX_INBOX_BUCKET } from '@switchboard/events';
 import { callControlV1, callV1, faxV1 } from '@switchboard/proto';
+import { createAuthenticator } from '@switchboard/service-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADAPTER_ID, MAIN_NUMBER, TENANT, command, startHarness, type Harness } from '../test/harness.js';
 
@@ -94,6 +95,10 @@ describe('ari-adapter against the ARI emulator', () => {
       bargeIn: true,
     });
     expect(result).toEqual({ digits: '42', endedBy: CollectEnd.COLLECT_END_TERMINATOR });
+    await h.events.waitFor<callV1.CallDtmfReceived>(
+      'call.dtmf_received',
+      (event) => event.callId === callId && event.digit === '#',
+    );
     const digits = h.events.of<callV1.CallDtmfReceived>('call.dtmf_received', (event) => event.callId === callId);
     expect(digits.map((event) => event.digit).join('')).toBe('42#');
 
@@ -224,6 +229,44 @@ describe('ari-adapter against the ARI emulator', () => {
         homeOffice: false,
       }),
     ).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+    await h.control.hangup({ ...command(callId), cause: 16 });
+    await ended(callId);
+  });
+
+  it('serves the same commands as the gRPC CallControl API, with tenant-scoped tokens', async () => {
+    const { callId } = await inboundCall({ hangupAtMs: 600_000 });
+    const client = new callControlV1.CallControlServiceClient(
+      `127.0.0.1:${h.adapter.grpcPort}`,
+      grpc.credentials.createInsecure(),
+    );
+    const auth = createAuthenticator({
+      secret: 'adapter-test-secret-adapter-test-secret',
+      issuer: 'switchboard',
+      audience: 'switchboard',
+    });
+    const answer = (token: string | undefined, tenantId: string) =>
+      new Promise<callControlV1.AnswerResponse>((resolve, reject) => {
+        const metadata = new grpc.Metadata();
+        if (token) metadata.set('authorization', `Bearer ${token}`);
+        client.answer(
+          { tenantId, callId, commandId: `grpc-${tenantId}-${Boolean(token)}` },
+          metadata,
+          (error, response) => (error ? reject(error) : resolve(response)),
+        );
+      });
+    try {
+      await expect(answer(undefined, TENANT)).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+      const otherTenant = await auth.issue({ subject: 'eve', tenantId: 't-other', role: 'admin' });
+      await expect(answer(otherTenant, TENANT)).rejects.toMatchObject({ code: grpc.status.PERMISSION_DENIED });
+      const admin = await auth.issue({ subject: 'anna', tenantId: TENANT, role: 'admin' });
+      await answer(admin, TENANT);
+      await h.events.waitFor<callV1.CallLegUpdated>(
+        'call.leg_updated',
+        (event) => event.callId === callId && event.leg?.state === LegState.LEG_STATE_ANSWERED,
+      );
+    } finally {
+      client.close();
+    }
     await h.control.hangup({ ...command(callId), cause: 16 });
     await ended(callId);
   });
