@@ -2,3 +2,4 @@ export { startNats, type NatsServer } from './nats.js';
 export { startMongo, type MongoServer } from './mongo.js';
 export { infraMode, type InfraMode } from './docker.js';
 export { toolsBinDir } from './tools.js';
+export { startSmtpSink, type SmtpSink } from './smtp.js';

@@ -13,11 +13,17 @@ import {
   type Principal,
   type RunningService,
 } from '@switchboard/service-kit';
-import { startMongo, startNats, type MongoServer, type NatsServer } from '@switchboard/testkit';
 import { MongoClient } from 'mongodb';
 import { PDFDocument } from 'pdf-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSmtpSink, type SmtpSink } from '../test/smtp-sink.js';
+import {
+  startSmtpSink,
+  startMongo,
+  startNats,
+  type MongoServer,
+  type NatsServer,
+  type SmtpSink,
+} from '@switchboard/testkit';
 import { eventually } from '../test/waiting.js';
 import { FaxDirectory } from './fax-directory.js';
 import { FaxStore } from './fax-store.js';

@@ -1,7 +1,7 @@
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 
-/** A real SMTP server on loopback that keeps every message it accepts, parsed. */
+/** A real SMTP server (npm `smtp-server`) on loopback that keeps every message it accepts, parsed. */
 export interface SmtpSink {
   readonly port: number;
   readonly url: string;
