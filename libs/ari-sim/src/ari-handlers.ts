@@ -15,6 +15,19 @@ export interface AriContext {
 
 type Handler = (ctx: AriContext, req: AriRequest) => unknown;
 
+/** A 201 Created answer with a Location header, as Asterisk gives for a new playback. */
+export class Created {
+  constructor(
+    readonly location: string,
+    readonly body: unknown,
+  ) {}
+}
+
+const playbackCreated = async (playback: Promise<{ id: string }> | { id: string }) => {
+  const created = await playback;
+  return new Created(`/playbacks/${created.id}`, created);
+};
+
 const s = (req: AriRequest, name: string): string | undefined => {
   const v = req.params[name];
   return v === undefined ? undefined : String(v);
@@ -87,9 +100,13 @@ export const handlers: Record<string, Handler> = {
   'channels.startMoh': ({ world }, req) => world.channelMoh(s(req, 'channelId') ?? '', s(req, 'mohClass')),
   'channels.stopMoh': ({ world }, req) => world.stopChannelMoh(s(req, 'channelId') ?? ''),
   'channels.play': ({ world }, req) =>
-    world.playOnChannel(s(req, 'channelId') ?? '', list(req, 'media'), s(req, 'playbackId'), s(req, 'lang')),
+    playbackCreated(
+      world.playOnChannel(s(req, 'channelId') ?? '', list(req, 'media'), s(req, 'playbackId'), s(req, 'lang')),
+    ),
   'channels.playWithId': ({ world }, req) =>
-    world.playOnChannel(s(req, 'channelId') ?? '', list(req, 'media'), s(req, 'playbackId'), s(req, 'lang')),
+    playbackCreated(
+      world.playOnChannel(s(req, 'channelId') ?? '', list(req, 'media'), s(req, 'playbackId'), s(req, 'lang')),
+    ),
   'channels.getChannelVar': ({ world }, req) => world.getVariable(s(req, 'channelId') ?? '', s(req, 'variable')),
   'channels.setChannelVar': ({ world }, req) =>
     world.setVariable(s(req, 'channelId') ?? '', s(req, 'variable'), s(req, 'value')),
@@ -107,9 +124,13 @@ export const handlers: Record<string, Handler> = {
   'bridges.startMoh': ({ world }, req) => world.bridgeMoh(s(req, 'bridgeId') ?? '', s(req, 'mohClass')),
   'bridges.stopMoh': ({ world }, req) => world.stopBridgeMoh(s(req, 'bridgeId') ?? ''),
   'bridges.play': ({ world }, req) =>
-    world.playOnBridge(s(req, 'bridgeId') ?? '', list(req, 'media'), s(req, 'playbackId'), s(req, 'lang')),
+    playbackCreated(
+      world.playOnBridge(s(req, 'bridgeId') ?? '', list(req, 'media'), s(req, 'playbackId'), s(req, 'lang')),
+    ),
   'bridges.playWithId': ({ world }, req) =>
-    world.playOnBridge(s(req, 'bridgeId') ?? '', list(req, 'media'), s(req, 'playbackId'), s(req, 'lang')),
+    playbackCreated(
+      world.playOnBridge(s(req, 'bridgeId') ?? '', list(req, 'media'), s(req, 'playbackId'), s(req, 'lang')),
+    ),
 
   'playbacks.get': ({ world }, req) => world.getPlayback(s(req, 'playbackId') ?? ''),
   'playbacks.stop': ({ world }, req) => world.stopPlayback(s(req, 'playbackId') ?? ''),

@@ -201,7 +201,16 @@ describe('channel operations', () => {
 
   it('fails a playback whose last medium cannot be played', async () => {
     const { channelId } = await inboundCall();
-    const playback = await h.client.channels.play({ channelId, media: ['sound:hello', 'video:nope'] });
+    const res = await fetch(
+      `${h.sim.url}/ari/channels/${channelId}/play?media=sound:hello,video:nope&api_key=switchboard:s3cret`,
+      { method: 'POST' },
+    );
+    const playback = (await res.json()) as { id: string; state: string };
+    expect([res.status, res.headers.get('location'), playback.state]).toEqual([
+      201,
+      `/ari/playbacks/${playback.id}`,
+      'queued',
+    ]);
     const finished = await find((e) => e.type === 'PlaybackFinished' && e.playback?.id === playback.id, 'finished');
     expect(finished.playback?.state).toBe('failed');
     h.sim.hangupCall(channelId);

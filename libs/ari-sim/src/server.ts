@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
 import { apiDeclaration, resourceListing } from './api-docs.js';
-import { type AriContext, handlers } from './ari-handlers.js';
+import { type AriContext, Created, handlers } from './ari-handlers.js';
 import { handleControl } from './control-api.js';
 import { AriError } from './errors.js';
 import { EventsHub } from './events-hub.js';
@@ -151,6 +151,10 @@ export async function startAriSim(options: AriSimOptions): Promise<AriSim> {
       const handler = handlers[matched.key];
       if (!handler) return reply(res, 501, { message: 'Not implemented' });
       const result = await handler(context, matched.request);
+      if (result instanceof Created) {
+        res.setHeader('Location', `/ari${result.location}`);
+        return reply(res, 201, result.body);
+      }
       return result === undefined ? reply(res, 204) : reply(res, 200, result);
     } catch (error) {
       if (error instanceof AriError) return reply(res, error.status, error.body);

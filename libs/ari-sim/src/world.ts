@@ -292,7 +292,7 @@ export class World {
 
   // ---- playbacks --------------------------------------------------------------------------
 
-  async playOnChannel(id: string, media: string[], playbackId: string | undefined, lang: string | undefined) {
+  playOnChannel(id: string, media: string[], playbackId: string | undefined, lang: string | undefined) {
     const ch = this.channel(id);
     if (!ch.stasisApp) throw notInStasis();
     const pb = this.newPlayback(media, playbackId, lang ?? ch.language, { channel: ch });
