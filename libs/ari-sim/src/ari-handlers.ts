@@ -116,7 +116,7 @@ export const handlers: Record<string, Handler> = {
   'bridges.create': ({ world }, req) =>
     world.createBridge({ bridgeId: s(req, 'bridgeId'), type: s(req, 'type'), name: s(req, 'name') }),
   'bridges.createWithId': ({ world }, req) =>
-    world.createBridge({ bridgeId: s(req, 'bridgeId'), type: s(req, 'type'), name: s(req, 'name') }),
+    world.updateBridge({ bridgeId: s(req, 'bridgeId') ?? '', type: s(req, 'type'), name: s(req, 'name') }),
   'bridges.get': ({ world }, req) => world.getBridge(s(req, 'bridgeId') ?? ''),
   'bridges.destroy': ({ world }, req) => world.destroyBridge(s(req, 'bridgeId') ?? ''),
   'bridges.addChannel': ({ world }, req) => world.addToBridge(s(req, 'bridgeId') ?? '', list(req, 'channel')),

@@ -106,6 +106,8 @@ describe('connection and envelope', () => {
     const request = await find(forChannel(channelId, 'ChannelHangupRequest'), 'scripted hangup');
     expect(request).not.toHaveProperty('cause');
     await find(forChannel(channelId, 'StasisEnd'), 'StasisEnd');
+    const all = (await control(h, 'GET', '/calls')).body as { channelId: string }[];
+    expect(all.map((r) => r.channelId)).toContain(channelId);
     const record = await control(h, 'GET', `/calls/${channelId}`);
     expect(record.body).toMatchObject({
       channelId,
@@ -146,6 +148,11 @@ describe('errors as Asterisk sends them', () => {
     );
     expect(await rejection(h.client.bridges.removeChannel({ bridgeId: bridge.id, channel: channelId }))).toBe(
       '{"message":"Channel not in this bridge"}',
+    );
+    const same = await h.client.bridges.createWithId({ bridgeId: bridge.id });
+    expect(same.id).toBe(bridge.id);
+    expect(await rejection(h.client.bridges.createWithId({ bridgeId: bridge.id, type: 'holding' }))).toBe(
+      '{"message":"Supplying a bridge type when updating a bridge is not allowed."}',
     );
     await h.client.bridges.destroy({ bridgeId: bridge.id });
     h.sim.hangupCall(channelId);

@@ -54,6 +54,8 @@ export interface AriSim {
   setEndpoint(resource: string, behavior: EndpointBehavior): void;
   placeCall(call: InboundCall): string;
   getCall(channelId: string): CallRecord | undefined;
+  /** Every channel's record, in creation order. */
+  listCalls(): CallRecord[];
   /** The far end of a channel hangs up now (a SIP BYE). */
   hangupCall(channelId: string): void;
   dropWebSockets(app?: string): number;
@@ -188,6 +190,7 @@ export async function startAriSim(options: AriSimOptions): Promise<AriSim> {
     setEndpoint: (resource, behavior) => world.setEndpoint(resource, behavior),
     placeCall: (call) => world.placeCall(call),
     getCall: (channelId) => world.getRecord(channelId),
+    listCalls: () => world.listRecords(),
     hangupCall: (channelId) => world.remoteHangup(channelId),
     dropWebSockets: (app) => hub.drop(app),
     stop: async () => {

@@ -122,6 +122,10 @@ export class World {
     this.hangup(ch, NORMAL_CLEARING, {});
   }
 
+  listRecords(): CallRecord[] {
+    return [...this.records.values()];
+  }
+
   getRecord(channelId: string): CallRecord | undefined {
     return this.records.get(channelId);
   }
@@ -331,6 +335,17 @@ export class World {
 
   getBridge(id: string) {
     return bridgeSnapshot(this.bridge(id));
+  }
+
+  /** `createWithId` on an existing bridge is an update that may change nothing, as in Asterisk. */
+  updateBridge(p: { bridgeId: string; type?: string; name?: string }) {
+    const existing = this.bridges.get(p.bridgeId);
+    if (!existing) return this.createBridge(p);
+    if (p.name && p.name !== existing.name) {
+      throw new AriError(500, { message: 'Changing bridge name is not implemented' });
+    }
+    if (p.type) throw new AriError(500, { message: 'Supplying a bridge type when updating a bridge is not allowed.' });
+    return bridgeSnapshot(existing);
   }
 
   createBridge(p: { bridgeId?: string; type?: string; name?: string }) {
