@@ -281,16 +281,18 @@ describe('channel operations', () => {
     });
   });
 
-  it('originate with app enters Stasis once answered, in state Up', async () => {
-    const channel = await h.client.channels.originate({
+  it('originate with app enters Stasis once answered, in state Up (instance API, client-made id)', async () => {
+    const channel = h.client.Channel();
+    const started = new Promise<Ev>((resolve) => channel.once('StasisStart', (e) => resolve(e as unknown as Ev)));
+    const created = await channel.originate({
       endpoint: 'PJSIP/agent1',
       app: APP,
       appArgs: 'callback,7',
       callerId: '"Hotline" <+494624800>',
       variables: { CASE_ID: '77' },
     });
-    expect(channel.state).toBe('Down');
-    const start = await find(forChannel(channel.id, 'StasisStart'), 'StasisStart');
+    expect([created.id, created.state]).toEqual([channel.id, 'Down']);
+    const start = await started;
     expect(start.args).toEqual(['callback', '7']);
     expect(start.channel?.state).toBe('Up');
     expect(start.channel?.caller).toEqual({ name: 'Hotline', number: '+494624800' });
@@ -322,9 +324,11 @@ describe('create + dial, as in the captured traces', () => {
   it('answered: the agent leg of inbound-sip-to-agent, bridged with the caller', async () => {
     const { channelId: callerId } = await inboundCall('5551000', 'sipp');
     await h.client.channels.answer({ channelId: callerId });
-    const bridge = await h.client.bridges.create({ type: 'mixing' });
-    await h.client.bridges.addChannel({ bridgeId: bridge.id, channel: callerId });
-    const ringback = await h.client.bridges.play({ bridgeId: bridge.id, media: 'tone:ring;tonezone=us' });
+    // The instance API, as an adapter would use it: client-made bridge and playback ids.
+    const bridge = h.client.Bridge();
+    await bridge.create({ type: 'mixing' });
+    await bridge.addChannel({ channel: callerId });
+    const ringback = await bridge.play({ media: 'tone:ring;tonezone=us', playbackId: randomUUID() });
     const agentId = await createAndDial('PJSIP/agent1', 30, callerId);
     const answer = await find(
       (e) => e.type === 'Dial' && e.peer?.id === agentId && e.dialstatus === 'ANSWER',
