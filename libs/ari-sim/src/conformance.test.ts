@@ -497,6 +497,24 @@ describe('WebSocket drop', () => {
   });
 });
 
+describe('missed events', () => {
+  it('are not replayed after a reconnect: GET /channels is how an app finds out', async () => {
+    const { channelId: gone } = await inboundCall();
+    const { channelId: kept } = await inboundCall();
+    const reconnected = new Promise<void>((resolve) => h.client.once('WebSocketConnected', () => resolve()));
+    expect(h.sim.dropWebSockets()).toBe(1);
+    // Same tick as the drop: the caller hangs up while the app has no socket.
+    h.sim.hangupCall(gone);
+    await reconnected;
+    const live = (await h.client.channels.list()).map((c) => c.id);
+    expect(live).toContain(kept);
+    expect(live).not.toContain(gone);
+    h.sim.hangupCall(kept);
+    await find(forChannel(kept, 'StasisEnd'), 'StasisEnd of the surviving call');
+    expect(h.typesFor(gone)).toEqual(['StasisStart']);
+  });
+});
+
 describe('event shapes', () => {
   it('every event type emitted in this run has the fields Asterisk sent in the captured traces', () => {
     const traces = ['inbound-sip-to-agent.jsonl', 'local-scenario.jsonl', 'fax-receive.jsonl'].flatMap(traceEvents);
