@@ -1,4 +1,3 @@
-import { hangupReasons } from './causes.js';
 import { type World } from './world.js';
 
 /** Parsed request: path and query parameters by name (arrays already split), JSON body. */
@@ -51,8 +50,6 @@ const originate: Handler = ({ world }, req) =>
     endpoint: s(req, 'endpoint'),
     app: s(req, 'app'),
     appArgs: s(req, 'appArgs'),
-    extension: s(req, 'extension'),
-    context: s(req, 'context'),
     callerId: s(req, 'callerId'),
     timeout: n(req, 'timeout'),
     channelId: s(req, 'channelId'),
@@ -81,7 +78,7 @@ export const handlers: Record<string, Handler> = {
     }),
   'channels.get': ({ world }, req) => world.getChannel(s(req, 'channelId') ?? ''),
   'channels.hangup': ({ world }, req) =>
-    world.hangupByApp(s(req, 'channelId') ?? '', s(req, 'reason'), s(req, 'reason_code'), hangupReasons),
+    world.hangupByApp(s(req, 'channelId') ?? '', s(req, 'reason'), s(req, 'reason_code')),
   'channels.continueInDialplan': ({ world }, req) =>
     world.continueInDialplan(s(req, 'channelId') ?? '', {
       context: s(req, 'context'),

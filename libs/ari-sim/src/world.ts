@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { SOFTHANGUP_EXPLICIT, causeText } from './causes.js';
+import { SOFTHANGUP_EXPLICIT, causeText, hangupReasons } from './causes.js';
 import {
   AriError,
   allocationFailed,
@@ -70,7 +70,6 @@ export class World {
   private readonly epoch = Math.floor(Date.now() / 1000);
   private uniqueSeq = 0;
   private nameSeq = 0;
-  readonly startedAt = ariTimestamp();
 
   constructor(private readonly o: WorldOptions) {}
 
@@ -144,8 +143,6 @@ export class World {
     endpoint?: string;
     app?: string;
     appArgs?: string;
-    extension?: string;
-    context?: string;
     callerId?: string;
     timeout?: number;
     channelId?: string;
@@ -199,14 +196,14 @@ export class World {
     this.dialOut(ch, (timeoutSec ?? 0) * 1000);
   }
 
-  hangupByApp(id: string, reason: string | undefined, reasonCode: string | undefined, reasons: Record<string, number>) {
+  hangupByApp(id: string, reason: string | undefined, reasonCode: string | undefined) {
     const ch = this.channel(id);
     let cause = NORMAL_CLEARING;
     if (reasonCode !== undefined && reasonCode !== '') {
       cause = Number.parseInt(reasonCode, 10);
       if (!Number.isInteger(cause) || cause < 0) throw badRequest('Invalid reason for hangup provided');
     } else if (reason !== undefined && reason !== '') {
-      const mapped = reasons[reason];
+      const mapped = hangupReasons[reason];
       if (mapped === undefined) throw badRequest('Invalid reason for hangup provided');
       cause = mapped;
     }
