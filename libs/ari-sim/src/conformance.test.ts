@@ -161,6 +161,34 @@ describe('errors as Asterisk sends them', () => {
   });
 });
 
+describe('wrong state', () => {
+  it('409 for a channel outside Stasis, 412 for one that cannot be answered', async () => {
+    const channelId = h.sim.placeCall({
+      from: '+4940997',
+      to: '+494624899',
+      fax: { tiff: '/nonexistent.tif', pages: 1, durationMs: 600_000 },
+    });
+    await find(forChannel(channelId, 'StasisStart'), 'StasisStart');
+    await h.client.channels.continueInDialplan({ channelId, context: 'switchboard-fax', extension: 'receive' });
+    await find(forChannel(channelId, 'StasisEnd'), 'StasisEnd');
+    // Now in ReceiveFAX, i.e. in the dialplan and no longer in the app.
+    expect(await rejection(h.client.channels.answer({ channelId }))).toBe(
+      '{"message":"Channel not in Stasis application"}',
+    );
+    expect(await rejection(h.client.channels.play({ channelId, media: 'sound:hello' }))).toBe(
+      '{"message":"Channel not in Stasis application"}',
+    );
+    h.sim.hangupCall(channelId);
+
+    const created = await h.client.channels.create({ endpoint: 'PJSIP/agent1', app: APP });
+    expect(await rejection(h.client.channels.answer({ channelId: created.id }))).toBe(
+      '{"message":"Channel in invalid state"}',
+    );
+    await h.client.channels.hangup({ channelId: created.id });
+    await find(forChannel(created.id, 'ChannelDestroyed'), 'destroyed');
+  });
+});
+
 describe('channel operations', () => {
   it('answers, receives DTMF one digit per event, and sets variables with ChannelVarset', async () => {
     const channelId = h.sim.placeCall({ from: '+4930123', to: '+494624801', script: [{ atMs: 100, dtmf: '1#' }] });
