@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,6 +37,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await h?.close();
+  rmSync(spoolDir, { recursive: true, force: true });
 });
 
 const after = (list: Ev[], first: Ev) => list.slice(list.indexOf(first) + 1);

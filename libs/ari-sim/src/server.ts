@@ -1,6 +1,6 @@
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import { type AddressInfo } from 'node:net';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
@@ -26,7 +26,7 @@ export interface AriSimOptions {
   app?: string;
   /** Sent as `asterisk_id` in every event and as the system entity id. */
   asteriskId?: string;
-  /** Where received faxes are stored as `<uniqueid>.tif`. Default: a new temp directory. */
+  /** Where received faxes are stored as `<uniqueid>.tif`. Default: a new temp directory, removed by stop(). */
   spoolDir?: string;
   /** Dialplan location of ReceiveFAX. Default `switchboard-fax` / `receive`. */
   faxContext?: string;
@@ -199,6 +199,8 @@ export async function startAriSim(options: AriSimOptions): Promise<AriSim> {
       wss.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      // A spool the emulator made for itself goes with it; a given one is the caller's.
+      if (!options.spoolDir) rmSync(spoolDir, { recursive: true, force: true });
     },
   };
 }
