@@ -1,4 +1,3 @@
-import { hangupReasons } from './causes.js';
 import { type World } from './world.js';
 
 /** Parsed request: path and query parameters by name (arrays already split), JSON body. */
@@ -14,6 +13,19 @@ export interface AriContext {
 }
 
 type Handler = (ctx: AriContext, req: AriRequest) => unknown;
+
+/** A 201 Created answer with a Location header, as Asterisk gives for a new playback. */
+export class Created {
+  constructor(
+    readonly location: string,
+    readonly body: unknown,
+  ) {}
+}
+
+const playbackCreated = async (playback: Promise<{ id: string }> | { id: string }) => {
+  const created = await playback;
+  return new Created(`/playbacks/${created.id}`, created);
+};
 
 const s = (req: AriRequest, name: string): string | undefined => {
   const v = req.params[name];
@@ -38,8 +50,6 @@ const originate: Handler = ({ world }, req) =>
     endpoint: s(req, 'endpoint'),
     app: s(req, 'app'),
     appArgs: s(req, 'appArgs'),
-    extension: s(req, 'extension'),
-    context: s(req, 'context'),
     callerId: s(req, 'callerId'),
     timeout: n(req, 'timeout'),
     channelId: s(req, 'channelId'),
@@ -68,7 +78,7 @@ export const handlers: Record<string, Handler> = {
     }),
   'channels.get': ({ world }, req) => world.getChannel(s(req, 'channelId') ?? ''),
   'channels.hangup': ({ world }, req) =>
-    world.hangupByApp(s(req, 'channelId') ?? '', s(req, 'reason'), s(req, 'reason_code'), hangupReasons),
+    world.hangupByApp(s(req, 'channelId') ?? '', s(req, 'reason'), s(req, 'reason_code')),
   'channels.continueInDialplan': ({ world }, req) =>
     world.continueInDialplan(s(req, 'channelId') ?? '', {
       context: s(req, 'context'),
@@ -87,9 +97,13 @@ export const handlers: Record<string, Handler> = {
   'channels.startMoh': ({ world }, req) => world.channelMoh(s(req, 'channelId') ?? '', s(req, 'mohClass')),
   'channels.stopMoh': ({ world }, req) => world.stopChannelMoh(s(req, 'channelId') ?? ''),
   'channels.play': ({ world }, req) =>
-    world.playOnChannel(s(req, 'channelId') ?? '', list(req, 'media'), s(req, 'playbackId'), s(req, 'lang')),
+    playbackCreated(
+      world.playOnChannel(s(req, 'channelId') ?? '', list(req, 'media'), s(req, 'playbackId'), s(req, 'lang')),
+    ),
   'channels.playWithId': ({ world }, req) =>
-    world.playOnChannel(s(req, 'channelId') ?? '', list(req, 'media'), s(req, 'playbackId'), s(req, 'lang')),
+    playbackCreated(
+      world.playOnChannel(s(req, 'channelId') ?? '', list(req, 'media'), s(req, 'playbackId'), s(req, 'lang')),
+    ),
   'channels.getChannelVar': ({ world }, req) => world.getVariable(s(req, 'channelId') ?? '', s(req, 'variable')),
   'channels.setChannelVar': ({ world }, req) =>
     world.setVariable(s(req, 'channelId') ?? '', s(req, 'variable'), s(req, 'value')),
@@ -99,7 +113,7 @@ export const handlers: Record<string, Handler> = {
   'bridges.create': ({ world }, req) =>
     world.createBridge({ bridgeId: s(req, 'bridgeId'), type: s(req, 'type'), name: s(req, 'name') }),
   'bridges.createWithId': ({ world }, req) =>
-    world.createBridge({ bridgeId: s(req, 'bridgeId'), type: s(req, 'type'), name: s(req, 'name') }),
+    world.updateBridge({ bridgeId: s(req, 'bridgeId') ?? '', type: s(req, 'type'), name: s(req, 'name') }),
   'bridges.get': ({ world }, req) => world.getBridge(s(req, 'bridgeId') ?? ''),
   'bridges.destroy': ({ world }, req) => world.destroyBridge(s(req, 'bridgeId') ?? ''),
   'bridges.addChannel': ({ world }, req) => world.addToBridge(s(req, 'bridgeId') ?? '', list(req, 'channel')),
@@ -107,9 +121,13 @@ export const handlers: Record<string, Handler> = {
   'bridges.startMoh': ({ world }, req) => world.bridgeMoh(s(req, 'bridgeId') ?? '', s(req, 'mohClass')),
   'bridges.stopMoh': ({ world }, req) => world.stopBridgeMoh(s(req, 'bridgeId') ?? ''),
   'bridges.play': ({ world }, req) =>
-    world.playOnBridge(s(req, 'bridgeId') ?? '', list(req, 'media'), s(req, 'playbackId'), s(req, 'lang')),
+    playbackCreated(
+      world.playOnBridge(s(req, 'bridgeId') ?? '', list(req, 'media'), s(req, 'playbackId'), s(req, 'lang')),
+    ),
   'bridges.playWithId': ({ world }, req) =>
-    world.playOnBridge(s(req, 'bridgeId') ?? '', list(req, 'media'), s(req, 'playbackId'), s(req, 'lang')),
+    playbackCreated(
+      world.playOnBridge(s(req, 'bridgeId') ?? '', list(req, 'media'), s(req, 'playbackId'), s(req, 'lang')),
+    ),
 
   'playbacks.get': ({ world }, req) => world.getPlayback(s(req, 'playbackId') ?? ''),
   'playbacks.stop': ({ world }, req) => world.stopPlayback(s(req, 'playbackId') ?? ''),

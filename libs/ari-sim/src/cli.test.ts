@@ -41,6 +41,8 @@ describe('standalone CLI', () => {
     expect(endpoint.status).toBe(400);
     expect((await fetch(`${url}/sim/calls/unknown`, { headers: auth })).status).toBe(404);
     expect((await fetch(`${url}/ari/events`, { headers: auth })).status).toBe(426);
+    const drop = await fetch(`${url}/sim/websockets/drop`, { method: 'POST', headers: auth });
+    expect(await drop.json()).toEqual({ dropped: 0 });
 
     child.kill('SIGTERM');
     const [code] = (await once(child, 'exit')) as [number | null];

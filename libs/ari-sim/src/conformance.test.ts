@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,6 +37,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await h?.close();
+  rmSync(spoolDir, { recursive: true, force: true });
 });
 
 const after = (list: Ev[], first: Ev) => list.slice(list.indexOf(first) + 1);
@@ -106,6 +107,8 @@ describe('connection and envelope', () => {
     const request = await find(forChannel(channelId, 'ChannelHangupRequest'), 'scripted hangup');
     expect(request).not.toHaveProperty('cause');
     await find(forChannel(channelId, 'StasisEnd'), 'StasisEnd');
+    const all = (await control(h, 'GET', '/calls')).body as { channelId: string }[];
+    expect(all.map((r) => r.channelId)).toContain(channelId);
     const record = await control(h, 'GET', `/calls/${channelId}`);
     expect(record.body).toMatchObject({
       channelId,
@@ -147,10 +150,43 @@ describe('errors as Asterisk sends them', () => {
     expect(await rejection(h.client.bridges.removeChannel({ bridgeId: bridge.id, channel: channelId }))).toBe(
       '{"message":"Channel not in this bridge"}',
     );
+    const same = await h.client.bridges.createWithId({ bridgeId: bridge.id });
+    expect(same.id).toBe(bridge.id);
+    expect(await rejection(h.client.bridges.createWithId({ bridgeId: bridge.id, type: 'holding' }))).toBe(
+      '{"message":"Supplying a bridge type when updating a bridge is not allowed."}',
+    );
     await h.client.bridges.destroy({ bridgeId: bridge.id });
     h.sim.hangupCall(channelId);
     await find(forChannel(channelId, 'StasisEnd'), 'StasisEnd');
     expect(await rejection(h.client.channels.answer({ channelId }))).toBe('{"message":"Channel not found"}');
+  });
+});
+
+describe('wrong state', () => {
+  it('409 for a channel outside Stasis, 412 for one that cannot be answered', async () => {
+    const channelId = h.sim.placeCall({
+      from: '+4940997',
+      to: '+494624899',
+      fax: { tiff: '/nonexistent.tif', pages: 1, durationMs: 600_000 },
+    });
+    await find(forChannel(channelId, 'StasisStart'), 'StasisStart');
+    await h.client.channels.continueInDialplan({ channelId, context: 'switchboard-fax', extension: 'receive' });
+    await find(forChannel(channelId, 'StasisEnd'), 'StasisEnd');
+    // Now in ReceiveFAX, i.e. in the dialplan and no longer in the app.
+    expect(await rejection(h.client.channels.answer({ channelId }))).toBe(
+      '{"message":"Channel not in Stasis application"}',
+    );
+    expect(await rejection(h.client.channels.play({ channelId, media: 'sound:hello' }))).toBe(
+      '{"message":"Channel not in Stasis application"}',
+    );
+    h.sim.hangupCall(channelId);
+
+    const created = await h.client.channels.create({ endpoint: 'PJSIP/agent1', app: APP });
+    expect(await rejection(h.client.channels.answer({ channelId: created.id }))).toBe(
+      '{"message":"Channel in invalid state"}',
+    );
+    await h.client.channels.hangup({ channelId: created.id });
+    await find(forChannel(created.id, 'ChannelDestroyed'), 'destroyed');
   });
 });
 
@@ -201,7 +237,16 @@ describe('channel operations', () => {
 
   it('fails a playback whose last medium cannot be played', async () => {
     const { channelId } = await inboundCall();
-    const playback = await h.client.channels.play({ channelId, media: ['sound:hello', 'video:nope'] });
+    const res = await fetch(
+      `${h.sim.url}/ari/channels/${channelId}/play?media=sound:hello,video:nope&api_key=switchboard:s3cret`,
+      { method: 'POST' },
+    );
+    const playback = (await res.json()) as { id: string; state: string };
+    expect([res.status, res.headers.get('location'), playback.state]).toEqual([
+      201,
+      `/ari/playbacks/${playback.id}`,
+      'queued',
+    ]);
     const finished = await find((e) => e.type === 'PlaybackFinished' && e.playback?.id === playback.id, 'finished');
     expect(finished.playback?.state).toBe('failed');
     h.sim.hangupCall(channelId);
@@ -265,16 +310,18 @@ describe('channel operations', () => {
     });
   });
 
-  it('originate with app enters Stasis once answered, in state Up', async () => {
-    const channel = await h.client.channels.originate({
+  it('originate with app enters Stasis once answered, in state Up (instance API, client-made id)', async () => {
+    const channel = h.client.Channel();
+    const started = new Promise<Ev>((resolve) => channel.once('StasisStart', (e) => resolve(e as unknown as Ev)));
+    const created = await channel.originate({
       endpoint: 'PJSIP/agent1',
       app: APP,
       appArgs: 'callback,7',
       callerId: '"Hotline" <+494624800>',
       variables: { CASE_ID: '77' },
     });
-    expect(channel.state).toBe('Down');
-    const start = await find(forChannel(channel.id, 'StasisStart'), 'StasisStart');
+    expect([created.id, created.state]).toEqual([channel.id, 'Down']);
+    const start = await started;
     expect(start.args).toEqual(['callback', '7']);
     expect(start.channel?.state).toBe('Up');
     expect(start.channel?.caller).toEqual({ name: 'Hotline', number: '+494624800' });
@@ -306,9 +353,11 @@ describe('create + dial, as in the captured traces', () => {
   it('answered: the agent leg of inbound-sip-to-agent, bridged with the caller', async () => {
     const { channelId: callerId } = await inboundCall('5551000', 'sipp');
     await h.client.channels.answer({ channelId: callerId });
-    const bridge = await h.client.bridges.create({ type: 'mixing' });
-    await h.client.bridges.addChannel({ bridgeId: bridge.id, channel: callerId });
-    const ringback = await h.client.bridges.play({ bridgeId: bridge.id, media: 'tone:ring;tonezone=us' });
+    // The instance API, as an adapter would use it: client-made bridge and playback ids.
+    const bridge = h.client.Bridge();
+    await bridge.create({ type: 'mixing' });
+    await bridge.addChannel({ channel: callerId });
+    const ringback = await bridge.play({ media: 'tone:ring;tonezone=us', playbackId: randomUUID() });
     const agentId = await createAndDial('PJSIP/agent1', 30, callerId);
     const answer = await find(
       (e) => e.type === 'Dial' && e.peer?.id === agentId && e.dialstatus === 'ANSWER',
@@ -474,6 +523,24 @@ describe('WebSocket drop', () => {
     const { channelId } = await inboundCall();
     h.sim.hangupCall(channelId);
     await find(forChannel(channelId, 'StasisEnd'), 'StasisEnd after reconnect');
+  });
+});
+
+describe('missed events', () => {
+  it('are not replayed after a reconnect: GET /channels is how an app finds out', async () => {
+    const { channelId: gone } = await inboundCall();
+    const { channelId: kept } = await inboundCall();
+    const reconnected = new Promise<void>((resolve) => h.client.once('WebSocketConnected', () => resolve()));
+    expect(h.sim.dropWebSockets()).toBe(1);
+    // Same tick as the drop: the caller hangs up while the app has no socket.
+    h.sim.hangupCall(gone);
+    await reconnected;
+    const live = (await h.client.channels.list()).map((c) => c.id);
+    expect(live).toContain(kept);
+    expect(live).not.toContain(gone);
+    h.sim.hangupCall(kept);
+    await find(forChannel(kept, 'StasisEnd'), 'StasisEnd of the surviving call');
+    expect(h.typesFor(gone)).toEqual(['StasisStart']);
   });
 });
 

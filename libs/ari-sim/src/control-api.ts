@@ -70,6 +70,7 @@ export function handleControl(
   if (method === 'POST' && path === '/calls') {
     return { status: 200, body: { channelId: world.placeCall(parse(callSchema, body)) } };
   }
+  if (method === 'GET' && path === '/calls') return { status: 200, body: world.listRecords() };
   const call = /^\/calls\/([^/]+)$/.exec(path);
   if (method === 'GET' && call?.[1]) {
     const record = world.getRecord(decodeURIComponent(call[1]));

@@ -1,4 +1,3 @@
 export { startAriSim, type AriSim, type AriSimOptions } from './server.js';
 export type { EndpointBehavior, FaxScript, InboundCall, ScriptStep } from './model.js';
 export type { CallRecord } from './records.js';
-export { ariTimestamp } from './time.js';

@@ -1,11 +1,11 @@
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import { type AddressInfo } from 'node:net';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
 import { apiDeclaration, resourceListing } from './api-docs.js';
-import { type AriContext, handlers } from './ari-handlers.js';
+import { type AriContext, Created, handlers } from './ari-handlers.js';
 import { handleControl } from './control-api.js';
 import { AriError } from './errors.js';
 import { EventsHub } from './events-hub.js';
@@ -26,7 +26,7 @@ export interface AriSimOptions {
   app?: string;
   /** Sent as `asterisk_id` in every event and as the system entity id. */
   asteriskId?: string;
-  /** Where received faxes are stored as `<uniqueid>.tif`. Default: a new temp directory. */
+  /** Where received faxes are stored as `<uniqueid>.tif`. Default: a new temp directory, removed by stop(). */
   spoolDir?: string;
   /** Dialplan location of ReceiveFAX. Default `switchboard-fax` / `receive`. */
   faxContext?: string;
@@ -54,6 +54,8 @@ export interface AriSim {
   setEndpoint(resource: string, behavior: EndpointBehavior): void;
   placeCall(call: InboundCall): string;
   getCall(channelId: string): CallRecord | undefined;
+  /** Every channel's record, in creation order. */
+  listCalls(): CallRecord[];
   /** The far end of a channel hangs up now (a SIP BYE). */
   hangupCall(channelId: string): void;
   dropWebSockets(app?: string): number;
@@ -151,6 +153,10 @@ export async function startAriSim(options: AriSimOptions): Promise<AriSim> {
       const handler = handlers[matched.key];
       if (!handler) return reply(res, 501, { message: 'Not implemented' });
       const result = await handler(context, matched.request);
+      if (result instanceof Created) {
+        res.setHeader('Location', `/ari${result.location}`);
+        return reply(res, 201, result.body);
+      }
       return result === undefined ? reply(res, 204) : reply(res, 200, result);
     } catch (error) {
       if (error instanceof AriError) return reply(res, error.status, error.body);
@@ -184,6 +190,7 @@ export async function startAriSim(options: AriSimOptions): Promise<AriSim> {
     setEndpoint: (resource, behavior) => world.setEndpoint(resource, behavior),
     placeCall: (call) => world.placeCall(call),
     getCall: (channelId) => world.getRecord(channelId),
+    listCalls: () => world.listRecords(),
     hangupCall: (channelId) => world.remoteHangup(channelId),
     dropWebSockets: (app) => hub.drop(app),
     stop: async () => {
@@ -192,6 +199,8 @@ export async function startAriSim(options: AriSimOptions): Promise<AriSim> {
       wss.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      // A spool the emulator made for itself goes with it; a given one is the caller's.
+      if (!options.spoolDir) rmSync(spoolDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { SOFTHANGUP_EXPLICIT, causeText } from './causes.js';
+import { SOFTHANGUP_EXPLICIT, causeText, hangupReasons } from './causes.js';
 import {
   AriError,
   allocationFailed,
@@ -70,7 +70,6 @@ export class World {
   private readonly epoch = Math.floor(Date.now() / 1000);
   private uniqueSeq = 0;
   private nameSeq = 0;
-  readonly startedAt = ariTimestamp();
 
   constructor(private readonly o: WorldOptions) {}
 
@@ -122,6 +121,10 @@ export class World {
     this.hangup(ch, NORMAL_CLEARING, {});
   }
 
+  listRecords(): CallRecord[] {
+    return [...this.records.values()];
+  }
+
   getRecord(channelId: string): CallRecord | undefined {
     return this.records.get(channelId);
   }
@@ -140,8 +143,6 @@ export class World {
     endpoint?: string;
     app?: string;
     appArgs?: string;
-    extension?: string;
-    context?: string;
     callerId?: string;
     timeout?: number;
     channelId?: string;
@@ -195,14 +196,14 @@ export class World {
     this.dialOut(ch, (timeoutSec ?? 0) * 1000);
   }
 
-  hangupByApp(id: string, reason: string | undefined, reasonCode: string | undefined, reasons: Record<string, number>) {
+  hangupByApp(id: string, reason: string | undefined, reasonCode: string | undefined) {
     const ch = this.channel(id);
     let cause = NORMAL_CLEARING;
     if (reasonCode !== undefined && reasonCode !== '') {
       cause = Number.parseInt(reasonCode, 10);
       if (!Number.isInteger(cause) || cause < 0) throw badRequest('Invalid reason for hangup provided');
     } else if (reason !== undefined && reason !== '') {
-      const mapped = reasons[reason];
+      const mapped = hangupReasons[reason];
       if (mapped === undefined) throw badRequest('Invalid reason for hangup provided');
       cause = mapped;
     }
@@ -292,7 +293,7 @@ export class World {
 
   // ---- playbacks --------------------------------------------------------------------------
 
-  async playOnChannel(id: string, media: string[], playbackId: string | undefined, lang: string | undefined) {
+  playOnChannel(id: string, media: string[], playbackId: string | undefined, lang: string | undefined) {
     const ch = this.channel(id);
     if (!ch.stasisApp) throw notInStasis();
     const pb = this.newPlayback(media, playbackId, lang ?? ch.language, { channel: ch });
@@ -331,6 +332,17 @@ export class World {
 
   getBridge(id: string) {
     return bridgeSnapshot(this.bridge(id));
+  }
+
+  /** `createWithId` on an existing bridge is an update that may change nothing, as in Asterisk. */
+  updateBridge(p: { bridgeId: string; type?: string; name?: string }) {
+    const existing = this.bridges.get(p.bridgeId);
+    if (!existing) return this.createBridge(p);
+    if (p.name && p.name !== existing.name) {
+      throw new AriError(500, { message: 'Changing bridge name is not implemented' });
+    }
+    if (p.type) throw new AriError(500, { message: 'Supplying a bridge type when updating a bridge is not allowed.' });
+    return bridgeSnapshot(existing);
   }
 
   createBridge(p: { bridgeId?: string; type?: string; name?: string }) {
