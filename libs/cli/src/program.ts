@@ -1,9 +1,11 @@
 import { Command } from 'commander';
+import { registerRatingCommands } from './commands/rating.js';
 import { registerTokenCommand } from './commands/token.js';
 
 /** The `sb` operator CLI; each domain registers its commands from `commands/<domain>.ts`. */
 export function createProgram(): Command {
   const program = new Command('sb').description('Switchboard operator CLI').showHelpAfterError();
   registerTokenCommand(program);
+  registerRatingCommands(program);
   return program;
 }
