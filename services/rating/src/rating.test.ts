@@ -156,6 +156,11 @@ describe('a generated month shaped like the story', () => {
     expect(fixed.remainingSeconds).toBe('0');
     expect(Number(fixed.overageAmount)).toBe(Number(fixed.overageSeconds) * 2);
     expect(Number(mobile.overageAmount)).toBe(Number(mobile.overageSeconds) * 15);
+    // As of 2026-03-16 00:00 UTC, 361 of the month's 743 hours (CET, then CEST from 29 March) are past.
+    const factor = 743 / 361;
+    expect(Number(fixed.forecastUsedSeconds)).toBe(Math.round(expected['de-fixed']! * factor));
+    expect(Number(fixed.forecastOverageSeconds)).toBe(Math.round(expected['de-fixed']! * factor) - 60_000);
+    expect(Number(fixed.forecastOverageAmount)).toBe(2 * Number(fixed.forecastOverageSeconds));
     expect(Number(result.forecastAmount)).toBeGreaterThanOrEqual(Number(result.amount));
   });
 
@@ -322,5 +327,102 @@ describe('RatingService API', () => {
     const latest = latestLegs(await h.readAll(RatingEvents.cdrRated, tenantId));
     expect(latest.every((leg) => leg.ratingVersion === 2 && leg.tariffVersion === 2)).toBe(true);
     expect(latest.reduce((sum, leg) => sum + Number(leg.amount), 0)).toBe(Number(after.amount));
+  });
+});
+
+describe('recovery', () => {
+  const month = '2026-03';
+
+  it('after a restart, redelivered events find their stored legs and change nothing', async () => {
+    const tenantId = 't-restart';
+    await h.rpc('setTariff', { tenantId, tariff: tariffFor(0) }, tenantId);
+    const calls = generateMonth({ tenantId, month, calls: 60, sites: 3, seed: 11 });
+    await h.publishCalls(calls);
+    await h.settled();
+    const before = await usage(tenantId, month);
+    const published = (await h.nats.jsm.streams.info('CDRS')).state.messages;
+    await h.restart();
+    await h.publishCalls(
+      calls.map((call) => ({ ...call, meta: { ...call.meta!, eventId: `${call.meta!.eventId}:r` } })),
+    );
+    await h.settled();
+    expect(await usage(tenantId, month)).toEqual(before);
+    expect((await h.nats.jsm.streams.info('CDRS')).state.messages).toBe(published);
+  });
+
+  it('re-rates a leg stored before a crash whose slot another leg took meanwhile, drawing it once', async () => {
+    const tenantId = 't-crash';
+    await h.rpc('setTariff', { tenantId, tariff: tariffFor(1) }, tenantId);
+    const call = (callId: string, answered: string, seconds: number): callV1.CallEnded => ({
+      meta: { eventId: `${tenantId}:${callId}`, tenantId, occurredAt: new Date(), producer: 'test', trace: undefined },
+      callId,
+      direction: callV1.CallDirection.CALL_DIRECTION_OUTBOUND,
+      startedAt: new Date(answered),
+      endedAt: new Date(new Date(answered).getTime() + seconds * 1000),
+      endedBy: 'caller',
+      legs: [
+        {
+          legId: `${callId}-ext`,
+          channelId: 'ch',
+          kind: callV1.LegKind.LEG_KIND_EXTERNAL,
+          endpoint: 'PJSIP/trunk',
+          from: '+4946248000',
+          to: '+49301234567',
+          createdAt: new Date(answered),
+          answeredAt: new Date(answered),
+          endedAt: new Date(new Date(answered).getTime() + seconds * 1000),
+          disposition: callV1.LegDisposition.LEG_DISPOSITION_ANSWERED,
+          hangupCause: 16,
+          hangupCauseText: 'Normal Clearing',
+          tags: { site_id: 'site-01' },
+        },
+      ],
+    });
+    // A replica stored leg x in slot 1 and died before claiming the slot.
+    const legs = h.db.collection('rating_legs');
+    await legs.insertOne({
+      _id: `${tenantId}:x:x-ext:1`,
+      tenantId,
+      callId: 'x',
+      legId: 'x-ext',
+      ratingVersion: 1,
+      billingMonth: month,
+      pool: 'de-fixed',
+      seq: 1,
+      poolBilledAfter: 120,
+      billedSeconds: 120,
+      bundleSeconds: 120,
+      overageSeconds: 0,
+      amount: 0,
+      connectionFee: 0,
+      destinationClass: 'de-fixed',
+      source: {},
+    } as object);
+    await h.publishCalls([call('y', '2026-03-02T09:00:00Z', 300)]);
+    await h.settled();
+    await h.publishCalls([call('x', '2026-03-02T08:00:00Z', 120)]);
+    await h.settled();
+
+    const result = await usage(tenantId, month);
+    const fixed = result.pools.find((pool) => pool.pool === 'de-fixed')!;
+    expect(fixed.usedSeconds).toBe('420');
+    const rated = latestLegs(await h.readAll(RatingEvents.cdrRated, tenantId));
+    expect(rated.map((leg) => [leg.callId, leg.bundleSeconds])).toEqual([
+      ['y', 300],
+      ['x', 120],
+    ]);
+    expect(await legs.countDocuments({ tenantId })).toBe(2);
+  });
+
+  it('parks a call-ended event with a leg of unknown kind in the DLQ and rates nothing of it', async () => {
+    const tenantId = 't-poison';
+    const [call] = generateMonth({ tenantId, month, calls: 1, sites: 1, seed: 3 });
+    call!.legs[0]!.kind = callV1.LegKind.LEG_KIND_UNSPECIFIED;
+    await h.publishCalls([call!]);
+    await h.settled();
+    const subject = `sb.${tenantId}.dlq.rating-call-ended`;
+    const dlq = await h.nats.jsm.streams.info('DLQ', { subjects_filter: subject });
+    expect(dlq.state.subjects?.[subject]).toBe(1);
+    expect(await h.db.collection('rating_legs').countDocuments({ tenantId })).toBe(0);
   });
 });

@@ -23,7 +23,9 @@ export interface Harness {
   db: Db;
   /** `ferretdb` for the local stand-in, `mongodb` under Testcontainers. */
   flavour: MongoServer['flavour'];
-  service: RunningService;
+  readonly service: RunningService;
+  /** Stops the service and starts a fresh one on the same servers (empty in-memory state). */
+  restart(): Promise<void>;
   client: ratingServiceV1.RatingServiceClient;
   token(tenantId: string, role?: Role): Promise<string>;
   /** Calls a unary RPC with a bearer token for `tenantId` (admin unless told otherwise). */
@@ -42,19 +44,17 @@ export async function startHarness(dbName = 'rating'): Promise<Harness> {
   let mongoClient: MongoClient | undefined;
   try {
     mongoServer = await startMongo();
-    const service = await runService(ratingService, {
-      env: {
-        BIND_HOST: '127.0.0.1',
-        HTTP_PORT: '0',
-        GRPC_PORT: '0',
-        LOG_LEVEL: 'silent',
-        NATS_URL: natsServer.url,
-        MONGO_URL: mongoServer.url,
-        MONGO_DB: dbName,
-        AUTH_JWT_SECRET: SECRET,
-      },
-      handleSignals: false,
-    });
+    const env = {
+      BIND_HOST: '127.0.0.1',
+      HTTP_PORT: '0',
+      GRPC_PORT: '0',
+      LOG_LEVEL: 'silent',
+      NATS_URL: natsServer.url,
+      MONGO_URL: mongoServer.url,
+      MONGO_DB: dbName,
+      AUTH_JWT_SECRET: SECRET,
+    };
+    let service = await runService(ratingService, { env, handleSignals: false });
     const nats = await connectNats({
       url: natsServer.url,
       name: 'rating-test',
@@ -62,7 +62,7 @@ export async function startHarness(dbName = 'rating'): Promise<Harness> {
     });
     mongoClient = await MongoClient.connect(mongoServer.url);
     const db = mongoClient.db(dbName);
-    const client = new ratingServiceV1.RatingServiceClient(
+    let client = new ratingServiceV1.RatingServiceClient(
       `127.0.0.1:${service.grpcPort}`,
       grpc.credentials.createInsecure(),
     );
@@ -74,8 +74,21 @@ export async function startHarness(dbName = 'rating'): Promise<Harness> {
       nats,
       db,
       flavour: mongo.flavour,
-      service,
-      client,
+      get service() {
+        return service;
+      },
+      get client() {
+        return client;
+      },
+      restart: async () => {
+        client.close();
+        await service.shutdown('restart');
+        service = await runService(ratingService, { env, handleSignals: false });
+        client = new ratingServiceV1.RatingServiceClient(
+          `127.0.0.1:${service.grpcPort}`,
+          grpc.credentials.createInsecure(),
+        );
+      },
       token,
       rpc: async <Req, Res>(method: string, request: Req, tenantId: string, role: Role = 'admin') => {
         const metadata = new grpc.Metadata();
