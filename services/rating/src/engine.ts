@@ -23,6 +23,7 @@ export const THRESHOLDS = [80, 100] as const;
 const PRODUCER = 'rating';
 const SLOT_ATTEMPTS = 10;
 const BATCH = 500;
+const PUBLISH_WINDOW = 256;
 /** Legs this replica rated lately, kept to answer redeliveries without a read. */
 const RECENT_LEGS = 20_000;
 /** How long a replica trusts its cached rating version of a month; rerate waits this out, then sweeps. */
@@ -69,7 +70,10 @@ export class RatingEngine {
   async rateCall(tenantId: string, event: callV1.CallEnded): Promise<number> {
     const sources = billableLegs(tenantId, event);
     return this.locks.run(tenantId, async () => {
-      for (const source of sources) await this.rateLive(source);
+      const docs: RatedLegDoc[] = [];
+      for (const source of sources) docs.push(await this.rateLive(source));
+      await this.publishAll(docs);
+      for (const doc of docs) await this.checkThresholds(doc);
       return sources.length;
     });
   }
@@ -87,10 +91,7 @@ export class RatingEngine {
     const tariffs = await this.tariffStore.list(source.tenantId);
     const priced = priceLeg(source, tariffOn(tariffs, tariffDateOf(source)));
     const ratingVersion = version ?? (await this.currentVersion(source.tenantId, priced.billingMonth));
-    const doc = await this.append(source, priced, ratingVersion, tariffs);
-    await this.publishLeg(doc);
-    await this.checkThresholds(doc);
-    return doc;
+    return this.append(source, priced, ratingVersion, tariffs);
   }
 
   private buildDoc(
@@ -208,11 +209,18 @@ export class RatingEngine {
     return tail;
   }
 
-  private async publishLeg(doc: RatedLegDoc): Promise<void> {
-    await this.publish(RatingEvents.cdrRated, {
-      meta: { ...newEventMeta(doc.tenantId, PRODUCER), eventId: doc._id },
-      leg: toRatedLeg(doc),
-    });
+  /** Publishes stored legs, a window at a time; each event id is the leg's key, so repeats are dropped. */
+  private async publishAll(docs: readonly RatedLegDoc[]): Promise<void> {
+    for (let index = 0; index < docs.length; index += PUBLISH_WINDOW) {
+      await Promise.all(
+        docs.slice(index, index + PUBLISH_WINDOW).map((doc) =>
+          this.publish(RatingEvents.cdrRated, {
+            meta: { ...newEventMeta(doc.tenantId, PRODUCER), eventId: doc._id },
+            leg: toRatedLeg(doc),
+          }),
+        ),
+      );
+    }
   }
 
   /** Publishes each threshold the pool has reached once per tenant, month and pool (marker documents). */
@@ -303,7 +311,7 @@ export class RatingEngine {
         { upsert: true },
       );
       this.versions.set(`${tenantId}:${month}`, { version: next, readAt: Date.now() });
-      for (const doc of docs) await this.publishLeg(doc);
+      await this.publishAll(docs);
       for (const doc of new Map(docs.filter((doc) => doc.pool).map((doc) => [doc.pool, doc])).values()) {
         await this.checkThresholds(doc);
       }
@@ -316,12 +324,12 @@ export class RatingEngine {
   private async sweep(tenantId: string, month: string, previous: number, next: number, seen: Set<string>) {
     await sleep(VERSION_CACHE_MS);
     const late = await this.store.legs.find({ tenantId, billingMonth: month, ratingVersion: previous }).toArray();
-    let swept = 0;
+    const swept: RatedLegDoc[] = [];
     for (const doc of late) {
-      if (seen.has(doc._id)) continue;
-      await this.rateLive(sourceOf(doc), next);
-      swept++;
+      if (!seen.has(doc._id)) swept.push(await this.rateLive(sourceOf(doc), next));
     }
-    return swept;
+    await this.publishAll(swept);
+    for (const doc of swept) await this.checkThresholds(doc);
+    return swept.length;
   }
 }

@@ -51,6 +51,10 @@ export function billableLegs(tenantId: string, event: callV1.CallEnded): LegSour
     if (!leg.createdAt || !leg.endedAt) {
       throw new PoisonMessageError(`leg ${leg.legId} of call ${event.callId} lacks its created or ended time`);
     }
+    const answered = leg.disposition === callV1.LegDisposition.LEG_DISPOSITION_ANSWERED;
+    if (answered && !leg.answeredAt) {
+      throw new PoisonMessageError(`leg ${leg.legId} of call ${event.callId} was answered but has no answer time`);
+    }
     legs.push({
       tenantId,
       callId: event.callId,
@@ -59,7 +63,7 @@ export function billableLegs(tenantId: string, event: callV1.CallEnded): LegSour
       number: role === 'inbound' ? leg.from : leg.to,
       siteId: leg.tags['site_id'] || callSite,
       createdAt: leg.createdAt,
-      answeredAt: leg.disposition === callV1.LegDisposition.LEG_DISPOSITION_ANSWERED ? leg.answeredAt : undefined,
+      answeredAt: answered ? leg.answeredAt : undefined,
       endedAt: leg.endedAt,
     });
   }
