@@ -39,6 +39,12 @@ interface PoolTail {
   billedAfter: number;
 }
 
+interface QueuedCall {
+  sources: readonly LegSource[];
+  resolve(legs: number): void;
+  reject(error: unknown): void;
+}
+
 const isDuplicate = (error: unknown) => error instanceof DuplicateKeyError;
 
 /**
@@ -58,6 +64,8 @@ export class RatingEngine {
   private readonly tails = new Map<string, PoolTail>();
   private readonly versions = new Map<string, { version: number; readAt: number }>();
   private readonly recent = new Map<string, RatedLegDoc>();
+  /** Calls waiting for their tenant's next batch. */
+  private readonly queues = new Map<string, QueuedCall[]>();
 
   constructor(
     private readonly store: Store,
@@ -66,16 +74,98 @@ export class RatingEngine {
     private readonly logger: Logger,
   ) {}
 
-  /** Rates every billable leg of an ended call; safe to repeat (a rated leg is republished, not re-rated). */
-  async rateCall(tenantId: string, event: callV1.CallEnded): Promise<number> {
+  /**
+   * Rates every billable leg of an ended call; safe to repeat (a rated leg is republished, not
+   * re-rated). Calls of a tenant that arrive while its previous batch is being stored are rated
+   * together in the next batch: one `insertMany` of legs and one of slots instead of one or two
+   * inserts per leg.
+   */
+  rateCall(tenantId: string, event: callV1.CallEnded): Promise<number> {
     const sources = billableLegs(tenantId, event);
-    return this.locks.run(tenantId, async () => {
-      const docs: RatedLegDoc[] = [];
-      for (const source of sources) docs.push(await this.rateLive(source));
-      await this.publishAll(docs);
-      for (const doc of docs) await this.checkThresholds(doc);
-      return sources.length;
+    return new Promise<number>((resolve, reject) => {
+      const queue = this.queues.get(tenantId) ?? [];
+      queue.push({ sources, resolve, reject });
+      this.queues.set(tenantId, queue);
+      if (queue.length === 1) void this.locks.run(tenantId, () => this.flush(tenantId));
     });
+  }
+
+  private async flush(tenantId: string): Promise<void> {
+    const batch = this.queues.get(tenantId) ?? [];
+    this.queues.delete(tenantId);
+    let batched: RatedLegDoc[][] | undefined;
+    try {
+      batched = await this.storeBatch(batch);
+    } catch (error) {
+      this.logger.debug({ err: error, tenantId }, 'batch insert failed; rating its legs one by one');
+    }
+    for (const [index, call] of batch.entries()) {
+      try {
+        const stored = batched?.[index] ?? (await this.rateOneByOne(call.sources));
+        await this.publishAll(stored);
+        for (const doc of stored) await this.checkThresholds(doc);
+        call.resolve(call.sources.length);
+      } catch (error) {
+        call.reject(error);
+      }
+    }
+  }
+
+  private async rateOneByOne(sources: readonly LegSource[]): Promise<RatedLegDoc[]> {
+    const docs: RatedLegDoc[] = [];
+    for (const source of sources) docs.push(await this.rateLive(source));
+    return docs;
+  }
+
+  /**
+   * The fast path for legs not rated before: all legs, then all their slots (numbered on from the
+   * pool tails in memory) with one ordered `insertMany` each. Any failure (a leg stored before a
+   * restart, a slot another replica took) forgets those tails and throws; the caller then rates
+   * leg by leg, which keeps whatever part of the batch is consistent and re-appends the rest.
+   */
+  private async storeBatch(calls: readonly QueuedCall[]): Promise<RatedLegDoc[][]> {
+    const tails = new Map<string, PoolTail>();
+    const fresh: RatedLegDoc[] = [];
+    const byKey = new Map<string, RatedLegDoc>();
+    const grouped: RatedLegDoc[][] = [];
+    for (const call of calls) {
+      const docs: RatedLegDoc[] = [];
+      for (const source of call.sources) {
+        const tariffs = await this.tariffStore.list(source.tenantId);
+        const priced = priceLeg(source, tariffOn(tariffs, tariffDateOf(source)));
+        const version = await this.currentVersion(source.tenantId, priced.billingMonth);
+        const key = ratedLegKey(source.tenantId, source.callId, source.legId, version);
+        let doc = byKey.get(key) ?? this.recent.get(key);
+        if (!doc) {
+          const tailId = priced.pool ? poolKey(source.tenantId, priced.billingMonth, version, priced.pool) : '';
+          const tail = tailId ? (tails.get(tailId) ?? (await this.tailOf(tailId))) : { seq: 0, billedAfter: 0 };
+          const capacity = priced.pool ? capacityOf(tariffs, priced.billingMonth, priced.pool) : 0;
+          doc = this.buildDoc(source, priced, version, capacity, tail);
+          if (tailId) tails.set(tailId, { seq: doc.seq, billedAfter: doc.poolBilledAfter });
+          fresh.push(doc);
+        }
+        byKey.set(key, doc);
+        docs.push(doc);
+      }
+      grouped.push(docs);
+    }
+    const slots: SlotDoc[] = fresh
+      .filter((doc) => doc.pool)
+      .map((doc) => ({
+        _id: `${poolKey(doc.tenantId, doc.billingMonth, doc.ratingVersion, doc.pool)}:${doc.seq}`,
+        legKey: doc._id,
+        billedAfter: doc.poolBilledAfter,
+      }));
+    try {
+      if (fresh.length) await this.store.legs.insertMany(fresh, { ordered: true });
+      if (slots.length) await this.store.slots.insertMany(slots, { ordered: true });
+    } catch (error) {
+      for (const tailId of tails.keys()) this.tails.delete(tailId);
+      throw error;
+    }
+    for (const [tailId, tail] of tails) this.tails.set(tailId, tail);
+    for (const doc of fresh) this.remember(doc);
+    return grouped;
   }
 
   async currentVersion(tenantId: string, month: string, fresh = false): Promise<number> {
@@ -149,7 +239,7 @@ export class RatingEngine {
       } catch (error) {
         if (!isDuplicate(error)) throw error;
         const stored = await this.store.legs.findOne({ _id: doc._id });
-        if (stored && (await this.claimSlot(stored))) return this.remember(stored);
+        if (stored && (await this.claimSlot(stored, true))) return this.remember(stored);
         continue;
       }
       if (await this.claimSlot(doc)) return this.remember(doc);
@@ -164,23 +254,31 @@ export class RatingEngine {
   }
 
   /**
-   * Claims a stored leg's slot. When another leg holds it (a crash or a replica got in between),
-   * the leg - never published with that split - is deleted and false returned: append again.
+   * Claims a stored leg's slot. When another leg holds it, or (`verify`, for a leg found stored
+   * rather than just built from the known tail) the slot before it does not end where this leg's
+   * share begins, the leg - never published with that split - is deleted and false returned:
+   * append again. So slots have no gaps and each one's drawdown follows from the one before.
    */
-  private async claimSlot(doc: RatedLegDoc): Promise<boolean> {
+  private async claimSlot(doc: RatedLegDoc, verify = false): Promise<boolean> {
     if (!doc.pool) return true;
     const tailId = poolKey(doc.tenantId, doc.billingMonth, doc.ratingVersion, doc.pool);
     const slot: SlotDoc = { _id: `${tailId}:${doc.seq}`, legKey: doc._id, billedAfter: doc.poolBilledAfter };
+    const drop = async () => {
+      await this.store.legs.deleteOne({ _id: doc._id });
+      this.tails.delete(tailId);
+      return false;
+    };
+    if (verify) {
+      const before = doc.poolBilledAfter - doc.billedSeconds;
+      const previous = doc.seq > 1 ? await this.store.slots.findOne({ _id: `${tailId}:${doc.seq - 1}` }) : null;
+      if (doc.seq > 1 ? previous?.billedAfter !== before : before !== 0) return drop();
+    }
     try {
       await withTypedErrors(this.store.slots, (slots) => slots.insertOne(slot));
     } catch (error) {
       if (!isDuplicate(error)) throw error;
       const holder = await this.store.slots.findOne({ _id: slot._id });
-      if (holder?.legKey !== doc._id) {
-        await this.store.legs.deleteOne({ _id: doc._id });
-        this.tails.delete(tailId);
-        return false;
-      }
+      if (holder?.legKey !== doc._id) return drop();
     }
     const known = this.tails.get(tailId);
     if (!known || known.seq < doc.seq) this.tails.set(tailId, { seq: doc.seq, billedAfter: doc.poolBilledAfter });
