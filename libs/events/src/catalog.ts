@@ -44,4 +44,5 @@ export const FaxEvents = {
 
 export const RatingEvents = {
   cdrRated: eventType('cdr', 'rated', CDRS_STREAM, ratingV1.CdrRated),
+  poolThresholdReached: eventType('cdr', 'pool_threshold_reached', CDRS_STREAM, ratingV1.PoolThresholdReached),
 } as const;

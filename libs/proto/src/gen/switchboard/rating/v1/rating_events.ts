@@ -65,6 +65,27 @@ export interface CdrRated {
   leg: RatedLeg | undefined;
 }
 
+/**
+ * Published by rating on `sb.<tenantId>.cdr.pool_threshold_reached` (stream CDRS) when a bundle
+ * pool's usage in a month first reaches 80 % or 100 %, with event id
+ * `<tenant>:<month>:<pool>:<threshold_percent>`: once per tenant, month, pool and threshold.
+ */
+export interface PoolThresholdReached {
+  meta: EventMeta | undefined;
+  tenantId: string;
+  /** `YYYY-MM` (Europe/Berlin). */
+  billingMonth: string;
+  /** `de-fixed` or `de-mobile`. */
+  pool: string;
+  /** 80 or 100. */
+  thresholdPercent: number;
+  capacitySeconds: string;
+  usedSeconds: string;
+  /** The leg whose drawdown crossed the threshold. */
+  callId: string;
+  legId: string;
+}
+
 function createBaseRatedLeg(): RatedLeg {
   return {
     tenantId: "",
@@ -566,6 +587,241 @@ export const CdrRated: MessageFns<CdrRated> = {
     const message = createBaseCdrRated();
     message.meta = (object.meta !== undefined && object.meta !== null) ? EventMeta.fromPartial(object.meta) : undefined;
     message.leg = (object.leg !== undefined && object.leg !== null) ? RatedLeg.fromPartial(object.leg) : undefined;
+    return message;
+  },
+};
+
+function createBasePoolThresholdReached(): PoolThresholdReached {
+  return {
+    meta: undefined,
+    tenantId: "",
+    billingMonth: "",
+    pool: "",
+    thresholdPercent: 0,
+    capacitySeconds: "0",
+    usedSeconds: "0",
+    callId: "",
+    legId: "",
+  };
+}
+
+export const PoolThresholdReached: MessageFns<PoolThresholdReached> = {
+  encode(message: PoolThresholdReached, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.meta !== undefined) {
+      EventMeta.encode(message.meta, writer.uint32(10).fork()).join();
+    }
+    if (message.tenantId !== "") {
+      writer.uint32(18).string(message.tenantId);
+    }
+    if (message.billingMonth !== "") {
+      writer.uint32(26).string(message.billingMonth);
+    }
+    if (message.pool !== "") {
+      writer.uint32(34).string(message.pool);
+    }
+    if (message.thresholdPercent !== 0) {
+      writer.uint32(40).int32(message.thresholdPercent);
+    }
+    if (message.capacitySeconds !== "0") {
+      writer.uint32(48).int64(message.capacitySeconds);
+    }
+    if (message.usedSeconds !== "0") {
+      writer.uint32(56).int64(message.usedSeconds);
+    }
+    if (message.callId !== "") {
+      writer.uint32(66).string(message.callId);
+    }
+    if (message.legId !== "") {
+      writer.uint32(74).string(message.legId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PoolThresholdReached {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePoolThresholdReached();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.meta = EventMeta.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.billingMonth = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.pool = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.thresholdPercent = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.capacitySeconds = reader.int64().toString();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.usedSeconds = reader.int64().toString();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.callId = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.legId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PoolThresholdReached {
+    return {
+      meta: isSet(object.meta) ? EventMeta.fromJSON(object.meta) : undefined,
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      billingMonth: isSet(object.billingMonth)
+        ? globalThis.String(object.billingMonth)
+        : isSet(object.billing_month)
+        ? globalThis.String(object.billing_month)
+        : "",
+      pool: isSet(object.pool) ? globalThis.String(object.pool) : "",
+      thresholdPercent: isSet(object.thresholdPercent)
+        ? globalThis.Number(object.thresholdPercent)
+        : isSet(object.threshold_percent)
+        ? globalThis.Number(object.threshold_percent)
+        : 0,
+      capacitySeconds: isSet(object.capacitySeconds)
+        ? globalThis.String(object.capacitySeconds)
+        : isSet(object.capacity_seconds)
+        ? globalThis.String(object.capacity_seconds)
+        : "0",
+      usedSeconds: isSet(object.usedSeconds)
+        ? globalThis.String(object.usedSeconds)
+        : isSet(object.used_seconds)
+        ? globalThis.String(object.used_seconds)
+        : "0",
+      callId: isSet(object.callId)
+        ? globalThis.String(object.callId)
+        : isSet(object.call_id)
+        ? globalThis.String(object.call_id)
+        : "",
+      legId: isSet(object.legId)
+        ? globalThis.String(object.legId)
+        : isSet(object.leg_id)
+        ? globalThis.String(object.leg_id)
+        : "",
+    };
+  },
+
+  toJSON(message: PoolThresholdReached): unknown {
+    const obj: any = {};
+    if (message.meta !== undefined) {
+      obj.meta = EventMeta.toJSON(message.meta);
+    }
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.billingMonth !== "") {
+      obj.billingMonth = message.billingMonth;
+    }
+    if (message.pool !== "") {
+      obj.pool = message.pool;
+    }
+    if (message.thresholdPercent !== 0) {
+      obj.thresholdPercent = Math.round(message.thresholdPercent);
+    }
+    if (message.capacitySeconds !== "0") {
+      obj.capacitySeconds = message.capacitySeconds;
+    }
+    if (message.usedSeconds !== "0") {
+      obj.usedSeconds = message.usedSeconds;
+    }
+    if (message.callId !== "") {
+      obj.callId = message.callId;
+    }
+    if (message.legId !== "") {
+      obj.legId = message.legId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PoolThresholdReached>, I>>(base?: I): PoolThresholdReached {
+    return PoolThresholdReached.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PoolThresholdReached>, I>>(object: I): PoolThresholdReached {
+    const message = createBasePoolThresholdReached();
+    message.meta = (object.meta !== undefined && object.meta !== null) ? EventMeta.fromPartial(object.meta) : undefined;
+    message.tenantId = object.tenantId ?? "";
+    message.billingMonth = object.billingMonth ?? "";
+    message.pool = object.pool ?? "";
+    message.thresholdPercent = object.thresholdPercent ?? 0;
+    message.capacitySeconds = object.capacitySeconds ?? "0";
+    message.usedSeconds = object.usedSeconds ?? "0";
+    message.callId = object.callId ?? "";
+    message.legId = object.legId ?? "";
     return message;
   },
 };

@@ -1,0 +1,51 @@
+import { parsePhoneNumberFromString, type NumberType } from 'libphonenumber-js/max';
+import type { DestinationClass } from './classes.js';
+import { normalizeNumber, type NormalizeOptions } from './normalize.js';
+import { EU_REGIONS, GERMAN_RANGES, shortCodeClass } from './prefixes.js';
+
+export interface Classification {
+  input: string;
+  /** E.164, the short code as dialled, or '' when nothing could be made of the input. */
+  normalized: string;
+  destinationClass: DestinationClass;
+}
+
+const GERMAN_TYPES: Partial<Record<NonNullable<NumberType>, DestinationClass>> = {
+  FIXED_LINE: 'de-fixed',
+  FIXED_LINE_OR_MOBILE: 'de-fixed',
+  UAN: 'de-fixed',
+  MOBILE: 'de-mobile',
+  PAGER: 'de-pager',
+  TOLL_FREE: 'free',
+  SHARED_COST: 'shared-cost',
+  PERSONAL_NUMBER: 'personal',
+  PREMIUM_RATE: 'premium',
+  VOIP: 'national-subscriber',
+};
+
+function classifyE164(e164: string): DestinationClass {
+  const parsed = parsePhoneNumberFromString(e164);
+  if (e164.startsWith('+49')) {
+    const national = e164.slice(3);
+    const range = GERMAN_RANGES.find((candidate) => candidate.prefix.test(national));
+    if (range?.valid) return range.valid.test(national) ? range.destinationClass : 'invalid';
+    if (!parsed?.isValid()) return 'invalid';
+    if (range) return range.destinationClass;
+    return GERMAN_TYPES[parsed.getType() ?? 'FIXED_LINE'] ?? 'invalid';
+  }
+  if (!parsed?.isValid() || !parsed.country) return 'invalid';
+  return EU_REGIONS.has(parsed.country) ? 'international-eu' : 'international-world';
+}
+
+/** The destination class of one dialled number (see README for the rules). */
+export function classifyNumber(input: string, options: NormalizeOptions = {}): Classification {
+  const normalized = normalizeNumber(input, options);
+  switch (normalized.kind) {
+    case 'short':
+      return { input, normalized: normalized.number, destinationClass: shortCodeClass(normalized.number) };
+    case 'e164':
+      return { input, normalized: normalized.number, destinationClass: classifyE164(normalized.number) };
+    case 'invalid':
+      return { input, normalized: '', destinationClass: 'invalid' };
+  }
+}

@@ -1,0 +1,70 @@
+import type { DestinationClass } from './classes.js';
+
+/** Short codes dialled without any prefix. */
+export function shortCodeClass(code: string): DestinationClass {
+  if (code === '110' || code === '112') return 'emergency';
+  if (code === '115' || code.startsWith('116')) return 'public-service';
+  if (code.startsWith('118')) return 'directory';
+  return 'invalid';
+}
+
+/**
+ * German service ranges by national number (after +49), in the order they are tried. Each names the
+ * lengths it accepts when libphonenumber cannot be trusted with the range: it files 0137 as
+ * shared cost and most 032 numbers as fixed lines or invalid.
+ */
+interface GermanRange {
+  prefix: RegExp;
+  destinationClass: DestinationClass;
+  /** Own validity rule; without one, libphonenumber decides whether the number is valid. */
+  valid?: RegExp;
+}
+
+export const GERMAN_RANGES: readonly GermanRange[] = [
+  { prefix: /^137/, destinationClass: 'mass-traffic', valid: /^137\d{7}$/ },
+  { prefix: /^32/, destinationClass: 'national-subscriber', valid: /^32\d{8,9}$/ },
+  { prefix: /^16[489]/, destinationClass: 'de-pager' },
+  { prefix: /^1[567]/, destinationClass: 'de-mobile' },
+  { prefix: /^800/, destinationClass: 'free' },
+  { prefix: /^180/, destinationClass: 'shared-cost' },
+  { prefix: /^700/, destinationClass: 'personal' },
+  { prefix: /^900/, destinationClass: 'premium' },
+];
+
+/** EU member states and their outermost regions / Åland, as libphonenumber region codes. */
+export const EU_REGIONS: ReadonlySet<string> = new Set([
+  'AT',
+  'BE',
+  'BG',
+  'HR',
+  'CY',
+  'CZ',
+  'DK',
+  'EE',
+  'FI',
+  'FR',
+  'DE',
+  'GR',
+  'HU',
+  'IE',
+  'IT',
+  'LV',
+  'LT',
+  'LU',
+  'MT',
+  'NL',
+  'PL',
+  'PT',
+  'RO',
+  'SK',
+  'SI',
+  'ES',
+  'SE',
+  'AX',
+  'GF',
+  'GP',
+  'MQ',
+  'RE',
+  'YT',
+  'MF',
+]);

@@ -1,0 +1,116 @@
+import { berlinDateOf, billingMonthOf } from './berlin-time.js';
+import { classifyNumber } from './classify/classify.js';
+import { poolOf, type DestinationClass, type Pool } from './classify/classes.js';
+import type { LegSource } from './legs.js';
+import { billedSeconds, priceSecondsSum, toAmount } from './pricing.js';
+import type { ClassPrice, Tariff } from './tariff.js';
+
+/** Site a leg is charged to when neither it nor its call names one and the contract has no default. */
+export const UNASSIGNED_SITE = 'unassigned';
+
+/** A leg rated under one tariff, before its bundle share is known. */
+export interface PricedLeg {
+  destination: string;
+  destinationClass: DestinationClass;
+  siteId: string;
+  startedAt: Date;
+  billingMonth: string;
+  durationSeconds: number;
+  billedSeconds: number;
+  pool: Pool | undefined;
+  connectionFee: number;
+  tariffId: string;
+  tariffVersion: number;
+  /** Price of the billed seconds; undefined when the leg is free. */
+  price: ClassPrice | undefined;
+}
+
+const FREE: ClassPrice = {
+  pricePerMinute: 0,
+  firstIncrementSeconds: 1,
+  nextIncrementSeconds: 1,
+  connectionFee: 0,
+  timeOfDay: [],
+};
+
+function classOf(source: LegSource, tariff: Tariff): { destination: string; destinationClass: DestinationClass } {
+  switch (source.role) {
+    case 'inbound':
+      return { destination: source.number, destinationClass: 'inbound' };
+    case 'internal':
+      return { destination: source.number, destinationClass: 'internal' };
+    case 'forwarded':
+      // Without the contract's free forwarding, a home-office leg costs what a call to that number costs.
+      if (tariff.flags.forwardingFree) {
+        const { normalized } = classifyNumber(source.number);
+        return { destination: normalized || source.number, destinationClass: 'forwarded-home-office' };
+      }
+      break;
+    case 'external':
+      break;
+  }
+  const { normalized, destinationClass } = classifyNumber(source.number);
+  return { destination: normalized || source.number, destinationClass };
+}
+
+function isFreeByContract(destinationClass: DestinationClass, tariff: Tariff): boolean {
+  return (
+    (destinationClass === 'internal' && tariff.flags.internalFree) ||
+    (destinationClass === 'inbound' && tariff.flags.inboundFree) ||
+    destinationClass === 'forwarded-home-office'
+  );
+}
+
+/** When the leg counts as started: its answer, or its creation when never answered. */
+export function legStart(source: LegSource): Date {
+  return source.answeredAt ?? source.createdAt;
+}
+
+/** The Berlin date whose tariff rates a leg. */
+export function tariffDateOf(source: LegSource): string {
+  return berlinDateOf(legStart(source));
+}
+
+export function priceLeg(source: LegSource, tariff: Tariff): PricedLeg {
+  const { destination, destinationClass } = classOf(source, tariff);
+  const free = isFreeByContract(destinationClass, tariff);
+  const price = free ? undefined : tariff.prices[destinationClass];
+  const increments = price ?? FREE;
+  const startedAt = legStart(source);
+  const durationSeconds = source.answeredAt
+    ? Math.max(0, Math.ceil((source.endedAt.getTime() - source.answeredAt.getTime()) / 1000))
+    : 0;
+  return {
+    destination,
+    destinationClass,
+    siteId: source.siteId || tariff.defaultSiteId || UNASSIGNED_SITE,
+    startedAt,
+    billingMonth: billingMonthOf(startedAt),
+    durationSeconds,
+    billedSeconds: billedSeconds(durationSeconds, increments.firstIncrementSeconds, increments.nextIncrementSeconds),
+    pool: poolOf(destinationClass),
+    connectionFee: price && source.answeredAt ? price.connectionFee : 0,
+    tariffId: tariff.tariffId,
+    tariffVersion: tariff.version,
+    price,
+  };
+}
+
+export interface BundleShare {
+  bundleSeconds: number;
+  overageSeconds: number;
+  /** 1/10,000 EUR beyond the bundle, connection fee included. */
+  amount: number;
+}
+
+/**
+ * Splits a priced leg between its pool and overage: the first `available` billed seconds come from
+ * the bundle, the rest is charged at the class's price for the time it falls in. Legs of classes
+ * without a pool have no bundle or overage seconds; all their billed seconds are charged.
+ */
+export function shareOf(leg: PricedLeg, available: number): BundleShare {
+  const bundleSeconds = leg.pool ? Math.min(Math.max(available, 0), leg.billedSeconds) : 0;
+  const overageSeconds = leg.pool ? leg.billedSeconds - bundleSeconds : 0;
+  const charged = leg.price ? priceSecondsSum(leg.price, leg.startedAt, bundleSeconds, leg.billedSeconds) : 0;
+  return { bundleSeconds, overageSeconds, amount: leg.connectionFee + toAmount(charged) };
+}

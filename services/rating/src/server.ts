@@ -1,0 +1,123 @@
+import * as grpc from '@grpc/grpc-js';
+import { ratingServiceV1 } from '@switchboard/proto';
+import { GrpcStatusError, type GrpcServer } from '@switchboard/service-kit';
+import { billingMonthOf, isBillingMonth } from './berlin-time.js';
+import { classifyNumber } from './classify/classify.js';
+import type { RatingEngine } from './engine.js';
+import type { Store } from './store.js';
+import { clockOf, DEFAULT_TARIFF, TariffValidationError, type Tariff } from './tariff.js';
+import type { TariffStore } from './tariff-store.js';
+import { monthUsage } from './usage.js';
+
+const MAX_NUMBERS = 1000;
+
+function invalid(details: string): GrpcStatusError {
+  return new GrpcStatusError(grpc.status.INVALID_ARGUMENT, details);
+}
+
+function requireTenant(tenantId: string): void {
+  if (!tenantId) throw invalid('tenant_id: required');
+}
+
+function requireMonth(month: string, fallback?: Date): string {
+  if (!month && fallback) return billingMonthOf(fallback);
+  if (!isBillingMonth(month)) throw invalid(`month: must be YYYY-MM, got "${month}"`);
+  return month;
+}
+
+/** Proto int64 fields arrive as strings; a non-number becomes NaN and fails validation by field. */
+const toNumber = (value: string) => (/^-?\d+$/.test(value) ? Number(value) : Number.NaN);
+
+export function tariffInputOf(tariff: ratingServiceV1.Tariff | undefined): unknown {
+  if (!tariff) throw invalid('tariff: required');
+  return {
+    tariffId: tariff.tariffId,
+    validFrom: tariff.validFrom,
+    validTo: tariff.validTo,
+    prices: tariff.prices.map((price) => ({
+      destinationClass: price.destinationClass,
+      pricePerMinute: toNumber(price.pricePerMinute),
+      firstIncrementSeconds: price.firstIncrementSeconds,
+      nextIncrementSeconds: price.nextIncrementSeconds,
+      connectionFee: toNumber(price.connectionFee),
+      timeOfDay: price.timeOfDay.map((window) => ({ ...window, pricePerMinute: toNumber(window.pricePerMinute) })),
+    })),
+    flags: tariff.flags ?? { internalFree: false, forwardingFree: false, inboundFree: false },
+    packages: tariff.packages,
+    defaultSiteId: tariff.defaultSiteId,
+  };
+}
+
+export function tariffToProto(tariff: Tariff): ratingServiceV1.Tariff {
+  return {
+    tariffId: tariff.tariffId,
+    version: tariff.version,
+    validFrom: tariff.validFrom,
+    validTo: tariff.validTo,
+    prices: Object.entries(tariff.prices).map(([destinationClass, price]) => ({
+      destinationClass,
+      pricePerMinute: String(price.pricePerMinute),
+      firstIncrementSeconds: price.firstIncrementSeconds,
+      nextIncrementSeconds: price.nextIncrementSeconds,
+      connectionFee: String(price.connectionFee),
+      timeOfDay: price.timeOfDay.map((window) => ({
+        from: clockOf(window.fromMinute),
+        to: clockOf(window.toMinute),
+        weekdays: window.weekdays,
+        pricePerMinute: String(window.pricePerMinute),
+      })),
+    })),
+    flags: tariff.flags,
+    packages: tariff.packages,
+    defaultSiteId: tariff.defaultSiteId,
+  };
+}
+
+/** Adapts a promise-returning handler to grpc-js's callback style. */
+function unary<Req, Res>(handler: (request: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    handler(call.request).then(
+      (response) => callback(null, response),
+      (error: unknown) =>
+        callback(
+          error instanceof TariffValidationError ? invalid(error.issues.join('; ')) : (error as grpc.ServiceError),
+        ),
+    );
+  };
+}
+
+export function addRatingService(
+  server: GrpcServer,
+  deps: { store: Store; tariffStore: TariffStore; engine: RatingEngine },
+): void {
+  const implementation: ratingServiceV1.RatingServiceServer = {
+    getUsage: unary(async (request) => {
+      requireTenant(request.tenantId);
+      const asOf = request.asOf ?? new Date();
+      const month = requireMonth(request.month, asOf);
+      return monthUsage(deps.store, deps.tariffStore, deps.engine, request.tenantId, month, asOf);
+    }),
+    classifyNumbers: unary(async (request) => {
+      if (request.numbers.length > MAX_NUMBERS) throw invalid(`numbers: at most ${MAX_NUMBERS} per request`);
+      return { results: request.numbers.map((number) => classifyNumber(number)) };
+    }),
+    rerateMonth: unary(async (request) => {
+      requireTenant(request.tenantId);
+      const result = await deps.engine.rerate(request.tenantId, requireMonth(request.month));
+      return { ratingVersion: result.ratingVersion, previousRatingVersion: result.previous, legs: String(result.legs) };
+    }),
+    setTariff: unary(async (request) => {
+      requireTenant(request.tenantId);
+      const tariff = await deps.tariffStore.add(request.tenantId, tariffInputOf(request.tariff));
+      return { tariff: tariffToProto(tariff) };
+    }),
+    listTariffs: unary(async (request) => {
+      requireTenant(request.tenantId);
+      const tariffs = await deps.tariffStore.list(request.tenantId, true);
+      return tariffs.length
+        ? { tariffs: tariffs.map(tariffToProto), isDefault: false }
+        : { tariffs: [tariffToProto(DEFAULT_TARIFF)], isDefault: true };
+    }),
+  };
+  server.addService('switchboard.rating.v1.RatingService', ratingServiceV1.RatingServiceService, implementation);
+}

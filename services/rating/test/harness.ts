@@ -1,0 +1,153 @@
+import * as grpc from '@grpc/grpc-js';
+import { CallEvents, type EventPayload, type EventType } from '@switchboard/events';
+import { ratingServiceV1, type callV1 } from '@switchboard/proto';
+import {
+  connectNats,
+  createAuthenticator,
+  createLogger,
+  publishEvent,
+  runService,
+  type NatsHandle,
+  type Role,
+  type RunningService,
+} from '@switchboard/service-kit';
+import { startMongo, startNats, type MongoServer, type NatsServer } from '@switchboard/testkit';
+import { MongoClient, type Db } from 'mongodb';
+import { RATING_DURABLE, ratingService } from '../src/service.js';
+
+const SECRET = 'rating-test-secret-rating-test-secret';
+
+/** Real NATS, a real MongoDB-wire server and the rating service in-process, plus clients for tests. */
+export interface Harness {
+  nats: NatsHandle;
+  db: Db;
+  /** `ferretdb` for the local stand-in, `mongodb` under Testcontainers. */
+  flavour: MongoServer['flavour'];
+  readonly service: RunningService;
+  /** Stops the service and starts a fresh one on the same servers (empty in-memory state). */
+  restart(): Promise<void>;
+  client: ratingServiceV1.RatingServiceClient;
+  token(tenantId: string, role?: Role): Promise<string>;
+  /** Calls a unary RPC with a bearer token for `tenantId` (admin unless told otherwise). */
+  rpc<Req, Res>(method: string, request: Req, tenantId: string, role?: Role): Promise<Res>;
+  publishCalls(events: readonly callV1.CallEnded[]): Promise<void>;
+  /** Resolves once the rating consumer has acked everything published to CALLS. */
+  settled(timeoutMs?: number): Promise<void>;
+  /** Every message of one event type in the CDRS stream, in stream order. */
+  readAll<T extends EventPayload>(type: EventType<T>, tenantId: string): Promise<T[]>;
+  stop(): Promise<void>;
+}
+
+export async function startHarness(dbName = 'rating'): Promise<Harness> {
+  const natsServer: NatsServer = await startNats();
+  let mongoServer: MongoServer | undefined;
+  let mongoClient: MongoClient | undefined;
+  try {
+    mongoServer = await startMongo();
+    const env = {
+      BIND_HOST: '127.0.0.1',
+      HTTP_PORT: '0',
+      GRPC_PORT: '0',
+      LOG_LEVEL: 'silent',
+      NATS_URL: natsServer.url,
+      MONGO_URL: mongoServer.url,
+      MONGO_DB: dbName,
+      AUTH_JWT_SECRET: SECRET,
+    };
+    let service = await runService(ratingService, { env, handleSignals: false });
+    const nats = await connectNats({
+      url: natsServer.url,
+      name: 'rating-test',
+      logger: createLogger({ service: 'rating-test', level: 'silent' }),
+    });
+    mongoClient = await MongoClient.connect(mongoServer.url);
+    const db = mongoClient.db(dbName);
+    let client = new ratingServiceV1.RatingServiceClient(
+      `127.0.0.1:${service.grpcPort}`,
+      grpc.credentials.createInsecure(),
+    );
+    const auth = createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' });
+    const token = (tenantId: string, role: Role = 'admin') => auth.issue({ subject: 'test', tenantId, role });
+    const mongo = mongoServer;
+    const mongoConnection = mongoClient;
+    return {
+      nats,
+      db,
+      flavour: mongo.flavour,
+      get service() {
+        return service;
+      },
+      get client() {
+        return client;
+      },
+      restart: async () => {
+        client.close();
+        await service.shutdown('restart');
+        service = await runService(ratingService, { env, handleSignals: false });
+        client = new ratingServiceV1.RatingServiceClient(
+          `127.0.0.1:${service.grpcPort}`,
+          grpc.credentials.createInsecure(),
+        );
+      },
+      token,
+      rpc: async <Req, Res>(method: string, request: Req, tenantId: string, role: Role = 'admin') => {
+        const metadata = new grpc.Metadata();
+        metadata.set('authorization', `Bearer ${await token(tenantId, role)}`);
+        type Unary = (
+          this: grpc.Client,
+          request: Req,
+          metadata: grpc.Metadata,
+          callback: (error: grpc.ServiceError | null, response: Res) => void,
+        ) => void;
+        const fn = (client as unknown as Record<string, Unary | undefined>)[method];
+        if (!fn) throw new Error(`no RPC ${method}`);
+        return new Promise<Res>((resolve, reject) =>
+          fn.call(client, request, metadata, (error, response) => (error ? reject(error) : resolve(response))),
+        );
+      },
+      publishCalls: async (events) => {
+        const window = 256;
+        for (let index = 0; index < events.length; index += window) {
+          await Promise.all(
+            events.slice(index, index + window).map((event) => publishEvent(nats, CallEvents.ended, event)),
+          );
+        }
+      },
+      settled: async (timeoutMs = 120_000) => {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          const stream = await nats.jsm.streams.info('CALLS');
+          const consumer = await nats.jsm.consumers.info('CALLS', RATING_DURABLE);
+          if (consumer.ack_floor.stream_seq >= stream.state.last_seq && consumer.num_pending === 0) return;
+          if (Date.now() > deadline) throw new Error(`rating did not settle: ${JSON.stringify(consumer)}`);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      },
+      readAll: async <T extends EventPayload>(type: EventType<T>, tenantId: string) => {
+        const subject = `sb.${tenantId}.${type.domain}.${type.event}`;
+        const stream = await nats.jsm.streams.info(type.stream.name, { subjects_filter: subject });
+        const expected = stream.state.subjects?.[subject] ?? 0;
+        const consumer = await nats.js.consumers.get(type.stream.name, { filter_subjects: [subject] });
+        const out: T[] = [];
+        while (out.length < expected) {
+          const batch = await consumer.fetch({ max_messages: Math.min(expected - out.length, 1000), expires: 5_000 });
+          for await (const message of batch) out.push(type.codec.decode(message.data));
+        }
+        return out;
+      },
+      stop: async () => {
+        client.close();
+        await service.shutdown('test over');
+        await nats.connection.close();
+        await mongoConnection.close();
+        await mongo.stop();
+        await natsServer.stop();
+      },
+    };
+  } catch (error) {
+    await mongoClient?.close();
+    await mongoServer?.stop();
+    await natsServer.stop();
+    throw error;
+  }
+}
