@@ -1,9 +1,11 @@
 import { Command } from 'commander';
+import { registerBillingCommands } from './commands/billing.js';
 import { registerTokenCommand } from './commands/token.js';
 
 /** The `sb` operator CLI; each domain registers its commands from `commands/<domain>.ts`. */
 export function createProgram(): Command {
   const program = new Command('sb').description('Switchboard operator CLI').showHelpAfterError();
   registerTokenCommand(program);
+  registerBillingCommands(program);
   return program;
 }

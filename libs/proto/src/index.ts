@@ -4,4 +4,6 @@ export * as callV1 from './gen/switchboard/call/v1/call_events.js';
 export * as callControlV1 from './gen/switchboard/callcontrol/v1/call_control.js';
 export * as faxV1 from './gen/switchboard/fax/v1/fax_events.js';
 export * as ratingV1 from './gen/switchboard/rating/v1/rating_events.js';
+export * as billingV1 from './gen/switchboard/billing/v1/billing_service.js';
+export * as billingEventsV1 from './gen/switchboard/billing/v1/billing_events.js';
 export { loadProtoPackageDefinition, PROTO_ROOT } from './descriptors.js';
