@@ -116,66 +116,47 @@ export class RatedLegStore {
   async usageAt(tenantId: string, month: string, cutoff: Date): Promise<{ rows: UsageRow[]; legs: number }> {
     const sums = new Map<string, UsageRow>();
     let legs = 0;
-    // Streamed with a small projection and summed here: constant memory, one scan, and correct on
-    // FerretDB v1, whose $group fills only its first accumulator (the others come back 0).
+    const add = (row: Omit<UsageRow, 'siteId' | 'destinationClass' | 'pool'> & { usageKey: string }) => {
+      legs += 1;
+      const sum = sums.get(row.usageKey);
+      if (sum) {
+        sum.amount += row.amount;
+        sum.billedSeconds += row.billedSeconds;
+        sum.bundleSeconds += row.bundleSeconds;
+        sum.overageSeconds += row.overageSeconds;
+        return;
+      }
+      const [siteId = '', destinationClass = '', pool = ''] = row.usageKey.split('|').map(decodeURIComponent);
+      const { amount, billedSeconds, bundleSeconds, overageSeconds } = row;
+      sums.set(row.usageKey, { siteId, destinationClass, pool, amount, billedSeconds, bundleSeconds, overageSeconds });
+    };
+    // One scan of the month, streamed with a small projection and summed here: constant memory,
+    // and correct on FerretDB v1, whose $group fills only its first accumulator (the rest are 0).
     const cursor = this.current.find(
-      { tenantId, billingMonth: month, receivedAt: { $lte: cutoff } },
+      { tenantId, billingMonth: month },
       {
-        projection: { _id: 0, usageKey: 1, amount: 1, billedSeconds: 1, bundleSeconds: 1, overageSeconds: 1 },
+        projection: {
+          usageKey: 1,
+          amount: 1,
+          billedSeconds: 1,
+          bundleSeconds: 1,
+          overageSeconds: 1,
+          receivedAt: 1,
+          ratingVersion: 1,
+        },
         batchSize: 10_000,
       },
     );
     for await (const leg of cursor) {
-      legs += 1;
-      const row = sums.get(leg.usageKey);
-      if (row) {
-        row.amount += leg.amount;
-        row.billedSeconds += leg.billedSeconds;
-        row.bundleSeconds += leg.bundleSeconds;
-        row.overageSeconds += leg.overageSeconds;
-      } else {
-        const [siteId = '', destinationClass = '', pool = ''] = leg.usageKey.split('|').map(decodeURIComponent);
-        sums.set(leg.usageKey, {
-          siteId,
-          destinationClass,
-          pool,
-          amount: leg.amount,
-          billedSeconds: leg.billedSeconds,
-          bundleSeconds: leg.bundleSeconds,
-          overageSeconds: leg.overageSeconds,
-        });
+      if (leg.receivedAt.getTime() <= cutoff.getTime()) {
+        add(leg);
+        continue;
       }
+      // Stored or rerated after the cutoff: bill the version that was current at the cutoff, if any.
+      const before = latestBy(await this.history(leg._id, leg.ratingVersion - 1), cutoff);
+      if (before) add({ ...before, usageKey: usageKey(before) });
     }
-    const rows = new Map<string, UsageRow>();
-    const add = (row: UsageRow) => {
-      const key = `${row.siteId}\u0000${row.destinationClass}\u0000${row.pool}`;
-      const existing = rows.get(key);
-      if (!existing) return rows.set(key, { ...row });
-      for (const field of ['amount', 'billedSeconds', 'bundleSeconds', 'overageSeconds'] as const) {
-        existing[field] += row[field];
-      }
-      return rows;
-    };
-    for (const row of sums.values()) add(row);
-    for await (const later of this.current.find({ tenantId, billingMonth: month, receivedAt: { $gt: cutoff } })) {
-      const before = await this.versionAt(later, cutoff);
-      if (before) {
-        add(before);
-        legs += 1;
-      }
-    }
-    const list = [...rows.values()].map(
-      ({ siteId, destinationClass, pool, amount, billedSeconds, bundleSeconds, overageSeconds }) => ({
-        siteId,
-        destinationClass,
-        pool,
-        amount,
-        billedSeconds,
-        bundleSeconds,
-        overageSeconds,
-      }),
-    );
-    return { rows: list, legs };
+    return { rows: [...sums.values()], legs };
   }
 
   /**
@@ -201,7 +182,7 @@ export class RatedLegStore {
     }
     const rows = new Map<string, CorrectionRow>();
     for (const { callId, legId, ratingVersion } of newest.values()) {
-      const history = await this.history({ tenantId, callId, legId }, ratingVersion);
+      const history = await this.history(legKey({ tenantId, callId, legId }), ratingVersion);
       const now = latestBy(history, to);
       if (!now) continue;
       const delta = now.amount - (latestBy(history, from)?.amount ?? 0);
@@ -228,15 +209,11 @@ export class RatedLegStore {
       .sort({ startedAt: 1, callId: 1, legId: 1 });
   }
 
-  private async versionAt(leg: StoredLeg, cutoff: Date): Promise<StoredLeg | undefined> {
-    return latestBy(await this.history(leg, leg.ratingVersion), cutoff);
-  }
-
-  /** Versions 1..`upTo` of a leg, read by `_id` (versions count up from 1; gaps are skipped). */
-  private async history(leg: Pick<StoredLeg, 'tenantId' | 'callId' | 'legId'>, upTo: number): Promise<StoredLeg[]> {
+  /** Versions 1..`upTo` of a leg (by its `legKey`), read by `_id`; missing versions are skipped. */
+  private async history(leg: string, upTo: number): Promise<StoredLeg[]> {
     const found: StoredLeg[] = [];
     for (let version = upTo; version >= 1; version -= 1) {
-      const stored = await this.versions.findOne({ _id: versionKey(leg, version) });
+      const stored = await this.versions.findOne({ _id: `${leg}|${version}` });
       if (stored) found.push(stored);
     }
     return found;
