@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerFaxCommand } from './commands/fax.js';
 import { registerRatingCommands } from './commands/rating.js';
+import { registerBillingCommands } from './commands/billing.js';
 import { registerTokenCommand } from './commands/token.js';
 
 /** The `sb` operator CLI; each domain registers its commands from `commands/<domain>.ts`. */
@@ -9,5 +10,6 @@ export function createProgram(): Command {
   registerTokenCommand(program);
   registerFaxCommand(program);
   registerRatingCommands(program);
+  registerBillingCommands(program);
   return program;
 }

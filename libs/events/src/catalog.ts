@@ -1,6 +1,6 @@
 import type { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
-import { callV1, faxV1, ratingV1, type commonV1 } from '@switchboard/proto';
-import { CALLS_STREAM, CDRS_STREAM, FAX_STREAM, type StreamDefinition } from './streams.js';
+import { billingEventsV1, callV1, faxV1, ratingV1, type commonV1 } from '@switchboard/proto';
+import { CALLS_STREAM, CDRS_STREAM, FAX_STREAM, INVOICES_STREAM, type StreamDefinition } from './streams.js';
 
 /** The protobuf codec ts-proto generates for every message. */
 export interface MessageCodec<T> {
@@ -45,4 +45,8 @@ export const FaxEvents = {
 export const RatingEvents = {
   cdrRated: eventType('cdr', 'rated', CDRS_STREAM, ratingV1.CdrRated),
   poolThresholdReached: eventType('cdr', 'pool_threshold_reached', CDRS_STREAM, ratingV1.PoolThresholdReached),
+} as const;
+
+export const BillingEvents = {
+  invoiceIssued: eventType('invoice', 'issued', INVOICES_STREAM, billingEventsV1.InvoiceIssued),
 } as const;

@@ -15,10 +15,12 @@ export {
   DLQ_STREAM,
   FAX_INBOX_BUCKET,
   FAX_STREAM,
+  INVOICES_STREAM,
   STREAMS,
   type StreamDefinition,
 } from './streams.js';
 export {
+  BillingEvents,
   CallEvents,
   FaxEvents,
   RatingEvents,

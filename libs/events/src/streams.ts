@@ -39,6 +39,15 @@ export const CDRS_STREAM: StreamDefinition = {
   duplicateWindowMs: 10 * MINUTE,
 };
 
+/** Issued invoices from billing. */
+export const INVOICES_STREAM: StreamDefinition = {
+  name: 'INVOICES',
+  subjects: [allTenantsSubject('invoice')],
+  description: 'Invoices issued by billing, one message per closed tenant month.',
+  maxAgeMs: 400 * DAY,
+  duplicateWindowMs: 10 * MINUTE,
+};
+
 /** Poison messages parked by any consumer, kept for an operator to inspect and replay. */
 export const DLQ_STREAM: StreamDefinition = {
   name: 'DLQ',
@@ -48,7 +57,13 @@ export const DLQ_STREAM: StreamDefinition = {
   duplicateWindowMs: 10 * MINUTE,
 };
 
-export const STREAMS: readonly StreamDefinition[] = [CALLS_STREAM, FAX_STREAM, CDRS_STREAM, DLQ_STREAM];
+export const STREAMS: readonly StreamDefinition[] = [
+  CALLS_STREAM,
+  FAX_STREAM,
+  CDRS_STREAM,
+  INVOICES_STREAM,
+  DLQ_STREAM,
+];
 
 /** JetStream object store bucket where adapters put received fax documents (TIFF). */
 export const FAX_INBOX_BUCKET = 'fax-inbox';

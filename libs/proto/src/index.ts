@@ -6,4 +6,6 @@ export * as faxV1 from './gen/switchboard/fax/v1/fax_events.js';
 export * as faxServiceV1 from './gen/switchboard/fax/v1/fax_service.js';
 export * as ratingV1 from './gen/switchboard/rating/v1/rating_events.js';
 export * as ratingServiceV1 from './gen/switchboard/rating/v1/rating_service.js';
+export * as billingV1 from './gen/switchboard/billing/v1/billing_service.js';
+export * as billingEventsV1 from './gen/switchboard/billing/v1/billing_events.js';
 export { loadProtoPackageDefinition, PROTO_ROOT } from './descriptors.js';

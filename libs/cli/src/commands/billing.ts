@@ -1,0 +1,156 @@
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
+import * as grpc from '@grpc/grpc-js';
+import { billingV1 } from '@switchboard/proto';
+import { stringify } from 'csv-stringify';
+import type { Command } from 'commander';
+import { bearerToken } from '../credentials.js';
+
+const DEFAULT_ADDRESS = '127.0.0.1:50052';
+
+interface TenantMonth {
+  tenant: string;
+  month: string;
+}
+
+function client(env: NodeJS.ProcessEnv): billingV1.BillingServiceClient {
+  return new billingV1.BillingServiceClient(
+    env['SB_BILLING_ADDR'] ?? DEFAULT_ADDRESS,
+    grpc.credentials.createInsecure(),
+  );
+}
+
+async function metadataFor(tenant: string, env: NodeJS.ProcessEnv): Promise<grpc.Metadata> {
+  const metadata = new grpc.Metadata();
+  metadata.set('authorization', `Bearer ${await bearerToken({ tenant }, env)}`);
+  return metadata;
+}
+
+function unary<Res>(
+  call: (callback: (error: grpc.ServiceError | null, response: Res) => void) => unknown,
+): Promise<Res> {
+  return new Promise((resolve, reject) =>
+    call((error, response) => (error ? reject(new Error(error.details || error.message)) : resolve(response))),
+  );
+}
+
+const euros = (cents: string) => {
+  const value = BigInt(cents);
+  const abs = value < 0n ? -value : value;
+  return `${value < 0n ? '-' : ''}${abs / 100n}.${String(abs % 100n).padStart(2, '0')}`;
+};
+
+/** The invoice as text: lines, totals, and each site's share. */
+export function formatInvoice(invoice: billingV1.Invoice): string {
+  const out = [
+    `Invoice ${invoice.invoiceNumber}  tenant ${invoice.tenantId}  month ${invoice.month}  (${invoice.periodStart} – ${invoice.periodEnd}, due ${invoice.dueDate})`,
+    '',
+    'Lines',
+    ...invoice.lines.map(
+      (line, index) =>
+        `  ${String(index + 1).padStart(2)}  ${line.description.padEnd(64)} ${euros(line.netCents).padStart(12)} EUR`,
+    ),
+    '',
+    `  Net   ${euros(invoice.netCents).padStart(12)} EUR`,
+    `  VAT ${invoice.vatRatePercent} % ${euros(invoice.vatCents).padStart(10)} EUR`,
+    `  Total ${euros(invoice.grossCents).padStart(12)} EUR`,
+    '',
+    'Allocation per site (net / VAT / gross, EUR)',
+    ...invoice.allocation.map(
+      (share) =>
+        `  ${share.siteId.padEnd(12)} ${share.siteName.padEnd(32)} ${euros(share.netCents).padStart(12)} ${euros(share.vatCents).padStart(10)} ${euros(share.grossCents).padStart(12)}`,
+    ),
+  ];
+  return `${out.join('\n')}\n`;
+}
+
+export const CDR_COLUMNS = [
+  'call_id',
+  'leg_id',
+  'site_id',
+  'started_at_utc',
+  'billed_seconds',
+  'class',
+  'pool',
+  'bundle_seconds',
+  'overage_seconds',
+  'amount_1e-4_eur',
+  'rating_version',
+] as const;
+
+/**
+ * `sb invoice --tenant T --month M [--json]` and `sb cdr export --tenant T --month M --csv FILE`,
+ * over gRPC to billing at SB_BILLING_ADDR (default 127.0.0.1:50052).
+ */
+export function registerBillingCommands(program: Command, env: NodeJS.ProcessEnv = process.env): void {
+  program
+    .command('invoice')
+    .description("print a tenant's invoice for a month: lines, totals, allocation per site")
+    .requiredOption('--tenant <id>', 'tenant id')
+    .requiredOption('--month <YYYY-MM>', 'billing month (Europe/Berlin)')
+    .option('--close', 'close the month first when it has no invoice yet')
+    .option('--json', 'print the invoice as JSON')
+    .action(async (options: TenantMonth & { json?: boolean; close?: boolean }) => {
+      const billing = client(env);
+      try {
+        const metadata = await metadataFor(options.tenant, env);
+        const request = { tenantId: options.tenant, month: options.month };
+        const { invoice } = options.close
+          ? await unary<billingV1.CloseMonthResponse>((done) => billing.closeMonth(request, metadata, done))
+          : await unary<billingV1.GetInvoiceResponse>((done) => billing.getInvoice(request, metadata, done));
+        if (!invoice) throw new Error('billing answered without an invoice');
+        process.stdout.write(
+          options.json
+            ? `${JSON.stringify(billingV1.Invoice.toJSON(billingV1.Invoice.fromPartial(invoice)), null, 2)}\n`
+            : formatInvoice(invoice),
+        );
+      } finally {
+        billing.close();
+      }
+    });
+
+  program
+    .command('cdr')
+    .description('rated call records')
+    .command('export')
+    .description('write every rated leg of a month (current rating version) as CSV')
+    .requiredOption('--tenant <id>', 'tenant id')
+    .requiredOption('--month <YYYY-MM>', 'billing month (Europe/Berlin)')
+    .requiredOption('--csv <file>', 'output file')
+    .action(async (options: TenantMonth & { csv: string }) => {
+      const billing = client(env);
+      try {
+        const metadata = await metadataFor(options.tenant, env);
+        const output = createWriteStream(options.csv);
+        const csv = stringify({ header: true, columns: [...CDR_COLUMNS] });
+        csv.pipe(output);
+        const stream = billing.exportRatedLegs({ tenantId: options.tenant, month: options.month }, metadata);
+        let rows = 0;
+        for await (const message of stream as AsyncIterable<billingV1.ExportRatedLegsResponse>) {
+          const leg = message.leg;
+          if (!leg) continue;
+          const row = [
+            leg.callId,
+            leg.legId,
+            leg.siteId,
+            leg.startedAt?.toISOString() ?? '',
+            leg.billedSeconds,
+            leg.destinationClass,
+            leg.pool,
+            leg.bundleSeconds,
+            leg.overageSeconds,
+            leg.amount,
+            leg.ratingVersion,
+          ];
+          if (!csv.write(row)) await once(csv, 'drain');
+          rows += 1;
+        }
+        csv.end();
+        await finished(output);
+        process.stderr.write(`${rows} rated legs written to ${options.csv}\n`);
+      } finally {
+        billing.close();
+      }
+    });
+}

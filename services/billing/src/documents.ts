@@ -1,0 +1,67 @@
+import { GridFSBucket, type Db } from 'mongodb';
+import { renderInvoicePdf } from './invoice-pdf.js';
+import type { InvoiceRecord } from './invoices.js';
+import { renderXRechnung } from './xrechnung.js';
+
+export type DocumentKind = 'pdf' | 'xrechnung';
+
+export interface InvoiceDocument {
+  fileName: string;
+  contentType: string;
+  content: Buffer;
+}
+
+const BUCKET = 'invoice_documents';
+
+function describe(invoice: InvoiceRecord, kind: DocumentKind): { fileName: string; contentType: string } {
+  return kind === 'pdf'
+    ? { fileName: `${invoice.invoiceNumber}.pdf`, contentType: 'application/pdf' }
+    : { fileName: `${invoice.invoiceNumber}.xml`, contentType: 'application/xml' };
+}
+
+async function render(invoice: InvoiceRecord, kind: DocumentKind): Promise<Buffer> {
+  return kind === 'pdf' ? renderInvoicePdf(invoice) : Buffer.from(renderXRechnung(invoice), 'utf8');
+}
+
+/** Invoice documents in GridFS, rendered once from the stored invoice and then served as stored. */
+export class DocumentStore {
+  private readonly bucket: GridFSBucket;
+
+  constructor(db: Db) {
+    this.bucket = new GridFSBucket(db, { bucketName: BUCKET });
+  }
+
+  /** Renders and stores both documents unless they are stored already. */
+  async ensure(invoice: InvoiceRecord): Promise<void> {
+    for (const kind of ['pdf', 'xrechnung'] as const) await this.get(invoice, kind);
+  }
+
+  async get(invoice: InvoiceRecord, kind: DocumentKind): Promise<InvoiceDocument> {
+    const { fileName, contentType } = describe(invoice, kind);
+    const stored = await this.read(invoice, fileName);
+    if (stored) return { fileName, contentType, content: stored };
+    const content = await render(invoice, kind);
+    await new Promise<void>((resolve, reject) => {
+      const upload = this.bucket.openUploadStream(fileName, {
+        metadata: { tenantId: invoice.tenantId, month: invoice.month, kind, contentType },
+      });
+      upload.once('finish', () => resolve());
+      upload.once('error', reject);
+      upload.end(content);
+    });
+    // Two replicas may have rendered at once; everyone serves the first file stored.
+    return { fileName, contentType, content: (await this.read(invoice, fileName)) ?? content };
+  }
+
+  private async read(invoice: InvoiceRecord, fileName: string): Promise<Buffer | undefined> {
+    const [file] = await this.bucket
+      .find({ filename: fileName, 'metadata.tenantId': invoice.tenantId })
+      .sort({ uploadDate: 1 })
+      .limit(1)
+      .toArray();
+    if (!file) return undefined;
+    const chunks: Buffer[] = [];
+    for await (const chunk of this.bucket.openDownloadStream(file._id)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+}

@@ -1,0 +1,3 @@
+export { billingService, SERVICE_NAME } from './service.js';
+export { closeMonth, CloseRefusedError } from './month-close.js';
+export { largestRemainder } from './largest-remainder.js';

@@ -1,0 +1,60 @@
+import { BillingEvents, CDRS_STREAM, INVOICES_STREAM, DLQ_STREAM, allTenantsSubject } from '@switchboard/events';
+import { billingV1 } from '@switchboard/proto';
+import { newEventMeta, type ServiceDefinition } from '@switchboard/service-kit';
+import { CDR_CONSUMER, LegBatcher, cdrRatedHandler } from './cdr-consumer.js';
+import { billingConfigSchema, sellerFrom } from './config.js';
+import { DocumentStore } from './documents.js';
+import { InvoiceStore, invoiceIndexes } from './invoices.js';
+import { RatedLegStore, ratedLegIndexes } from './rated-legs.js';
+import { billingServer } from './server.js';
+
+export const SERVICE_NAME = 'billing';
+
+/** The billing service: stores rated legs from CDRS, closes months into invoices, serves them. */
+export const billingService: ServiceDefinition<typeof billingConfigSchema> = {
+  name: SERVICE_NAME,
+  version: '0.1.0',
+  config: billingConfigSchema,
+  nats: { streams: [CDRS_STREAM, INVOICES_STREAM, DLQ_STREAM] },
+  mongo: { indexes: [...ratedLegIndexes, ...invoiceIndexes] },
+  grpc: { reflectionProtos: ['switchboard/billing/v1/billing_service.proto'] },
+  start: async (context) => {
+    const db = context.mongo?.db;
+    if (!db || !context.grpc) throw new Error('billing needs mongo and grpc');
+    const legs = new RatedLegStore(db);
+    const invoices = new InvoiceStore(db);
+    const documents = new DocumentStore(db);
+    context.grpc.addService(
+      'switchboard.billing.v1.BillingService',
+      billingV1.BillingServiceService,
+      billingServer({
+        legs,
+        invoices,
+        documents,
+        seller: sellerFrom(context.config),
+        settleMs: context.config.CLOSE_SETTLE_MS,
+        announce: async (invoice) => {
+          await context.publish(BillingEvents.invoiceIssued, {
+            meta: {
+              ...newEventMeta(invoice.tenantId, SERVICE_NAME, invoice.issuedAt),
+              eventId: `invoice:${invoice.tenantId}:${invoice.month}`,
+            },
+            month: invoice.month,
+            invoiceNumber: invoice.invoiceNumber,
+            netCents: String(invoice.netCents),
+            vatCents: String(invoice.vatCents),
+            grossCents: String(invoice.grossCents),
+          });
+        },
+      }),
+    );
+    await context.consume({
+      stream: CDRS_STREAM,
+      durable: CDR_CONSUMER,
+      filterSubjects: [allTenantsSubject('cdr', 'rated')],
+      handler: cdrRatedHandler(new LegBatcher(legs)),
+      // Legs handled at once are written together (LegBatcher).
+      concurrency: 64,
+    });
+  },
+};

@@ -1,0 +1,113 @@
+import * as grpc from '@grpc/grpc-js';
+import { RatingEvents } from '@switchboard/events';
+import { billingV1, type ratingV1 } from '@switchboard/proto';
+import {
+  connectNats,
+  createAuthenticator,
+  createLogger,
+  newEventMeta,
+  publishEvent,
+  runService,
+  type NatsHandle,
+  type RunningService,
+} from '@switchboard/service-kit';
+import { startMongo, startNats, type MongoServer, type NatsServer } from '@switchboard/testkit';
+import { MongoClient, type Db } from 'mongodb';
+import { billingService } from '../src/service.js';
+import type { StoredLeg } from '../src/rated-legs.js';
+import { wireLeg } from '../src/wire.js';
+import { SELLER_ENV } from './invoice-fixture.js';
+
+export const SECRET = 'billing-test-secret-billing-test-secret';
+const auth = createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' });
+
+/** Real NATS and a MongoDB-wire server, billing running in-process, a client and a publisher. */
+export interface BillingHarness {
+  service: RunningService;
+  address: string;
+  client: billingV1.BillingServiceClient;
+  db: Db;
+  nats: NatsHandle;
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export async function startBilling(): Promise<BillingHarness> {
+  const natsServer: NatsServer = await startNats();
+  let mongoServer: MongoServer | undefined;
+  try {
+    mongoServer = await startMongo();
+    const env = {
+      BIND_HOST: '127.0.0.1',
+      HTTP_PORT: '0',
+      GRPC_PORT: '0',
+      LOG_LEVEL: 'silent',
+      NATS_URL: natsServer.url,
+      MONGO_URL: mongoServer.url,
+      MONGO_DB: 'billing',
+      AUTH_JWT_SECRET: SECRET,
+      CLOSE_SETTLE_MS: '0',
+      ...SELLER_ENV,
+    };
+    const service = await runService(billingService, { env, handleSignals: false });
+    const address = `127.0.0.1:${service.grpcPort}`;
+    const client = new billingV1.BillingServiceClient(address, grpc.credentials.createInsecure());
+    const mongo = await MongoClient.connect(mongoServer.url);
+    const nats = await connectNats({
+      url: natsServer.url,
+      name: 'billing-test',
+      logger: createLogger({ service: 'billing-test', level: 'silent' }),
+    });
+    const mongoStop = mongoServer;
+    return {
+      service,
+      address,
+      client,
+      db: mongo.db('billing'),
+      nats,
+      env,
+      stop: async () => {
+        client.close();
+        await nats.connection.close();
+        await mongo.close();
+        await service.shutdown('test done');
+        await mongoStop.stop();
+        await natsServer.stop();
+      },
+    };
+  } catch (error) {
+    await mongoServer?.stop();
+    await natsServer.stop();
+    throw error;
+  }
+}
+
+export function metadata(tenantId: string, role: 'operator' | 'admin' = 'operator'): Promise<grpc.Metadata> {
+  return auth.issue({ subject: 'billing-test', tenantId, role }).then((token) => {
+    const value = new grpc.Metadata();
+    value.set('authorization', `Bearer ${token}`);
+    return value;
+  });
+}
+
+export function call<Res>(
+  invoke: (done: (error: grpc.ServiceError | null, response: Res) => void) => unknown,
+): Promise<Res> {
+  return new Promise((resolve, reject) => invoke((error, response) => (error ? reject(error) : resolve(response))));
+}
+
+/** Publishes legs as rating does; `copy` gives every event a second id, a duplicate JetStream keeps. */
+export async function publishLegs(nats: NatsHandle, legs: readonly StoredLeg[], copy = ''): Promise<void> {
+  for (let index = 0; index < legs.length; index += 200) {
+    await Promise.all(
+      legs.slice(index, index + 200).map((leg) => {
+        const meta = newEventMeta(leg.tenantId, 'rating');
+        const event: ratingV1.CdrRated = {
+          meta: { ...meta, eventId: `${leg.tenantId}:${leg.callId}:${leg.legId}:${leg.ratingVersion}${copy}` },
+          leg: wireLeg(leg),
+        };
+        return publishEvent(nats, RatingEvents.cdrRated, event);
+      }),
+    );
+  }
+}
