@@ -1,6 +1,6 @@
 import type { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
-import { callV1, faxV1, ratingV1, type commonV1 } from '@switchboard/proto';
-import { CALLS_STREAM, CDRS_STREAM, FAX_STREAM, type StreamDefinition } from './streams.js';
+import { callV1, faxV1, ivrV1, ratingV1, type commonV1 } from '@switchboard/proto';
+import { CALLS_STREAM, CDRS_STREAM, FAX_STREAM, IVR_STREAM, type StreamDefinition } from './streams.js';
 
 /** The protobuf codec ts-proto generates for every message. */
 export interface MessageCodec<T> {
@@ -44,4 +44,8 @@ export const FaxEvents = {
 
 export const RatingEvents = {
   cdrRated: eventType('cdr', 'rated', CDRS_STREAM, ratingV1.CdrRated),
+} as const;
+
+export const IvrEvents = {
+  menuChanged: eventType('ivr', 'menu_changed', IVR_STREAM, ivrV1.MenuChanged),
 } as const;

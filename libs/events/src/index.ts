@@ -15,12 +15,14 @@ export {
   DLQ_STREAM,
   FAX_INBOX_BUCKET,
   FAX_STREAM,
+  IVR_STREAM,
   STREAMS,
   type StreamDefinition,
 } from './streams.js';
 export {
   CallEvents,
   FaxEvents,
+  IvrEvents,
   RatingEvents,
   type EventPayload,
   type EventType,

@@ -39,6 +39,15 @@ export const CDRS_STREAM: StreamDefinition = {
   duplicateWindowMs: 10 * MINUTE,
 };
 
+/** Menu changes of the ivr service, so its replicas refresh their in-memory menus. */
+export const IVR_STREAM: StreamDefinition = {
+  name: 'IVR',
+  subjects: [allTenantsSubject('ivr', 'menu_changed')],
+  description: 'IVR menu changes (menu_changed), one message per saved revision.',
+  maxAgeMs: 7 * DAY,
+  duplicateWindowMs: 10 * MINUTE,
+};
+
 /** Poison messages parked by any consumer, kept for an operator to inspect and replay. */
 export const DLQ_STREAM: StreamDefinition = {
   name: 'DLQ',
@@ -48,7 +57,7 @@ export const DLQ_STREAM: StreamDefinition = {
   duplicateWindowMs: 10 * MINUTE,
 };
 
-export const STREAMS: readonly StreamDefinition[] = [CALLS_STREAM, FAX_STREAM, CDRS_STREAM, DLQ_STREAM];
+export const STREAMS: readonly StreamDefinition[] = [CALLS_STREAM, FAX_STREAM, CDRS_STREAM, IVR_STREAM, DLQ_STREAM];
 
 /** JetStream object store bucket where adapters put received fax documents (TIFF). */
 export const FAX_INBOX_BUCKET = 'fax-inbox';
