@@ -4,6 +4,7 @@ import { GrpcStatusError, currentPrincipal, type RpcHandlers } from '@switchboar
 import { evaluateStep } from './evaluate.js';
 import type { MenuCache } from './menu-cache.js';
 import type { MenuCatalog } from './menu-catalog.js';
+import { reasonLabel, type IvrMetrics } from './metrics.js';
 
 export type IvrHandlers = RpcHandlers<typeof ivrServiceV1.IvrServiceService>;
 
@@ -25,7 +26,7 @@ function requireMenu(menu: ivrServiceV1.Menu | undefined): ivrServiceV1.Menu {
  * token's tenant checked against `tenant_id`) and EvaluateStep also over NATS (subject tenant
  * checked). Menus of another tenant are simply not found: every lookup is by the request's tenant.
  */
-export function createIvrHandlers(catalog: MenuCatalog, cache: MenuCache): IvrHandlers {
+export function createIvrHandlers(catalog: MenuCatalog, cache: MenuCache, metrics: IvrMetrics): IvrHandlers {
   return {
     createMenu: async ({ tenantId, menu }) => {
       requireEditor();
@@ -57,6 +58,16 @@ export function createIvrHandlers(catalog: MenuCatalog, cache: MenuCache): IvrHa
       });
       return { menus: saved.menus, revision: String(saved.revision) };
     },
-    evaluateStep: async (request) => evaluateStep(cache.get(request.tenantId), request),
+    evaluateStep: async (request) => {
+      try {
+        const response = evaluateStep(cache.get(request.tenantId), request);
+        metrics.steps.add(1, { reason: reasonLabel(response.reason) });
+        return response;
+      } catch (error) {
+        const code = error instanceof GrpcStatusError ? grpc.status[error.code] : 'INTERNAL';
+        metrics.failedSteps.add(1, { status: code });
+        throw error;
+      }
+    },
   };
 }

@@ -13,9 +13,11 @@ import {
 } from '@switchboard/service-kit';
 import { runService } from '@switchboard/service-kit';
 import { startMongo, startNats, type MongoServer, type NatsServer } from '@switchboard/testkit';
+import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { amtMenus, department, external, menu, submenu, voicemail } from '../test/menus.js';
 import { eventually } from '../test/waiting.js';
+import { MenuStore } from './menu-store.js';
 import { ivrService } from './service.js';
 import { ivrRpcSubject } from './subjects.js';
 
@@ -79,9 +81,25 @@ async function rejection(work: Promise<unknown>): Promise<{ code: number; detail
   return { code: error.code, details: error.details };
 }
 
-function startInstance(): Promise<RunningService> {
+/** A counter from /metrics; both in-process instances share one meter provider, so one scrape sees both. */
+async function metric(name: string, labels: Record<string, string>): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${first.httpPort}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    const match = /^(\w+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const labelText = match[2] ?? '';
+    if (Object.entries(labels).every(([key, value]) => labelText.includes(`${key}="${value}"`))) {
+      total += Number(match[3]);
+    }
+  }
+  return total;
+}
+
+function startInstance(resyncIntervalMs = 30_000): Promise<RunningService> {
   return runService(ivrService, {
     env: {
+      IVR_RESYNC_INTERVAL_MS: String(resyncIntervalMs),
       NATS_URL: nats.url,
       MONGO_URL: mongo.url,
       MONGO_DB: 'ivr_test',
@@ -97,7 +115,8 @@ function startInstance(): Promise<RunningService> {
 
 beforeAll(async () => {
   [nats, mongo] = await Promise.all([startNats(), startMongo()]);
-  [first, second] = await Promise.all([startInstance(), startInstance()]);
+  // The first instance resyncs often (missed events); the second only learns from events.
+  [first, second] = await Promise.all([startInstance(200), startInstance()]);
   clients = [first, second].map(
     (service) => new ivrServiceV1.IvrServiceClient(`127.0.0.1:${service.grpcPort}`, grpc.credentials.createInsecure()),
   );
@@ -147,6 +166,7 @@ describe('EvaluateStep over NATS', () => {
   });
 
   it('retries an invalid digit and a timeout, then takes the fallback', async () => {
+    const fallbacksBefore = await metric('ivr_steps_total', { reason: 'fallback' });
     const invalid = await step({ input: StepInput.STEP_INPUT_DIGITS, digits: '7', retryCount: 0 });
     expect(invalid).toMatchObject({
       action: ActionKind.ACTION_KIND_PLAY_AND_COLLECT,
@@ -168,6 +188,7 @@ describe('EvaluateStep over NATS', () => {
       menuId: 'main',
       target: department('zentrale'),
     });
+    expect(await metric('ivr_steps_total', { reason: 'fallback' })).toBe(fallbacksBefore + 1);
   });
 
   it('enters a submenu, repeats, and goes back', async () => {
@@ -219,10 +240,12 @@ describe('EvaluateStep over NATS', () => {
   });
 
   it('answers an unknown menu or input with a clear error', async () => {
+    const notFoundBefore = await metric('ivr_steps_failed_total', { status: 'NOT_FOUND' });
     expect(await rejection(step({ menuId: 'nope', input: StepInput.STEP_INPUT_ENTER }))).toEqual({
       code: grpc.status.NOT_FOUND,
       details: 'menu "nope" not found',
     });
+    expect(await metric('ivr_steps_failed_total', { status: 'NOT_FOUND' })).toBe(notFoundBefore + 1);
     expect(await rejection(step({ input: StepInput.STEP_INPUT_UNSPECIFIED }))).toMatchObject({
       code: grpc.status.INVALID_ARGUMENT,
     });
@@ -295,6 +318,36 @@ describe('menu administration', () => {
     expect(await rejection(saveMenus({ menus: [fees], expectedRevision: before.revision }))).toMatchObject({
       code: grpc.status.ABORTED,
     });
+  });
+
+  it('catches up with a save whose event never came', async () => {
+    const client = await MongoClient.connect(mongo.url);
+    try {
+      // A save as another instance makes it, had its publish failed: MongoDB only.
+      const store = new MenuStore(client.db('ivr_test'));
+      const current = await store.load(TENANT);
+      const menus = current.menus.map((each) => (each.menuId === 'main' ? { ...each, maxRetries: 0 } : each));
+      expect(await store.replace(TENANT, current.revision, menus, new Date())).toBe(true);
+      const revision = String(current.revision + 1);
+      const answer = await eventually(async () => {
+        const response = await call<ivrServiceV1.EvaluateStepRequest, ivrServiceV1.EvaluateStepResponse>(
+          'evaluateStep',
+          ivrServiceV1.EvaluateStepRequest.fromPartial({
+            tenantId: TENANT,
+            menuId: 'main',
+            input: StepInput.STEP_INPUT_TIMEOUT,
+          }),
+          { instance: 0 },
+        );
+        return response.revision === revision ? response : undefined;
+      }, 'the first instance to resync');
+      expect(answer).toMatchObject({
+        action: ActionKind.ACTION_KIND_TRANSFER,
+        reason: StepReason.STEP_REASON_FALLBACK,
+      });
+    } finally {
+      await client.close();
+    }
   });
 
   it('creates, updates and deletes single menus', async () => {

@@ -1,11 +1,12 @@
 import { DeliverPolicy } from '@nats-io/jetstream';
-import { IVR_STREAM, IvrEvents, allTenantsSubject } from '@switchboard/events';
+import { IVR_STREAM, IvrEvents, allTenantsSubject, tenantOfSubject } from '@switchboard/events';
 import { ivrServiceV1 } from '@switchboard/proto';
 import { grpcImplementation, serveNatsRpc, type ServiceDefinition } from '@switchboard/service-kit';
 import { ivrConfigSchema } from './config.js';
 import { MenuCache } from './menu-cache.js';
 import { MenuCatalog } from './menu-catalog.js';
 import { MenuStore } from './menu-store.js';
+import { createIvrMetrics } from './metrics.js';
 import { createIvrHandlers } from './server.js';
 import { ivrRpcServeSubject } from './subjects.js';
 
@@ -41,7 +42,9 @@ export const ivrService: ServiceDefinition<typeof ivrConfigSchema> = {
           // Nothing to retry: the periodic resync compares revisions with MongoDB anyway.
           return logger.error({ err: error, subject: message.subject }, 'malformed menu_changed skipped');
         }
-        const tenantId = event.meta?.tenantId ?? '';
+        // The subject's tenant is what NATS permissions vouch for.
+        const tenantId = tenantOfSubject(message.subject);
+        if (!tenantId) return logger.error({ subject: message.subject }, 'menu_changed without tenant skipped');
         void track(
           cache
             .refresh(tenantId, Number(event.revision))
@@ -65,7 +68,7 @@ export const ivrService: ServiceDefinition<typeof ivrConfigSchema> = {
     });
 
     const definition = ivrServiceV1.IvrServiceService;
-    const handlers = createIvrHandlers(catalog, cache);
+    const handlers = createIvrHandlers(catalog, cache, createIvrMetrics());
     serveNatsRpc(nats, {
       definition: { evaluateStep: definition.evaluateStep },
       handlers: { evaluateStep: handlers.evaluateStep },
