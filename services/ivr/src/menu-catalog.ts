@@ -45,6 +45,14 @@ export class MenuCatalog {
   }
 
   async save(tenantId: string, change: MenuChange): Promise<SavedMenus> {
+    const named = [...change.upserts.map((menu) => menu.menuId), ...change.deletes];
+    const repeated = named.filter((menuId, index) => named.indexOf(menuId) !== index);
+    if (repeated.length > 0) {
+      throw new GrpcStatusError(
+        grpc.status.INVALID_ARGUMENT,
+        `menus named more than once in one save: ${[...new Set(repeated)].map((id) => `"${id}"`).join(', ')}`,
+      );
+    }
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
       const current = await this.store.load(tenantId);
       if (change.expectedRevision !== undefined && current.revision !== change.expectedRevision) {

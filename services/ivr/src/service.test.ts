@@ -281,6 +281,12 @@ describe('menu administration', () => {
       code: grpc.status.INVALID_ARGUMENT,
       details: 'menu "main" option "2": submenu "standesamt" does not exist',
     });
+    expect(
+      await rejection(saveMenus({ menus: [amtMenus()[1]!, amtMenus()[1]!], deleteMenuIds: ['after-hours', 'main'] })),
+    ).toEqual({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: 'menus named more than once in one save: "standesamt"',
+    });
     // Nothing of the rejected saves was kept.
     const listed = await call<ivrServiceV1.ListMenusRequest, ivrServiceV1.ListMenusResponse>('listMenus', {
       tenantId: TENANT,
