@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerFaxCommand } from './commands/fax.js';
 import { registerRatingCommands } from './commands/rating.js';
 import { registerBillingCommands } from './commands/billing.js';
+import { registerIvrCommand } from './commands/ivr.js';
 import { registerTokenCommand } from './commands/token.js';
 
 /** The `sb` operator CLI; each domain registers its commands from `commands/<domain>.ts`. */
@@ -11,5 +12,6 @@ export function createProgram(): Command {
   registerFaxCommand(program);
   registerRatingCommands(program);
   registerBillingCommands(program);
+  registerIvrCommand(program);
   return program;
 }

@@ -1,6 +1,13 @@
 import type { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
-import { billingEventsV1, callV1, faxV1, ratingV1, type commonV1 } from '@switchboard/proto';
-import { CALLS_STREAM, CDRS_STREAM, FAX_STREAM, INVOICES_STREAM, type StreamDefinition } from './streams.js';
+import { billingEventsV1, callV1, faxV1, ivrV1, ratingV1, type commonV1 } from '@switchboard/proto';
+import {
+  CALLS_STREAM,
+  CDRS_STREAM,
+  FAX_STREAM,
+  INVOICES_STREAM,
+  IVR_STREAM,
+  type StreamDefinition,
+} from './streams.js';
 
 /** The protobuf codec ts-proto generates for every message. */
 export interface MessageCodec<T> {
@@ -49,4 +56,8 @@ export const RatingEvents = {
 
 export const BillingEvents = {
   invoiceIssued: eventType('invoice', 'issued', INVOICES_STREAM, billingEventsV1.InvoiceIssued),
+} as const;
+
+export const IvrEvents = {
+  menuChanged: eventType('ivr', 'menu_changed', IVR_STREAM, ivrV1.MenuChanged),
 } as const;

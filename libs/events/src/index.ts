@@ -16,6 +16,7 @@ export {
   FAX_INBOX_BUCKET,
   FAX_STREAM,
   INVOICES_STREAM,
+  IVR_STREAM,
   STREAMS,
   type StreamDefinition,
 } from './streams.js';
@@ -23,6 +24,7 @@ export {
   BillingEvents,
   CallEvents,
   FaxEvents,
+  IvrEvents,
   RatingEvents,
   type EventPayload,
   type EventType,

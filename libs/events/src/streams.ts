@@ -48,6 +48,15 @@ export const INVOICES_STREAM: StreamDefinition = {
   duplicateWindowMs: 10 * MINUTE,
 };
 
+/** Menu changes of the ivr service, so its replicas refresh their in-memory menus. */
+export const IVR_STREAM: StreamDefinition = {
+  name: 'IVR',
+  subjects: [allTenantsSubject('ivr', 'menu_changed')],
+  description: 'IVR menu changes (menu_changed), one message per saved revision.',
+  maxAgeMs: 7 * DAY,
+  duplicateWindowMs: 10 * MINUTE,
+};
+
 /** Poison messages parked by any consumer, kept for an operator to inspect and replay. */
 export const DLQ_STREAM: StreamDefinition = {
   name: 'DLQ',
@@ -62,6 +71,7 @@ export const STREAMS: readonly StreamDefinition[] = [
   FAX_STREAM,
   CDRS_STREAM,
   INVOICES_STREAM,
+  IVR_STREAM,
   DLQ_STREAM,
 ];
 

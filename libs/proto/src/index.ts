@@ -4,6 +4,8 @@ export * as callV1 from './gen/switchboard/call/v1/call_events.js';
 export * as callControlV1 from './gen/switchboard/callcontrol/v1/call_control.js';
 export * as faxV1 from './gen/switchboard/fax/v1/fax_events.js';
 export * as faxServiceV1 from './gen/switchboard/fax/v1/fax_service.js';
+export * as ivrV1 from './gen/switchboard/ivr/v1/ivr_events.js';
+export * as ivrServiceV1 from './gen/switchboard/ivr/v1/ivr_service.js';
 export * as ratingV1 from './gen/switchboard/rating/v1/rating_events.js';
 export * as ratingServiceV1 from './gen/switchboard/rating/v1/rating_service.js';
 export * as billingV1 from './gen/switchboard/billing/v1/billing_service.js';

@@ -1,0 +1,14 @@
+import { z } from 'zod';
+
+/** The ivr service's own variables; the kit adds NATS, Mongo and gRPC ones. */
+export const ivrConfigSchema = z.object({
+  /** The IVR API's port (gRPC); routing uses NATS request/reply instead. */
+  GRPC_PORT: z.coerce.number().int().min(0).max(65_535).default(50_056),
+  /**
+   * How often the in-memory menus are compared with MongoDB's revisions, in case a change event
+   * was missed (publish failed after the write, or a reload failed).
+   */
+  IVR_RESYNC_INTERVAL_MS: z.coerce.number().int().positive().default(30_000),
+});
+
+export type IvrConfig = z.infer<typeof ivrConfigSchema>;

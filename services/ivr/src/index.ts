@@ -1,0 +1,2 @@
+export { ivrService } from './service.js';
+export { ivrRpcServeSubject, ivrRpcSubject } from './subjects.js';

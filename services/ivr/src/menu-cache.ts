@@ -1,0 +1,48 @@
+import type { Logger } from '@switchboard/service-kit';
+import { compileMenuSet, type CompiledMenuSet } from './evaluate.js';
+import type { MenuStore, StoredMenuSet } from './menu-store.js';
+
+const EMPTY: CompiledMenuSet = { revision: 0, menus: new Map() };
+
+/**
+ * Validated menus of every tenant in memory, for EvaluateStep without a database read. A replica
+ * learns of changes from menu_changed events and, as a safety net, from a periodic comparison of
+ * revisions; it only ever moves forward, so repeated or late events change nothing.
+ */
+export class MenuCache {
+  private readonly sets = new Map<string, CompiledMenuSet>();
+
+  constructor(
+    private readonly store: MenuStore,
+    private readonly logger: Logger,
+  ) {}
+
+  get(tenantId: string): CompiledMenuSet {
+    return this.sets.get(tenantId) ?? EMPTY;
+  }
+
+  revision(tenantId: string): number {
+    return this.get(tenantId).revision;
+  }
+
+  /** Takes a set read from (or just written to) MongoDB if it is newer than the one held. */
+  offer(set: StoredMenuSet): void {
+    if (set.revision <= this.revision(set.tenantId)) return;
+    this.sets.set(set.tenantId, compileMenuSet(set.revision, set.menus));
+    this.logger.debug({ tenantId: set.tenantId, revision: set.revision }, 'menus refreshed');
+  }
+
+  async loadAll(): Promise<void> {
+    for (const set of await this.store.loadAll()) this.offer(set);
+  }
+
+  /** Reloads a tenant when it is behind `revision` (from a menu_changed event). */
+  async refresh(tenantId: string, revision: number): Promise<void> {
+    if (revision <= this.revision(tenantId)) return;
+    this.offer(await this.store.load(tenantId));
+  }
+
+  async resync(): Promise<void> {
+    for (const [tenantId, revision] of await this.store.revisions()) await this.refresh(tenantId, revision);
+  }
+}
