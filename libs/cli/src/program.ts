@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerDirectoryCommands } from './commands/directory.js';
 import { registerFaxCommand } from './commands/fax.js';
 import { registerTokenCommand } from './commands/token.js';
 
@@ -7,5 +8,6 @@ export function createProgram(): Command {
   const program = new Command('sb').description('Switchboard operator CLI').showHelpAfterError();
   registerTokenCommand(program);
   registerFaxCommand(program);
+  registerDirectoryCommands(program);
   return program;
 }

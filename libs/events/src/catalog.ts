@@ -1,6 +1,6 @@
 import type { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
-import { callV1, faxV1, ratingV1, type commonV1 } from '@switchboard/proto';
-import { CALLS_STREAM, CDRS_STREAM, FAX_STREAM, type StreamDefinition } from './streams.js';
+import { callV1, directoryEventsV1, faxV1, ratingV1, type commonV1 } from '@switchboard/proto';
+import { CALLS_STREAM, CDRS_STREAM, DIRECTORY_STREAM, FAX_STREAM, type StreamDefinition } from './streams.js';
 
 /** The protobuf codec ts-proto generates for every message. */
 export interface MessageCodec<T> {
@@ -44,4 +44,18 @@ export const FaxEvents = {
 
 export const RatingEvents = {
   cdrRated: eventType('cdr', 'rated', CDRS_STREAM, ratingV1.CdrRated),
+} as const;
+
+/** Directory changes, so other services refresh their caches. */
+export const DirectoryEvents = {
+  tenantChanged: eventType('directory', 'tenant_changed', DIRECTORY_STREAM, directoryEventsV1.TenantChanged),
+  siteChanged: eventType('directory', 'site_changed', DIRECTORY_STREAM, directoryEventsV1.SiteChanged),
+  numberChanged: eventType('directory', 'number_changed', DIRECTORY_STREAM, directoryEventsV1.NumberChanged),
+  departmentChanged: eventType(
+    'directory',
+    'department_changed',
+    DIRECTORY_STREAM,
+    directoryEventsV1.DepartmentChanged,
+  ),
+  staffChanged: eventType('directory', 'staff_changed', DIRECTORY_STREAM, directoryEventsV1.StaffChanged),
 } as const;

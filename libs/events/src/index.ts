@@ -12,6 +12,7 @@ export {
 export {
   CALLS_STREAM,
   CDRS_STREAM,
+  DIRECTORY_STREAM,
   DLQ_STREAM,
   FAX_INBOX_BUCKET,
   FAX_STREAM,
@@ -20,6 +21,7 @@ export {
 } from './streams.js';
 export {
   CallEvents,
+  DirectoryEvents,
   FaxEvents,
   RatingEvents,
   type EventPayload,

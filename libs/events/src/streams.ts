@@ -39,6 +39,17 @@ export const CDRS_STREAM: StreamDefinition = {
   duplicateWindowMs: 10 * MINUTE,
 };
 
+/** Directory change events; only the `*_changed` subjects, so `sb.*.directory.rpc.*` requests stay core NATS. */
+export const DIRECTORY_STREAM: StreamDefinition = {
+  name: 'DIRECTORY',
+  subjects: ['tenant', 'site', 'number', 'department', 'staff'].map((entity) =>
+    allTenantsSubject('directory', `${entity}_changed`),
+  ),
+  description: 'Directory changes (tenants, sites, numbers, departments, staff) for cache refreshes.',
+  maxAgeMs: 7 * DAY,
+  duplicateWindowMs: 10 * MINUTE,
+};
+
 /** Poison messages parked by any consumer, kept for an operator to inspect and replay. */
 export const DLQ_STREAM: StreamDefinition = {
   name: 'DLQ',
@@ -48,7 +59,13 @@ export const DLQ_STREAM: StreamDefinition = {
   duplicateWindowMs: 10 * MINUTE,
 };
 
-export const STREAMS: readonly StreamDefinition[] = [CALLS_STREAM, FAX_STREAM, CDRS_STREAM, DLQ_STREAM];
+export const STREAMS: readonly StreamDefinition[] = [
+  CALLS_STREAM,
+  FAX_STREAM,
+  CDRS_STREAM,
+  DIRECTORY_STREAM,
+  DLQ_STREAM,
+];
 
 /** JetStream object store bucket where adapters put received fax documents (TIFF). */
 export const FAX_INBOX_BUCKET = 'fax-inbox';
