@@ -42,20 +42,41 @@ const SINGULAR: Record<EntityKind, string> = {
  * change event, on which other replicas refresh theirs.
  */
 export class Directory {
+  private readonly reloads = new Map<string, Promise<void>>();
+
   constructor(
     private readonly store: DirectoryStore,
     readonly cache: DirectoryCache,
     private readonly events: ChangePublisher,
   ) {}
 
+  /** Loads every tenant and forgets those that no longer exist. */
   async loadAll(): Promise<void> {
-    for (const tenantId of await this.store.tenantIds()) await this.refresh(tenantId);
+    const tenantIds = await this.store.tenantIds();
+    for (const tenantId of tenantIds) await this.refresh(tenantId);
+    // Tenants missing from the list are reloaded too (the load finds none and drops them) rather
+    // than dropped here, which could drop one created after the list was read.
+    for (const tenantId of this.cache.tenantIds()) {
+      if (!tenantIds.includes(tenantId)) await this.refresh(tenantId);
+    }
   }
 
-  /** Reloads one tenant from MongoDB into the cache (on a change, never per call). */
-  async refresh(tenantId: string): Promise<void> {
-    const loaded = await this.store.load(tenantId);
-    this.cache.set(tenantId, loaded && new TenantView(loaded.document, loaded.version));
+  /**
+   * Reloads one tenant from MongoDB into the cache (on a change, never per call). Reloads of a
+   * tenant run one after another, so a slow older load never overwrites a newer one.
+   */
+  refresh(tenantId: string): Promise<void> {
+    const load = async () => {
+      const loaded = await this.store.load(tenantId);
+      this.cache.set(tenantId, loaded && new TenantView(loaded.document, loaded.version));
+    };
+    const next = (this.reloads.get(tenantId) ?? Promise.resolve()).then(load, load);
+    this.reloads.set(tenantId, next);
+    const forget = () => {
+      if (this.reloads.get(tenantId) === next) this.reloads.delete(tenantId);
+    };
+    next.then(forget, forget);
+    return next;
   }
 
   private async current(tenantId: string): Promise<DirectoryDocument> {
@@ -76,13 +97,8 @@ export class Directory {
     return (await this.current(tenantId)).tenant;
   }
 
-  async listTenants(): Promise<Tenant[]> {
-    const tenants: Tenant[] = [];
-    for (const tenantId of (await this.store.tenantIds()).sort()) {
-      const loaded = await this.store.load(tenantId);
-      if (loaded) tenants.push(loaded.document.tenant);
-    }
-    return tenants;
+  listTenants(): Promise<Tenant[]> {
+    return this.store.listTenants();
   }
 
   async createTenant(input: unknown): Promise<Tenant> {

@@ -83,7 +83,8 @@ const at = (iso: string) => ({ at: new Date(iso) });
 beforeAll(async () => {
   [nats, mongo] = await Promise.all([startNats(), startMongo()]);
   const urls = { nats: nats.url, mongo: mongo.url, db: DB };
-  service = await startDirectory(urls);
+  // Only the first reloads periodically: the replica learns changes from change events alone.
+  service = await startDirectory(urls, { DIRECTORY_RELOAD_INTERVAL_MS: '300' });
   replica = await startDirectory(urls);
   caller = await connectNats({
     url: nats.url,
@@ -441,6 +442,20 @@ describe('per-call lookups over NATS', () => {
       'the replica to learn the new number',
     );
     expect(resolved.entryPoint).toEqual({ kind: EntryPointKind.ENTRY_POINT_KIND_EXTENSION, target: '11' });
+  });
+});
+
+describe('cache convergence', () => {
+  it('a replica that missed a change event catches up on its periodic reload', async () => {
+    const store = new DirectoryStore(mongoClient.db(DB));
+    const current = (await store.load('t-test'))!.document.numbers.find((entry) => entry.number === '+4943319977')!;
+    // Written behind the service's back: no change event is published.
+    await store.replace('t-test', 'numbers', { ...current, entryPoint: { kind: 'department', target: 'meldeamt' } });
+    const resolved = await eventually(async () => {
+      const answer = await operator.resolveNumber({ tenantId: 't-test', number: '+4943319977' });
+      return answer.entryPoint?.kind === EntryPointKind.ENTRY_POINT_KIND_DEPARTMENT ? answer : undefined;
+    }, 'the periodic reload');
+    expect(resolved.entryPoint?.target).toBe('meldeamt');
   });
 });
 

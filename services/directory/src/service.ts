@@ -26,7 +26,7 @@ export const directoryService: ServiceDefinition<typeof directoryConfigSchema> =
     ],
   },
   async start(context) {
-    const { logger } = context;
+    const { config, logger } = context;
     const nats = context.nats!;
     const directory = new Directory(
       new DirectoryStore(context.mongo!.db),
@@ -36,18 +36,16 @@ export const directoryService: ServiceDefinition<typeof directoryConfigSchema> =
     await directory.loadAll();
     logger.info({ tenants: directory.cache.tenantIds().length }, 'directory loaded');
 
-    // Other replicas' writes arrive as change events; reload that tenant, one reload at a time
-    // per tenant so an older load never overwrites a newer one.
-    const reloads = new Map<string, Promise<void>>();
+    // Other replicas' writes arrive as change events: reload that tenant.
     const changes = nats.connection.subscribe('sb.*.directory.*', {
       callback: (error, message) => {
         const tenantId = error ? undefined : tenantOfSubject(message.subject);
         if (!tenantId) return;
-        const next = (reloads.get(tenantId) ?? Promise.resolve())
-          .then(() => directory.refresh(tenantId))
-          .catch((reloadError: unknown) => logger.error({ err: reloadError, tenantId }, 'directory reload failed'));
-        reloads.set(tenantId, next);
-        void context.track(next);
+        void context.track(
+          directory
+            .refresh(tenantId)
+            .catch((reloadError: unknown) => logger.error({ err: reloadError, tenantId }, 'directory reload failed')),
+        );
       },
     });
 
@@ -65,7 +63,16 @@ export const directoryService: ServiceDefinition<typeof directoryConfigSchema> =
       track: context.track,
       queue: NAME,
     });
-    context.onShutdown(() => {
+    let reloading: Promise<void> = Promise.resolve();
+    const timer = setInterval(() => {
+      reloading = context.track(
+        directory.loadAll().catch((error: unknown) => logger.error({ err: error }, 'directory reload failed')),
+      );
+    }, config.DIRECTORY_RELOAD_INTERVAL_MS);
+    timer.unref();
+    context.onShutdown(async () => {
+      clearInterval(timer);
+      await reloading;
       changes.unsubscribe();
       for (const subscription of served) subscription.unsubscribe();
     });

@@ -70,6 +70,11 @@ export class DirectoryStore {
     return rows.map((row) => row._id);
   }
 
+  async listTenants(): Promise<Tenant[]> {
+    const rows = await this.tenants.find({}).sort({ _id: 1 }).toArray();
+    return rows.map((row) => row.tenant);
+  }
+
   /** The tenant's active snapshot, or undefined when there is no such tenant. */
   async load(tenantId: string): Promise<{ document: DirectoryDocument; version: string } | undefined> {
     const pointer = await this.tenants.findOne({ _id: tenantId });

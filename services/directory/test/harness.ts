@@ -40,7 +40,10 @@ export function directoryApi(port: number, bearer: string): { api: DirectoryApi;
   return { api: api as DirectoryApi, close: () => client.close() };
 }
 
-export function startDirectory(urls: { nats: string; mongo: string; db: string }): Promise<RunningService> {
+export function startDirectory(
+  urls: { nats: string; mongo: string; db: string },
+  env: Record<string, string> = {},
+): Promise<RunningService> {
   return runService(directoryService, {
     env: {
       NATS_URL: urls.nats,
@@ -51,6 +54,7 @@ export function startDirectory(urls: { nats: string; mongo: string; db: string }
       GRPC_PORT: '0',
       LOG_LEVEL: 'silent',
       AUTH_JWT_SECRET: SECRET,
+      ...env,
     },
     handleSignals: false,
   });
