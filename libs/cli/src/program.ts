@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerDirectoryCommands } from './commands/directory.js';
 import { registerFaxCommand } from './commands/fax.js';
 import { registerRatingCommands } from './commands/rating.js';
 import { registerBillingCommands } from './commands/billing.js';
@@ -13,5 +14,6 @@ export function createProgram(): Command {
   registerRatingCommands(program);
   registerBillingCommands(program);
   registerIvrCommand(program);
+  registerDirectoryCommands(program);
   return program;
 }

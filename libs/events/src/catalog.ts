@@ -1,8 +1,9 @@
 import type { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
-import { billingEventsV1, callV1, faxV1, ivrV1, ratingV1, type commonV1 } from '@switchboard/proto';
+import { billingEventsV1, callV1, directoryEventsV1, faxV1, ivrV1, ratingV1, type commonV1 } from '@switchboard/proto';
 import {
   CALLS_STREAM,
   CDRS_STREAM,
+  DIRECTORY_STREAM,
   FAX_STREAM,
   INVOICES_STREAM,
   IVR_STREAM,
@@ -60,4 +61,18 @@ export const BillingEvents = {
 
 export const IvrEvents = {
   menuChanged: eventType('ivr', 'menu_changed', IVR_STREAM, ivrV1.MenuChanged),
+} as const;
+
+/** Directory changes, so other services refresh their caches. */
+export const DirectoryEvents = {
+  tenantChanged: eventType('directory', 'tenant_changed', DIRECTORY_STREAM, directoryEventsV1.TenantChanged),
+  siteChanged: eventType('directory', 'site_changed', DIRECTORY_STREAM, directoryEventsV1.SiteChanged),
+  numberChanged: eventType('directory', 'number_changed', DIRECTORY_STREAM, directoryEventsV1.NumberChanged),
+  departmentChanged: eventType(
+    'directory',
+    'department_changed',
+    DIRECTORY_STREAM,
+    directoryEventsV1.DepartmentChanged,
+  ),
+  staffChanged: eventType('directory', 'staff_changed', DIRECTORY_STREAM, directoryEventsV1.StaffChanged),
 } as const;

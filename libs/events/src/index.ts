@@ -12,6 +12,7 @@ export {
 export {
   CALLS_STREAM,
   CDRS_STREAM,
+  DIRECTORY_STREAM,
   DLQ_STREAM,
   FAX_INBOX_BUCKET,
   FAX_STREAM,
@@ -23,6 +24,7 @@ export {
 export {
   BillingEvents,
   CallEvents,
+  DirectoryEvents,
   FaxEvents,
   IvrEvents,
   RatingEvents,

@@ -57,6 +57,17 @@ export const IVR_STREAM: StreamDefinition = {
   duplicateWindowMs: 10 * MINUTE,
 };
 
+/** Directory change events; only the `*_changed` subjects, so `sb.*.directory.rpc.*` requests stay core NATS. */
+export const DIRECTORY_STREAM: StreamDefinition = {
+  name: 'DIRECTORY',
+  subjects: ['tenant', 'site', 'number', 'department', 'staff'].map((entity) =>
+    allTenantsSubject('directory', `${entity}_changed`),
+  ),
+  description: 'Directory changes (tenants, sites, numbers, departments, staff) for cache refreshes.',
+  maxAgeMs: 7 * DAY,
+  duplicateWindowMs: 10 * MINUTE,
+};
+
 /** Poison messages parked by any consumer, kept for an operator to inspect and replay. */
 export const DLQ_STREAM: StreamDefinition = {
   name: 'DLQ',
@@ -72,6 +83,7 @@ export const STREAMS: readonly StreamDefinition[] = [
   CDRS_STREAM,
   INVOICES_STREAM,
   IVR_STREAM,
+  DIRECTORY_STREAM,
   DLQ_STREAM,
 ];
 

@@ -1,0 +1,199 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import * as grpc from '@grpc/grpc-js';
+import { directoryServiceV1, directoryV1 } from '@switchboard/proto';
+import type { Command } from 'commander';
+import { parse } from 'yaml';
+import { bearerToken } from '../credentials.js';
+
+const DEFAULT_ADDRESS = '127.0.0.1:50054';
+
+export interface DirectoryCommandIo {
+  env: NodeJS.ProcessEnv;
+  write(text: string): void;
+}
+
+const processIo: DirectoryCommandIo = { env: process.env, write: (text) => void process.stdout.write(text) };
+
+type Unary<Req, Res> = (
+  request: Req,
+  metadata: grpc.Metadata,
+  callback: (error: grpc.ServiceError | null, response: Res) => void,
+) => grpc.ClientUnaryCall;
+
+/** Runs one call against the Directory API (`SB_DIRECTORY_ADDR`) and closes the client. */
+async function call<Req, Res>(
+  io: DirectoryCommandIo,
+  tenant: string,
+  pick: (client: directoryServiceV1.DirectoryServiceClient) => Unary<Req, Res>,
+  request: Req,
+): Promise<Res> {
+  const address = io.env['SB_DIRECTORY_ADDR'] || DEFAULT_ADDRESS;
+  const metadata = new grpc.Metadata();
+  metadata.set('authorization', `Bearer ${await bearerToken({ tenant }, io.env)}`);
+  const client = new directoryServiceV1.DirectoryServiceClient(address, grpc.credentials.createInsecure());
+  try {
+    return await new Promise<Res>((resolve, reject) =>
+      pick(client).call(client, request, metadata, (error, response) =>
+        error ? reject(new Error(`${grpc.status[error.code]}: ${error.details}`)) : resolve(response),
+      ),
+    );
+  } finally {
+    client.close();
+  }
+}
+
+/** The tenant a document is for, so `import` needs only the file. */
+function documentTenant(text: string, file: string): string {
+  let document: unknown;
+  try {
+    document = parse(text);
+  } catch (error) {
+    throw new Error(`${file} is not YAML or JSON: ${(error as Error).message}`);
+  }
+  const tenantId = (document as { tenant?: { tenantId?: unknown } } | null)?.tenant?.tenantId;
+  if (typeof tenantId !== 'string' || !tenantId) throw new Error(`${file} has no tenant.tenantId`);
+  return tenantId;
+}
+
+const enumName = (name: string, prefix: string) => name.slice(prefix.length).toLowerCase().replaceAll('_', '-');
+
+function table(rows: string[][]): string {
+  return rows.map((row) => `${row.join('\t')}\n`).join('');
+}
+
+function departmentRow(department: directoryV1.Department, names: Map<string, string>): string[] {
+  const overflow = department.overflow;
+  const overflowText =
+    overflow && overflow.kind !== directoryV1.OverflowKind.OVERFLOW_KIND_NONE
+      ? `${enumName(directoryV1.overflowKindToJSON(overflow.kind), 'OVERFLOW_KIND_')}${overflow.target ? `:${overflow.target}` : ''}`
+      : '-';
+  return [
+    department.departmentId,
+    department.name,
+    enumName(directoryV1.strategyToJSON(department.strategy), 'STRATEGY_'),
+    department.members.map((member) => names.get(member.staffId) ?? member.staffId).join(', ') || '-',
+    `${department.ringTimeoutSeconds}s`,
+    `${department.maxWaitSeconds}s`,
+    overflowText,
+  ];
+}
+
+function agentRow(staff: directoryV1.Staff): string[] {
+  return [
+    staff.staffId,
+    staff.displayName,
+    staff.extension,
+    staff.siteId || '-',
+    staff.devices.join(', ') || '-',
+    staff.skills.join(', ') || '-',
+    staff.homeOffice ? `home office ${staff.homeOfficeNumber}` : '-',
+  ];
+}
+
+/**
+ * `sb tenant import|export`, `sb departments`, `sb agents`: the directory over its gRPC API.
+ * Agents are listed from the directory only; live presence comes from the presence service.
+ */
+export function registerDirectoryCommands(program: Command, io: DirectoryCommandIo = processIo): void {
+  const tenant = program.command('tenant').description('whole tenants as one YAML/JSON document (Directory API)');
+
+  tenant
+    .command('import')
+    .description('replace a tenant with the document in a file; all or nothing')
+    .requiredOption('--file <file>', 'YAML or JSON document, e.g. services/directory/demo/amt-kropp.yaml')
+    .action(async (options: { file: string }) => {
+      const document = await readFile(options.file, 'utf8');
+      const tenantId = documentTenant(document, options.file);
+      const result = await call<directoryServiceV1.ImportTenantRequest, directoryServiceV1.ImportTenantResponse>(
+        io,
+        tenantId,
+        (client) => client.importTenant,
+        { tenantId, document },
+      );
+      io.write(
+        `imported ${tenantId}: ${result.sites} sites, ${result.numbers} numbers, ${result.departments} departments, ${result.staff} staff (version ${result.version})\n`,
+      );
+    });
+
+  tenant
+    .command('export')
+    .description('print (or save) a tenant as one document')
+    .requiredOption('--tenant <id>', 'tenant to export')
+    .option('--out <file>', 'write to this file instead of standard output')
+    .option('--json', 'JSON instead of YAML')
+    .action(async (options: { tenant: string; out?: string; json?: boolean }) => {
+      const { document } = await call<directoryServiceV1.ExportTenantRequest, directoryServiceV1.ExportTenantResponse>(
+        io,
+        options.tenant,
+        (client) => client.exportTenant,
+        {
+          tenantId: options.tenant,
+          format: options.json
+            ? directoryServiceV1.DocumentFormat.DOCUMENT_FORMAT_JSON
+            : directoryServiceV1.DocumentFormat.DOCUMENT_FORMAT_YAML,
+        },
+      );
+      if (!options.out) return io.write(document);
+      await writeFile(options.out, document);
+      io.write(`saved ${options.tenant} to ${options.out}\n`);
+    });
+
+  program
+    .command('departments')
+    .description('list a tenant’s departments (queues) with members, strategy and overflow')
+    .requiredOption('--tenant <id>', 'tenant to list')
+    .option('--json', 'print JSON')
+    .action(async (options: { tenant: string; json?: boolean }) => {
+      const request = { tenantId: options.tenant };
+      const { departments } = await call<
+        directoryServiceV1.ListDepartmentsRequest,
+        directoryServiceV1.ListDepartmentsResponse
+      >(io, options.tenant, (client) => client.listDepartments, request);
+      if (options.json) {
+        return io.write(
+          `${JSON.stringify(
+            departments.map((entry) => directoryV1.Department.toJSON(entry)),
+            null,
+            2,
+          )}\n`,
+        );
+      }
+      const { staff } = await call<directoryServiceV1.ListStaffRequest, directoryServiceV1.ListStaffResponse>(
+        io,
+        options.tenant,
+        (client) => client.listStaff,
+        request,
+      );
+      const names = new Map(staff.map((entry) => [entry.staffId, entry.displayName]));
+      io.write(
+        table([
+          ['ID', 'NAME', 'STRATEGY', 'MEMBERS', 'RING', 'MAX WAIT', 'OVERFLOW'],
+          ...departments.map((entry) => departmentRow(entry, names)),
+        ]),
+      );
+    });
+
+  program
+    .command('agents')
+    .description('list a tenant’s staff with extension, devices, skills and home office')
+    .requiredOption('--tenant <id>', 'tenant to list')
+    .option('--json', 'print JSON')
+    .action(async (options: { tenant: string; json?: boolean }) => {
+      const { staff } = await call<directoryServiceV1.ListStaffRequest, directoryServiceV1.ListStaffResponse>(
+        io,
+        options.tenant,
+        (client) => client.listStaff,
+        { tenantId: options.tenant },
+      );
+      if (options.json) {
+        return io.write(
+          `${JSON.stringify(
+            staff.map((entry) => directoryV1.Staff.toJSON(entry)),
+            null,
+            2,
+          )}\n`,
+        );
+      }
+      io.write(table([['ID', 'NAME', 'EXT', 'SITE', 'DEVICES', 'SKILLS', 'HOME OFFICE'], ...staff.map(agentRow)]));
+    });
+}

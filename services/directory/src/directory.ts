@@ -1,0 +1,214 @@
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { type DirectoryCache, TenantView } from './cache.js';
+import type { ChangePublisher } from './change-events.js';
+import {
+  ValidationError,
+  departmentSchema,
+  documentSchema,
+  numberSchema,
+  parseOrThrow,
+  siteSchema,
+  staffSchema,
+  tenantSchema,
+  type DirectoryDocument,
+  type Tenant,
+} from './model.js';
+import { referenceProblems } from './references.js';
+import { type DirectoryStore, NotFoundError, entityKey, type EntityKind } from './store.js';
+
+/** A delete or change that other entities still depend on. */
+export class InUseError extends Error {
+  override readonly name = 'InUseError';
+}
+
+export class AlreadyExistsError extends Error {
+  override readonly name = 'AlreadyExistsError';
+}
+
+type Entity<K extends EntityKind> = DirectoryDocument[K][number];
+
+const SCHEMAS = { sites: siteSchema, numbers: numberSchema, departments: departmentSchema, staff: staffSchema };
+/** How a request names the entity, for field errors such as `site.address.postalCode`. */
+const SINGULAR: Record<EntityKind, string> = {
+  sites: 'site',
+  numbers: 'number',
+  departments: 'department',
+  staff: 'staff',
+};
+
+/**
+ * The directory's operations. Every write validates the whole tenant as it would be afterwards
+ * (schema and references), writes MongoDB, refreshes this replica's cache and publishes the
+ * change event, on which other replicas refresh theirs.
+ */
+export class Directory {
+  private readonly reloads = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly store: DirectoryStore,
+    readonly cache: DirectoryCache,
+    private readonly events: ChangePublisher,
+  ) {}
+
+  /** Loads every tenant and forgets those that no longer exist. */
+  async loadAll(): Promise<void> {
+    const tenantIds = await this.store.tenantIds();
+    for (const tenantId of tenantIds) await this.refresh(tenantId);
+    // Tenants missing from the list are reloaded too (the load finds none and drops them) rather
+    // than dropped here, which could drop one created after the list was read.
+    for (const tenantId of this.cache.tenantIds()) {
+      if (!tenantIds.includes(tenantId)) await this.refresh(tenantId);
+    }
+  }
+
+  /**
+   * Reloads one tenant from MongoDB into the cache (on a change, never per call). Reloads of a
+   * tenant run one after another, so a slow older load never overwrites a newer one.
+   */
+  refresh(tenantId: string): Promise<void> {
+    const load = async () => {
+      const loaded = await this.store.load(tenantId);
+      this.cache.set(tenantId, loaded && new TenantView(loaded.document, loaded.version));
+    };
+    const next = (this.reloads.get(tenantId) ?? Promise.resolve()).then(load, load);
+    this.reloads.set(tenantId, next);
+    const forget = () => {
+      if (this.reloads.get(tenantId) === next) this.reloads.delete(tenantId);
+    };
+    next.then(forget, forget);
+    return next;
+  }
+
+  private async current(tenantId: string): Promise<DirectoryDocument> {
+    const loaded = await this.store.load(tenantId);
+    if (!loaded) throw new NotFoundError(`tenant ${tenantId} not found`);
+    return loaded.document;
+  }
+
+  private check(document: DirectoryDocument, error: new (problems: string[]) => Error = ValidationError): void {
+    const problems = referenceProblems(document);
+    for (const number of this.cache.claimedElsewhere(document.tenant.tenantId, document.numbers)) {
+      problems.push(`numbers[${number}].number: belongs to another tenant`);
+    }
+    if (problems.length > 0) throw new error(problems);
+  }
+
+  async getTenant(tenantId: string): Promise<Tenant> {
+    return (await this.current(tenantId)).tenant;
+  }
+
+  listTenants(): Promise<Tenant[]> {
+    return this.store.listTenants();
+  }
+
+  async createTenant(input: unknown): Promise<Tenant> {
+    const tenant = parseOrThrow(tenantSchema, input, 'tenant');
+    try {
+      await this.store.createTenant(tenant);
+    } catch (error) {
+      if ((error as Error).name === 'DuplicateKeyError') {
+        throw new AlreadyExistsError(`tenant ${tenant.tenantId} already exists`);
+      }
+      throw error;
+    }
+    await this.refresh(tenant.tenantId);
+    await this.events.tenant(tenant.tenantId, 'created', tenant, this.cache.get(tenant.tenantId)?.version ?? '');
+    return tenant;
+  }
+
+  async updateTenant(input: unknown): Promise<Tenant> {
+    const tenant = parseOrThrow(tenantSchema, input, 'tenant');
+    await this.store.updateTenant(tenant);
+    await this.refresh(tenant.tenantId);
+    await this.events.tenant(tenant.tenantId, 'updated', tenant, this.cache.get(tenant.tenantId)?.version ?? '');
+    return tenant;
+  }
+
+  async deleteTenant(tenantId: string): Promise<void> {
+    await this.store.deleteTenant(tenantId);
+    this.cache.set(tenantId, undefined);
+    await this.events.tenant(tenantId, 'deleted', undefined, '');
+  }
+
+  async get<K extends EntityKind>(tenantId: string, kind: K, key: string): Promise<Entity<K>> {
+    const document = await this.current(tenantId);
+    const found = (document[kind] as Entity<K>[]).find((entity) => entityKey[kind](entity as never) === key);
+    if (!found) throw new NotFoundError(`${SINGULAR[kind]} ${key} not found in tenant ${tenantId}`);
+    return found;
+  }
+
+  async list<K extends EntityKind>(tenantId: string, kind: K): Promise<Entity<K>[]> {
+    return (await this.current(tenantId))[kind] as Entity<K>[];
+  }
+
+  async put<K extends EntityKind>(
+    tenantId: string,
+    kind: K,
+    input: unknown,
+    mode: 'create' | 'update',
+  ): Promise<Entity<K>> {
+    const entity = parseOrThrow(SCHEMAS[kind], input, SINGULAR[kind]) as Entity<K>;
+    const key = entityKey[kind](entity as never);
+    const document = await this.current(tenantId);
+    const entities = document[kind] as Entity<K>[];
+    const exists = entities.some((other) => entityKey[kind](other as never) === key);
+    if (mode === 'create' && exists) throw new AlreadyExistsError(`${SINGULAR[kind]} ${key} already exists`);
+    if (mode === 'update' && !exists)
+      throw new NotFoundError(`${SINGULAR[kind]} ${key} not found in tenant ${tenantId}`);
+    const next = entities.filter((other) => entityKey[kind](other as never) !== key);
+    this.check({ ...document, [kind]: [...next, entity] });
+    if (mode === 'create') await this.store.insert(tenantId, kind, entity);
+    else await this.store.replace(tenantId, kind, entity);
+    await this.refresh(tenantId);
+    await this.events.entity(tenantId, kind, mode === 'create' ? 'created' : 'updated', key, entity);
+    return entity;
+  }
+
+  async remove(tenantId: string, kind: EntityKind, key: string): Promise<void> {
+    const document = await this.current(tenantId);
+    const entities = document[kind] as Entity<EntityKind>[];
+    if (!entities.some((entity) => entityKey[kind](entity as never) === key)) {
+      throw new NotFoundError(`${SINGULAR[kind]} ${key} not found in tenant ${tenantId}`);
+    }
+    const next = entities.filter((entity) => entityKey[kind](entity as never) !== key);
+    this.check({ ...document, [kind]: next }, InUseWithProblems);
+    await this.store.remove(tenantId, kind, key);
+    await this.refresh(tenantId);
+    await this.events.entity(tenantId, kind, 'deleted', key, undefined);
+  }
+
+  /** Parses and validates a whole document; nothing is written unless all of it is valid. */
+  parseDocument(tenantId: string, text: string): DirectoryDocument {
+    let raw: unknown;
+    try {
+      raw = parseYaml(text);
+    } catch (error) {
+      throw new ValidationError([`document: not YAML or JSON: ${(error as Error).message}`]);
+    }
+    const document = parseOrThrow(documentSchema, raw, 'document');
+    if (document.tenant.tenantId !== tenantId) {
+      throw new ValidationError([`document.tenant.tenantId: is "${document.tenant.tenantId}", expected "${tenantId}"`]);
+    }
+    this.check(document);
+    return document;
+  }
+
+  async importTenant(tenantId: string, text: string): Promise<{ document: DirectoryDocument; version: string }> {
+    const document = this.parseDocument(tenantId, text);
+    const version = await this.store.replaceTenant(document);
+    await this.refresh(tenantId);
+    await this.events.tenant(tenantId, 'imported', document.tenant, version);
+    return { document, version };
+  }
+
+  async exportTenant(tenantId: string, format: 'yaml' | 'json'): Promise<string> {
+    const document = await this.current(tenantId);
+    return format === 'json' ? `${JSON.stringify(document, null, 2)}\n` : stringifyYaml(document);
+  }
+}
+
+class InUseWithProblems extends InUseError {
+  constructor(problems: string[]) {
+    super(`still referenced: ${problems.join('; ')}`);
+  }
+}

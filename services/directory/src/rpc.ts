@@ -1,0 +1,26 @@
+import { directoryServiceV1 } from '@switchboard/proto';
+import { natsRpcClient, type NatsHandle, type RpcClient } from '@switchboard/service-kit';
+
+// The per-call lookups over NATS request/reply: `sb.<tenant>.directory.rpc.<Method>`, served by
+// every replica in queue group `directory`. Built here because the shared subjects module is
+// not the directory's to change.
+
+const { resolveNumber, isOpen } = directoryServiceV1.DirectoryServiceService;
+
+/** The methods served over NATS: the same messages as the gRPC API. */
+export const DIRECTORY_RPC_DEFINITION = { resolveNumber, isOpen };
+export type DirectoryRpcClient = RpcClient<typeof DIRECTORY_RPC_DEFINITION>;
+
+export function directoryRpcSubject(tenantId: string, method: string): string {
+  return `sb.${tenantId}.directory.rpc.${method}`;
+}
+
+export const directoryRpcServeSubject = (method: string): string => `sb.*.directory.rpc.${method}`;
+
+export function directoryRpcClient(nats: NatsHandle, timeoutMs = 2_000): DirectoryRpcClient {
+  return natsRpcClient(nats, {
+    definition: DIRECTORY_RPC_DEFINITION,
+    subjectFor: (method, request) => directoryRpcSubject(request.tenantId, method),
+    timeoutMs,
+  });
+}

@@ -1,0 +1,246 @@
+import * as grpc from '@grpc/grpc-js';
+import { directoryServiceV1, directoryV1 } from '@switchboard/proto';
+import {
+  DuplicateKeyError,
+  GrpcStatusError,
+  crossTenant,
+  currentPrincipal,
+  type RpcHandlers,
+} from '@switchboard/service-kit';
+import {
+  departmentIn,
+  departmentOut,
+  entryPointOut,
+  numberIn,
+  numberKindOut,
+  numberOut,
+  siteIn,
+  siteOut,
+  staffIn,
+  staffOut,
+  tenantIn,
+  tenantOut,
+} from './convert.js';
+import { AlreadyExistsError, InUseError, type Directory } from './directory.js';
+import type { OpenState } from './hours.js';
+import { ValidationError } from './model.js';
+import { NotFoundError, type EntityKind } from './store.js';
+
+type Definition = typeof directoryServiceV1.DirectoryServiceService;
+export type DirectoryHandlers = RpcHandlers<Definition>;
+
+const ADMIN_ROLES = new Set(['admin', 'operator', 'service']);
+const { OpenState: OpenStateEnum } = directoryServiceV1;
+const OPEN_STATES: Record<OpenState, directoryServiceV1.OpenState> = {
+  open: OpenStateEnum.OPEN_STATE_OPEN,
+  closed: OpenStateEnum.OPEN_STATE_CLOSED,
+  holiday: OpenStateEnum.OPEN_STATE_HOLIDAY,
+};
+
+function toStatusError(error: unknown): unknown {
+  if (error instanceof ValidationError) return new GrpcStatusError(grpc.status.INVALID_ARGUMENT, error.message);
+  if (error instanceof NotFoundError) return new GrpcStatusError(grpc.status.NOT_FOUND, error.message);
+  if (error instanceof AlreadyExistsError) return new GrpcStatusError(grpc.status.ALREADY_EXISTS, error.message);
+  if (error instanceof DuplicateKeyError) {
+    return new GrpcStatusError(grpc.status.ALREADY_EXISTS, `already exists: ${JSON.stringify(error.key ?? {})}`);
+  }
+  if (error instanceof InUseError) return new GrpcStatusError(grpc.status.FAILED_PRECONDITION, error.message);
+  return error;
+}
+
+/** Every request names its tenant: the kit's tenant check only applies to a non-empty tenant_id. */
+function tenantOf(request: { tenantId: string }): string {
+  if (!request.tenantId) throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, 'tenant_id is required');
+  return request.tenantId;
+}
+
+function requireAdmin(): void {
+  const { role } = currentPrincipal();
+  if (!ADMIN_ROLES.has(role))
+    throw new GrpcStatusError(grpc.status.PERMISSION_DENIED, `${role} may not change the directory`);
+}
+
+function requireKey(field: string, value: string): string {
+  if (!value) throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, `${field} is required`);
+  return value;
+}
+
+function handle<Req, Res>(work: (request: Req) => Promise<Res>): (request: Req) => Promise<Res> {
+  return (request) =>
+    work(request).catch((error: unknown) => {
+      throw toStatusError(error);
+    });
+}
+
+/** The admin API's handlers; `resolveNumber` and `isOpen` answer from memory only. */
+export function createDirectoryHandlers(directory: Directory): DirectoryHandlers {
+  const write = <Req extends { tenantId: string }, Res>(work: (tenantId: string, request: Req) => Promise<Res>) =>
+    handle(async (request: Req) => {
+      const tenantId = tenantOf(request);
+      requireAdmin();
+      return work(tenantId, request);
+    });
+  const read = <Req extends { tenantId: string }, Res>(work: (tenantId: string, request: Req) => Promise<Res>) =>
+    handle(async (request: Req) => work(tenantOf(request), request));
+
+  /** The entity in a create/update request, which must be present. */
+  const body = <T>(field: string, value: T | undefined): T => {
+    if (value === undefined) throw new ValidationError([`${field}: is required`]);
+    return value;
+  };
+
+  const put =
+    <K extends EntityKind>(kind: K, mode: 'create' | 'update', input: unknown) =>
+    (tenantId: string) =>
+      directory.put(tenantId, kind, input, mode);
+
+  return {
+    createTenant: write(async (tenantId, request: directoryServiceV1.CreateTenantRequest) => {
+      const tenant = body('tenant', request.tenant);
+      if (tenant.tenantId && tenant.tenantId !== tenantId)
+        throw new ValidationError(['tenant.tenantId: must equal tenant_id']);
+      return { tenant: tenantOut(await directory.createTenant(tenantIn({ ...tenant, tenantId }))) };
+    }),
+    updateTenant: write(async (tenantId, request: directoryServiceV1.UpdateTenantRequest) => {
+      const tenant = body('tenant', request.tenant);
+      if (tenant.tenantId && tenant.tenantId !== tenantId)
+        throw new ValidationError(['tenant.tenantId: must equal tenant_id']);
+      return { tenant: tenantOut(await directory.updateTenant(tenantIn({ ...tenant, tenantId }))) };
+    }),
+    getTenant: read(async (tenantId) => ({ tenant: tenantOut(await directory.getTenant(tenantId)) })),
+    deleteTenant: write(async (tenantId) => {
+      await directory.deleteTenant(tenantId);
+      return {};
+    }),
+    listTenants: handle(async (request: directoryServiceV1.ListTenantsRequest) => {
+      const principal = currentPrincipal();
+      const visible = (tenantId: string) =>
+        request.tenantId
+          ? tenantId === request.tenantId
+          : crossTenant(principal.role) || tenantId === principal.tenantId;
+      const tenants = await directory.listTenants();
+      return { tenants: tenants.filter((tenant) => visible(tenant.tenantId)).map(tenantOut) };
+    }),
+
+    createSite: write(async (tenantId, request: directoryServiceV1.CreateSiteRequest) => ({
+      site: siteOut(await put('sites', 'create', siteIn(body('site', request.site)))(tenantId)),
+    })),
+    updateSite: write(async (tenantId, request: directoryServiceV1.UpdateSiteRequest) => ({
+      site: siteOut(await put('sites', 'update', siteIn(body('site', request.site)))(tenantId)),
+    })),
+    getSite: read(async (tenantId, request: directoryServiceV1.GetSiteRequest) => ({
+      site: siteOut(await directory.get(tenantId, 'sites', requireKey('site_id', request.siteId))),
+    })),
+    deleteSite: write(async (tenantId, request: directoryServiceV1.DeleteSiteRequest) => {
+      await directory.remove(tenantId, 'sites', requireKey('site_id', request.siteId));
+      return {};
+    }),
+    listSites: read(async (tenantId) => ({ sites: (await directory.list(tenantId, 'sites')).map(siteOut) })),
+
+    createNumber: write(async (tenantId, request: directoryServiceV1.CreateNumberRequest) => ({
+      number: numberOut(await put('numbers', 'create', numberIn(body('number', request.number)))(tenantId)),
+    })),
+    updateNumber: write(async (tenantId, request: directoryServiceV1.UpdateNumberRequest) => ({
+      number: numberOut(await put('numbers', 'update', numberIn(body('number', request.number)))(tenantId)),
+    })),
+    getNumber: read(async (tenantId, request: directoryServiceV1.GetNumberRequest) => ({
+      number: numberOut(await directory.get(tenantId, 'numbers', requireKey('number', request.number))),
+    })),
+    deleteNumber: write(async (tenantId, request: directoryServiceV1.DeleteNumberRequest) => {
+      await directory.remove(tenantId, 'numbers', requireKey('number', request.number));
+      return {};
+    }),
+    listNumbers: read(async (tenantId) => ({ numbers: (await directory.list(tenantId, 'numbers')).map(numberOut) })),
+
+    createDepartment: write(async (tenantId, request: directoryServiceV1.CreateDepartmentRequest) => ({
+      department: departmentOut(
+        await put('departments', 'create', departmentIn(body('department', request.department)))(tenantId),
+      ),
+    })),
+    updateDepartment: write(async (tenantId, request: directoryServiceV1.UpdateDepartmentRequest) => ({
+      department: departmentOut(
+        await put('departments', 'update', departmentIn(body('department', request.department)))(tenantId),
+      ),
+    })),
+    getDepartment: read(async (tenantId, request: directoryServiceV1.GetDepartmentRequest) => ({
+      department: departmentOut(
+        await directory.get(tenantId, 'departments', requireKey('department_id', request.departmentId)),
+      ),
+    })),
+    deleteDepartment: write(async (tenantId, request: directoryServiceV1.DeleteDepartmentRequest) => {
+      await directory.remove(tenantId, 'departments', requireKey('department_id', request.departmentId));
+      return {};
+    }),
+    listDepartments: read(async (tenantId) => ({
+      departments: (await directory.list(tenantId, 'departments')).map(departmentOut),
+    })),
+
+    createStaff: write(async (tenantId, request: directoryServiceV1.CreateStaffRequest) => ({
+      staff: staffOut(await put('staff', 'create', staffIn(body('staff', request.staff)))(tenantId)),
+    })),
+    updateStaff: write(async (tenantId, request: directoryServiceV1.UpdateStaffRequest) => ({
+      staff: staffOut(await put('staff', 'update', staffIn(body('staff', request.staff)))(tenantId)),
+    })),
+    getStaff: read(async (tenantId, request: directoryServiceV1.GetStaffRequest) => ({
+      staff: staffOut(await directory.get(tenantId, 'staff', requireKey('staff_id', request.staffId))),
+    })),
+    deleteStaff: write(async (tenantId, request: directoryServiceV1.DeleteStaffRequest) => {
+      await directory.remove(tenantId, 'staff', requireKey('staff_id', request.staffId));
+      return {};
+    }),
+    listStaff: read(async (tenantId) => ({ staff: (await directory.list(tenantId, 'staff')).map(staffOut) })),
+
+    importTenant: write(async (tenantId, request: directoryServiceV1.ImportTenantRequest) => {
+      const { document, version } = await directory.importTenant(tenantId, request.document);
+      return {
+        sites: document.sites.length,
+        numbers: document.numbers.length,
+        departments: document.departments.length,
+        staff: document.staff.length,
+        version,
+      };
+    }),
+    exportTenant: read(async (tenantId, request: directoryServiceV1.ExportTenantRequest) => ({
+      document: await directory.exportTenant(
+        tenantId,
+        request.format === directoryServiceV1.DocumentFormat.DOCUMENT_FORMAT_JSON ? 'json' : 'yaml',
+      ),
+    })),
+
+    resolveNumber: read(async (tenantId, request: directoryServiceV1.ResolveNumberRequest) => {
+      const view = directory.cache.get(tenantId);
+      const resolution = view?.resolve(requireKey('number', request.number));
+      if (!resolution) throw new NotFoundError(`${request.number} is not a number of tenant ${tenantId}`);
+      const { number, staff } = resolution;
+      return {
+        tenantId,
+        matchedNumber: number.number,
+        kind: numberKindOut(number.kind),
+        entryPoint: staff
+          ? { kind: directoryV1.EntryPointKind.ENTRY_POINT_KIND_EXTENSION, target: staff.extension }
+          : entryPointOut(number.entryPoint),
+        siteId: staff?.siteId || number.siteId,
+        staffId: staff?.staffId ?? '',
+      };
+    }),
+    isOpen: read(async (tenantId, request: directoryServiceV1.IsOpenRequest) => {
+      const view = directory.cache.get(tenantId);
+      if (!view) throw new NotFoundError(`tenant ${tenantId} not found`);
+      if (Boolean(request.departmentId) === Boolean(request.siteId)) {
+        throw new ValidationError(['department_id, site_id: exactly one is required']);
+      }
+      const at = request.at ?? new Date();
+      let answer;
+      if (request.departmentId) {
+        const department = view.departments.get(request.departmentId);
+        if (!department) throw new NotFoundError(`department ${request.departmentId} not found in tenant ${tenantId}`);
+        answer = view.departmentOpen(department, at);
+      } else {
+        const site = view.sites.get(request.siteId);
+        if (!site) throw new NotFoundError(`site ${request.siteId} not found in tenant ${tenantId}`);
+        answer = view.siteOpen(site, at);
+      }
+      return { state: OPEN_STATES[answer.state], reason: answer.reason, localTime: answer.localTime };
+    }),
+  };
+}

@@ -1,0 +1,511 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import type { Subscription } from '@nats-io/nats-core';
+import { directoryEventsV1, directoryServiceV1, directoryV1 } from '@switchboard/proto';
+import { createProgram } from '@switchboard/cli';
+import { connectNats, createLogger, type NatsHandle, type RunningService } from '@switchboard/service-kit';
+import { startMongo, startNats, type MongoServer, type NatsServer } from '@switchboard/testkit';
+import { MongoClient } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { parse } from 'yaml';
+import { renderDemoTenant } from '../test/demo-tenant.js';
+import {
+  SECRET,
+  directoryApi,
+  eventually,
+  startDirectory,
+  statusOf,
+  token,
+  type DirectoryApi,
+} from '../test/harness.js';
+import { directoryRpcClient, directoryRpcSubject, type DirectoryRpcClient } from './rpc.js';
+import { DirectoryStore } from './store.js';
+
+const { EntryPointKind, NumberKind, Strategy, OverflowKind, Weekday } = directoryV1;
+const { OpenState, DocumentFormat } = directoryServiceV1;
+const DB = 'directory_test';
+const DEMO_FILE = new URL('../demo/amt-kropp.yaml', import.meta.url);
+
+let nats: NatsServer;
+let mongo: MongoServer;
+let service: RunningService;
+let replica: RunningService;
+let caller: NatsHandle;
+let lookups: DirectoryRpcClient;
+let mongoClient: MongoClient;
+let events: Subscription;
+const received: Array<{ subject: string; data: Uint8Array }> = [];
+const clients: Array<{ close(): void }> = [];
+let operator: DirectoryApi;
+let krAdmin: DirectoryApi;
+let krAgent: DirectoryApi;
+let replicaApi: DirectoryApi;
+
+async function apiFor(port: number, principal: Parameters<typeof token>[0]): Promise<DirectoryApi> {
+  const connection = directoryApi(port, await token(principal));
+  clients.push(connection);
+  return connection.api;
+}
+
+const site = (fields: Partial<directoryV1.Site>) =>
+  directoryV1.Site.fromPartial({
+    siteId: 'rathaus',
+    name: 'Rathaus',
+    kind: 'town-hall',
+    address: { street: 'Dorfstraße 1', postalCode: '24848', city: 'Kropp' },
+    headcount: 3,
+    openingHours: [{ day: Weekday.WEEKDAY_MONDAY, from: '08:00', to: '12:00' }],
+    ...fields,
+  });
+const staff = (fields: Partial<directoryV1.Staff>) =>
+  directoryV1.Staff.fromPartial({
+    staffId: 's-1',
+    displayName: 'Anke Hansen',
+    extension: '11',
+    siteId: 'rathaus',
+    ...fields,
+  });
+const department = (fields: Partial<directoryV1.Department>) =>
+  directoryV1.Department.fromPartial({ departmentId: 'meldeamt', name: 'Meldeamt', siteId: 'rathaus', ...fields });
+const number = (fields: Partial<directoryV1.PhoneNumber>) =>
+  directoryV1.PhoneNumber.fromPartial({
+    number: '+4943319988',
+    kind: NumberKind.NUMBER_KIND_MAIN,
+    entryPoint: { kind: EntryPointKind.ENTRY_POINT_KIND_DEPARTMENT, target: 'meldeamt' },
+    ...fields,
+  });
+const tenantT = directoryV1.Tenant.fromPartial({ tenantId: 't-test', name: 'Gemeinde Test', federalState: 'SH' });
+
+const at = (iso: string) => ({ at: new Date(iso) });
+
+beforeAll(async () => {
+  [nats, mongo] = await Promise.all([startNats(), startMongo()]);
+  const urls = { nats: nats.url, mongo: mongo.url, db: DB };
+  // Only the first reloads periodically: the replica learns changes from change events alone.
+  service = await startDirectory(urls, { DIRECTORY_RELOAD_INTERVAL_MS: '300' });
+  replica = await startDirectory(urls);
+  caller = await connectNats({
+    url: nats.url,
+    name: 'routing-test',
+    logger: createLogger({ service: 't', level: 'silent' }),
+  });
+  events = caller.connection.subscribe('sb.*.directory.*', {
+    callback: (error, message) => {
+      if (!error) received.push({ subject: message.subject, data: message.data });
+    },
+  });
+  lookups = directoryRpcClient(caller);
+  mongoClient = await MongoClient.connect(mongo.url);
+  operator = await apiFor(service.grpcPort!, { subject: 'ops', tenantId: 'provider', role: 'operator' });
+  krAdmin = await apiFor(service.grpcPort!, { subject: 'anna', tenantId: 't-kropp', role: 'admin' });
+  krAgent = await apiFor(service.grpcPort!, { subject: 'ben', tenantId: 't-kropp', role: 'agent' });
+  replicaApi = await apiFor(replica.grpcPort!, { subject: 'routing', tenantId: 'provider', role: 'service' });
+  await operator.importTenant({ tenantId: 't-kropp', document: await readFile(DEMO_FILE, 'utf8') });
+  // NATS lookups go to either replica: wait until the other one has the tenant too.
+  await eventually(
+    () => replicaApi.resolveNumber({ tenantId: 't-kropp', number: '+494624720' }).catch(() => undefined),
+    'the replica to load t-kropp',
+  );
+}, 60_000);
+
+afterAll(async () => {
+  for (const client of clients) client.close();
+  events?.unsubscribe();
+  await mongoClient?.close();
+  await caller?.connection.close();
+  await Promise.all([service?.shutdown('test over'), replica?.shutdown('test over')]);
+  await Promise.all([nats?.stop(), mongo?.stop()]);
+});
+
+describe('demo tenant', () => {
+  it('is committed exactly as the seeded generator builds it', async () => {
+    expect(await readFile(DEMO_FILE, 'utf8')).toBe(renderDemoTenant());
+  });
+
+  it('imports with 47 sites, 60 staff, the departments of the story and a main number into the IVR', async () => {
+    const [sites, people, departments, tenant] = await Promise.all([
+      krAgent.listSites({ tenantId: 't-kropp' }),
+      krAgent.listStaff({ tenantId: 't-kropp' }),
+      krAgent.listDepartments({ tenantId: 't-kropp' }),
+      krAgent.getTenant({ tenantId: 't-kropp' }),
+    ]);
+    expect(sites.sites).toHaveLength(47);
+    expect(new Set(sites.sites.map((entry) => entry.municipality)).size).toBe(14);
+    expect(new Set(sites.sites.map((entry) => entry.kind))).toEqual(
+      new Set(['town-hall', 'kindergarten', 'library', 'depot', 'school']),
+    );
+    expect(people.staff).toHaveLength(60);
+    expect(people.staff.filter((entry) => entry.homeOffice).length).toBeGreaterThan(0);
+    expect(departments.departments.map((entry) => entry.departmentId)).toEqual(
+      expect.arrayContaining(['fischereischeine', 'buergerbuero', 'standesamt', 'bauhof', 'kita-verwaltung']),
+    );
+    expect(tenant.tenant).toMatchObject({ name: 'Amt Kropp-Stapelholm', federalState: 'SH' });
+    expect(await lookups.resolveNumber({ tenantId: 't-kropp', number: '+494624720' })).toMatchObject({
+      kind: NumberKind.NUMBER_KIND_MAIN,
+      entryPoint: { kind: EntryPointKind.ENTRY_POINT_KIND_IVR_MENU, target: 'main-menu' },
+      siteId: 'amt-kropp',
+    });
+  });
+});
+
+describe('admin API', () => {
+  it('creates, reads, updates, lists and deletes every entity, publishing a change event each time', async () => {
+    await operator.createTenant({ tenantId: 't-test', tenant: tenantT });
+    await operator.createSite({ tenantId: 't-test', site: site({}) });
+    await operator.createStaff({ tenantId: 't-test', staff: staff({}) });
+    await operator.createDepartment({
+      tenantId: 't-test',
+      department: department({ members: [{ staffId: 's-1', priority: 0 }], strategy: Strategy.STRATEGY_RING_ALL }),
+    });
+    await operator.createNumber({ tenantId: 't-test', number: number({ siteId: 'rathaus' }) });
+
+    expect((await operator.getSite({ tenantId: 't-test', siteId: 'rathaus' })).site).toEqual(site({}));
+    const created = (await operator.getDepartment({ tenantId: 't-test', departmentId: 'meldeamt' })).department;
+    // Defaults fill what the request left out.
+    expect(created).toMatchObject({
+      strategy: Strategy.STRATEGY_RING_ALL,
+      ringTimeoutSeconds: 20,
+      overflow: { kind: OverflowKind.OVERFLOW_KIND_NONE, target: '' },
+    });
+
+    await operator.updateStaff({
+      tenantId: 't-test',
+      staff: staff({ homeOffice: true, homeOfficeNumber: '+4915123456789', devices: ['test-11'] }),
+    });
+    expect((await operator.getStaff({ tenantId: 't-test', staffId: 's-1' })).staff).toMatchObject({
+      homeOffice: true,
+      homeOfficeNumber: '+4915123456789',
+      devices: ['test-11'],
+    });
+    await operator.updateTenant({ tenantId: 't-test', tenant: { ...tenantT, name: 'Gemeinde Test-Dorf' } });
+    expect((await operator.getTenant({ tenantId: 't-test' })).tenant?.name).toBe('Gemeinde Test-Dorf');
+    expect((await operator.listNumbers({ tenantId: 't-test' })).numbers.map((entry) => entry.number)).toEqual([
+      '+4943319988',
+    ]);
+
+    await operator.deleteNumber({ tenantId: 't-test', number: '+4943319988' });
+    expect((await statusOf(operator.getNumber({ tenantId: 't-test', number: '+4943319988' }))).code).toBe(
+      grpc.status.NOT_FOUND,
+    );
+    // The replica that wrote answers from its refreshed cache at once (NATS lookups may reach the other).
+    expect((await statusOf(operator.resolveNumber({ tenantId: 't-test', number: '+4943319988' }))).code).toBe(
+      grpc.status.NOT_FOUND,
+    );
+
+    const subjects = await eventually(async () => {
+      const seen = received.filter((entry) => entry.subject.startsWith('sb.t-test.')).map((entry) => entry.subject);
+      return seen.length >= 8 ? seen : undefined;
+    }, 'change events');
+    expect(subjects).toEqual([
+      'sb.t-test.directory.tenant_changed',
+      'sb.t-test.directory.site_changed',
+      'sb.t-test.directory.staff_changed',
+      'sb.t-test.directory.department_changed',
+      'sb.t-test.directory.number_changed',
+      'sb.t-test.directory.staff_changed',
+      'sb.t-test.directory.tenant_changed',
+      'sb.t-test.directory.number_changed',
+    ]);
+    const staffEvent = directoryEventsV1.StaffChanged.decode(
+      received.filter((entry) => entry.subject === 'sb.t-test.directory.staff_changed')[1]!.data,
+    );
+    expect(staffEvent).toMatchObject({
+      change: directoryEventsV1.ChangeKind.CHANGE_KIND_UPDATED,
+      staffId: 's-1',
+      staff: { homeOffice: true },
+      meta: { tenantId: 't-test', producer: 'directory' },
+    });
+    const deleted = directoryEventsV1.NumberChanged.decode(received.at(-1)!.data);
+    expect(deleted).toMatchObject({ change: directoryEventsV1.ChangeKind.CHANGE_KIND_DELETED, number: '+4943319988' });
+    expect(deleted.phoneNumber).toBeUndefined();
+  });
+
+  it('rejects bad input with INVALID_ARGUMENT naming every bad field', async () => {
+    const bad = await statusOf(
+      operator.createSite({
+        tenantId: 't-test',
+        site: site({
+          siteId: 'Bad Id',
+          headcount: -1,
+          address: { street: '', postalCode: '2484', city: 'Kropp' },
+          openingHours: [{ day: Weekday.WEEKDAY_TUESDAY, from: '12:00', to: '08:00' }],
+        }),
+      }),
+    );
+    expect(bad.code).toBe(grpc.status.INVALID_ARGUMENT);
+    for (const field of [
+      'site.siteId',
+      'site.headcount',
+      'site.address.street',
+      'site.address.postalCode',
+      'site.openingHours[0].to',
+    ]) {
+      expect(bad.details).toContain(`${field}:`);
+    }
+
+    const badNumber = await statusOf(
+      operator.createNumber({
+        tenantId: 't-test',
+        number: number({
+          number: '+49123',
+          entryPoint: { kind: EntryPointKind.ENTRY_POINT_KIND_DEPARTMENT, target: 'nope' },
+        }),
+      }),
+    );
+    expect(badNumber.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(badNumber.details).toContain('number.number: must be a valid E.164 number');
+
+    const dangling = await statusOf(
+      operator.createNumber({
+        tenantId: 't-test',
+        number: number({ entryPoint: { kind: EntryPointKind.ENTRY_POINT_KIND_DEPARTMENT, target: 'nope' } }),
+      }),
+    );
+    expect(dangling).toEqual({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: 'numbers[+4943319988].entryPoint.target: no department "nope"',
+    });
+
+    const taken = await statusOf(
+      operator.createNumber({ tenantId: 't-test', number: number({ number: '+494624720' }) }),
+    );
+    expect(taken.details).toBe('numbers[+494624720].number: belongs to another tenant');
+
+    const clash = await statusOf(operator.createStaff({ tenantId: 't-test', staff: staff({ staffId: 's-2' }) }));
+    expect(clash.details).toBe('staff.extension: "11" is used more than once');
+
+    expect(await statusOf(operator.createStaff({ tenantId: 't-test', staff: staff({}) }))).toMatchObject({
+      code: grpc.status.ALREADY_EXISTS,
+    });
+    expect(await statusOf(operator.deleteStaff({ tenantId: 't-test', staffId: 's-1' }))).toEqual({
+      code: grpc.status.FAILED_PRECONDITION,
+      details: 'still referenced: departments[meldeamt].members.staffId: no staff "s-1"',
+    });
+    expect(await statusOf(operator.listSites({ tenantId: '' }))).toEqual({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: 'tenant_id is required',
+    });
+  });
+
+  it('keeps tenants apart: other tenants are PERMISSION_DENIED, agents read but do not write', async () => {
+    expect((await statusOf(krAdmin.listStaff({ tenantId: 't-test' }))).code).toBe(grpc.status.PERMISSION_DENIED);
+    expect((await statusOf(krAdmin.exportTenant({ tenantId: 't-test', format: 0 }))).code).toBe(
+      grpc.status.PERMISSION_DENIED,
+    );
+    expect((await statusOf(krAdmin.deleteTenant({ tenantId: 't-test' }))).code).toBe(grpc.status.PERMISSION_DENIED);
+    expect((await krAdmin.listTenants({ tenantId: '' })).tenants.map((entry) => entry.tenantId)).toEqual(['t-kropp']);
+    expect((await operator.listTenants({ tenantId: '' })).tenants.map((entry) => entry.tenantId)).toEqual([
+      't-kropp',
+      't-test',
+    ]);
+    expect((await statusOf(krAgent.deleteSite({ tenantId: 't-kropp', siteId: 'kita-wohlde' }))).code).toBe(
+      grpc.status.PERMISSION_DENIED,
+    );
+    // Over NATS the subject's tenant must be the request's.
+    const reply = await caller.connection.request(
+      directoryRpcSubject('t-test', 'ResolveNumber'),
+      directoryServiceV1.ResolveNumberRequest.encode({ tenantId: 't-kropp', number: '+494624720' }).finish(),
+    );
+    expect(reply.headers?.get('Sb-Status')).toBe(String(grpc.status.PERMISSION_DENIED));
+    expect((await statusOf(lookups.resolveNumber({ tenantId: 't-test', number: '+494624720' }))).code).toBe(
+      grpc.status.NOT_FOUND,
+    );
+  });
+});
+
+describe('import and export', () => {
+  it('round-trips a tenant through export and import, as YAML and as JSON', async () => {
+    const yaml = (await operator.exportTenant({ tenantId: 't-kropp', format: DocumentFormat.DOCUMENT_FORMAT_YAML }))
+      .document;
+    const json = (await operator.exportTenant({ tenantId: 't-kropp', format: DocumentFormat.DOCUMENT_FORMAT_JSON }))
+      .document;
+    expect(JSON.parse(json)).toEqual(parse(yaml));
+    const imported = await operator.importTenant({ tenantId: 't-kropp', document: json });
+    expect(imported).toMatchObject({ sites: 47, staff: 60, departments: 9 });
+    expect((await operator.exportTenant({ tenantId: 't-kropp', format: 0 })).document).toBe(yaml);
+  });
+
+  it('changes nothing when any part of a document is invalid', async () => {
+    const before = (await operator.exportTenant({ tenantId: 't-kropp', format: 0 })).document;
+    const document = parse(before) as {
+      sites: Array<{ headcount: number }>;
+      staff: Array<{ extension: string }>;
+      departments: Array<{ members: Array<{ staffId: string }> }>;
+    };
+    document.sites.push({ ...document.sites[0]!, headcount: 1 });
+    document.staff[59]!.extension = document.staff[0]!.extension;
+    document.departments[0]!.members.push({ staffId: 'ghost' });
+    const broken = await statusOf(operator.importTenant({ tenantId: 't-kropp', document: JSON.stringify(document) }));
+    expect(broken.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(broken.details).toContain('sites.siteId: "amt-kropp" is used more than once');
+    expect(broken.details).toContain('staff.extension: "101" is used more than once');
+    expect(broken.details).toContain('departments[bauamt].members.staffId: no staff "ghost"');
+    expect((await statusOf(operator.importTenant({ tenantId: 't-kropp', document: 'tenant: [' }))).details).toMatch(
+      /^document: not YAML or JSON/,
+    );
+    expect((await statusOf(operator.importTenant({ tenantId: 't-test', document: before }))).details).toBe(
+      'document.tenant.tenantId: is "t-kropp", expected "t-test"',
+    );
+    expect((await operator.exportTenant({ tenantId: 't-kropp', format: 0 })).document).toBe(before);
+  });
+
+  it('keeps the previous snapshot when a write fails halfway', async () => {
+    const store = new DirectoryStore(mongoClient.db(DB));
+    const before = (await store.load('t-test'))!;
+    // Two staff with one extension pass no validation here, so MongoDB's unique index fails the
+    // staff insert after sites, numbers and departments were already staged.
+    const staged = {
+      ...before.document,
+      departments: [],
+      staff: [
+        { ...before.document.staff[0]!, staffId: 'a' },
+        { ...before.document.staff[0]!, staffId: 'b' },
+      ],
+    };
+    await expect(store.replaceTenant(staged)).rejects.toThrow(/duplicate/i);
+    expect(await store.load('t-test')).toEqual(before);
+    const rows = await mongoClient.db(DB).collection('directory_sites').countDocuments({ tenantId: 't-test' });
+    expect(rows).toBe(before.document.sites.length);
+  });
+});
+
+describe('per-call lookups over NATS', () => {
+  it('resolves main, direct-dial and fax numbers to their entry points', async () => {
+    expect(await lookups.resolveNumber({ tenantId: 't-kropp', number: '+49462472101' })).toEqual({
+      tenantId: 't-kropp',
+      matchedNumber: '+49462472',
+      kind: NumberKind.NUMBER_KIND_DIRECT_DIAL_RANGE,
+      entryPoint: { kind: EntryPointKind.ENTRY_POINT_KIND_EXTENSION, target: '101' },
+      siteId: 'amt-kropp',
+      staffId: 's-101',
+    });
+    expect(await lookups.resolveNumber({ tenantId: 't-kropp', number: '+49462472999' })).toMatchObject({
+      entryPoint: { kind: EntryPointKind.ENTRY_POINT_KIND_DEPARTMENT, target: 'zentrale' },
+      staffId: '',
+    });
+    expect(await lookups.resolveNumber({ tenantId: 't-kropp', number: '+4946247299' })).toMatchObject({
+      kind: NumberKind.NUMBER_KIND_FAX,
+      entryPoint: { kind: EntryPointKind.ENTRY_POINT_KIND_FAX_DEPARTMENT, target: 'buergerbuero' },
+    });
+    expect(await statusOf(lookups.resolveNumber({ tenantId: 't-kropp', number: '+4940123456' }))).toEqual({
+      code: grpc.status.NOT_FOUND,
+      details: '+4940123456 is not a number of tenant t-kropp',
+    });
+  });
+
+  it('answers open, closed and holiday in Europe/Berlin with Schleswig-Holstein holidays', async () => {
+    const open = (department: string, iso: string) =>
+      lookups.isOpen({ tenantId: 't-kropp', departmentId: department, siteId: '', ...at(iso) });
+    // Saturday hours 09:00–11:00, but 31 October is Reformationstag in Schleswig-Holstein.
+    expect(await open('buergerbuero', '2026-10-31T08:30:00Z')).toEqual({
+      state: OpenState.OPEN_STATE_HOLIDAY,
+      reason: 'Reformationstag',
+      localTime: '2026-10-31T09:30',
+    });
+    expect((await open('buergerbuero', '2026-11-07T08:30:00Z')).state).toBe(OpenState.OPEN_STATE_OPEN);
+    expect(await open('buergerbuero', '2026-11-07T10:00:00Z')).toMatchObject({
+      state: OpenState.OPEN_STATE_CLOSED,
+      reason: 'outside opening hours',
+      localTime: '2026-11-07T11:00',
+    });
+    // Summer time: 08:00 in Kropp is 06:00 UTC.
+    expect((await open('standesamt', '2026-07-06T06:00:00Z')).state).toBe(OpenState.OPEN_STATE_OPEN);
+    expect((await open('standesamt', '2026-07-06T05:59:00Z')).state).toBe(OpenState.OPEN_STATE_CLOSED);
+    expect(await open('bauhof', '2026-12-25T09:00:00Z')).toMatchObject({
+      state: OpenState.OPEN_STATE_HOLIDAY,
+      reason: '1. Weihnachtstag',
+    });
+    expect(await open('standesamt', '2026-06-19T08:00:00Z')).toMatchObject({
+      state: OpenState.OPEN_STATE_HOLIDAY,
+      reason: 'closing day: Betriebsausflug',
+    });
+    const kita = await lookups.isOpen({
+      tenantId: 't-kropp',
+      departmentId: '',
+      siteId: 'kita-alt-bennebek',
+      ...at('2026-07-20T08:00:00Z'),
+    });
+    expect(kita).toMatchObject({ state: OpenState.OPEN_STATE_HOLIDAY, reason: 'closing day: Sommerschließzeit' });
+    expect((await statusOf(open('nope', '2026-07-06T06:00:00Z'))).code).toBe(grpc.status.NOT_FOUND);
+  });
+
+  it('serves another replica’s changes from memory once the change event arrives', async () => {
+    await operator.createNumber({
+      tenantId: 't-test',
+      number: number({
+        number: '+4943319977',
+        entryPoint: { kind: EntryPointKind.ENTRY_POINT_KIND_EXTENSION, target: '11' },
+      }),
+    });
+    const resolved = await eventually(
+      () =>
+        replicaApi.resolveNumber({ tenantId: 't-test', number: '+4943319977' }).then(
+          (answer) => answer,
+          () => undefined,
+        ),
+      'the replica to learn the new number',
+    );
+    expect(resolved.entryPoint).toEqual({ kind: EntryPointKind.ENTRY_POINT_KIND_EXTENSION, target: '11' });
+  });
+});
+
+describe('cache convergence', () => {
+  it('a replica that missed a change event catches up on its periodic reload', async () => {
+    const store = new DirectoryStore(mongoClient.db(DB));
+    const current = (await store.load('t-test'))!.document.numbers.find((entry) => entry.number === '+4943319977')!;
+    // Written behind the service's back: no change event is published.
+    await store.replace('t-test', 'numbers', { ...current, entryPoint: { kind: 'department', target: 'meldeamt' } });
+    const resolved = await eventually(async () => {
+      const answer = await operator.resolveNumber({ tenantId: 't-test', number: '+4943319977' });
+      return answer.entryPoint?.kind === EntryPointKind.ENTRY_POINT_KIND_DEPARTMENT ? answer : undefined;
+    }, 'the periodic reload');
+    expect(resolved.entryPoint?.target).toBe('meldeamt');
+  });
+});
+
+describe('sb CLI', () => {
+  /** Runs `sb …` against the service (SB_DIRECTORY_ADDR) and returns what it printed. */
+  async function sb(...args: string[]): Promise<string> {
+    vi.stubEnv('SB_DIRECTORY_ADDR', `127.0.0.1:${service.grpcPort}`);
+    vi.stubEnv('AUTH_JWT_SECRET', SECRET);
+    vi.stubEnv('SB_TOKEN', '');
+    const printed: string[] = [];
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      printed.push(String(chunk));
+      return true;
+    });
+    try {
+      await createProgram().exitOverride().parseAsync(args, { from: 'user' });
+    } finally {
+      stdout.mockRestore();
+      vi.unstubAllEnvs();
+    }
+    return printed.join('');
+  }
+
+  it('exports, imports, and lists departments and agents', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'sb-directory-'));
+    try {
+      const file = path.join(dir, 't-kropp.yaml');
+      expect(await sb('tenant', 'export', '--tenant', 't-kropp', '--out', file)).toBe(`saved t-kropp to ${file}\n`);
+      expect(await sb('tenant', 'import', '--file', file)).toMatch(
+        /^imported t-kropp: 47 sites, 30 numbers, 9 departments, 60 staff \(version [0-9a-f-]{36}\)\n$/,
+      );
+      const departments = (await sb('departments', '--tenant', 't-kropp')).split('\n');
+      expect(departments[0]).toBe('ID\tNAME\tSTRATEGY\tMEMBERS\tRING\tMAX WAIT\tOVERFLOW');
+      expect(departments.find((line) => line.startsWith('fischereischeine\t'))).toMatch(
+        /^fischereischeine\tFischereischeine\tskills\t.+\t20s\t300s\tdepartment:buergerbuero$/,
+      );
+      const agents = JSON.parse(await sb('agents', '--tenant', 't-kropp', '--json')) as Array<{ staffId: string }>;
+      expect(agents).toHaveLength(60);
+      expect(agents[0]).toMatchObject({ staffId: 's-101', extension: '101' });
+      const lines = (await sb('agents', '--tenant', 't-kropp')).trim().split('\n');
+      expect(lines).toHaveLength(61);
+      expect(lines.filter((line) => /\thome office \+49151\d{8}$/.test(line)).length).toBeGreaterThan(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,80 @@
+import { DIRECTORY_STREAM, tenantOfSubject } from '@switchboard/events';
+import { directoryServiceV1 } from '@switchboard/proto';
+import { grpcImplementation, serveNatsRpc, type ServiceDefinition } from '@switchboard/service-kit';
+import { DirectoryCache } from './cache.js';
+import { changePublisher } from './change-events.js';
+import { directoryConfigSchema } from './config.js';
+import { Directory } from './directory.js';
+import { DIRECTORY_RPC_DEFINITION, directoryRpcServeSubject } from './rpc.js';
+import { createDirectoryHandlers } from './server.js';
+import { DirectoryStore, STORE_INDEXES } from './store.js';
+
+const NAME = 'directory';
+
+/** Tenants, sites, numbers, departments and staff; admin API over gRPC, lookups from memory over NATS. */
+export const directoryService: ServiceDefinition<typeof directoryConfigSchema> = {
+  name: NAME,
+  version: '0.1.0',
+  config: directoryConfigSchema,
+  nats: { streams: [DIRECTORY_STREAM] },
+  mongo: { indexes: STORE_INDEXES },
+  grpc: {
+    reflectionProtos: [
+      'switchboard/directory/v1/directory.proto',
+      'switchboard/directory/v1/directory_service.proto',
+      'switchboard/directory/v1/directory_events.proto',
+    ],
+  },
+  async start(context) {
+    const { config, logger } = context;
+    const nats = context.nats!;
+    const directory = new Directory(
+      new DirectoryStore(context.mongo!.db),
+      new DirectoryCache(),
+      changePublisher(context.publish, NAME),
+    );
+    await directory.loadAll();
+    logger.info({ tenants: directory.cache.tenantIds().length }, 'directory loaded');
+
+    // Other replicas' writes arrive as change events: reload that tenant.
+    const changes = nats.connection.subscribe('sb.*.directory.*', {
+      callback: (error, message) => {
+        const tenantId = error ? undefined : tenantOfSubject(message.subject);
+        if (!tenantId) return;
+        void context.track(
+          directory
+            .refresh(tenantId)
+            .catch((reloadError: unknown) => logger.error({ err: reloadError, tenantId }, 'directory reload failed')),
+        );
+      },
+    });
+
+    const handlers = createDirectoryHandlers(directory);
+    context.grpc!.addService(
+      'switchboard.directory.v1.DirectoryService',
+      directoryServiceV1.DirectoryServiceService,
+      grpcImplementation(directoryServiceV1.DirectoryServiceService, handlers),
+    );
+    const served = serveNatsRpc(nats, {
+      definition: DIRECTORY_RPC_DEFINITION,
+      handlers: { resolveNumber: handlers.resolveNumber, isOpen: handlers.isOpen },
+      subjectFor: directoryRpcServeSubject,
+      logger,
+      track: context.track,
+      queue: NAME,
+    });
+    let reloading: Promise<void> = Promise.resolve();
+    const timer = setInterval(() => {
+      reloading = context.track(
+        directory.loadAll().catch((error: unknown) => logger.error({ err: error }, 'directory reload failed')),
+      );
+    }, config.DIRECTORY_RELOAD_INTERVAL_MS);
+    timer.unref();
+    context.onShutdown(async () => {
+      clearInterval(timer);
+      await reloading;
+      changes.unsubscribe();
+      for (const subscription of served) subscription.unsubscribe();
+    });
+  },
+};

@@ -1,0 +1,83 @@
+import * as grpc from '@grpc/grpc-js';
+import { directoryServiceV1 } from '@switchboard/proto';
+import {
+  createAuthenticator,
+  runService,
+  type Principal,
+  type RpcClient,
+  type RunningService,
+} from '@switchboard/service-kit';
+import { directoryService } from '../src/service.js';
+
+export const SECRET = 'directory-test-secret-long-enough-for-hs256';
+const auth = createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' });
+
+export type DirectoryApi = RpcClient<typeof directoryServiceV1.DirectoryServiceService>;
+
+type Unary = (
+  request: unknown,
+  metadata: grpc.Metadata,
+  callback: (error: grpc.ServiceError | null, response: unknown) => void,
+) => grpc.ClientUnaryCall;
+
+export function token(principal: Principal): Promise<string> {
+  return auth.issue(principal);
+}
+
+/** Every DirectoryService method as a promise, sent with one bearer token. */
+export function directoryApi(port: number, bearer: string): { api: DirectoryApi; close(): void } {
+  const client = new directoryServiceV1.DirectoryServiceClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const metadata = new grpc.Metadata();
+  metadata.set('authorization', `Bearer ${bearer}`);
+  const api: Record<string, (request: unknown) => Promise<unknown>> = {};
+  for (const key of Object.keys(directoryServiceV1.DirectoryServiceService)) {
+    const method = (client as unknown as Record<string, Unary>)[key]!;
+    api[key] = (request) =>
+      new Promise((resolve, reject) =>
+        method.call(client, request, metadata, (error, response) => (error ? reject(error) : resolve(response))),
+      );
+  }
+  return { api: api as DirectoryApi, close: () => client.close() };
+}
+
+export function startDirectory(
+  urls: { nats: string; mongo: string; db: string },
+  env: Record<string, string> = {},
+): Promise<RunningService> {
+  return runService(directoryService, {
+    env: {
+      NATS_URL: urls.nats,
+      MONGO_URL: urls.mongo,
+      MONGO_DB: urls.db,
+      BIND_HOST: '127.0.0.1',
+      HTTP_PORT: '0',
+      GRPC_PORT: '0',
+      LOG_LEVEL: 'silent',
+      AUTH_JWT_SECRET: SECRET,
+      ...env,
+    },
+    handleSignals: false,
+  });
+}
+
+/** The gRPC status of a rejected call. */
+export async function statusOf(call: Promise<unknown>): Promise<{ code: grpc.status; details: string }> {
+  try {
+    await call;
+  } catch (error) {
+    const { code, details } = error as grpc.ServiceError;
+    return { code, details };
+  }
+  throw new Error('the call succeeded');
+}
+
+/** Polls `probe` until it returns a value other than undefined (state owned by a server). */
+export async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
