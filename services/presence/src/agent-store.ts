@@ -1,0 +1,206 @@
+import * as grpc from '@grpc/grpc-js';
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import { Kvm, KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
+import { presenceV1 } from '@switchboard/proto';
+import { GrpcStatusError, type Logger, type NatsHandle } from '@switchboard/service-kit';
+import { deadlineOf, expire } from './transitions.js';
+
+type Agent = presenceV1.Agent;
+
+/** An agent as stored, with the KV revision a compare-and-set must match. */
+export interface StoredAgent {
+  readonly agent: Agent;
+  readonly revision: number;
+}
+
+const TOKEN = /^[A-Za-z0-9_-]+$/;
+const MAX_ATTEMPTS = 20;
+
+export function checkId(kind: string, value: string): string {
+  if (!TOKEN.test(value)) {
+    throw new GrpcStatusError(
+      grpc.status.INVALID_ARGUMENT,
+      `${kind} "${value}" must be letters, digits, "-" or "_" (and not empty)`,
+    );
+  }
+  return value;
+}
+
+export function agentKey(tenantId: string, agentId: string): string {
+  return `${checkId('tenant_id', tenantId)}.${checkId('agent_id', agentId)}`;
+}
+
+function isWrongRevision(error: unknown): boolean {
+  return (
+    error instanceof JetStreamApiError &&
+    (error.code === JetStreamApiCodes.StreamWrongLastSequence ||
+      error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+  );
+}
+
+export interface AgentStoreOptions {
+  bucket: string;
+  replicas: number;
+  logger: Logger;
+  now?: () => Date;
+}
+
+/**
+ * Live agents in a NATS KV bucket (keys `<tenantId>.<agentId>`, protobuf `Agent` values). Every
+ * replica keeps a copy in memory from a KV watch, so reads on the hot path cost nothing; every
+ * write is a compare-and-set on the revision it read, so two replicas never both win.
+ *
+ * The sweeper lives here too: each replica arms a timer for every lease and wrap-up it sees and,
+ * when it fires, tries the revision-checked transition back to available. Whichever replica
+ * writes first wins; the others find the agent already changed.
+ */
+export class AgentStore {
+  private readonly agents = new Map<string, Map<string, StoredAgent>>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly now: () => Date;
+  private closed = false;
+  private stopWatch: (() => void) | undefined;
+
+  private constructor(
+    readonly kv: KV,
+    private readonly logger: Logger,
+    now: (() => Date) | undefined,
+  ) {
+    this.now = now ?? (() => new Date());
+  }
+
+  /** Opens (or creates) the bucket and resolves once the in-memory copy holds every stored agent. */
+  static async open(nats: NatsHandle, options: AgentStoreOptions): Promise<AgentStore> {
+    const kv = await new Kvm(nats.js).create(options.bucket, { history: 1, replicas: options.replicas });
+    const store = new AgentStore(kv, options.logger, options.now);
+    await store.follow();
+    return store;
+  }
+
+  private async follow(): Promise<void> {
+    const stored = (await this.kv.status()).values;
+    const watch = await this.kv.watch({ include: KvWatchInclude.LastValue });
+    this.stopWatch = () => watch.stop();
+    let initial = 0;
+    let markLoaded: () => void = () => undefined;
+    const loaded = new Promise<void>((resolve) => (markLoaded = resolve));
+    if (stored === 0) markLoaded();
+    void (async () => {
+      for await (const entry of watch) {
+        this.apply(entry);
+        if (entry.isUpdate || ++initial >= stored) markLoaded();
+      }
+    })().catch((error: unknown) => {
+      if (!this.closed) this.logger.error({ err: error }, 'presence KV watch ended');
+    });
+    await loaded;
+  }
+
+  private apply(entry: KvEntry): void {
+    const [tenantId, agentId] = entry.key.split('.');
+    if (!tenantId || !agentId) return;
+    if (entry.operation !== 'PUT') {
+      this.agents.get(tenantId)?.delete(agentId);
+      this.disarm(entry.key);
+      return;
+    }
+    let agent: Agent;
+    try {
+      agent = presenceV1.Agent.decode(entry.value);
+    } catch (error) {
+      this.logger.error({ err: error, key: entry.key }, 'undecodable agent in the presence bucket; ignored');
+      return;
+    }
+    this.remember(tenantId, agentId, { agent, revision: entry.revision });
+  }
+
+  /** Keeps the newer of what is cached and what arrived (a watch may lag behind our own write). */
+  private remember(tenantId: string, agentId: string, stored: StoredAgent): StoredAgent {
+    let tenant = this.agents.get(tenantId);
+    if (!tenant) this.agents.set(tenantId, (tenant = new Map()));
+    const cached = tenant.get(agentId);
+    if (cached && cached.revision >= stored.revision) return cached;
+    tenant.set(agentId, stored);
+    this.arm(`${tenantId}.${agentId}`, stored.agent);
+    return stored;
+  }
+
+  private arm(key: string, agent: Agent): void {
+    this.disarm(key);
+    const deadline = deadlineOf(agent);
+    if (deadline === undefined || this.closed) return;
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(key);
+        this.mutate(agent.tenantId, agent.agentId, (current) => current && expire(current, this.now())).catch(
+          (error: unknown) =>
+            this.logger.error({ err: error, key }, 'returning an agent after its lease or wrap-up failed'),
+        );
+      },
+      Math.max(deadline - this.now().getTime(), 0),
+    );
+    timer.unref();
+    this.timers.set(key, timer);
+  }
+
+  private disarm(key: string): void {
+    const timer = this.timers.get(key);
+    if (timer) clearTimeout(timer);
+    this.timers.delete(key);
+  }
+
+  get(tenantId: string, agentId: string): StoredAgent | undefined {
+    return this.agents.get(tenantId)?.get(agentId);
+  }
+
+  /** The tenant's agents as this replica last saw them. */
+  list(tenantId: string): Agent[] {
+    return [...(this.agents.get(tenantId)?.values() ?? [])].map((stored) => stored.agent);
+  }
+
+  private async fetch(tenantId: string, agentId: string): Promise<StoredAgent | undefined> {
+    const entry = await this.kv.get(agentKey(tenantId, agentId));
+    if (!entry || entry.operation !== 'PUT') return undefined;
+    return this.remember(tenantId, agentId, {
+      agent: presenceV1.Agent.decode(entry.value),
+      revision: entry.revision,
+    });
+  }
+
+  /**
+   * Applies `change` to the agent and writes the result only if nobody wrote in between; on a
+   * conflict it re-reads and applies `change` again. `change` returns undefined for "no change".
+   * Resolves to the agent after the change (or as it is) and whether this call changed it.
+   */
+  async mutate(
+    tenantId: string,
+    agentId: string,
+    change: (current: Agent | undefined) => Agent | undefined,
+  ): Promise<{ agent: Agent | undefined; changed: boolean }> {
+    const key = agentKey(tenantId, agentId);
+    let current = this.get(tenantId, agentId);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const next = change(current?.agent);
+      if (!next) return { agent: current?.agent, changed: false };
+      const value = presenceV1.Agent.encode(next).finish();
+      try {
+        const revision = current
+          ? await this.kv.update(key, value, current.revision)
+          : await this.kv.create(key, value);
+        this.remember(tenantId, agentId, { agent: next, revision });
+        return { agent: next, changed: true };
+      } catch (error) {
+        if (!isWrongRevision(error)) throw error;
+        current = await this.fetch(tenantId, agentId);
+      }
+    }
+    throw new GrpcStatusError(grpc.status.ABORTED, `agent ${agentId} changed too often to update; retry`);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.stopWatch?.();
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+  }
+}
