@@ -3,6 +3,7 @@ import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { Kvm, KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
 import { presenceV1 } from '@switchboard/proto';
 import { GrpcStatusError, type Logger, type NatsHandle } from '@switchboard/service-kit';
+import { presenceMetrics } from './metrics.js';
 import { deadlineOf, expire } from './transitions.js';
 
 type Agent = presenceV1.Agent;
@@ -132,10 +133,12 @@ export class AgentStore {
     const timer = setTimeout(
       () => {
         this.timers.delete(key);
-        this.mutate(agent.tenantId, agent.agentId, (current) => current && expire(current, this.now())).catch(
-          (error: unknown) =>
+        const reason = agent.state === presenceV1.AgentState.AGENT_STATE_RINGING ? 'lease_expired' : 'wrap_up_over';
+        this.mutate(agent.tenantId, agent.agentId, (current) => current && expire(current, this.now()))
+          .then(({ changed }) => changed && presenceMetrics.returned.add(1, { reason }))
+          .catch((error: unknown) =>
             this.logger.error({ err: error, key }, 'returning an agent after its lease or wrap-up failed'),
-        );
+          );
       },
       Math.max(deadline - this.now().getTime(), 0),
     );
@@ -191,6 +194,7 @@ export class AgentStore {
         return { agent: next, changed: true };
       } catch (error) {
         if (!isWrongRevision(error)) throw error;
+        presenceMetrics.conflicts.add(1);
         current = await this.fetch(tenantId, agentId);
       }
     }

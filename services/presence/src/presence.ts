@@ -3,6 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { presenceV1 } from '@switchboard/proto';
 import { GrpcStatusError, type RpcHandlers } from '@switchboard/service-kit';
 import { checkId, type AgentStore } from './agent-store.js';
+import { presenceMetrics } from './metrics.js';
 import { KeyedSerial } from './serial.js';
 import { candidates, dialTarget, isEligible, isMember, type Wanted } from './strategies.js';
 import * as transitions from './transitions.js';
@@ -97,6 +98,7 @@ export class Presence {
       departmentId: request.departmentId,
       leaseMs: this.leaseMs(request.leaseSeconds),
     };
+    const started = performance.now();
     const ringAll = wanted.strategy === Strategy.STRATEGY_RING_ALL;
     const reservations: presenceV1.Reservation[] = [];
     // A candidate another replica took meanwhile fails its revision check; the next one is tried.
@@ -106,6 +108,9 @@ export class Presence {
       reservations.push(reservation);
       if (!ringAll) break;
     }
+    const strategy = presenceV1.strategyToJSON(wanted.strategy).replace('STRATEGY_', '').toLowerCase();
+    presenceMetrics.reservations.add(1, { strategy, outcome: reservations.length > 0 ? 'reserved' : 'none_free' });
+    presenceMetrics.reserveDuration.record((performance.now() - started) / 1_000, { strategy });
     return { reservations };
   }
 
