@@ -60,6 +60,9 @@ export class AgentStore {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly now: () => Date;
   private closed = false;
+  /** Highest bucket sequence the watch has applied. */
+  private seen = 0;
+  private readonly catchUpWaiters = new Set<{ sequence: number; resolve(): void }>();
   private stopWatch: (() => void) | undefined;
 
   private constructor(
@@ -98,6 +101,13 @@ export class AgentStore {
   }
 
   private apply(entry: KvEntry): void {
+    this.seen = Math.max(this.seen, entry.revision);
+    for (const waiter of this.catchUpWaiters) {
+      if (waiter.sequence <= this.seen) {
+        this.catchUpWaiters.delete(waiter);
+        waiter.resolve();
+      }
+    }
     const [tenantId, agentId] = entry.key.split('.');
     if (!tenantId || !agentId) return;
     if (entry.operation !== 'PUT') {
@@ -130,18 +140,25 @@ export class AgentStore {
     this.disarm(key);
     const deadline = deadlineOf(agent);
     if (deadline === undefined || this.closed) return;
-    const timer = setTimeout(
-      () => {
-        this.timers.delete(key);
-        const reason = agent.state === presenceV1.AgentState.AGENT_STATE_RINGING ? 'lease_expired' : 'wrap_up_over';
-        this.mutate(agent.tenantId, agent.agentId, (current) => current && expire(current, this.now()))
-          .then(({ changed }) => changed && presenceMetrics.returned.add(1, { reason }))
-          .catch((error: unknown) =>
-            this.logger.error({ err: error, key }, 'returning an agent after its lease or wrap-up failed'),
-          );
-      },
-      Math.max(deadline - this.now().getTime(), 0),
-    );
+    const reason = agent.state === presenceV1.AgentState.AGENT_STATE_RINGING ? 'lease_expired' : 'wrap_up_over';
+    const fire = () => {
+      this.timers.delete(key);
+      // Timers may fire a little early by the wall clock; a transition before the deadline is refused.
+      const early = deadline - this.now().getTime();
+      if (early > 0) return this.schedule(key, fire, early);
+      this.mutate(agent.tenantId, agent.agentId, (current) => current && expire(current, this.now())).then(
+        ({ changed }) => changed && presenceMetrics.returned.add(1, { reason }),
+        (error: unknown) => {
+          this.logger.error({ err: error, key }, 'returning an agent after its lease or wrap-up failed; retrying');
+          if (!this.closed && !this.timers.has(key)) this.schedule(key, fire, 1_000);
+        },
+      );
+    };
+    this.schedule(key, fire, Math.max(deadline - this.now().getTime(), 0));
+  }
+
+  private schedule(key: string, fire: () => void, delayMs: number): void {
+    const timer = setTimeout(fire, delayMs);
     timer.unref();
     this.timers.set(key, timer);
   }
@@ -150,6 +167,25 @@ export class AgentStore {
     const timer = this.timers.get(key);
     if (timer) clearTimeout(timer);
     this.timers.delete(key);
+  }
+
+  /**
+   * Waits (up to `timeoutMs`) until the in-memory copy holds every write made before this call,
+   * by any replica. One stream-info request; for the rare read that must not be stale.
+   */
+  async catchUp(timeoutMs = 500): Promise<void> {
+    const sequence = (await this.kv.status()).streamInfo.state.last_seq;
+    if (sequence <= this.seen) return;
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      const waiter = { sequence, resolve };
+      this.catchUpWaiters.add(waiter);
+      timer = setTimeout(() => {
+        this.catchUpWaiters.delete(waiter);
+        resolve();
+      }, timeoutMs);
+    });
+    clearTimeout(timer);
   }
 
   get(tenantId: string, agentId: string): StoredAgent | undefined {
@@ -172,7 +208,9 @@ export class AgentStore {
 
   /**
    * Applies `change` to the agent and writes the result only if nobody wrote in between; on a
-   * conflict it re-reads and applies `change` again. `change` returns undefined for "no change".
+   * conflict it re-reads and applies `change` again. `change` returns undefined for "no change"
+   * and throws to refuse. A refusal or "no change" decided on the in-memory copy is checked
+   * once against the bucket first: this replica's copy may lag behind another replica's write.
    * Resolves to the agent after the change (or as it is) and whether this call changed it.
    */
   async mutate(
@@ -182,9 +220,26 @@ export class AgentStore {
   ): Promise<{ agent: Agent | undefined; changed: boolean }> {
     const key = agentKey(tenantId, agentId);
     let current = this.get(tenantId, agentId);
+    let verified = false;
+    const verify = async () => {
+      const fresh = await this.fetch(tenantId, agentId);
+      verified = true;
+      const stale = fresh?.revision !== current?.revision;
+      current = fresh;
+      return stale;
+    };
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const next = change(current?.agent);
-      if (!next) return { agent: current?.agent, changed: false };
+      let next: Agent | undefined;
+      try {
+        next = change(current?.agent);
+      } catch (error) {
+        if (!verified && (await verify())) continue;
+        throw error;
+      }
+      if (!next) {
+        if (!verified && (await verify())) continue;
+        return { agent: current?.agent, changed: false };
+      }
       const value = presenceV1.Agent.encode(next).finish();
       try {
         const revision = current
@@ -195,7 +250,7 @@ export class AgentStore {
       } catch (error) {
         if (!isWrongRevision(error)) throw error;
         presenceMetrics.conflicts.add(1);
-        current = await this.fetch(tenantId, agentId);
+        await verify();
       }
     }
     throw new GrpcStatusError(grpc.status.ABORTED, `agent ${agentId} changed too often to update; retry`);

@@ -102,11 +102,20 @@ export class Presence {
     const ringAll = wanted.strategy === Strategy.STRATEGY_RING_ALL;
     const reservations: presenceV1.Reservation[] = [];
     // A candidate another replica took meanwhile fails its revision check; the next one is tried.
-    for (const agent of candidates(this.store.list(request.tenantId), wanted)) {
-      const reservation = await this.reserveOne(agent, wanted, terms);
-      if (!reservation) continue;
-      reservations.push(reservation);
-      if (!ringAll) break;
+    const take = async () => {
+      for (const agent of candidates(this.store.list(request.tenantId), wanted)) {
+        const reservation = await this.reserveOne(agent, wanted, terms);
+        if (!reservation) continue;
+        reservations.push(reservation);
+        if (!ringAll) break;
+      }
+    };
+    await take();
+    if (reservations.length === 0) {
+      // "Nobody free" sends the caller to the queue: first make sure this replica's copy is not
+      // just behind an agent who became free through another replica.
+      await this.store.catchUp();
+      await take();
     }
     const strategy = presenceV1.strategyToJSON(wanted.strategy).replace('STRATEGY_', '').toLowerCase();
     presenceMetrics.reservations.add(1, { strategy, outcome: reservations.length > 0 ? 'reserved' : 'none_free' });

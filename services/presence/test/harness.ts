@@ -50,6 +50,8 @@ export function adminApi(client: presenceV1.PresenceServiceClient, token: string
       client.reserve as never,
       presenceV1.ReserveRequest.fromPartial,
     ),
+    confirm: call<presenceV1.ConfirmRequest, presenceV1.ConfirmResponse>(client.confirm as never),
+    release: call<presenceV1.ReleaseRequest, presenceV1.ReleaseResponse>(client.release as never),
   };
 }
 
