@@ -84,15 +84,19 @@ try {
   const closed: number[] = [];
   const deadline = performance.now() + seconds * 1_000;
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < deadline) closed.push(await offer());
     }),
   );
   const elapsed = (performance.now() - started) / 1_000;
+  const cpu = process.cpuUsage(cpuBefore);
   const throughput = {
     reservations: closed.length,
     reservationsPerSecond: Math.round(closed.length / elapsed),
+    // Service and clients together (not nats-server): what one Reserve + Release costs this process.
+    cpuMsPerReservation: Number(((cpu.user + cpu.system) / 1_000 / closed.length).toFixed(3)),
     ...summary(closed),
   };
 
