@@ -60,6 +60,7 @@ export class AgentStore {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly now: () => Date;
   private closed = false;
+  private watching = false;
   /** Highest bucket sequence the watch has applied. */
   private seen = 0;
   private readonly catchUpWaiters = new Set<{ sequence: number; resolve(): void }>();
@@ -89,14 +90,21 @@ export class AgentStore {
     let markLoaded: () => void = () => undefined;
     const loaded = new Promise<void>((resolve) => (markLoaded = resolve));
     if (stored === 0) markLoaded();
+    this.watching = true;
     void (async () => {
       for await (const entry of watch) {
         this.apply(entry);
         if (entry.isUpdate || ++initial >= stored) markLoaded();
       }
-    })().catch((error: unknown) => {
-      if (!this.closed) this.logger.error({ err: error }, 'presence KV watch ended');
-    });
+    })()
+      .catch((error: unknown) => {
+        if (!this.closed) this.logger.error({ err: error }, 'presence KV watch failed');
+      })
+      .finally(() => {
+        // Without the watch this copy goes stale: readiness turns false so traffic moves elsewhere.
+        this.watching = false;
+        if (!this.closed) this.logger.error('presence KV watch ended; this replica no longer follows the bucket');
+      });
     await loaded;
   }
 
@@ -186,6 +194,11 @@ export class AgentStore {
       }, timeoutMs);
     });
     clearTimeout(timer);
+  }
+
+  /** True while the KV watch runs; `/readyz` reports it. */
+  get following(): boolean {
+    return this.watching;
   }
 
   get(tenantId: string, agentId: string): StoredAgent | undefined {

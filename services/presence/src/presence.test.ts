@@ -65,6 +65,14 @@ async function reserveAndRelease(tenantId: string, extra: Partial<presenceV1.Res
 }
 
 describe('presence against real NATS with two replicas', () => {
+  it('reports ready while it follows the bucket', async () => {
+    for (const replica of h.replicas) {
+      const response = await fetch(`http://127.0.0.1:${replica.httpPort}/readyz`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ ready: true, checks: { 'presence-kv-watch': true } });
+    }
+  });
+
   it('gives 10 agents to exactly 10 of 200 concurrent reservations', async () => {
     const tenantId = 't-race';
     await tenantWith(

@@ -17,13 +17,14 @@ export const presenceService: ServiceDefinition<typeof presenceConfigSchema> = {
   config: presenceConfigSchema,
   nats: { streams: [CALLS_STREAM] },
   grpc: { reflectionProtos: ['switchboard/presence/v1/presence_service.proto'] },
-  start: async ({ config, logger, nats, grpc: server, consume, track, onShutdown }) => {
+  start: async ({ config, logger, nats, grpc: server, consume, track, onShutdown, addReadinessCheck }) => {
     const store = await AgentStore.open(nats!, {
       bucket: config.PRESENCE_BUCKET,
       replicas: config.PRESENCE_BUCKET_REPLICAS,
       logger,
     });
     onShutdown(() => store.close());
+    addReadinessCheck('presence-kv-watch', () => store.following);
     const presence = new Presence(store, { defaultLeaseSeconds: config.PRESENCE_LEASE_SECONDS });
     const handlers = presence.handlers();
 
