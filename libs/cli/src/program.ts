@@ -4,6 +4,7 @@ import { registerFaxCommand } from './commands/fax.js';
 import { registerRatingCommands } from './commands/rating.js';
 import { registerBillingCommands } from './commands/billing.js';
 import { registerIvrCommand } from './commands/ivr.js';
+import { registerPresenceCommand } from './commands/presence.js';
 import { registerTokenCommand } from './commands/token.js';
 
 /** The `sb` operator CLI; each domain registers its commands from `commands/<domain>.ts`. */
@@ -15,5 +16,6 @@ export function createProgram(): Command {
   registerBillingCommands(program);
   registerIvrCommand(program);
   registerDirectoryCommands(program);
+  registerPresenceCommand(program);
   return program;
 }

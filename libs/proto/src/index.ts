@@ -13,4 +13,5 @@ export * as ratingV1 from './gen/switchboard/rating/v1/rating_events.js';
 export * as ratingServiceV1 from './gen/switchboard/rating/v1/rating_service.js';
 export * as billingV1 from './gen/switchboard/billing/v1/billing_service.js';
 export * as billingEventsV1 from './gen/switchboard/billing/v1/billing_events.js';
+export * as presenceV1 from './gen/switchboard/presence/v1/presence_service.js';
 export { loadProtoPackageDefinition, PROTO_ROOT } from './descriptors.js';

@@ -1,0 +1,131 @@
+import * as grpc from '@grpc/grpc-js';
+import { presenceV1 } from '@switchboard/proto';
+import type { Command } from 'commander';
+import { bearerToken } from '../credentials.js';
+
+const DEFAULT_ADDRESS = '127.0.0.1:50057';
+const { AgentState } = presenceV1;
+
+export interface PresenceCommandIo {
+  env: NodeJS.ProcessEnv;
+  write(text: string): void;
+}
+
+const processIo: PresenceCommandIo = { env: process.env, write: (text) => void process.stdout.write(text) };
+
+const SETTABLE: Record<string, presenceV1.AgentState> = {
+  available: AgentState.AGENT_STATE_AVAILABLE,
+  away: AgentState.AGENT_STATE_AWAY,
+  offline: AgentState.AGENT_STATE_OFFLINE,
+};
+
+const stateName = (state: presenceV1.AgentState) => presenceV1.agentStateToJSON(state).replace(/^AGENT_STATE_/, '');
+
+type Unary<Req, Res> = (
+  request: Req,
+  metadata: grpc.Metadata,
+  callback: (error: grpc.ServiceError | null, response: Res) => void,
+) => grpc.ClientUnaryCall;
+
+/** Runs one Presence API call with a token for the tenant and closes the client. */
+async function callPresence<Req, Res>(
+  tenant: string,
+  io: PresenceCommandIo,
+  method: (client: presenceV1.PresenceServiceClient) => Unary<Req, Res>,
+  request: Req,
+): Promise<Res> {
+  const address = io.env['SB_PRESENCE_ADDR'] || DEFAULT_ADDRESS;
+  const metadata = new grpc.Metadata();
+  metadata.set('authorization', `Bearer ${await bearerToken({ tenant }, io.env)}`);
+  const client = new presenceV1.PresenceServiceClient(address, grpc.credentials.createInsecure());
+  try {
+    return await new Promise<Res>((resolve, reject) =>
+      method(client).call(client, request, metadata, (error, response) =>
+        error ? reject(new Error(`${grpc.status[error.code]}: ${error.details}`)) : resolve(response),
+      ),
+    );
+  } finally {
+    client.close();
+  }
+}
+
+function agentLine(agent: presenceV1.Agent): string {
+  const device = agent.homeOffice ? `home ${agent.homeOfficeNumber}` : (agent.devices[0] ?? '-');
+  return [
+    agent.agentId,
+    stateName(agent.state),
+    agent.stateSince?.toISOString() ?? '-',
+    agent.departments.map((membership) => membership.departmentId).join(',') || '-',
+    device,
+  ].join('\t');
+}
+
+/** `sb presence list|set-state|home-office` over the Presence gRPC API (`SB_PRESENCE_ADDR`, default 127.0.0.1:50057). */
+export function registerPresenceCommand(program: Command, io: PresenceCommandIo = processIo): void {
+  const presence = program
+    .command('presence')
+    .description('agents and their live state (Presence API at SB_PRESENCE_ADDR)');
+
+  presence
+    .command('list')
+    .description("list a tenant's agents with their live state")
+    .requiredOption('--tenant <id>', 'tenant whose agents to list')
+    .option('--department <id>', 'only members of this department')
+    .option('--json', 'print JSON')
+    .action(async (options: { tenant: string; department?: string; json?: boolean }) => {
+      const { agents } = await callPresence<presenceV1.ListAgentsRequest, presenceV1.ListAgentsResponse>(
+        options.tenant,
+        io,
+        (client) => client.listAgents,
+        { tenantId: options.tenant, departmentId: options.department ?? '' },
+      );
+      if (options.json) {
+        io.write(
+          `${JSON.stringify(
+            agents.map((agent) => presenceV1.Agent.toJSON(agent)),
+            null,
+            2,
+          )}\n`,
+        );
+        return;
+      }
+      io.write('AGENT\tSTATE\tSINCE\tDEPARTMENTS\tDIALLED AT\n');
+      for (const agent of agents) io.write(`${agentLine(agent)}\n`);
+    });
+
+  presence
+    .command('set-state')
+    .description('set an agent available, away or offline')
+    .requiredOption('--tenant <id>', 'tenant of the agent')
+    .argument('<agent>', 'agent id')
+    .argument('<state>', 'available | away | offline')
+    .action(async (agentId: string, state: string, options: { tenant: string }) => {
+      const wanted = SETTABLE[state];
+      if (wanted === undefined) throw new Error(`state must be one of ${Object.keys(SETTABLE).join(', ')}`);
+      const { agent } = await callPresence<presenceV1.SetStateRequest, presenceV1.SetStateResponse>(
+        options.tenant,
+        io,
+        (client) => client.setState,
+        { tenantId: options.tenant, agentId, state: wanted },
+      );
+      io.write(`${agentLine(agent!)}\n`);
+    });
+
+  presence
+    .command('home-office')
+    .description("turn an agent's home office on (calls go to the home/mobile number) or off")
+    .requiredOption('--tenant <id>', 'tenant of the agent')
+    .argument('<agent>', 'agent id')
+    .argument('<switch>', 'on | off')
+    .option('--number <e164>', 'home or mobile number to dial, e.g. +4915112345678')
+    .action(async (agentId: string, onOff: string, options: { tenant: string; number?: string }) => {
+      if (onOff !== 'on' && onOff !== 'off') throw new Error('home-office takes "on" or "off"');
+      const { agent } = await callPresence<presenceV1.SetHomeOfficeRequest, presenceV1.SetHomeOfficeResponse>(
+        options.tenant,
+        io,
+        (client) => client.setHomeOffice,
+        { tenantId: options.tenant, agentId, enabled: onOff === 'on', homeOfficeNumber: options.number ?? '' },
+      );
+      io.write(`${agentLine(agent!)}\n`);
+    });
+}

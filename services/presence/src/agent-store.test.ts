@@ -1,0 +1,59 @@
+import { presenceV1 } from '@switchboard/proto';
+import { connectNats, createLogger, type NatsHandle } from '@switchboard/service-kit';
+import { startNats, type NatsServer } from '@switchboard/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentStore } from './agent-store.js';
+import { confirm, newAgent, reserve, setState } from './transitions.js';
+
+const { AgentState } = presenceV1;
+const logger = createLogger({ service: 'presence-store-test', level: 'silent' });
+
+let nats: NatsServer;
+let bus: NatsHandle;
+let writer: AgentStore;
+let lagging: AgentStore;
+
+beforeAll(async () => {
+  nats = await startNats();
+  bus = await connectNats({ url: nats.url, name: 'store-test', logger });
+  writer = await AgentStore.open(bus, { bucket: 'store-test', replicas: 1, logger });
+  lagging = await AgentStore.open(bus, { bucket: 'store-test', replicas: 1, logger });
+});
+
+afterAll(async () => {
+  writer?.close();
+  lagging?.close();
+  await bus?.connection.close();
+  await nats?.stop();
+});
+
+describe('agent store', () => {
+  it("decides on the bucket, not on a replica's stale copy", async () => {
+    const now = new Date();
+    const profile = presenceV1.UpsertAgentRequest.fromPartial({
+      tenantId: 't-kropp',
+      agentId: 'anna',
+      departments: [{ departmentId: 'registry', wrapUpSeconds: 0 }],
+      devices: ['PJSIP/anna'],
+    });
+    await writer.mutate('t-kropp', 'anna', () =>
+      setState(newAgent(profile, now), AgentState.AGENT_STATE_AVAILABLE, now),
+    );
+    await lagging.catchUp();
+    expect(lagging.get('t-kropp', 'anna')?.agent.state).toBe(AgentState.AGENT_STATE_AVAILABLE);
+
+    // The second store stops following the bucket: its copy still says "available".
+    lagging.close();
+    const terms = { reservationId: 'r1', callId: 'c1', departmentId: 'registry', leaseMs: 30_000 };
+    await writer.mutate('t-kropp', 'anna', (agent) => agent && reserve(agent, terms, now));
+    expect(lagging.get('t-kropp', 'anna')?.agent.state).toBe(AgentState.AGENT_STATE_AVAILABLE);
+
+    // Confirming on the stale copy would be refused ("not held"); the store re-reads and confirms.
+    const confirmed = await lagging.mutate('t-kropp', 'anna', (agent) => agent && confirm(agent, 'r1', now));
+    expect(confirmed).toMatchObject({ changed: true, agent: { state: AgentState.AGENT_STATE_ON_CALL } });
+    // A refusal that holds on the bucket too stays a refusal.
+    await expect(lagging.mutate('t-kropp', 'anna', (agent) => agent && confirm(agent, 'r0', now))).rejects.toThrow(
+      /reservation r0 no longer holds agent anna/,
+    );
+  });
+});

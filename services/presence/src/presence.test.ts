@@ -1,0 +1,366 @@
+import * as grpc from '@grpc/grpc-js';
+import { CallEvents, DLQ_STREAM } from '@switchboard/events';
+import { callV1, presenceV1 } from '@switchboard/proto';
+import { GrpcStatusError, natsRpcClient, newEventMeta, publishEvent } from '@switchboard/service-kit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../test/harness.js';
+import { hotPathMethods } from './presence.js';
+import { presenceRpcSubject } from './subjects.js';
+
+const { AgentState, Strategy } = presenceV1;
+const { LegState } = callV1;
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness(2);
+});
+
+afterAll(async () => h?.stop());
+
+interface AgentSpec {
+  id: string;
+  departments?: Array<[string, number]>;
+  skills?: Array<[string, number]>;
+  homeOfficeNumber?: string;
+}
+
+/** Agents of a fresh tenant, made available in the order given (the first has been idle longest). */
+async function tenantWith(tenantId: string, agents: AgentSpec[], department = 'registry') {
+  const api = await h.api(tenantId);
+  for (const spec of agents) {
+    await api.upsertAgent({
+      tenantId,
+      agentId: spec.id,
+      displayName: spec.id,
+      departments: (spec.departments ?? [[department, 0]]).map(([departmentId, wrapUpSeconds]) => ({
+        departmentId,
+        wrapUpSeconds,
+      })),
+      skills: (spec.skills ?? []).map(([name, priority]) => ({ name, priority })),
+      devices: [`PJSIP/${tenantId}-${spec.id}`],
+      homeOfficeNumber: spec.homeOfficeNumber ?? '',
+    });
+    await api.setState({ tenantId, agentId: spec.id, state: AgentState.AGENT_STATE_AVAILABLE });
+  }
+  return api;
+}
+
+function reserveRequest(tenantId: string, extra: Partial<presenceV1.ReserveRequest> = {}): presenceV1.ReserveRequest {
+  return presenceV1.ReserveRequest.fromPartial({ tenantId, departmentId: 'registry', callId: 'call-1', ...extra });
+}
+
+/** Through gRPC, i.e. one replica: the ordering tests must not race the other replica's copy. */
+async function reserveAndRelease(tenantId: string, extra: Partial<presenceV1.ReserveRequest> = {}) {
+  const api = await h.api(tenantId);
+  const [reservation] = (await api.reserve(reserveRequest(tenantId, extra))).reservations;
+  expect(reservation).toBeDefined();
+  await api.release({
+    tenantId,
+    agentId: reservation!.agentId,
+    reservationId: reservation!.reservationId,
+    wrapUp: false,
+  });
+  return reservation!.agentId;
+}
+
+describe('presence against real NATS with two replicas', () => {
+  it('reports ready while it follows the bucket', async () => {
+    for (const replica of h.replicas) {
+      const response = await fetch(`http://127.0.0.1:${replica.httpPort}/readyz`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ ready: true, checks: { 'presence-kv-watch': true } });
+    }
+  });
+
+  it('gives 10 agents to exactly 10 of 200 concurrent reservations', async () => {
+    const tenantId = 't-race';
+    await tenantWith(
+      tenantId,
+      Array.from({ length: 10 }, (_, index) => ({ id: `a${index}` })),
+    );
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, index) => h.rpc.reserve(reserveRequest(tenantId, { callId: `c${index}` }))),
+    );
+    const won = results.flatMap((result) => result.reservations);
+    expect(won).toHaveLength(10);
+    expect(new Set(won.map((reservation) => reservation.agentId)).size).toBe(10);
+    const { agents } = await (await h.api(tenantId)).listAgents({ tenantId, departmentId: 'registry' });
+    expect(agents.every((agent) => agent.state === AgentState.AGENT_STATE_RINGING)).toBe(true);
+  });
+
+  it('returns an agent whose lease expired, and refuses to confirm the stale reservation', async () => {
+    const tenantId = 't-lease';
+    await tenantWith(tenantId, [{ id: 'anna' }]);
+    const [reservation] = (await h.rpc.reserve(reserveRequest(tenantId, { leaseSeconds: 1 }))).reservations;
+    expect(reservation?.agentId).toBe('anna');
+    const back = await h.waitForAgent(tenantId, 'anna', (agent) => agent.state === AgentState.AGENT_STATE_AVAILABLE);
+    expect(back.assignment).toBeUndefined();
+    await expect(
+      h.rpc.confirm({ tenantId, agentId: 'anna', reservationId: reservation!.reservationId }),
+    ).rejects.toMatchObject({ code: grpc.status.FAILED_PRECONDITION });
+    expect(
+      await h.rpc.release({ tenantId, agentId: 'anna', reservationId: reservation!.reservationId, wrapUp: false }),
+    ).toMatchObject({ released: false });
+  });
+
+  it('renews a lease and confirms the reservation: on call until released into wrap-up, then available', async () => {
+    const tenantId = 't-wrap';
+    await tenantWith(tenantId, [{ id: 'ben', departments: [['registry', 1]] }]);
+    const [reservation] = (await h.rpc.reserve(reserveRequest(tenantId, { leaseSeconds: 5 }))).reservations;
+    const { leaseExpiresAt } = await h.rpc.renew({
+      tenantId,
+      agentId: 'ben',
+      reservationId: reservation!.reservationId,
+      leaseSeconds: 60,
+    });
+    expect(leaseExpiresAt!.getTime()).toBeGreaterThan(reservation!.leaseExpiresAt!.getTime());
+    const { agent } = await h.rpc.confirm({ tenantId, agentId: 'ben', reservationId: reservation!.reservationId });
+    expect(agent?.state).toBe(AgentState.AGENT_STATE_ON_CALL);
+    const released = await h.rpc.release({
+      tenantId,
+      agentId: 'ben',
+      reservationId: reservation!.reservationId,
+      wrapUp: true,
+    });
+    expect(released.agent?.state).toBe(AgentState.AGENT_STATE_WRAP_UP);
+    expect((await h.rpc.reserve(reserveRequest(tenantId))).reservations).toHaveLength(0);
+    const free = await h.waitForAgent(
+      tenantId,
+      'ben',
+      (candidate) => candidate.state === AgentState.AGENT_STATE_AVAILABLE,
+    );
+    expect(free.idleSince!.getTime()).toBeGreaterThanOrEqual(released.agent!.wrapUpUntil!.getTime());
+  });
+
+  it('confirms and releases at once on any replica what another replica reserved', async () => {
+    const tenantId = 't-replicas';
+    const api = await tenantWith(tenantId, [{ id: 'anna' }]);
+    for (let round = 0; round < 20; round++) {
+      const [reservation] = (await api.reserve(reserveRequest(tenantId, { callId: `c${round}` }))).reservations;
+      const held = { tenantId, agentId: 'anna', reservationId: reservation!.reservationId };
+      expect((await h.rpc.confirm(held)).agent?.state).toBe(AgentState.AGENT_STATE_ON_CALL);
+      expect(await h.rpc.release({ ...held, wrapUp: false })).toMatchObject({ released: true });
+    }
+  });
+
+  it('reserves the longest idle agent first', async () => {
+    const tenantId = 't-idle';
+    const api = await tenantWith(tenantId, [{ id: 'carla' }, { id: 'anna' }, { id: 'ben' }]);
+    const order: string[] = [];
+    for (let round = 0; round < 4; round++) {
+      const [reservation] = (await api.reserve(reserveRequest(tenantId))).reservations;
+      order.push(reservation!.agentId);
+      // A finished call puts the agent at the back of the idle order.
+      await api.confirm({ tenantId, agentId: reservation!.agentId, reservationId: reservation!.reservationId });
+      await api.release({
+        tenantId,
+        agentId: reservation!.agentId,
+        reservationId: reservation!.reservationId,
+        wrapUp: true,
+      });
+    }
+    expect(order).toEqual(['carla', 'anna', 'ben', 'carla']);
+  });
+
+  it('rotates round robin in agent-id order, whoever has been idle longest', async () => {
+    const tenantId = 't-rr';
+    await tenantWith(tenantId, [{ id: 'c' }, { id: 'b' }, { id: 'a' }]);
+    const order: string[] = [];
+    for (let round = 0; round < 4; round++) {
+      order.push(await reserveAndRelease(tenantId, { strategy: Strategy.STRATEGY_ROUND_ROBIN }));
+    }
+    expect(order).toEqual(['a', 'b', 'c', 'a']);
+    expect(await reserveAndRelease(tenantId)).toBe('c');
+  });
+
+  it('rings all free members at once', async () => {
+    const tenantId = 't-all';
+    const api = await tenantWith(tenantId, [
+      { id: 'a' },
+      { id: 'b' },
+      { id: 'c' },
+      { id: 'x', departments: [['depot', 0]] },
+    ]);
+    await api.setState({ tenantId, agentId: 'b', state: AgentState.AGENT_STATE_AWAY });
+    const { reservations } = await api.reserve(reserveRequest(tenantId, { strategy: Strategy.STRATEGY_RING_ALL }));
+    expect(reservations.map((reservation) => reservation.agentId).sort()).toEqual(['a', 'c']);
+    expect(new Set(reservations.map((reservation) => reservation.reservationId)).size).toBe(1);
+  });
+
+  it('picks by skills with priorities, then longest idle', async () => {
+    const tenantId = 't-skills';
+    const api = await tenantWith(tenantId, [
+      { id: 'a', skills: [['english', 2]] },
+      {
+        id: 'b',
+        skills: [
+          ['english', 1],
+          ['marriage', 1],
+        ],
+      },
+      { id: 'c', skills: [['english', 1]] },
+      { id: 'd' },
+    ]);
+    const skills = (requiredSkills: string[]) =>
+      reserveRequest(tenantId, { strategy: Strategy.STRATEGY_SKILLS, requiredSkills });
+    const picked = async (requiredSkills: string[]) =>
+      (await api.reserve(skills(requiredSkills))).reservations.map((reservation) => reservation.agentId);
+    expect(await picked(['english', 'marriage'])).toEqual(['b']);
+    expect(await picked(['english'])).toEqual(['c']);
+    expect(await picked(['english'])).toEqual(['a']);
+    expect(await picked(['english'])).toEqual([]);
+    await expect(api.reserve(skills([]))).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+  });
+
+  it('dials a home-office agent on the external number and skips excluded agents', async () => {
+    const tenantId = 't-home';
+    const api = await tenantWith(tenantId, [{ id: 'anna', homeOfficeNumber: '+4915112345678' }, { id: 'ben' }]);
+    await api.setHomeOffice({ tenantId, agentId: 'anna', enabled: true, homeOfficeNumber: '' });
+    const [home] = (await api.reserve(reserveRequest(tenantId, { callId: 'c1' }))).reservations;
+    expect(home).toMatchObject({ agentId: 'anna', target: { externalNumber: '+4915112345678' } });
+    await api.release({ tenantId, agentId: 'anna', reservationId: home!.reservationId, wrapUp: false });
+    const [next] = (await api.reserve(reserveRequest(tenantId, { callId: 'c1', excludeAgentIds: ['anna'] })))
+      .reservations;
+    expect(next).toMatchObject({ agentId: 'ben', target: { endpoint: `PJSIP/${tenantId}-ben` } });
+  });
+
+  it('follows call events: on call while bridged, wrap-up after the end, then available; redelivery is a no-op', async () => {
+    const tenantId = 't-calls';
+    await tenantWith(tenantId, [{ id: 'dora', departments: [['registry', 1]] }]);
+    const leg = callV1.Leg.fromPartial({
+      legId: 'leg-1',
+      state: LegState.LEG_STATE_ANSWERED,
+      answeredAt: new Date(),
+      tags: { agent_id: 'dora', department_id: 'registry' },
+    });
+    const answered = { callId: 'call-9', leg, bridged: true };
+    await publishEvent(h.bus, CallEvents.legUpdated, { meta: newEventMeta(tenantId, 'test'), ...answered });
+    const onCall = await h.waitForAgent(tenantId, 'dora', (agent) => agent.state === AgentState.AGENT_STATE_ON_CALL);
+    expect(onCall.assignment).toMatchObject({ callId: 'call-9', departmentId: 'registry' });
+
+    const ended = callV1.CallEnded.fromPartial({
+      callId: 'call-9',
+      legs: [{ ...leg, state: LegState.LEG_STATE_ENDED }],
+    });
+    await publishEvent(h.bus, CallEvents.ended, { ...ended, meta: newEventMeta(tenantId, 'test') });
+    const wrapUp = await h.waitForAgent(tenantId, 'dora', (agent) => agent.state === AgentState.AGENT_STATE_WRAP_UP);
+    const free = await h.waitForAgent(tenantId, 'dora', (agent) => agent.state === AgentState.AGENT_STATE_AVAILABLE);
+    expect(free.lastEndedCallId).toBe('call-9');
+
+    // The same events again (new event ids, so JetStream keeps them) change nothing.
+    await publishEvent(h.bus, CallEvents.legUpdated, { meta: newEventMeta(tenantId, 'test'), ...answered });
+    await publishEvent(h.bus, CallEvents.ended, { ...ended, meta: newEventMeta(tenantId, 'test') });
+    // A marker event for another agent shows the consumer got past both.
+    const api = await h.api(tenantId);
+    await api.upsertAgent({
+      tenantId,
+      agentId: 'emil',
+      departments: [{ departmentId: 'registry', wrapUpSeconds: 0 }],
+      devices: ['PJSIP/e'],
+    });
+    await publishEvent(h.bus, CallEvents.legUpdated, {
+      meta: newEventMeta(tenantId, 'test'),
+      callId: 'call-10',
+      leg: { ...leg, tags: { agent_id: 'emil' } },
+      bridged: true,
+    });
+    await h.waitForAgent(tenantId, 'emil', (agent) => agent.state === AgentState.AGENT_STATE_ON_CALL);
+    const agent = presenceV1.Agent.decode((await h.kv.get(`${tenantId}.dora`))!.value);
+    expect(agent.state).toBe(AgentState.AGENT_STATE_AVAILABLE);
+    expect(agent.stateSince).toEqual(free.stateSince);
+    expect(wrapUp.wrapUpUntil).toBeDefined();
+  });
+
+  it('parks a call event naming an agent presence does not know', async () => {
+    const tenantId = 't-unknown';
+    await publishEvent(h.bus, CallEvents.legUpdated, {
+      meta: newEventMeta(tenantId, 'test'),
+      callId: 'call-x',
+      leg: callV1.Leg.fromPartial({ state: LegState.LEG_STATE_ANSWERED, tags: { agent_id: 'ghost' } }),
+      bridged: true,
+    });
+    const consumer = await h.bus.js.consumers.get(DLQ_STREAM.name, { filter_subjects: [`sb.${tenantId}.dlq.>`] });
+    const parked = await consumer.next({ expires: 20_000 });
+    expect(parked?.subject).toBe(`sb.${tenantId}.dlq.presence-call-events`);
+  });
+
+  it('streams state changes of a department from the KV watch', async () => {
+    const tenantId = 't-watch';
+    const api = await tenantWith(tenantId, [{ id: 'anna' }, { id: 'otto', departments: [['depot', 0]] }]);
+    const metadata = new grpc.Metadata();
+    metadata.set('authorization', `Bearer ${await h.token(tenantId)}`);
+    const stream = h.grpcClient.watchAgents({ tenantId, departmentId: 'registry' }, metadata);
+    const seen: Array<[string, presenceV1.AgentState]> = [];
+    const sawAway = new Promise<void>((resolve, reject) => {
+      stream.on('data', ({ agent }: presenceV1.WatchAgentsResponse) => {
+        seen.push([agent!.agentId, agent!.state]);
+        if (agent!.state === AgentState.AGENT_STATE_AWAY) resolve();
+      });
+      stream.on('error', reject);
+    });
+    await api.setState({ tenantId, agentId: 'otto', state: AgentState.AGENT_STATE_AWAY });
+    await api.setState({ tenantId, agentId: 'anna', state: AgentState.AGENT_STATE_AWAY });
+    await sawAway;
+    stream.cancel();
+    expect(seen).toEqual([
+      ['anna', AgentState.AGENT_STATE_AVAILABLE],
+      ['anna', AgentState.AGENT_STATE_AWAY],
+    ]);
+  });
+
+  it('keeps tenants apart on gRPC and NATS', async () => {
+    await tenantWith('t-one', [{ id: 'anna' }]);
+    await tenantWith('t-two', [{ id: 'zoe' }]);
+    const two = await h.api('t-two');
+    await expect(two.getAgent({ tenantId: 't-one', agentId: 'anna' })).rejects.toMatchObject({
+      code: grpc.status.PERMISSION_DENIED,
+    });
+    await expect(two.getAgent({ tenantId: 't-two', agentId: 'anna' })).rejects.toMatchObject({
+      code: grpc.status.NOT_FOUND,
+    });
+    const [mine] = (await h.rpc.reserve(reserveRequest('t-two'))).reservations;
+    expect(mine?.agentId).toBe('zoe');
+    expect((await h.rpc.reserve(reserveRequest('t-two'))).reservations).toHaveLength(0);
+    // A request on one tenant's subject that names another tenant is refused.
+    const smuggler = natsRpcClient(h.bus, {
+      definition: hotPathMethods,
+      subjectFor: (method) => presenceRpcSubject('t-two', method),
+    });
+    await expect(smuggler.reserve(reserveRequest('t-one'))).rejects.toMatchObject({
+      code: grpc.status.PERMISSION_DENIED,
+    });
+    const { agent } = await (await h.api('t-one')).getAgent({ tenantId: 't-one', agentId: 'anna' });
+    expect(agent?.state).toBe(AgentState.AGENT_STATE_AVAILABLE);
+  });
+
+  it('rejects a bad profile with every problem named, and state changes the agent may not make', async () => {
+    const tenantId = 't-bad';
+    const api = await tenantWith(tenantId, [{ id: 'anna' }]);
+    const error = await api
+      .upsertAgent({
+        tenantId,
+        agentId: 'bob',
+        departments: [{ departmentId: 'a.b', wrapUpSeconds: -1 }],
+        homeOfficeNumber: '0461 123',
+      })
+      .catch((caught: grpc.ServiceError) => caught);
+    expect(error).toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+    expect((error as grpc.ServiceError).details).toMatch(
+      /departments\.0\.departmentId.*wrapUpSeconds.*homeOfficeNumber/,
+    );
+    await expect(
+      api.setState({ tenantId, agentId: 'anna', state: AgentState.AGENT_STATE_ON_CALL }),
+    ).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+    });
+    const [reservation] = (await h.rpc.reserve(reserveRequest(tenantId))).reservations;
+    await expect(
+      api.setState({ tenantId, agentId: 'anna', state: AgentState.AGENT_STATE_AVAILABLE }),
+    ).rejects.toMatchObject({ code: grpc.status.FAILED_PRECONDITION });
+    expect(reservation).toBeDefined();
+    await expect(h.rpc.confirm({ tenantId, agentId: 'nobody', reservationId: 'r' })).rejects.toBeInstanceOf(
+      GrpcStatusError,
+    );
+  });
+});

@@ -1,0 +1,55 @@
+import type * as grpc from '@grpc/grpc-js';
+import { CALLS_STREAM } from '@switchboard/events';
+import { presenceV1 } from '@switchboard/proto';
+import { grpcImplementation, serveNatsRpc, type ServiceDefinition } from '@switchboard/service-kit';
+import { AgentStore } from './agent-store.js';
+import { callEventConsumer } from './call-events.js';
+import { presenceConfigSchema } from './config.js';
+import { Presence, hotPathMethods, unaryMethods } from './presence.js';
+import { PRESENCE_QUEUE, presenceRpcServeSubject } from './subjects.js';
+import { watchAgents } from './watch.js';
+
+const PRESENCE_SERVICE = 'switchboard.presence.v1.PresenceService';
+
+export const presenceService: ServiceDefinition<typeof presenceConfigSchema> = {
+  name: 'presence',
+  version: '0.1.0',
+  config: presenceConfigSchema,
+  nats: { streams: [CALLS_STREAM] },
+  grpc: { reflectionProtos: ['switchboard/presence/v1/presence_service.proto'] },
+  start: async ({ config, logger, nats, grpc: server, consume, track, onShutdown, addReadinessCheck }) => {
+    const store = await AgentStore.open(nats!, {
+      bucket: config.PRESENCE_BUCKET,
+      replicas: config.PRESENCE_BUCKET_REPLICAS,
+      logger,
+    });
+    onShutdown(() => store.close());
+    addReadinessCheck('presence-kv-watch', () => store.following);
+    const presence = new Presence(store, { defaultLeaseSeconds: config.PRESENCE_LEASE_SECONDS });
+    const handlers = presence.handlers();
+
+    const subscriptions = serveNatsRpc(nats!, {
+      definition: hotPathMethods,
+      handlers: {
+        reserve: handlers.reserve,
+        confirm: handlers.confirm,
+        renew: handlers.renew,
+        release: handlers.release,
+      },
+      subjectFor: presenceRpcServeSubject,
+      queue: PRESENCE_QUEUE,
+      logger,
+      track,
+    });
+    onShutdown(() => subscriptions.forEach((subscription) => subscription.unsubscribe()));
+
+    const watch = watchAgents(store, logger);
+    onShutdown(watch.closeAll);
+    server!.addService(PRESENCE_SERVICE, presenceV1.PresenceServiceService, {
+      ...grpcImplementation(unaryMethods, handlers),
+      watchAgents: watch.handler as grpc.UntypedHandleCall,
+    });
+
+    await consume(callEventConsumer(store));
+  },
+};

@@ -1,0 +1,198 @@
+import * as grpc from '@grpc/grpc-js';
+import { presenceV1 } from '@switchboard/proto';
+import { GrpcStatusError } from '@switchboard/service-kit';
+
+// Every state change of an agent as a pure function of the stored agent and the clock. A function
+// returns the next agent, or undefined when nothing changes (so redelivered events and repeated
+// requests are no-ops). Writes happen elsewhere, revision-checked.
+
+type Agent = presenceV1.Agent;
+const { AgentState } = presenceV1;
+
+function withState(agent: Agent, state: presenceV1.AgentState, now: Date): Agent {
+  return { ...agent, state, stateSince: now };
+}
+
+function available(agent: Agent, now: Date, idleSince: Date | undefined): Agent {
+  return {
+    ...withState(agent, AgentState.AGENT_STATE_AVAILABLE, now),
+    assignment: undefined,
+    wrapUpUntil: undefined,
+    idleSince,
+  };
+}
+
+export function wrapUpSeconds(agent: Agent, departmentId: string): number {
+  return agent.departments.find((membership) => membership.departmentId === departmentId)?.wrapUpSeconds ?? 0;
+}
+
+/** After work on a call: wrap-up for the department's time, or available at once. */
+function afterCall(agent: Agent, now: Date): Agent {
+  const departmentId = agent.assignment?.departmentId ?? '';
+  const seconds = wrapUpSeconds(agent, departmentId);
+  const lastEndedCallId = agent.assignment?.callId || agent.lastEndedCallId;
+  if (seconds <= 0) return { ...available(agent, now, now), lastEndedCallId };
+  return {
+    ...withState(agent, AgentState.AGENT_STATE_WRAP_UP, now),
+    assignment: undefined,
+    wrapUpUntil: new Date(now.getTime() + seconds * 1_000),
+    lastEndedCallId,
+  };
+}
+
+export function newAgent(profile: presenceV1.UpsertAgentRequest, now: Date): Agent {
+  return presenceV1.Agent.fromPartial({
+    ...profile,
+    state: AgentState.AGENT_STATE_OFFLINE,
+    stateSince: now,
+  });
+}
+
+export function updateProfile(agent: Agent, profile: presenceV1.UpsertAgentRequest): Agent {
+  return {
+    ...agent,
+    displayName: profile.displayName,
+    departments: profile.departments,
+    skills: profile.skills,
+    devices: profile.devices,
+    homeOfficeNumber: profile.homeOfficeNumber,
+  };
+}
+
+/** The agent's own choice: available, away or offline. */
+export function setState(agent: Agent, state: presenceV1.AgentState, now: Date): Agent | undefined {
+  if (agent.state === state) return undefined;
+  switch (state) {
+    case AgentState.AGENT_STATE_AVAILABLE:
+      if (agent.state === AgentState.AGENT_STATE_RINGING || agent.state === AgentState.AGENT_STATE_ON_CALL) {
+        throw new GrpcStatusError(
+          grpc.status.FAILED_PRECONDITION,
+          `agent ${agent.agentId} is ${stateName(agent.state)}; the call or reservation sets it free`,
+        );
+      }
+      return available(agent, now, now);
+    case AgentState.AGENT_STATE_AWAY:
+    case AgentState.AGENT_STATE_OFFLINE:
+      // A reservation in progress is dropped: confirming it fails and routing tries the next agent.
+      return { ...withState(agent, state, now), assignment: undefined, wrapUpUntil: undefined };
+    default:
+      throw new GrpcStatusError(
+        grpc.status.INVALID_ARGUMENT,
+        `state must be AVAILABLE, AWAY or OFFLINE, not ${stateName(state)}`,
+      );
+  }
+}
+
+export function setHomeOffice(agent: Agent, enabled: boolean, number: string): Agent | undefined {
+  const homeOfficeNumber = number || agent.homeOfficeNumber;
+  if (enabled && !homeOfficeNumber) {
+    throw new GrpcStatusError(
+      grpc.status.FAILED_PRECONDITION,
+      `agent ${agent.agentId} has no home office number; send one with the request`,
+    );
+  }
+  if (agent.homeOffice === enabled && agent.homeOfficeNumber === homeOfficeNumber) return undefined;
+  return { ...agent, homeOffice: enabled, homeOfficeNumber };
+}
+
+export interface ReservationTerms {
+  reservationId: string;
+  callId: string;
+  departmentId: string;
+  leaseMs: number;
+}
+
+export function reserve(agent: Agent, terms: ReservationTerms, now: Date): Agent {
+  return {
+    ...withState(agent, AgentState.AGENT_STATE_RINGING, now),
+    assignment: {
+      reservationId: terms.reservationId,
+      callId: terms.callId,
+      departmentId: terms.departmentId,
+      leaseExpiresAt: new Date(now.getTime() + terms.leaseMs),
+    },
+    lastReservedAt: { ...agent.lastReservedAt, [terms.departmentId]: now },
+  };
+}
+
+function holds(agent: Agent, reservationId: string): boolean {
+  return reservationId !== '' && agent.assignment?.reservationId === reservationId;
+}
+
+function notHeld(agent: Agent, reservationId: string): GrpcStatusError {
+  return new GrpcStatusError(
+    grpc.status.FAILED_PRECONDITION,
+    `reservation ${reservationId} no longer holds agent ${agent.agentId} (expired or released)`,
+  );
+}
+
+/** The agent answered: on call, no lease any more. Repeating it is a no-op. */
+export function confirm(agent: Agent, reservationId: string, now: Date): Agent | undefined {
+  if (!holds(agent, reservationId)) throw notHeld(agent, reservationId);
+  if (agent.state === AgentState.AGENT_STATE_ON_CALL) return undefined;
+  return {
+    ...withState(agent, AgentState.AGENT_STATE_ON_CALL, now),
+    assignment: { ...agent.assignment!, leaseExpiresAt: undefined },
+  };
+}
+
+export function renew(agent: Agent, reservationId: string, leaseMs: number, now: Date): Agent {
+  if (!holds(agent, reservationId) || agent.state !== AgentState.AGENT_STATE_RINGING) {
+    throw notHeld(agent, reservationId);
+  }
+  return { ...agent, assignment: { ...agent.assignment!, leaseExpiresAt: new Date(now.getTime() + leaseMs) } };
+}
+
+/** Ends a reservation or a call; undefined when the reservation no longer holds the agent. */
+export function release(agent: Agent, reservationId: string, wrapUp: boolean, now: Date): Agent | undefined {
+  if (!holds(agent, reservationId)) return undefined;
+  if (wrapUp || agent.state === AgentState.AGENT_STATE_ON_CALL) return afterCall(agent, now);
+  // Rang but took no call: the agent keeps its place in the longest-idle order.
+  return available(agent, now, agent.idleSince);
+}
+
+/** The sweeper's step: an expired lease or a finished wrap-up makes the agent available. */
+export function expire(agent: Agent, now: Date): Agent | undefined {
+  if (agent.state === AgentState.AGENT_STATE_RINGING && deadlineOf(agent)! <= now.getTime()) {
+    return available(agent, now, agent.idleSince);
+  }
+  if (agent.state === AgentState.AGENT_STATE_WRAP_UP && deadlineOf(agent)! <= now.getTime()) {
+    return available(agent, now, now);
+  }
+  return undefined;
+}
+
+/** When the agent's state ends by itself (lease or wrap-up), in ms since the epoch. */
+export function deadlineOf(agent: Agent): number | undefined {
+  if (agent.state === AgentState.AGENT_STATE_RINGING) return agent.assignment?.leaseExpiresAt?.getTime() ?? 0;
+  if (agent.state === AgentState.AGENT_STATE_WRAP_UP) return agent.wrapUpUntil?.getTime() ?? 0;
+  return undefined;
+}
+
+/** A leg to the agent was answered and bridged (call event). */
+export function callAnswered(agent: Agent, callId: string, departmentId: string, now: Date): Agent | undefined {
+  if (agent.lastEndedCallId === callId) return undefined;
+  if (agent.state === AgentState.AGENT_STATE_ON_CALL && agent.assignment?.callId === callId) return undefined;
+  const sameCall = agent.assignment?.callId === callId;
+  return {
+    ...withState(agent, AgentState.AGENT_STATE_ON_CALL, now),
+    assignment: {
+      reservationId: sameCall ? agent.assignment!.reservationId : '',
+      callId,
+      departmentId: departmentId || (sameCall ? agent.assignment!.departmentId : ''),
+      leaseExpiresAt: undefined,
+    },
+    wrapUpUntil: undefined,
+  };
+}
+
+/** The call the agent is assigned to ended (call event). Other calls leave the agent alone. */
+export function callEnded(agent: Agent, callId: string, answered: boolean, now: Date): Agent | undefined {
+  if (agent.assignment?.callId !== callId || callId === '') return undefined;
+  if (answered || agent.state === AgentState.AGENT_STATE_ON_CALL) return afterCall(agent, now);
+  return { ...available(agent, now, agent.idleSince), lastEndedCallId: callId };
+}
+
+export function stateName(state: presenceV1.AgentState): string {
+  return presenceV1.agentStateToJSON(state).replace('AGENT_STATE_', '');
+}

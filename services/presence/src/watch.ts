@@ -1,0 +1,50 @@
+import * as grpc from '@grpc/grpc-js';
+import { KvWatchInclude } from '@nats-io/kv';
+import { presenceV1 } from '@switchboard/proto';
+import type { Logger } from '@switchboard/service-kit';
+import { checkId, type AgentStore } from './agent-store.js';
+import { isMember } from './strategies.js';
+
+/**
+ * WatchAgents: a KV watch on the tenant's keys, so the stream shows every state change any
+ * replica wrote, in order, starting with each agent's current state.
+ */
+export function watchAgents(store: AgentStore, logger: Logger) {
+  const open = new Set<() => void>();
+  const handler = (call: grpc.ServerWritableStream<presenceV1.WatchAgentsRequest, presenceV1.WatchAgentsResponse>) => {
+    const { tenantId, departmentId } = call.request;
+    let key: string;
+    try {
+      key = `${checkId('tenant_id', tenantId)}.*`;
+      if (departmentId) checkId('department_id', departmentId);
+    } catch (error) {
+      call.emit('error', error);
+      return;
+    }
+    void (async () => {
+      const watch = await store.kv.watch({ key, include: KvWatchInclude.LastValue, ignoreDeletes: true });
+      const end = () => {
+        open.delete(end);
+        watch.stop();
+      };
+      open.add(end);
+      call.on('cancelled', end);
+      call.on('close', end);
+      for await (const entry of watch) {
+        if (call.cancelled) break;
+        const agent = presenceV1.Agent.decode(entry.value);
+        if (departmentId && !isMember(agent, departmentId)) continue;
+        call.write({ agent });
+      }
+      if (!call.cancelled) call.end();
+    })().catch((error: unknown) => {
+      logger.warn({ err: error, tenantId }, 'agent watch ended');
+      call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'agent watch ended; reconnect' });
+    });
+  };
+  /** Ends every open stream (shutdown): clients reconnect to another replica. */
+  const closeAll = () => {
+    for (const end of [...open]) end();
+  };
+  return { handler, closeAll };
+}

@@ -1,0 +1,152 @@
+import * as grpc from '@grpc/grpc-js';
+import { Kvm, KvWatchInclude, type KV } from '@nats-io/kv';
+import { presenceV1 } from '@switchboard/proto';
+import {
+  connectNats,
+  createAuthenticator,
+  createLogger,
+  runService,
+  type NatsHandle,
+  type RunningService,
+} from '@switchboard/service-kit';
+import { startNats, type NatsServer } from '@switchboard/testkit';
+import { presenceRpcClient, type PresenceRpcClient } from '../src/client.js';
+import { presenceService } from '../src/server.js';
+
+const SECRET = 'presence-test-secret-presence-test-secret';
+export const BUCKET = 'presence-test';
+
+type Agent = presenceV1.Agent;
+type Unary<Req, Res> = (
+  request: Req,
+  metadata: grpc.Metadata,
+  callback: (error: grpc.ServiceError | null, response: Res) => void,
+) => unknown;
+
+/** The gRPC client with promises, authenticated as an admin of one tenant. */
+export function adminApi(client: presenceV1.PresenceServiceClient, token: string) {
+  const call =
+    <Req, Res>(method: Unary<Req, Res>, complete: (partial: Req) => Req = (request) => request) =>
+    (partial: Req) =>
+      new Promise<Res>((resolve, reject) => {
+        const metadata = new grpc.Metadata();
+        metadata.set('authorization', `Bearer ${token}`);
+        method.call(client, complete(partial), metadata, (error, response) =>
+          error ? reject(error) : resolve(response),
+        );
+      });
+  return {
+    upsertAgent: call<Partial<presenceV1.UpsertAgentRequest>, presenceV1.UpsertAgentResponse>(
+      client.upsertAgent as never,
+      presenceV1.UpsertAgentRequest.fromPartial,
+    ),
+    setState: call<presenceV1.SetStateRequest, presenceV1.SetStateResponse>(client.setState as never),
+    setHomeOffice: call<presenceV1.SetHomeOfficeRequest, presenceV1.SetHomeOfficeResponse>(
+      client.setHomeOffice as never,
+    ),
+    getAgent: call<presenceV1.GetAgentRequest, presenceV1.GetAgentResponse>(client.getAgent as never),
+    listAgents: call<presenceV1.ListAgentsRequest, presenceV1.ListAgentsResponse>(client.listAgents as never),
+    reserve: call<Partial<presenceV1.ReserveRequest>, presenceV1.ReserveResponse>(
+      client.reserve as never,
+      presenceV1.ReserveRequest.fromPartial,
+    ),
+    confirm: call<presenceV1.ConfirmRequest, presenceV1.ConfirmResponse>(client.confirm as never),
+    release: call<presenceV1.ReleaseRequest, presenceV1.ReleaseResponse>(client.release as never),
+  };
+}
+
+export interface Harness {
+  nats: NatsServer;
+  bus: NatsHandle;
+  replicas: RunningService[];
+  kv: KV;
+  rpc: PresenceRpcClient;
+  grpcClient: presenceV1.PresenceServiceClient;
+  token(tenantId: string): Promise<string>;
+  api(tenantId: string): Promise<ReturnType<typeof adminApi>>;
+  /** Resolves with the agent once its stored state matches (current or a later write). */
+  waitForAgent(tenantId: string, agentId: string, match: (agent: Agent) => boolean, timeoutMs?: number): Promise<Agent>;
+  stop(): Promise<void>;
+}
+
+/** NATS and two presence replicas sharing one bucket, as in production but on loopback. */
+export async function startHarness(replicaCount = 2): Promise<Harness> {
+  const stops: Array<() => Promise<unknown>> = [];
+  const stop = async () => {
+    for (const step of stops.reverse()) await step().catch(() => undefined);
+  };
+  try {
+    const nats = await startNats();
+    stops.push(() => nats.stop());
+    const replicas: RunningService[] = [];
+    for (let index = 0; index < replicaCount; index++) {
+      const replica = await runService(presenceService, {
+        handleSignals: false,
+        env: {
+          NATS_URL: nats.url,
+          PRESENCE_BUCKET: BUCKET,
+          PRESENCE_LEASE_SECONDS: '30',
+          AUTH_JWT_SECRET: SECRET,
+          BIND_HOST: '127.0.0.1',
+          HTTP_PORT: '0',
+          GRPC_PORT: '0',
+          LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
+          SHUTDOWN_TIMEOUT_MS: '5000',
+        },
+      });
+      stops.push(() => replica.shutdown('test over'));
+      replicas.push(replica);
+    }
+    const bus = await connectNats({
+      url: nats.url,
+      name: 'presence-test',
+      logger: createLogger({ service: 'test', level: 'silent' }),
+    });
+    stops.push(() => bus.connection.close());
+    const kv = await new Kvm(bus.js).open(BUCKET);
+    const grpcClient = new presenceV1.PresenceServiceClient(
+      `127.0.0.1:${replicas[0]!.grpcPort}`,
+      grpc.credentials.createInsecure(),
+    );
+    stops.push(async () => grpcClient.close());
+    const auth = createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' });
+    const token = (tenantId: string) => auth.issue({ subject: `admin-${tenantId}`, tenantId, role: 'admin' });
+
+    const waitForAgent = async (
+      tenantId: string,
+      agentId: string,
+      match: (agent: Agent) => boolean,
+      timeoutMs = 20_000,
+    ) => {
+      const watch = await kv.watch({ key: `${tenantId}.${agentId}`, include: KvWatchInclude.LastValue });
+      const timer = setTimeout(() => watch.stop(), timeoutMs);
+      try {
+        for await (const entry of watch) {
+          if (entry.operation !== 'PUT') continue;
+          const agent = presenceV1.Agent.decode(entry.value);
+          if (match(agent)) return agent;
+        }
+        throw new Error(`agent ${tenantId}/${agentId} did not reach the expected state within ${timeoutMs} ms`);
+      } finally {
+        clearTimeout(timer);
+        watch.stop();
+      }
+    };
+
+    return {
+      nats,
+      bus,
+      replicas,
+      kv,
+      rpc: presenceRpcClient(bus, 10_000),
+      grpcClient,
+      token,
+      api: async (tenantId) => adminApi(grpcClient, await token(tenantId)),
+      waitForAgent,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
