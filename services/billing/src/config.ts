@@ -2,6 +2,8 @@ import { z } from 'zod';
 
 /** Billing's own variables: the seller (the provider issuing the invoices) and close timing. */
 export const billingConfigSchema = z.object({
+  /** The Billing API's port; `sb invoice` and `sb cdr export` look for it at 127.0.0.1:50052 (SB_BILLING_ADDR). */
+  GRPC_PORT: z.coerce.number().int().min(0).max(65_535).default(50_052),
   SELLER_NAME: z.string().min(1),
   SELLER_STREET: z.string().min(1),
   SELLER_POSTAL_CODE: z.string().min(1),

@@ -4,7 +4,7 @@ import { classifyNumber } from '@switchboard/rating';
 import type { Command } from 'commander';
 import { bearerToken } from '../credentials.js';
 
-const DEFAULT_ADDRESS = '127.0.0.1:50051';
+const DEFAULT_ADDRESS = '127.0.0.1:50055';
 
 /** 1/10,000 EUR as a decimal string, exactly. */
 export function formatEur(tenThousandths: string | number): string {
