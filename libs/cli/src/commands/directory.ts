@@ -1,9 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import * as grpc from '@grpc/grpc-js';
 import { directoryServiceV1, directoryV1 } from '@switchboard/proto';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
-import { bearerToken } from '../credentials.js';
+import { unary, withApi, type UnaryMethod } from '../api-connection.js';
 
 const DEFAULT_ADDRESS = '127.0.0.1:50054';
 
@@ -14,32 +13,22 @@ export interface DirectoryCommandIo {
 
 const processIo: DirectoryCommandIo = { env: process.env, write: (text) => void process.stdout.write(text) };
 
-type Unary<Req, Res> = (
-  request: Req,
-  metadata: grpc.Metadata,
-  callback: (error: grpc.ServiceError | null, response: Res) => void,
-) => grpc.ClientUnaryCall;
-
 /** Runs one call against the Directory API (`SB_DIRECTORY_ADDR`) and closes the client. */
-async function call<Req, Res>(
+function call<Req, Res>(
   io: DirectoryCommandIo,
   tenant: string,
-  pick: (client: directoryServiceV1.DirectoryServiceClient) => Unary<Req, Res>,
+  pick: (client: directoryServiceV1.DirectoryServiceClient) => UnaryMethod<Req, Res>,
   request: Req,
 ): Promise<Res> {
-  const address = io.env['SB_DIRECTORY_ADDR'] || DEFAULT_ADDRESS;
-  const metadata = new grpc.Metadata();
-  metadata.set('authorization', `Bearer ${await bearerToken({ tenant }, io.env)}`);
-  const client = new directoryServiceV1.DirectoryServiceClient(address, grpc.credentials.createInsecure());
-  try {
-    return await new Promise<Res>((resolve, reject) =>
-      pick(client).call(client, request, metadata, (error, response) =>
-        error ? reject(new Error(`${grpc.status[error.code]}: ${error.details}`)) : resolve(response),
-      ),
-    );
-  } finally {
-    client.close();
-  }
+  return withApi(
+    {
+      address: io.env['SB_DIRECTORY_ADDR'] || DEFAULT_ADDRESS,
+      tenant,
+      env: io.env,
+      create: (address, credentials) => new directoryServiceV1.DirectoryServiceClient(address, credentials),
+    },
+    (connection) => unary(connection, pick(connection.client), request),
+  );
 }
 
 /** The tenant a document is for, so `import` needs only the file. */

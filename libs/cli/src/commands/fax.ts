@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
 import { faxServiceV1 } from '@switchboard/proto';
 import type { Command } from 'commander';
-import { bearerToken } from '../credentials.js';
+import { unary, withApi, type ApiConnection, type ApiTarget } from '../api-connection.js';
 
 const DEFAULT_ADDRESS = '127.0.0.1:50053';
 
@@ -13,32 +13,15 @@ export interface FaxCommandIo {
 
 const processIo: FaxCommandIo = { env: process.env, write: (text) => void process.stdout.write(text) };
 
-interface Connection {
-  client: faxServiceV1.FaxServiceClient;
-  metadata: grpc.Metadata;
-}
+type Connection = ApiConnection<faxServiceV1.FaxServiceClient>;
 
-async function connect(tenant: string, io: FaxCommandIo): Promise<Connection> {
-  const address = io.env['SB_FAX_ADDR'] || DEFAULT_ADDRESS;
-  const metadata = new grpc.Metadata();
-  metadata.set('authorization', `Bearer ${await bearerToken({ tenant }, io.env)}`);
-  return { client: new faxServiceV1.FaxServiceClient(address, grpc.credentials.createInsecure()), metadata };
-}
-
-function unary<Req, Res>(
-  connection: Connection,
-  method: (
-    request: Req,
-    metadata: grpc.Metadata,
-    callback: (error: grpc.ServiceError | null, response: Res) => void,
-  ) => grpc.ClientUnaryCall,
-  request: Req,
-): Promise<Res> {
-  return new Promise((resolve, reject) =>
-    method.call(connection.client, request, connection.metadata, (error, response) =>
-      error ? reject(new Error(`${grpc.status[error.code]}: ${error.details}`)) : resolve(response),
-    ),
-  );
+function faxApi(tenant: string, io: FaxCommandIo): ApiTarget<faxServiceV1.FaxServiceClient> {
+  return {
+    address: io.env['SB_FAX_ADDR'] || DEFAULT_ADDRESS,
+    tenant,
+    env: io.env,
+    create: (address, credentials) => new faxServiceV1.FaxServiceClient(address, credentials),
+  };
 }
 
 function downloadPdf(connection: Connection, tenantId: string, faxId: string): Promise<Buffer> {
@@ -94,8 +77,7 @@ export function registerFaxCommand(program: Command, io: FaxCommandIo = processI
     .option('--json', 'print JSON')
     .option('--open', 'only faxes not marked handled')
     .action(async (options: { tenant: string; json?: boolean; open?: boolean }) => {
-      const connection = await connect(options.tenant, io);
-      try {
+      await withApi(faxApi(options.tenant, io), async (connection) => {
         const faxes: faxServiceV1.Fax[] = [];
         let pageToken = '';
         do {
@@ -124,9 +106,7 @@ export function registerFaxCommand(program: Command, io: FaxCommandIo = processI
         }
         io.write(`ID\tRECEIVED\tFROM\tTO\tPAGES\tSTATUS\tHANDLED\n`);
         for (const entry of faxes) io.write(`${faxLine(entry)}\n`);
-      } finally {
-        connection.client.close();
-      }
+      });
     });
 
   fax
@@ -137,8 +117,7 @@ export function registerFaxCommand(program: Command, io: FaxCommandIo = processI
     .option('--out <file>', 'write the PDF to this file')
     .option('--json', 'print JSON')
     .action(async (faxId: string, options: { tenant: string; out?: string; json?: boolean }) => {
-      const connection = await connect(options.tenant, io);
-      try {
+      await withApi(faxApi(options.tenant, io), async (connection) => {
         const { fax: found } = await unary<faxServiceV1.GetFaxRequest, faxServiceV1.GetFaxResponse>(
           connection,
           connection.client.getFax,
@@ -153,8 +132,6 @@ export function registerFaxCommand(program: Command, io: FaxCommandIo = processI
           await writeFile(options.out, pdf);
           if (!options.json) io.write(`saved ${pdf.length} bytes to ${options.out}\n`);
         }
-      } finally {
-        connection.client.close();
-      }
+      });
     });
 }

@@ -1,8 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import * as grpc from '@grpc/grpc-js';
 import { ivrServiceV1 } from '@switchboard/proto';
 import type { Command } from 'commander';
-import { bearerToken } from '../credentials.js';
+import { unary, withApi, type ApiConnection } from '../api-connection.js';
 
 const DEFAULT_ADDRESS = '127.0.0.1:50056';
 
@@ -13,36 +12,17 @@ export interface IvrCommandIo {
 
 const processIo: IvrCommandIo = { env: process.env, write: (text) => void process.stdout.write(text) };
 
-interface Connection {
-  client: ivrServiceV1.IvrServiceClient;
-  metadata: grpc.Metadata;
-}
+type Connection = ApiConnection<ivrServiceV1.IvrServiceClient>;
 
-async function withConnection<T>(tenant: string, io: IvrCommandIo, work: (c: Connection) => Promise<T>): Promise<T> {
-  const address = io.env['SB_IVR_ADDR'] || DEFAULT_ADDRESS;
-  const metadata = new grpc.Metadata();
-  metadata.set('authorization', `Bearer ${await bearerToken({ tenant }, io.env)}`);
-  const client = new ivrServiceV1.IvrServiceClient(address, grpc.credentials.createInsecure());
-  try {
-    return await work({ client, metadata });
-  } finally {
-    client.close();
-  }
-}
-
-function unary<Req, Res>(
-  connection: Connection,
-  method: (
-    request: Req,
-    metadata: grpc.Metadata,
-    callback: (error: grpc.ServiceError | null, response: Res) => void,
-  ) => grpc.ClientUnaryCall,
-  request: Req,
-): Promise<Res> {
-  return new Promise((resolve, reject) =>
-    method.call(connection.client, request, connection.metadata, (error, response) =>
-      error ? reject(new Error(`${grpc.status[error.code]}: ${error.details}`)) : resolve(response),
-    ),
+function withConnection<T>(tenant: string, io: IvrCommandIo, work: (c: Connection) => Promise<T>): Promise<T> {
+  return withApi(
+    {
+      address: io.env['SB_IVR_ADDR'] || DEFAULT_ADDRESS,
+      tenant,
+      env: io.env,
+      create: (address, credentials) => new ivrServiceV1.IvrServiceClient(address, credentials),
+    },
+    work,
   );
 }
 

@@ -1,7 +1,6 @@
-import * as grpc from '@grpc/grpc-js';
 import { presenceV1 } from '@switchboard/proto';
 import type { Command } from 'commander';
-import { bearerToken } from '../credentials.js';
+import { unary, withApi, type UnaryMethod } from '../api-connection.js';
 
 const DEFAULT_ADDRESS = '127.0.0.1:50057';
 const { AgentState } = presenceV1;
@@ -21,32 +20,22 @@ const SETTABLE: Record<string, presenceV1.AgentState> = {
 
 const stateName = (state: presenceV1.AgentState) => presenceV1.agentStateToJSON(state).replace(/^AGENT_STATE_/, '');
 
-type Unary<Req, Res> = (
-  request: Req,
-  metadata: grpc.Metadata,
-  callback: (error: grpc.ServiceError | null, response: Res) => void,
-) => grpc.ClientUnaryCall;
-
 /** Runs one Presence API call with a token for the tenant and closes the client. */
-async function callPresence<Req, Res>(
+function callPresence<Req, Res>(
   tenant: string,
   io: PresenceCommandIo,
-  method: (client: presenceV1.PresenceServiceClient) => Unary<Req, Res>,
+  method: (client: presenceV1.PresenceServiceClient) => UnaryMethod<Req, Res>,
   request: Req,
 ): Promise<Res> {
-  const address = io.env['SB_PRESENCE_ADDR'] || DEFAULT_ADDRESS;
-  const metadata = new grpc.Metadata();
-  metadata.set('authorization', `Bearer ${await bearerToken({ tenant }, io.env)}`);
-  const client = new presenceV1.PresenceServiceClient(address, grpc.credentials.createInsecure());
-  try {
-    return await new Promise<Res>((resolve, reject) =>
-      method(client).call(client, request, metadata, (error, response) =>
-        error ? reject(new Error(`${grpc.status[error.code]}: ${error.details}`)) : resolve(response),
-      ),
-    );
-  } finally {
-    client.close();
-  }
+  return withApi(
+    {
+      address: io.env['SB_PRESENCE_ADDR'] || DEFAULT_ADDRESS,
+      tenant,
+      env: io.env,
+      create: (address, credentials) => new presenceV1.PresenceServiceClient(address, credentials),
+    },
+    (connection) => unary(connection, method(connection.client), request),
+  );
 }
 
 function agentLine(agent: presenceV1.Agent): string {
