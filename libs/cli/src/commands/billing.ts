@@ -1,11 +1,11 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { billingV1 } from '@switchboard/proto';
 import { stringify } from 'csv-stringify';
 import type { Command } from 'commander';
-import { bearerToken } from '../credentials.js';
+import { withApi, type ApiTarget } from '../api-connection.js';
 
 const DEFAULT_ADDRESS = '127.0.0.1:50052';
 
@@ -14,17 +14,13 @@ interface TenantMonth {
   month: string;
 }
 
-function client(env: NodeJS.ProcessEnv): billingV1.BillingServiceClient {
-  return new billingV1.BillingServiceClient(
-    env['SB_BILLING_ADDR'] ?? DEFAULT_ADDRESS,
-    grpc.credentials.createInsecure(),
-  );
-}
-
-async function metadataFor(tenant: string, env: NodeJS.ProcessEnv): Promise<grpc.Metadata> {
-  const metadata = new grpc.Metadata();
-  metadata.set('authorization', `Bearer ${await bearerToken({ tenant }, env)}`);
-  return metadata;
+function billingApi(tenant: string, env: NodeJS.ProcessEnv): ApiTarget<billingV1.BillingServiceClient> {
+  return {
+    address: env['SB_BILLING_ADDR'] ?? DEFAULT_ADDRESS,
+    tenant,
+    env,
+    create: (address, credentials) => new billingV1.BillingServiceClient(address, credentials),
+  };
 }
 
 function unary<Res>(
@@ -92,9 +88,7 @@ export function registerBillingCommands(program: Command, env: NodeJS.ProcessEnv
     .option('--close', 'close the month first when it has no invoice yet')
     .option('--json', 'print the invoice as JSON')
     .action(async (options: TenantMonth & { json?: boolean; close?: boolean }) => {
-      const billing = client(env);
-      try {
-        const metadata = await metadataFor(options.tenant, env);
+      await withApi(billingApi(options.tenant, env), async ({ client: billing, metadata }) => {
         const request = { tenantId: options.tenant, month: options.month };
         const { invoice } = options.close
           ? await unary<billingV1.CloseMonthResponse>((done) => billing.closeMonth(request, metadata, done))
@@ -105,9 +99,7 @@ export function registerBillingCommands(program: Command, env: NodeJS.ProcessEnv
             ? `${JSON.stringify(billingV1.Invoice.toJSON(billingV1.Invoice.fromPartial(invoice)), null, 2)}\n`
             : formatInvoice(invoice),
         );
-      } finally {
-        billing.close();
-      }
+      });
     });
 
   program
@@ -119,9 +111,7 @@ export function registerBillingCommands(program: Command, env: NodeJS.ProcessEnv
     .requiredOption('--month <YYYY-MM>', 'billing month (Europe/Berlin)')
     .requiredOption('--csv <file>', 'output file')
     .action(async (options: TenantMonth & { csv: string }) => {
-      const billing = client(env);
-      try {
-        const metadata = await metadataFor(options.tenant, env);
+      await withApi(billingApi(options.tenant, env), async ({ client: billing, metadata }) => {
         const output = createWriteStream(options.csv);
         const csv = stringify({ header: true, columns: [...CDR_COLUMNS] });
         csv.pipe(output);
@@ -149,8 +139,6 @@ export function registerBillingCommands(program: Command, env: NodeJS.ProcessEnv
         csv.end();
         await finished(output);
         process.stderr.write(`${rows} rated legs written to ${options.csv}\n`);
-      } finally {
-        billing.close();
-      }
+      });
     });
 }

@@ -1,8 +1,8 @@
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { ratingServiceV1 } from '@switchboard/proto';
 import { classifyNumber } from '@switchboard/rating';
 import type { Command } from 'commander';
-import { bearerToken } from '../credentials.js';
+import { withApi, type UnaryMethod } from '../api-connection.js';
 
 const DEFAULT_ADDRESS = '127.0.0.1:50055';
 
@@ -28,28 +28,22 @@ function table(rows: string[][]): string {
     .join('\n');
 }
 
-async function ratingCall<Req, Res>(method: keyof ratingServiceV1.RatingServiceClient, tenant: string, request: Req) {
-  const client = new ratingServiceV1.RatingServiceClient(
-    process.env['SB_RATING_ADDR'] || DEFAULT_ADDRESS,
-    grpc.credentials.createInsecure(),
-  );
-  const metadata = new grpc.Metadata();
-  metadata.set('authorization', `Bearer ${await bearerToken({ tenant })}`);
-  const rpc = client[method] as unknown as (
-    this: grpc.Client,
-    request: Req,
-    metadata: grpc.Metadata,
-    callback: (error: grpc.ServiceError | null, response: Res) => void,
-  ) => void;
-  try {
-    return await new Promise<Res>((resolve, reject) =>
+function ratingCall<Req, Res>(method: keyof ratingServiceV1.RatingServiceClient, tenant: string, request: Req) {
+  const target = {
+    address: process.env['SB_RATING_ADDR'] || DEFAULT_ADDRESS,
+    tenant,
+    env: process.env,
+    create: (address: string, credentials: grpc.ChannelCredentials) =>
+      new ratingServiceV1.RatingServiceClient(address, credentials),
+  };
+  return withApi(target, ({ client, metadata }) => {
+    const rpc = client[method] as unknown as UnaryMethod<Req, Res>;
+    return new Promise<Res>((resolve, reject) =>
       rpc.call(client, request, metadata, (error, response) =>
         error ? reject(new Error(`rating ${String(method)}: ${error.details || error.message}`)) : resolve(response),
       ),
     );
-  } finally {
-    client.close();
-  }
+  });
 }
 
 export function formatUsage(usage: ratingServiceV1.GetUsageResponse): string {
