@@ -3,12 +3,13 @@ import { natsRpcClient, type NatsHandle, type RpcClient } from '@switchboard/ser
 
 // The per-call lookups over NATS request/reply: `sb.<tenant>.directory.rpc.<Method>`, served by
 // every replica in queue group `directory`. Built here because the shared subjects module is
-// not the directory's to change.
+// not the directory's to change. ListStaff and ListDepartments are served too, so services that
+// follow the directory (presence) can load a tenant's people without a gRPC token.
 
-const { resolveNumber, isOpen } = directoryServiceV1.DirectoryServiceService;
+const { resolveNumber, isOpen, listStaff, listDepartments } = directoryServiceV1.DirectoryServiceService;
 
 /** The methods served over NATS: the same messages as the gRPC API. */
-export const DIRECTORY_RPC_DEFINITION = { resolveNumber, isOpen };
+export const DIRECTORY_RPC_DEFINITION = { resolveNumber, isOpen, listStaff, listDepartments };
 export type DirectoryRpcClient = RpcClient<typeof DIRECTORY_RPC_DEFINITION>;
 
 export function directoryRpcSubject(tenantId: string, method: string): string {

@@ -205,6 +205,11 @@ export class AgentStore {
     return this.agents.get(tenantId)?.get(agentId);
   }
 
+  /** Tenants this replica has agents of. */
+  tenants(): string[] {
+    return [...this.agents].filter(([, agents]) => agents.size > 0).map(([tenantId]) => tenantId);
+  }
+
   /** The tenant's agents as this replica last saw them. */
   list(tenantId: string): Agent[] {
     return [...(this.agents.get(tenantId)?.values() ?? [])].map((stored) => stored.agent);
@@ -267,6 +272,13 @@ export class AgentStore {
       }
     }
     throw new GrpcStatusError(grpc.status.ABORTED, `agent ${agentId} changed too often to update; retry`);
+  }
+
+  /** Deletes an agent (gone from the directory); a reservation or call of it is not waited for. */
+  async remove(tenantId: string, agentId: string): Promise<void> {
+    await this.kv.delete(agentKey(tenantId, agentId));
+    this.agents.get(tenantId)?.delete(agentId);
+    this.disarm(`${tenantId}.${agentId}`);
   }
 
   close(): void {

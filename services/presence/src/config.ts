@@ -12,6 +12,16 @@ export const presenceConfigSchema = z.object({
   PRESENCE_BUCKET_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   /** Lease of a reservation when the request names none: unconfirmed, it returns the agent after this. */
   PRESENCE_LEASE_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
+  /**
+   * Also export each agent's state as a metric (`presence.agent.state`). Off by default: staff
+   * councils often forbid per-person statistics.
+   */
+  PRESENCE_PER_AGENT_METRICS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true'),
+  /** Delay before the start-up sync from the directory is tried again after a failure. */
+  PRESENCE_DIRECTORY_RETRY_MS: z.coerce.number().int().positive().default(5_000),
 });
 
 export type PresenceConfig = z.infer<typeof presenceConfigSchema>;

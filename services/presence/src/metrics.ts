@@ -1,4 +1,6 @@
 import { metrics } from '@opentelemetry/api';
+import { presenceV1 } from '@switchboard/proto';
+import type { AgentStore } from './agent-store.js';
 
 const meter = metrics.getMeter('@switchboard/presence');
 
@@ -21,3 +23,74 @@ export const presenceMetrics = {
     unit: '{agent}',
   }),
 };
+
+const STATES = [
+  presenceV1.AgentState.AGENT_STATE_AVAILABLE,
+  presenceV1.AgentState.AGENT_STATE_RINGING,
+  presenceV1.AgentState.AGENT_STATE_ON_CALL,
+  presenceV1.AgentState.AGENT_STATE_WRAP_UP,
+  presenceV1.AgentState.AGENT_STATE_AWAY,
+  presenceV1.AgentState.AGENT_STATE_OFFLINE,
+];
+
+/** `available`, `on_call`, ... as the metric attribute `state`. */
+export function stateLabel(state: presenceV1.AgentState): string {
+  return presenceV1.agentStateToJSON(state).replace('AGENT_STATE_', '').toLowerCase();
+}
+
+/** Agents per tenant, department and state, each state reported (0 too) so dashboards see every series. */
+export function agentCounts(store: AgentStore): { tenant: string; department: string; state: string; count: number }[] {
+  const rows: { tenant: string; department: string; state: string; count: number }[] = [];
+  for (const tenant of store.tenants()) {
+    const counts = new Map<string, Map<presenceV1.AgentState, number>>();
+    for (const agent of store.list(tenant)) {
+      for (const { departmentId } of agent.departments) {
+        let byState = counts.get(departmentId);
+        if (!byState) counts.set(departmentId, (byState = new Map()));
+        byState.set(agent.state, (byState.get(agent.state) ?? 0) + 1);
+      }
+    }
+    for (const [department, byState] of counts) {
+      for (const state of STATES) {
+        rows.push({ tenant, department, state: stateLabel(state), count: byState.get(state) ?? 0 });
+      }
+    }
+  }
+  return rows;
+}
+
+/**
+ * The live-state gauges, read from this replica's copy of the bucket when Prometheus scrapes:
+ * `presence.agents` always, `presence.agent.state` (one series per person) only when enabled.
+ * Every replica holds the same copy, so dashboards take max (not sum) over replicas.
+ */
+export function observeAgents(store: AgentStore, perAgent: boolean): () => void {
+  const agents = meter.createObservableGauge('presence.agents', {
+    description: 'Agents per department and state; an agent counts once per department membership.',
+    unit: '{agent}',
+  });
+  const observeCounts = (result: { observe(value: number, attributes: Record<string, string>): void }) => {
+    for (const { tenant, department, state, count } of agentCounts(store)) {
+      result.observe(count, { tenant, department, state });
+    }
+  };
+  agents.addCallback(observeCounts);
+  if (!perAgent) return () => agents.removeCallback(observeCounts);
+
+  const agentState = meter.createObservableGauge('presence.agent.state', {
+    description: "1 for the agent's current state (enabled with PRESENCE_PER_AGENT_METRICS=true).",
+    unit: '1',
+  });
+  const observeStates = (result: { observe(value: number, attributes: Record<string, string>): void }) => {
+    for (const tenant of store.tenants()) {
+      for (const agent of store.list(tenant)) {
+        result.observe(1, { tenant, agent: agent.agentId, state: stateLabel(agent.state) });
+      }
+    }
+  };
+  agentState.addCallback(observeStates);
+  return () => {
+    agents.removeCallback(observeCounts);
+    agentState.removeCallback(observeStates);
+  };
+}

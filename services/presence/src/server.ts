@@ -1,10 +1,12 @@
 import type * as grpc from '@grpc/grpc-js';
-import { CALLS_STREAM } from '@switchboard/events';
+import { CALLS_STREAM, DIRECTORY_STREAM } from '@switchboard/events';
 import { presenceV1 } from '@switchboard/proto';
 import { grpcImplementation, serveNatsRpc, type ServiceDefinition } from '@switchboard/service-kit';
 import { AgentStore } from './agent-store.js';
 import { callEventConsumer } from './call-events.js';
 import { presenceConfigSchema } from './config.js';
+import { DirectorySync } from './directory-sync.js';
+import { observeAgents } from './metrics.js';
 import { Presence, hotPathMethods, unaryMethods } from './presence.js';
 import { PRESENCE_QUEUE, presenceRpcServeSubject } from './subjects.js';
 import { watchAgents } from './watch.js';
@@ -15,7 +17,7 @@ export const presenceService: ServiceDefinition<typeof presenceConfigSchema> = {
   name: 'presence',
   version: '0.1.0',
   config: presenceConfigSchema,
-  nats: { streams: [CALLS_STREAM] },
+  nats: { streams: [CALLS_STREAM, DIRECTORY_STREAM] },
   grpc: { reflectionProtos: ['switchboard/presence/v1/presence_service.proto'] },
   start: async ({ config, logger, nats, grpc: server, consume, track, onShutdown, addReadinessCheck }) => {
     const store = await AgentStore.open(nats!, {
@@ -51,5 +53,30 @@ export const presenceService: ServiceDefinition<typeof presenceConfigSchema> = {
     });
 
     await consume(callEventConsumer(store));
+
+    onShutdown(observeAgents(store, config.PRESENCE_PER_AGENT_METRICS));
+
+    // Agents come from the directory: its change events reload a tenant, and at start every
+    // known tenant is loaded once (in the background: the directory may start after presence).
+    const sync = new DirectorySync(nats!, store, logger);
+    await consume({ ...sync.consumer(), maxDeliver: 20, backoffMs: [1_000, 5_000, 15_000] });
+    let stopped = false;
+    let retry: NodeJS.Timeout | undefined;
+    onShutdown(() => {
+      stopped = true;
+      clearTimeout(retry);
+    });
+    const initialSync = async (): Promise<void> => {
+      try {
+        for (const tenantId of await sync.knownTenants(nats!.jsm)) {
+          if (!stopped) await sync.syncTenant(tenantId);
+        }
+      } catch (error) {
+        if (stopped) return;
+        logger.warn({ err: error }, 'start-up sync from the directory failed; retrying');
+        retry = setTimeout(() => void track(initialSync()), config.PRESENCE_DIRECTORY_RETRY_MS);
+      }
+    };
+    void track(initialSync());
   },
 };

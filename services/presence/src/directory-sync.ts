@@ -1,0 +1,149 @@
+import * as grpc from '@grpc/grpc-js';
+import type { JetStreamManager } from '@nats-io/jetstream';
+import { directoryRpcClient, type DirectoryRpcClient } from '@switchboard/directory';
+import { DIRECTORY_STREAM, DirectoryEvents, allTenantsSubject, tenantOfSubject } from '@switchboard/events';
+import { presenceV1, type directoryV1 } from '@switchboard/proto';
+import {
+  GrpcStatusError,
+  PoisonMessageError,
+  type ConsumerOptions,
+  type DeliveredMessage,
+  type Logger,
+  type NatsHandle,
+} from '@switchboard/service-kit';
+import type { AgentStore } from './agent-store.js';
+import { KeyedSerial } from './serial.js';
+import { newAgent, updateProfile } from './transitions.js';
+
+type Agent = presenceV1.Agent;
+type Profile = presenceV1.UpsertAgentRequest & { homeOffice: boolean };
+
+export const DIRECTORY_SYNC_DURABLE = 'presence-directory-sync';
+
+/** What presence keeps of a staff member: the profile the directory defines, not the live state. */
+export function profilesOf(
+  tenantId: string,
+  staff: readonly directoryV1.Staff[],
+  departments: readonly directoryV1.Department[],
+): Profile[] {
+  return staff.map((person) => ({
+    tenantId,
+    agentId: person.staffId,
+    displayName: person.displayName,
+    departments: departments
+      .filter((department) => department.members.some((member) => member.staffId === person.staffId))
+      .map((department) => ({ departmentId: department.departmentId, wrapUpSeconds: department.wrapUpSeconds })),
+    // The directory ranks members per department, not skills: every skill is a first choice.
+    skills: person.skills.map((name) => ({ name, priority: 1 })),
+    // The directory names PJSIP endpoints; presence hands out dialable resources.
+    devices: person.devices.map((device) => (device.includes('/') ? device : `PJSIP/${device}`)),
+    homeOfficeNumber: person.homeOfficeNumber,
+    homeOffice: person.homeOffice,
+  }));
+}
+
+function sameProfile(agent: Agent, profile: Profile): boolean {
+  const next = updateProfile(agent, profile);
+  return JSON.stringify(presenceV1.Agent.toJSON(next)) === JSON.stringify(presenceV1.Agent.toJSON(agent));
+}
+
+/**
+ * Keeps presence's agents equal to the directory's staff: a tenant is always reloaded whole
+ * (staff and departments over the directory's NATS request/reply) and reconciled, so applying
+ * the same change twice, or out of order, converges on the same agents. Only profiles change;
+ * state, reservations and calls stay as they are. The home-office flag is taken from the
+ * directory when the agent is created; after that it is the agent's own (SetHomeOffice).
+ */
+export class DirectorySync {
+  private readonly serial = new KeyedSerial();
+  private readonly directory: DirectoryRpcClient;
+
+  constructor(
+    nats: NatsHandle,
+    private readonly store: AgentStore,
+    private readonly logger: Logger,
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    this.directory = directoryRpcClient(nats, 10_000);
+  }
+
+  /** Reloads one tenant; resolves to the number of agents written or removed. */
+  syncTenant(tenantId: string): Promise<number> {
+    return this.serial.run(tenantId, () => this.reconcile(tenantId));
+  }
+
+  private async reconcile(tenantId: string): Promise<number> {
+    let profiles: Profile[];
+    try {
+      const [{ staff }, { departments }] = await Promise.all([
+        this.directory.listStaff({ tenantId }),
+        this.directory.listDepartments({ tenantId }),
+      ]);
+      profiles = profilesOf(tenantId, staff, departments);
+    } catch (error) {
+      // The directory reads its store: NOT_FOUND means the tenant is gone, so are its agents.
+      if (!(error instanceof GrpcStatusError && error.code === grpc.status.NOT_FOUND)) throw error;
+      profiles = [];
+    }
+    let changes = 0;
+    const wanted = new Set(profiles.map((profile) => profile.agentId));
+    for (const profile of profiles) {
+      const cached = this.store.get(tenantId, profile.agentId);
+      if (cached && sameProfile(cached.agent, profile)) continue;
+      const { changed } = await this.store.mutate(tenantId, profile.agentId, (current) => {
+        if (!current) return { ...newAgent(profile, this.now()), homeOffice: profile.homeOffice };
+        if (sameProfile(current, profile)) return undefined;
+        const next = updateProfile(current, profile);
+        // Without a number there is nowhere to forward to.
+        return next.homeOfficeNumber ? next : { ...next, homeOffice: false };
+      });
+      if (changed) changes++;
+    }
+    for (const agent of this.store.list(tenantId)) {
+      if (wanted.has(agent.agentId)) continue;
+      await this.store.remove(tenantId, agent.agentId);
+      changes++;
+    }
+    if (changes > 0) this.logger.info({ tenantId, changes, agents: profiles.length }, 'agents synced from directory');
+    return changes;
+  }
+
+  /**
+   * Tenants to load at start: those presence has agents of, and those the directory has
+   * published changes for (the DIRECTORY stream's subjects), so missed events converge.
+   */
+  async knownTenants(jsm: JetStreamManager): Promise<string[]> {
+    const tenants = new Set(this.store.tenants());
+    const info = await jsm.streams.info(DIRECTORY_STREAM.name, {
+      subjects_filter: allTenantsSubject('directory', 'tenant_changed'),
+    });
+    for (const subject of Object.keys(info.state.subjects ?? {})) {
+      const tenantId = tenantOfSubject(subject);
+      if (tenantId) tenants.add(tenantId);
+    }
+    return [...tenants].sort();
+  }
+
+  /** Durable consumer of the directory's changes: each reloads its tenant (idempotent). */
+  consumer(): ConsumerOptions {
+    const decoders: Record<string, (message: DeliveredMessage) => unknown> = {
+      tenant_changed: (message) => message.decode(DirectoryEvents.tenantChanged),
+      department_changed: (message) => message.decode(DirectoryEvents.departmentChanged),
+      staff_changed: (message) => message.decode(DirectoryEvents.staffChanged),
+    };
+    return {
+      stream: DIRECTORY_STREAM,
+      durable: DIRECTORY_SYNC_DURABLE,
+      filterSubjects: Object.keys(decoders).map((event) => allTenantsSubject('directory', event)),
+      handler: async (message) => {
+        const tenantId = tenantOfSubject(message.subject);
+        const event = message.subject.split('.').at(-1) ?? '';
+        const decode = decoders[event];
+        if (!tenantId || !decode) throw new PoisonMessageError(`unexpected directory event on ${message.subject}`);
+        // A payload that does not decode is parked; the reload itself needs nothing from it.
+        decode(message);
+        await this.syncTenant(tenantId);
+      },
+    };
+  }
+}
