@@ -1,0 +1,10 @@
+export {
+  DEFAULT_MENUS_FILE,
+  DEFAULT_TENANT_FILE,
+  startStack,
+  type Stack,
+  type StackOptions,
+  type StackService,
+} from './stack.js';
+export { SERVICE_NAMES, type ServiceName } from './services.js';
+export { readTenant, type LoadedTenant, type TenantDocument } from './tenant.js';

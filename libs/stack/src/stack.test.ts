@@ -1,0 +1,63 @@
+import * as grpc from '@grpc/grpc-js';
+import { presenceV1 } from '@switchboard/proto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from './stack.js';
+
+let stack: Stack;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+beforeAll(async () => {
+  stack = await startStack({ services: ['directory', 'ivr', 'presence', 'ari-adapter'], alwaysOpen: true });
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('startStack', () => {
+  it('starts each service as a ready process and loads the demo tenant with its staff signed in', async () => {
+    expect(stack.tenantId).toBe('t-kropp');
+    expect(stack.services.map((service) => service.name).sort()).toEqual([
+      'ari-adapter',
+      'directory',
+      'ivr',
+      'presence',
+    ]);
+    for (const target of stack.metricsTargets()) {
+      expect((await fetch(`http://${target}/readyz`)).status).toBe(200);
+    }
+    const client = new presenceV1.PresenceServiceClient(
+      stack.grpcAddress('presence'),
+      grpc.credentials.createInsecure(),
+    );
+    const metadata = new grpc.Metadata();
+    metadata.set('authorization', `Bearer ${await stack.token()}`);
+    const { agents } = await new Promise<presenceV1.ListAgentsResponse>((resolve, reject) =>
+      client.listAgents({ tenantId: stack.tenantId, departmentId: 'standesamt' }, metadata, (error, response) =>
+        error ? reject(error) : resolve(response),
+      ),
+    );
+    client.close();
+    expect(agents.length).toBeGreaterThan(0);
+    expect(agents.every((agent) => agent.state === presenceV1.AgentState.AGENT_STATE_AVAILABLE)).toBe(true);
+  });
+
+  it('kills one service and, on stop, every process it started', async () => {
+    const ivr = stack.services.find((service) => service.name === 'ivr')!;
+    await stack.kill('ivr', 0, 'SIGKILL');
+    expect(alive(ivr.pid)).toBe(false);
+    expect(stack.services.some((service) => service.name === 'ivr')).toBe(false);
+    const pids = stack.services.map((service) => service.pid);
+    await stack.stop();
+    await stack.stop();
+    expect(pids.filter(alive)).toEqual([]);
+  });
+});

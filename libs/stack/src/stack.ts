@@ -1,0 +1,238 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startAriSim, type AriSim, type AriSimOptions, type EndpointBehavior } from '@switchboard/ari-sim';
+import { createAuthenticator, type Principal } from '@switchboard/service-kit';
+import {
+  startMongo,
+  startNats,
+  startSmtpSink,
+  type MongoServer,
+  type NatsServer,
+  type SmtpSink,
+} from '@switchboard/testkit';
+import { REPO_ROOT, spawnService, type ServiceProcess } from './child.js';
+import { CALL_PATH, DEMO_SELLER, MONGO_SERVICES, SERVICE_NAMES, type ServiceName } from './services.js';
+import { awaitAgents, configurePhones, importTenant, numberPlan, readTenant, saveMenus } from './tenant.js';
+
+export const DEFAULT_TENANT_FILE = path.join(REPO_ROOT, 'services/directory/demo/amt-kropp.yaml');
+export const DEFAULT_MENUS_FILE = path.join(REPO_ROOT, 'services/ivr/demo/amt-kropp-menus.yaml');
+
+const ARI_USER = 'switchboard';
+const ADAPTER_ID = 'pbx-1';
+
+export interface StackOptions {
+  /** Default: all of them. */
+  services?: readonly ServiceName[];
+  /** Processes per service (default 1). The ari-adapter is one per Asterisk: more than 1 is refused. */
+  replicas?: Partial<Record<ServiceName, number>>;
+  /** Directory import document; default the demo tenant `services/directory/demo/amt-kropp.yaml`. */
+  tenantFile?: string;
+  /** IVR menus (`menus:` as proto JSON); default the demo menus when `tenantFile` is the default. */
+  menusFile?: string;
+  /** Whole-week opening hours, no local closing days (default false; the demo sets it). */
+  alwaysOpen?: boolean;
+  /** Sign every agent in as available once presence knows them (default true). */
+  staffAvailable?: boolean;
+  /** How staff phones and home-office numbers behave in ari-sim at first (default: answer after 2 s). */
+  phoneBehavior?: EndpointBehavior;
+  /** Options of the in-process ari-sim besides its credentials (e.g. timeScale). */
+  ariSim?: Omit<AriSimOptions, 'username' | 'password'>;
+  /** Extra env for every service (e.g. OTEL_EXPORTER_OTLP_ENDPOINT). */
+  env?: Record<string, string>;
+  serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
+  /** Service logs go to `<logDir>/<name>-<replica>.log`; default a new temp directory (kept). */
+  logDir?: string;
+  /** Per process, until `/readyz` answers (default 60 s: two shared cores). */
+  readyTimeoutMs?: number;
+  /** Stop the stack and exit on SIGINT/SIGTERM of this process (default true). */
+  handleSignals?: boolean;
+}
+
+export interface StackService {
+  name: ServiceName;
+  replica: number;
+  pid: number;
+  grpcPort: number;
+  httpPort: number;
+  logFile: string;
+}
+
+export interface Stack {
+  natsUrl: string;
+  mongoUrl: string;
+  ariSim: AriSim;
+  tenantId: string;
+  /** Where the service logs are. */
+  logDir: string;
+  /** The running processes (a killed one is removed). */
+  services: StackService[];
+  /** A bearer token for the services' gRPC APIs (default: admin of the stack's tenant). */
+  token(principal?: Partial<Principal>): Promise<string>;
+  /** `127.0.0.1:<port>` of a service's gRPC API (first running replica). */
+  grpcAddress(name: ServiceName): string;
+  /** host:port of every service's `/metrics`. */
+  metricsTargets(): string[];
+  /** Signals one replica (default 0, SIGTERM) and waits until it exited. */
+  kill(name: ServiceName, replica?: number, signal?: NodeJS.Signals): Promise<void>;
+  /** Stops everything it started, call path first, infrastructure last; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole system on this machine: NATS and FerretDB (testkit), ari-sim in this process, every
+ * service as a child process on free loopback ports, and the tenant loaded (directory import, IVR
+ * menus, phones in ari-sim, agents signed in). A failure on the way stops what was started.
+ */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const wanted = new Set(options.services ?? SERVICE_NAMES);
+  const names = SERVICE_NAMES.filter((name) => wanted.has(name));
+  if ((options.replicas?.['ari-adapter'] ?? 1) > 1) {
+    throw new Error('one ari-adapter per Asterisk: ari-sim has one Stasis app, so replicas["ari-adapter"] must be 1');
+  }
+  const logDir = options.logDir ?? (await mkdtemp(path.join(tmpdir(), 'sb-stack-logs-')));
+  await mkdir(logDir, { recursive: true });
+  const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
+  const secret = randomBytes(32).toString('hex');
+  const ariPassword = randomBytes(12).toString('hex');
+  const authenticator = createAuthenticator({ secret, issuer: 'switchboard', audience: 'switchboard' });
+
+  const processes: ServiceProcess[] = [];
+  const services: StackService[] = [];
+  const cleanups: Array<() => Promise<unknown>> = [];
+  let stopping: Promise<void> | undefined;
+
+  const stopProcesses = async (which: (name: ServiceName) => boolean) => {
+    const chosen = processes.filter((process) => which(process.name));
+    await Promise.all(chosen.map((process) => process.stop()));
+  };
+  const stop = () => {
+    stopping ??= (async () => {
+      removeSignalHandlers();
+      await stopProcesses((name) => CALL_PATH.includes(name));
+      await stopProcesses(() => true);
+      for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    })();
+    return stopping;
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    void stop().then(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  const removeSignalHandlers = () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  if (options.handleSignals ?? true) {
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
+
+  try {
+    const tenant = await readTenant(options.tenantFile ?? DEFAULT_TENANT_FILE, options.alwaysOpen ?? false);
+    const menusFile = options.menusFile ?? (options.tenantFile ? undefined : DEFAULT_MENUS_FILE);
+
+    const [nats, mongo, smtp] = await Promise.all([
+      startNats(),
+      startMongo(),
+      wanted.has('fax') ? startSmtpSink() : Promise.resolve(undefined),
+    ] as const);
+    cleanups.push(
+      () => nats.stop(),
+      () => mongo.stop(),
+    );
+    if (smtp) cleanups.push(() => (smtp as SmtpSink).stop());
+    const ariSim = await startAriSim({ ...options.ariSim, username: ARI_USER, password: ariPassword });
+    cleanups.push(() => ariSim.stop());
+    configurePhones(ariSim, tenant.document, options.phoneBehavior ?? { answerAfterMs: 2_000 });
+
+    const envFor = (name: ServiceName): Record<string, string> => ({
+      NATS_URL: (nats as NatsServer).url,
+      AUTH_JWT_SECRET: secret,
+      BIND_HOST: '127.0.0.1',
+      HTTP_PORT: '0',
+      GRPC_PORT: '0',
+      LOG_LEVEL: 'info',
+      SHUTDOWN_TIMEOUT_MS: '5000',
+      OTEL_SERVICE_NAME: name,
+      ...(MONGO_SERVICES.has(name) ? { MONGO_URL: (mongo as MongoServer).url, MONGO_DB: name.replace('-', '_') } : {}),
+      ...(name === 'fax' && smtp ? { SMTP_URL: (smtp as SmtpSink).url } : {}),
+      ...(name === 'billing' ? DEMO_SELLER : {}),
+      ...(name === 'ari-adapter'
+        ? {
+            ARI_URL: ariSim.url,
+            ARI_USERNAME: ARI_USER,
+            ARI_PASSWORD: ariPassword,
+            ADAPTER_ID,
+            NUMBER_PLAN: numberPlan(tenant),
+          }
+        : {}),
+      ...options.env,
+      ...options.serviceEnv?.[name],
+    });
+    const startAll = async (group: ServiceName[]) => {
+      const starts = group.flatMap((name) =>
+        Array.from({ length: options.replicas?.[name] ?? 1 }, (_, replica) =>
+          spawnService({ name, replica, env: envFor(name), logDir, readyTimeoutMs }).then((started) => {
+            processes.push(started);
+            services.push({
+              name,
+              replica,
+              pid: started.pid,
+              grpcPort: started.grpcPort,
+              httpPort: started.httpPort,
+              logFile: started.logFile,
+            });
+          }),
+        ),
+      );
+      const results = await Promise.allSettled(starts);
+      const failure = results.find((result) => result.status === 'rejected');
+      if (failure) throw failure.reason;
+    };
+
+    const token = (principal: Partial<Principal> = {}) =>
+      authenticator.issue({ subject: 'stack', tenantId: tenant.tenantId, role: 'admin', ...principal });
+    const grpcAddress = (name: ServiceName) => {
+      const found = services.find((service) => service.name === name);
+      if (!found) throw new Error(`${name} is not running in this stack`);
+      return `127.0.0.1:${found.grpcPort}`;
+    };
+    const port = (name: ServiceName) => services.find((service) => service.name === name)!.grpcPort;
+
+    await startAll(names.filter((name) => !CALL_PATH.includes(name)));
+    const admin = await token();
+    if (wanted.has('directory')) await importTenant(port('directory'), admin, tenant);
+    if (wanted.has('ivr') && menusFile) await saveMenus(port('ivr'), admin, tenant.tenantId, menusFile);
+    if (wanted.has('directory') && wanted.has('presence')) {
+      await awaitAgents(port('presence'), admin, tenant, options.staffAvailable ?? true, readyTimeoutMs);
+    }
+    await startAll(names.filter((name) => CALL_PATH.includes(name)));
+
+    return {
+      natsUrl: nats.url,
+      mongoUrl: mongo.url,
+      ariSim,
+      tenantId: tenant.tenantId,
+      logDir,
+      services,
+      token,
+      grpcAddress,
+      metricsTargets: () => services.map((service) => `127.0.0.1:${service.httpPort}`),
+      kill: async (name, replica = 0, signal = 'SIGTERM') => {
+        const index = processes.findIndex((process) => process.name === name && process.replica === replica);
+        if (index < 0) throw new Error(`no running ${name} replica ${replica}`);
+        await processes[index]!.stop(signal);
+        processes.splice(index, 1);
+        services.splice(
+          services.findIndex((service) => service.name === name && service.replica === replica),
+          1,
+        );
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
