@@ -6,6 +6,7 @@ import { Objm } from '@nats-io/obj';
 import { FAX_INBOX_BUCKET } from '@switchboard/events';
 import { callControlV1, callV1, faxV1 } from '@switchboard/proto';
 import { createAuthenticator } from '@switchboard/service-kit';
+import { recordSpans } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADAPTER_ID, MAIN_NUMBER, TENANT, command, startHarness, type Harness } from '../test/harness.js';
 
@@ -13,6 +14,7 @@ const { CallDirection, LegDisposition, LegKind, LegState } = callV1;
 const { CollectEnd } = callControlV1;
 
 let h: Harness;
+const tracing = recordSpans();
 
 beforeAll(async () => {
   h = await startHarness({
@@ -25,7 +27,10 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => h?.stop());
+afterAll(async () => {
+  await h?.stop();
+  await tracing.stop();
+});
 
 /** An inbound call to the main number; it hangs up after `hangupAtMs` of emulator time. */
 async function inboundCall(options: { dtmf?: Array<[number, string]>; hangupAtMs?: number; to?: string } = {}) {
@@ -72,6 +77,24 @@ describe('ari-adapter against the ARI emulator', () => {
       state: LegState.LEG_STATE_ENDED,
     });
     expect(end.legs[0]!.answeredAt!.getTime()).toBeLessThanOrEqual(end.legs[0]!.endedAt!.getTime());
+
+    // One trace per call: its events are published under the call's span, so consumers continue it.
+    const spans = tracing.exporter.getFinishedSpans();
+    const callSpan = spans.find(
+      (span) => span.name === 'call inbound' && span.attributes['switchboard.call_id'] === callId,
+    );
+    expect(callSpan).toBeDefined();
+    const traceId = callSpan!.spanContext().traceId;
+    const published = spans
+      .filter((span) => span.name.startsWith('publish ') && span.spanContext().traceId === traceId)
+      .map((span) => span.name);
+    expect(published).toEqual(
+      expect.arrayContaining([
+        `publish sb.${TENANT}.call.started`,
+        `publish sb.${TENANT}.call.leg_updated`,
+        `publish sb.${TENANT}.call.ended`,
+      ]),
+    );
   });
 
   it('plays a menu and returns the digits the caller pressed', async () => {
