@@ -7,7 +7,7 @@ import { FAX_INBOX_BUCKET } from '@switchboard/events';
 import { callControlV1, callV1, faxV1 } from '@switchboard/proto';
 import { createAuthenticator } from '@switchboard/service-kit';
 import { recordSpans } from '@switchboard/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ADAPTER_ID, MAIN_NUMBER, TENANT, command, startHarness, type Harness } from '../test/harness.js';
 
 const { CallDirection, LegDisposition, LegKind, LegState } = callV1;
@@ -79,15 +79,22 @@ describe('ari-adapter against the ARI emulator', () => {
     expect(end.legs[0]!.answeredAt!.getTime()).toBeLessThanOrEqual(end.legs[0]!.endedAt!.getTime());
 
     // One trace per call: its events are published under the call's span, so consumers continue it.
+    // The call's span ends right after its last event is acknowledged by JetStream.
+    const callSpan = await vi.waitFor(() => {
+      const span = tracing.exporter
+        .getFinishedSpans()
+        .find(
+          (candidate) => candidate.name === 'call inbound' && candidate.attributes['switchboard.call_id'] === callId,
+        );
+      if (!span) throw new Error('the call span has not ended yet');
+      return span;
+    });
     const spans = tracing.exporter.getFinishedSpans();
-    const callSpan = spans.find(
-      (span) => span.name === 'call inbound' && span.attributes['switchboard.call_id'] === callId,
-    );
-    expect(callSpan).toBeDefined();
-    const traceId = callSpan!.spanContext().traceId;
+    const traceId = callSpan.spanContext().traceId;
     const published = spans
       .filter((span) => span.name.startsWith('publish ') && span.spanContext().traceId === traceId)
       .map((span) => span.name);
+    expect(end.meta?.trace?.traceparent).toContain(traceId);
     expect(published).toEqual(
       expect.arrayContaining([
         `publish sb.${TENANT}.call.started`,

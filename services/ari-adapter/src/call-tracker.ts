@@ -2,7 +2,7 @@ import type { PubAck } from '@nats-io/jetstream';
 import { ROOT_CONTEXT, SpanKind, context, trace } from '@opentelemetry/api';
 import { CallEvents, type EventPayload, type EventType } from '@switchboard/events';
 import { callV1 } from '@switchboard/proto';
-import { newEventMeta, type Logger } from '@switchboard/service-kit';
+import { activeTraceContext, newEventMeta, type Logger } from '@switchboard/service-kit';
 import type { AriOps } from './ari-ops.js';
 import {
   ariTime,
@@ -431,7 +431,11 @@ export class CallTracker {
   publish<T extends EventPayload>(call: CallRecord, type: EventType<T>, payload: T): void {
     call.publishing = call.publishing.then(async () => {
       try {
-        await context.with(trace.setSpan(ROOT_CONTEXT, call.span), () => this.deps.publish(type, payload));
+        await context.with(trace.setSpan(ROOT_CONTEXT, call.span), () => {
+          // The envelope names the call's trace too, for records derived from the event (rated legs).
+          if (payload.meta) payload.meta.trace = activeTraceContext();
+          return this.deps.publish(type, payload);
+        });
       } catch (error) {
         adapterMetrics.publishFailures.add(1, { event: `${type.domain}.${type.event}` });
         this.deps.logger.error(
