@@ -4,3 +4,4 @@ export { infraMode, type InfraMode } from './docker.js';
 export { toolsBinDir } from './tools.js';
 export { startSmtpSink, type SmtpSink } from './smtp.js';
 export { recordSpans } from './tracing.js';
+export { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp.js';
