@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
+import { createProgram } from '@switchboard/cli';
 import { presenceV1 } from '@switchboard/proto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startStack, type Stack } from './stack.js';
 
 let stack: Stack;
@@ -48,6 +49,31 @@ describe('startStack', () => {
     client.close();
     expect(agents.length).toBeGreaterThan(0);
     expect(agents.every((agent) => agent.state === presenceV1.AgentState.AGENT_STATE_AVAILABLE)).toBe(true);
+  });
+
+  it('serves the operator CLI: sb agents and sb departments with --live join directory and presence', async () => {
+    vi.stubEnv('SB_DIRECTORY_ADDR', stack.grpcAddress('directory'));
+    vi.stubEnv('SB_PRESENCE_ADDR', stack.grpcAddress('presence'));
+    vi.stubEnv('SB_TOKEN', await stack.token());
+    const printed: string[] = [];
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      printed.push(String(chunk));
+      return true;
+    });
+    try {
+      await createProgram().exitOverride().parseAsync(['agents', '--tenant', 't-kropp', '--live'], { from: 'user' });
+      await createProgram()
+        .exitOverride()
+        .parseAsync(['departments', '--tenant', 't-kropp', '--live'], { from: 'user' });
+    } finally {
+      stdout.mockRestore();
+      vi.unstubAllEnvs();
+    }
+    const lines = printed.join('').split('\n');
+    expect(lines[0]).toContain('STATE');
+    expect(lines.find((line) => line.startsWith('s-101\t'))).toMatch(/\tAVAILABLE\t.*\tPJSIP\/kropp-101$/);
+    expect(lines.find((line) => line.startsWith('s-102\t'))).toMatch(/\thome \+4915124658343$/);
+    expect(lines.find((line) => line.startsWith('zentrale\t'))).toMatch(/\tAVAILABLE 2$/);
   });
 
   it('kills one service and, on stop, every process it started', async () => {

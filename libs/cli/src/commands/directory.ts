@@ -1,8 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { directoryServiceV1, directoryV1 } from '@switchboard/proto';
+import { directoryServiceV1, directoryV1, presenceV1 } from '@switchboard/proto';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
 import { unary, withApi, type UnaryMethod } from '../api-connection.js';
+import { LIVE_STATES, liveAgents, stateName } from './presence.js';
 
 const DEFAULT_ADDRESS = '127.0.0.1:50054';
 
@@ -79,9 +80,26 @@ function agentRow(staff: directoryV1.Staff): string[] {
   ];
 }
 
+/** Members of a department per live state, e.g. `AVAILABLE 2, ON_CALL 1`. */
+function liveCounts(department: directoryV1.Department, live: Map<string, presenceV1.Agent>): string {
+  const counts = new Map<string, number>();
+  for (const member of department.members) {
+    const agent = live.get(member.staffId);
+    const state = agent ? stateName(agent.state) : 'UNKNOWN';
+    counts.set(state, (counts.get(state) ?? 0) + 1);
+  }
+  const order = [...LIVE_STATES, 'UNKNOWN'];
+  return (
+    [...counts]
+      .sort(([a], [b]) => order.indexOf(a) - order.indexOf(b))
+      .map(([state, count]) => `${state} ${count}`)
+      .join(', ') || '-'
+  );
+}
+
 /**
  * `sb tenant import|export`, `sb departments`, `sb agents`: the directory over its gRPC API.
- * Agents are listed from the directory only; live presence comes from the presence service.
+ * With `--live` the listings are joined with presence's live state (SB_PRESENCE_ADDR).
  */
 export function registerDirectoryCommands(program: Command, io: DirectoryCommandIo = processIo): void {
   const tenant = program.command('tenant').description('whole tenants as one YAML/JSON document (Directory API)');
@@ -132,16 +150,21 @@ export function registerDirectoryCommands(program: Command, io: DirectoryCommand
     .description('list a tenant’s departments (queues) with members, strategy and overflow')
     .requiredOption('--tenant <id>', 'tenant to list')
     .option('--json', 'print JSON')
-    .action(async (options: { tenant: string; json?: boolean }) => {
+    .option('--live', "add the members' live states from presence")
+    .action(async (options: { tenant: string; json?: boolean; live?: boolean }) => {
       const request = { tenantId: options.tenant };
       const { departments } = await call<
         directoryServiceV1.ListDepartmentsRequest,
         directoryServiceV1.ListDepartmentsResponse
       >(io, options.tenant, (client) => client.listDepartments, request);
+      const live = options.live ? await liveAgents(options.tenant, io) : undefined;
       if (options.json) {
         return io.write(
           `${JSON.stringify(
-            departments.map((entry) => directoryV1.Department.toJSON(entry)),
+            departments.map((entry) => ({
+              ...(directoryV1.Department.toJSON(entry) as object),
+              ...(live ? { live: liveCounts(entry, live) } : {}),
+            })),
             null,
             2,
           )}\n`,
@@ -156,8 +179,8 @@ export function registerDirectoryCommands(program: Command, io: DirectoryCommand
       const names = new Map(staff.map((entry) => [entry.staffId, entry.displayName]));
       io.write(
         table([
-          ['ID', 'NAME', 'STRATEGY', 'MEMBERS', 'RING', 'MAX WAIT', 'OVERFLOW'],
-          ...departments.map((entry) => departmentRow(entry, names)),
+          ['ID', 'NAME', 'STRATEGY', 'MEMBERS', 'RING', 'MAX WAIT', 'OVERFLOW', ...(live ? ['LIVE'] : [])],
+          ...departments.map((entry) => [...departmentRow(entry, names), ...(live ? [liveCounts(entry, live)] : [])]),
         ]),
       );
     });
@@ -167,22 +190,42 @@ export function registerDirectoryCommands(program: Command, io: DirectoryCommand
     .description('list a tenant’s staff with extension, devices, skills and home office')
     .requiredOption('--tenant <id>', 'tenant to list')
     .option('--json', 'print JSON')
-    .action(async (options: { tenant: string; json?: boolean }) => {
+    .option('--live', "add each agent's live state from presence")
+    .action(async (options: { tenant: string; json?: boolean; live?: boolean }) => {
       const { staff } = await call<directoryServiceV1.ListStaffRequest, directoryServiceV1.ListStaffResponse>(
         io,
         options.tenant,
         (client) => client.listStaff,
         { tenantId: options.tenant },
       );
+      const live = options.live ? await liveAgents(options.tenant, io) : undefined;
       if (options.json) {
         return io.write(
           `${JSON.stringify(
-            staff.map((entry) => directoryV1.Staff.toJSON(entry)),
+            staff.map((entry) => {
+              const agent = live?.get(entry.staffId);
+              return {
+                ...(directoryV1.Staff.toJSON(entry) as object),
+                ...(live ? { live: agent ? presenceV1.Agent.toJSON(agent) : null } : {}),
+              };
+            }),
             null,
             2,
           )}\n`,
         );
       }
-      io.write(table([['ID', 'NAME', 'EXT', 'SITE', 'DEVICES', 'SKILLS', 'HOME OFFICE'], ...staff.map(agentRow)]));
+      const liveColumns = (entry: directoryV1.Staff) => {
+        const agent = live?.get(entry.staffId);
+        if (!agent) return ['UNKNOWN', '-', '-'];
+        const dialled = agent.homeOffice ? `home ${agent.homeOfficeNumber}` : (agent.devices[0] ?? '-');
+        return [stateName(agent.state), agent.stateSince?.toISOString() ?? '-', dialled];
+      };
+      const header = ['ID', 'NAME', 'EXT', 'SITE', 'DEVICES', 'SKILLS', 'HOME OFFICE'];
+      io.write(
+        table([
+          [...header, ...(live ? ['STATE', 'SINCE', 'DIALLED AT'] : [])],
+          ...staff.map((entry) => [...agentRow(entry), ...(live ? liveColumns(entry) : [])]),
+        ]),
+      );
     });
 }

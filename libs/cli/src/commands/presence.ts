@@ -38,6 +38,24 @@ function callPresence<Req, Res>(
   );
 }
 
+/** Every agent of a tenant with its live state (for the directory listings' `--live`). */
+export async function liveAgents(
+  tenant: string,
+  io: Pick<PresenceCommandIo, 'env'>,
+): Promise<Map<string, presenceV1.Agent>> {
+  const { agents } = await callPresence<presenceV1.ListAgentsRequest, presenceV1.ListAgentsResponse>(
+    tenant,
+    { ...io, write: () => undefined },
+    (client) => client.listAgents,
+    { tenantId: tenant, departmentId: '' },
+  );
+  return new Map(agents.map((agent) => [agent.agentId, agent]));
+}
+
+export const LIVE_STATES = ['AVAILABLE', 'RINGING', 'ON_CALL', 'WRAP_UP', 'AWAY', 'OFFLINE'] as const;
+
+export { stateName };
+
 function agentLine(agent: presenceV1.Agent): string {
   const device = agent.homeOffice ? `home ${agent.homeOfficeNumber}` : (agent.devices[0] ?? '-');
   return [
