@@ -321,13 +321,16 @@ async function main(): Promise<void> {
         Math.round(((cpuAfter[index]! - cpuBefore[index]!) / Math.max(latencies.length, 1)) * 1000) / 1000,
       ]),
     );
-    const routing = stack.services.find((service) => service.name === 'routing');
-    const presence = stack.services.find((service) => service.name === 'presence');
-    const page = async (port: number | undefined) =>
-      port ? (await fetch(`http://127.0.0.1:${port}/metrics`)).text() : '';
+    // Where the time goes, as the services measure it themselves (first replica of each).
+    const page = async (name: ServiceName) => {
+      const found = stack!.services.find((service) => service.name === name);
+      return found ? (await fetch(`http://127.0.0.1:${found.httpPort}/metrics`)).text() : '';
+    };
     const steps = {
-      ...histogramMeans(await page(routing?.httpPort), 'routing_decision_duration'),
-      ...histogramMeans(await page(presence?.httpPort), 'presence_reserve_duration'),
+      ...histogramMeans(await page('routing'), 'routing_decision_duration'),
+      ...histogramMeans(await page('presence'), 'presence_reserve_duration'),
+      ...histogramMeans(await page('ari-adapter'), 'callcontrol_command_duration'),
+      ...histogramMeans(await page('ivr'), 'rpc_server_duration'),
     };
     const report = {
       ...figures,
