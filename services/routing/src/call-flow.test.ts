@@ -131,7 +131,7 @@ describe('routing a call', () => {
       calls.push(await stack.call({ from: `+49401000${String(index).padStart(3, '0')}`, to: NUMBERS.buergerbuero }));
     }
     // Everyone waits in the queue before the agents come back from their break.
-    await stack.waitForQueue('buergerbuero', 40);
+    await stack.waitForQueue('buergerbuero', (size) => size === 40);
     const queue = await api.getQueue({ tenantId: TENANT, departmentId: 'buergerbuero' });
     expect(queue.entries.map((entry) => entry.callId)).toEqual(calls);
 

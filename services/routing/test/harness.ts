@@ -135,8 +135,8 @@ export interface Stack {
     match: (agent: presenceV1.Agent) => boolean,
     timeoutMs?: number,
   ): Promise<presenceV1.Agent>;
-  /** Resolves once the department's queue (the `routing-queue` bucket) holds `count` callers. */
-  waitForQueue(departmentId: string, count: number, timeoutMs?: number): Promise<void>;
+  /** Resolves once the number of callers in the department's queue (`routing-queue` bucket) matches. */
+  waitForQueue(departmentId: string, match: (size: number) => boolean, timeoutMs?: number): Promise<void>;
   /** Every presence state an agent went through since the stack started, in order. */
   agentStates(agentId: string): presenceV1.AgentState[];
   stop(): Promise<void>;
@@ -371,10 +371,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           }, timeoutMs);
           if (!attempt()) agentWaiters.add(attempt);
         }),
-      waitForQueue: (departmentId, count, timeoutMs = 30_000) =>
+      waitForQueue: (departmentId, match, timeoutMs = 30_000) =>
         new Promise((resolve, reject) => {
           const attempt = () => {
-            if ((queued.get(departmentId)?.size ?? 0) < count) return false;
+            if (!match(queued.get(departmentId)?.size ?? 0)) return false;
             agentWaiters.delete(attempt);
             clearTimeout(timer);
             resolve();
@@ -382,7 +382,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           };
           const timer = setTimeout(() => {
             agentWaiters.delete(attempt);
-            reject(new Error(`queue ${departmentId} never held ${count} callers`));
+            reject(new Error(`queue ${departmentId} never matched (${queued.get(departmentId)?.size ?? 0} callers)`));
           }, timeoutMs);
           if (!attempt()) agentWaiters.add(attempt);
         }),
