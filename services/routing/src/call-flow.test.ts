@@ -134,6 +134,10 @@ describe('routing a call', () => {
     await stack.waitForQueue('buergerbuero', (size) => size === 40);
     const queue = await api.getQueue({ tenantId: TENANT, departmentId: 'buergerbuero' });
     expect(queue.entries.map((entry) => entry.callId)).toEqual(calls);
+    const { calls: live } = await api.listCalls({ tenantId: TENANT, departmentId: 'buergerbuero' });
+    expect(live.map((call) => [call.callId, call.step, call.queuePosition])).toEqual(
+      calls.map((callId, index) => [callId, 'queued', index + 1]),
+    );
 
     for (const agentId of ['b-1', 'b-2', 'b-3']) {
       await stack.presence.setState({ tenantId: TENANT, agentId, state: AgentState.AGENT_STATE_AVAILABLE });
@@ -171,4 +175,21 @@ describe('routing a call', () => {
       }
     }
   }, 180_000);
+
+  it('exports the dashboard metrics under their contract names', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${stack.routing[0]!.httpPort}/metrics`)).text();
+    const sample = (name: string, labels: string) =>
+      new RegExp(`^${name}\\{[^}]*${labels}[^}]*\\} (\\d+)`, 'm').exec(text)?.[1];
+    expect(Number(sample('calls_offered_total', 'department="buergerbuero"'))).toBe(40);
+    expect(Number(sample('calls_answered_total', 'department="buergerbuero"'))).toBe(40);
+    expect(Number(sample('calls_fallback_total', 'reason="unknown_number"'))).toBe(1);
+    expect(sample('calls_outbound_total', 'result="barred"')).toBe('1');
+    expect(sample('calls_outbound_total', 'result="emergency"')).toBe('1');
+    // The kit's Prometheus exporter adds `_total` to counters but no unit suffix to histograms.
+    expect(sample('calls_wait_count', 'department="buergerbuero",outcome="answered"')).toBe('40');
+    expect(text).toMatch(/^calls_wait_bucket\{[^}]*department="buergerbuero"[^}]*le="30"\}/m);
+    expect(text).toMatch(/^routing_decision_duration_count\{[^}]*step="reserve"/m);
+    expect(text).toMatch(/^calls_active\{/m);
+    expect(text).toMatch(/^calls_queued\{[^}]*department="buergerbuero"[^}]*\} 0$/m);
+  });
 });

@@ -113,6 +113,7 @@ export interface RoutingProcess {
   readonly id: string;
   readonly child: ChildProcess;
   readonly grpcPort: number;
+  readonly httpPort: number;
   readonly output: string[];
   readonly exited: Promise<number | null>;
 }
@@ -292,7 +293,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       });
       const output: string[] = [];
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      const grpcPort = await new Promise<number>((resolve, reject) => {
+      const ports = await new Promise<{ grpcPort: number; httpPort: number }>((resolve, reject) => {
         let buffered = '';
         child.stdout!.on('data', (chunk: Buffer) => {
           buffered += chunk.toString();
@@ -301,7 +302,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           for (const line of lines) {
             output.push(line);
             if (process.env['TEST_ROUTING_LOG']) process.stderr.write(`[${id}] ${line}\n`);
-            if (line.includes('"routing ready"')) resolve((JSON.parse(line) as { grpcPort: number }).grpcPort);
+            if (line.includes('"routing ready"')) resolve(JSON.parse(line) as { grpcPort: number; httpPort: number });
           }
         });
         child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
@@ -309,7 +310,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           reject(new Error(`routing ${id} exited (${code}) before ready:\n${output.join('\n')}`)),
         );
       });
-      const running: RoutingProcess = { id, child, grpcPort, output, exited };
+      const running: RoutingProcess = { id, child, ...ports, output, exited };
       stops.push(async () => {
         if (child.exitCode === null && child.signalCode === null) {
           child.kill('SIGTERM');
