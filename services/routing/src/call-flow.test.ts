@@ -1,7 +1,9 @@
+import { Kvm } from '@nats-io/kv';
 import { callV1, presenceV1 } from '@switchboard/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, TENANT, type Stack } from '../test/harness.js';
 import { device, HOME_NUMBER, loadTenant, NUMBERS } from '../test/tenant.js';
+import { callKey } from './call-state.js';
 
 // The issue's call scenarios across real processes: ari-sim → adapter → routing (a child
 // process) → directory / ivr / presence → dial → bridge.
@@ -28,8 +30,9 @@ beforeAll(async () => {
     endpoints: {
       [device('s-anna')]: talk,
       [device('s-bert')]: talk,
-      [device('b-1')]: { answerAfterMs: 1_000, hangupAfterMs: 1_000 },
-      [device('b-2')]: { answerAfterMs: 1_000, hangupAfterMs: 3_000 },
+      // Different talk times keep the three agents out of step; all longer than a position prompt.
+      [device('b-1')]: { answerAfterMs: 1_000, hangupAfterMs: 3_000 },
+      [device('b-2')]: { answerAfterMs: 1_000, hangupAfterMs: 4_000 },
       [device('b-3')]: { answerAfterMs: 1_000, hangupAfterMs: 5_000 },
       [device('n-1')]: { noAnswer: true },
       [device('n-2')]: talk,
@@ -124,6 +127,27 @@ describe('routing a call', () => {
     await ended(callId);
   });
 
+  it('answers a call whose IVR menu is broken in the fallback department', async () => {
+    const callId = await stack.call({ from: CITIZEN, to: NUMBERS.brokenMenu });
+    const leg = await stack.log.waitUntil('the fallback agent bridged', () => bridgedAgent(callId));
+    expect(leg.tags).toMatchObject({ agent_id: 'f-1', department_id: 'fallback' });
+    await ended(callId);
+  });
+
+  it('overflows past the max wait into another department, or into a stored callback request', async () => {
+    const overflowed = await stack.call({ from: CITIZEN, to: NUMBERS.overflow });
+    const leg = await stack.log.waitUntil('the overflow agent bridged', () => bridgedAgent(overflowed));
+    expect(leg.tags).toMatchObject({ agent_id: 'f-1', department_id: 'fallback' });
+
+    const callback = await stack.call({ from: '+4940555777', to: NUMBERS.callback });
+    await ended(callback);
+    expect(stack.sim.getCall(callback)?.playbacks).toContain('sound:switchboard/callback-registered');
+    const requests = await new Kvm(stack.bus.js).open('routing-callbacks');
+    const stored = await requests.get(callKey(TENANT, callback));
+    expect(stored?.json()).toMatchObject({ number: '+4940555777', departmentId: 'callback-src', callId: callback });
+    await ended(overflowed);
+  });
+
   it('serves 40 simultaneous callers with 3 agents in arrival order, never busy, with wrap-up', async () => {
     const api = stack.routingApi(stack.routing[0]!.grpcPort);
     const calls: string[] = [];
@@ -159,10 +183,12 @@ describe('routing a call', () => {
       expect(agentLeg, `call ${record.callId} reached an agent`).toBeDefined();
     }
     // The order in which callers got an agent's leg answered is their arrival order.
-    const answered = stack.log
-      .of<callV1.CallLegUpdated>('leg_updated')
-      .filter((event) => calls.includes(event.callId) && event.bridged && event.leg?.tags['agent_id']);
-    expect(answered.map((event) => event.callId)).toEqual(calls);
+    const answered = new Set<string>();
+    for (const event of stack.log.of<callV1.CallLegUpdated>('leg_updated')) {
+      if (calls.includes(event.callId) && event.leg?.tags['agent_id'] && event.leg.answeredAt)
+        answered.add(event.callId);
+    }
+    expect([...answered]).toEqual(calls);
     for (const agentId of ['b-1', 'b-2', 'b-3']) {
       const states = stack.agentStates(agentId);
       const onCall = states.filter((state) => state === AgentState.AGENT_STATE_ON_CALL).length;
@@ -183,6 +209,9 @@ describe('routing a call', () => {
     expect(Number(sample('calls_offered_total', 'department="buergerbuero"'))).toBe(40);
     expect(Number(sample('calls_answered_total', 'department="buergerbuero"'))).toBe(40);
     expect(Number(sample('calls_fallback_total', 'reason="unknown_number"'))).toBe(1);
+    expect(Number(sample('calls_fallback_total', 'reason="ivr_error"'))).toBe(1);
+    expect(sample('calls_overflowed_total', 'department="overflow-src",target="department"')).toBe('1');
+    expect(sample('calls_overflowed_total', 'department="callback-src",target="callback"')).toBe('1');
     expect(sample('calls_outbound_total', 'result="barred"')).toBe('1');
     expect(sample('calls_outbound_total', 'result="emergency"')).toBe('1');
     // The kit's Prometheus exporter adds `_total` to counters but no unit suffix to histograms.

@@ -19,6 +19,9 @@ export const NUMBERS = {
   noAnswer: '+494624770',
   kill: '+494624790',
   schoolMain: '+494624780',
+  overflow: '+494624711',
+  callback: '+494624712',
+  brokenMenu: '+494624713',
   unknown: '+494624799',
 };
 
@@ -63,7 +66,12 @@ function site(siteId: string, openingHours: Array<{ day: string; from: string; t
   };
 }
 
-function department(departmentId: string, ringTimeoutSeconds = 5) {
+function department(
+  departmentId: string,
+  ringTimeoutSeconds = 5,
+  overflow = { kind: 'none', target: '' },
+  maxWaitSeconds = 600,
+) {
   return {
     departmentId,
     name: `Department ${departmentId}`,
@@ -75,8 +83,8 @@ function department(departmentId: string, ringTimeoutSeconds = 5) {
     strategy: 'longest-idle',
     ringTimeoutSeconds,
     wrapUpSeconds: STAFF.find((member) => member.department === departmentId)?.wrapUp ?? 0,
-    maxWaitSeconds: 600,
-    overflow: { kind: 'none', target: '' },
+    maxWaitSeconds,
+    overflow,
   };
 }
 
@@ -108,6 +116,9 @@ export function tenantDocument(now = new Date()) {
       number(NUMBERS.noAnswer, 'rathaus', 'department', 'noanswer'),
       number(NUMBERS.kill, 'rathaus', 'department', 'kill'),
       number(NUMBERS.schoolMain, 'schule', 'department', 'schule'),
+      number(NUMBERS.overflow, 'rathaus', 'department', 'overflow-src'),
+      number(NUMBERS.callback, 'rathaus', 'department', 'callback-src'),
+      number(NUMBERS.brokenMenu, 'rathaus', 'ivr-menu', 'no-such-menu'),
     ],
     departments: [
       department('standesamt'),
@@ -117,6 +128,9 @@ export function tenantDocument(now = new Date()) {
       department('kill'),
       department('fallback'),
       department('schule'),
+      // Nobody is a member: callers wait their one second, then overflow.
+      department('overflow-src', 5, { kind: 'department', target: 'fallback' }, 1),
+      department('callback-src', 5, { kind: 'callback', target: '' }, 1),
     ],
     staff: STAFF.map((member) => ({
       staffId: member.id,
