@@ -6,10 +6,13 @@ import { natsRpcClient, type NatsHandle, type RpcClient } from '@switchboard/ser
 // not the directory's to change. ListStaff and ListDepartments are served too, so services that
 // follow the directory (presence) can load a tenant's people without a gRPC token.
 
-const { resolveNumber, isOpen, listStaff, listDepartments } = directoryServiceV1.DirectoryServiceService;
+const { resolveNumber, isOpen, exportTenant, listStaff, listDepartments } = directoryServiceV1.DirectoryServiceService;
 
-/** The methods served over NATS: the same messages as the gRPC API. */
-export const DIRECTORY_RPC_DEFINITION = { resolveNumber, isOpen, listStaff, listDepartments };
+/**
+ * The methods served over NATS: the same messages as the gRPC API. ExportTenant lets routing
+ * load a tenant's whole directory into memory at start and after change events (not per call).
+ */
+export const DIRECTORY_RPC_DEFINITION = { resolveNumber, isOpen, exportTenant, listStaff, listDepartments };
 export type DirectoryRpcClient = RpcClient<typeof DIRECTORY_RPC_DEFINITION>;
 
 export function directoryRpcSubject(tenantId: string, method: string): string {

@@ -60,6 +60,7 @@ export const directoryService: ServiceDefinition<typeof directoryConfigSchema> =
       handlers: {
         resolveNumber: handlers.resolveNumber,
         isOpen: handlers.isOpen,
+        exportTenant: handlers.exportTenant,
         listStaff: handlers.listStaff,
         listDepartments: handlers.listDepartments,
       },
