@@ -58,6 +58,8 @@ const options = new Command('bench:call-setup')
 
 const quiet = createLogger({ service: 'bench', level: 'silent' });
 const ADAPTER = 'bench';
+/** How long a bench call talks before the caller hangs up (nats mode). */
+const TALK_MS = 200;
 
 interface Pending {
   startedAt: number;
@@ -93,14 +95,18 @@ function dialSeen(callId: string, at: number): void {
 
 /** nats mode: answers call control like an adapter whose callers press the key at once. */
 function serveAsAdapter(bus: NatsHandle): void {
-  const ended = async (request: callControlV1.DialRequest, legId: string) => {
+  // As the adapter does: the answered, bridged leg is published before the Dial reply, and the
+  // call ends (caller hangs up) a moment later, after routing has confirmed the agent.
+  const connect = async (request: callControlV1.DialRequest | callControlV1.ForwardRequest) => {
+    dialSeen(request.callId, performance.now());
+    const legId = `${request.callId}-agent-${request.commandId}`;
     const now = new Date();
-    const meta = () => newEventMeta(request.tenantId, ADAPTER, now);
+    const meta = () => newEventMeta(request.tenantId, ADAPTER);
     const agentLeg = callV1.Leg.fromPartial({
       legId,
       channelId: legId,
-      kind: request.kind,
-      endpoint: request.endpoint,
+      kind: 'kind' in request ? request.kind : callV1.LegKind.LEG_KIND_FORWARDED_HOME_OFFICE,
+      endpoint: 'endpoint' in request ? request.endpoint : `PJSIP/${request.number}@trunk`,
       createdAt: now,
       answeredAt: now,
       state: callV1.LegState.LEG_STATE_ANSWERED,
@@ -112,45 +118,38 @@ function serveAsAdapter(bus: NatsHandle): void {
       leg: agentLeg,
       bridged: true,
     });
-    await publishEvent(bus, CallEvents.ended, {
-      meta: meta(),
-      callId: request.callId,
-      direction: callV1.CallDirection.CALL_DIRECTION_INBOUND,
-      startedAt: now,
-      endedAt: now,
-      endedBy: 'caller',
-      legs: [
-        callV1.Leg.fromPartial({
-          legId: `${request.callId}-caller`,
-          channelId: `${request.callId}-caller`,
-          kind: callV1.LegKind.LEG_KIND_CALLER,
-          from: '+4915100000000',
-          to: BENCH_NUMBER,
-          createdAt: now,
-          answeredAt: now,
-          endedAt: now,
-          disposition: callV1.LegDisposition.LEG_DISPOSITION_ANSWERED,
-          hangupCause: 16,
-          state: callV1.LegState.LEG_STATE_ENDED,
-        }),
-        {
-          ...agentLeg,
-          endedAt: now,
-          disposition: callV1.LegDisposition.LEG_DISPOSITION_ANSWERED,
-          hangupCause: 16,
-          state: callV1.LegState.LEG_STATE_ENDED,
-        },
-      ],
-    });
-  };
-  const connect = (request: callControlV1.DialRequest | callControlV1.ForwardRequest) => {
-    dialSeen(request.callId, performance.now());
-    const legId = `${request.callId}-agent-${request.commandId}`;
-    const dial = callControlV1.DialRequest.fromPartial({
-      ...request,
-      endpoint: 'endpoint' in request ? request.endpoint : request.number,
-    });
-    setImmediate(() => void ended(dial, legId).catch(() => undefined));
+    const ended = () =>
+      publishEvent(bus, CallEvents.ended, {
+        meta: meta(),
+        callId: request.callId,
+        direction: callV1.CallDirection.CALL_DIRECTION_INBOUND,
+        startedAt: now,
+        endedAt: new Date(),
+        endedBy: 'caller',
+        legs: [
+          callV1.Leg.fromPartial({
+            legId: `${request.callId}-caller`,
+            channelId: `${request.callId}-caller`,
+            kind: callV1.LegKind.LEG_KIND_CALLER,
+            from: '+4915100000000',
+            to: BENCH_NUMBER,
+            createdAt: now,
+            answeredAt: now,
+            endedAt: new Date(),
+            disposition: callV1.LegDisposition.LEG_DISPOSITION_ANSWERED,
+            hangupCause: 16,
+            state: callV1.LegState.LEG_STATE_ENDED,
+          }),
+          {
+            ...agentLeg,
+            endedAt: new Date(),
+            disposition: callV1.LegDisposition.LEG_DISPOSITION_ANSWERED,
+            hangupCause: 16,
+            state: callV1.LegState.LEG_STATE_ENDED,
+          },
+        ],
+      });
+    setTimeout(() => void ended().catch(() => undefined), TALK_MS);
     return { legId, disposition: callV1.LegDisposition.LEG_DISPOSITION_ANSWERED };
   };
   serveNatsRpc(bus, {
@@ -164,8 +163,8 @@ function serveAsAdapter(bus: NatsHandle): void {
       playAndCollect: async () => ({ digits: BENCH_DIGIT, endedBy: callControlV1.CollectEnd.COLLECT_END_MAX_DIGITS }),
       startMusicOnHold: async () => ({}),
       stopMusicOnHold: async () => ({}),
-      dial: async (request) => connect(request),
-      forward: async (request) => connect(request),
+      dial: connect,
+      forward: connect,
       hangupLeg: async () => ({}),
       receiveFax: async () => ({}),
       hangup: async () => ({}),
@@ -201,6 +200,7 @@ function observeCallControl(bus: NatsHandle): void {
 
 async function main(): Promise<void> {
   const work = await mkdtemp(path.join(tmpdir(), 'sb-bench-call-setup-'));
+  const logDir = await mkdtemp(path.join(tmpdir(), 'sb-bench-logs-'));
   const files = await writeBenchTenant(work, options.agents);
   const services: ServiceName[] =
     options.mode === 'ari'
@@ -219,7 +219,7 @@ async function main(): Promise<void> {
       // Agents pick up at once and talk briefly: the benchmark measures set-up, not conversations.
       phoneBehavior: { answerAfterMs: 0, hangupAfterMs: 200 },
       ariSim: { soundDurationMs: 20 },
-      logDir: path.join(work, 'logs'),
+      logDir,
     });
     bus = await connectNats({ url: stack.natsUrl, name: 'bench-call-setup', logger: quiet });
     const placedChannels = new Set<string>();
@@ -340,7 +340,7 @@ async function main(): Promise<void> {
       cpuPerCallMs,
       stepMeans: steps,
     };
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\nservice logs: ${logDir}\n`);
     if (options.json) await writeFile(options.json, `${JSON.stringify(report, null, 2)}\n`);
   } finally {
     await bus?.connection.close();
