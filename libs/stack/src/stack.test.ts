@@ -15,15 +15,15 @@ function alive(pid: number): boolean {
   }
 }
 
-beforeAll(async () => {
-  stack = await startStack({ services: ['directory', 'ivr', 'presence', 'ari-adapter'], alwaysOpen: true });
-}, 120_000);
-
-afterAll(async () => {
-  await stack?.stop();
-});
-
 describe('startStack', () => {
+  beforeAll(async () => {
+    stack = await startStack({ services: ['directory', 'ivr', 'presence', 'ari-adapter'], alwaysOpen: true });
+  }, 120_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
   it('starts each service as a ready process and loads the demo tenant with its staff signed in', async () => {
     expect(stack.tenantId).toBe('t-kropp');
     expect(stack.services.map((service) => service.name).sort()).toEqual([
@@ -86,4 +86,15 @@ describe('startStack', () => {
     await stack.stop();
     expect(pids.filter(alive)).toEqual([]);
   });
+});
+
+describe('startStack with a service that cannot start', () => {
+  it("fails with the tail of that service's log", async () => {
+    const failing = startStack({
+      services: ['ivr'],
+      serviceEnv: { ivr: { IVR_RESYNC_INTERVAL_MS: 'often' } },
+      handleSignals: false,
+    });
+    await expect(failing).rejects.toThrow(/ivr \(replica 0\) did not start: exited early[\s\S]*IVR_RESYNC_INTERVAL_MS/);
+  }, 60_000);
 });
