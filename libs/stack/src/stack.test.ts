@@ -17,7 +17,11 @@ function alive(pid: number): boolean {
 
 describe('startStack', () => {
   beforeAll(async () => {
-    stack = await startStack({ services: ['directory', 'ivr', 'presence', 'ari-adapter'], alwaysOpen: true });
+    stack = await startStack({
+      services: ['directory', 'ivr', 'presence', 'ari-adapter'],
+      replicas: { presence: 2 },
+      alwaysOpen: true,
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -31,7 +35,9 @@ describe('startStack', () => {
       'directory',
       'ivr',
       'presence',
+      'presence',
     ]);
+    expect(new Set(stack.metricsTargets()).size).toBe(5);
     for (const target of stack.metricsTargets()) {
       expect((await fetch(`http://${target}/readyz`)).status).toBe(200);
     }
