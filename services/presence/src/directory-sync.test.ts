@@ -82,6 +82,7 @@ let directoryClient: directoryServiceV1.DirectoryServiceClient;
 let presenceClient: presenceV1.PresenceServiceClient;
 let metadata: grpc.Metadata;
 let presenceApi: ReturnType<typeof adminApi>;
+let token: string;
 
 const env = (extra: Record<string, string>) => ({
   NATS_URL: nats.url,
@@ -117,6 +118,15 @@ async function eventually<T>(probe: () => T | undefined, what: string, timeoutMs
   }
 }
 
+function connectPresence(): void {
+  presenceClient?.close();
+  presenceClient = new presenceV1.PresenceServiceClient(
+    `127.0.0.1:${presence.grpcPort}`,
+    grpc.credentials.createInsecure(),
+  );
+  presenceApi = adminApi(presenceClient, token);
+}
+
 const agent = (agentId: string) => store.get(TENANT, agentId)?.agent;
 
 beforeAll(async () => {
@@ -128,7 +138,7 @@ beforeAll(async () => {
   presence = await runService(presenceService, { handleSignals: false, env: env({ PRESENCE_BUCKET: BUCKET }) });
   bus = await connectNats({ url: nats.url, name: 'presence-sync-test', logger: quiet });
   store = await AgentStore.open(bus, { bucket: BUCKET, replicas: 1, logger: quiet });
-  const token = await createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' }).issue({
+  token = await createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' }).issue({
     subject: 'admin',
     tenantId: TENANT,
     role: 'admin',
@@ -139,11 +149,7 @@ beforeAll(async () => {
     `127.0.0.1:${directory.grpcPort}`,
     grpc.credentials.createInsecure(),
   );
-  presenceClient = new presenceV1.PresenceServiceClient(
-    `127.0.0.1:${presence.grpcPort}`,
-    grpc.credentials.createInsecure(),
-  );
-  presenceApi = adminApi(presenceClient, token);
+  connectPresence();
 }, 60_000);
 
 afterAll(async () => {
@@ -213,6 +219,17 @@ describe('presence follows the directory', () => {
     const sync = new DirectorySync(bus, store, quiet);
     expect(await sync.syncTenant(TENANT)).toBe(0);
     expect(await sync.knownTenants(bus.jsm)).toContain(TENANT);
+  });
+
+  it('loads the tenant again at start, so a change it missed converges', async () => {
+    await presence.shutdown('restart');
+    await store.remove(TENANT, 's-1');
+    presence = await runService(presenceService, { handleSignals: false, env: env({ PRESENCE_BUCKET: BUCKET }) });
+    connectPresence();
+    const back = await eventually(() => agent('s-1'), 's-1 back from the start-up sync');
+    expect(back).toMatchObject({ devices: ['PJSIP/sync-11b', 'PJSIP/sync-11'], state: AgentState.AGENT_STATE_OFFLINE });
+    await presenceApi.setState({ tenantId: TENANT, agentId: 's-1', state: AgentState.AGENT_STATE_AVAILABLE });
+    await eventually(() => (agent('s-1')?.state === AgentState.AGENT_STATE_AVAILABLE ? true : undefined), 'available');
   });
 
   it('counts agents per department and state for the presence.agents gauge', () => {
