@@ -18,7 +18,8 @@ const SETTABLE: Record<string, presenceV1.AgentState> = {
   offline: AgentState.AGENT_STATE_OFFLINE,
 };
 
-const stateName = (state: presenceV1.AgentState) => presenceV1.agentStateToJSON(state).replace(/^AGENT_STATE_/, '');
+export const stateName = (state: presenceV1.AgentState) =>
+  presenceV1.agentStateToJSON(state).replace(/^AGENT_STATE_/, '');
 
 /** Runs one Presence API call with a token for the tenant and closes the client. */
 function callPresence<Req, Res>(
@@ -52,9 +53,8 @@ export async function liveAgents(
   return new Map(agents.map((agent) => [agent.agentId, agent]));
 }
 
+/** The order in which listings show live states. */
 export const LIVE_STATES = ['AVAILABLE', 'RINGING', 'ON_CALL', 'WRAP_UP', 'AWAY', 'OFFLINE'] as const;
-
-export { stateName };
 
 function agentLine(agent: presenceV1.Agent): string {
   const device = agent.homeOffice ? `home ${agent.homeOfficeNumber}` : (agent.devices[0] ?? '-');
