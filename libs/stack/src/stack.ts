@@ -4,14 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startAriSim, type AriSim, type AriSimOptions, type EndpointBehavior } from '@switchboard/ari-sim';
 import { createAuthenticator, type Principal } from '@switchboard/service-kit';
-import {
-  startMongo,
-  startNats,
-  startSmtpSink,
-  type MongoServer,
-  type NatsServer,
-  type SmtpSink,
-} from '@switchboard/testkit';
+import { startMongo, startNats, startSmtpSink } from '@switchboard/testkit';
 import { REPO_ROOT, spawnService, type ServiceProcess } from './child.js';
 import { CALL_PATH, DEMO_SELLER, MONGO_SERVICES, SERVICE_NAMES, type ServiceName } from './services.js';
 import { awaitAgents, configurePhones, importTenant, numberPlan, readTenant, saveMenus } from './tenant.js';
@@ -132,22 +125,23 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const tenant = await readTenant(options.tenantFile ?? DEFAULT_TENANT_FILE, options.alwaysOpen ?? false);
     const menusFile = options.menusFile ?? (options.tenantFile ? undefined : DEFAULT_MENUS_FILE);
 
+    // Each server is remembered for cleanup as soon as it is up, even if another fails to start.
+    const started = <T extends { stop(): Promise<void> }>(server: Promise<T>): Promise<T> =>
+      server.then((running) => {
+        cleanups.push(() => running.stop());
+        return running;
+      });
     const [nats, mongo, smtp] = await Promise.all([
-      startNats(),
-      startMongo(),
-      wanted.has('fax') ? startSmtpSink() : Promise.resolve(undefined),
-    ] as const);
-    cleanups.push(
-      () => nats.stop(),
-      () => mongo.stop(),
-    );
-    if (smtp) cleanups.push(() => (smtp as SmtpSink).stop());
+      started(startNats()),
+      started(startMongo()),
+      wanted.has('fax') ? started(startSmtpSink()) : undefined,
+    ]);
     const ariSim = await startAriSim({ ...options.ariSim, username: ARI_USER, password: ariPassword });
     cleanups.push(() => ariSim.stop());
     configurePhones(ariSim, tenant.document, options.phoneBehavior ?? { answerAfterMs: 2_000 });
 
     const envFor = (name: ServiceName): Record<string, string> => ({
-      NATS_URL: (nats as NatsServer).url,
+      NATS_URL: nats.url,
       AUTH_JWT_SECRET: secret,
       BIND_HOST: '127.0.0.1',
       HTTP_PORT: '0',
@@ -155,8 +149,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       LOG_LEVEL: 'info',
       SHUTDOWN_TIMEOUT_MS: '5000',
       OTEL_SERVICE_NAME: name,
-      ...(MONGO_SERVICES.has(name) ? { MONGO_URL: (mongo as MongoServer).url, MONGO_DB: name.replace('-', '_') } : {}),
-      ...(name === 'fax' && smtp ? { SMTP_URL: (smtp as SmtpSink).url } : {}),
+      ...(MONGO_SERVICES.has(name) ? { MONGO_URL: mongo.url, MONGO_DB: name.replace('-', '_') } : {}),
+      ...(name === 'fax' && smtp ? { SMTP_URL: smtp.url } : {}),
       ...(name === 'billing' ? DEMO_SELLER : {}),
       ...(name === 'ari-adapter'
         ? {
