@@ -1,6 +1,13 @@
 import { connect } from '@nats-io/transport-node';
 import { callV1 } from '@switchboard/proto';
-import { DEFAULT_MENUS_FILE, DEFAULT_TENANT_FILE, readTenant, startStack, type Stack } from '@switchboard/stack';
+import {
+  DEFAULT_MENUS_FILE,
+  DEFAULT_TENANT_FILE,
+  readTenant,
+  startStack,
+  type ServiceName,
+  type Stack,
+} from '@switchboard/stack';
 import { Simulation, type Behaviour } from './simulation.js';
 import type { Summary } from './summary.js';
 import { CallTracker } from './tracker.js';
@@ -14,6 +21,8 @@ export interface DemoOptions {
   seed: number;
   timeScale: number;
   logDir?: string;
+  /** Default all; the call path needs directory, ivr, presence, ari-adapter and routing. */
+  services?: readonly ServiceName[];
   /** A bounded run stops waiting for calls to end after this. */
   timeoutMs: number;
   behaviour?: Behaviour;
@@ -43,6 +52,7 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
     alwaysOpen: true,
     ariSim: { timeScale: options.timeScale },
     handleSignals: false,
+    ...(options.services ? { services: options.services } : {}),
     ...(options.logDir ? { logDir: options.logDir } : {}),
   });
   options.onStarted?.(stack);
