@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { trace } from '@opentelemetry/api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from './logger.js';
-import { recordSpans } from '../test/tracing.js';
+import { recordSpans } from '@switchboard/testkit';
 
 const tracing = recordSpans();
 afterAll(() => tracing.stop());

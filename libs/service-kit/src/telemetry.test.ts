@@ -1,9 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { startMongo, type MongoServer } from '@switchboard/testkit';
+import { startMongo, startOtlpReceiver, type MongoServer, type OtlpReceiver } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -11,37 +9,26 @@ const INSTRUMENT = fileURLToPath(new URL('./instrument.ts', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('./telemetry.fixture.ts', import.meta.url));
 
 let mongo: MongoServer;
-let collector: Server;
-const exports: Buffer[] = [];
+let collector: OtlpReceiver;
 
 beforeAll(async () => {
   mongo = await startMongo();
-  // A stand-in OTLP/HTTP collector: it keeps what it is sent and answers 200.
-  collector = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      if (request.url === '/v1/traces') exports.push(Buffer.concat(chunks));
-      response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
-    });
-  });
-  await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+  collector = await startOtlpReceiver();
 });
 
 afterAll(async () => {
-  collector?.close();
+  await collector?.stop();
   await mongo?.stop();
 });
 
 describe('telemetry', () => {
   it('exports grpc-js and mongodb spans over OTLP with the service name', async () => {
-    const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
     const child = spawn(process.execPath, ['--import', 'tsx', '--import', INSTRUMENT, FIXTURE], {
       cwd: REPO_ROOT,
       env: {
         ...process.env,
         OTEL_SERVICE_NAME: 'telemetry-fixture',
-        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+        OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
         MONGO_URL: mongo.url,
       },
       stdio: ['ignore', 'inherit', 'inherit'],
@@ -49,11 +36,12 @@ describe('telemetry', () => {
     const [code] = (await once(child, 'exit')) as [number | null];
     expect(code).toBe(0);
 
-    // OTLP protobuf keeps strings as UTF-8, so names can be found in the raw bodies.
-    const body = Buffer.concat(exports).toString('latin1');
-    expect(body).toContain('telemetry-fixture');
-    expect(body).toContain('switchboard.callcontrol.v1.CallControlService/Answer');
-    expect(body).toContain('@opentelemetry/instrumentation-mongodb');
-    expect(body).toContain('insert pings');
+    const names = collector.spans.filter((span) => span.serviceName === 'telemetry-fixture').map((span) => span.name);
+    // Client and server span of one gRPC call, and a mongodb span inside the fixture's own span.
+    expect(names.filter((name) => name === 'grpc.switchboard.callcontrol.v1.CallControlService/Answer')).toHaveLength(
+      2,
+    );
+    const insert = collector.spans.find((span) => span.name === 'insert pings');
+    expect(insert?.parentSpanId).toBe(collector.spans.find((span) => span.name === 'handle message')?.spanId);
   });
 });

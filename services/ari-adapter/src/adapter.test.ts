@@ -6,13 +6,15 @@ import { Objm } from '@nats-io/obj';
 import { FAX_INBOX_BUCKET } from '@switchboard/events';
 import { callControlV1, callV1, faxV1 } from '@switchboard/proto';
 import { createAuthenticator } from '@switchboard/service-kit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordSpans } from '@switchboard/testkit';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ADAPTER_ID, MAIN_NUMBER, TENANT, command, startHarness, type Harness } from '../test/harness.js';
 
 const { CallDirection, LegDisposition, LegKind, LegState } = callV1;
 const { CollectEnd } = callControlV1;
 
 let h: Harness;
+const tracing = recordSpans();
 
 beforeAll(async () => {
   h = await startHarness({
@@ -25,7 +27,10 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => h?.stop());
+afterAll(async () => {
+  await h?.stop();
+  await tracing.stop();
+});
 
 /** An inbound call to the main number; it hangs up after `hangupAtMs` of emulator time. */
 async function inboundCall(options: { dtmf?: Array<[number, string]>; hangupAtMs?: number; to?: string } = {}) {
@@ -72,6 +77,31 @@ describe('ari-adapter against the ARI emulator', () => {
       state: LegState.LEG_STATE_ENDED,
     });
     expect(end.legs[0]!.answeredAt!.getTime()).toBeLessThanOrEqual(end.legs[0]!.endedAt!.getTime());
+
+    // One trace per call: its events are published under the call's span, so consumers continue it.
+    // The call's span ends right after its last event is acknowledged by JetStream.
+    const callSpan = await vi.waitFor(() => {
+      const span = tracing.exporter
+        .getFinishedSpans()
+        .find(
+          (candidate) => candidate.name === 'call inbound' && candidate.attributes['switchboard.call_id'] === callId,
+        );
+      if (!span) throw new Error('the call span has not ended yet');
+      return span;
+    });
+    const spans = tracing.exporter.getFinishedSpans();
+    const traceId = callSpan.spanContext().traceId;
+    const published = spans
+      .filter((span) => span.name.startsWith('publish ') && span.spanContext().traceId === traceId)
+      .map((span) => span.name);
+    expect(end.meta?.trace?.traceparent).toContain(traceId);
+    expect(published).toEqual(
+      expect.arrayContaining([
+        `publish sb.${TENANT}.call.started`,
+        `publish sb.${TENANT}.call.leg_updated`,
+        `publish sb.${TENANT}.call.ended`,
+      ]),
+    );
   });
 
   it('plays a menu and returns the digits the caller pressed', async () => {

@@ -1,7 +1,8 @@
 import type { PubAck } from '@nats-io/jetstream';
+import { ROOT_CONTEXT, SpanKind, context, trace } from '@opentelemetry/api';
 import { CallEvents, type EventPayload, type EventType } from '@switchboard/events';
 import { callV1 } from '@switchboard/proto';
-import { newEventMeta, type Logger } from '@switchboard/service-kit';
+import { activeTraceContext, newEventMeta, type Logger } from '@switchboard/service-kit';
 import type { AriOps } from './ari-ops.js';
 import {
   ariTime,
@@ -45,6 +46,12 @@ export interface TrackerDependencies {
 }
 
 const PRODUCER = 'ari-adapter';
+const tracer = trace.getTracer('@switchboard/ari-adapter');
+const DIRECTION_NAMES: Record<number, string> = {
+  [CallDirection.CALL_DIRECTION_INBOUND]: 'inbound',
+  [CallDirection.CALL_DIRECTION_OUTBOUND]: 'outbound',
+  [CallDirection.CALL_DIRECTION_INTERNAL]: 'internal',
+};
 const MAX_TYPE_AHEAD = 32;
 const NORMAL_CLEARING = 16;
 
@@ -115,8 +122,20 @@ export class CallTracker {
       state: channel.state === 'Up' ? LegState.LEG_STATE_ANSWERED : LegState.LEG_STATE_RINGING,
     });
     if (channel.state === 'Up') leg.answeredAt = at;
+    // A root span per call: the events published for it carry its context, so routing, ivr, presence
+    // and rating continue one trace instead of starting one per event.
+    const span = tracer.startSpan(
+      `call ${DIRECTION_NAMES[direction] ?? 'unknown'}`,
+      {
+        kind: SpanKind.SERVER,
+        startTime: at,
+        attributes: { 'switchboard.call_id': channel.id, 'switchboard.tenant': tenant.tenantId },
+      },
+      ROOT_CONTEXT,
+    );
     const call = newCall(
       {
+        span,
         callId: channel.id,
         tenantId: tenant.tenantId,
         direction,
@@ -393,7 +412,10 @@ export class CallTracker {
       legs: legs.map(legMessage),
       endedBy: call.endedBy ?? 'system',
     });
-    void call.publishing.then(() => call.markFinished());
+    void call.publishing.then(() => {
+      call.span.end(endedAt);
+      call.markFinished();
+    });
   }
 
   private publishLeg(call: CallRecord, leg: LegRecord): void {
@@ -409,7 +431,11 @@ export class CallTracker {
   publish<T extends EventPayload>(call: CallRecord, type: EventType<T>, payload: T): void {
     call.publishing = call.publishing.then(async () => {
       try {
-        await this.deps.publish(type, payload);
+        await context.with(trace.setSpan(ROOT_CONTEXT, call.span), () => {
+          // The envelope names the call's trace too, for records derived from the event (rated legs).
+          if (payload.meta) payload.meta.trace = activeTraceContext();
+          return this.deps.publish(type, payload);
+        });
       } catch (error) {
         adapterMetrics.publishFailures.add(1, { event: `${type.domain}.${type.event}` });
         this.deps.logger.error(

@@ -1,3 +1,4 @@
+import type { Span } from '@opentelemetry/api';
 import { callV1 } from '@switchboard/proto';
 import type { DigitCollector } from './digit-collector.js';
 
@@ -52,6 +53,8 @@ export interface CallRecord {
   ended: boolean;
   /** Events of one call are published in order. */
   publishing: Promise<void>;
+  /** Spans the whole call, so everything any service does for it lands in one trace. */
+  readonly span: Span;
   /** Resolves when the call has ended and its CallEnded was published. */
   readonly finished: Promise<void>;
   markFinished(): void;
@@ -78,7 +81,7 @@ export function newLeg(
 }
 
 export function newCall(
-  fields: Pick<CallRecord, 'callId' | 'tenantId' | 'direction' | 'dialedNumber' | 'callerName' | 'startedAt'>,
+  fields: Pick<CallRecord, 'callId' | 'tenantId' | 'direction' | 'dialedNumber' | 'callerName' | 'startedAt' | 'span'>,
   callerLeg: LegRecord,
 ): CallRecord {
   let markFinished!: () => void;

@@ -48,6 +48,7 @@ export function toStoredLeg(leg: ratingV1.RatedLeg | undefined, tenantId: string
     amount: integer('amount', leg.amount),
     tariffId: leg.tariffId,
     tariffVersion: leg.tariffVersion,
+    traceparent: leg.traceparent,
     receivedAt,
   };
 }

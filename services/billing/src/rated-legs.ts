@@ -23,6 +23,8 @@ export interface StoredLeg {
   amount: number;
   tariffId: string;
   tariffVersion: number;
+  /** The call's W3C trace context; absent on legs stored before it was recorded. */
+  traceparent?: string;
   /** When billing stored this version: decides which invoice it lands on. */
   receivedAt: Date;
 }

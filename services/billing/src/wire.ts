@@ -127,5 +127,6 @@ export function wireLeg(leg: StoredLeg): ratingV1.RatedLeg {
     tariffId: leg.tariffId,
     tariffVersion: leg.tariffVersion,
     ratingVersion: leg.ratingVersion,
+    traceparent: leg.traceparent ?? '',
   };
 }

@@ -56,6 +56,22 @@ describe('billableLegs', () => {
     expect(outbound.map((source) => [source.legId, source.role, source.siteId])).toEqual([['b', 'external', '']]);
   });
 
+  it("carries the call's trace context to every leg, so a rated leg links to the call's trace", () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const ended = call(CallDirection.CALL_DIRECTION_OUTBOUND, [
+      leg('a', LegKind.LEG_KIND_CALLER),
+      leg('b', LegKind.LEG_KIND_EXTERNAL),
+    ]);
+    ended.meta = {
+      eventId: 'e1',
+      tenantId: 't',
+      occurredAt: at(50),
+      producer: 'ari-adapter',
+      trace: { traceparent, tracestate: '' },
+    };
+    expect(billableLegs('t', ended).map((source) => source.traceparent)).toEqual([traceparent]);
+  });
+
   it('keeps an unanswered leg with no answer time', () => {
     const [source] = billableLegs(
       't',

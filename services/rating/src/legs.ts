@@ -17,6 +17,8 @@ export interface LegSource {
   createdAt: Date;
   answeredAt: Date | undefined;
   endedAt: Date;
+  /** The call's W3C trace context, so a rated leg links to the call's trace; '' when the event had none. */
+  traceparent: string;
 }
 
 const { LegKind, CallDirection } = callV1;
@@ -65,6 +67,7 @@ export function billableLegs(tenantId: string, event: callV1.CallEnded): LegSour
       createdAt: leg.createdAt,
       answeredAt: answered ? leg.answeredAt : undefined,
       endedAt: leg.endedAt,
+      traceparent: event.meta?.trace?.traceparent ?? '',
     });
   }
   return legs;

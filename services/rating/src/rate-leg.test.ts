@@ -17,6 +17,7 @@ function leg(overrides: Partial<LegSource> & { seconds?: number }): LegSource {
     createdAt: new Date(answeredAt.getTime() - 5_000),
     answeredAt,
     endedAt: new Date(answeredAt.getTime() + seconds * 1000),
+    traceparent: '',
     ...rest,
   };
 }

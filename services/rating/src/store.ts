@@ -138,6 +138,7 @@ export function toRatedLeg(doc: RatedLegDoc): ratingV1.RatedLeg {
     tariffId: doc.tariffId,
     tariffVersion: doc.tariffVersion,
     ratingVersion: doc.ratingVersion,
+    traceparent: doc.source.traceparent ?? '',
   };
 }
 

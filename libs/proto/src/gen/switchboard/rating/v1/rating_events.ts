@@ -54,6 +54,8 @@ export interface RatedLeg {
   tariffId: string;
   tariffVersion: number;
   ratingVersion: number;
+  /** W3C trace context of the call the leg belongs to (from its CallEnded), to jump from a bill to the call's trace. */
+  traceparent: string;
 }
 
 /**
@@ -106,6 +108,7 @@ function createBaseRatedLeg(): RatedLeg {
     tariffId: "",
     tariffVersion: 0,
     ratingVersion: 0,
+    traceparent: "",
   };
 }
 
@@ -164,6 +167,9 @@ export const RatedLeg: MessageFns<RatedLeg> = {
     }
     if (message.ratingVersion !== 0) {
       writer.uint32(144).int32(message.ratingVersion);
+    }
+    if (message.traceparent !== "") {
+      writer.uint32(154).string(message.traceparent);
     }
     return writer;
   },
@@ -325,6 +331,14 @@ export const RatedLeg: MessageFns<RatedLeg> = {
             message.ratingVersion = reader.int32();
             continue;
           }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.traceparent = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -417,6 +431,7 @@ export const RatedLeg: MessageFns<RatedLeg> = {
         : isSet(object.rating_version)
         ? globalThis.Number(object.rating_version)
         : 0,
+      traceparent: isSet(object.traceparent) ? globalThis.String(object.traceparent) : "",
     };
   },
 
@@ -476,6 +491,9 @@ export const RatedLeg: MessageFns<RatedLeg> = {
     if (message.ratingVersion !== 0) {
       obj.ratingVersion = Math.round(message.ratingVersion);
     }
+    if (message.traceparent !== "") {
+      obj.traceparent = message.traceparent;
+    }
     return obj;
   },
 
@@ -502,6 +520,7 @@ export const RatedLeg: MessageFns<RatedLeg> = {
     message.tariffId = object.tariffId ?? "";
     message.tariffVersion = object.tariffVersion ?? 0;
     message.ratingVersion = object.ratingVersion ?? 0;
+    message.traceparent = object.traceparent ?? "";
     return message;
   },
 };
