@@ -1,7 +1,8 @@
 import { TENANT } from './selectors.js';
 import type { DashboardSpec } from './spec.js';
 
-const byPool = (gauge: string) => `sum by (tenant, pool) (${gauge}{${TENANT}})`;
+// Every rating replica reports the same figures: max, not sum.
+const byPool = (gauge: string) => `max by (tenant, pool) (${gauge}{${TENANT}})`;
 
 export const usageDashboard: DashboardSpec = {
   name: 'usage',
@@ -37,7 +38,7 @@ export const usageDashboard: DashboardSpec = {
       description: 'Amount beyond the bundles this month, net, in EUR (the metric is in cents).',
       kind: 'stat',
       unit: 'currencyEUR',
-      queries: [{ expr: `sum by (tenant) (rating_overage_amount{${TENANT}}) / 100`, legend: '{{tenant}}' }],
+      queries: [{ expr: `max by (tenant) (rating_overage_amount{${TENANT}}) / 100`, legend: '{{tenant}}' }],
     },
     {
       title: 'Month-end forecast vs bundle',
