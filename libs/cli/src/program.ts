@@ -5,6 +5,7 @@ import { registerRatingCommands } from './commands/rating.js';
 import { registerBillingCommands } from './commands/billing.js';
 import { registerIvrCommand } from './commands/ivr.js';
 import { registerPresenceCommand } from './commands/presence.js';
+import { registerRoutingCommands } from './commands/routing.js';
 import { registerTokenCommand } from './commands/token.js';
 
 /** The `sb` operator CLI; each domain registers its commands from `commands/<domain>.ts`. */
@@ -17,5 +18,6 @@ export function createProgram(): Command {
   registerIvrCommand(program);
   registerDirectoryCommands(program);
   registerPresenceCommand(program);
+  registerRoutingCommands(program);
   return program;
 }

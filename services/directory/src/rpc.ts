@@ -5,10 +5,13 @@ import { natsRpcClient, type NatsHandle, type RpcClient } from '@switchboard/ser
 // every replica in queue group `directory`. Built here because the shared subjects module is
 // not the directory's to change.
 
-const { resolveNumber, isOpen } = directoryServiceV1.DirectoryServiceService;
+const { resolveNumber, isOpen, exportTenant } = directoryServiceV1.DirectoryServiceService;
 
-/** The methods served over NATS: the same messages as the gRPC API. */
-export const DIRECTORY_RPC_DEFINITION = { resolveNumber, isOpen };
+/**
+ * The methods served over NATS: the same messages as the gRPC API. ExportTenant lets routing
+ * load a tenant's whole directory into memory at start and after change events (not per call).
+ */
+export const DIRECTORY_RPC_DEFINITION = { resolveNumber, isOpen, exportTenant };
 export type DirectoryRpcClient = RpcClient<typeof DIRECTORY_RPC_DEFINITION>;
 
 export function directoryRpcSubject(tenantId: string, method: string): string {

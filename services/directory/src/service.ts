@@ -57,7 +57,11 @@ export const directoryService: ServiceDefinition<typeof directoryConfigSchema> =
     );
     const served = serveNatsRpc(nats, {
       definition: DIRECTORY_RPC_DEFINITION,
-      handlers: { resolveNumber: handlers.resolveNumber, isOpen: handlers.isOpen },
+      handlers: {
+        resolveNumber: handlers.resolveNumber,
+        isOpen: handlers.isOpen,
+        exportTenant: handlers.exportTenant,
+      },
       subjectFor: directoryRpcServeSubject,
       logger,
       track: context.track,

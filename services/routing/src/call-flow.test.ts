@@ -1,0 +1,224 @@
+import { Kvm } from '@nats-io/kv';
+import { callV1, presenceV1 } from '@switchboard/proto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, TENANT, type Stack } from '../test/harness.js';
+import { device, HOME_NUMBER, loadTenant, NUMBERS } from '../test/tenant.js';
+import { callKey } from './call-state.js';
+
+// The issue's call scenarios across real processes: ari-sim → adapter → routing (a child
+// process) → directory / ivr / presence → dial → bridge.
+
+const { AgentState } = presenceV1;
+const { LegDisposition, LegKind } = callV1;
+const TIME_SCALE = 0.05;
+const talk = { answerAfterMs: 1_000, hangupAfterMs: 2_000 };
+const CITIZEN = '+4940123456';
+
+let stack: Stack;
+
+const bridgedAgent = (callId: string) =>
+  stack.log.legs(callId).find((event) => event.bridged && event.leg?.tags['agent_id'])?.leg;
+
+async function ended(callId: string) {
+  return stack.log.waitUntil(`call.ended of ${callId}`, () => stack.log.ended(callId));
+}
+
+beforeAll(async () => {
+  stack = await startStack({
+    replicas: 1,
+    timeScale: TIME_SCALE,
+    endpoints: {
+      [device('s-anna')]: talk,
+      [device('s-bert')]: talk,
+      // Different talk times keep the three agents out of step; all longer than a position prompt.
+      [device('b-1')]: { answerAfterMs: 1_000, hangupAfterMs: 3_000 },
+      [device('b-2')]: { answerAfterMs: 1_000, hangupAfterMs: 4_000 },
+      [device('b-3')]: { answerAfterMs: 1_000, hangupAfterMs: 5_000 },
+      [device('n-1')]: { noAnswer: true },
+      [device('n-2')]: talk,
+      [device('f-1')]: talk,
+      [device('l-1')]: talk,
+      [device('h-home')]: talk,
+    },
+  });
+  // Bert becomes free before Anna: he is the civil registry's longest-idle agent.
+  await loadTenant(stack, (id) => !id.startsWith('b-') && id !== 's-anna' && id !== 'k-1');
+  await stack.presence.setState({ tenantId: TENANT, agentId: 's-anna', state: AgentState.AGENT_STATE_AVAILABLE });
+  stack.sim.setEndpoint(`PJSIP/${HOME_NUMBER}@trunk`, talk);
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('routing a call', () => {
+  it('sends a caller who presses the civil-registry digit to its longest-idle agent', async () => {
+    const callId = await stack.call({ from: CITIZEN, to: NUMBERS.ivr, script: [{ atMs: 40_000, dtmf: '2' }] });
+    const leg = await stack.log.waitUntil('an agent bridged', () => bridgedAgent(callId));
+    expect(leg.tags).toMatchObject({ agent_id: 's-bert', department_id: 'standesamt', site_id: 'rathaus' });
+    expect(leg.endpoint).toBe(`PJSIP/${device('s-bert')}`);
+    await ended(callId);
+    expect(stack.sim.getCall(callId)?.playbacks).toContain('sound:switchboard/main-menu');
+  });
+
+  it('reaches a home-office agent on the external number', async () => {
+    const callId = await stack.call({ from: CITIZEN, to: NUMBERS.homeOffice });
+    const leg = await stack.log.waitUntil('the home-office leg bridged', () => bridgedAgent(callId));
+    expect(leg.kind).toBe(LegKind.LEG_KIND_FORWARDED_HOME_OFFICE);
+    expect(leg.endpoint).toContain(HOME_NUMBER);
+    expect(leg.tags['agent_id']).toBe('h-home');
+    await ended(callId);
+  });
+
+  it('rings the next agent when the first does not answer', async () => {
+    const callId = await stack.call({ from: CITIZEN, to: NUMBERS.noAnswer });
+    const leg = await stack.log.waitUntil('an agent bridged', () => bridgedAgent(callId));
+    expect(leg.tags['agent_id']).toBe('n-2');
+    const record = await ended(callId);
+    const first = record.legs.find((candidate) => candidate.tags['agent_id'] === 'n-1');
+    expect(first?.disposition).toBe(LegDisposition.LEG_DISPOSITION_NO_ANSWER);
+    // Released without wrap-up: n-1 is free again for the next caller.
+    await stack.waitForAgent('n-1', (agent) => agent.state === AgentState.AGENT_STATE_AVAILABLE);
+  });
+
+  it('takes the closed branch outside opening hours and the holiday branch on a closing day', async () => {
+    const closed = await stack.call({ from: CITIZEN, to: NUMBERS.closedIvr });
+    const holiday = await stack.call({ from: CITIZEN, to: NUMBERS.holidayIvr });
+    await Promise.all([ended(closed), ended(holiday)]);
+    expect(stack.sim.getCall(closed)?.playbacks).toEqual(
+      expect.arrayContaining(['sound:switchboard/closed', 'sound:switchboard/voicemail-unavailable']),
+    );
+    expect(stack.sim.getCall(closed)?.playbacks).not.toContain('sound:switchboard/main-menu');
+    expect(stack.sim.getCall(holiday)?.playbacks).toContain('sound:switchboard/holiday');
+  });
+
+  it('connects an internal extension call to a colleague at another site', async () => {
+    const callId = await stack.call({ from: '1001', to: '2001', args: ['outbound', '2001'] });
+    expect(stack.log.started(callId)[0]?.direction).toBe(callV1.CallDirection.CALL_DIRECTION_INTERNAL);
+    const leg = await stack.log.waitUntil(
+      'the colleague bridged',
+      () => stack.log.legs(callId).find((event) => event.bridged)?.leg,
+    );
+    expect(leg.endpoint).toBe(`PJSIP/${device('l-1')}`);
+    expect(leg.tags).toMatchObject({ staff_id: 'l-1', site_id: 'schule' });
+    await ended(callId);
+  });
+
+  it('bars an outbound 0900 call while 112 goes through with the site caller id', async () => {
+    const barred = await stack.call({ from: '2001', to: '09001234567', args: ['outbound', '09001234567'] });
+    const emergency = await stack.call({ from: '2001', to: '112', args: ['outbound', '112'] });
+    const barredEnd = await ended(barred);
+    expect(barredEnd.legs).toHaveLength(1);
+    expect(stack.sim.getCall(barred)?.playbacks).toContain('sound:switchboard/number-barred');
+    const leg = await stack.log.waitUntil(
+      'the emergency leg bridged',
+      () => stack.log.legs(emergency).find((event) => event.bridged)?.leg,
+    );
+    expect(leg.endpoint).toBe('PJSIP/112@trunk');
+    expect(leg.from).toBe(NUMBERS.schoolMain);
+    stack.sim.hangupCall(emergency);
+    await ended(emergency);
+  });
+
+  it('sends a call to an unknown number to the fallback department', async () => {
+    const callId = await stack.call({ from: CITIZEN, to: NUMBERS.unknown });
+    const leg = await stack.log.waitUntil('the fallback agent bridged', () => bridgedAgent(callId));
+    expect(leg.tags).toMatchObject({ agent_id: 'f-1', department_id: 'fallback' });
+    await ended(callId);
+  });
+
+  it('answers a call whose IVR menu is broken in the fallback department', async () => {
+    const callId = await stack.call({ from: CITIZEN, to: NUMBERS.brokenMenu });
+    const leg = await stack.log.waitUntil('the fallback agent bridged', () => bridgedAgent(callId));
+    expect(leg.tags).toMatchObject({ agent_id: 'f-1', department_id: 'fallback' });
+    await ended(callId);
+  });
+
+  it('overflows past the max wait into another department, or into a stored callback request', async () => {
+    const overflowed = await stack.call({ from: CITIZEN, to: NUMBERS.overflow });
+    const leg = await stack.log.waitUntil('the overflow agent bridged', () => bridgedAgent(overflowed));
+    expect(leg.tags).toMatchObject({ agent_id: 'f-1', department_id: 'fallback' });
+
+    const callback = await stack.call({ from: '+4940555777', to: NUMBERS.callback });
+    await ended(callback);
+    expect(stack.sim.getCall(callback)?.playbacks).toContain('sound:switchboard/callback-registered');
+    const requests = await new Kvm(stack.bus.js).open('routing-callbacks');
+    const stored = await requests.get(callKey(TENANT, callback));
+    expect(stored?.json()).toMatchObject({ number: '+4940555777', departmentId: 'callback-src', callId: callback });
+    await ended(overflowed);
+  });
+
+  it('serves 40 simultaneous callers with 3 agents in arrival order, never busy, with wrap-up', async () => {
+    const api = stack.routingApi(stack.routing[0]!.grpcPort);
+    const calls: string[] = [];
+    for (let index = 0; index < 40; index++) {
+      calls.push(await stack.call({ from: `+49401000${String(index).padStart(3, '0')}`, to: NUMBERS.buergerbuero }));
+    }
+    // Everyone waits in the queue before the agents come back from their break.
+    await stack.waitForQueue('buergerbuero', (size) => size === 40);
+    const queue = await api.getQueue({ tenantId: TENANT, departmentId: 'buergerbuero' });
+    expect(queue.entries.map((entry) => entry.callId)).toEqual(calls);
+    const { calls: live } = await api.listCalls({ tenantId: TENANT, departmentId: 'buergerbuero' });
+    expect(live.map((call) => [call.callId, call.step, call.queuePosition])).toEqual(
+      calls.map((callId, index) => [callId, 'queued', index + 1]),
+    );
+
+    for (const agentId of ['b-1', 'b-2', 'b-3']) {
+      await stack.presence.setState({ tenantId: TENANT, agentId, state: AgentState.AGENT_STATE_AVAILABLE });
+    }
+    const records = await stack.log.waitUntil(
+      'all 40 calls ended',
+      () => {
+        const done = calls.map((callId) => stack.log.ended(callId));
+        return done.every(Boolean) ? (done as callV1.CallEnded[]) : undefined;
+      },
+      120_000,
+    );
+
+    for (const record of records) {
+      const caller = record.legs[0]!;
+      expect(caller.disposition).toBe(LegDisposition.LEG_DISPOSITION_ANSWERED);
+      expect(record.legs.some((leg) => leg.disposition === LegDisposition.LEG_DISPOSITION_BUSY)).toBe(false);
+      const agentLeg = record.legs.find((leg) => leg.tags['agent_id'] && leg.answeredAt);
+      expect(agentLeg, `call ${record.callId} reached an agent`).toBeDefined();
+    }
+    // The order in which callers got an agent's leg answered is their arrival order.
+    const answered = new Set<string>();
+    for (const event of stack.log.of<callV1.CallLegUpdated>('leg_updated')) {
+      if (calls.includes(event.callId) && event.leg?.tags['agent_id'] && event.leg.answeredAt)
+        answered.add(event.callId);
+    }
+    expect([...answered]).toEqual(calls);
+    for (const agentId of ['b-1', 'b-2', 'b-3']) {
+      const states = stack.agentStates(agentId);
+      const onCall = states.filter((state) => state === AgentState.AGENT_STATE_ON_CALL).length;
+      expect(onCall).toBeGreaterThan(1);
+      // Every call of the agent is followed by wrap-up before the next one rings.
+      for (let index = 0; index < states.length; index++) {
+        if (states[index] === AgentState.AGENT_STATE_ON_CALL && index + 1 < states.length) {
+          expect(states[index + 1]).toBe(AgentState.AGENT_STATE_WRAP_UP);
+        }
+      }
+    }
+  }, 180_000);
+
+  it('exports the dashboard metrics under their contract names', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${stack.routing[0]!.httpPort}/metrics`)).text();
+    const sample = (name: string, labels: string) =>
+      new RegExp(`^${name}\\{[^}]*${labels}[^}]*\\} (\\d+)`, 'm').exec(text)?.[1];
+    expect(Number(sample('calls_offered_total', 'department="buergerbuero"'))).toBe(40);
+    expect(Number(sample('calls_answered_total', 'department="buergerbuero"'))).toBe(40);
+    expect(Number(sample('calls_fallback_total', 'reason="unknown_number"'))).toBe(1);
+    expect(Number(sample('calls_fallback_total', 'reason="ivr_error"'))).toBe(1);
+    expect(sample('calls_overflowed_total', 'department="overflow-src",target="department"')).toBe('1');
+    expect(sample('calls_overflowed_total', 'department="callback-src",target="callback"')).toBe('1');
+    expect(sample('calls_outbound_total', 'result="barred"')).toBe('1');
+    expect(sample('calls_outbound_total', 'result="emergency"')).toBe('1');
+    // The kit's Prometheus exporter adds `_total` to counters but no unit suffix to histograms.
+    expect(sample('calls_wait_count', 'department="buergerbuero",outcome="answered"')).toBe('40');
+    expect(text).toMatch(/^calls_wait_bucket\{[^}]*department="buergerbuero"[^}]*le="30"\}/m);
+    expect(text).toMatch(/^routing_decision_duration_count\{[^}]*step="reserve"/m);
+    expect(text).toMatch(/^calls_active\{/m);
+    expect(text).toMatch(/^calls_queued\{[^}]*department="buergerbuero"[^}]*\} 0$/m);
+  });
+});

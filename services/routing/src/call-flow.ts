@@ -1,0 +1,799 @@
+import type { KV } from '@nats-io/kv';
+import {
+  callControlV1,
+  callV1,
+  type directoryServiceV1,
+  directoryV1,
+  ivrServiceV1,
+  presenceV1,
+} from '@switchboard/proto';
+import type { Logger } from '@switchboard/service-kit';
+import { commandId, hasStatus, NOT_FOUND, type CallControlClient, type FlowClients } from './clients.js';
+import {
+  callKey,
+  StateConflictError,
+  type CallState,
+  type CallStateStore,
+  type ConnectTarget,
+  type Versioned,
+} from './call-state.js';
+import type { RoutingConfig } from './config.js';
+import { queueKey, type DepartmentQueues } from './department-queue.js';
+import { routingMetrics, timed, type FallbackReason } from './metrics.js';
+import { decideOutbound } from './outbound-policy.js';
+import { PROMPTS } from './prompts.js';
+import type { DepartmentSettings, StaffMember, TenantDirectory, TenantView } from './tenant-directory.js';
+
+const { LegDisposition, LegKind } = callV1;
+const { ActionKind, StepInput, TargetKind } = ivrServiceV1;
+const { EntryPointKind, NumberKind } = directoryV1;
+
+/** The caller is gone (hung up, or the adapter no longer knows the call). */
+export class CallGone extends Error {}
+/** This replica is stopping: the call is checkpointed and handed to another replica. */
+export class Handover extends Error {}
+
+export interface FlowDeps {
+  replicaId: string;
+  config: RoutingConfig;
+  logger: Logger;
+  states: CallStateStore;
+  queues: DepartmentQueues;
+  directory: TenantDirectory;
+  clients: FlowClients;
+  callbacks: KV;
+}
+
+const STRATEGIES: Record<DepartmentSettings['strategy'], presenceV1.Strategy> = {
+  'longest-idle': presenceV1.Strategy.STRATEGY_LONGEST_IDLE,
+  'round-robin': presenceV1.Strategy.STRATEGY_ROUND_ROBIN,
+  'ring-all': presenceV1.Strategy.STRATEGY_RING_ALL,
+  skills: presenceV1.Strategy.STRATEGY_SKILLS,
+};
+
+const INPUTS = {
+  enter: StepInput.STEP_INPUT_ENTER,
+  digits: StepInput.STEP_INPUT_DIGITS,
+  timeout: StepInput.STEP_INPUT_TIMEOUT,
+};
+const COLLECT_TIMEOUT_MS = 300_000;
+const CONNECT_RING_SECONDS = 30;
+const MAX_OVERFLOWS = 3;
+
+/**
+ * One call's way through routing, as a state machine over the checkpointed `CallState`:
+ * entry → IVR → department queue → reserve → dial → bridged, or connect (internal, outbound,
+ * IVR targets), or an announcement. Every step boundary is written with compare-and-set, so a
+ * replica that picks the call up after a crash resumes from the last step.
+ */
+export class CallFlow {
+  private current: Versioned;
+  private readonly controller = new AbortController();
+  private reason: 'hangup' | 'handover' | undefined;
+  private readonly aborted: Promise<never>;
+  private holdsQueueMetric = false;
+  private lastAnnouncement = 0;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly deps: FlowDeps,
+    initial: Versioned,
+  ) {
+    this.current = initial;
+    this.log = deps.logger.child({ callId: initial.state.callId, tenantId: initial.state.tenantId });
+    this.aborted = new Promise<never>((_, reject) => {
+      this.controller.signal.addEventListener('abort', () =>
+        reject(this.reason === 'handover' ? new Handover('replica stopping') : new CallGone('caller hung up')),
+      );
+    });
+    this.aborted.catch(() => undefined);
+  }
+
+  get state(): CallState {
+    return this.current.state;
+  }
+
+  /** Ends the local flow now: the caller hung up, or the replica hands the call over. */
+  stop(reason: 'hangup' | 'handover'): void {
+    this.reason ??= reason;
+    this.controller.abort();
+  }
+
+  async run(): Promise<void> {
+    const attributes = { tenant: this.state.tenantId };
+    routingMetrics.active.add(1, attributes);
+    try {
+      for (;;) {
+        switch (this.state.step) {
+          case 'entry':
+            await this.entry();
+            break;
+          case 'ivr':
+            await this.ivrStep();
+            break;
+          case 'queued':
+          case 'ringing':
+            await this.waitInQueue();
+            break;
+          case 'connecting':
+            await this.connect();
+            break;
+          case 'announcing':
+            await this.announceAndHangUp();
+            break;
+          default:
+            return;
+        }
+      }
+    } catch (error) {
+      if (error instanceof Handover) {
+        await this.handOver();
+        throw error;
+      }
+      if (error instanceof CallGone || hasStatus(error, NOT_FOUND)) {
+        await this.finishAbandoned();
+        return;
+      }
+      throw error;
+    } finally {
+      this.leaveQueueMetric();
+      routingMetrics.active.add(-1, attributes);
+    }
+  }
+
+  // ---- steps ----------------------------------------------------------------------------------
+
+  private async entry(): Promise<void> {
+    const { state } = this;
+    if (state.direction === 'internal') return this.internalCall();
+    if (state.direction === 'outbound') return this.outboundCall();
+    let resolved: directoryServiceV1.ResolveNumberResponse;
+    let view: TenantView;
+    try {
+      [resolved, view] = await timed('entry', () =>
+        this.guard(
+          Promise.all([
+            this.deps.clients.directory.resolveNumber({ tenantId: state.tenantId, number: state.dialedNumber }),
+            this.deps.directory.get(state.tenantId),
+          ]),
+        ),
+      );
+    } catch (error) {
+      if (error instanceof Handover || error instanceof CallGone) throw error;
+      return this.fallback(hasStatus(error, NOT_FOUND) ? 'unknown_number' : 'service_unavailable', error);
+    }
+    state.siteId = resolved.siteId;
+    if (resolved.kind === NumberKind.NUMBER_KIND_FAX) {
+      // The adapter runs the fax reception and publishes fax.received; routing is done with it.
+      await this.guard(this.control().receiveFax(this.command('fax')));
+      return this.save({ step: 'handed-off' });
+    }
+    if (resolved.staffId) return this.connectStaff(view.staffById(resolved.staffId), state.caller);
+    const target = resolved.entryPoint?.target ?? '';
+    switch (resolved.entryPoint?.kind) {
+      case EntryPointKind.ENTRY_POINT_KIND_IVR_MENU:
+        await this.answer();
+        return this.save({
+          step: 'ivr',
+          ivr: { menuId: target, retryCount: 0, input: 'enter', digits: '', openState: await this.openState() },
+        });
+      case EntryPointKind.ENTRY_POINT_KIND_DEPARTMENT:
+        return this.enqueue(target);
+      case EntryPointKind.ENTRY_POINT_KIND_EXTENSION:
+        return this.connectStaff(view.staffByExtension(target), state.caller);
+      default:
+        return this.fallback('unknown_number', new Error(`entry point ${String(resolved.entryPoint?.kind)}`));
+    }
+  }
+
+  /**
+   * A device dialled a short number. The adapter calls every 2–6 digit number internal, so
+   * emergency numbers (110, 112) and service codes (118xy) are decided by the outbound policy —
+   * emergency first, even if someone had that extension.
+   */
+  private async internalCall(): Promise<void> {
+    const decision = decideOutbound(this.state.dialedNumber);
+    if (decision.result === 'emergency') return this.outboundCall();
+    const view = await this.tenantOrFallback();
+    if (!view) return;
+    const staff = view.staffByExtension(this.state.dialedNumber);
+    if (staff) return this.connectStaff(staff, this.state.caller);
+    if (decision.destinationClass === 'invalid') return this.announce(PROMPTS.extensionUnknown);
+    return this.outboundCall();
+  }
+
+  private async outboundCall(): Promise<void> {
+    const { state } = this;
+    const decision = decideOutbound(state.dialedNumber);
+    routingMetrics.outbound.add(1, { tenant: state.tenantId, result: decision.result });
+    if (decision.result === 'barred') {
+      this.log.info({ dialed: state.dialedNumber, class: decision.destinationClass }, 'outbound call barred by policy');
+      return this.announce(PROMPTS.numberBarred);
+    }
+    // Emergency calls must not depend on the directory: caller id is best effort.
+    const view = await this.deps.directory.get(state.tenantId).catch(() => undefined);
+    const caller = view?.caller(state.callerChannel, state.caller);
+    const callerId = view?.callerIdFor(caller?.siteId ?? '') || state.caller;
+    const target: ConnectTarget =
+      decision.result === 'emergency'
+        ? {
+            via: 'dial',
+            endpoint: this.deps.config.ROUTING_TRUNK_ENDPOINT.replace('{number}', decision.number),
+            callerId,
+            homeOffice: false,
+            tags: caller?.siteId ? { site_id: caller.siteId } : {},
+          }
+        : {
+            via: 'forward',
+            endpoint: decision.number,
+            callerId,
+            homeOffice: false,
+            tags: caller?.siteId ? { site_id: caller.siteId } : {},
+          };
+    return this.save({ step: 'connecting', target, siteId: caller?.siteId ?? '' });
+  }
+
+  private async connectStaff(staff: StaffMember | undefined, callerId: string): Promise<void> {
+    if (!staff) return this.fallback('unknown_number', new Error('no staff member with that extension'));
+    const tags = { staff_id: staff.staffId, ...(staff.siteId ? { site_id: staff.siteId } : {}) };
+    let target: ConnectTarget;
+    if (staff.homeOffice && staff.homeOfficeNumber) {
+      target = { via: 'forward', endpoint: staff.homeOfficeNumber, callerId, homeOffice: true, tags };
+    } else if (staff.devices[0]) {
+      target = { via: 'dial', endpoint: dialString(staff.devices[0]), callerId, homeOffice: false, tags };
+    } else {
+      return this.announce(PROMPTS.partyUnavailable);
+    }
+    return this.save({ step: 'connecting', target });
+  }
+
+  private async connect(): Promise<void> {
+    const { state } = this;
+    const target = state.target!;
+    const control = this.control(CONNECT_RING_SECONDS * 1000 + this.deps.config.ROUTING_RPC_TIMEOUT_MS);
+    const common = {
+      ...this.command(`connect-${state.attempt}`),
+      callerId: target.callerId,
+      timeoutSeconds: CONNECT_RING_SECONDS,
+      tags: target.tags,
+    };
+    const { disposition } = await this.guard(
+      target.via === 'dial'
+        ? control.dial({
+            ...common,
+            endpoint: target.endpoint,
+            kind: target.endpoint.includes('@') ? LegKind.LEG_KIND_EXTERNAL : LegKind.LEG_KIND_INTERNAL,
+            waitForOutcome: true,
+          })
+        : control.forward({ ...common, number: target.endpoint, homeOffice: target.homeOffice }),
+    );
+    if (disposition === LegDisposition.LEG_DISPOSITION_ANSWERED) return this.save({ step: 'bridged' });
+    if (disposition === LegDisposition.LEG_DISPOSITION_CANCELLED) throw new CallGone('caller hung up while ringing');
+    return this.announce(PROMPTS.partyUnavailable);
+  }
+
+  private async ivrStep(): Promise<void> {
+    const { state } = this;
+    const step = state.ivr!;
+    let answer: ivrServiceV1.EvaluateStepResponse;
+    try {
+      answer = await timed('ivr', () =>
+        this.guard(
+          this.deps.clients.ivr.evaluateStep({
+            tenantId: state.tenantId,
+            callId: state.callId,
+            menuId: step.menuId,
+            input: INPUTS[step.input],
+            digits: step.digits,
+            retryCount: step.retryCount,
+            openState: step.openState,
+          }),
+        ),
+      );
+    } catch (error) {
+      if (error instanceof Handover || error instanceof CallGone) throw error;
+      return this.fallback('ivr_error', error);
+    }
+    if (answer.action === ActionKind.ACTION_KIND_PLAY_AND_COLLECT && answer.collect) {
+      // A replica that resumes here plays this menu again.
+      await this.save({
+        ivr: { ...step, menuId: answer.menuId, retryCount: answer.retryCount, input: 'enter', digits: '' },
+      });
+      const collect = answer.collect;
+      const result = await this.guard(
+        this.control(COLLECT_TIMEOUT_MS).playAndCollect({
+          ...this.command(),
+          media: collect.prompts,
+          language: collect.language,
+          maxDigits: collect.maxDigits || 1,
+          terminator: '',
+          firstDigitTimeoutMs: collect.timeoutMs,
+          interDigitTimeoutMs: collect.interDigitTimeoutMs,
+          bargeIn: collect.bargeIn,
+        }),
+      );
+      if (result.endedBy === callControlV1.CollectEnd.COLLECT_END_HANGUP)
+        throw new CallGone('caller hung up in the menu');
+      state.ivr = {
+        ...step,
+        menuId: answer.menuId,
+        retryCount: answer.retryCount,
+        input: result.digits ? 'digits' : 'timeout',
+        digits: result.digits,
+      };
+      return;
+    }
+    const target = answer.target;
+    switch (target?.kind) {
+      case TargetKind.TARGET_KIND_DEPARTMENT:
+        return this.enqueue(target.ref);
+      case TargetKind.TARGET_KIND_SUBMENU:
+      case TargetKind.TARGET_KIND_REPEAT:
+        state.ivr = {
+          ...step,
+          menuId: target.kind === TargetKind.TARGET_KIND_SUBMENU ? target.ref : answer.menuId,
+          retryCount: 0,
+          input: 'enter',
+          digits: '',
+        };
+        return;
+      case TargetKind.TARGET_KIND_EXTENSION: {
+        const view = await this.tenantOrFallback();
+        if (!view) return;
+        return this.connectStaff(view.staffByExtension(target.ref), state.caller);
+      }
+      case TargetKind.TARGET_KIND_EXTERNAL: {
+        const view = await this.deps.directory.get(state.tenantId).catch(() => undefined);
+        return this.save({
+          step: 'connecting',
+          target: {
+            via: 'forward',
+            endpoint: target.ref,
+            callerId: view?.callerIdFor(state.siteId) || state.caller,
+            homeOffice: false,
+            tags: state.siteId ? { site_id: state.siteId } : {},
+          },
+        });
+      }
+      case TargetKind.TARGET_KIND_VOICEMAIL:
+        return this.announce(PROMPTS.voicemailUnavailable);
+      default:
+        return this.fallback('ivr_error', new Error(`IVR answered without a usable target (${answer.reason})`));
+    }
+  }
+
+  private async enqueue(departmentId: string): Promise<void> {
+    const { state } = this;
+    const view = await this.tenantOrFallback();
+    if (!view) return;
+    const department = view.department(departmentId);
+    if (!department) return this.fallback('no_department', new Error(`no department "${departmentId}"`));
+    await this.answer();
+    const key = queueKey(state.tenantId, department.departmentId, state.startedAt, state.callId);
+    const enqueuedAt = Date.now();
+    await this.save({
+      step: 'queued',
+      departmentId: department.departmentId,
+      enqueuedAt,
+      queueKey: key,
+      excluded: [],
+      agentId: undefined,
+      reservationId: undefined,
+    });
+    await this.deps.queues.put(state.tenantId, department.departmentId, {
+      key,
+      callId: state.callId,
+      enqueuedAt,
+      ringing: false,
+    });
+    routingMetrics.offered.add(1, { tenant: state.tenantId, department: department.departmentId });
+    this.enterQueueMetric();
+    await this.holdMusic();
+  }
+
+  private async waitInQueue(): Promise<void> {
+    const { state } = this;
+    const view = await this.tenantOrFallback();
+    if (!view) return;
+    const department = view.department(state.departmentId ?? '');
+    if (!department) return this.fallback('no_department', new Error(`no department "${state.departmentId}"`));
+    const key = state.queueKey!;
+    if (!this.holdsQueueMetric) {
+      // Resumed on this replica: back into the queue at the original position.
+      this.enterQueueMetric();
+      await this.deps.queues.put(state.tenantId, department.departmentId, {
+        key,
+        callId: state.callId,
+        enqueuedAt: state.enqueuedAt!,
+        ringing: state.step === 'ringing',
+      });
+      if (state.step === 'queued') await this.holdMusic();
+    }
+    if (state.step === 'ringing' && state.agentId && state.reservationId) {
+      const answered = await this.ring(
+        department,
+        { agentId: state.agentId, reservationId: state.reservationId },
+        true,
+      );
+      if (answered) return;
+    }
+    for (;;) {
+      if (this.overflowDue(department)) return this.overflow(department);
+      const position = this.deps.queues.position(state.tenantId, department.departmentId, key);
+      if (!position) {
+        const stored = await this.deps.states.get(state.tenantId, state.callId);
+        if (!stored || stored.state.step === 'ended') throw new CallGone('the call ended meanwhile');
+        await this.deps.queues.put(state.tenantId, department.departmentId, {
+          key,
+          callId: state.callId,
+          enqueuedAt: state.enqueuedAt!,
+          ringing: false,
+        });
+        continue;
+      }
+      if (position.mayReserve) {
+        const reservation = await this.reserve(department);
+        if (reservation) {
+          if (await this.ring(department, reservation, false)) return;
+          continue;
+        }
+      }
+      await this.announcePosition(position.position);
+      const untilOverflow =
+        department.overflow.kind === 'none' || department.maxWaitSeconds === 0
+          ? Infinity
+          : state.enqueuedAt! + department.maxWaitSeconds * 1000 - Date.now();
+      await this.guard(
+        this.deps.queues.waitForChange(
+          state.tenantId,
+          department.departmentId,
+          Math.max(Math.min(this.deps.config.ROUTING_QUEUE_RETRY_MS, untilOverflow), 10),
+          this.controller.signal,
+        ),
+      );
+    }
+  }
+
+  private async reserve(
+    department: DepartmentSettings,
+  ): Promise<{ agentId: string; reservationId: string; target?: presenceV1.DialTarget } | undefined> {
+    const { state } = this;
+    let reservations: presenceV1.Reservation[];
+    try {
+      ({ reservations } = await timed('reserve', () =>
+        this.guard(
+          this.deps.clients.presence.reserve({
+            tenantId: state.tenantId,
+            departmentId: department.departmentId,
+            strategy: STRATEGIES[department.strategy],
+            requiredSkills: department.requiredSkills,
+            leaseSeconds: department.ringTimeoutSeconds + 15,
+            callId: state.callId,
+            excludeAgentIds: state.excluded,
+          }),
+        ),
+      ));
+    } catch (error) {
+      if (error instanceof Handover || error instanceof CallGone) throw error;
+      // The caller keeps waiting with music; the next retry asks again.
+      this.log.warn({ err: error }, 'presence did not answer Reserve; the caller keeps waiting');
+      return undefined;
+    }
+    const [first, ...others] = reservations;
+    // Ring-all hands out several agents; this flow rings one leg at a time, so the rest go back.
+    for (const other of others) await this.release(other.agentId, other.reservationId);
+    if (!first) {
+      // Everyone free was tried without answer: start over with all members at the next chance.
+      state.excluded = [];
+      return undefined;
+    }
+    return { agentId: first.agentId, reservationId: first.reservationId, target: first.target };
+  }
+
+  /** Dials a reserved agent; true when the agent answered and is bridged with the caller. */
+  private async ring(
+    department: DepartmentSettings,
+    reservation: { agentId: string; reservationId: string; target?: presenceV1.DialTarget },
+    resumed: boolean,
+  ): Promise<boolean> {
+    const { state } = this;
+    const started = performance.now();
+    if (!resumed) {
+      await this.save({
+        step: 'ringing',
+        agentId: reservation.agentId,
+        reservationId: reservation.reservationId,
+        attempt: state.attempt + 1,
+        target: dialTargetOf(reservation.target, state.caller, {
+          agent_id: reservation.agentId,
+          department_id: department.departmentId,
+          ...(department.siteId ? { site_id: department.siteId } : {}),
+        }),
+      });
+      await this.deps.queues.put(state.tenantId, department.departmentId, {
+        key: state.queueKey!,
+        callId: state.callId,
+        enqueuedAt: state.enqueuedAt!,
+        ringing: true,
+      });
+    }
+    const target = state.target!;
+    const control = this.control(department.ringTimeoutSeconds * 1000 + this.deps.config.ROUTING_RPC_TIMEOUT_MS * 2);
+    const common = {
+      ...this.command(`dial-${state.attempt}`),
+      callerId: target.callerId,
+      timeoutSeconds: department.ringTimeoutSeconds,
+      tags: target.tags,
+    };
+    routingMetrics.decision.record((performance.now() - started) / 1000, { step: 'dial' });
+    let disposition: callV1.LegDisposition;
+    try {
+      ({ disposition } = await this.guard(
+        target.via === 'dial'
+          ? control.dial({
+              ...common,
+              endpoint: target.endpoint,
+              kind: LegKind.LEG_KIND_INTERNAL,
+              waitForOutcome: true,
+            })
+          : control.forward({ ...common, number: target.endpoint, homeOffice: target.homeOffice }),
+      ));
+    } catch (error) {
+      if (error instanceof Handover) throw error;
+      if (error instanceof CallGone || hasStatus(error, NOT_FOUND)) {
+        await this.release(reservation.agentId, reservation.reservationId);
+        throw new CallGone('caller hung up while an agent rang');
+      }
+      this.log.warn({ err: error, agentId: reservation.agentId }, 'dialling the agent failed');
+      disposition = LegDisposition.LEG_DISPOSITION_FAILED;
+    }
+    if (disposition === LegDisposition.LEG_DISPOSITION_ANSWERED) {
+      await this.deps.clients.presence
+        .confirm({ tenantId: state.tenantId, agentId: reservation.agentId, reservationId: reservation.reservationId })
+        .catch((error: unknown) =>
+          this.log.warn({ err: error }, 'presence did not confirm; leg events will put the agent on call'),
+        );
+      await this.deps.queues.remove(state.queueKey!);
+      await this.save({ step: 'bridged' });
+      const attributes = { tenant: state.tenantId, department: department.departmentId };
+      routingMetrics.answered.add(1, attributes);
+      routingMetrics.wait.record((Date.now() - state.enqueuedAt!) / 1000, { ...attributes, outcome: 'answered' });
+      this.leaveQueueMetric();
+      this.log.info({ agentId: reservation.agentId, department: department.departmentId }, 'call answered');
+      return true;
+    }
+    await this.release(reservation.agentId, reservation.reservationId);
+    if (disposition === LegDisposition.LEG_DISPOSITION_CANCELLED)
+      throw new CallGone('caller hung up while an agent rang');
+    this.log.info({ agentId: reservation.agentId, disposition }, 'agent did not answer; trying the next');
+    await this.save({
+      step: 'queued',
+      excluded: [...state.excluded, reservation.agentId],
+      agentId: undefined,
+      reservationId: undefined,
+      target: undefined,
+    });
+    await this.deps.queues.put(state.tenantId, department.departmentId, {
+      key: state.queueKey!,
+      callId: state.callId,
+      enqueuedAt: state.enqueuedAt!,
+      ringing: false,
+    });
+    await this.holdMusic();
+    return false;
+  }
+
+  private overflowDue(department: DepartmentSettings): boolean {
+    if (department.overflow.kind === 'none' || department.maxWaitSeconds === 0) return false;
+    if (this.state.overflows >= MAX_OVERFLOWS) return false;
+    return Date.now() - this.state.enqueuedAt! >= department.maxWaitSeconds * 1000;
+  }
+
+  private async overflow(department: DepartmentSettings): Promise<void> {
+    const { state } = this;
+    const { kind, target } = department.overflow;
+    const attributes = { tenant: state.tenantId, department: department.departmentId };
+    routingMetrics.overflowed.add(1, { ...attributes, target: kind });
+    routingMetrics.wait.record((Date.now() - state.enqueuedAt!) / 1000, { ...attributes, outcome: 'overflowed' });
+    await this.deps.queues.remove(state.queueKey!);
+    this.leaveQueueMetric();
+    state.overflows += 1;
+    this.log.info({ department: department.departmentId, kind, target }, 'max wait passed: overflow');
+    if (kind === 'department') return this.enqueue(target);
+    if (kind === 'callback') {
+      await this.deps.callbacks.put(
+        callKey(state.tenantId, state.callId),
+        JSON.stringify({
+          tenantId: state.tenantId,
+          callId: state.callId,
+          number: state.caller,
+          departmentId: department.departmentId,
+          requestedAt: new Date().toISOString(),
+        }),
+      );
+      return this.announce(PROMPTS.callbackRegistered);
+    }
+    return this.announce(PROMPTS.voicemailUnavailable);
+  }
+
+  private async fallback(reason: FallbackReason, cause: unknown): Promise<void> {
+    const { state } = this;
+    routingMetrics.fallback.add(1, { tenant: state.tenantId, reason });
+    this.log.warn({ reason, err: cause, dialed: state.dialedNumber }, 'call takes the fallback path');
+    const view = await this.deps.directory.get(state.tenantId).catch(() => undefined);
+    const department = view?.fallbackDepartment(this.deps.config.ROUTING_FALLBACK_DEPARTMENTS);
+    if (department && state.departmentId !== department.departmentId) return this.enqueue(department.departmentId);
+    return this.announce(PROMPTS.serviceUnavailable);
+  }
+
+  private async announce(prompt: string): Promise<void> {
+    return this.save({ step: 'announcing', announcement: prompt });
+  }
+
+  /** Plays the announcement to its end (a collect that wants no digit), then hangs up. Never silence. */
+  private async announceAndHangUp(): Promise<void> {
+    const { state } = this;
+    await this.answer();
+    await this.guard(
+      this.control(COLLECT_TIMEOUT_MS).playAndCollect({
+        ...this.command('announcement'),
+        media: [state.announcement ?? PROMPTS.serviceUnavailable],
+        language: '',
+        maxDigits: 1,
+        terminator: '',
+        firstDigitTimeoutMs: 1,
+        interDigitTimeoutMs: 1,
+        bargeIn: false,
+      }),
+    );
+    await this.guard(this.control().hangup({ ...this.command('hangup'), cause: 16 }));
+    await this.save({ step: 'ended', endedReason: 'announcement' });
+  }
+
+  // ---- endings --------------------------------------------------------------------------------
+
+  private async finishAbandoned(): Promise<void> {
+    const { state } = this;
+    const wasWaiting = state.step === 'queued' || state.step === 'ringing';
+    if (state.queueKey && wasWaiting) await this.deps.queues.remove(state.queueKey).catch(() => undefined);
+    if (state.step === 'ringing' && state.agentId && state.reservationId) {
+      await this.release(state.agentId, state.reservationId);
+    }
+    let ended = false;
+    try {
+      await this.save({ step: 'ended', endedReason: 'abandoned' });
+      ended = true;
+    } catch (error) {
+      // Someone else (the call-ended cleanup) ended it first and counted it.
+      if (!(error instanceof CallGone)) this.log.warn({ err: error }, 'could not mark the call ended');
+    }
+    if (ended && wasWaiting && state.departmentId) {
+      const attributes = { tenant: state.tenantId, department: state.departmentId };
+      routingMetrics.abandoned.add(1, attributes);
+      routingMetrics.wait.record((Date.now() - (state.enqueuedAt ?? Date.now())) / 1000, {
+        ...attributes,
+        outcome: 'abandoned',
+      });
+    }
+    this.log.info({ step: state.step }, 'caller gone');
+  }
+
+  private async handOver(): Promise<void> {
+    await this.save({ owner: '' }).catch((error: unknown) =>
+      this.log.warn({ err: error }, 'could not checkpoint the call for handover'),
+    );
+    this.log.info({ step: this.state.step }, 'call handed over to another replica');
+  }
+
+  // ---- helpers --------------------------------------------------------------------------------
+
+  /** Writes the state (compare-and-set). A call ended meanwhile is CallGone; a lost call too. */
+  private async save(patch: Partial<CallState>): Promise<void> {
+    // In place: the flow's methods hold `this.state` across saves.
+    const next: CallState = Object.assign(this.current.state, patch, { owner: patch.owner ?? this.deps.replicaId });
+    try {
+      this.current = await this.deps.states.update(next, this.current.revision);
+    } catch (error) {
+      if (!(error instanceof StateConflictError)) throw error;
+      const fresh = await this.deps.states.get(next.tenantId, next.callId);
+      if (!fresh || fresh.state.step === 'ended') throw new CallGone('the call ended meanwhile');
+      if (fresh.state.owner && fresh.state.owner !== this.deps.replicaId) {
+        throw new CallGone(`call taken over by ${fresh.state.owner}`);
+      }
+      this.current = await this.deps.states.update(next, fresh.revision);
+    }
+  }
+
+  private guard<T>(work: Promise<T>): Promise<T> {
+    return Promise.race([work, this.aborted]);
+  }
+
+  private control(timeoutMs = this.deps.config.ROUTING_RPC_TIMEOUT_MS): CallControlClient {
+    return this.deps.clients.control(this.state.adapterId, timeoutMs);
+  }
+
+  private command(name?: string) {
+    return { tenantId: this.state.tenantId, callId: this.state.callId, commandId: commandId(this.state.callId, name) };
+  }
+
+  private async answer(): Promise<void> {
+    if (this.state.answered) return;
+    await this.guard(this.control().answer(this.command('answer')));
+    this.state.answered = true;
+  }
+
+  private async holdMusic(): Promise<void> {
+    await this.guard(this.control().startMusicOnHold({ ...this.command(), mohClass: '' }));
+  }
+
+  private async announcePosition(position: number): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastAnnouncement < this.deps.config.ROUTING_ANNOUNCE_INTERVAL_MS) return;
+    this.lastAnnouncement = now;
+    await this.guard(
+      this.control().play({ ...this.command(), media: [PROMPTS.queuePosition(position)], language: '' }),
+    );
+  }
+
+  private async openState(): Promise<number> {
+    if (!this.state.siteId) return 0;
+    try {
+      const { state } = await this.deps.clients.directory.isOpen({
+        tenantId: this.state.tenantId,
+        siteId: this.state.siteId,
+        departmentId: '',
+        at: undefined,
+      });
+      return state;
+    } catch (error) {
+      // Unspecified counts as open in the IVR: a directory outage never locks callers out.
+      this.log.warn({ err: error }, 'IsOpen failed; the menu treats the site as open');
+      return 0;
+    }
+  }
+
+  private async tenantOrFallback(): Promise<TenantView | undefined> {
+    try {
+      return await this.deps.directory.get(this.state.tenantId);
+    } catch (error) {
+      routingMetrics.fallback.add(1, { tenant: this.state.tenantId, reason: 'service_unavailable' });
+      this.log.warn({ err: error }, 'directory unreachable: announcement instead of routing');
+      await this.announce(PROMPTS.serviceUnavailable);
+      return undefined;
+    }
+  }
+
+  private async release(agentId: string, reservationId: string): Promise<void> {
+    await this.deps.clients.presence
+      .release({ tenantId: this.state.tenantId, agentId, reservationId, wrapUp: false })
+      .catch((error: unknown) => this.log.warn({ err: error, agentId }, 'release failed; the lease returns the agent'));
+  }
+
+  private enterQueueMetric(): void {
+    if (this.holdsQueueMetric) return;
+    this.holdsQueueMetric = true;
+    routingMetrics.queued.add(1, { tenant: this.state.tenantId, department: this.state.departmentId ?? '' });
+  }
+
+  private leaveQueueMetric(): void {
+    if (!this.holdsQueueMetric) return;
+    this.holdsQueueMetric = false;
+    routingMetrics.queued.add(-1, { tenant: this.state.tenantId, department: this.state.departmentId ?? '' });
+  }
+}
+
+/** `kropp-1001` and `PJSIP/kropp-1001` both dial the PJSIP endpoint. */
+export function dialString(device: string): string {
+  return device.includes('/') ? device : `PJSIP/${device}`;
+}
+
+function dialTargetOf(
+  target: presenceV1.DialTarget | undefined,
+  callerId: string,
+  tags: Record<string, string>,
+): ConnectTarget {
+  if (target?.externalNumber) {
+    return { via: 'forward', endpoint: target.externalNumber, callerId, homeOffice: true, tags };
+  }
+  return { via: 'dial', endpoint: dialString(target?.endpoint ?? ''), callerId, homeOffice: false, tags };
+}

@@ -1,0 +1,124 @@
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
+
+// A call's routing state in the `routing-calls` bucket, key `<tenant>.<callId>`. Every write is
+// revision-checked (compare-and-set) so a replica that lost the call — or a cleanup that ended
+// it — is noticed at its next step instead of being overwritten.
+
+export type Step =
+  'entry' | 'ivr' | 'queued' | 'ringing' | 'connecting' | 'bridged' | 'handed-off' | 'announcing' | 'ended';
+
+/** Where a call is connected to outside a queue (internal, outbound, IVR extension/external targets). */
+export interface ConnectTarget {
+  /** `dial` for a device or trunk dial string, `forward` for an E.164 number. */
+  via: 'dial' | 'forward';
+  endpoint: string;
+  callerId: string;
+  homeOffice: boolean;
+  tags: Record<string, string>;
+}
+
+export interface CallState {
+  tenantId: string;
+  callId: string;
+  adapterId: string;
+  direction: 'inbound' | 'outbound' | 'internal';
+  dialedNumber: string;
+  caller: string;
+  callerChannel: string;
+  /** Epoch ms of the call's arrival (the caller leg's creation); the queue orders by it. */
+  startedAt: number;
+  step: Step;
+  owner: string;
+  answered: boolean;
+  siteId: string;
+  ivr?: {
+    menuId: string;
+    retryCount: number;
+    input: 'enter' | 'digits' | 'timeout';
+    digits: string;
+    openState: number;
+  };
+  departmentId?: string;
+  enqueuedAt?: number;
+  queueKey?: string;
+  overflows: number;
+  excluded: string[];
+  /** Dial attempts so far: part of the dial command id, so a resumed replica repeats the same command. */
+  attempt: number;
+  agentId?: string;
+  reservationId?: string;
+  target?: ConnectTarget;
+  announcement?: string;
+  endedReason?: string;
+}
+
+export interface Versioned {
+  state: CallState;
+  revision: number;
+}
+
+export class StateConflictError extends Error {}
+
+export function callKey(tenantId: string, callId: string): string {
+  return `${tenantId}.${encodeKeyToken(callId)}`;
+}
+
+/** KV key tokens allow `[-/_=a-zA-Z0-9]`; call ids like `1764.12` keep their shape with `_`. */
+export function encodeKeyToken(value: string): string {
+  return value.replace(/[^-/_=a-zA-Z0-9]/g, '_');
+}
+
+function encode(state: CallState): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(state));
+}
+
+export class CallStateStore {
+  constructor(readonly kv: KV) {}
+
+  async get(tenantId: string, callId: string): Promise<Versioned | undefined> {
+    const entry = await this.kv.get(callKey(tenantId, callId));
+    if (!entry || entry.operation !== 'PUT') return undefined;
+    return { state: entry.json<CallState>(), revision: entry.revision };
+  }
+
+  /** Creates the state; undefined when it already exists. */
+  async create(state: CallState): Promise<Versioned | undefined> {
+    try {
+      const revision = await this.kv.create(callKey(state.tenantId, state.callId), encode(state));
+      return { state, revision };
+    } catch (error) {
+      if (isWrongRevision(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Writes `state` over `revision`; StateConflictError when someone else wrote in between. */
+  async update(state: CallState, revision: number): Promise<Versioned> {
+    try {
+      const next = await this.kv.update(callKey(state.tenantId, state.callId), encode(state), revision);
+      return { state, revision: next };
+    } catch (error) {
+      if (isWrongRevision(error)) throw new StateConflictError(`call ${state.callId} changed meanwhile`);
+      throw error;
+    }
+  }
+
+  async list(tenantId: string): Promise<CallState[]> {
+    const states: CallState[] = [];
+    const keys = await this.kv.keys(`${tenantId}.>`);
+    for await (const key of keys) {
+      const entry = await this.kv.get(key);
+      if (entry?.operation === 'PUT') states.push(entry.json<CallState>());
+    }
+    return states;
+  }
+}
+
+export function isWrongRevision(error: unknown): boolean {
+  return (
+    error instanceof JetStreamApiError &&
+    (error.code === JetStreamApiCodes.StreamWrongLastSequence ||
+      error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+  );
+}

@@ -1,0 +1,46 @@
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+const bucketName = z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a NATS KV bucket name');
+const ids = z
+  .string()
+  .transform((text) =>
+    text
+      .split(',')
+      .map((part) => part.trim())
+      .filter(Boolean),
+  )
+  .pipe(z.array(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be department ids separated by commas')));
+
+export const routingConfigSchema = z.object({
+  /** The Routing API's port; `sb calls` / `sb queue` look for it at 127.0.0.1:50058 (SB_ROUTING_ADDR). */
+  GRPC_PORT: z.coerce.number().int().min(0).max(65_535).default(50_058),
+  /** Name of this replica in call state (owner); unique per process. */
+  ROUTING_REPLICA_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/)
+    .default(`${hostname().replace(/[^A-Za-z0-9_.-]/g, '-')}-${process.pid}`),
+  /** A call whose replica died goes to another replica after this long without heartbeats. */
+  ROUTING_ACK_WAIT_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
+  /** Calls one replica routes at once (no channel limit: set high). */
+  ROUTING_MAX_CALLS: z.coerce.number().int().min(1).max(100_000).default(2_000),
+  ROUTING_CALLS_BUCKET: bucketName.default('routing-calls'),
+  ROUTING_QUEUE_BUCKET: bucketName.default('routing-queue'),
+  ROUTING_CALLBACKS_BUCKET: bucketName.default('routing-callbacks'),
+  /** Presence's bucket, watched (read only) to notice agents freeing up. */
+  ROUTING_PRESENCE_BUCKET: bucketName.default('presence'),
+  /** How long call state and callback requests are kept after the last write. */
+  ROUTING_STATE_TTL_MS: z.coerce.number().int().min(60_000).default(86_400_000),
+  /** First of these department ids a tenant has takes calls nothing else can route. */
+  ROUTING_FALLBACK_DEPARTMENTS: ids.default(['fallback', 'zentrale']),
+  /** Waiting callers retry a reservation at least this often, in case a presence change was missed. */
+  ROUTING_QUEUE_RETRY_MS: z.coerce.number().int().min(50).max(60_000).default(3_000),
+  /** Position announcements to waiting callers, this far apart. */
+  ROUTING_ANNOUNCE_INTERVAL_MS: z.coerce.number().int().min(1_000).default(30_000),
+  /** Timeout of directory, IVR and presence requests and of call-control commands that do not ring. */
+  ROUTING_RPC_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
+  /** Dial string for outbound short codes (110, 112); `{number}` is replaced. Same as the adapter's. */
+  ROUTING_TRUNK_ENDPOINT: z.string().includes('{number}').default('PJSIP/{number}@trunk'),
+});
+
+export type RoutingConfig = z.infer<typeof routingConfigSchema>;

@@ -1,0 +1,183 @@
+import { Kvm, KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
+import type { Logger, NatsHandle } from '@switchboard/service-kit';
+import { encodeKeyToken } from './call-state.js';
+
+// Department queues shared by all replicas: one KV entry per waiting caller in `routing-queue`,
+// key `<tenant>.<department>.<arrival ms, 15 digits>-<callId>`, so key order is arrival order.
+// Every replica mirrors the bucket through a watch; a caller may try to reserve an agent only
+// when every caller ahead of it is already ringing an agent (first come, first served).
+
+export interface QueueEntry {
+  key: string;
+  callId: string;
+  enqueuedAt: number;
+  ringing: boolean;
+}
+
+export interface QueuePosition {
+  /** 1 is next. */
+  position: number;
+  /** Everyone ahead is ringing an agent: this caller may reserve. */
+  mayReserve: boolean;
+}
+
+const ARRIVAL_DIGITS = 15;
+
+export function queueKey(tenantId: string, departmentId: string, arrivalMs: number, callId: string): string {
+  return `${tenantId}.${departmentId}.${String(arrivalMs).padStart(ARRIVAL_DIGITS, '0')}-${encodeKeyToken(callId)}`;
+}
+
+/** Position of `key` among the department's entries (sorted keys), and whether it may reserve. */
+export function positionIn(entries: Iterable<QueueEntry>, key: string): QueuePosition | undefined {
+  const sorted = [...entries].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const index = sorted.findIndex((entry) => entry.key === key);
+  if (index < 0) return undefined;
+  return { position: index + 1, mayReserve: sorted.slice(0, index).every((entry) => entry.ringing) };
+}
+
+type Waiter = () => void;
+
+export class DepartmentQueues {
+  /** `<tenant>.<department>` → key → entry. */
+  private readonly mirror = new Map<string, Map<string, QueueEntry>>();
+  /** `<tenant>.<department>` or `<tenant>` → callers to wake on a change. */
+  private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly stops: Array<() => void> = [];
+  private watching = false;
+
+  private constructor(
+    private readonly kv: KV,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Opens the queue bucket, mirrors it, and watches presence to wake callers when agents change. */
+  static async open(
+    nats: NatsHandle,
+    options: { bucket: string; presenceBucket: string; ttlMs: number; logger: Logger },
+  ): Promise<DepartmentQueues> {
+    const kvm = new Kvm(nats.js);
+    const kv = await kvm.create(options.bucket, { history: 1, ttl: options.ttlMs });
+    const queues = new DepartmentQueues(kv, options.logger);
+    await queues.follow();
+    const presence = await kvm.create(options.presenceBucket, { history: 1 });
+    await queues.followPresence(presence);
+    return queues;
+  }
+
+  get following(): boolean {
+    return this.watching;
+  }
+
+  private async follow(): Promise<void> {
+    const stored = (await this.kv.status()).values;
+    const watch = await this.kv.watch({ include: KvWatchInclude.LastValue });
+    this.stops.push(() => void watch.stop());
+    let initial = 0;
+    let markLoaded: () => void = () => undefined;
+    const loaded = new Promise<void>((resolve) => (markLoaded = resolve));
+    if (stored === 0) markLoaded();
+    this.watching = true;
+    void (async () => {
+      for await (const entry of watch) {
+        this.apply(entry);
+        if (entry.isUpdate || ++initial >= stored) markLoaded();
+      }
+    })()
+      .catch((error: unknown) => this.logger.error({ err: error }, 'queue KV watch failed'))
+      .finally(() => (this.watching = false));
+    await loaded;
+  }
+
+  private async followPresence(presence: KV): Promise<void> {
+    const watch = await presence.watch({ include: KvWatchInclude.UpdatesOnly });
+    this.stops.push(() => void watch.stop());
+    void (async () => {
+      for await (const entry of watch) {
+        const tenantId = entry.key.split('.')[0];
+        if (tenantId) this.wake(tenantId);
+      }
+    })().catch((error: unknown) => this.logger.error({ err: error }, 'presence KV watch failed'));
+  }
+
+  private apply(entry: KvEntry): void {
+    const [tenantId, departmentId] = entry.key.split('.');
+    if (!tenantId || !departmentId) return;
+    const department = `${tenantId}.${departmentId}`;
+    let entries = this.mirror.get(department);
+    if (entry.operation !== 'PUT') {
+      entries?.delete(entry.key);
+    } else {
+      if (!entries) this.mirror.set(department, (entries = new Map()));
+      try {
+        const value = entry.json<Omit<QueueEntry, 'key'>>();
+        entries.set(entry.key, { key: entry.key, ...value });
+      } catch (error) {
+        this.logger.error({ err: error, key: entry.key }, 'undecodable queue entry; ignored');
+      }
+    }
+    this.wake(department);
+  }
+
+  private wake(scope: string): void {
+    const tenantId = scope.split('.')[0]!;
+    for (const key of new Set([scope, tenantId])) {
+      const waiting = this.waiters.get(key);
+      if (!waiting) continue;
+      this.waiters.delete(key);
+      for (const waiter of waiting) waiter();
+    }
+  }
+
+  async put(tenantId: string, departmentId: string, entry: QueueEntry): Promise<void> {
+    const { key, ...value } = entry;
+    await this.kv.put(key, JSON.stringify(value));
+    // Our own write is in the mirror at once, not only when the watch delivers it.
+    const department = `${tenantId}.${departmentId}`;
+    let entries = this.mirror.get(department);
+    if (!entries) this.mirror.set(department, (entries = new Map()));
+    entries.set(key, entry);
+  }
+
+  async remove(key: string): Promise<void> {
+    await this.kv.delete(key);
+    const [tenantId, departmentId] = key.split('.');
+    this.mirror.get(`${tenantId}.${departmentId}`)?.delete(key);
+  }
+
+  position(tenantId: string, departmentId: string, key: string): QueuePosition | undefined {
+    return positionIn(this.mirror.get(`${tenantId}.${departmentId}`)?.values() ?? [], key);
+  }
+
+  entries(tenantId: string, departmentId: string): QueueEntry[] {
+    return [...(this.mirror.get(`${tenantId}.${departmentId}`)?.values() ?? [])].sort((a, b) =>
+      a.key < b.key ? -1 : 1,
+    );
+  }
+
+  /**
+   * Resolves on the next change of the department's queue or of the tenant's agents, after
+   * `timeoutMs` at the latest (the periodic retry), or when `signal` aborts.
+   */
+  waitForChange(tenantId: string, departmentId: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const scopes = [`${tenantId}.${departmentId}`, tenantId];
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        for (const scope of scopes) this.waiters.get(scope)?.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      signal.addEventListener('abort', done);
+      for (const scope of scopes) {
+        let set = this.waiters.get(scope);
+        if (!set) this.waiters.set(scope, (set = new Set()));
+        set.add(done);
+      }
+    });
+  }
+
+  close(): void {
+    for (const stop of this.stops) stop();
+  }
+}
