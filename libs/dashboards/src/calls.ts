@@ -45,6 +45,23 @@ export const callsDashboard: DashboardSpec = {
       width: 8,
     },
     {
+      title: 'Overflow and fallback per minute',
+      description:
+        'Calls sent past the maximum wait to their overflow target, and calls that took the fallback path, by reason.',
+      kind: 'timeseries',
+      unit: 'short',
+      queries: [
+        {
+          expr: `sum by (department, target) (rate(calls_overflowed_total{${TENANT_DEPARTMENT}}[${RATE_INTERVAL}])) * 60`,
+          legend: 'overflow {{department}} → {{target}}',
+        },
+        {
+          expr: `sum by (reason) (rate(calls_fallback_total{${TENANT}}[${RATE_INTERVAL}])) * 60`,
+          legend: 'fallback {{reason}}',
+        },
+      ],
+    },
+    {
       title: 'Concurrent calls',
       description: 'Calls being routed now (all replicas) and callers waiting per department.',
       kind: 'timeseries',

@@ -47,6 +47,18 @@ export const platformDashboard: DashboardSpec = {
       ],
     },
     {
+      title: 'Routing decision time p95',
+      description: 'Time routing itself spends per call step (entry, IVR, reserve, dial), excluding the caller.',
+      kind: 'timeseries',
+      unit: 's',
+      queries: [
+        {
+          expr: `histogram_quantile(0.95, sum by (step, le) (rate(routing_decision_duration_bucket[${RATE_INTERVAL}])))`,
+          legend: '{{step}}',
+        },
+      ],
+    },
+    {
       title: 'Event processing',
       description: 'Messages handled by consumers per second, by outcome (acked, retried, parked).',
       kind: 'timeseries',
