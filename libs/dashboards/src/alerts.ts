@@ -42,7 +42,9 @@ export const alertRules: readonly AlertRule[] = [
   },
   {
     alert: 'SwitchboardFaxFailures',
-    expr: 'sum by (reason) (increase(fax_failures_total[15m])) > 0',
+    // The counter's series only appears with the first failure, and increase() needs two samples:
+    // the second half catches a series that did not exist 15 minutes ago.
+    expr: 'sum by (reason) (increase(fax_failures_total[15m])) > 0 or sum by (reason) (fax_failures_total unless fax_failures_total offset 15m) > 0',
     for: '0m',
     labels: { severity: 'warning' },
     annotations: {
