@@ -44,7 +44,7 @@ const envOf = (container: Container, name: string) => container.env?.find((entry
 
 describe('charts/switchboard', () => {
   it('has the variants the tests render', () => {
-    expect(VARIANTS.sort()).toEqual(['minimal-values.yaml', 'production-values.yaml']);
+    expect(VARIANTS.sort()).toEqual(['minimal-values.yaml', 'production-values.yaml', 'toggles-values.yaml']);
   });
 
   it.each(VARIANTS)('passes helm lint --strict with %s', async (variant) => {
@@ -53,7 +53,7 @@ describe('charts/switchboard', () => {
 
   it.each(VARIANTS)('renders %s into manifests valid against the Kubernetes and operator schemas', (variant) => {
     const manifests = rendered.get(variant)!;
-    expect(manifests.length).toBeGreaterThan(30);
+    expect(manifests.length).toBeGreaterThan(20);
     expect(validateManifests(manifests)).toEqual([]);
   });
 
@@ -141,6 +141,19 @@ describe('charts/switchboard', () => {
       name: 'MONGO_URL',
       valueFrom: { secretKeyRef: { name: 'switchboard-mongodb', key: 'MONGO_URL' } },
     });
+  });
+
+  it('leaves out what is switched off', () => {
+    const manifests = rendered.get('toggles-values.yaml')!;
+    expect(ofKind(manifests, 'StatefulSet')).toEqual([]);
+    expect(ofKind(manifests, 'NetworkPolicy')).toEqual([]);
+    expect(ofKind(manifests, 'ConfigMap').filter((m) => m.metadata.labels?.['grafana_dashboard'])).toEqual([]);
+    expect(named(manifests, 'Deployment', 'sb-fax')).toBeUndefined();
+    expect(ofKind(manifests, 'HorizontalPodAutoscaler').map((m) => m.metadata.name)).toEqual(['sb-ivr']);
+    expect(ofKind(manifests, 'PodDisruptionBudget').map((m) => m.metadata.name)).toEqual(['sb-ivr']);
+    const directory = podSpec(named(manifests, 'Deployment', 'sb-directory')!).containers[0]!;
+    expect(envOf(directory, 'NATS_URL')).toBe('tls://nats.example.org:4222');
+    expect(envOf(directory, 'MONGO_URL')).toBe('mongodb+srv://switchboard.example.org/');
   });
 
   it('rejects an unknown value key, a wrong type and a missing external URL', async () => {
