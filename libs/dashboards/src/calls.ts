@@ -14,6 +14,12 @@ const serviceLevel = (window: string, by: string) =>
   `sum by (${by}) (increase(calls_wait_bucket{${TENANT_DEPARTMENT},outcome="answered",le="30"}[${window}]))` +
   ` / sum by (${by}) (increase(calls_wait_count{${TENANT_DEPARTMENT}}[${window}]))`;
 
+// Red below the 75 % target.
+const SERVICE_LEVEL_COLOURS = [
+  { from: null, color: 'red' },
+  { from: 0.75, color: 'green' },
+];
+
 export const callsDashboard: DashboardSpec = {
   name: 'calls',
   title: 'Switchboard / Calls',
@@ -87,6 +93,7 @@ export const callsDashboard: DashboardSpec = {
       kind: 'stat',
       unit: 'percentunit',
       queries: [{ expr: serviceLevel(RANGE, 'department'), legend: '{{department}}' }],
+      thresholds: SERVICE_LEVEL_COLOURS,
     },
     {
       title: 'Service level per hour',
@@ -94,6 +101,7 @@ export const callsDashboard: DashboardSpec = {
       kind: 'timeseries',
       unit: 'percentunit',
       queries: [{ expr: serviceLevel('1h', 'department'), legend: '{{department}}' }],
+      thresholds: SERVICE_LEVEL_COLOURS,
     },
   ],
 };

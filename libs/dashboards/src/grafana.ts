@@ -53,6 +53,13 @@ function panel(spec: PanelSpec): cog.Builder<dashboard.Panel> {
     .unit(spec.unit)
     .height(8)
     .span(spec.width ?? 12);
+  if (spec.thresholds) {
+    builder.thresholds(
+      new dashboard.ThresholdsConfigBuilder()
+        .mode(dashboard.ThresholdsMode.Absolute)
+        .steps(spec.thresholds.map((step) => ({ value: step.from, color: step.color }))),
+    );
+  }
   spec.queries.forEach((query, index) => {
     const target = new prometheus.DataqueryBuilder()
       .refId(String.fromCharCode(65 + index))

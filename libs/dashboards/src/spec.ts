@@ -16,6 +16,8 @@ export interface PanelSpec {
   readonly queries: readonly Query[];
   /** Grid columns out of 24 (default 12). */
   readonly width?: number;
+  /** Colour steps: the first applies from -∞, each next one from its value up. */
+  readonly thresholds?: ReadonlyArray<{ readonly from: number | null; readonly color: string }>;
 }
 
 /** Dashboard variables the queries may use; each filters one label. */

@@ -26,6 +26,12 @@ export const usageDashboard: DashboardSpec = {
       description: 'Share of each bundle used this month; alerts fire at 80 % and 100 %.',
       kind: 'bargauge',
       unit: 'percentunit',
+      // The alert thresholds: 80 % and 100 %.
+      thresholds: [
+        { from: null, color: 'green' },
+        { from: 0.8, color: 'orange' },
+        { from: 1, color: 'red' },
+      ],
       queries: [
         {
           expr: `${byPool('rating_pool_used')} / (${byPool('rating_pool_included')} > 0)`,
