@@ -208,8 +208,6 @@ export async function runService<S extends z.ZodObject>(
 
   const grpcPort = grpc ? await grpc.listen(config.BIND_HOST, config.GRPC_PORT ?? 0) : undefined;
   grpc?.setServing(true);
-  logger.info({ httpPort: http.port, grpcPort }, `${definition.name} ready`);
-
   let shutdownResult: Promise<number> | undefined;
   const shutdown = (reason: string) => {
     shutdownResult ??= (async () => {
@@ -250,5 +248,8 @@ export async function runService<S extends z.ZodObject>(
     }
   }
 
+  // Only now: whoever waits for this line may send SIGTERM at once, and the log write can reach
+  // them (on a libuv thread) before this thread would have installed the handlers.
+  logger.info({ httpPort: http.port, grpcPort }, `${definition.name} ready`);
   return { logger, httpPort: http.port, grpcPort, shutdown };
 }

@@ -177,6 +177,7 @@ describe('pnpm deploy --prod of a service', () => {
     await ready;
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
-    expect((await exited)[0]).toBe(0);
+    const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null];
+    expect({ code, signal, output: code === 0 ? '' : output }).toEqual({ code: 0, signal: null, output: '' });
   });
 });
