@@ -70,7 +70,15 @@ export class CallRouter {
 
   /** Creates the call's state, or takes over a stored one (a redelivery after a crash or handover). */
   private async takeOwnership(fresh: CallState): Promise<Versioned | undefined> {
+    const stale = Date.now() - fresh.startedAt > this.deps.config.ROUTING_MAX_START_AGE_MS;
     for (let attempt = 0; attempt < 5; attempt++) {
+      if (stale && !(await this.deps.states.get(fresh.tenantId, fresh.callId))) {
+        this.deps.logger.warn(
+          { callId: fresh.callId, startedAt: new Date(fresh.startedAt) },
+          'old call.started never routed; skipped',
+        );
+        return undefined;
+      }
       const created = await this.deps.states.create(fresh);
       if (created) return created;
       const stored = await this.deps.states.get(fresh.tenantId, fresh.callId);

@@ -1,3 +1,4 @@
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { Kvm, KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
 import type { Logger, NatsHandle } from '@switchboard/service-kit';
 import { encodeKeyToken } from './call-state.js';
@@ -37,6 +38,17 @@ export function positionIn(entries: Iterable<QueueEntry>, key: string): QueuePos
 
 type Waiter = () => void;
 
+/** Presence owns its bucket: bind to it as it is, create it (as presence would) only when missing. */
+async function openShared(nats: NatsHandle, kvm: Kvm, bucket: string): Promise<KV> {
+  try {
+    await nats.jsm.streams.info(`KV_${bucket}`);
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)) throw error;
+    return kvm.create(bucket, { history: 1 });
+  }
+  return kvm.open(bucket);
+}
+
 export class DepartmentQueues {
   /** `<tenant>.<department>` → key → entry. */
   private readonly mirror = new Map<string, Map<string, QueueEntry>>();
@@ -59,8 +71,7 @@ export class DepartmentQueues {
     const kv = await kvm.create(options.bucket, { history: 1, ttl: options.ttlMs });
     const queues = new DepartmentQueues(kv, options.logger);
     await queues.follow();
-    const presence = await kvm.create(options.presenceBucket, { history: 1 });
-    await queues.followPresence(presence);
+    await queues.followPresence(await openShared(nats, kvm, options.presenceBucket));
     return queues;
   }
 
