@@ -73,6 +73,8 @@ export class CallFlow {
   private readonly aborted: Promise<never>;
   private holdsQueueMetric = false;
   private lastAnnouncement = 0;
+  /** Music on hold runs on the caller's channel (the adapter stops it before it bridges a leg). */
+  private music = false;
   private readonly log: Logger;
 
   constructor(
@@ -388,7 +390,6 @@ export class CallFlow {
     });
     routingMetrics.offered.add(1, { tenant: state.tenantId, department: department.departmentId });
     this.enterQueueMetric();
-    await this.holdMusic();
   }
 
   private async waitInQueue(): Promise<void> {
@@ -407,7 +408,6 @@ export class CallFlow {
         enqueuedAt: state.enqueuedAt!,
         ringing: state.step === 'ringing',
       });
-      if (state.step === 'queued') await this.holdMusic();
     }
     if (state.step === 'ringing' && state.agentId && state.reservationId) {
       const answered = await this.ring(
@@ -438,6 +438,8 @@ export class CallFlow {
           continue;
         }
       }
+      // Music only once nobody could be reserved at once: a caller who gets an agent hears no blip.
+      if (!this.music) await this.holdMusic();
       await this.announcePosition(position.position);
       const untilOverflow =
         department.overflow.kind === 'none' || department.maxWaitSeconds === 0
@@ -499,7 +501,7 @@ export class CallFlow {
     const { state } = this;
     const started = performance.now();
     if (!resumed) {
-      await this.save({
+      const ringing = this.save({
         step: 'ringing',
         agentId: reservation.agentId,
         reservationId: reservation.reservationId,
@@ -510,13 +512,17 @@ export class CallFlow {
           ...(department.siteId ? { site_id: department.siteId } : {}),
         }),
       });
-      await this.deps.queues.put(state.tenantId, department.departmentId, {
-        key: state.queueKey!,
-        callId: state.callId,
-        enqueuedAt: state.enqueuedAt!,
-        ringing: true,
-      });
+      await Promise.all([
+        ringing,
+        this.deps.queues.put(state.tenantId, department.departmentId, {
+          key: state.queueKey!,
+          callId: state.callId,
+          enqueuedAt: state.enqueuedAt!,
+          ringing: true,
+        }),
+      ]);
     }
+    this.music = false;
     const target = state.target!;
     const control = this.control(department.ringTimeoutSeconds * 1000 + this.deps.config.ROUTING_RPC_TIMEOUT_MS * 2);
     const common = {
@@ -579,7 +585,6 @@ export class CallFlow {
       enqueuedAt: state.enqueuedAt!,
       ringing: false,
     });
-    await this.holdMusic();
     return false;
   }
 
@@ -724,6 +729,7 @@ export class CallFlow {
 
   private async holdMusic(): Promise<void> {
     await this.guard(this.control().startMusicOnHold({ ...this.command(), mohClass: '' }));
+    this.music = true;
   }
 
   private async announcePosition(position: number): Promise<void> {

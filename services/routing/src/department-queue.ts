@@ -28,9 +28,14 @@ export function queueKey(tenantId: string, departmentId: string, arrivalMs: numb
   return `${tenantId}.${departmentId}.${String(arrivalMs).padStart(ARRIVAL_DIGITS, '0')}-${encodeKeyToken(callId)}`;
 }
 
-/** Position of `key` among the department's entries (sorted keys), and whether it may reserve. */
+const byKey = (a: QueueEntry, b: QueueEntry) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+/** Position of `key` among the department's entries, and whether it may reserve. */
 export function positionIn(entries: Iterable<QueueEntry>, key: string): QueuePosition | undefined {
-  const sorted = [...entries].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return positionInSorted([...entries].sort(byKey), key);
+}
+
+function positionInSorted(sorted: readonly QueueEntry[], key: string): QueuePosition | undefined {
   const index = sorted.findIndex((entry) => entry.key === key);
   if (index < 0) return undefined;
   return { position: index + 1, mayReserve: sorted.slice(0, index).every((entry) => entry.ringing) };
@@ -52,6 +57,8 @@ async function openShared(nats: NatsHandle, kvm: Kvm, bucket: string): Promise<K
 export class DepartmentQueues {
   /** `<tenant>.<department>` → key → entry. */
   private readonly mirror = new Map<string, Map<string, QueueEntry>>();
+  /** Sorted entries per department, rebuilt after a change (every waiter of it asks its position). */
+  private readonly sorted = new Map<string, QueueEntry[]>();
   /** `<tenant>.<department>` or `<tenant>` → callers to wake on a change. */
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly stops: Array<() => void> = [];
@@ -114,6 +121,7 @@ export class DepartmentQueues {
     const [tenantId, departmentId] = entry.key.split('.');
     if (!tenantId || !departmentId) return;
     const department = `${tenantId}.${departmentId}`;
+    this.sorted.delete(department);
     let entries = this.mirror.get(department);
     if (entry.operation !== 'PUT') {
       entries?.delete(entry.key);
@@ -144,6 +152,7 @@ export class DepartmentQueues {
     await this.kv.put(key, JSON.stringify(value));
     // Our own write is in the mirror at once, not only when the watch delivers it.
     const department = `${tenantId}.${departmentId}`;
+    this.sorted.delete(department);
     let entries = this.mirror.get(department);
     if (!entries) this.mirror.set(department, (entries = new Map()));
     entries.set(key, entry);
@@ -152,17 +161,23 @@ export class DepartmentQueues {
   async remove(key: string): Promise<void> {
     await this.kv.delete(key);
     const [tenantId, departmentId] = key.split('.');
+    this.sorted.delete(`${tenantId}.${departmentId}`);
     this.mirror.get(`${tenantId}.${departmentId}`)?.delete(key);
   }
 
   position(tenantId: string, departmentId: string, key: string): QueuePosition | undefined {
-    return positionIn(this.mirror.get(`${tenantId}.${departmentId}`)?.values() ?? [], key);
+    return positionInSorted(this.entries(tenantId, departmentId), key);
   }
 
+  /** The department's waiting callers, first come first. */
   entries(tenantId: string, departmentId: string): QueueEntry[] {
-    return [...(this.mirror.get(`${tenantId}.${departmentId}`)?.values() ?? [])].sort((a, b) =>
-      a.key < b.key ? -1 : 1,
-    );
+    const department = `${tenantId}.${departmentId}`;
+    let sorted = this.sorted.get(department);
+    if (!sorted) {
+      sorted = [...(this.mirror.get(department)?.values() ?? [])].sort(byKey);
+      this.sorted.set(department, sorted);
+    }
+    return sorted;
   }
 
   /**
