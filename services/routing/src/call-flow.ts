@@ -370,24 +370,27 @@ export class CallFlow {
     if (!view) return;
     const department = view.department(departmentId);
     if (!department) return this.fallback('no_department', new Error(`no department "${departmentId}"`));
-    await this.answer();
+    // Not answered yet: a caller whose agent is free at once hears ringing until the agent
+    // answers (the adapter answers the caller when it bridges); music needs the answer first.
     const key = queueKey(state.tenantId, department.departmentId, state.startedAt, state.callId);
     const enqueuedAt = Date.now();
-    await this.save({
-      step: 'queued',
-      departmentId: department.departmentId,
-      enqueuedAt,
-      queueKey: key,
-      excluded: [],
-      agentId: undefined,
-      reservationId: undefined,
-    });
-    await this.deps.queues.put(state.tenantId, department.departmentId, {
-      key,
-      callId: state.callId,
-      enqueuedAt,
-      ringing: false,
-    });
+    await Promise.all([
+      this.save({
+        step: 'queued',
+        departmentId: department.departmentId,
+        enqueuedAt,
+        queueKey: key,
+        excluded: [],
+        agentId: undefined,
+        reservationId: undefined,
+      }),
+      this.deps.queues.put(state.tenantId, department.departmentId, {
+        key,
+        callId: state.callId,
+        enqueuedAt,
+        ringing: false,
+      }),
+    ]);
     routingMetrics.offered.add(1, { tenant: state.tenantId, department: department.departmentId });
     this.enterQueueMetric();
   }
@@ -728,6 +731,7 @@ export class CallFlow {
   }
 
   private async holdMusic(): Promise<void> {
+    await this.answer();
     await this.guard(this.control().startMusicOnHold({ ...this.command(), mohClass: '' }));
     this.music = true;
   }

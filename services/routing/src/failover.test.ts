@@ -50,10 +50,8 @@ afterAll(async () => {
 async function queuedCall(): Promise<{ callId: string; owner: string }> {
   const callId = await stack.call({ from: '+4940999000', to: NUMBERS.kill });
   await stack.waitForQueue('kill', (size) => size === 1);
-  // The state says `queued` before the queue entry is written.
-  const state = await stateOf(callId);
-  expect(state?.step).toBe('queued');
-  return { callId, owner: state!.owner };
+  const state = await waitForState(callId, (candidate) => candidate.step === 'queued');
+  return { callId, owner: state.owner };
 }
 
 describe('replicas', () => {
