@@ -221,4 +221,15 @@ describe('routing a call', () => {
     expect(text).toMatch(/^calls_active\{/m);
     expect(text).toMatch(/^calls_queued\{[^}]*department="buergerbuero"[^}]*\} 0$/m);
   });
+
+  // Last: it stops the ivr service.
+  it('sends a caller to the fallback department when the IVR service does not answer', async () => {
+    await stack.ivrService.shutdown('the IVR is down');
+    const callId = await stack.call({ from: CITIZEN, to: NUMBERS.ivr });
+    const leg = await stack.log.waitUntil('the fallback agent bridged', () => bridgedAgent(callId));
+    expect(leg.tags).toMatchObject({ agent_id: 'f-1', department_id: 'fallback' });
+    await ended(callId);
+    const text = await (await fetch(`http://127.0.0.1:${stack.routing[0]!.httpPort}/metrics`)).text();
+    expect(text).toMatch(/^calls_fallback_total\{[^}]*reason="service_unavailable"[^}]*\} 1$/m);
+  });
 });

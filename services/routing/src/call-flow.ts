@@ -8,7 +8,7 @@ import {
   presenceV1,
 } from '@switchboard/proto';
 import type { Logger } from '@switchboard/service-kit';
-import { commandId, hasStatus, NOT_FOUND, type CallControlClient, type FlowClients } from './clients.js';
+import { commandId, hasStatus, isUnavailable, NOT_FOUND, type CallControlClient, type FlowClients } from './clients.js';
 import {
   callKey,
   StateConflictError,
@@ -75,6 +75,7 @@ export class CallFlow {
   private lastAnnouncement = 0;
   /** Music on hold runs on the caller's channel (the adapter stops it before it bridges a leg). */
   private music = false;
+  private presenceFailed = false;
   private readonly log: Logger;
 
   constructor(
@@ -294,7 +295,7 @@ export class CallFlow {
       );
     } catch (error) {
       if (error instanceof Handover || error instanceof CallGone) throw error;
-      return this.fallback('ivr_error', error);
+      return this.fallback(isUnavailable(error) ? 'service_unavailable' : 'ivr_error', error);
     }
     if (answer.action === ActionKind.ACTION_KIND_PLAY_AND_COLLECT && answer.collect) {
       // A replica that resumes here plays this menu again.
@@ -480,8 +481,13 @@ export class CallFlow {
       ));
     } catch (error) {
       if (error instanceof Handover || error instanceof CallGone) throw error;
-      // The caller keeps waiting with music; the next retry asks again.
+      // The caller keeps waiting with music (any fallback department needs presence too); the
+      // next retry asks again. Counted once per call.
       this.log.warn({ err: error }, 'presence did not answer Reserve; the caller keeps waiting');
+      if (!this.presenceFailed) {
+        this.presenceFailed = true;
+        routingMetrics.fallback.add(1, { tenant: state.tenantId, reason: 'service_unavailable' });
+      }
       return undefined;
     }
     const [first, ...others] = reservations;

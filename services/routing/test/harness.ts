@@ -123,6 +123,8 @@ export interface Stack {
   bus: NatsHandle;
   log: CallLog;
   routing: RoutingProcess[];
+  /** The in-process ivr service (a test may stop it). */
+  ivrService: RunningService;
   directory: ReturnType<typeof directoryApi>;
   ivr: ReturnType<typeof ivrApi>;
   presence: ReturnType<typeof presenceApi>;
@@ -342,6 +344,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       bus,
       log,
       routing,
+      ivrService: ivr,
       directory: directoryApi(directoryClient, token),
       ivr: ivrApi(ivrClient, token),
       presence: presenceApi(presenceClient, token),
