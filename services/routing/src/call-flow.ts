@@ -76,6 +76,8 @@ export class CallFlow {
   /** Music on hold runs on the caller's channel (the adapter stops it before it bridges a leg). */
   private music = false;
   private presenceFailed = false;
+  private answeredCounted = false;
+  private endedEvent: callV1.CallEnded | undefined;
   private readonly log: Logger;
 
   constructor(
@@ -97,8 +99,9 @@ export class CallFlow {
   }
 
   /** Ends the local flow now: the caller hung up, or the replica hands the call over. */
-  stop(reason: 'hangup' | 'handover'): void {
+  stop(reason: 'hangup' | 'handover', ended?: callV1.CallEnded): void {
     this.reason ??= reason;
+    this.endedEvent ??= ended;
     this.controller.abort();
   }
 
@@ -563,18 +566,18 @@ export class CallFlow {
       disposition = LegDisposition.LEG_DISPOSITION_FAILED;
     }
     if (disposition === LegDisposition.LEG_DISPOSITION_ANSWERED) {
-      await this.deps.clients.presence
-        .confirm({ tenantId: state.tenantId, agentId: reservation.agentId, reservationId: reservation.reservationId })
-        .catch((error: unknown) =>
-          this.log.warn({ err: error }, 'presence did not confirm; leg events will put the agent on call'),
-        );
-      await this.deps.queues.remove(state.queueKey!);
-      await this.save({ step: 'bridged' });
-      const attributes = { tenant: state.tenantId, department: department.departmentId };
-      routingMetrics.answered.add(1, attributes);
-      routingMetrics.wait.record((Date.now() - state.enqueuedAt!) / 1000, { ...attributes, outcome: 'answered' });
-      this.leaveQueueMetric();
+      // Counted first: a short call may end (and abort this flow) before the writes below.
+      this.countAnswered(department.departmentId);
       this.log.info({ agentId: reservation.agentId, department: department.departmentId }, 'call answered');
+      await Promise.all([
+        this.deps.clients.presence
+          .confirm({ tenantId: state.tenantId, agentId: reservation.agentId, reservationId: reservation.reservationId })
+          .catch((error: unknown) =>
+            this.log.warn({ err: error }, 'presence did not confirm; leg events will put the agent on call'),
+          ),
+        this.deps.queues.remove(state.queueKey!),
+      ]);
+      await this.save({ step: 'bridged' });
       return true;
     }
     await this.release(reservation.agentId, reservation.reservationId);
@@ -669,19 +672,23 @@ export class CallFlow {
   private async finishAbandoned(): Promise<void> {
     const { state } = this;
     const wasWaiting = state.step === 'queued' || state.step === 'ringing';
+    // An agent may have answered just before the call ended, before the Dial reply came.
+    const agentAnswered = agentAnsweredIn(this.endedEvent);
+    if (agentAnswered && wasWaiting && state.departmentId) this.countAnswered(state.departmentId);
     if (state.queueKey && wasWaiting) await this.deps.queues.remove(state.queueKey).catch(() => undefined);
-    if (state.step === 'ringing' && state.agentId && state.reservationId) {
+    if (state.step === 'ringing' && state.agentId && state.reservationId && !agentAnswered) {
       await this.release(state.agentId, state.reservationId);
     }
+    const abandoned = wasWaiting && !this.answeredCounted;
     let ended = false;
     try {
-      await this.save({ step: 'ended', endedReason: 'abandoned' });
+      await this.save({ step: 'ended', endedReason: abandoned ? 'abandoned' : 'ended' });
       ended = true;
     } catch (error) {
       // Someone else (the call-ended cleanup) ended it first and counted it.
       if (!(error instanceof CallGone)) this.log.warn({ err: error }, 'could not mark the call ended');
     }
-    if (ended && wasWaiting && state.departmentId) {
+    if (ended && abandoned && state.departmentId) {
       const attributes = { tenant: state.tenantId, department: state.departmentId };
       routingMetrics.abandoned.add(1, attributes);
       routingMetrics.wait.record((Date.now() - (state.enqueuedAt ?? Date.now())) / 1000, {
@@ -690,6 +697,18 @@ export class CallFlow {
       });
     }
     this.log.info({ step: state.step }, 'caller gone');
+  }
+
+  private countAnswered(departmentId: string): void {
+    if (this.answeredCounted) return;
+    this.answeredCounted = true;
+    const attributes = { tenant: this.state.tenantId, department: departmentId };
+    routingMetrics.answered.add(1, attributes);
+    routingMetrics.wait.record((Date.now() - (this.state.enqueuedAt ?? Date.now())) / 1000, {
+      ...attributes,
+      outcome: 'answered',
+    });
+    this.leaveQueueMetric();
   }
 
   private async handOver(): Promise<void> {
@@ -796,6 +815,11 @@ export class CallFlow {
     this.holdsQueueMetric = false;
     routingMetrics.queued.add(-1, { tenant: this.state.tenantId, department: this.state.departmentId ?? '' });
   }
+}
+
+/** Whether an agent's leg (tagged by routing) was answered in the ended call. */
+export function agentAnsweredIn(ended: callV1.CallEnded | undefined): boolean {
+  return ended?.legs.some((leg) => leg.tags['agent_id'] && leg.answeredAt) ?? false;
 }
 
 /** `kropp-1001` and `PJSIP/kropp-1001` both dial the PJSIP endpoint. */
