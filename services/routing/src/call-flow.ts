@@ -171,6 +171,7 @@ export class CallFlow {
     state.siteId = resolved.siteId;
     if (resolved.kind === NumberKind.NUMBER_KIND_FAX) {
       // The adapter runs the fax reception and publishes fax.received; routing is done with it.
+      await this.answer();
       await this.guard(this.control().receiveFax(this.command('fax')));
       return this.save({ step: 'handed-off' });
     }
@@ -404,8 +405,13 @@ export class CallFlow {
     const view = await this.tenantOrFallback();
     if (!view) return;
     const department = view.department(state.departmentId ?? '');
-    if (!department) return this.fallback('no_department', new Error(`no department "${state.departmentId}"`));
     const key = state.queueKey!;
+    if (!department) {
+      // The department was deleted while the caller waited in it.
+      await this.deps.queues.remove(key);
+      this.leaveQueueMetric();
+      return this.fallback('no_department', new Error(`no department "${state.departmentId}"`));
+    }
     if (!this.holdsQueueMetric) {
       // Resumed on this replica: back into the queue at the original position.
       this.enterQueueMetric();
