@@ -5,6 +5,7 @@ import { loadProtoPackageDefinition } from '@switchboard/proto';
 import { HealthImplementation } from 'grpc-health-check';
 import { AuthError, mayAccessTenant, type Authenticator, type Principal } from './auth.js';
 import type { Logger } from './logger.js';
+import { recordRpc } from './metrics.js';
 
 /** An error a handler throws or passes to its callback to answer with a specific status. */
 export class GrpcStatusError extends Error implements Partial<grpc.StatusObject> {
@@ -135,7 +136,13 @@ export class GrpcServer {
     };
     if (!attributes.requestStream && !attributes.responseStream) {
       const unary = handler as grpc.handleUnaryCall<unknown, unknown>;
-      return ((call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const rpcMethod = attributes.path.replace(/^\//, '');
+      return ((call: grpc.ServerUnaryCall<unknown, unknown>, reply: grpc.sendUnaryData<unknown>) => {
+        const startedAt = process.hrtime.bigint();
+        const callback: grpc.sendUnaryData<unknown> = (error, value) => {
+          recordRpc('grpc', rpcMethod, error ? (error.code ?? grpc.status.UNKNOWN) : grpc.status.OK, startedAt);
+          reply(error, value);
+        };
         this.authorize(call.metadata, call.request).then(
           (principal) =>
             principals.run(principal, () => {

@@ -143,7 +143,12 @@ describe('gRPC server from the kit', () => {
     expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ ready: true, draining: false, checks: {} });
     const metrics = await fetch(`${base}/metrics`);
     expect(metrics.status).toBe(200);
-    expect(await metrics.text()).toMatch(/# HELP|# no registered metrics/);
+    const text = await metrics.text();
+    // The earlier tests' calls: two answered, three refused without a valid token, one denied.
+    const method = 'rpc_method="switchboard.callcontrol.v1.CallControlService/Answer"';
+    expect(text).toContain(`rpc_server_duration_count{rpc_system="grpc",${method},rpc_status="OK"`);
+    expect(text).toMatch(new RegExp(`rpc_status="UNAUTHENTICATED"[^}]*} 3`));
+    expect(text).toMatch(new RegExp(`rpc_status="PERMISSION_DENIED"[^}]*} 1`));
   });
 
   it('reports NOT_SERVING and refuses new calls while in-flight work drains, then exits cleanly', async () => {

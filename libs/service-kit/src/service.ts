@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { PubAck } from '@nats-io/jetstream';
-import type { EventPayload, EventType, StreamDefinition } from '@switchboard/events';
+import { DLQ_STREAM, type EventPayload, type EventType, type StreamDefinition } from '@switchboard/events';
 import { createAuthenticator, type Authenticator } from './auth.js';
 import {
   baseConfigSchema,
@@ -16,6 +16,7 @@ import {
 import { GrpcServer } from './grpc-server.js';
 import { startHttpServer, type HttpServer } from './http-server.js';
 import { createLogger, type Logger } from './logger.js';
+import { observeJetStream, type ObservedConsumer } from './metrics.js';
 import { applyIndexes, connectMongo, type IndexDeclaration, type MongoHandle } from './mongo.js';
 import { connectNats, ensureStreams, type NatsHandle } from './nats/connection.js';
 import { startConsumer, type ConsumerOptions, type RunningConsumer } from './nats/consumer.js';
@@ -107,6 +108,8 @@ export async function runService<S extends z.ZodObject>(
   });
 
   const consumers: RunningConsumer[] = [];
+  const observedConsumers: ObservedConsumer[] = [];
+  let stopObservingJetStream: (() => void) | undefined;
   const inFlight = new Set<Promise<unknown>>();
   const hooks: Array<() => Promise<void> | void> = [];
   const readinessChecks = new Map<string, () => boolean | Promise<boolean>>();
@@ -118,6 +121,7 @@ export async function runService<S extends z.ZodObject>(
   let http: HttpServer | undefined;
 
   const closeConnections = async () => {
+    stopObservingJetStream?.();
     await nats?.connection.drain().catch((error: unknown) => logger.warn({ err: error }, 'nats drain failed'));
     await mongo?.close().catch((error: unknown) => logger.warn({ err: error }, 'mongo close failed'));
   };
@@ -126,6 +130,14 @@ export async function runService<S extends z.ZodObject>(
     if (definition.nats) {
       nats = await connectNats({ url: config.NATS_URL ?? '', name: definition.name, logger });
       await ensureStreams(nats.jsm, definition.nats.streams);
+      // ensureStreams always adds the DLQ stream; its size is what the DLQ panel and alert watch.
+      const streamNames = [...new Set([DLQ_STREAM.name, ...definition.nats.streams.map((stream) => stream.name)])];
+      stopObservingJetStream = observeJetStream(
+        nats,
+        () => streamNames,
+        () => observedConsumers,
+        logger,
+      );
     }
     if (definition.mongo) {
       mongo = await connectMongo({
@@ -158,6 +170,7 @@ export async function runService<S extends z.ZodObject>(
           handler: (message) => context.track(consumerOptions.handler(message)),
         });
         consumers.push(consumer);
+        observedConsumers.push({ stream: consumerOptions.stream.name, durable: consumerOptions.durable });
         return consumer;
       },
       publish: (type, payload) => {
@@ -195,8 +208,6 @@ export async function runService<S extends z.ZodObject>(
 
   const grpcPort = grpc ? await grpc.listen(config.BIND_HOST, config.GRPC_PORT ?? 0) : undefined;
   grpc?.setServing(true);
-  logger.info({ httpPort: http.port, grpcPort }, `${definition.name} ready`);
-
   let shutdownResult: Promise<number> | undefined;
   const shutdown = (reason: string) => {
     shutdownResult ??= (async () => {
@@ -237,5 +248,8 @@ export async function runService<S extends z.ZodObject>(
     }
   }
 
+  // Only now: whoever waits for this line may send SIGTERM at once, and the log write can reach
+  // them (on a libuv thread) before this thread would have installed the handlers.
+  logger.info({ httpPort: http.port, grpcPort }, `${definition.name} ready`);
   return { logger, httpPort: http.port, grpcPort, shutdown };
 }

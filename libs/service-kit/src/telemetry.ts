@@ -3,9 +3,11 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
 import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
+import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { registerProcessStartTime } from './metrics.js';
 
 export interface TelemetryOptions {
   serviceName: string;
@@ -41,9 +43,11 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     ...(options.otlpEndpoint
       ? { traceExporter: new OTLPTraceExporter({ url: `${options.otlpEndpoint.replace(/\/$/, '')}/v1/traces` }) }
       : { spanProcessors: [] }),
-    instrumentations: [new GrpcInstrumentation(), new MongoDBInstrumentation()],
+    // Runtime: event-loop delay (nodejs.eventloop.delay.*), utilization, heap, GC.
+    instrumentations: [new GrpcInstrumentation(), new MongoDBInstrumentation(), new RuntimeNodeInstrumentation()],
   });
   sdk.start();
+  registerProcessStartTime();
   started = {
     metricsHandler: (request, response) => prometheus.getMetricsRequestHandler(request, response),
     shutdown: () => sdk.shutdown(),

@@ -6,4 +6,6 @@ export const ratingConfigSchema = z.object({
   GRPC_PORT: z.coerce.number().int().min(0).max(65_535).default(50_055),
   /** Call-ended events rated at once (legs of one tenant are still rated one at a time). */
   RATING_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(128),
+  /** How often the bundle usage gauges (rating.pool.*, rating.overage.amount) are recomputed. */
+  RATING_METRICS_INTERVAL_MS: z.coerce.number().int().min(1_000).default(60_000),
 });

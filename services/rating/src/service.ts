@@ -2,6 +2,7 @@ import { CALLS_STREAM, CDRS_STREAM, CallEvents, DLQ_STREAM, allTenantsSubject } 
 import type { ServiceDefinition } from '@switchboard/service-kit';
 import { ratingConfigSchema } from './config.js';
 import { RatingEngine } from './engine.js';
+import { poolSnapshot, startPoolMetrics } from './pool-metrics.js';
 import { addRatingService } from './server.js';
 import { INDEXES, openStore } from './store.js';
 import { TariffStore } from './tariff-store.js';
@@ -21,6 +22,13 @@ export const ratingService: ServiceDefinition<typeof ratingConfigSchema> = {
     const tariffStore = new TariffStore(store);
     const engine = new RatingEngine(store, tariffStore, context.publish, context.logger);
     addRatingService(context.grpc!, { store, tariffStore, engine });
+    context.onShutdown(
+      startPoolMetrics(
+        () => poolSnapshot(store, tariffStore, engine, new Date()),
+        context.config.RATING_METRICS_INTERVAL_MS,
+        context.logger,
+      ),
+    );
     await context.consume({
       stream: CALLS_STREAM,
       durable: RATING_DURABLE,

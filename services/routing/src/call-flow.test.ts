@@ -1,5 +1,6 @@
 import { Kvm } from '@nats-io/kv';
 import { callV1, presenceV1 } from '@switchboard/proto';
+import { recordSpans, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, TENANT, type Stack } from '../test/harness.js';
 import { device, HOME_NUMBER, loadTenant, NUMBERS } from '../test/tenant.js';
@@ -11,21 +12,27 @@ import { callKey } from './call-state.js';
 const { AgentState } = presenceV1;
 const { LegDisposition, LegKind } = callV1;
 const TIME_SCALE = 0.05;
-const talk = { answerAfterMs: 1_000, hangupAfterMs: 2_000 };
+const talk = { answerAfterMs: 1_000, hangupAfterMs: 4_000 };
 const CITIZEN = '+4940123456';
 
 let stack: Stack;
+let traces: OtlpReceiver;
+// The in-process adapter traces each call (W3C context in the event headers), as in production.
+const tracing = recordSpans();
 
-const bridgedAgent = (callId: string) =>
-  stack.log.legs(callId).find((event) => event.bridged && event.leg?.tags['agent_id'])?.leg;
+/** The agent's leg once answered (the adapter then bridges it; a short emulated talk may end first). */
+const answeredAgent = (callId: string) =>
+  stack.log.legs(callId).find((event) => event.leg?.answeredAt && event.leg.tags['agent_id'])?.leg;
 
 async function ended(callId: string) {
   return stack.log.waitUntil(`call.ended of ${callId}`, () => stack.log.ended(callId));
 }
 
 beforeAll(async () => {
+  traces = await startOtlpReceiver();
   stack = await startStack({
     replicas: 1,
+    routingEnv: { OTEL_EXPORTER_OTLP_ENDPOINT: traces.endpoint },
     timeScale: TIME_SCALE,
     endpoints: {
       [device('s-anna')]: talk,
@@ -49,12 +56,14 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
+  await traces?.stop();
+  await tracing.stop();
 });
 
 describe('routing a call', () => {
   it('sends a caller who presses the civil-registry digit to its longest-idle agent', async () => {
     const callId = await stack.call({ from: CITIZEN, to: NUMBERS.ivr, script: [{ atMs: 40_000, dtmf: '2' }] });
-    const leg = await stack.log.waitUntil('an agent bridged', () => bridgedAgent(callId));
+    const leg = await stack.log.waitUntil('an agent answered', () => answeredAgent(callId));
     expect(leg.tags).toMatchObject({ agent_id: 's-bert', department_id: 'standesamt', site_id: 'rathaus' });
     expect(leg.endpoint).toBe(`PJSIP/${device('s-bert')}`);
     await ended(callId);
@@ -63,7 +72,7 @@ describe('routing a call', () => {
 
   it('reaches a home-office agent on the external number', async () => {
     const callId = await stack.call({ from: CITIZEN, to: NUMBERS.homeOffice });
-    const leg = await stack.log.waitUntil('the home-office leg bridged', () => bridgedAgent(callId));
+    const leg = await stack.log.waitUntil('the home-office leg answered', () => answeredAgent(callId));
     expect(leg.kind).toBe(LegKind.LEG_KIND_FORWARDED_HOME_OFFICE);
     expect(leg.endpoint).toContain(HOME_NUMBER);
     expect(leg.tags['agent_id']).toBe('h-home');
@@ -72,7 +81,7 @@ describe('routing a call', () => {
 
   it('rings the next agent when the first does not answer', async () => {
     const callId = await stack.call({ from: CITIZEN, to: NUMBERS.noAnswer });
-    const leg = await stack.log.waitUntil('an agent bridged', () => bridgedAgent(callId));
+    const leg = await stack.log.waitUntil('an agent answered', () => answeredAgent(callId));
     expect(leg.tags['agent_id']).toBe('n-2');
     const record = await ended(callId);
     const first = record.legs.find((candidate) => candidate.tags['agent_id'] === 'n-1');
@@ -96,8 +105,8 @@ describe('routing a call', () => {
     const callId = await stack.call({ from: '1001', to: '2001', args: ['outbound', '2001'] });
     expect(stack.log.started(callId)[0]?.direction).toBe(callV1.CallDirection.CALL_DIRECTION_INTERNAL);
     const leg = await stack.log.waitUntil(
-      'the colleague bridged',
-      () => stack.log.legs(callId).find((event) => event.bridged)?.leg,
+      'the colleague answered',
+      () => stack.log.legs(callId).find((event) => event.leg?.answeredAt)?.leg,
     );
     expect(leg.endpoint).toBe(`PJSIP/${device('l-1')}`);
     expect(leg.tags).toMatchObject({ staff_id: 'l-1', site_id: 'schule' });
@@ -111,8 +120,8 @@ describe('routing a call', () => {
     expect(barredEnd.legs).toHaveLength(1);
     expect(stack.sim.getCall(barred)?.playbacks).toContain('sound:switchboard/number-barred');
     const leg = await stack.log.waitUntil(
-      'the emergency leg bridged',
-      () => stack.log.legs(emergency).find((event) => event.bridged)?.leg,
+      'the emergency leg answered',
+      () => stack.log.legs(emergency).find((event) => event.leg?.answeredAt)?.leg,
     );
     expect(leg.endpoint).toBe('PJSIP/112@trunk');
     expect(leg.from).toBe(NUMBERS.schoolMain);
@@ -122,21 +131,21 @@ describe('routing a call', () => {
 
   it('sends a call to an unknown number to the fallback department', async () => {
     const callId = await stack.call({ from: CITIZEN, to: NUMBERS.unknown });
-    const leg = await stack.log.waitUntil('the fallback agent bridged', () => bridgedAgent(callId));
+    const leg = await stack.log.waitUntil('the fallback agent answered', () => answeredAgent(callId));
     expect(leg.tags).toMatchObject({ agent_id: 'f-1', department_id: 'fallback' });
     await ended(callId);
   });
 
   it('answers a call whose IVR menu is broken in the fallback department', async () => {
     const callId = await stack.call({ from: CITIZEN, to: NUMBERS.brokenMenu });
-    const leg = await stack.log.waitUntil('the fallback agent bridged', () => bridgedAgent(callId));
+    const leg = await stack.log.waitUntil('the fallback agent answered', () => answeredAgent(callId));
     expect(leg.tags).toMatchObject({ agent_id: 'f-1', department_id: 'fallback' });
     await ended(callId);
   });
 
   it('overflows past the max wait into another department, or into a stored callback request', async () => {
     const overflowed = await stack.call({ from: CITIZEN, to: NUMBERS.overflow });
-    const leg = await stack.log.waitUntil('the overflow agent bridged', () => bridgedAgent(overflowed));
+    const leg = await stack.log.waitUntil('the overflow agent answered', () => answeredAgent(overflowed));
     expect(leg.tags).toMatchObject({ agent_id: 'f-1', department_id: 'fallback' });
 
     const callback = await stack.call({ from: '+4940555777', to: NUMBERS.callback });
@@ -182,7 +191,10 @@ describe('routing a call', () => {
       const agentLeg = record.legs.find((leg) => leg.tags['agent_id'] && leg.answeredAt);
       expect(agentLeg, `call ${record.callId} reached an agent`).toBeDefined();
     }
-    // The order in which callers got an agent's leg answered is their arrival order.
+    // Routing dialled an agent for the callers in their arrival order ...
+    const firstDials = [...new Set(stack.dials.filter((callId) => calls.includes(callId)))];
+    expect(firstDials).toEqual(calls);
+    // ... and the order in which callers got an agent's leg answered is their arrival order.
     const answered = new Set<string>();
     for (const event of stack.log.of<callV1.CallLegUpdated>('leg_updated')) {
       if (calls.includes(event.callId) && event.leg?.tags['agent_id'] && event.leg.answeredAt)
@@ -220,5 +232,32 @@ describe('routing a call', () => {
     expect(text).toMatch(/^routing_decision_duration_count\{[^}]*step="reserve"/m);
     expect(text).toMatch(/^calls_active\{/m);
     expect(text).toMatch(/^calls_queued\{[^}]*department="buergerbuero"[^}]*\} 0$/m);
+  });
+
+  it("keeps every request of a call's flow in the call's trace", async () => {
+    const isDial = (name: string) => /^request sb\.t-route\.callcontrol\.[^.]+\.Dial$/.test(name);
+    const isFlow = (name: string) => name === `process sb.${TENANT}.call.started`;
+    // Flow spans end (and are exported) when routing is done with a call, after its requests.
+    const inCallTraces = (spans: readonly ReceivedSpan[]) => {
+      const routing = spans.filter((span) => span.serviceName === 'routing');
+      const flowTraces = new Set(routing.filter((span) => isFlow(span.name)).map((span) => span.traceId));
+      const requests = routing.filter((span) => isDial(span.name) || span.name.endsWith('.presence.rpc.Reserve'));
+      return requests.length > 0 && requests.every((span) => flowTraces.has(span.traceId));
+    };
+    await traces.waitFor(inCallTraces);
+    // The flow continues the adapter's trace of the call rather than starting its own.
+    const flows = traces.spans.filter((span) => span.serviceName === 'routing' && isFlow(span.name));
+    for (const flow of flows) expect(flow.parentSpanId).not.toBe('');
+  });
+
+  // Last: it stops the ivr service.
+  it('sends a caller to the fallback department when the IVR service does not answer', async () => {
+    await stack.ivrService.shutdown('the IVR is down');
+    const callId = await stack.call({ from: CITIZEN, to: NUMBERS.ivr });
+    const leg = await stack.log.waitUntil('the fallback agent answered', () => answeredAgent(callId));
+    expect(leg.tags).toMatchObject({ agent_id: 'f-1', department_id: 'fallback' });
+    await ended(callId);
+    const text = await (await fetch(`http://127.0.0.1:${stack.routing[0]!.httpPort}/metrics`)).text();
+    expect(text).toMatch(/^calls_fallback_total\{[^}]*reason="service_unavailable"[^}]*\} 1$/m);
   });
 });

@@ -8,7 +8,7 @@ import {
   presenceV1,
 } from '@switchboard/proto';
 import type { Logger } from '@switchboard/service-kit';
-import { commandId, hasStatus, NOT_FOUND, type CallControlClient, type FlowClients } from './clients.js';
+import { commandId, hasStatus, isUnavailable, NOT_FOUND, type CallControlClient, type FlowClients } from './clients.js';
 import {
   callKey,
   StateConflictError,
@@ -73,6 +73,11 @@ export class CallFlow {
   private readonly aborted: Promise<never>;
   private holdsQueueMetric = false;
   private lastAnnouncement = 0;
+  /** Music on hold runs on the caller's channel (the adapter stops it before it bridges a leg). */
+  private music = false;
+  private presenceFailed = false;
+  private answeredCounted = false;
+  private endedEvent: callV1.CallEnded | undefined;
   private readonly log: Logger;
 
   constructor(
@@ -94,8 +99,9 @@ export class CallFlow {
   }
 
   /** Ends the local flow now: the caller hung up, or the replica hands the call over. */
-  stop(reason: 'hangup' | 'handover'): void {
+  stop(reason: 'hangup' | 'handover', ended?: callV1.CallEnded): void {
     this.reason ??= reason;
+    this.endedEvent ??= ended;
     this.controller.abort();
   }
 
@@ -165,6 +171,7 @@ export class CallFlow {
     state.siteId = resolved.siteId;
     if (resolved.kind === NumberKind.NUMBER_KIND_FAX) {
       // The adapter runs the fax reception and publishes fax.received; routing is done with it.
+      await this.answer();
       await this.guard(this.control().receiveFax(this.command('fax')));
       return this.save({ step: 'handed-off' });
     }
@@ -292,7 +299,7 @@ export class CallFlow {
       );
     } catch (error) {
       if (error instanceof Handover || error instanceof CallGone) throw error;
-      return this.fallback('ivr_error', error);
+      return this.fallback(isUnavailable(error) ? 'service_unavailable' : 'ivr_error', error);
     }
     if (answer.action === ActionKind.ACTION_KIND_PLAY_AND_COLLECT && answer.collect) {
       // A replica that resumes here plays this menu again.
@@ -368,27 +375,29 @@ export class CallFlow {
     if (!view) return;
     const department = view.department(departmentId);
     if (!department) return this.fallback('no_department', new Error(`no department "${departmentId}"`));
-    await this.answer();
+    // Not answered yet: a caller whose agent is free at once hears ringing until the agent
+    // answers (the adapter answers the caller when it bridges); music needs the answer first.
     const key = queueKey(state.tenantId, department.departmentId, state.startedAt, state.callId);
     const enqueuedAt = Date.now();
-    await this.save({
-      step: 'queued',
-      departmentId: department.departmentId,
-      enqueuedAt,
-      queueKey: key,
-      excluded: [],
-      agentId: undefined,
-      reservationId: undefined,
-    });
-    await this.deps.queues.put(state.tenantId, department.departmentId, {
-      key,
-      callId: state.callId,
-      enqueuedAt,
-      ringing: false,
-    });
+    await Promise.all([
+      this.save({
+        step: 'queued',
+        departmentId: department.departmentId,
+        enqueuedAt,
+        queueKey: key,
+        excluded: [],
+        agentId: undefined,
+        reservationId: undefined,
+      }),
+      this.deps.queues.put(state.tenantId, department.departmentId, {
+        key,
+        callId: state.callId,
+        enqueuedAt,
+        ringing: false,
+      }),
+    ]);
     routingMetrics.offered.add(1, { tenant: state.tenantId, department: department.departmentId });
     this.enterQueueMetric();
-    await this.holdMusic();
   }
 
   private async waitInQueue(): Promise<void> {
@@ -396,8 +405,13 @@ export class CallFlow {
     const view = await this.tenantOrFallback();
     if (!view) return;
     const department = view.department(state.departmentId ?? '');
-    if (!department) return this.fallback('no_department', new Error(`no department "${state.departmentId}"`));
     const key = state.queueKey!;
+    if (!department) {
+      // The department was deleted while the caller waited in it.
+      await this.deps.queues.remove(key);
+      this.leaveQueueMetric();
+      return this.fallback('no_department', new Error(`no department "${state.departmentId}"`));
+    }
     if (!this.holdsQueueMetric) {
       // Resumed on this replica: back into the queue at the original position.
       this.enterQueueMetric();
@@ -407,7 +421,6 @@ export class CallFlow {
         enqueuedAt: state.enqueuedAt!,
         ringing: state.step === 'ringing',
       });
-      if (state.step === 'queued') await this.holdMusic();
     }
     if (state.step === 'ringing' && state.agentId && state.reservationId) {
       const answered = await this.ring(
@@ -438,6 +451,8 @@ export class CallFlow {
           continue;
         }
       }
+      // Music only once nobody could be reserved at once: a caller who gets an agent hears no blip.
+      if (!this.music) await this.holdMusic();
       await this.announcePosition(position.position);
       const untilOverflow =
         department.overflow.kind === 'none' || department.maxWaitSeconds === 0
@@ -475,8 +490,13 @@ export class CallFlow {
       ));
     } catch (error) {
       if (error instanceof Handover || error instanceof CallGone) throw error;
-      // The caller keeps waiting with music; the next retry asks again.
+      // The caller keeps waiting with music (any fallback department needs presence too); the
+      // next retry asks again. Counted once per call.
       this.log.warn({ err: error }, 'presence did not answer Reserve; the caller keeps waiting');
+      if (!this.presenceFailed) {
+        this.presenceFailed = true;
+        routingMetrics.fallback.add(1, { tenant: state.tenantId, reason: 'service_unavailable' });
+      }
       return undefined;
     }
     const [first, ...others] = reservations;
@@ -499,7 +519,7 @@ export class CallFlow {
     const { state } = this;
     const started = performance.now();
     if (!resumed) {
-      await this.save({
+      const ringing = this.save({
         step: 'ringing',
         agentId: reservation.agentId,
         reservationId: reservation.reservationId,
@@ -510,13 +530,17 @@ export class CallFlow {
           ...(department.siteId ? { site_id: department.siteId } : {}),
         }),
       });
-      await this.deps.queues.put(state.tenantId, department.departmentId, {
-        key: state.queueKey!,
-        callId: state.callId,
-        enqueuedAt: state.enqueuedAt!,
-        ringing: true,
-      });
+      await Promise.all([
+        ringing,
+        this.deps.queues.put(state.tenantId, department.departmentId, {
+          key: state.queueKey!,
+          callId: state.callId,
+          enqueuedAt: state.enqueuedAt!,
+          ringing: true,
+        }),
+      ]);
     }
+    this.music = false;
     const target = state.target!;
     const control = this.control(department.ringTimeoutSeconds * 1000 + this.deps.config.ROUTING_RPC_TIMEOUT_MS * 2);
     const common = {
@@ -548,18 +572,18 @@ export class CallFlow {
       disposition = LegDisposition.LEG_DISPOSITION_FAILED;
     }
     if (disposition === LegDisposition.LEG_DISPOSITION_ANSWERED) {
-      await this.deps.clients.presence
-        .confirm({ tenantId: state.tenantId, agentId: reservation.agentId, reservationId: reservation.reservationId })
-        .catch((error: unknown) =>
-          this.log.warn({ err: error }, 'presence did not confirm; leg events will put the agent on call'),
-        );
-      await this.deps.queues.remove(state.queueKey!);
-      await this.save({ step: 'bridged' });
-      const attributes = { tenant: state.tenantId, department: department.departmentId };
-      routingMetrics.answered.add(1, attributes);
-      routingMetrics.wait.record((Date.now() - state.enqueuedAt!) / 1000, { ...attributes, outcome: 'answered' });
-      this.leaveQueueMetric();
+      // Counted first: a short call may end (and abort this flow) before the writes below.
+      this.countAnswered(department.departmentId);
       this.log.info({ agentId: reservation.agentId, department: department.departmentId }, 'call answered');
+      await Promise.all([
+        this.deps.clients.presence
+          .confirm({ tenantId: state.tenantId, agentId: reservation.agentId, reservationId: reservation.reservationId })
+          .catch((error: unknown) =>
+            this.log.warn({ err: error }, 'presence did not confirm; leg events will put the agent on call'),
+          ),
+        this.deps.queues.remove(state.queueKey!),
+      ]);
+      await this.save({ step: 'bridged' });
       return true;
     }
     await this.release(reservation.agentId, reservation.reservationId);
@@ -579,7 +603,6 @@ export class CallFlow {
       enqueuedAt: state.enqueuedAt!,
       ringing: false,
     });
-    await this.holdMusic();
     return false;
   }
 
@@ -655,19 +678,23 @@ export class CallFlow {
   private async finishAbandoned(): Promise<void> {
     const { state } = this;
     const wasWaiting = state.step === 'queued' || state.step === 'ringing';
+    // An agent may have answered just before the call ended, before the Dial reply came.
+    const agentAnswered = agentAnsweredIn(this.endedEvent);
+    if (agentAnswered && wasWaiting && state.departmentId) this.countAnswered(state.departmentId);
     if (state.queueKey && wasWaiting) await this.deps.queues.remove(state.queueKey).catch(() => undefined);
-    if (state.step === 'ringing' && state.agentId && state.reservationId) {
+    if (state.step === 'ringing' && state.agentId && state.reservationId && !agentAnswered) {
       await this.release(state.agentId, state.reservationId);
     }
+    const abandoned = wasWaiting && !this.answeredCounted;
     let ended = false;
     try {
-      await this.save({ step: 'ended', endedReason: 'abandoned' });
+      await this.save({ step: 'ended', endedReason: abandoned ? 'abandoned' : 'ended' });
       ended = true;
     } catch (error) {
       // Someone else (the call-ended cleanup) ended it first and counted it.
       if (!(error instanceof CallGone)) this.log.warn({ err: error }, 'could not mark the call ended');
     }
-    if (ended && wasWaiting && state.departmentId) {
+    if (ended && abandoned && state.departmentId) {
       const attributes = { tenant: state.tenantId, department: state.departmentId };
       routingMetrics.abandoned.add(1, attributes);
       routingMetrics.wait.record((Date.now() - (state.enqueuedAt ?? Date.now())) / 1000, {
@@ -676,6 +703,18 @@ export class CallFlow {
       });
     }
     this.log.info({ step: state.step }, 'caller gone');
+  }
+
+  private countAnswered(departmentId: string): void {
+    if (this.answeredCounted) return;
+    this.answeredCounted = true;
+    const attributes = { tenant: this.state.tenantId, department: departmentId };
+    routingMetrics.answered.add(1, attributes);
+    routingMetrics.wait.record((Date.now() - (this.state.enqueuedAt ?? Date.now())) / 1000, {
+      ...attributes,
+      outcome: 'answered',
+    });
+    this.leaveQueueMetric();
   }
 
   private async handOver(): Promise<void> {
@@ -723,7 +762,9 @@ export class CallFlow {
   }
 
   private async holdMusic(): Promise<void> {
+    await this.answer();
     await this.guard(this.control().startMusicOnHold({ ...this.command(), mohClass: '' }));
+    this.music = true;
   }
 
   private async announcePosition(position: number): Promise<void> {
@@ -780,6 +821,11 @@ export class CallFlow {
     this.holdsQueueMetric = false;
     routingMetrics.queued.add(-1, { tenant: this.state.tenantId, department: this.state.departmentId ?? '' });
   }
+}
+
+/** Whether an agent's leg (tagged by routing) was answered in the ended call. */
+export function agentAnsweredIn(ended: callV1.CallEnded | undefined): boolean {
+  return ended?.legs.some((leg) => leg.tags['agent_id'] && leg.answeredAt) ?? false;
 }
 
 /** `kropp-1001` and `PJSIP/kropp-1001` both dial the PJSIP endpoint. */

@@ -1,7 +1,7 @@
 import { CallEvents } from '@switchboard/events';
 import { callV1 } from '@switchboard/proto';
 import { PoisonMessageError, type DeliveredMessage, type Logger, type NatsHandle } from '@switchboard/service-kit';
-import { CallFlow, type FlowDeps } from './call-flow.js';
+import { agentAnsweredIn, CallFlow, type FlowDeps } from './call-flow.js';
 import { callKey, StateConflictError, type CallState, type Versioned } from './call-state.js';
 import { routingMetrics } from './metrics.js';
 
@@ -70,7 +70,15 @@ export class CallRouter {
 
   /** Creates the call's state, or takes over a stored one (a redelivery after a crash or handover). */
   private async takeOwnership(fresh: CallState): Promise<Versioned | undefined> {
+    const stale = Date.now() - fresh.startedAt > this.deps.config.ROUTING_MAX_START_AGE_MS;
     for (let attempt = 0; attempt < 5; attempt++) {
+      if (stale && !(await this.deps.states.get(fresh.tenantId, fresh.callId))) {
+        this.deps.logger.warn(
+          { callId: fresh.callId, startedAt: new Date(fresh.startedAt) },
+          'old call.started never routed; skipped',
+        );
+        return undefined;
+      }
       const created = await this.deps.states.create(fresh);
       if (created) return created;
       const stored = await this.deps.states.get(fresh.tenantId, fresh.callId);
@@ -96,7 +104,7 @@ export class CallRouter {
         if (error) return;
         try {
           const ended = CallEvents.ended.codec.decode(message.data);
-          this.flows.get(callKey(ended.meta?.tenantId ?? '', ended.callId))?.stop('hangup');
+          this.flows.get(callKey(ended.meta?.tenantId ?? '', ended.callId))?.stop('hangup', ended);
         } catch (decodeError) {
           logger.warn({ err: decodeError, subject: message.subject }, 'undecodable call.ended ignored here');
         }
@@ -132,9 +140,12 @@ export class CallRouter {
       }
       const { state } = stored;
       if (state.step === 'ended') return;
-      const wasWaiting = state.step === 'queued' || state.step === 'ringing';
-      if (wasWaiting && state.queueKey) await this.deps.queues.remove(state.queueKey);
-      if (state.step === 'ringing' && state.agentId && state.reservationId) {
+      const inQueue = state.step === 'queued' || state.step === 'ringing';
+      // A caller whose agent answered did not abandon, even if routing had not yet written `bridged`.
+      const answered = agentAnsweredIn(event);
+      const wasWaiting = inQueue && !answered;
+      if (inQueue && state.queueKey) await this.deps.queues.remove(state.queueKey);
+      if (wasWaiting && state.step === 'ringing' && state.agentId && state.reservationId) {
         await this.deps.clients.presence
           .release({ tenantId, agentId: state.agentId, reservationId: state.reservationId, wrapUp: false })
           .catch(() => undefined);

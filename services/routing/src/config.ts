@@ -22,6 +22,8 @@ export const routingConfigSchema = z.object({
     .default(`${hostname().replace(/[^A-Za-z0-9_.-]/g, '-')}-${process.pid}`),
   /** A call whose replica died goes to another replica after this long without heartbeats. */
   ROUTING_ACK_WAIT_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
+  /** A call.started this old that routing never saw is not routed (a replay of old events, not a caller). */
+  ROUTING_MAX_START_AGE_MS: z.coerce.number().int().min(1_000).default(600_000),
   /** Calls one replica routes at once (no channel limit: set high). */
   ROUTING_MAX_CALLS: z.coerce.number().int().min(1).max(100_000).default(2_000),
   ROUTING_CALLS_BUCKET: bucketName.default('routing-calls'),

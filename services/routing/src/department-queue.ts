@@ -1,3 +1,4 @@
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { Kvm, KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
 import type { Logger, NatsHandle } from '@switchboard/service-kit';
 import { encodeKeyToken } from './call-state.js';
@@ -27,9 +28,14 @@ export function queueKey(tenantId: string, departmentId: string, arrivalMs: numb
   return `${tenantId}.${departmentId}.${String(arrivalMs).padStart(ARRIVAL_DIGITS, '0')}-${encodeKeyToken(callId)}`;
 }
 
-/** Position of `key` among the department's entries (sorted keys), and whether it may reserve. */
+const byKey = (a: QueueEntry, b: QueueEntry) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+/** Position of `key` among the department's entries, and whether it may reserve. */
 export function positionIn(entries: Iterable<QueueEntry>, key: string): QueuePosition | undefined {
-  const sorted = [...entries].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return positionInSorted([...entries].sort(byKey), key);
+}
+
+function positionInSorted(sorted: readonly QueueEntry[], key: string): QueuePosition | undefined {
   const index = sorted.findIndex((entry) => entry.key === key);
   if (index < 0) return undefined;
   return { position: index + 1, mayReserve: sorted.slice(0, index).every((entry) => entry.ringing) };
@@ -37,9 +43,22 @@ export function positionIn(entries: Iterable<QueueEntry>, key: string): QueuePos
 
 type Waiter = () => void;
 
+/** Presence owns its bucket: bind to it as it is, create it (as presence would) only when missing. */
+async function openShared(nats: NatsHandle, kvm: Kvm, bucket: string): Promise<KV> {
+  try {
+    await nats.jsm.streams.info(`KV_${bucket}`);
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)) throw error;
+    return kvm.create(bucket, { history: 1 });
+  }
+  return kvm.open(bucket);
+}
+
 export class DepartmentQueues {
   /** `<tenant>.<department>` → key → entry. */
   private readonly mirror = new Map<string, Map<string, QueueEntry>>();
+  /** Sorted entries per department, rebuilt after a change (every waiter of it asks its position). */
+  private readonly sorted = new Map<string, QueueEntry[]>();
   /** `<tenant>.<department>` or `<tenant>` → callers to wake on a change. */
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly stops: Array<() => void> = [];
@@ -59,8 +78,7 @@ export class DepartmentQueues {
     const kv = await kvm.create(options.bucket, { history: 1, ttl: options.ttlMs });
     const queues = new DepartmentQueues(kv, options.logger);
     await queues.follow();
-    const presence = await kvm.create(options.presenceBucket, { history: 1 });
-    await queues.followPresence(presence);
+    await queues.followPresence(await openShared(nats, kvm, options.presenceBucket));
     return queues;
   }
 
@@ -103,6 +121,7 @@ export class DepartmentQueues {
     const [tenantId, departmentId] = entry.key.split('.');
     if (!tenantId || !departmentId) return;
     const department = `${tenantId}.${departmentId}`;
+    this.sorted.delete(department);
     let entries = this.mirror.get(department);
     if (entry.operation !== 'PUT') {
       entries?.delete(entry.key);
@@ -133,6 +152,7 @@ export class DepartmentQueues {
     await this.kv.put(key, JSON.stringify(value));
     // Our own write is in the mirror at once, not only when the watch delivers it.
     const department = `${tenantId}.${departmentId}`;
+    this.sorted.delete(department);
     let entries = this.mirror.get(department);
     if (!entries) this.mirror.set(department, (entries = new Map()));
     entries.set(key, entry);
@@ -141,17 +161,23 @@ export class DepartmentQueues {
   async remove(key: string): Promise<void> {
     await this.kv.delete(key);
     const [tenantId, departmentId] = key.split('.');
+    this.sorted.delete(`${tenantId}.${departmentId}`);
     this.mirror.get(`${tenantId}.${departmentId}`)?.delete(key);
   }
 
   position(tenantId: string, departmentId: string, key: string): QueuePosition | undefined {
-    return positionIn(this.mirror.get(`${tenantId}.${departmentId}`)?.values() ?? [], key);
+    return positionInSorted(this.entries(tenantId, departmentId), key);
   }
 
+  /** The department's waiting callers, first come first. */
   entries(tenantId: string, departmentId: string): QueueEntry[] {
-    return [...(this.mirror.get(`${tenantId}.${departmentId}`)?.values() ?? [])].sort((a, b) =>
-      a.key < b.key ? -1 : 1,
-    );
+    const department = `${tenantId}.${departmentId}`;
+    let sorted = this.sorted.get(department);
+    if (!sorted) {
+      sorted = [...(this.mirror.get(department)?.values() ?? [])].sort(byKey);
+      this.sorted.set(department, sorted);
+    }
+    return sorted;
   }
 
   /**

@@ -9,7 +9,7 @@ import { callKey, type CallState } from './call-state.js';
 // while a caller waits in the queue must not lose the call.
 
 const { AgentState } = presenceV1;
-const talk = { answerAfterMs: 1_000, hangupAfterMs: 2_000 };
+const talk = { answerAfterMs: 1_000, hangupAfterMs: 4_000 };
 
 let stack: Stack;
 let states: KV;
@@ -34,8 +34,9 @@ async function waitForState(callId: string, match: (state: CallState) => boolean
   throw new Error(`the state of ${callId} never matched`);
 }
 
-const bridgedAgent = (callId: string) =>
-  stack.log.legs(callId).find((event) => event.bridged && event.leg?.tags['agent_id'])?.leg;
+/** The agent's leg once answered (the adapter then bridges it; a short emulated talk may end first). */
+const answeredAgent = (callId: string) =>
+  stack.log.legs(callId).find((event) => event.leg?.answeredAt && event.leg.tags['agent_id'])?.leg;
 
 beforeAll(async () => {
   stack = await startStack({ replicas: 2, timeScale: 0.05, endpoints: { [device('k-1')]: talk } });
@@ -50,10 +51,8 @@ afterAll(async () => {
 async function queuedCall(): Promise<{ callId: string; owner: string }> {
   const callId = await stack.call({ from: '+4940999000', to: NUMBERS.kill });
   await stack.waitForQueue('kill', (size) => size === 1);
-  // The state says `queued` before the queue entry is written.
-  const state = await stateOf(callId);
-  expect(state?.step).toBe('queued');
-  return { callId, owner: state!.owner };
+  const state = await waitForState(callId, (candidate) => candidate.step === 'queued');
+  return { callId, owner: state.owner };
 }
 
 describe('replicas', () => {
@@ -64,7 +63,7 @@ describe('replicas', () => {
     await victim.exited;
 
     await stack.presence.setState({ tenantId: TENANT, agentId: 'k-1', state: AgentState.AGENT_STATE_AVAILABLE });
-    const leg = await stack.log.waitUntil('the agent bridged', () => bridgedAgent(callId), 30_000);
+    const leg = await stack.log.waitUntil('the agent answered', () => answeredAgent(callId), 30_000);
     expect(leg.tags['agent_id']).toBe('k-1');
     const state = await stateOf(callId);
     expect(state?.owner).not.toBe(owner);
@@ -83,7 +82,7 @@ describe('replicas', () => {
     expect(stack.log.ended(callId)).toBeUndefined();
 
     await stack.presence.setState({ tenantId: TENANT, agentId: 'k-1', state: AgentState.AGENT_STATE_AVAILABLE });
-    const leg = await stack.log.waitUntil('the agent bridged', () => bridgedAgent(callId), 30_000);
+    const leg = await stack.log.waitUntil('the agent answered', () => answeredAgent(callId), 30_000);
     expect(leg.tags['agent_id']).toBe('k-1');
     expect((await stateOf(callId))?.owner).not.toBe(owner);
     await stack.log.waitUntil('the call ended', () => stack.log.ended(callId));

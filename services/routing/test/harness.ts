@@ -9,7 +9,14 @@ import { directoryService } from '@switchboard/directory';
 import { CALLS_STREAM, CallEvents } from '@switchboard/events';
 import { ivrService } from '@switchboard/ivr';
 import { presenceService } from '@switchboard/presence';
-import { type callV1, directoryServiceV1, ivrServiceV1, presenceV1, routingV1 } from '@switchboard/proto';
+import {
+  callControlV1,
+  type callV1,
+  directoryServiceV1,
+  ivrServiceV1,
+  presenceV1,
+  routingV1,
+} from '@switchboard/proto';
 import {
   connectNats,
   createAuthenticator,
@@ -122,7 +129,11 @@ export interface Stack {
   sim: AriSim;
   bus: NatsHandle;
   log: CallLog;
+  /** Call ids of the Dial commands routing sent, in the order it sent them. */
+  dials: string[];
   routing: RoutingProcess[];
+  /** The in-process ivr service (a test may stop it). */
+  ivrService: RunningService;
   directory: ReturnType<typeof directoryApi>;
   ivr: ReturnType<typeof ivrApi>;
   presence: ReturnType<typeof presenceApi>;
@@ -184,6 +195,8 @@ export interface StackOptions {
   replicas: number;
   timeScale: number;
   endpoints?: Record<string, EndpointBehavior>;
+  /** Extra environment of the routing processes (e.g. an OTLP endpoint). */
+  routingEnv?: Record<string, string>;
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
@@ -241,6 +254,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     stops.push(() => bus.connection.close());
     const log = new CallLog();
     await log.follow(bus);
+    const dials: string[] = [];
+    const dialWatch = bus.connection.subscribe(`sb.${TENANT}.callcontrol.${ADAPTER_ID}.Dial`, {
+      callback: (error, message) => {
+        if (!error) dials.push(callControlV1.DialRequest.decode(message.data).callId);
+      },
+    });
+    stops.push(async () => dialWatch.unsubscribe());
 
     const auth = createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' });
     const token = await auth.issue({ subject: 'routing-test', tenantId: TENANT, role: 'admin' });
@@ -286,7 +306,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
             ROUTING_REPLICA_ID: id,
             ROUTING_ACK_WAIT_MS: '2000',
             ROUTING_QUEUE_RETRY_MS: '1000',
-            ROUTING_ANNOUNCE_INTERVAL_MS: '5000',
+            // One position announcement per caller: a prompt still playing delays the adapter's
+            // dial for that caller, which would make the answer order of the 40-caller test racy.
+            ROUTING_ANNOUNCE_INTERVAL_MS: '600000',
+            ...options.routingEnv,
           }),
         },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -341,7 +364,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       sim,
       bus,
       log,
+      dials,
       routing,
+      ivrService: ivr,
       directory: directoryApi(directoryClient, token),
       ivr: ivrApi(ivrClient, token),
       presence: presenceApi(presenceClient, token),

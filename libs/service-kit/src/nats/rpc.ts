@@ -4,6 +4,7 @@ import { SpanKind } from '@opentelemetry/api';
 import { tenantOfSubject } from '@switchboard/events';
 import { GrpcStatusError } from '../grpc-server.js';
 import type { Logger } from '../logger.js';
+import { recordRpc } from '../metrics.js';
 import type { NatsHandle } from './connection.js';
 import { withProcessSpan, withPublishSpan } from './trace-headers.js';
 
@@ -14,6 +15,8 @@ import { withProcessSpan, withPublishSpan } from './trace-headers.js';
 type UnaryDefinition = Record<
   string,
   {
+    /** `/package.Service/Method`, as ts-proto's grpc-js definitions carry it. */
+    path?: string;
     requestSerialize(value: never): Buffer;
     requestDeserialize(value: Buffer): unknown;
     responseSerialize(value: never): Buffer;
@@ -73,7 +76,9 @@ export function serveNatsRpc<D extends UnaryDefinition>(
   return Object.keys(definition).map((key) => {
     const method = definition[key]!;
     const handler = handlers[key as keyof D] as (request: unknown) => Promise<unknown>;
-    const reply = (message: Msg, error: GrpcStatusError | undefined, payload?: Uint8Array) => {
+    const rpcMethod = method.path?.replace(/^\//, '') ?? methodName(key);
+    const reply = (message: Msg, error: GrpcStatusError | undefined, payload?: Uint8Array, startedAt?: bigint) => {
+      if (startedAt !== undefined) recordRpc('nats', rpcMethod, error ? error.code : grpc.status.OK, startedAt);
       const headers = newHeaders();
       if (error) {
         headers.set(RPC_HEADERS.status, String(error.code));
@@ -82,6 +87,7 @@ export function serveNatsRpc<D extends UnaryDefinition>(
       message.respond(payload ?? new Uint8Array(), { headers });
     };
     const serve = async (message: Msg) => {
+      const startedAt = process.hrtime.bigint();
       let request: unknown;
       try {
         request = method.requestDeserialize(Buffer.from(message.data));
@@ -89,6 +95,8 @@ export function serveNatsRpc<D extends UnaryDefinition>(
         return reply(
           message,
           new GrpcStatusError(grpc.status.INVALID_ARGUMENT, `malformed ${methodName(key)} request`),
+          undefined,
+          startedAt,
         );
       }
       const subjectTenant = tenantOfSubject(message.subject);
@@ -99,6 +107,8 @@ export function serveNatsRpc<D extends UnaryDefinition>(
             grpc.status.PERMISSION_DENIED,
             `request for tenant ${requestTenant(request) ?? '(none)'} sent on ${message.subject}`,
           ),
+          undefined,
+          startedAt,
         );
       }
       try {
@@ -108,11 +118,11 @@ export function serveNatsRpc<D extends UnaryDefinition>(
           () => handler(request),
           SpanKind.SERVER,
         );
-        reply(message, undefined, method.responseSerialize(response as never));
+        reply(message, undefined, method.responseSerialize(response as never), startedAt);
       } catch (error) {
         const status = toStatusError(error);
         if (status.code === grpc.status.INTERNAL) logger.error({ err: error, subject: message.subject }, 'rpc failed');
-        reply(message, status);
+        reply(message, status, undefined, startedAt);
       }
     };
     return nats.connection.subscribe(options.subjectFor(methodName(key)), {

@@ -1,0 +1,157 @@
+{{/* Release-scoped name of a component: <release>-<component>, e.g. sb-presence. */}}
+{{- define "switchboard.fullname" -}}
+{{- printf "%s-%s" .root.Release.Name .name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "switchboard.selectorLabels" -}}
+app.kubernetes.io/name: {{ .name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- end -}}
+
+{{- define "switchboard.labels" -}}
+{{ include "switchboard.selectorLabels" . }}
+app.kubernetes.io/component: {{ .component | default .name }}
+app.kubernetes.io/part-of: switchboard
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
+{{- end -}}
+
+{{/* <registry>/switchboard-<name>:<tag>, unless the component names its own image. */}}
+{{- define "switchboard.image" -}}
+{{- $g := .root.Values.global.image -}}
+{{- $image := .image | default dict -}}
+{{- $repository := $image.repository | default (printf "%s/switchboard-%s" $g.registry .name) -}}
+{{- $tag := $image.tag | default $g.tag | default .root.Chart.AppVersion -}}
+{{- printf "%s:%s" $repository $tag -}}
+{{- end -}}
+
+{{- define "switchboard.authSecretName" -}}
+{{- .Values.auth.existingSecret | default (printf "%s-auth" .Release.Name) -}}
+{{- end -}}
+
+{{- define "switchboard.ariSecretName" -}}
+{{- .Values.asterisk.ari.existingSecret | default (printf "%s-ari" .Release.Name) -}}
+{{- end -}}
+
+{{- define "switchboard.natsUrl" -}}
+{{- if .Values.nats.enabled -}}
+{{- printf "nats://%s-nats:4222" .Release.Name -}}
+{{- else -}}
+{{- required "externalNats.url is required when nats.enabled is false" .Values.externalNats.url -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Environment every service shares: identity, telemetry, NATS, JWT verification. */}}
+{{- define "switchboard.commonEnv" -}}
+- name: OTEL_SERVICE_NAME
+  value: {{ .name | quote }}
+- name: SERVICE_VERSION
+  value: {{ .root.Chart.AppVersion | quote }}
+- name: LOG_LEVEL
+  value: {{ .root.Values.global.logLevel | quote }}
+{{- with .root.Values.global.otlpEndpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+- name: HTTP_PORT
+  value: {{ .httpPort | quote }}
+- name: GRPC_PORT
+  value: {{ .grpcPort | quote }}
+# Leaves the kit 5 s of the grace period to close connections after draining.
+- name: SHUTDOWN_TIMEOUT_MS
+  value: {{ mul (sub (int .grace) 5) 1000 | quote }}
+- name: NATS_URL
+  value: {{ include "switchboard.natsUrl" .root | quote }}
+- name: AUTH_JWT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "switchboard.authSecretName" .root }}
+      key: AUTH_JWT_SECRET
+- name: AUTH_JWT_ISSUER
+  value: {{ .root.Values.auth.issuer | quote }}
+- name: AUTH_JWT_AUDIENCE
+  value: {{ .root.Values.auth.audience | quote }}
+{{- end -}}
+
+{{/* MONGO_URL and MONGO_DB from the in-cluster MongoDB's secret or the external one. */}}
+{{- define "switchboard.mongoEnv" -}}
+{{- $v := .Values -}}
+- name: MONGO_DB
+  value: {{ $v.externalMongodb.database | quote }}
+{{- if $v.mongodb.enabled }}
+- name: MONGODB_ROOT_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ printf "%s-mongodb" .Release.Name }}
+      key: mongodb-root-password
+- name: MONGO_URL
+  value: {{ printf "mongodb://root:$(MONGODB_ROOT_PASSWORD)@%s-mongodb:27017/?authSource=admin" .Release.Name | quote }}
+{{- else if $v.externalMongodb.existingSecret }}
+- name: MONGO_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $v.externalMongodb.existingSecret }}
+      key: {{ $v.externalMongodb.existingSecretKey }}
+{{- else }}
+- name: MONGO_URL
+  value: {{ required "externalMongodb.url or externalMongodb.existingSecret is required when mongodb.enabled is false" $v.externalMongodb.url | quote }}
+{{- end }}
+{{- end -}}
+
+{{- define "switchboard.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 1000
+runAsGroup: 1000
+fsGroup: 1000
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "switchboard.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+privileged: false
+capabilities:
+  drop: [ALL]
+{{- end -}}
+
+{{/*
+Startup waits for the gRPC health service to say SERVING (set once the server listens);
+liveness is the HTTP /healthz (up while the process runs, draining included, so a pod that drains
+calls is never killed for it); readiness is /readyz (NATS/Mongo reachable, not draining).
+*/}}
+{{- define "switchboard.probes" -}}
+startupProbe:
+  grpc:
+    port: {{ .grpcPort }}
+  periodSeconds: 2
+  failureThreshold: 60
+livenessProbe:
+  httpGet:
+    path: /healthz
+    port: http
+  periodSeconds: 10
+  failureThreshold: 3
+readinessProbe:
+  httpGet:
+    path: /readyz
+    port: http
+  periodSeconds: 5
+  failureThreshold: 2
+{{- end -}}
+
+{{- define "switchboard.envFrom" -}}
+{{- if .env }}
+- configMapRef:
+    name: {{ include "switchboard.fullname" . }}
+{{- end }}
+{{- range .configMapRefs }}
+- configMapRef:
+    name: {{ . }}
+{{- end }}
+{{- range .secretRefs }}
+- secretRef:
+    name: {{ . }}
+{{- end }}
+{{- end -}}

@@ -1,0 +1,89 @@
+// Alert rules, written once: `rulesFile()` is both the plain Prometheus rules file (promtool,
+// the test Prometheus, docker compose) and the `spec` of the chart's PrometheusRule.
+
+export interface AlertRule {
+  readonly alert: string;
+  readonly expr: string;
+  readonly for: string;
+  readonly labels: { readonly severity: 'warning' | 'critical' };
+  readonly annotations: { readonly summary: string; readonly description: string };
+}
+
+export interface RulesFile {
+  readonly groups: ReadonlyArray<{ readonly name: string; readonly rules: readonly AlertRule[] }>;
+}
+
+const ANSWERED_WITHIN_30S = 'sum by (tenant, department) (increase(calls_wait_bucket{outcome="answered",le="30"}[1h]))';
+const QUEUED = 'sum by (tenant, department) (increase(calls_wait_count[1h]))';
+const BUNDLE_SHARE = 'max by (tenant, pool) (rating_pool_used) / (max by (tenant, pool) (rating_pool_included) > 0)';
+
+export const alertRules: readonly AlertRule[] = [
+  {
+    alert: 'SwitchboardServiceLevelBelowTarget',
+    // Only departments with enough calls in the hour for a share to mean something.
+    expr: `(${ANSWERED_WITHIN_30S} / ${QUEUED}) < 0.75 and ${QUEUED} >= 10`,
+    for: '15m',
+    labels: { severity: 'warning' },
+    annotations: {
+      summary: 'Service level of {{ $labels.tenant }}/{{ $labels.department }} below 75 %',
+      description:
+        'Only {{ $value | humanizePercentage }} of queued callers were answered within 30 s in the past hour (target 75 %).',
+    },
+  },
+  {
+    alert: 'SwitchboardConsumerLagGrowing',
+    expr: 'max by (stream, consumer) (events_consumer_pending) > 100 and max by (stream, consumer) (deriv(events_consumer_pending[10m])) > 0',
+    for: '15m',
+    labels: { severity: 'warning' },
+    annotations: {
+      summary: 'JetStream consumer {{ $labels.consumer }} is falling behind',
+      description: '{{ $value }} messages of {{ $labels.stream }} are unacknowledged and the backlog keeps growing.',
+    },
+  },
+  {
+    alert: 'SwitchboardFaxFailures',
+    // The counter's series only appears with the first failure, and increase() needs two samples:
+    // the second half catches a series that did not exist 15 minutes ago.
+    expr: 'sum by (reason) (increase(fax_failures_total[15m])) > 0 or sum by (reason) (fax_failures_total unless fax_failures_total offset 15m) > 0',
+    for: '0m',
+    labels: { severity: 'warning' },
+    annotations: {
+      summary: 'Faxes failed ({{ $labels.reason }})',
+      description: '{{ $value }} faxes were not fully received, converted or delivered in the past 15 minutes.',
+    },
+  },
+  {
+    alert: 'SwitchboardDeadLetterQueueNotEmpty',
+    expr: 'max(events_stream_messages{stream="DLQ"}) > 0',
+    for: '5m',
+    labels: { severity: 'warning' },
+    annotations: {
+      summary: 'Messages parked on the dead-letter queue',
+      description: '{{ $value }} messages are parked on the DLQ stream; inspect and replay or discard them.',
+    },
+  },
+  {
+    alert: 'SwitchboardBundleAt80Percent',
+    expr: `${BUNDLE_SHARE} >= 0.8 < 1`,
+    for: '0m',
+    labels: { severity: 'warning' },
+    annotations: {
+      summary: 'Bundle {{ $labels.pool }} of {{ $labels.tenant }} is 80 % used',
+      description: '{{ $value | humanizePercentage }} of the month’s {{ $labels.pool }} minutes are used.',
+    },
+  },
+  {
+    alert: 'SwitchboardBundleExhausted',
+    expr: `${BUNDLE_SHARE} >= 1`,
+    for: '0m',
+    labels: { severity: 'critical' },
+    annotations: {
+      summary: 'Bundle {{ $labels.pool }} of {{ $labels.tenant }} is used up',
+      description: 'Further {{ $labels.pool }} minutes this month are billed as overage.',
+    },
+  },
+];
+
+export function rulesFile(): RulesFile {
+  return { groups: [{ name: 'switchboard', rules: alertRules }] };
+}

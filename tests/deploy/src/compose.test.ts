@@ -1,0 +1,79 @@
+import { execFile } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { CHART, REPO } from './helm.js';
+
+// No Docker engine here: `docker-compose config` (Debian's docker-compose 1.29, installed by
+// scripts/bootstrap) validates the file against the Compose specification schema client-side and
+// resolves anchors, merges and paths; promtool checks the Prometheus config it mounts.
+
+const run = promisify(execFile);
+const COMPOSE = join(REPO, 'docker', 'compose.yaml');
+const SERVICES = ['ari-adapter', 'billing', 'directory', 'fax', 'ivr', 'presence', 'rating', 'routing'];
+
+interface ComposeService {
+  build?: { context: string; dockerfile: string };
+  environment?: Record<string, string>;
+  network_mode?: string;
+  volumes?: string[];
+  image?: string;
+}
+
+let scratch: string | undefined;
+
+afterAll(async () => {
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+describe('docker/compose.yaml', () => {
+  it('passes `docker-compose config` with every service, the infrastructure, Prometheus and Grafana', async () => {
+    const { stdout } = await run('docker-compose', ['-f', COMPOSE, 'config']);
+    const config = parse(stdout) as { services: Record<string, ComposeService> };
+    expect(Object.keys(config.services).sort()).toEqual(
+      [...SERVICES, 'asterisk', 'grafana', 'mailpit', 'mongodb', 'nats', 'prometheus'].sort(),
+    );
+    for (const name of SERVICES) {
+      const service = config.services[name]!;
+      expect(service.build, name).toEqual({
+        context: REPO.replace(/\/$/, ''),
+        dockerfile: `services/${name}/Dockerfile`,
+      });
+      expect(service.environment?.['NATS_URL'], name).toBe('nats://nats:4222');
+    }
+    expect(config.services['ari-adapter']!.network_mode).toBe('service:asterisk');
+    expect(config.services['asterisk']!.build?.context).toBe(join(REPO, 'docker', 'asterisk'));
+    expect(config.services['prometheus']!.volumes).toContain(`${join(CHART, 'rules')}:/etc/prometheus/rules:ro`);
+    expect(config.services['grafana']!.volumes).toContain(
+      `${join(CHART, 'dashboards')}:/var/lib/grafana/dashboards/switchboard:ro`,
+    );
+  });
+
+  it('is rejected by the same check when it names an unknown option (the check can fail)', async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'sb-compose-'));
+    const broken = join(scratch, 'compose.yaml');
+    await cp(COMPOSE, broken);
+    await run('sed', ['-i', 's/^    network_mode:/    network_mod:/', broken]);
+    await expect(run('docker-compose', ['-f', broken, 'config'])).rejects.toThrow(/network_mod/);
+  });
+
+  it('mounts a Prometheus config that promtool accepts, with the rules and a job per service', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sb-prometheus-config-'));
+    try {
+      await cp(join(REPO, 'docker', 'prometheus', 'prometheus.yml'), join(dir, 'prometheus.yml'));
+      await cp(join(CHART, 'rules'), join(dir, 'rules'), { recursive: true });
+      const { stdout } = await run('promtool', ['check', 'config', join(dir, 'prometheus.yml')]);
+      expect(stdout).toMatch(/SUCCESS: 6 rules found/);
+      const text = await readFile(join(dir, 'prometheus.yml'), 'utf8');
+      const jobs = (parse(text) as { scrape_configs: Array<{ job_name: string }> }).scrape_configs.map(
+        (j) => j.job_name,
+      );
+      expect(jobs.sort()).toEqual(SERVICES);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
