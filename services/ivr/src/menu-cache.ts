@@ -3,6 +3,8 @@ import { compileMenuSet, type CompiledMenuSet } from './evaluate.js';
 import type { MenuStore, StoredMenuSet } from './menu-store.js';
 
 const EMPTY: CompiledMenuSet = { revision: 0, menus: new Map() };
+/** A tenant is re-read for a menu it lacks at most this often, so unknown menu ids cannot load MongoDB. */
+const MISS_RELOAD_INTERVAL_MS = 1_000;
 
 /**
  * Validated menus of every tenant in memory, for EvaluateStep without a database read. A replica
@@ -11,6 +13,7 @@ const EMPTY: CompiledMenuSet = { revision: 0, menus: new Map() };
  */
 export class MenuCache {
   private readonly sets = new Map<string, CompiledMenuSet>();
+  private readonly missReloads = new Map<string, { at: number; done: Promise<void> }>();
 
   constructor(
     private readonly store: MenuStore,
@@ -19,6 +22,21 @@ export class MenuCache {
 
   get(tenantId: string): CompiledMenuSet {
     return this.sets.get(tenantId) ?? EMPTY;
+  }
+
+  /**
+   * The tenant's menus, re-read first when `menuId` is missing: a replica that has not yet seen the
+   * menu_changed event of a save on another replica then answers as that one would.
+   */
+  async withMenu(tenantId: string, menuId: string): Promise<CompiledMenuSet> {
+    if (this.get(tenantId).menus.has(menuId)) return this.get(tenantId);
+    let reload = this.missReloads.get(tenantId);
+    if (!reload || Date.now() - reload.at >= MISS_RELOAD_INTERVAL_MS) {
+      reload = { at: Date.now(), done: this.store.load(tenantId).then((set) => this.offer(set)) };
+      this.missReloads.set(tenantId, reload);
+    }
+    await reload.done;
+    return this.get(tenantId);
   }
 
   revision(tenantId: string): number {

@@ -60,7 +60,7 @@ export function createIvrHandlers(catalog: MenuCatalog, cache: MenuCache, metric
     },
     evaluateStep: async (request) => {
       try {
-        const response = evaluateStep(cache.get(request.tenantId), request);
+        const response = evaluateStep(await cache.withMenu(request.tenantId, request.menuId), request);
         metrics.steps.add(1, { reason: reasonLabel(response.reason) });
         return response;
       } catch (error) {
