@@ -376,7 +376,7 @@ describe('ari-adapter against the ARI emulator', () => {
     h.sim.setEndpoint('PJSIP/+4915100000001@trunk', { answerAfterMs: 500 });
     h.sim.setEndpoint('PJSIP/+4915100000002@trunk', { busy: true });
     h.sim.setEndpoint('PJSIP/+4915100000003@trunk', { noAnswer: true });
-    const originate = (number: string, commandId = randomUUID()) =>
+    const originate = (number: string, commandId: string = randomUUID()) =>
       h.control.originate({
         tenantId: TENANT,
         commandId,
