@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -370,5 +371,60 @@ describe('ari-adapter against the ARI emulator', () => {
     expect(Buffer.from((await store.getBlob(`${TENANT}/${channelId}.tif`))!)).toEqual(content);
     const end = await ended(channelId);
     expect(end.legs[0]?.tags).toMatchObject({ fax: 'true' });
+  });
+  it('originates a callback: an answer starts a new outbound call, busy and no answer only report the outcome', async () => {
+    h.sim.setEndpoint('PJSIP/+4915100000001@trunk', { answerAfterMs: 500 });
+    h.sim.setEndpoint('PJSIP/+4915100000002@trunk', { busy: true });
+    h.sim.setEndpoint('PJSIP/+4915100000003@trunk', { noAnswer: true });
+    const originate = (number: string, commandId: string = randomUUID()) =>
+      h.control.originate({
+        tenantId: TENANT,
+        commandId,
+        number,
+        callerId: MAIN_NUMBER,
+        ringTimeoutSeconds: 20,
+        tags: { callback: 'true', department_id: 'civil-registry' },
+        waitForOutcome: true,
+      });
+
+    const busy = await originate('+4915100000002');
+    expect(busy.disposition).toBe(LegDisposition.LEG_DISPOSITION_BUSY);
+    const unanswered = await originate('+4915100000003');
+    expect(unanswered.disposition).toBe(LegDisposition.LEG_DISPOSITION_NO_ANSWER);
+
+    const answered = await originate('+4915100000001', 'callback-attempt-1');
+    expect(answered.disposition).toBe(LegDisposition.LEG_DISPOSITION_ANSWERED);
+    expect((await originate('+4915100000001', 'callback-attempt-1')).callId).toBe(answered.callId);
+    const started = await h.events.waitFor<callV1.CallStarted>('call.started', (e) => e.callId === answered.callId);
+    expect(started).toMatchObject({
+      adapterId: ADAPTER_ID,
+      direction: CallDirection.CALL_DIRECTION_OUTBOUND,
+      dialedNumber: '+4915100000001',
+      meta: { tenantId: TENANT },
+      callerLeg: {
+        kind: LegKind.LEG_KIND_EXTERNAL,
+        from: MAIN_NUMBER,
+        to: '+4915100000001',
+        state: LegState.LEG_STATE_ANSWERED,
+        tags: { callback: 'true', department_id: 'civil-registry' },
+      },
+    });
+
+    // The adapter owns the new call: commands work on it, and it ends with its legs.
+    await h.control.play({ ...command(answered.callId), media: ['sound:switchboard/welcome'], language: 'de' });
+    await h.control.hangup({ ...command(answered.callId), cause: 16 });
+    const end = await ended(answered.callId);
+    expect(end.direction).toBe(CallDirection.CALL_DIRECTION_OUTBOUND);
+    expect(end.legs).toEqual([
+      expect.objectContaining({
+        kind: LegKind.LEG_KIND_EXTERNAL,
+        disposition: LegDisposition.LEG_DISPOSITION_ANSWERED,
+      }),
+    ]);
+    // Unanswered attempts were never calls: nothing to route or to bill.
+    for (const failed of [busy.callId, unanswered.callId]) {
+      expect(h.events.events.filter((logged) => logged.payload['callId'] === failed)).toEqual([]);
+    }
+    await expect(originate('0151 123')).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
   });
 });

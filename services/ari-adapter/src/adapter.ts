@@ -82,6 +82,7 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
       for (const call of [...registry.all()]) {
         for (const leg of [...call.legs.values()].filter(isLive)) tracker.reconcile(call, leg, live.get(leg.channelId));
       }
+      tracker.reconcileOriginates(new Set(live.keys()));
       for (const channel of channels) {
         const args = stasisArgsOf(channel, config.ARI_APP);
         if (args && args[0] !== 'dialed' && !registry.byChannelId(channel.id)) tracker.adopt(channel, args, new Date());

@@ -78,6 +78,26 @@ export class AriOps {
     return call('channels.create', async () => void (await this.client.channels.create(params)));
   }
 
+  /** Dials `endpoint` as a new channel that enters `app` only once it is answered. */
+  originate(p: {
+    channelId: string;
+    endpoint: string;
+    app: string;
+    appArgs: string;
+    callerId: string;
+    timeoutSeconds: number;
+  }): Promise<void> {
+    const params = {
+      channelId: p.channelId,
+      endpoint: p.endpoint,
+      app: p.app,
+      appArgs: p.appArgs,
+      timeout: p.timeoutSeconds,
+      ...(p.callerId ? { callerId: p.callerId } : {}),
+    } as unknown as Params<'originateWithId'>;
+    return call('channels.originateWithId', async () => void (await this.client.channels.originateWithId(params)));
+  }
+
   setVariable(channelId: string, variable: string, value: string): Promise<void> {
     return call('channels.setChannelVar', () => this.client.channels.setChannelVar({ channelId, variable, value }));
   }

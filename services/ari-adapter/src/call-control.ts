@@ -3,7 +3,15 @@ import * as grpc from '@grpc/grpc-js';
 import { type callControlV1, callV1 } from '@switchboard/proto';
 import { GrpcStatusError, type Logger, type RpcHandlers } from '@switchboard/service-kit';
 import { AriRequestError, type AriOps } from './ari-ops.js';
-import { type CallRegistry, callerLeg, isLive, newLeg, type CallRecord, type LegRecord } from './calls.js';
+import {
+  type CallRegistry,
+  callerLeg,
+  isLive,
+  newLeg,
+  newPendingOriginate,
+  type CallRecord,
+  type LegRecord,
+} from './calls.js';
 import type { CallTracker } from './call-tracker.js';
 import type { CommandLog } from './command-log.js';
 import { DigitCollector } from './digit-collector.js';
@@ -139,7 +147,54 @@ export class CallControl {
           );
           return {};
         }),
+      originate: (request) =>
+        this.timed('originate', request, async () => {
+          try {
+            return await this.originate(request);
+          } catch (error) {
+            throw toStatus(error);
+          }
+        }),
     };
+  }
+
+  /**
+   * A new outbound call: it becomes a call of this adapter (and call.started goes out) only when
+   * the number answers; until then only the response learns what happens.
+   */
+  private async originate(request: callControlV1.OriginateRequest): Promise<callControlV1.OriginateResponse> {
+    if (!E164.test(request.number)) throw invalid(`number "${request.number}" is not in E.164 form like +4940123456`);
+    if (request.ringTimeoutSeconds < 0) throw invalid('ring_timeout_seconds must not be negative');
+    const endpoint = this.deps.trunkEndpoint.replace('{number}', request.number);
+    const callId = randomUUID();
+    const pending = newPendingOriginate({
+      tenantId: request.tenantId,
+      endpoint,
+      number: request.number,
+      callerId: request.callerId,
+      tags: { ...request.tags },
+      createdAt: new Date(),
+    });
+    this.deps.tracker.expectOriginate(callId, pending);
+    try {
+      await this.deps.ari.originate({
+        channelId: callId,
+        endpoint,
+        app: this.deps.app,
+        appArgs: 'originated',
+        callerId: request.callerId,
+        timeoutSeconds: request.ringTimeoutSeconds || DEFAULT_RING_SECONDS,
+      });
+    } catch (error) {
+      const unavailable = error instanceof AriRequestError && error.failure === 'allocation-failed';
+      this.deps.tracker.originateFailed(
+        callId,
+        unavailable ? LegDisposition.LEG_DISPOSITION_UNAVAILABLE : LegDisposition.LEG_DISPOSITION_FAILED,
+      );
+      if (!unavailable) throw error;
+    }
+    const disposition = request.waitForOutcome ? await pending.outcome : LegDisposition.LEG_DISPOSITION_UNSPECIFIED;
+    return { callId, disposition };
   }
 
   private async command<R>(
@@ -147,9 +202,7 @@ export class CallControl {
     request: { tenantId: string; callId: string; commandId: string },
     execute: (call: CallRecord) => Promise<R>,
   ): Promise<R> {
-    if (!request.commandId) throw invalid('command_id is required so that a repeated command runs once');
-    const started = performance.now();
-    const result = this.deps.commands.run(`${request.tenantId}:${request.commandId}`, async () => {
+    return this.timed(method, request, async () => {
       const call = this.deps.registry.call(request.callId);
       // Another tenant's call is reported as missing, not as forbidden: its existence is not theirs to know.
       if (!call || call.tenantId !== request.tenantId) {
@@ -161,6 +214,17 @@ export class CallControl {
         throw toStatus(error);
       }
     });
+  }
+
+  /** Runs a command once per command id, counted and timed. */
+  private async timed<R>(
+    method: string,
+    request: { tenantId: string; commandId: string },
+    execute: () => Promise<R>,
+  ): Promise<R> {
+    if (!request.commandId) throw invalid('command_id is required so that a repeated command runs once');
+    const started = performance.now();
+    const result = this.deps.commands.run(`${request.tenantId}:${request.commandId}`, execute);
     try {
       const response = await result;
       adapterMetrics.commands.add(1, { method, outcome: 'ok' });

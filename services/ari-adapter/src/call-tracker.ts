@@ -25,6 +25,7 @@ import {
   newLeg,
   type CallRecord,
   type LegRecord,
+  type PendingOriginate,
 } from './calls.js';
 import { CAUSE_TEXT, dispositionOfCause, dispositionOfDialStatus } from './dispositions.js';
 import { endpointOfChannelName, type TenantResolver } from './tenant-resolver.js';
@@ -64,7 +65,29 @@ const EXTENSION = /^\d{2,6}$/;
  * publishes CallEnded with every leg, the record rating bills from.
  */
 export class CallTracker {
+  /** Originated channels not answered yet, by channel id. */
+  private readonly originating = new Map<string, PendingOriginate>();
+
   constructor(private readonly deps: TrackerDependencies) {}
+
+  /** Registers an originate before it is sent, so none of its events can arrive unrecognised. */
+  expectOriginate(channelId: string, pending: PendingOriginate): void {
+    this.originating.set(channelId, pending);
+  }
+
+  /** After a reconnect: originated channels that vanished unseen failed (their ChannelDestroyed was missed). */
+  reconcileOriginates(liveChannelIds: ReadonlySet<string>): void {
+    for (const channelId of [...this.originating.keys()])
+      if (!liveChannelIds.has(channelId)) this.originateFailed(channelId, LegDisposition.LEG_DISPOSITION_FAILED);
+  }
+
+  /** The originate request itself failed: no channel will come. */
+  originateFailed(channelId: string, disposition: callV1.LegDisposition): void {
+    const pending = this.originating.get(channelId);
+    if (!pending) return;
+    this.originating.delete(channelId);
+    pending.settleOutcome(disposition);
+  }
 
   /** Applies one event; state changes happen in event order, ARI requests they cause run detached. */
   handle(type: string, event: unknown): void {
@@ -92,6 +115,8 @@ export class CallTracker {
 
   /** A channel that is in our app but unknown to us (after a restart or a missed StasisStart). */
   adopt(channel: AriChannel, args: string[], at: Date): CallRecord {
+    const pending = this.originating.get(channel.id);
+    if (pending) return this.adoptOriginated(channel, pending, at);
     const role = args[0] ?? 'inbound';
     const dialedNumber = args[1] ?? channel.dialplan?.exten ?? '';
     const endpoint = endpointOfChannelName(channel.name);
@@ -122,6 +147,59 @@ export class CallTracker {
       state: channel.state === 'Up' ? LegState.LEG_STATE_ANSWERED : LegState.LEG_STATE_RINGING,
     });
     if (channel.state === 'Up') leg.answeredAt = at;
+    return this.startCall({
+      callId: channel.id,
+      tenantId: tenant.tenantId,
+      direction,
+      dialedNumber,
+      callerName: channel.caller.name,
+      leg,
+      at,
+    });
+  }
+
+  /**
+   * An originated channel was answered and entered Stasis: a new outbound call whose caller leg is
+   * the dialled party. Its kind is EXTERNAL, so rating bills it as the call to that number.
+   */
+  private adoptOriginated(channel: AriChannel, pending: PendingOriginate, at: Date): CallRecord {
+    this.originating.delete(channel.id);
+    const leg = newLeg({
+      legId: channel.id,
+      channelId: channel.id,
+      kind: LegKind.LEG_KIND_EXTERNAL,
+      endpoint: pending.endpoint,
+      from: pending.callerId,
+      to: pending.number,
+      createdAt: pending.createdAt,
+      tags: { ...pending.tags },
+      createdByAdapter: true,
+      state: LegState.LEG_STATE_ANSWERED,
+    });
+    leg.answeredAt = at;
+    const call = this.startCall({
+      callId: channel.id,
+      tenantId: pending.tenantId,
+      direction: CallDirection.CALL_DIRECTION_OUTBOUND,
+      dialedNumber: pending.number,
+      callerName: '',
+      leg,
+      at,
+    });
+    pending.settleOutcome(LegDisposition.LEG_DISPOSITION_ANSWERED);
+    return call;
+  }
+
+  private startCall(fields: {
+    callId: string;
+    tenantId: string;
+    direction: callV1.CallDirection;
+    dialedNumber: string;
+    callerName: string;
+    leg: LegRecord;
+    at: Date;
+  }): CallRecord {
+    const { callId, tenantId, direction, dialedNumber, callerName, leg, at } = fields;
     // A root span per call: the events published for it carry its context, so routing, ivr, presence
     // and rating continue one trace instead of starting one per event.
     const span = tracer.startSpan(
@@ -129,22 +207,11 @@ export class CallTracker {
       {
         kind: SpanKind.SERVER,
         startTime: at,
-        attributes: { 'switchboard.call_id': channel.id, 'switchboard.tenant': tenant.tenantId },
+        attributes: { 'switchboard.call_id': callId, 'switchboard.tenant': tenantId },
       },
       ROOT_CONTEXT,
     );
-    const call = newCall(
-      {
-        span,
-        callId: channel.id,
-        tenantId: tenant.tenantId,
-        direction,
-        dialedNumber,
-        callerName: channel.caller.name,
-        startedAt: at,
-      },
-      leg,
-    );
+    const call = newCall({ span, callId, tenantId, direction, dialedNumber, callerName, startedAt: at }, leg);
     this.deps.registry.add(call);
     this.deps.track(call.finished);
     adapterMetrics.calls.add(1, { event: 'started' });
@@ -155,7 +222,7 @@ export class CallTracker {
       callerLeg: legMessage(leg),
       direction,
       dialedNumber,
-      callerName: call.callerName,
+      callerName,
     });
     return call;
   }
@@ -207,6 +274,10 @@ export class CallTracker {
         known.call.inFax = false;
         this.detach(known.call, this.deps.onFaxDone(known.call, args), 'fax hand-back failed');
       }
+      return;
+    }
+    if (this.originating.has(event.channel.id)) {
+      this.adopt(event.channel, args, ariTime(event.timestamp));
       return;
     }
     if (args[0] === 'dialed') {
@@ -265,7 +336,19 @@ export class CallTracker {
 
   private onDestroyed(event: ChannelDestroyedEvent): void {
     const known = this.deps.registry.byChannelId(event.channel.id);
-    if (!known) return;
+    if (!known) {
+      const pending = this.originating.get(event.channel.id);
+      if (pending) {
+        // Never answered: no call existed, so no call events (and nothing to bill).
+        this.originating.delete(event.channel.id);
+        pending.settleOutcome(
+          pending.disposition === LegDisposition.LEG_DISPOSITION_UNSPECIFIED
+            ? dispositionOfCause(event.cause)
+            : pending.disposition,
+        );
+      }
+      return;
+    }
     this.endLeg(known.call, known.leg, event.cause, event.cause_txt, ariTime(event.timestamp));
   }
 
@@ -287,7 +370,13 @@ export class CallTracker {
 
   private onDial(event: DialEvent): void {
     const known = this.deps.registry.byChannelId(event.peer.id);
-    if (!known) return;
+    if (!known) {
+      const pending = this.originating.get(event.peer.id);
+      const disposition = dispositionOfDialStatus(event.dialstatus);
+      if (pending && disposition !== undefined && disposition !== LegDisposition.LEG_DISPOSITION_ANSWERED)
+        pending.disposition = disposition;
+      return;
+    }
     const { call, leg } = known;
     if (event.dialstatus === 'RINGING' && leg.state === LegState.LEG_STATE_DIALING) {
       leg.state = LegState.LEG_STATE_RINGING;

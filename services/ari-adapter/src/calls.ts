@@ -164,3 +164,27 @@ export class CallRegistry {
     return this.calls.size;
   }
 }
+
+/** An outbound call the adapter originated and that has not been answered yet: no call exists for it. */
+export interface PendingOriginate {
+  readonly tenantId: string;
+  readonly endpoint: string;
+  /** The dialled number; it becomes the new call's dialled party. */
+  readonly number: string;
+  readonly callerId: string;
+  readonly tags: Record<string, string>;
+  readonly createdAt: Date;
+  /** A final Dial status seen before the channel went away (busy, unavailable). */
+  disposition: callV1.LegDisposition;
+  /** Resolves with ANSWERED once call.started is queued, or with why the attempt failed. */
+  readonly outcome: Promise<callV1.LegDisposition>;
+  settleOutcome(disposition: callV1.LegDisposition): void;
+}
+
+export function newPendingOriginate(
+  fields: Pick<PendingOriginate, 'tenantId' | 'endpoint' | 'number' | 'callerId' | 'tags' | 'createdAt'>,
+): PendingOriginate {
+  let settle!: (disposition: callV1.LegDisposition) => void;
+  const outcome = new Promise<callV1.LegDisposition>((resolve) => (settle = resolve));
+  return { ...fields, disposition: LegDisposition.LEG_DISPOSITION_UNSPECIFIED, outcome, settleOutcome: settle };
+}

@@ -2,9 +2,10 @@ import { Kvm } from '@nats-io/kv';
 import { callV1, presenceV1 } from '@switchboard/proto';
 import { recordSpans, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, TENANT, type Stack } from '../test/harness.js';
-import { device, HOME_NUMBER, loadTenant, NUMBERS } from '../test/tenant.js';
+import { ADAPTER_ID, startStack, TENANT, type Stack } from '../test/harness.js';
+import { device, HOME_NUMBER, loadTenant, NUMBERS, tenantDocument } from '../test/tenant.js';
 import { callKey } from './call-state.js';
+import { queueKey } from './department-queue.js';
 
 // The issue's call scenarios across real processes: ari-sim → adapter → routing (a child
 // process) → directory / ivr / presence → dial → bridge.
@@ -14,6 +15,7 @@ const { LegDisposition, LegKind } = callV1;
 const TIME_SCALE = 0.05;
 const talk = { answerAfterMs: 1_000, hangupAfterMs: 4_000 };
 const CITIZEN = '+4940123456';
+const OVERFLOW_CITIZEN = '+4940555777';
 
 let stack: Stack;
 let traces: OtlpReceiver;
@@ -23,6 +25,21 @@ const tracing = recordSpans();
 /** The agent's leg once answered (the adapter then bridges it; a short emulated talk may end first). */
 const answeredAgent = (callId: string) =>
   stack.log.legs(callId).find((event) => event.leg?.answeredAt && event.leg.tags['agent_id'])?.leg;
+
+/** Resolves once the routing replica has logged a line that matches (its output, as it arrives). */
+function routingLogged(match: (line: string) => boolean): Promise<string> {
+  const replica = stack.routing[0]!;
+  return new Promise((resolve) => {
+    const check = () => {
+      const line = replica.output.find(match);
+      if (!line) return;
+      replica.child.stdout?.off('data', check);
+      resolve(line);
+    };
+    replica.child.stdout?.on('data', check);
+    check();
+  });
+}
 
 async function ended(callId: string) {
   return stack.log.waitUntil(`call.ended of ${callId}`, () => stack.log.ended(callId));
@@ -46,12 +63,16 @@ beforeAll(async () => {
       [device('f-1')]: talk,
       [device('l-1')]: talk,
       [device('h-home')]: talk,
+      [device('c-1')]: talk,
+      [device('c-2')]: talk,
     },
   });
   // Bert becomes free before Anna: he is the civil registry's longest-idle agent.
-  await loadTenant(stack, (id) => !id.startsWith('b-') && id !== 's-anna' && id !== 'k-1');
+  await loadTenant(stack, (id) => !id.startsWith('b-') && !['s-anna', 'k-1', 'c-1'].includes(id));
   await stack.presence.setState({ tenantId: TENANT, agentId: 's-anna', state: AgentState.AGENT_STATE_AVAILABLE });
   stack.sim.setEndpoint(`PJSIP/${HOME_NUMBER}@trunk`, talk);
+  // The overflow test's callback request stays stored: its citizen does not answer the dial-back.
+  stack.sim.setEndpoint(`PJSIP/${OVERFLOW_CITIZEN}@trunk`, { noAnswer: true });
 }, 120_000);
 
 afterAll(async () => {
@@ -148,13 +169,58 @@ describe('routing a call', () => {
     const leg = await stack.log.waitUntil('the overflow agent answered', () => answeredAgent(overflowed));
     expect(leg.tags).toMatchObject({ agent_id: 'f-1', department_id: 'fallback' });
 
-    const callback = await stack.call({ from: '+4940555777', to: NUMBERS.callback });
+    const callback = await stack.call({ from: OVERFLOW_CITIZEN, to: NUMBERS.callback });
     await ended(callback);
     expect(stack.sim.getCall(callback)?.playbacks).toContain('sound:switchboard/callback-registered');
     const requests = await new Kvm(stack.bus.js).open('routing-callbacks');
     const stored = await requests.get(callKey(TENANT, callback));
-    expect(stored?.json()).toMatchObject({ number: '+4940555777', departmentId: 'callback-src', callId: callback });
+    expect(stored?.json()).toMatchObject({
+      number: OVERFLOW_CITIZEN,
+      departmentId: 'callback-src',
+      callId: callback,
+      adapterId: ADAPTER_ID,
+    });
     await ended(overflowed);
+  });
+
+  it('dials a callback back after the caller left and connects the citizen to a free agent', async () => {
+    const citizen = '+4940555888';
+    stack.sim.setEndpoint(`PJSIP/${citizen}@trunk`, { answerAfterMs: 1_000 });
+    const original = await stack.call({ from: citizen, to: NUMBERS.rueckruf });
+    await ended(original);
+    expect(stack.sim.getCall(original)?.playbacks).toContain('sound:switchboard/callback-registered');
+
+    const callback = await stack.log.waitUntil('the callback call started', () =>
+      stack.log.started().find((event) => event.callerLeg?.tags['callback_of'] === original),
+    );
+    expect(callback).toMatchObject({
+      adapterId: ADAPTER_ID,
+      direction: callV1.CallDirection.CALL_DIRECTION_OUTBOUND,
+      callerLeg: { to: citizen, tags: { callback: 'true', department_id: 'rueckruf' } },
+    });
+    // The citizen sees a main number of the department's site.
+    const siteNumbers = tenantDocument()
+      .numbers.filter((number) => number.siteId === 'rathaus')
+      .map((number) => number.number);
+    expect(siteNumbers).toContain(callback.callerLeg?.from);
+    // No IVR: the citizen waits in the department's queue, at the original arrival time.
+    await stack.waitForQueue('rueckruf', (size) => size === 1);
+    const [entry] = (
+      await stack.routingApi(stack.routing[0]!.grpcPort).getQueue({ tenantId: TENANT, departmentId: 'rueckruf' })
+    ).entries;
+    expect(entry?.callId).toBe(callback.callId);
+    const arrival = stack.log.started(original)[0]!.callerLeg!.createdAt!.getTime();
+    const queue = await new Kvm(stack.bus.js).open('routing-queue');
+    expect(await queue.get(queueKey(TENANT, 'rueckruf', arrival, callback.callId))).not.toBeNull();
+
+    await stack.presence.setState({ tenantId: TENANT, agentId: 'c-1', state: AgentState.AGENT_STATE_AVAILABLE });
+    const leg = await stack.log.waitUntil('the agent answered the callback', () => answeredAgent(callback.callId));
+    expect(leg.tags).toMatchObject({ agent_id: 'c-1', department_id: 'rueckruf' });
+    await ended(callback.callId);
+    expect(stack.sim.getCall(callback.callId)?.playbacks ?? []).not.toContain('sound:switchboard/main-menu');
+    const requests = await new Kvm(stack.bus.js).open('routing-callbacks');
+    // Answered: the request is gone (deleted, or never there again).
+    expect((await requests.get(callKey(TENANT, original)))?.operation ?? 'DEL').toBe('DEL');
   });
 
   it('serves 40 simultaneous callers with 3 agents in arrival order, never busy, with wrap-up', async () => {
@@ -224,6 +290,8 @@ describe('routing a call', () => {
     expect(Number(sample('calls_fallback_total', 'reason="ivr_error"'))).toBe(1);
     expect(sample('calls_overflowed_total', 'department="overflow-src",target="department"')).toBe('1');
     expect(sample('calls_overflowed_total', 'department="callback-src",target="callback"')).toBe('1');
+    expect(sample('calls_callbacks_total', 'department="rueckruf",outcome="answered"')).toBe('1');
+    expect(sample('calls_callbacks_total', 'department="callback-src",outcome="no_answer"')).toBe('1');
     expect(sample('calls_outbound_total', 'result="barred"')).toBe('1');
     expect(sample('calls_outbound_total', 'result="emergency"')).toBe('1');
     // The kit's Prometheus exporter adds `_total` to counters but no unit suffix to histograms.
@@ -232,6 +300,41 @@ describe('routing a call', () => {
     expect(text).toMatch(/^routing_decision_duration_count\{[^}]*step="reserve"/m);
     expect(text).toMatch(/^calls_active\{/m);
     expect(text).toMatch(/^calls_queued\{[^}]*department="buergerbuero"[^}]*\} 0$/m);
+  });
+
+  it('keeps a callback request while its department is closed and dials it once it opens', async () => {
+    const citizen = '+4940555999';
+    stack.sim.setEndpoint(`PJSIP/${citizen}@trunk`, { answerAfterMs: 1_000 });
+    const key = callKey(TENANT, 'closed-day-call');
+    const requests = await new Kvm(stack.bus.js).open('routing-callbacks');
+    // As routing's overflow stores it, for a department whose site has today as a closing day.
+    await requests.put(
+      key,
+      JSON.stringify({
+        tenantId: TENANT,
+        callId: 'closed-day-call',
+        number: citizen,
+        departmentId: 'spaet',
+        requestedAt: new Date().toISOString(),
+        adapterId: ADAPTER_ID,
+        arrivedAt: Date.now(),
+        attempts: 0,
+      }),
+    );
+    await routingLogged((line) => line.includes('callback waits for opening hours') && line.includes(key));
+    expect(stack.sim.listCalls().some((call) => call.to.includes(citizen))).toBe(false);
+    expect(await requests.get(key)).not.toBeNull();
+
+    // The closing day is taken back: the site is open (all week) and the callback goes out.
+    const document = tenantDocument();
+    document.sites = document.sites.map((site) => (site.siteId === 'feiertag' ? { ...site, closingDays: [] } : site));
+    await stack.directory.importTenant({ tenantId: TENANT, document: JSON.stringify(document) });
+    const callback = await stack.log.waitUntil('the callback call started', () =>
+      stack.log.started().find((event) => event.callerLeg?.tags['callback_of'] === 'closed-day-call'),
+    );
+    const leg = await stack.log.waitUntil('the agent answered the callback', () => answeredAgent(callback.callId));
+    expect(leg.tags).toMatchObject({ agent_id: 'c-2', department_id: 'spaet' });
+    await ended(callback.callId);
   });
 
   it("keeps every request of a call's flow in the call's trace", async () => {

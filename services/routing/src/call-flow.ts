@@ -18,6 +18,7 @@ import {
   type Versioned,
 } from './call-state.js';
 import type { RoutingConfig } from './config.js';
+import type { CallbackRequest } from './callback-worker.js';
 import { queueKey, type DepartmentQueues } from './department-queue.js';
 import { routingMetrics, timed, type FallbackReason } from './metrics.js';
 import { decideOutbound } from './outbound-policy.js';
@@ -151,6 +152,7 @@ export class CallFlow {
 
   private async entry(): Promise<void> {
     const { state } = this;
+    if (state.callback) return this.enqueue(state.callback.departmentId);
     if (state.direction === 'internal') return this.internalCall();
     if (state.direction === 'outbound') return this.outboundCall();
     let resolved: directoryServiceV1.ResolveNumberResponse;
@@ -608,6 +610,8 @@ export class CallFlow {
 
   private overflowDue(department: DepartmentSettings): boolean {
     if (department.overflow.kind === 'none' || department.maxWaitSeconds === 0) return false;
+    // A citizen who was called back waits at the front by the original arrival; no second overflow.
+    if (this.state.callback) return false;
     if (this.state.overflows >= MAX_OVERFLOWS) return false;
     return Date.now() - this.state.enqueuedAt! >= department.maxWaitSeconds * 1000;
   }
@@ -624,16 +628,17 @@ export class CallFlow {
     this.log.info({ department: department.departmentId, kind, target }, 'max wait passed: overflow');
     if (kind === 'department') return this.enqueue(target);
     if (kind === 'callback') {
-      await this.deps.callbacks.put(
-        callKey(state.tenantId, state.callId),
-        JSON.stringify({
-          tenantId: state.tenantId,
-          callId: state.callId,
-          number: state.caller,
-          departmentId: department.departmentId,
-          requestedAt: new Date().toISOString(),
-        }),
-      );
+      const request: CallbackRequest = {
+        tenantId: state.tenantId,
+        callId: state.callId,
+        number: state.caller,
+        departmentId: department.departmentId,
+        requestedAt: new Date().toISOString(),
+        adapterId: state.adapterId,
+        arrivedAt: state.startedAt,
+        attempts: 0,
+      };
+      await this.deps.callbacks.put(callKey(state.tenantId, state.callId), JSON.stringify(request));
       return this.announce(PROMPTS.callbackRegistered);
     }
     return this.announce(PROMPTS.voicemailUnavailable);

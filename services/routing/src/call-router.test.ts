@@ -30,6 +30,31 @@ describe('initialState', () => {
     });
   });
 
+  it('queues an answered callback by the original arrival, with the citizen as caller', () => {
+    const callback = started({
+      direction: callV1.CallDirection.CALL_DIRECTION_OUTBOUND,
+      dialedNumber: '+4940123456',
+      callerLeg: callV1.Leg.fromPartial({
+        from: '+494624720',
+        to: '+4940123456',
+        endpoint: 'PJSIP/+4940123456@trunk',
+        createdAt: new Date('2026-03-02T09:00:00Z'),
+        answeredAt: new Date('2026-03-02T09:00:05Z'),
+        tags: { callback: 'true', department_id: 'standesamt', callback_arrived_at: '1772438400000' },
+      }),
+    });
+    expect(initialState(callback, 'routing-a')).toMatchObject({
+      direction: 'outbound',
+      caller: '+4940123456',
+      startedAt: 1772438400000,
+      answered: true,
+      callback: { departmentId: 'standesamt', answeredAt: Date.parse('2026-03-02T09:00:05Z') },
+    });
+    // An outbound call without the callback tags is an ordinary outbound call.
+    const outbound = started({ direction: callV1.CallDirection.CALL_DIRECTION_OUTBOUND });
+    expect(initialState(outbound, 'routing-a').callback).toBeUndefined();
+  });
+
   it('parks a call.started without direction or adapter as poison', () => {
     const undirected = started({ direction: callV1.CallDirection.CALL_DIRECTION_UNSPECIFIED });
     expect(() => initialState(undirected, 'routing-a')).toThrow(PoisonMessageError);

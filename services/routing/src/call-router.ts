@@ -18,6 +18,21 @@ export function initialState(event: callV1.CallStarted, owner: string): CallStat
   if (!direction || !event.callId || !event.adapterId) {
     throw new PoisonMessageError(`call.started ${event.callId || '(no id)'} lacks a direction, call id or adapter id`);
   }
+  const tags = event.callerLeg?.tags ?? {};
+  const callback = direction === 'outbound' && tags['callback'] === 'true' && !!tags['department_id'];
+  if (callback) {
+    // The citizen's leg is the caller; the queue key is the original call's arrival, so the citizen
+    // waits ahead of those who called later.
+    const answeredAt = (event.callerLeg?.answeredAt ?? event.meta!.occurredAt ?? new Date()).getTime();
+    const arrivedAt = Number(tags['callback_arrived_at']);
+    return {
+      ...initialState({ ...event, callerLeg: { ...event.callerLeg!, tags: {} } }, owner),
+      caller: event.callerLeg?.to ?? '',
+      startedAt: Number.isFinite(arrivedAt) && arrivedAt > 0 ? arrivedAt : answeredAt,
+      answered: true,
+      callback: { departmentId: tags['department_id']!, answeredAt },
+    };
+  }
   return {
     tenantId: event.meta!.tenantId,
     callId: event.callId,
@@ -70,7 +85,9 @@ export class CallRouter {
 
   /** Creates the call's state, or takes over a stored one (a redelivery after a crash or handover). */
   private async takeOwnership(fresh: CallState): Promise<Versioned | undefined> {
-    const stale = Date.now() - fresh.startedAt > this.deps.config.ROUTING_MAX_START_AGE_MS;
+    // A callback's start is when the citizen answered; its startedAt is the original call's arrival.
+    const started = fresh.callback?.answeredAt ?? fresh.startedAt;
+    const stale = Date.now() - started > this.deps.config.ROUTING_MAX_START_AGE_MS;
     for (let attempt = 0; attempt < 5; attempt++) {
       if (stale && !(await this.deps.states.get(fresh.tenantId, fresh.callId))) {
         this.deps.logger.warn(

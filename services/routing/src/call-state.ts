@@ -51,6 +51,8 @@ export interface CallState {
   target?: ConnectTarget;
   announcement?: string;
   endedReason?: string;
+  /** A callback the citizen answered: straight into this department's queue, no IVR. */
+  callback?: { departmentId: string; answeredAt: number };
 }
 
 export interface Versioned {

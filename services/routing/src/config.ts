@@ -29,6 +29,18 @@ export const routingConfigSchema = z.object({
   ROUTING_CALLS_BUCKET: bucketName.default('routing-calls'),
   ROUTING_QUEUE_BUCKET: bucketName.default('routing-queue'),
   ROUTING_CALLBACKS_BUCKET: bucketName.default('routing-callbacks'),
+  /** Holds the callback worker's lease (one replica dials callbacks at a time). */
+  ROUTING_CALLBACK_LEASE_BUCKET: bucketName.default('routing-callback-lease'),
+  /** How often the callback worker looks at the stored requests. */
+  ROUTING_CALLBACK_INTERVAL_MS: z.coerce.number().int().min(50).max(600_000).default(10_000),
+  /** The worker's lease lasts this long without renewal; longer than one ring plus its request. */
+  ROUTING_CALLBACK_LEASE_MS: z.coerce.number().int().min(1_000).default(90_000),
+  /** Seconds a callback rings the citizen. */
+  ROUTING_CALLBACK_RING_SECONDS: z.coerce.number().int().min(5).max(120).default(30),
+  /** Dial-back attempts before a request is dropped. */
+  ROUTING_CALLBACK_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+  /** Wait before the second attempt; doubled for each further one. */
+  ROUTING_CALLBACK_RETRY_MS: z.coerce.number().int().min(100).default(600_000),
   /** Presence's bucket, watched (read only) to notice agents freeing up. */
   ROUTING_PRESENCE_BUCKET: bucketName.default('presence'),
   /** How long call state and callback requests are kept after the last write. */

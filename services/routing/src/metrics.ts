@@ -43,6 +43,10 @@ export const routingMetrics = {
     description: 'Time routing itself spends on one step of a call (its lookups and requests).',
     unit: 's',
   }),
+  callbacks: meter.createCounter('calls.callbacks', {
+    description: 'Callback dial-back attempts by outcome; `dropped` when a request is given up.',
+    unit: '{call}',
+  }),
   outbound: meter.createCounter('calls.outbound', {
     description: 'Outbound calls by policy result.',
     unit: '{call}',

@@ -3,6 +3,7 @@ import { CALLS_STREAM, DIRECTORY_STREAM } from '@switchboard/events';
 import { routingV1 } from '@switchboard/proto';
 import { grpcImplementation, type ServiceDefinition } from '@switchboard/service-kit';
 import { CallRouter } from './call-router.js';
+import { CallbackWorker } from './callback-worker.js';
 import { CallStateStore } from './call-state.js';
 import { flowClients } from './clients.js';
 import { routingConfigSchema } from './config.js';
@@ -47,6 +48,18 @@ export const routingService: ServiceDefinition<typeof routingConfigSchema> = {
       callbacks,
     });
     onShutdown(router.followCallEnds(nats, logger));
+
+    const worker = new CallbackWorker({
+      replicaId: config.ROUTING_REPLICA_ID,
+      config,
+      logger,
+      callbacks,
+      leases: await kvm.create(config.ROUTING_CALLBACK_LEASE_BUCKET, { history: 1 }),
+      directory,
+      clients,
+    });
+    worker.start();
+    onShutdown(() => worker.stop());
     // The kit stops consumers first and waits for their handlers: hand the calls over at once so
     // the handlers return (checkpointed, nak'ed) and another replica resumes each call.
     for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => router.handOverAll());

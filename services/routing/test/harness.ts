@@ -309,6 +309,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
             // One position announcement per caller: a prompt still playing delays the adapter's
             // dial for that caller, which would make the answer order of the 40-caller test racy.
             ROUTING_ANNOUNCE_INTERVAL_MS: '600000',
+            ROUTING_CALLBACK_INTERVAL_MS: '200',
+            ROUTING_CALLBACK_RING_SECONDS: '5',
             ...options.routingEnv,
           }),
         },

@@ -22,6 +22,7 @@ export const NUMBERS = {
   overflow: '+494624711',
   callback: '+494624712',
   brokenMenu: '+494624713',
+  rueckruf: '+494624714',
   unknown: '+494624799',
 };
 
@@ -48,6 +49,8 @@ export const STAFF: StaffSpec[] = [
   { id: 'k-1', extension: '1401', site: 'rathaus', department: 'kill', wrapUp: 0 },
   { id: 'f-1', extension: '1501', site: 'rathaus', department: 'fallback', wrapUp: 0 },
   { id: 'l-1', extension: '2001', site: 'schule', department: 'schule', wrapUp: 0 },
+  { id: 'c-1', extension: '1601', site: 'rathaus', department: 'rueckruf', wrapUp: 0 },
+  { id: 'c-2', extension: '1602', site: 'feiertag', department: 'spaet', wrapUp: 0 },
 ];
 
 export const device = (staff: StaffSpec | string) =>
@@ -71,11 +74,12 @@ function department(
   ringTimeoutSeconds = 5,
   overflow = { kind: 'none', target: '' },
   maxWaitSeconds = 600,
+  siteId = 'rathaus',
 ) {
   return {
     departmentId,
     name: `Department ${departmentId}`,
-    siteId: 'rathaus',
+    siteId,
     members: STAFF.filter((member) => member.department === departmentId).map((member) => ({
       staffId: member.id,
       priority: 0,
@@ -119,6 +123,7 @@ export function tenantDocument(now = new Date()) {
       number(NUMBERS.overflow, 'rathaus', 'department', 'overflow-src'),
       number(NUMBERS.callback, 'rathaus', 'department', 'callback-src'),
       number(NUMBERS.brokenMenu, 'rathaus', 'ivr-menu', 'no-such-menu'),
+      number(NUMBERS.rueckruf, 'rathaus', 'department', 'rueckruf'),
     ],
     departments: [
       department('standesamt'),
@@ -131,6 +136,10 @@ export function tenantDocument(now = new Date()) {
       // Nobody is a member: callers wait their one second, then overflow.
       department('overflow-src', 5, { kind: 'department', target: 'fallback' }, 1),
       department('callback-src', 5, { kind: 'callback', target: '' }, 1),
+      // Callbacks dialled back: its agent is away when the caller overflows.
+      department('rueckruf', 5, { kind: 'callback', target: '' }, 1),
+      // At the site with today as a closing day: callbacks wait until it opens.
+      department('spaet', 5, { kind: 'callback', target: '' }, 600, 'feiertag'),
     ],
     staff: STAFF.map((member) => ({
       staffId: member.id,

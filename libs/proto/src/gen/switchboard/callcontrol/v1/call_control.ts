@@ -243,6 +243,33 @@ export interface ForwardResponse {
   disposition: LegDisposition;
 }
 
+export interface OriginateRequest {
+  tenantId: string;
+  commandId: string;
+  /** External number in E.164, dialled through the trunk like Forward. */
+  number: string;
+  /** Caller id presented to the dialled number, e.g. the site's main number. */
+  callerId: string;
+  /** Seconds to ring before giving up with NO_ANSWER; 0 means 30. */
+  ringTimeoutSeconds: number;
+  /** Copied onto the new call's caller leg, e.g. `callback=true`, `department_id=...`. */
+  tags: { [key: string]: string };
+  /** Reply only once the number answered (and call.started was published) or the attempt failed. */
+  waitForOutcome: boolean;
+}
+
+export interface OriginateRequest_TagsEntry {
+  key: string;
+  value: string;
+}
+
+export interface OriginateResponse {
+  /** Id of the new call (its call.started carries it once answered). */
+  callId: string;
+  /** Set when the request asked to wait: ANSWERED, BUSY, NO_ANSWER, UNAVAILABLE or FAILED. */
+  disposition: LegDisposition;
+}
+
 function createBaseAnswerRequest(): AnswerRequest {
   return { tenantId: "", callId: "", commandId: "" };
 }
@@ -2886,6 +2913,403 @@ export const ForwardResponse: MessageFns<ForwardResponse> = {
   },
 };
 
+function createBaseOriginateRequest(): OriginateRequest {
+  return {
+    tenantId: "",
+    commandId: "",
+    number: "",
+    callerId: "",
+    ringTimeoutSeconds: 0,
+    tags: {},
+    waitForOutcome: false,
+  };
+}
+
+export const OriginateRequest: MessageFns<OriginateRequest> = {
+  encode(message: OriginateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    if (message.commandId !== "") {
+      writer.uint32(18).string(message.commandId);
+    }
+    if (message.number !== "") {
+      writer.uint32(26).string(message.number);
+    }
+    if (message.callerId !== "") {
+      writer.uint32(34).string(message.callerId);
+    }
+    if (message.ringTimeoutSeconds !== 0) {
+      writer.uint32(40).int32(message.ringTimeoutSeconds);
+    }
+    globalThis.Object.entries(message.tags).forEach(([key, value]: [string, string]) => {
+      OriginateRequest_TagsEntry.encode({ key: key as any, value }, writer.uint32(50).fork()).join();
+    });
+    if (message.waitForOutcome !== false) {
+      writer.uint32(56).bool(message.waitForOutcome);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OriginateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOriginateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.commandId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.number = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.callerId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.ringTimeoutSeconds = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            const entry6 = OriginateRequest_TagsEntry.decode(reader, reader.uint32());
+            if (entry6.value !== undefined) {
+              message.tags[entry6.key] = entry6.value;
+            }
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.waitForOutcome = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OriginateRequest {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      commandId: isSet(object.commandId)
+        ? globalThis.String(object.commandId)
+        : isSet(object.command_id)
+        ? globalThis.String(object.command_id)
+        : "",
+      number: isSet(object.number) ? globalThis.String(object.number) : "",
+      callerId: isSet(object.callerId)
+        ? globalThis.String(object.callerId)
+        : isSet(object.caller_id)
+        ? globalThis.String(object.caller_id)
+        : "",
+      ringTimeoutSeconds: isSet(object.ringTimeoutSeconds)
+        ? globalThis.Number(object.ringTimeoutSeconds)
+        : isSet(object.ring_timeout_seconds)
+        ? globalThis.Number(object.ring_timeout_seconds)
+        : 0,
+      tags: isObject(object.tags)
+        ? (globalThis.Object.entries(object.tags) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      waitForOutcome: isSet(object.waitForOutcome)
+        ? globalThis.Boolean(object.waitForOutcome)
+        : isSet(object.wait_for_outcome)
+        ? globalThis.Boolean(object.wait_for_outcome)
+        : false,
+    };
+  },
+
+  toJSON(message: OriginateRequest): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.commandId !== "") {
+      obj.commandId = message.commandId;
+    }
+    if (message.number !== "") {
+      obj.number = message.number;
+    }
+    if (message.callerId !== "") {
+      obj.callerId = message.callerId;
+    }
+    if (message.ringTimeoutSeconds !== 0) {
+      obj.ringTimeoutSeconds = Math.round(message.ringTimeoutSeconds);
+    }
+    if (message.tags) {
+      const entries = globalThis.Object.entries(message.tags) as [string, string][];
+      if (entries.length > 0) {
+        obj.tags = {};
+        entries.forEach(([k, v]) => {
+          obj.tags[k] = v;
+        });
+      }
+    }
+    if (message.waitForOutcome !== false) {
+      obj.waitForOutcome = message.waitForOutcome;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<OriginateRequest>, I>>(base?: I): OriginateRequest {
+    return OriginateRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<OriginateRequest>, I>>(object: I): OriginateRequest {
+    const message = createBaseOriginateRequest();
+    message.tenantId = object.tenantId ?? "";
+    message.commandId = object.commandId ?? "";
+    message.number = object.number ?? "";
+    message.callerId = object.callerId ?? "";
+    message.ringTimeoutSeconds = object.ringTimeoutSeconds ?? 0;
+    message.tags = (globalThis.Object.entries(object.tags ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.waitForOutcome = object.waitForOutcome ?? false;
+    return message;
+  },
+};
+
+function createBaseOriginateRequest_TagsEntry(): OriginateRequest_TagsEntry {
+  return { key: "", value: "" };
+}
+
+export const OriginateRequest_TagsEntry: MessageFns<OriginateRequest_TagsEntry> = {
+  encode(message: OriginateRequest_TagsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OriginateRequest_TagsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOriginateRequest_TagsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OriginateRequest_TagsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: OriginateRequest_TagsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<OriginateRequest_TagsEntry>, I>>(base?: I): OriginateRequest_TagsEntry {
+    return OriginateRequest_TagsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<OriginateRequest_TagsEntry>, I>>(object: I): OriginateRequest_TagsEntry {
+    const message = createBaseOriginateRequest_TagsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseOriginateResponse(): OriginateResponse {
+  return { callId: "", disposition: 0 };
+}
+
+export const OriginateResponse: MessageFns<OriginateResponse> = {
+  encode(message: OriginateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.callId !== "") {
+      writer.uint32(10).string(message.callId);
+    }
+    if (message.disposition !== 0) {
+      writer.uint32(16).int32(message.disposition);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OriginateResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOriginateResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.callId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.disposition = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OriginateResponse {
+    return {
+      callId: isSet(object.callId)
+        ? globalThis.String(object.callId)
+        : isSet(object.call_id)
+        ? globalThis.String(object.call_id)
+        : "",
+      disposition: isSet(object.disposition) ? legDispositionFromJSON(object.disposition) : 0,
+    };
+  },
+
+  toJSON(message: OriginateResponse): unknown {
+    const obj: any = {};
+    if (message.callId !== "") {
+      obj.callId = message.callId;
+    }
+    if (message.disposition !== 0) {
+      obj.disposition = legDispositionToJSON(message.disposition);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<OriginateResponse>, I>>(base?: I): OriginateResponse {
+    return OriginateResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<OriginateResponse>, I>>(object: I): OriginateResponse {
+    const message = createBaseOriginateResponse();
+    message.callId = object.callId ?? "";
+    message.disposition = object.disposition ?? 0;
+    return message;
+  },
+};
+
 /**
  * CallControlService drives the channels of a call. The ari-adapter that owns the call serves it
  * over NATS request/reply (subject `sb.<tenantId>.callcontrol.<adapterId>.<Method>`) for the hot
@@ -3008,6 +3432,22 @@ export const CallControlServiceService = {
     responseSerialize: (value: HangupResponse): Buffer => Buffer.from(HangupResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): HangupResponse => HangupResponse.decode(value),
   },
+  /**
+   * Places a new outbound call to an external number (e.g. a callback); it names no existing call.
+   * When the number answers, its channel enters the
+   * adapter's Stasis app and `call.started` is published for a new call (direction OUTBOUND) whose
+   * caller leg is the dialled citizen, carrying `tags`. An unanswered originate publishes no call
+   * events at all (nothing to bill); its outcome is in the response.
+   */
+  originate: {
+    path: "/switchboard.callcontrol.v1.CallControlService/Originate" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: OriginateRequest): Buffer => Buffer.from(OriginateRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): OriginateRequest => OriginateRequest.decode(value),
+    responseSerialize: (value: OriginateResponse): Buffer => Buffer.from(OriginateResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): OriginateResponse => OriginateResponse.decode(value),
+  },
 } as const;
 
 export interface CallControlServiceServer extends UntypedServiceImplementation {
@@ -3030,6 +3470,14 @@ export interface CallControlServiceServer extends UntypedServiceImplementation {
   receiveFax: handleUnaryCall<ReceiveFaxRequest, ReceiveFaxResponse>;
   /** Ends the whole call. */
   hangup: handleUnaryCall<HangupRequest, HangupResponse>;
+  /**
+   * Places a new outbound call to an external number (e.g. a callback); it names no existing call.
+   * When the number answers, its channel enters the
+   * adapter's Stasis app and `call.started` is published for a new call (direction OUTBOUND) whose
+   * caller leg is the dialled citizen, carrying `tags`. An unanswered originate publishes no call
+   * events at all (nothing to bill); its outcome is in the response.
+   */
+  originate: handleUnaryCall<OriginateRequest, OriginateResponse>;
 }
 
 export interface CallControlServiceClient extends Client {
@@ -3199,6 +3647,28 @@ export interface CallControlServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: HangupResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Places a new outbound call to an external number (e.g. a callback); it names no existing call.
+   * When the number answers, its channel enters the
+   * adapter's Stasis app and `call.started` is published for a new call (direction OUTBOUND) whose
+   * caller leg is the dialled citizen, carrying `tags`. An unanswered originate publishes no call
+   * events at all (nothing to bill); its outcome is in the response.
+   */
+  originate(
+    request: OriginateRequest,
+    callback: (error: ServiceError | null, response: OriginateResponse) => void,
+  ): ClientUnaryCall;
+  originate(
+    request: OriginateRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: OriginateResponse) => void,
+  ): ClientUnaryCall;
+  originate(
+    request: OriginateRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: OriginateResponse) => void,
   ): ClientUnaryCall;
 }
 
