@@ -47,6 +47,7 @@ export {
   type DeliveredMessage,
   type RunningConsumer,
 } from './nats/consumer.js';
+export { mirrorKv, type KvMirror } from './nats/kv-mirror.js';
 export { PoisonMessageError } from './nats/errors.js';
 export { newEventMeta } from './nats/event-meta.js';
 export { publishEvent } from './nats/publish.js';

@@ -1,8 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
-import { Kvm, KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
+import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import { presenceV1 } from '@switchboard/proto';
-import { GrpcStatusError, type Logger, type NatsHandle } from '@switchboard/service-kit';
+import { GrpcStatusError, mirrorKv, type KvMirror, type Logger, type NatsHandle } from '@switchboard/service-kit';
 import { presenceMetrics } from './metrics.js';
 import { deadlineOf, expire } from './transitions.js';
 
@@ -60,11 +60,10 @@ export class AgentStore {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly now: () => Date;
   private closed = false;
-  private watching = false;
+  private mirror: KvMirror | undefined;
   /** Highest bucket sequence the watch has applied. */
   private seen = 0;
   private readonly catchUpWaiters = new Set<{ sequence: number; resolve(): void }>();
-  private stopWatch: (() => void) | undefined;
 
   private constructor(
     readonly kv: KV,
@@ -83,29 +82,7 @@ export class AgentStore {
   }
 
   private async follow(): Promise<void> {
-    const stored = (await this.kv.status()).values;
-    const watch = await this.kv.watch({ include: KvWatchInclude.LastValue });
-    this.stopWatch = () => watch.stop();
-    let initial = 0;
-    let markLoaded: () => void = () => undefined;
-    const loaded = new Promise<void>((resolve) => (markLoaded = resolve));
-    if (stored === 0) markLoaded();
-    this.watching = true;
-    void (async () => {
-      for await (const entry of watch) {
-        this.apply(entry);
-        if (entry.isUpdate || ++initial >= stored) markLoaded();
-      }
-    })()
-      .catch((error: unknown) => {
-        if (!this.closed) this.logger.error({ err: error }, 'presence KV watch failed');
-      })
-      .finally(() => {
-        // Without the watch this copy goes stale: readiness turns false so traffic moves elsewhere.
-        this.watching = false;
-        if (!this.closed) this.logger.error('presence KV watch ended; this replica no longer follows the bucket');
-      });
-    await loaded;
+    this.mirror = await mirrorKv(this.kv, (entry) => this.apply(entry), { logger: this.logger, what: 'presence' });
   }
 
   private apply(entry: KvEntry): void {
@@ -198,7 +175,7 @@ export class AgentStore {
 
   /** True while the KV watch runs; `/readyz` reports it. */
   get following(): boolean {
-    return this.watching;
+    return this.mirror?.following ?? false;
   }
 
   get(tenantId: string, agentId: string): StoredAgent | undefined {
@@ -283,7 +260,7 @@ export class AgentStore {
 
   close(): void {
     this.closed = true;
-    this.stopWatch?.();
+    this.mirror?.stop();
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
   }

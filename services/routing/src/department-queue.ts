@@ -1,6 +1,6 @@
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { Kvm, KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
-import type { Logger, NatsHandle } from '@switchboard/service-kit';
+import { mirrorKv, type KvMirror, type Logger, type NatsHandle } from '@switchboard/service-kit';
 import { encodeKeyToken } from './call-state.js';
 
 // Department queues shared by all replicas: one KV entry per waiting caller in `routing-queue`,
@@ -62,7 +62,7 @@ export class DepartmentQueues {
   /** `<tenant>.<department>` or `<tenant>` → callers to wake on a change. */
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly stops: Array<() => void> = [];
-  private watching = false;
+  private queueMirror: KvMirror | undefined;
 
   private constructor(
     private readonly kv: KV,
@@ -83,27 +83,13 @@ export class DepartmentQueues {
   }
 
   get following(): boolean {
-    return this.watching;
+    return this.queueMirror?.following ?? false;
   }
 
   private async follow(): Promise<void> {
-    const stored = (await this.kv.status()).values;
-    const watch = await this.kv.watch({ include: KvWatchInclude.LastValue });
-    this.stops.push(() => void watch.stop());
-    let initial = 0;
-    let markLoaded: () => void = () => undefined;
-    const loaded = new Promise<void>((resolve) => (markLoaded = resolve));
-    if (stored === 0) markLoaded();
-    this.watching = true;
-    void (async () => {
-      for await (const entry of watch) {
-        this.apply(entry);
-        if (entry.isUpdate || ++initial >= stored) markLoaded();
-      }
-    })()
-      .catch((error: unknown) => this.logger.error({ err: error }, 'queue KV watch failed'))
-      .finally(() => (this.watching = false));
-    await loaded;
+    const mirror = await mirrorKv(this.kv, (entry) => this.apply(entry), { logger: this.logger, what: 'queue' });
+    this.queueMirror = mirror;
+    this.stops.push(() => mirror.stop());
   }
 
   private async followPresence(presence: KV): Promise<void> {
