@@ -27,20 +27,21 @@ describe('mirrorKv', () => {
     await kv.put('t.agent-0', 'changed');
 
     const copy = new Map<string, string>();
-    let waiting: ReturnType<typeof deferred<KvEntry>> | undefined;
+    const deleted = deferred<KvEntry>();
     const apply = (entry: KvEntry) => {
       if (entry.operation === 'PUT') copy.set(entry.key, entry.string());
-      else copy.delete(entry.key);
-      waiting?.resolve(entry);
+      else {
+        copy.delete(entry.key);
+        deleted.resolve(entry);
+      }
     };
     const mirror = await mirrorKv(kv, apply, { logger, what: 'test' });
     expect(copy.size).toBe(50);
     expect(copy.get('t.agent-0')).toBe('changed');
     expect(mirror.following).toBe(true);
 
-    waiting = deferred<KvEntry>();
     await kv.delete('t.agent-7');
-    await waiting.promise;
+    await deleted.promise;
     expect(copy.has('t.agent-7')).toBe(false);
 
     mirror.stop();
