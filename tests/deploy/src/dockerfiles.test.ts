@@ -123,7 +123,9 @@ describe('pnpm deploy --prod of a service', () => {
   it('collects no dev dependencies and the result starts as the image starts it', async () => {
     dir = await mkdtemp(join(tmpdir(), 'sb-deploy-'));
     const out = join(dir, 'ivr');
-    await promisify(execFile)('pnpm', ['--filter', '@switchboard/ivr', 'deploy', '--prod', '--offline', out], {
+    // --prefer-offline, not --offline: a fresh machine's `pnpm install --frozen-lockfile` leaves no
+    // metadata cache, so pnpm must be free to ask the registry for what the store lacks.
+    await promisify(execFile)('pnpm', ['--filter', '@switchboard/ivr', 'deploy', '--prod', '--prefer-offline', out], {
       cwd: REPO,
     });
     // Top level: exactly the service's production dependencies.
@@ -179,5 +181,35 @@ describe('pnpm deploy --prod of a service', () => {
     child.kill('SIGTERM');
     const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null];
     expect({ code, signal, output: code === 0 ? '' : output }).toEqual({ code: 0, signal: null, output: '' });
+  });
+});
+
+describe('the Asterisk Dockerfile', () => {
+  const file = DockerfileParser.parse(readFileSync(join(REPO, 'docker', 'asterisk', 'Dockerfile'), 'utf8'));
+
+  it('builds Asterisk with the recipe the tests use (scripts/asterisk/build), not a distribution package', () => {
+    const runs = file
+      .getInstructions()
+      .filter((instruction) => instruction.getKeyword() === 'RUN')
+      .map((instruction) => instruction.getArgumentsContent() ?? '');
+    expect(runs.some((run) => run.includes('scripts/asterisk/build --prefix /usr'))).toBe(true);
+    expect(runs.some((run) => run.includes('scripts/asterisk/sounds'))).toBe(true);
+    expect(runs.join('\n')).not.toMatch(/apt-get install[^&]*\basterisk\b(?!-core-sounds)/);
+  });
+
+  it('copies only files that exist in the repository and runs as the fixed asterisk user', () => {
+    for (const copy of file.getCOPYs().filter((instruction) => !instruction.getFromFlag())) {
+      const sources = copy.getArguments().slice(0, -1);
+      for (const source of sources.map((argument) => argument.getValue())) {
+        if (source === 'docker/asterisk/vendor/') continue; // put there by scripts/asterisk/vendor
+        const pattern = source.replace(/\*.*$/, '');
+        expect(existsSync(join(REPO, pattern)), source).toBe(true);
+      }
+    }
+    expect(
+      finalStage(file)
+        .filter((i) => i.getKeyword() === 'USER')
+        .map(argumentsOf),
+    ).toEqual([['10001:10001']]);
   });
 });
