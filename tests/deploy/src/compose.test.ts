@@ -45,7 +45,10 @@ describe('docker/compose.yaml', () => {
       expect(service.environment?.['NATS_URL'], name).toBe('nats://nats:4222');
     }
     expect(config.services['ari-adapter']!.network_mode).toBe('service:asterisk');
-    expect(config.services['asterisk']!.build?.context).toBe(join(REPO, 'docker', 'asterisk'));
+    expect(config.services['asterisk']!.build).toEqual({
+      context: REPO.replace(/\/$/, ''),
+      dockerfile: 'docker/asterisk/Dockerfile',
+    });
     expect(config.services['prometheus']!.volumes).toContain(`${join(CHART, 'rules')}:/etc/prometheus/rules:ro`);
     expect(config.services['grafana']!.volumes).toContain(
       `${join(CHART, 'dashboards')}:/var/lib/grafana/dashboards/switchboard:ro`,
