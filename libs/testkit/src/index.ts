@@ -5,3 +5,23 @@ export { toolsBinDir } from './tools.js';
 export { startSmtpSink, type SmtpSink } from './smtp.js';
 export { recordSpans } from './tracing.js';
 export { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp.js';
+export {
+  startAsterisk,
+  asteriskPrefix,
+  type AsteriskServer,
+  type AsteriskDevice,
+  type StartAsteriskOptions,
+} from './asterisk.js';
+export {
+  placeCall,
+  placeCalls,
+  type CallOutcome,
+  type CallResult,
+  type CallScript,
+  type LoadResult,
+  type LoadScript,
+  type SippCall,
+  type SippLoad,
+} from './sipp-caller.js';
+export { startPhone, type PhoneBehaviour, type PhoneCounts, type SippPhone } from './sipp-phone.js';
+export { DTMF_PRESS_MS, type KeyPress } from './rtp-dtmf.js';

@@ -2,7 +2,7 @@ import { access, constants } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** Where `scripts/bootstrap` installs the Go-built servers; `SWITCHBOARD_TOOLS_BIN` overrides. */
 export function toolsBinDir(): string {
