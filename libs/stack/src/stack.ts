@@ -32,6 +32,8 @@ export interface StackOptions {
   phoneBehavior?: EndpointBehavior;
   /** Options of the in-process ari-sim besides its credentials (e.g. timeScale). */
   ariSim?: Omit<AriSimOptions, 'username' | 'password'>;
+  /** A real Asterisk's ARI (e.g. testkit's `startAsterisk()`) instead of the in-process ari-sim. */
+  asterisk?: { ariUrl: string; ariUsername: string; ariPassword: string };
   /** Extra env for every service (e.g. OTEL_EXPORTER_OTLP_ENDPOINT). */
   env?: Record<string, string>;
   serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
@@ -55,7 +57,8 @@ export interface StackService {
 export interface Stack {
   natsUrl: string;
   mongoUrl: string;
-  ariSim: AriSim;
+  /** The in-process emulator; a stack on a real Asterisk has none (reading it throws). */
+  readonly ariSim: AriSim;
   tenantId: string;
   /** Where the service logs are. */
   logDir: string;
@@ -136,9 +139,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       started(startMongo()),
       wanted.has('fax') ? started(startSmtpSink()) : undefined,
     ]);
-    const ariSim = await startAriSim({ ...options.ariSim, username: ARI_USER, password: ariPassword });
-    cleanups.push(() => ariSim.stop());
-    configurePhones(ariSim, tenant.document, options.phoneBehavior ?? { answerAfterMs: 2_000 });
+    const ari = options.asterisk ?? { ariUsername: ARI_USER, ariPassword, ariUrl: '' };
+    let ariSim: AriSim | undefined;
+    if (!options.asterisk) {
+      ariSim = await startAriSim({ ...options.ariSim, username: ari.ariUsername, password: ari.ariPassword });
+      cleanups.push(() => ariSim!.stop());
+      ari.ariUrl = ariSim.url;
+      configurePhones(ariSim, tenant.document, options.phoneBehavior ?? { answerAfterMs: 2_000 });
+    }
 
     const envFor = (name: ServiceName): Record<string, string> => ({
       NATS_URL: nats.url,
@@ -154,9 +162,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...(name === 'billing' ? DEMO_SELLER : {}),
       ...(name === 'ari-adapter'
         ? {
-            ARI_URL: ariSim.url,
-            ARI_USERNAME: ARI_USER,
-            ARI_PASSWORD: ariPassword,
+            ARI_URL: ari.ariUrl,
+            ARI_USERNAME: ari.ariUsername,
+            ARI_PASSWORD: ari.ariPassword,
             ADAPTER_ID,
             NUMBER_PLAN: numberPlan(tenant),
           }
@@ -206,7 +214,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return {
       natsUrl: nats.url,
       mongoUrl: mongo.url,
-      ariSim,
+      get ariSim(): AriSim {
+        if (!ariSim) throw new Error('this stack runs against a real Asterisk: it has no ari-sim');
+        return ariSim;
+      },
       tenantId: tenant.tenantId,
       logDir,
       services,

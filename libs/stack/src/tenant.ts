@@ -161,3 +161,40 @@ export async function awaitAgents(
     client.close();
   }
 }
+
+/** Sets agents' own state (available, away, offline) as they would from their phone or the portal. */
+export async function setAgentStates(
+  port: number,
+  token: string,
+  tenantId: string,
+  agentIds: readonly string[],
+  state: presenceV1.AgentState,
+): Promise<void> {
+  const client = new presenceV1.PresenceServiceClient(address(port), insecure);
+  try {
+    await Promise.all(agentIds.map((agentId) => unary(client, client.setState, { tenantId, agentId, state }, token)));
+  } finally {
+    client.close();
+  }
+}
+
+/** The agents presence knows for a department (every agent of the tenant for `''`). */
+export async function listAgents(
+  port: number,
+  token: string,
+  tenantId: string,
+  departmentId: string,
+): Promise<presenceV1.Agent[]> {
+  const client = new presenceV1.PresenceServiceClient(address(port), insecure);
+  try {
+    const response = await unary<presenceV1.ListAgentsRequest, presenceV1.ListAgentsResponse>(
+      client,
+      client.listAgents,
+      { tenantId, departmentId },
+      token,
+    );
+    return response.agents;
+  } finally {
+    client.close();
+  }
+}
