@@ -1,11 +1,22 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
+import { type DelaySpec } from './random.js';
 import { startAriSim } from './server.js';
 
 const number = (value: string) => {
   const parsed = Number(value);
   if (!Number.isFinite(parsed) || parsed < 0) throw new InvalidArgumentError('not a non-negative number');
   return parsed;
+};
+
+/** `5` (fixed) or `1-20` (a range drawn per channel). */
+const delay = (value: string): DelaySpec => {
+  const match = /^(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?$/.exec(value);
+  if (!match?.[1]) throw new InvalidArgumentError('give milliseconds like 5 or a range like 1-20');
+  const min = Number(match[1]);
+  const max = match[2] === undefined ? min : Number(match[2]);
+  if (max < min) throw new InvalidArgumentError('the range must not run backwards');
+  return match[2] === undefined ? min : [min, max];
 };
 
 const program = new Command('ari-sim')
@@ -17,6 +28,12 @@ const program = new Command('ari-sim')
   .option('--time-scale <factor>', 'multiply every simulated delay by this', number, 1)
   .option('--spool-dir <dir>', 'where received faxes are written (default: a temp directory)')
   .option('--channel-vars <names>', 'comma-separated variables to include in channel snapshots')
+  .option(
+    '--stasis-entry-delay <ms>',
+    'wall-clock ms until a created channel enters Stasis: 5, or a range 1-20 (the default)',
+    delay,
+  )
+  .option('--seed <n>', 'seed of the generator behind randomised delays', number)
   .parse();
 
 const opts = program.opts<{
@@ -27,6 +44,8 @@ const opts = program.opts<{
   timeScale: number;
   spoolDir?: string;
   channelVars?: string;
+  stasisEntryDelay?: DelaySpec;
+  seed?: number;
 }>();
 
 const sim = await startAriSim({
@@ -37,6 +56,8 @@ const sim = await startAriSim({
   timeScale: opts.timeScale,
   ...(opts.spoolDir ? { spoolDir: opts.spoolDir } : {}),
   ...(opts.channelVars ? { channelVars: opts.channelVars.split(',') } : {}),
+  ...(opts.stasisEntryDelay === undefined ? {} : { stasisEntryDelayMs: opts.stasisEntryDelay }),
+  ...(opts.seed === undefined ? {} : { seed: opts.seed }),
 });
 process.stdout.write(`ari-sim listening on ${sim.url}\n`);
 

@@ -7,6 +7,8 @@ import {
   type Ev,
   type Harness,
   APP,
+  PASS,
+  USER,
   channelOf,
   control,
   rejection,
@@ -182,6 +184,7 @@ describe('wrong state', () => {
     h.sim.hangupCall(channelId);
 
     const created = await h.client.channels.create({ endpoint: 'PJSIP/agent1', app: APP });
+    await find(forChannel(created.id, 'StasisStart'), 'StasisStart of the created channel');
     expect(await rejection(h.client.channels.answer({ channelId: created.id }))).toBe(
       '{"message":"Channel in invalid state"}',
     );
@@ -341,11 +344,92 @@ describe('channel operations', () => {
   });
 });
 
+describe('a created channel enters Stasis after create has answered, as on Asterisk 22.10.1', () => {
+  const NOT_IN_STASIS = '{"message":"Channel not in Stasis application"}';
+
+  it('refuses every channel command with 409 until its StasisStart; hangup and variable reads work before', async () => {
+    // Entry far beyond the test: every request below is certain to come before it.
+    const slow = await startHarness({ stasisEntryDelayMs: 600_000, endpoints: { agent1: { answerAfterMs: 200 } } });
+    try {
+      const { id } = await slow.client.channels.create({
+        endpoint: 'PJSIP/agent1',
+        app: APP,
+        appArgs: 'dialed',
+        variables: { 'CALLERID(num)': '+494624800', ROUTER_TAG: 'x' },
+      } as Parameters<typeof slow.client.channels.create>[0]);
+      const created = await slow.client.channels.get({ channelId: id });
+      expect([created.state, created.dialplan.app_name]).toEqual(['Down', '']);
+      expect(created.caller.number).toBe('+494624800');
+      const refusals = await Promise.all([
+        rejection(slow.client.channels.dial({ channelId: id })),
+        rejection(slow.client.channels.setChannelVar({ channelId: id, variable: 'A', value: '1' })),
+        rejection(slow.client.channels.answer({ channelId: id })),
+        rejection(slow.client.channels.play({ channelId: id, media: 'sound:hello' })),
+        rejection(slow.client.channels.startMoh({ channelId: id })),
+        rejection(slow.client.channels.continueInDialplan({ channelId: id })),
+      ]);
+      expect(refusals).toEqual(Array(refusals.length).fill(NOT_IN_STASIS));
+      const bridge = await slow.client.bridges.create({ type: 'mixing' });
+      // The bridges resource words it the same but answers 422.
+      const join = await fetch(`${slow.sim.url}/ari/bridges/${bridge.id}/addChannel?channel=${id}`, {
+        method: 'POST',
+        headers: { Authorization: `Basic ${Buffer.from(`${USER}:${PASS}`).toString('base64')}` },
+      });
+      expect([join.status, await join.text()]).toEqual([422, NOT_IN_STASIS]);
+      expect(await slow.client.channels.getChannelVar({ channelId: id, variable: 'ROUTER_TAG' })).toEqual({
+        value: 'x',
+      });
+
+      // The app is subscribed from the start, but the channel lives on until its Stasis() runs.
+      await slow.client.channels.hangup({ channelId: id });
+      await slow.waitFor(forChannel(id, 'ChannelHangupRequest'), 'ChannelHangupRequest');
+      expect((await slow.client.channels.list()).map((channel) => channel.id)).toContain(id);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('answers create first and emits StasisStart at entry, after a delay drawn from the seeded range', async () => {
+    const timed = await startHarness({ stasisEntryDelayMs: [40, 60], seed: 7, endpoints: { agent1: {} } });
+    try {
+      const channelId = randomUUID();
+      const requested = performance.now();
+      await timed.client.channels.create({ endpoint: 'PJSIP/agent1', app: APP, appArgs: 'dialed', channelId });
+      const start = await timed.waitFor(forChannel(channelId, 'StasisStart'), 'StasisStart');
+      expect(performance.now() - requested).toBeGreaterThanOrEqual(39);
+      expect(start.args).toEqual(['dialed']);
+      expect(start.channel?.dialplan.app_name).toBe('Stasis');
+      expect(timed.typesFor(channelId)).toEqual(['ChannelDialplan', 'StasisStart']);
+      await timed.client.channels.dial({ channelId });
+      await timed.waitFor((e) => e.type === 'Dial' && e.peer?.id === channelId && e.dialstatus === 'ANSWER', 'ANSWER');
+      await timed.client.channels.hangup({ channelId });
+      await timed.waitFor(forChannel(channelId, 'ChannelDestroyed'), 'ChannelDestroyed');
+
+      // Hung up before it entered: it still enters, leaves at once and is destroyed then.
+      const { id: early } = await timed.client.channels.create({ endpoint: 'PJSIP/agent1', app: APP });
+      await timed.client.channels.hangup({ channelId: early });
+      const destroyed = await timed.waitFor(forChannel(early, 'ChannelDestroyed'), 'ChannelDestroyed');
+      expect(destroyed.cause).toBe(16);
+      expect(timed.typesFor(early)).toEqual([
+        'ChannelHangupRequest',
+        'ChannelDialplan',
+        'StasisStart',
+        'StasisEnd',
+        'ChannelDestroyed',
+      ]);
+    } finally {
+      await timed.close();
+    }
+  });
+});
+
 describe('create + dial, as in the captured traces', () => {
   async function createAndDial(endpoint: string, timeout?: number, caller?: string) {
     const channelId = randomUUID();
     const channel = await h.client.channels.create({ endpoint, app: APP, appArgs: 'dialed', channelId });
     expect(channel.state).toBe('Down');
+    // What an app must do on Asterisk: commands only once the channel is in Stasis.
+    await find(forChannel(channelId, 'StasisStart'), 'StasisStart of the created channel');
     await h.client.channels.dial({ channelId, ...(timeout ? { timeout } : {}), ...(caller ? { caller } : {}) });
     return channelId;
   }
@@ -541,6 +625,17 @@ describe('missed events', () => {
     h.sim.hangupCall(kept);
     await find(forChannel(kept, 'StasisEnd'), 'StasisEnd of the surviving call');
     expect(h.typesFor(gone)).toEqual(['StasisStart']);
+  });
+
+  it('can be lost without a reconnect: a lost channel vanishes without a single event, only GET /channels tells', async () => {
+    const { channelId } = await inboundCall('+494624802');
+    const before = h.events.length;
+    expect((await control(h, 'POST', `/calls/${channelId}/lose`)).status).toBe(204);
+    const { channelId: marker } = await inboundCall('+494624803');
+    expect(h.events.slice(before).some((e) => channelOf(e) === channelId)).toBe(false);
+    expect((await h.client.channels.list()).map((channel) => channel.id)).not.toContain(channelId);
+    expect(h.sim.getCall(channelId)?.endedAt).toBeDefined();
+    h.sim.hangupCall(marker);
   });
 });
 

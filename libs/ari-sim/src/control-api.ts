@@ -82,6 +82,11 @@ export function handleControl(
     world.remoteHangup(decodeURIComponent(hangup[1]));
     return { status: 204 };
   }
+  const lose = /^\/calls\/([^/]+)\/lose$/.exec(path);
+  if (method === 'POST' && lose?.[1]) {
+    world.loseChannel(decodeURIComponent(lose[1]));
+    return { status: 204 };
+  }
   if (method === 'POST' && path === '/websockets/drop') {
     return { status: 200, body: { dropped: hub.drop(query.get('app') ?? undefined) } };
   }

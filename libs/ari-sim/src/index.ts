@@ -1,3 +1,4 @@
 export { startAriSim, type AriSim, type AriSimOptions } from './server.js';
 export type { EndpointBehavior, FaxScript, InboundCall, ScriptStep } from './model.js';
 export type { CallRecord } from './records.js';
+export type { DelaySpec } from './random.js';

@@ -32,6 +32,8 @@ export interface InboundCall {
   to: string;
   app?: string;
   callerName?: string;
+  /** A call from one of the PBX's own devices (e.g. `kropp-101`): the channel is `PJSIP/<endpoint>-…`. */
+  endpoint?: string;
   args?: string[];
   script?: ScriptStep[];
   fax?: FaxScript;
@@ -87,6 +89,8 @@ export interface Channel {
   target?: Target;
   dialed: boolean;
   fax?: FaxScript;
+  /** From `create` until the channel enters Stasis; a hangup meanwhile waits for that entry. */
+  entry?: { app: string; args: string[]; hangupCause?: number };
   record: CallRecord;
   gone: boolean;
 }

@@ -9,6 +9,7 @@ import { type AriContext, Created, handlers } from './ari-handlers.js';
 import { handleControl } from './control-api.js';
 import { AriError } from './errors.js';
 import { EventsHub } from './events-hub.js';
+import { type DelaySpec, delaySource, seededRandom } from './random.js';
 import { match } from './router.js';
 import { Clock, ariTimestamp } from './time.js';
 import { type EndpointBehavior, type InboundCall } from './model.js';
@@ -45,6 +46,15 @@ export interface AriSimOptions {
   digitDurationMs?: number;
   /** Like ari.conf `channelvars`: variables included in every channel snapshot. */
   channelVars?: string[];
+  /**
+   * How long after `POST /channels/create` has answered the channel enters Stasis, in wall-clock ms
+   * (not scaled: it is Asterisk's latency, not the call's): a number, or `[min, max]` drawn per
+   * channel from the seeded generator. Commands on the channel before then get 409, as on Asterisk.
+   * Default `[1, 20]`.
+   */
+  stasisEntryDelayMs?: DelaySpec;
+  /** Seed of the generator behind randomised delays; the same seed draws the same delays. Default 1. */
+  seed?: number;
 }
 
 export interface AriSim {
@@ -58,11 +68,15 @@ export interface AriSim {
   listCalls(): CallRecord[];
   /** The far end of a channel hangs up now (a SIP BYE). */
   hangupCall(channelId: string): void;
+  /** The channel disappears without a single event reaching the app; only `GET /channels` shows it. */
+  loseChannel(channelId: string): void;
   dropWebSockets(app?: string): number;
   stop(): Promise<void>;
 }
 
 const VERSION = '22.10.1';
+/** Randomised so that every test and benchmark meets the window in which Asterisk answers 409. */
+const DEFAULT_STASIS_ENTRY_DELAY_MS: DelaySpec = [1, 20];
 
 /** Start the emulator; resolves once it listens. */
 export async function startAriSim(options: AriSimOptions): Promise<AriSim> {
@@ -84,6 +98,10 @@ export async function startAriSim(options: AriSimOptions): Promise<AriSim> {
     soundDurationMs: options.soundDurationMs ?? 2000,
     digitDurationMs: options.digitDurationMs ?? 500,
     channelVars: options.channelVars ?? [],
+    stasisEntryDelay: delaySource(
+      options.stasisEntryDelayMs ?? DEFAULT_STASIS_ENTRY_DELAY_MS,
+      seededRandom(options.seed ?? 1),
+    ),
   });
   for (const [name, behavior] of Object.entries(options.endpoints ?? {})) world.setEndpoint(`PJSIP/${name}`, behavior);
 
@@ -192,6 +210,7 @@ export async function startAriSim(options: AriSimOptions): Promise<AriSim> {
     getCall: (channelId) => world.getRecord(channelId),
     listCalls: () => world.listRecords(),
     hangupCall: (channelId) => world.remoteHangup(channelId),
+    loseChannel: (channelId) => world.loseChannel(channelId),
     dropWebSockets: (app) => hub.drop(app),
     stop: async () => {
       clock.stop();

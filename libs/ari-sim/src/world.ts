@@ -45,6 +45,8 @@ export interface WorldOptions {
   soundDurationMs: number;
   digitDurationMs: number;
   channelVars: string[];
+  /** Wall-clock ms between `POST /channels/create` answering and the channel entering Stasis. */
+  stasisEntryDelay: () => number;
 }
 
 const NORMAL_CLEARING = 16;
@@ -96,7 +98,7 @@ export class World {
     if (!this.o.sink.isActive(app)) throw conflict(`Stasis app '${app}' not active: the call would fail`);
     const ch = this.newChannel({
       id: this.uniqueId(),
-      name: `PJSIP/${this.o.trunkName}-${this.nextName()}`,
+      name: `PJSIP/${call.endpoint ?? this.o.trunkName}-${this.nextName()}`,
       state: 'Ring',
       caller: { name: call.callerName ?? '', number: call.from },
       dialplan: { context: this.o.inboundContext, exten: call.to, priority: 1, app_name: '', app_data: '' },
@@ -118,6 +120,18 @@ export class World {
   remoteHangup(channelId: string): void {
     const ch = this.channels.get(channelId);
     if (!ch) throw notFound('Channel not found');
+    this.hangup(ch, NORMAL_CLEARING, {});
+  }
+
+  /**
+   * The channel is gone and the app never hears of it (an event lost on Asterisk's side or on the
+   * way): no event at all, only `GET /channels` no longer lists it.
+   */
+  loseChannel(channelId: string): void {
+    const ch = this.channels.get(channelId);
+    if (!ch) throw notFound('Channel not found');
+    ch.subscribedApp = undefined;
+    ch.entry = undefined;
     this.hangup(ch, NORMAL_CLEARING, {});
   }
 
@@ -176,10 +190,18 @@ export class World {
     if (!p.app) throw badRequest('Application must be specified');
     if (p.channelId && this.channels.has(p.channelId)) throw conflict('Channel with given unique ID already exists');
     const ch = this.outboundChannel(this.resolve(p.endpoint), p.channelId, p.variables);
+    // Asterisk subscribes the app at once (the channel's events reach it), answers, and only then
+    // puts the channel into Stasis on a thread of its own: until that StasisStart every channel
+    // command gets 409 "Channel not in Stasis application", and under load that takes a while.
     ch.subscribedApp = p.app;
-    const snapshot = this.snap(ch);
-    this.enterStasis(ch, p.app, p.appArgs ? p.appArgs.split(',') : []);
-    return snapshot;
+    ch.entry = { app: p.app, args: p.appArgs ? p.appArgs.split(',') : [] };
+    this.afterWallClock(ch, this.o.stasisEntryDelay(), () => {
+      const entry = ch.entry!;
+      ch.entry = undefined;
+      this.enterStasis(ch, entry.app, entry.args);
+      if (entry.hangupCause !== undefined) this.destroy(ch, entry.hangupCause);
+    });
+    return this.snap(ch);
   }
 
   async dial(id: string, callerId: string | undefined, timeoutSec: number | undefined) {
@@ -592,11 +614,21 @@ export class World {
   }
 
   private hangup(ch: Channel, cause: number, request: HangupRequest) {
-    if (ch.gone) return;
+    if (ch.gone || ch.entry?.hangupCause !== undefined) return;
+    this.emitChannel(ch, 'ChannelHangupRequest', request);
+    if (ch.entry) {
+      // Asterisk only flags the channel: the thread about to run Stasis() owns it, and when it gets
+      // to run, the channel still enters (StasisStart), leaves at once and is destroyed.
+      ch.entry.hangupCause = cause;
+      return;
+    }
+    this.destroy(ch, cause);
+  }
+
+  private destroy(ch: Channel, cause: number) {
     ch.gone = true;
     for (const timer of ch.timers) this.o.clock.cancel(timer);
     ch.timers.clear();
-    this.emitChannel(ch, 'ChannelHangupRequest', request);
     for (const pb of [...ch.playbacks]) this.finishPlayback(pb, 'failed');
     if (ch.bridge) this.leaveBridge(ch);
     if (ch.stasisApp) {
@@ -799,8 +831,18 @@ export class World {
     return new Promise((resolve) => ch.idleWaiters.push(resolve));
   }
 
+  /** After `ms` of simulated time, unless the channel is gone by then. */
   private later(ch: Channel, ms: number, fn: () => void) {
     const timer = this.o.clock.after(ms, () => {
+      ch.timers.delete(timer);
+      if (!ch.gone) fn();
+    });
+    ch.timers.add(timer);
+  }
+
+  /** After `ms` of wall-clock time (Asterisk's own latency), unless the channel is gone by then. */
+  private afterWallClock(ch: Channel, ms: number, fn: () => void) {
+    const timer = this.o.clock.afterWallClock(ms, () => {
       ch.timers.delete(timer);
       if (!ch.gone) fn();
     });

@@ -4,24 +4,17 @@ import { callControlV1 } from '@switchboard/proto';
 import { grpcImplementation, serveNatsRpc, type ServiceDefinition } from '@switchboard/service-kit';
 import { AriLink } from './ari-link.js';
 import { AriOps } from './ari-ops.js';
-import type { AriChannel } from './ari-types.js';
 import { CallControl } from './call-control.js';
 import { CallTracker } from './call-tracker.js';
-import { CallRegistry, isLive } from './calls.js';
+import { CallRegistry } from './calls.js';
 import { CommandLog } from './command-log.js';
 import { adapterConfigSchema } from './config.js';
 import { FaxHandoff } from './fax-handoff.js';
+import { createAdapterMetrics } from './metrics.js';
+import { Reconciler } from './reconciler.js';
 import { TenantResolver } from './tenant-resolver.js';
 
 const CALL_CONTROL = 'switchboard.callcontrol.v1.CallControlService';
-
-/** The args of a channel sitting in `Stasis(<app>,<args>)`, or undefined when it is not in our app. */
-function stasisArgsOf(channel: AriChannel, app: string): string[] | undefined {
-  const data = channel.dialplan?.app_data ?? '';
-  if (channel.dialplan?.app_name !== 'Stasis') return undefined;
-  const [name, ...args] = data.split(',');
-  return name === app ? args : undefined;
-}
 
 export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
   name: 'ari-adapter',
@@ -30,6 +23,7 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
   nats: { streams: [CALLS_STREAM, FAX_STREAM] },
   grpc: { reflectionProtos: ['switchboard/callcontrol/v1/call_control.proto'] },
   start: async ({ config, logger, nats, grpc, publish, track, onShutdown, addReadinessCheck }) => {
+    const metrics = createAdapterMetrics();
     const registry = new CallRegistry();
     // The tracker calls back into the fax hand-off, which needs the tracker.
     const late: { fax?: FaxHandoff } = {};
@@ -39,10 +33,18 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
       password: config.ARI_PASSWORD,
       app: config.ARI_APP,
       logger,
+      metrics,
       onEvent: (type, event) => tracker.handle(type, event),
-      onConnected: () => resync(),
+      // ARI does not replay what happened while the WebSocket was down: compare with what is live.
+      onConnected: () => reconciler.afterConnect(),
     });
-    const ari = new AriOps(link.client);
+    const ari = new AriOps({
+      url: config.ARI_URL,
+      username: config.ARI_USERNAME,
+      password: config.ARI_PASSWORD,
+      requestTimeoutMs: config.ARI_REQUEST_TIMEOUT_MS,
+      metrics,
+    });
     const inbox = await new Objm(nats!.connection).create(FAX_INBOX_BUCKET);
     const tracker = new CallTracker({
       adapterId: config.ADAPTER_ID,
@@ -52,6 +54,7 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
       publish,
       track: (work) => void track(work),
       onFaxDone: (call, args) => late.fax!.done(call, args),
+      metrics,
       logger,
     });
     const fax = new FaxHandoff({
@@ -72,26 +75,26 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
       ari,
       commands: new CommandLog(config.COMMAND_ID_TTL_MS),
       fax,
+      stasisStartTimeoutMs: config.STASIS_START_TIMEOUT_MS,
+      metrics,
+      logger,
+    });
+    const reconciler = new Reconciler({
+      app: config.ARI_APP,
+      ari,
+      registry,
+      tracker,
+      track: (work) => void track(work),
       logger,
     });
 
-    // ARI does not replay what happened while the WebSocket was down: compare with what is live.
-    const resync = async () => {
-      const channels = await ari.listChannels();
-      const live = new Map(channels.map((channel) => [channel.id, channel]));
-      for (const call of [...registry.all()]) {
-        for (const leg of [...call.legs.values()].filter(isLive)) tracker.reconcile(call, leg, live.get(leg.channelId));
-      }
-      tracker.reconcileOriginates(new Set(live.keys()));
-      for (const channel of channels) {
-        const args = stasisArgsOf(channel, config.ARI_APP);
-        if (args && args[0] !== 'dialed' && !registry.byChannelId(channel.id)) tracker.adopt(channel, args, new Date());
-      }
-    };
-
     await link.start();
     addReadinessCheck('asterisk', () => link.isConnected);
+    // Also while shutdown drains: calls whose channels vanished must still end for it to finish.
+    reconciler.start(config.RECONCILE_INTERVAL_MS);
     onShutdown(() => link.close());
+    // Hooks run last-added first: the timer stops before the link closes.
+    onShutdown(() => reconciler.stop());
 
     const definition = callControlV1.CallControlServiceService;
     const handlers = control.handlers();

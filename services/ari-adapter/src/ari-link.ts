@@ -1,7 +1,7 @@
 import ari, { type Client } from 'ari-client';
 import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
 import type { Logger } from '@switchboard/service-kit';
-import { adapterMetrics } from './metrics.js';
+import type { AdapterMetrics } from './metrics.js';
 
 /** ARI events the adapter reacts to. */
 export const HANDLED_EVENTS = [
@@ -21,6 +21,7 @@ export interface AriLinkOptions {
   password: string;
   app: string;
   logger: Logger;
+  metrics: AdapterMetrics;
   onEvent(type: string, event: unknown): void;
   /** After every (re)connection of the events WebSocket: ARI does not replay missed events. */
   onConnected(): Promise<void>;
@@ -71,9 +72,11 @@ export class AriLink {
       this.connected = false;
       options.logger.warn('ARI events connection lost; reconnecting');
     });
-    client.on('WebSocketConnected', () => void this.afterConnect(true));
     client.on('WebSocketMaxRetries', () => void this.restart());
     await client.start(options.app);
+    // Only now: ari-client also emits WebSocketConnected for the first connection, which is
+    // reconciled below, not counted as a reconnect.
+    client.on('WebSocketConnected', () => void this.afterConnect(true));
     await this.afterConnect(false);
   }
 
@@ -89,7 +92,7 @@ export class AriLink {
   private async afterConnect(reconnected: boolean): Promise<void> {
     this.connected = true;
     if (reconnected) {
-      adapterMetrics.reconnects.add(1);
+      this.options.metrics.reconnects.add(1);
       this.options.logger.info('ARI events connection re-established; re-syncing channels');
     }
     try {
@@ -102,10 +105,10 @@ export class AriLink {
   private async restart(): Promise<void> {
     if (this.closed) return;
     this.options.logger.error('ari-client gave up reconnecting; restarting the events connection');
+    // A successful start emits WebSocketConnected, which re-syncs.
     await restartPolicy.execute(async () => {
       if (this.closed) return;
       await this.client.start(this.options.app);
     });
-    await this.afterConnect(true);
   }
 }

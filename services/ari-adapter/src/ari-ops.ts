@@ -1,85 +1,153 @@
-import type { Client } from 'ari-client';
+import { ExponentialBackoff, handleWhen, retry, type RetryPolicy } from 'cockatiel';
 import type { AriChannel } from './ari-types.js';
+import type { AdapterMetrics } from './metrics.js';
 
-/** How an ARI request failed, read from the body text (ari-client exposes no status code). */
-export type AriFailure = 'not-found' | 'allocation-failed' | 'invalid-state' | 'other';
+/** How an ARI request failed. */
+export type AriFailure =
+  | 'not-found'
+  | 'allocation-failed'
+  /** 409 (422 from bridges): the channel is not, or not yet, in the Stasis app. */
+  | 'not-in-stasis'
+  | 'invalid-state'
+  /** A 5xx other than "Allocation failed": Asterisk failed the request without acting on it. */
+  | 'server-error'
+  /** No answer: refused connection, reset, or no reply within the request timeout. */
+  | 'unreachable'
+  | 'other';
 
 export class AriRequestError extends Error {
   override readonly name = 'AriRequestError';
   constructor(
     readonly failure: AriFailure,
     readonly operation: string,
-    body: string,
+    readonly status: number | undefined,
+    detail: string,
   ) {
-    super(`ARI ${operation} failed: ${body}`);
+    super(`ARI ${operation} failed: ${detail}`);
   }
 }
 
-function classify(body: string): AriFailure {
-  if (/allocation failed/i.test(body)) return 'allocation-failed';
-  if (/not found/i.test(body)) return 'not-found';
-  if (/not in stasis|invalid state|not in a valid state|in use|not in this bridge/i.test(body)) return 'invalid-state';
+function classify(status: number, body: string): AriFailure {
+  if (status >= 500) return /allocation failed/i.test(body) ? 'allocation-failed' : 'server-error';
+  if (/not in stasis/i.test(body)) return 'not-in-stasis';
+  if (status === 404 || /not found/i.test(body)) return 'not-found';
+  if (status === 409 || status === 412 || status === 422) return 'invalid-state';
   return 'other';
 }
 
-async function call<T>(operation: string, request: () => Promise<T>): Promise<T> {
-  try {
-    return await request();
-  } catch (error) {
-    const body = error instanceof Error ? error.message : String(error);
-    throw new AriRequestError(classify(body), operation, body);
-  }
+/**
+ * Which failures an operation is tried again on. Every operation on a refusal (not in Stasis yet,
+ * a 5xx): Asterisk did not act, so a new attempt cannot act twice. Only idempotent ones also when
+ * no answer came: the first attempt may have acted.
+ */
+type RetryOn = 'refusal' | 'refusal-or-silence';
+
+const isRefusal = (error: unknown) =>
+  error instanceof AriRequestError && (error.failure === 'not-in-stasis' || error.failure === 'server-error');
+
+function retryPolicy(retryOn: RetryOn, metrics: AdapterMetrics): RetryPolicy {
+  const policy = retry(
+    handleWhen(
+      (error) =>
+        isRefusal(error) ||
+        (retryOn === 'refusal-or-silence' && error instanceof AriRequestError && error.failure === 'unreachable'),
+    ),
+    // Four more attempts within about two seconds: what a channel needs to reach Stasis under load.
+    { maxAttempts: 4, backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1_000 }) },
+  );
+  policy.onRetry((outcome) => {
+    if ('error' in outcome && outcome.error instanceof AriRequestError)
+      metrics.ariRetries.add(1, { operation: outcome.error.operation, failure: outcome.error.failure });
+  });
+  return policy;
 }
 
-type Channels = Client['channels'];
-type Params<K extends keyof Channels> = Channels[K] extends (params: infer P, ...rest: never[]) => unknown ? P : never;
+export interface AriRestOptions {
+  /** Asterisk's HTTP server, e.g. `http://asterisk:8088`. */
+  url: string;
+  username: string;
+  password: string;
+  /** A request without an answer by then counts as failed ("unreachable"). */
+  requestTimeoutMs: number;
+  metrics: AdapterMetrics;
+}
+
+type Query = Record<string, string | number | readonly string[] | undefined>;
 
 /**
- * The ARI operations the adapter uses, each naming what failed. One place to see what the
- * adapter asks of Asterisk.
+ * The ARI operations the adapter uses, each naming what failed; one place to see what the adapter
+ * asks of Asterisk. Requests go over `fetch` rather than ari-client, whose REST layer keeps no
+ * status code and never settles a request whose connection is refused (measured with 2.2.0): the
+ * adapter needs both to retry what is transient and to drain on shutdown.
  */
 export class AriOps {
-  constructor(private readonly client: Client) {}
+  private readonly authorization: string;
+  private readonly policies: Record<RetryOn, RetryPolicy>;
+
+  constructor(private readonly options: AriRestOptions) {
+    this.authorization = `Basic ${Buffer.from(`${options.username}:${options.password}`).toString('base64')}`;
+    this.policies = {
+      refusal: retryPolicy('refusal', options.metrics),
+      'refusal-or-silence': retryPolicy('refusal-or-silence', options.metrics),
+    };
+  }
 
   listChannels(): Promise<AriChannel[]> {
-    return call('channels.list', async () => (await this.client.channels.list()) as unknown as AriChannel[]);
+    return this.request('channels.list', 'refusal-or-silence', 'GET', '/channels');
   }
 
   answer(channelId: string): Promise<void> {
-    return call('channels.answer', () => this.client.channels.answer({ channelId }));
+    return this.request('channels.answer', 'refusal-or-silence', 'POST', `/channels/${id(channelId)}/answer`);
   }
 
-  play(channelId: string, playbackId: string, media: readonly string[], lang: string | undefined): Promise<void> {
-    const params = {
-      channelId,
-      playbackId,
-      media: [...media],
-      ...(lang ? { lang } : {}),
-    } as unknown as Params<'playWithId'>;
-    return call('channels.playWithId', async () => void (await this.client.channels.playWithId(params)));
+  async play(channelId: string, playbackId: string, media: readonly string[], lang: string | undefined): Promise<void> {
+    await this.request('channels.playWithId', 'refusal', 'POST', `/channels/${id(channelId)}/play/${id(playbackId)}`, {
+      media,
+      lang,
+    });
   }
 
   async stopPlayback(playbackId: string): Promise<void> {
-    await call('playbacks.stop', () => this.client.playbacks.stop({ playbackId })).catch(ignore('not-found'));
-  }
-
-  startMoh(channelId: string, mohClass: string | undefined): Promise<void> {
-    return call('channels.startMoh', () =>
-      this.client.channels.startMoh({ channelId, ...(mohClass ? { mohClass } : {}) }),
+    await this.request('playbacks.stop', 'refusal-or-silence', 'DELETE', `/playbacks/${id(playbackId)}`).catch(
+      ignore('not-found'),
     );
   }
 
-  async stopMoh(channelId: string): Promise<void> {
-    await call('channels.stopMoh', () => this.client.channels.stopMoh({ channelId })).catch(ignore('not-found'));
+  startMoh(channelId: string, mohClass: string | undefined): Promise<void> {
+    return this.request('channels.startMoh', 'refusal-or-silence', 'POST', `/channels/${id(channelId)}/moh`, {
+      mohClass,
+    });
   }
 
-  create(channelId: string, endpoint: string, app: string, appArgs: string): Promise<void> {
-    const params = { channelId, endpoint, app, appArgs } as unknown as Params<'create'>;
-    return call('channels.create', async () => void (await this.client.channels.create(params)));
+  async stopMoh(channelId: string): Promise<void> {
+    await this.request('channels.stopMoh', 'refusal-or-silence', 'DELETE', `/channels/${id(channelId)}/moh`).catch(
+      ignore('not-found'),
+    );
+  }
+
+  /**
+   * A channel to `endpoint`, not dialled yet, that will enter `app`. `variables` (dialplan functions
+   * like `CALLERID(num)` too) are set as it is created: until its StasisStart no command reaches it.
+   */
+  async create(
+    channelId: string,
+    endpoint: string,
+    app: string,
+    appArgs: string,
+    variables: Record<string, string>,
+  ): Promise<void> {
+    await this.request(
+      'channels.create',
+      'refusal',
+      'POST',
+      '/channels/create',
+      { channelId, endpoint, app, appArgs },
+      { variables },
+    );
   }
 
   /** Dials `endpoint` as a new channel that enters `app` only once it is answered. */
-  originate(p: {
+  async originate(p: {
     channelId: string;
     endpoint: string;
     app: string;
@@ -87,28 +155,33 @@ export class AriOps {
     callerId: string;
     timeoutSeconds: number;
   }): Promise<void> {
-    const params = {
-      channelId: p.channelId,
+    await this.request('channels.originateWithId', 'refusal', 'POST', `/channels/${id(p.channelId)}`, {
       endpoint: p.endpoint,
       app: p.app,
       appArgs: p.appArgs,
       timeout: p.timeoutSeconds,
-      ...(p.callerId ? { callerId: p.callerId } : {}),
-    } as unknown as Params<'originateWithId'>;
-    return call('channels.originateWithId', async () => void (await this.client.channels.originateWithId(params)));
+      callerId: p.callerId || undefined,
+    });
   }
 
   setVariable(channelId: string, variable: string, value: string): Promise<void> {
-    return call('channels.setChannelVar', () => this.client.channels.setChannelVar({ channelId, variable, value }));
+    return this.request('channels.setChannelVar', 'refusal-or-silence', 'POST', `/channels/${id(channelId)}/variable`, {
+      variable,
+      value,
+    });
   }
 
   /** The variable's value, or undefined when it is unset (ARI answers 404). */
   async getVariable(channelId: string, variable: string): Promise<string | undefined> {
     try {
-      const result = await call('channels.getChannelVar', () =>
-        this.client.channels.getChannelVar({ channelId, variable }),
+      const result = await this.request<{ value?: string }>(
+        'channels.getChannelVar',
+        'refusal-or-silence',
+        'GET',
+        `/channels/${id(channelId)}/variable`,
+        { variable },
       );
-      return (result as { value?: string }).value;
+      return result.value;
     } catch (error) {
       if (error instanceof AriRequestError && error.failure === 'not-found') return undefined;
       throw error;
@@ -116,35 +189,84 @@ export class AriOps {
   }
 
   dial(channelId: string, caller: string, timeoutSeconds: number): Promise<void> {
-    return call('channels.dial', () => this.client.channels.dial({ channelId, caller, timeout: timeoutSeconds }));
+    return this.request('channels.dial', 'refusal', 'POST', `/channels/${id(channelId)}/dial`, {
+      caller,
+      timeout: timeoutSeconds,
+    });
   }
 
+  /** Hangup needs no Stasis: it also ends a channel that has not entered the app yet. */
   async hangup(channelId: string, cause: number): Promise<void> {
-    const params = { channelId, reason_code: String(cause) } as unknown as Params<'hangup'>;
-    await call('channels.hangup', () => this.client.channels.hangup(params)).catch(ignore('not-found'));
+    await this.request('channels.hangup', 'refusal-or-silence', 'DELETE', `/channels/${id(channelId)}`, {
+      reason_code: String(cause),
+    }).catch(ignore('not-found'));
   }
 
   continueInDialplan(channelId: string, context: string, extension: string): Promise<void> {
-    return call('channels.continueInDialplan', () =>
-      this.client.channels.continueInDialplan({ channelId, context, extension, priority: 1 }),
-    );
+    return this.request('channels.continueInDialplan', 'refusal', 'POST', `/channels/${id(channelId)}/continue`, {
+      context,
+      extension,
+      priority: 1,
+    });
   }
 
   async createBridge(bridgeId: string): Promise<void> {
-    const params = { bridgeId, type: 'mixing', name: bridgeId } as unknown as Parameters<
-      Client['bridges']['createWithId']
-    >[0];
-    await call('bridges.createWithId', () => this.client.bridges.createWithId(params));
+    await this.request('bridges.createWithId', 'refusal', 'POST', `/bridges/${id(bridgeId)}`, {
+      type: 'mixing',
+      name: bridgeId,
+    });
   }
 
   addToBridge(bridgeId: string, channelIds: readonly string[]): Promise<void> {
-    return call('bridges.addChannel', () => this.client.bridges.addChannel({ bridgeId, channel: [...channelIds] }));
+    return this.request('bridges.addChannel', 'refusal-or-silence', 'POST', `/bridges/${id(bridgeId)}/addChannel`, {
+      channel: channelIds,
+    });
   }
 
   async destroyBridge(bridgeId: string): Promise<void> {
-    await call('bridges.destroy', () => this.client.bridges.destroy({ bridgeId })).catch(ignore('not-found'));
+    await this.request('bridges.destroy', 'refusal-or-silence', 'DELETE', `/bridges/${id(bridgeId)}`).catch(
+      ignore('not-found'),
+    );
+  }
+
+  /** One ARI request, parameters in the query string as Asterisk reads them, tried again as `retryOn` allows. */
+  private request<T = void>(
+    operation: string,
+    retryOn: RetryOn,
+    method: string,
+    path: string,
+    query: Query = {},
+    body?: Record<string, unknown>,
+  ): Promise<T> {
+    const url = new URL(`/ari${path}`, this.options.url);
+    for (const [name, value] of Object.entries(query)) {
+      if (value !== undefined) url.searchParams.set(name, typeof value === 'object' ? value.join(',') : String(value));
+    }
+    return this.policies[retryOn].execute(async () => {
+      let status: number;
+      let text: string;
+      try {
+        const response = await fetch(url, {
+          method,
+          headers: {
+            authorization: this.authorization,
+            ...(body ? { 'content-type': 'application/json' } : {}),
+          },
+          ...(body ? { body: JSON.stringify(body) } : {}),
+          signal: AbortSignal.timeout(this.options.requestTimeoutMs),
+        });
+        status = response.status;
+        text = await response.text();
+      } catch (error) {
+        throw new AriRequestError('unreachable', operation, undefined, (error as Error).message);
+      }
+      if (status >= 300) throw new AriRequestError(classify(status, text), operation, status, text);
+      return (text ? JSON.parse(text) : undefined) as T;
+    });
   }
 }
+
+const id = encodeURIComponent;
 
 /** For operations whose goal is already reached when the object is gone. */
 function ignore(failure: AriFailure) {

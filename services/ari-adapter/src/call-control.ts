@@ -16,7 +16,7 @@ import type { CallTracker } from './call-tracker.js';
 import type { CommandLog } from './command-log.js';
 import { DigitCollector } from './digit-collector.js';
 import type { FaxHandoff } from './fax-handoff.js';
-import { adapterMetrics } from './metrics.js';
+import type { AdapterMetrics } from './metrics.js';
 
 const { LegDisposition, LegKind, LegState } = callV1;
 type Definition = typeof callControlV1.CallControlServiceService;
@@ -24,6 +24,7 @@ type Definition = typeof callControlV1.CallControlServiceService;
 const E164 = /^\+[1-9]\d{1,14}$/;
 const DEFAULT_RING_SECONDS = 30;
 const NORMAL_CLEARING = 16;
+const TEMPORARY_FAILURE = 41;
 
 export interface CallControlDependencies {
   app: string;
@@ -33,6 +34,9 @@ export interface CallControlDependencies {
   ari: AriOps;
   commands: CommandLog;
   fax: FaxHandoff;
+  /** How long a created leg may take to enter Stasis before it is given up. */
+  stasisStartTimeoutMs: number;
+  metrics: AdapterMetrics;
   logger: Logger;
 }
 
@@ -47,9 +51,8 @@ function toStatus(error: unknown): unknown {
     case 'not-found':
       return new GrpcStatusError(grpc.status.NOT_FOUND, `${error.operation}: the channel or bridge is gone`);
     case 'invalid-state':
+    case 'not-in-stasis':
       return new GrpcStatusError(grpc.status.FAILED_PRECONDITION, error.message);
-    case 'allocation-failed':
-      return new GrpcStatusError(grpc.status.UNAVAILABLE, error.message);
     default:
       return new GrpcStatusError(grpc.status.UNAVAILABLE, error.message);
   }
@@ -62,7 +65,8 @@ function dialledParty(endpoint: string): string {
 
 /**
  * Call-control commands for the calls this adapter owns. Every command names its call and
- * tenant and carries an id: the first execution's result answers any repeat of that id.
+ * tenant and carries an id: the first successful execution's result answers any repeat of that
+ * id; after a failure a repeat executes again.
  */
 export class CallControl {
   constructor(private readonly deps: CallControlDependencies) {}
@@ -185,6 +189,7 @@ export class CallControl {
         callerId: request.callerId,
         timeoutSeconds: request.ringTimeoutSeconds || DEFAULT_RING_SECONDS,
       });
+      pending.confirmedAt = performance.now();
     } catch (error) {
       const unavailable = error instanceof AriRequestError && error.failure === 'allocation-failed';
       this.deps.tracker.originateFailed(
@@ -216,7 +221,7 @@ export class CallControl {
     });
   }
 
-  /** Runs a command once per command id, counted and timed. */
+  /** Runs a command once per command id (until it succeeds), counted and timed. */
   private async timed<R>(
     method: string,
     request: { tenantId: string; commandId: string },
@@ -227,16 +232,16 @@ export class CallControl {
     const result = this.deps.commands.run(`${request.tenantId}:${request.commandId}`, execute);
     try {
       const response = await result;
-      adapterMetrics.commands.add(1, { method, outcome: 'ok' });
+      this.deps.metrics.commands.add(1, { method, outcome: 'ok' });
       return response;
     } catch (error) {
-      adapterMetrics.commands.add(1, {
+      this.deps.metrics.commands.add(1, {
         method,
         outcome: error instanceof GrpcStatusError ? grpc.status[error.code] : 'INTERNAL',
       });
       throw error;
     } finally {
-      adapterMetrics.commandDuration.record((performance.now() - started) / 1000, { method });
+      this.deps.metrics.commandDuration.record((performance.now() - started) / 1000, { method });
     }
   }
 
@@ -322,23 +327,40 @@ export class CallControl {
     });
     this.deps.tracker.addDialledLeg(call, leg);
     try {
-      await this.deps.ari.create(legId, endpoint, this.deps.app, `dialed,${call.callId}`);
+      // Set at creation: until its StasisStart Asterisk refuses every command on the channel.
+      const variables: Record<string, string> = callerId ? { 'CALLERID(num)': callerId } : {};
+      await this.deps.ari.create(legId, endpoint, this.deps.app, `dialed,${call.callId}`, variables);
     } catch (error) {
       const unavailable = error instanceof AriRequestError && error.failure === 'allocation-failed';
       this.deps.tracker.failLeg(
         call,
         leg,
         unavailable ? LegDisposition.LEG_DISPOSITION_UNAVAILABLE : LegDisposition.LEG_DISPOSITION_FAILED,
-        unavailable ? 20 : 41,
+        unavailable ? 20 : TEMPORARY_FAILURE,
       );
       if (unavailable) return leg;
       throw error;
     }
+    this.deps.tracker.channelCreated(leg);
+    const entered = await this.deps.tracker.awaitStasis(leg, this.deps.stasisStartTimeoutMs);
+    // Ended or being hung up meanwhile (the caller left): its outcome says how.
+    if (!isLive(leg) || leg.hungUpByAdapter) return leg;
+    if (!entered) {
+      this.deps.tracker.abandonLeg(call, leg);
+      throw new GrpcStatusError(
+        grpc.status.UNAVAILABLE,
+        `leg ${legId} to ${endpoint} did not enter Stasis within ${this.deps.stasisStartTimeoutMs} ms`,
+      );
+    }
     try {
-      if (callerId) await this.deps.ari.setVariable(legId, 'CALLERID(num)', callerId);
       await this.deps.ari.dial(legId, caller.channelId, timeoutSeconds || DEFAULT_RING_SECONDS);
     } catch (error) {
-      await this.deps.tracker.hangupLeg(leg, 41);
+      // If this hangup fails too, reconciliation asks again.
+      await this.deps.tracker
+        .hangupLeg(leg, TEMPORARY_FAILURE)
+        .catch((hangupError: unknown) =>
+          this.deps.logger.warn({ err: hangupError, legId }, 'could not hang up a leg whose dial failed'),
+        );
       throw error;
     }
     return leg;

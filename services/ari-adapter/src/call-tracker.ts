@@ -29,7 +29,7 @@ import {
 } from './calls.js';
 import { CAUSE_TEXT, dispositionOfCause, dispositionOfDialStatus } from './dispositions.js';
 import { endpointOfChannelName, type TenantResolver } from './tenant-resolver.js';
-import { adapterMetrics } from './metrics.js';
+import type { AdapterMetrics } from './metrics.js';
 
 const { CallDirection, LegDisposition, LegKind, LegState } = callV1;
 
@@ -43,6 +43,7 @@ export interface TrackerDependencies {
   track(work: Promise<unknown>): void;
   /** Called when a channel re-enters Stasis after ReceiveFAX. */
   onFaxDone(call: CallRecord, args: string[]): Promise<void>;
+  metrics: AdapterMetrics;
   logger: Logger;
 }
 
@@ -55,6 +56,7 @@ const DIRECTION_NAMES: Record<number, string> = {
 };
 const MAX_TYPE_AHEAD = 32;
 const NORMAL_CLEARING = 16;
+const TEMPORARY_FAILURE = 41;
 
 /** Short numbers are extensions: a device dialling one makes an internal call. */
 const EXTENSION = /^\d{2,6}$/;
@@ -73,12 +75,6 @@ export class CallTracker {
   /** Registers an originate before it is sent, so none of its events can arrive unrecognised. */
   expectOriginate(channelId: string, pending: PendingOriginate): void {
     this.originating.set(channelId, pending);
-  }
-
-  /** After a reconnect: originated channels that vanished unseen failed (their ChannelDestroyed was missed). */
-  reconcileOriginates(liveChannelIds: ReadonlySet<string>): void {
-    for (const channelId of [...this.originating.keys()])
-      if (!liveChannelIds.has(channelId)) this.originateFailed(channelId, LegDisposition.LEG_DISPOSITION_FAILED);
   }
 
   /** The originate request itself failed: no channel will come. */
@@ -132,7 +128,7 @@ export class CallTracker {
         { dialedNumber, channel: channel.name },
         'no tenant claims this call; it goes to the fallback tenant',
       );
-      adapterMetrics.unclaimedCalls.add(1);
+      this.deps.metrics.unclaimedCalls.add(1);
     }
     const leg = newLeg({
       legId: channel.id,
@@ -212,9 +208,12 @@ export class CallTracker {
       ROOT_CONTEXT,
     );
     const call = newCall({ span, callId, tenantId, direction, dialedNumber, callerName, startedAt: at }, leg);
+    // The channel was in Stasis (or listed there) just now.
+    leg.confirmedAt ??= performance.now();
     this.deps.registry.add(call);
     this.deps.track(call.finished);
-    adapterMetrics.calls.add(1, { event: 'started' });
+    this.deps.metrics.callsStarted.add(1);
+    this.deps.metrics.callsInFlight.add(1);
     this.publish(call, CallEvents.started, {
       meta: newEventMeta(call.tenantId, PRODUCER, at),
       callId: call.callId,
@@ -239,6 +238,36 @@ export class CallTracker {
     this.endLeg(call, leg, cause, CAUSE_TEXT[cause] ?? '', new Date());
   }
 
+  /** Asterisk created the leg's channel: from now on a channel list must show it. */
+  channelCreated(leg: LegRecord): void {
+    leg.confirmedAt = performance.now();
+  }
+
+  /**
+   * Waits for the leg's StasisStart: Asterisk answers `create` before the channel enters the app,
+   * and refuses every command on it until then. True once it is in; false when the leg ended
+   * first or `timeoutMs` passed.
+   */
+  async awaitStasis(leg: LegRecord, timeoutMs: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    try {
+      return await Promise.race([leg.inStasis, timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * A leg whose channel never entered the app: it fails now rather than wait for events that
+   * may never come, and its channel is hung up behind it.
+   */
+  abandonLeg(call: CallRecord, leg: LegRecord): void {
+    leg.hungUpByAdapter = true;
+    this.failLeg(call, leg, LegDisposition.LEG_DISPOSITION_FAILED, TEMPORARY_FAILURE);
+    this.detach(call, this.deps.ari.hangup(leg.channelId, TEMPORARY_FAILURE), 'could not hang up an abandoned leg');
+  }
+
   /** Hangs a leg up from our side; its end arrives as events. */
   async hangupLeg(leg: LegRecord, cause: number): Promise<void> {
     if (!isLive(leg)) return;
@@ -247,9 +276,48 @@ export class CallTracker {
     await this.deps.ari.hangup(leg.channelId, cause);
   }
 
-  /** Ends a leg whose channel no longer exists (found during a re-sync). */
-  lostLeg(call: CallRecord, leg: LegRecord): void {
-    this.endLeg(call, leg, leg.pendingCause ?? 0, 'Channel gone while the ARI connection was down', new Date());
+  /**
+   * Brings what the adapter tracks in line with Asterisk's channel list, requested at `listedAt`
+   * (`performance.now()`): legs whose channel is gone end, answers that were missed are applied,
+   * hangups that did not take are asked for again, calls without a live leg end, and originates
+   * whose channel vanished unanswered fail. What Asterisk confirmed only after the list was
+   * requested is left alone: the list cannot show it.
+   */
+  reconcile(live: ReadonlyMap<string, AriChannel>, listedAt: number): void {
+    const listed = (confirmedAt: number | undefined) => confirmedAt !== undefined && confirmedAt <= listedAt;
+    for (const call of [...this.deps.registry.all()]) {
+      for (const leg of [...call.legs.values()])
+        if (isLive(leg) && listed(leg.confirmedAt)) this.reconcileLeg(call, leg, live.get(leg.channelId));
+      if (![...call.legs.values()].some(isLive)) this.finishCall(call);
+    }
+    for (const [channelId, pending] of [...this.originating])
+      if (listed(pending.confirmedAt) && !live.has(channelId))
+        this.originateFailed(channelId, LegDisposition.LEG_DISPOSITION_FAILED);
+  }
+
+  private reconcileLeg(call: CallRecord, leg: LegRecord, channel: AriChannel | undefined): void {
+    if (!channel) return this.lostLeg(call, leg);
+    if (leg.hungUpByAdapter) {
+      this.detach(
+        call,
+        this.deps.ari.hangup(leg.channelId, leg.pendingCause ?? NORMAL_CLEARING),
+        'hangup retry failed',
+      );
+      return;
+    }
+    if (channel.state !== 'Up') return;
+    this.answered(call, leg, new Date());
+    if (leg.legId !== call.callerLegId && !leg.bridged)
+      this.detach(call, this.bridgeWithCaller(call, leg), 'bridging after re-sync failed');
+  }
+
+  /** A leg whose channel is gone without its end reaching us (events lost, or missed while disconnected). */
+  private lostLeg(call: CallRecord, leg: LegRecord): void {
+    const talked = leg.answeredAt !== undefined || leg.legId === call.callerLegId;
+    const cause = leg.pendingCause ?? (talked ? NORMAL_CLEARING : 0);
+    this.deps.logger.warn({ callId: call.callId, legId: leg.legId }, 'channel gone without an event; ending its leg');
+    this.deps.metrics.lostLegs.add(1);
+    this.endLeg(call, leg, cause, 'Channel gone without a hangup event', new Date());
   }
 
   answered(call: CallRecord, leg: LegRecord, at: Date): void {
@@ -270,9 +338,15 @@ export class CallTracker {
     const args = stasisArgs(event);
     const known = this.deps.registry.byChannelId(event.channel.id);
     if (known) {
-      if (args[0] === 'faxdone' && known.call.inFax) {
-        known.call.inFax = false;
-        this.detach(known.call, this.deps.onFaxDone(known.call, args), 'fax hand-back failed');
+      const { call, leg } = known;
+      if (args[0] === 'faxdone' && call.inFax) {
+        call.inFax = false;
+        this.detach(call, this.deps.onFaxDone(call, args), 'fax hand-back failed');
+      } else if (isLive(leg)) {
+        leg.settleStasis(true);
+      } else if (leg.createdByAdapter) {
+        // Its leg was given up before the channel got here: do not leave it in the app.
+        this.hangUpOrphan(event.channel.id);
       }
       return;
     }
@@ -282,24 +356,20 @@ export class CallTracker {
     }
     if (args[0] === 'dialed') {
       // A leg created for a call we no longer track (it ended meanwhile): do not leave it ringing.
-      void this.deps.ari
-        .hangup(event.channel.id, NORMAL_CLEARING)
-        .catch((error: unknown) =>
-          this.deps.logger.warn({ err: error, channelId: event.channel.id }, 'could not hang up an orphaned leg'),
-        );
+      this.hangUpOrphan(event.channel.id);
       return;
     }
     this.adopt(event.channel, args, ariTime(event.timestamp));
   }
 
-  /** Brings a tracked leg in line with its channel as ARI lists it after a reconnect. */
-  reconcile(call: CallRecord, leg: LegRecord, channel: AriChannel | undefined): void {
-    if (!isLive(leg)) return;
-    if (!channel) return this.lostLeg(call, leg);
-    if (channel.state !== 'Up') return;
-    this.answered(call, leg, new Date());
-    if (leg.legId !== call.callerLegId && !leg.bridged)
-      this.detach(call, this.bridgeWithCaller(call, leg), 'bridging after re-sync failed');
+  private hangUpOrphan(channelId: string): void {
+    this.deps.track(
+      this.deps.ari
+        .hangup(channelId, NORMAL_CLEARING)
+        .catch((error: unknown) =>
+          this.deps.logger.warn({ err: error, channelId }, 'could not hang up an orphaned leg'),
+        ),
+    );
   }
 
   private onStasisEnd(event: ChannelEvent): void {
@@ -391,8 +461,9 @@ export class CallTracker {
     this.detach(call, this.bridgeWithCaller(call, leg), 'bridging failed');
   }
 
+  /** ARI work an event causes runs beside event handling; shutdown still waits for it. */
   private detach(call: CallRecord, work: Promise<void>, what: string): void {
-    void work.catch((error: unknown) => this.deps.logger.error({ err: error, callId: call.callId }, what));
+    this.deps.track(work.catch((error: unknown) => this.deps.logger.error({ err: error, callId: call.callId }, what)));
   }
 
   private onPlaybackFinished(event: PlaybackEvent): void {
@@ -410,8 +481,11 @@ export class CallTracker {
 
   /** Puts an answered leg with the caller: prompts and music stop first (ARI queues behind them). */
   private async bridgeWithCaller(call: CallRecord, leg: LegRecord): Promise<void> {
+    // The Dial ANSWER event and a reconciliation can both find the leg answered.
+    if (leg.bridging || leg.bridged) return;
     const caller = callerLeg(call);
     if (!isLive(caller)) return this.hangupLeg(leg, NORMAL_CLEARING);
+    leg.bridging = true;
     try {
       await Promise.all([...call.playbacks].map((playbackId) => this.deps.ari.stopPlayback(playbackId)));
       call.playbacks.clear();
@@ -434,7 +508,9 @@ export class CallTracker {
       this.bridged(call, leg);
     } catch (error) {
       this.deps.logger.error({ err: error, callId: call.callId, legId: leg.legId }, 'could not bridge an answered leg');
-      await this.hangupLeg(leg, 41);
+      await this.hangupLeg(leg, TEMPORARY_FAILURE);
+    } finally {
+      leg.bridging = false;
     }
   }
 
@@ -454,6 +530,7 @@ export class CallTracker {
     leg.bridged = false;
     this.publishLeg(call, leg);
     leg.settleOutcome(leg.disposition);
+    leg.settleStasis(false);
     this.afterLegEnded(call, leg);
   }
 
@@ -464,13 +541,12 @@ export class CallTracker {
       call.collector?.hangup();
       call.endedBy ??= 'caller';
       for (const other of live)
-        void this.hangupLeg(other, NORMAL_CLEARING).catch((error: unknown) => this.logHangupFailure(call, error));
+        this.detach(call, this.hangupLeg(other, NORMAL_CLEARING), 'hangup of a remaining leg failed');
     } else if (leg.answeredAt) {
       // The person the caller talked to hung up: the conversation is over.
       call.endedBy ??= 'callee';
       const caller = callerLeg(call);
-      if (isLive(caller))
-        void this.hangupLeg(caller, NORMAL_CLEARING).catch((error: unknown) => this.logHangupFailure(call, error));
+      if (isLive(caller)) this.detach(call, this.hangupLeg(caller, NORMAL_CLEARING), 'hangup of the caller failed');
     }
     if (live.length === 0) this.finishCall(call);
   }
@@ -479,19 +555,14 @@ export class CallTracker {
     if (call.ended) return;
     call.ended = true;
     this.deps.registry.remove(call);
-    if (call.bridgeId) {
-      void this.deps.ari
-        .destroyBridge(call.bridgeId)
-        .catch((error: unknown) =>
-          this.deps.logger.warn({ err: error, callId: call.callId }, 'could not destroy the bridge'),
-        );
-    }
+    if (call.bridgeId) this.detach(call, this.deps.ari.destroyBridge(call.bridgeId), 'could not destroy the bridge');
     const legs = [...call.legs.values()];
     const endedAt = legs.reduce(
       (latest, leg) => (leg.endedAt && leg.endedAt > latest ? leg.endedAt : latest),
       call.startedAt,
     );
-    adapterMetrics.calls.add(1, { event: 'ended' });
+    this.deps.metrics.callsEnded.add(1, { ended_by: call.endedBy ?? 'system' });
+    this.deps.metrics.callsInFlight.add(-1);
     this.publish(call, CallEvents.ended, {
       meta: newEventMeta(call.tenantId, PRODUCER, endedAt),
       callId: call.callId,
@@ -526,16 +597,12 @@ export class CallTracker {
           return this.deps.publish(type, payload);
         });
       } catch (error) {
-        adapterMetrics.publishFailures.add(1, { event: `${type.domain}.${type.event}` });
+        this.deps.metrics.publishFailures.add(1, { event: `${type.domain}.${type.event}` });
         this.deps.logger.error(
           { err: error, callId: call.callId, event: type.event },
           'could not publish a call event',
         );
       }
     });
-  }
-
-  private logHangupFailure(call: CallRecord, error: unknown): void {
-    this.deps.logger.warn({ err: error, callId: call.callId }, 'hangup of a remaining leg failed');
   }
 }

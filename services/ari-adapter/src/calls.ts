@@ -26,9 +26,19 @@ export interface LegRecord {
   pendingCause?: number;
   /** Set when the adapter itself hung the leg up (so an unanswered end is a cancel). */
   hungUpByAdapter: boolean;
+  /** True while the answered leg is being put with the caller (so it happens once). */
+  bridging: boolean;
+  /**
+   * When Asterisk confirmed the channel exists (`performance.now()`): a channel list requested
+   * before then cannot show it, so reconciliation leaves the leg alone.
+   */
+  confirmedAt?: number;
   /** Resolves when the leg is answered and bridged, or ends. */
   readonly outcome: Promise<callV1.LegDisposition>;
   settleOutcome(disposition: callV1.LegDisposition): void;
+  /** Resolves true when the channel entered the Stasis app, false when the leg ended first. */
+  readonly inStasis: Promise<boolean>;
+  settleStasis(entered: boolean): void;
 }
 
 export interface CallRecord {
@@ -68,6 +78,8 @@ export function newLeg(
 ): LegRecord {
   let settle!: (disposition: callV1.LegDisposition) => void;
   const outcome = new Promise<callV1.LegDisposition>((resolve) => (settle = resolve));
+  let settleStasis!: (entered: boolean) => void;
+  const inStasis = new Promise<boolean>((resolve) => (settleStasis = resolve));
   return {
     ...fields,
     disposition: LegDisposition.LEG_DISPOSITION_UNSPECIFIED,
@@ -75,8 +87,11 @@ export function newLeg(
     hangupCauseText: '',
     bridged: false,
     hungUpByAdapter: false,
+    bridging: false,
     outcome,
     settleOutcome: settle,
+    inStasis,
+    settleStasis,
   };
 }
 
@@ -176,6 +191,8 @@ export interface PendingOriginate {
   readonly createdAt: Date;
   /** A final Dial status seen before the channel went away (busy, unavailable). */
   disposition: callV1.LegDisposition;
+  /** When Asterisk accepted the originate (`performance.now()`); see LegRecord.confirmedAt. */
+  confirmedAt?: number;
   /** Resolves with ANSWERED once call.started is queued, or with why the attempt failed. */
   readonly outcome: Promise<callV1.LegDisposition>;
   settleOutcome(disposition: callV1.LegDisposition): void;

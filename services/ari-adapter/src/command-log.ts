@@ -1,6 +1,8 @@
 /**
- * Remembers the result of each command id for a while, so a command that is sent again (a retry
- * after a lost reply) returns the first execution's result instead of acting twice.
+ * Remembers the result of each completed command id for a while, so a command that is sent again
+ * (a retry after a lost reply) returns the first execution's result instead of acting twice.
+ * Repeats that arrive while the first execution runs share it. A failure is not remembered: the
+ * caller retries after a failure, and that retry must run again, not replay the failure.
  */
 export class CommandLog {
   private readonly results = new Map<string, { result: Promise<unknown>; expires: number }>();
@@ -15,7 +17,12 @@ export class CommandLog {
     const known = this.results.get(key);
     if (known) return known.result as Promise<T>;
     const result = execute();
-    this.results.set(key, { result, expires: this.now() + this.ttlMs });
+    const entry = { result, expires: this.now() + this.ttlMs };
+    this.results.set(key, entry);
+    result.catch(() => {
+      // Only this execution's entry: a later one under the same id may have replaced it.
+      if (this.results.get(key) === entry) this.results.delete(key);
+    });
     return result;
   }
 

@@ -57,8 +57,14 @@ export const adapterConfigSchema = z.object({
   /** Dialplan location that runs ReceiveFAX and hands the channel back (docker/asterisk/extensions.conf). */
   FAX_CONTEXT: z.string().min(1).default('switchboard-fax'),
   FAX_EXTENSION: z.string().min(1).default('receive'),
-  /** How long a repeated command id is remembered. */
+  /** How long the result of a completed command id is remembered (failures are not). */
   COMMAND_ID_TTL_MS: z.coerce.number().int().positive().default(600_000),
+  /** How often tracked calls are compared with Asterisk's channel list (each run lists every channel). */
+  RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100, 'must be at least 100 ms').default(30_000),
+  /** How long a created leg may take to enter Stasis; Asterisk refuses commands on it until then. */
+  STASIS_START_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  /** An ARI request without an answer by then failed (and is retried if that is safe). */
+  ARI_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
 });
 
 export type AdapterConfig = z.infer<typeof adapterConfigSchema>;

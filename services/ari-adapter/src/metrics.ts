@@ -1,31 +1,54 @@
 import { metrics } from '@opentelemetry/api';
 
-const meter = metrics.getMeter('@switchboard/ari-adapter');
+export type AdapterMetrics = ReturnType<typeof createAdapterMetrics>;
 
-/** The adapter's own metrics (names `<domain>.<thing>`, UCUM units). */
-export const adapterMetrics = {
-  calls: meter.createCounter('calls.adapter', {
-    description: 'Calls started and ended on this Asterisk.',
-    unit: '{call}',
-  }),
-  unclaimedCalls: meter.createCounter('calls.unclaimed', {
-    description: 'Calls whose number no tenant claims; they went to the fallback tenant.',
-    unit: '{call}',
-  }),
-  commands: meter.createCounter('callcontrol.commands', {
-    description: 'Call-control commands by method and outcome.',
-    unit: '{command}',
-  }),
-  commandDuration: meter.createHistogram('callcontrol.command.duration', {
-    description: 'Time to execute a call-control command.',
-    unit: 's',
-  }),
-  publishFailures: meter.createCounter('calls.publish.failures', {
-    description: 'Call events that could not be published.',
-    unit: '{event}',
-  }),
-  reconnects: meter.createCounter('ari.reconnects', {
-    description: 'Re-established ARI event connections.',
-    unit: '{connection}',
-  }),
-};
+/**
+ * The adapter's own metrics (names `<domain>.<thing>`, UCUM units). Created at start, after the
+ * kit registered the meter provider (earlier ones would be no-ops).
+ */
+export function createAdapterMetrics() {
+  const meter = metrics.getMeter('@switchboard/ari-adapter');
+  return {
+    // started − ended = in flight: a call that never ends shows as a gap that does not close.
+    callsStarted: meter.createCounter('calls.started', {
+      description: 'Calls that started on this Asterisk (call.started published).',
+      unit: '{call}',
+    }),
+    callsEnded: meter.createCounter('calls.ended', {
+      description: 'Calls that ended on this Asterisk (call.ended published), by who ended them.',
+      unit: '{call}',
+    }),
+    callsInFlight: meter.createUpDownCounter('calls.in_flight', {
+      description: 'Calls started and not yet ended on this Asterisk.',
+      unit: '{call}',
+    }),
+    lostLegs: meter.createCounter('calls.legs.lost', {
+      description: 'Legs ended by reconciliation: their channel vanished without an event reaching the adapter.',
+      unit: '{leg}',
+    }),
+    unclaimedCalls: meter.createCounter('calls.unclaimed', {
+      description: 'Calls whose number no tenant claims; they went to the fallback tenant.',
+      unit: '{call}',
+    }),
+    commands: meter.createCounter('callcontrol.commands', {
+      description: 'Call-control commands by method and outcome.',
+      unit: '{command}',
+    }),
+    commandDuration: meter.createHistogram('callcontrol.command.duration', {
+      description: 'Time to execute a call-control command.',
+      unit: 's',
+    }),
+    publishFailures: meter.createCounter('calls.publish.failures', {
+      description: 'Call events that could not be published.',
+      unit: '{event}',
+    }),
+    reconnects: meter.createCounter('ari.reconnects', {
+      description: 'Re-established ARI event connections.',
+      unit: '{connection}',
+    }),
+    ariRetries: meter.createCounter('ari.request.retries', {
+      description: 'ARI requests tried again after a transient failure, by operation and failure.',
+      unit: '{request}',
+    }),
+  };
+}

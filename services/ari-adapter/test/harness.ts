@@ -10,7 +10,7 @@ import {
   type EventType,
 } from '@switchboard/events';
 import { startAriSim, type AriSim, type AriSimOptions } from '@switchboard/ari-sim';
-import { callControlV1 } from '@switchboard/proto';
+import { callControlV1, callV1 } from '@switchboard/proto';
 import {
   connectNats,
   createLogger,
@@ -123,8 +123,14 @@ export function command(callId: string, commandId: string = randomUUID()) {
   return { tenantId: TENANT, callId, commandId };
 }
 
-/** NATS, the ARI emulator and the adapter, wired as in production but on loopback. */
-export async function startHarness(simOptions: Partial<AriSimOptions> = {}): Promise<Harness> {
+/**
+ * NATS, the ARI emulator and the adapter, wired as in production but on loopback; `env` adds to
+ * or overrides the adapter's environment.
+ */
+export async function startHarness(
+  simOptions: Partial<AriSimOptions> = {},
+  env: Record<string, string> = {},
+): Promise<Harness> {
   const stops: Array<() => Promise<unknown>> = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
@@ -149,6 +155,7 @@ export async function startHarness(simOptions: Partial<AriSimOptions> = {}): Pro
         GRPC_PORT: '0',
         LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
         SHUTDOWN_TIMEOUT_MS: '5000',
+        ...env,
       },
     });
     stops.push(() => adapter.shutdown('test over'));
@@ -165,4 +172,29 @@ export async function startHarness(simOptions: Partial<AriSimOptions> = {}): Pro
     await stopAll();
     throw error;
   }
+}
+
+/** An inbound call to the main number, answered; its call id. */
+export async function answeredCall(h: Harness): Promise<string> {
+  const callId = h.sim.placeCall({ from: '+4946241234', to: MAIN_NUMBER });
+  await h.events.waitFor<callV1.CallStarted>('call.started', (event) => event.callId === callId);
+  await h.control.answer(command(callId));
+  return callId;
+}
+
+/** Dials a desk phone for the call and waits for the outcome (it rings up to 600 s of emulator time). */
+export function dialAgent(h: Harness, callId: string, endpoint: string, commandId?: string) {
+  return h.control.dial({
+    ...command(callId, commandId),
+    endpoint,
+    kind: callV1.LegKind.LEG_KIND_INTERNAL,
+    callerId: MAIN_NUMBER,
+    timeoutSeconds: 600,
+    tags: {},
+    waitForOutcome: true,
+  });
+}
+
+export function callEnded(h: Harness, callId: string): Promise<callV1.CallEnded> {
+  return h.events.waitFor<callV1.CallEnded>('call.ended', (event) => event.callId === callId);
 }

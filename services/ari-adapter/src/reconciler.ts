@@ -1,0 +1,81 @@
+import type { Logger } from '@switchboard/service-kit';
+import type { AriOps } from './ari-ops.js';
+import type { AriChannel } from './ari-types.js';
+import type { CallRegistry } from './calls.js';
+import type { CallTracker } from './call-tracker.js';
+
+/** The args of a channel sitting in `Stasis(<app>,<args>)`, or undefined when it is not in our app. */
+function stasisArgsOf(channel: AriChannel, app: string): string[] | undefined {
+  const data = channel.dialplan?.app_data ?? '';
+  if (channel.dialplan?.app_name !== 'Stasis') return undefined;
+  const [name, ...args] = data.split(',');
+  return name === app ? args : undefined;
+}
+
+export interface ReconcilerDependencies {
+  app: string;
+  ari: AriOps;
+  registry: CallRegistry;
+  tracker: CallTracker;
+  /** Keeps shutdown waiting for a run in progress. */
+  track(work: Promise<unknown>): void;
+  logger: Logger;
+}
+
+/**
+ * Compares what the adapter tracks with Asterisk's channel list. Events alone cannot be trusted
+ * to end every call: ARI does not replay what happened while the WebSocket was down, and an
+ * event can be lost without a reconnect. So this runs after every (re)connect, where it also
+ * takes over unknown channels in the app, and periodically, where it ends what vanished.
+ */
+export class Reconciler {
+  private timer: NodeJS.Timeout | undefined;
+  private runs: Promise<void> = Promise.resolve();
+  private running = false;
+
+  constructor(private readonly deps: ReconcilerDependencies) {}
+
+  /** After a (re)connect: reconciles and adopts channels in the app that the adapter does not know. */
+  afterConnect(): Promise<void> {
+    return this.enqueue(true);
+  }
+
+  /** Reconciles every `intervalMs` until `stop()`; a tick while a run is in progress is skipped. */
+  start(intervalMs: number): void {
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.enqueue(false).catch((error: unknown) =>
+        this.deps.logger.error({ err: error }, 'periodic reconciliation with Asterisk failed'),
+      );
+    }, intervalMs);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Runs one after another: a run must not act on a list older than one already applied. */
+  private enqueue(adopt: boolean): Promise<void> {
+    const run = this.runs.then(() => this.run(adopt));
+    this.runs = run.catch(() => undefined);
+    this.deps.track(this.runs);
+    return run;
+  }
+
+  private async run(adopt: boolean): Promise<void> {
+    this.running = true;
+    try {
+      const listedAt = performance.now();
+      const channels = await this.deps.ari.listChannels();
+      this.deps.tracker.reconcile(new Map(channels.map((channel) => [channel.id, channel])), listedAt);
+      if (!adopt) return;
+      for (const channel of channels) {
+        const args = stasisArgsOf(channel, this.deps.app);
+        if (args && args[0] !== 'dialed' && !this.deps.registry.byChannelId(channel.id))
+          this.deps.tracker.adopt(channel, args, new Date());
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}
