@@ -42,6 +42,7 @@ const restartPolicy = retry(handleAll, {
 export class AriLink {
   private connected = false;
   private closed = false;
+  private restarting = false;
 
   private constructor(
     readonly client: Client,
@@ -103,12 +104,19 @@ export class AriLink {
   }
 
   private async restart(): Promise<void> {
-    if (this.closed) return;
+    // Each failed start ends in another WebSocketMaxRetries: without this guard every one of them
+    // began a restart loop of its own (seen against a stopped Asterisk: thousands a minute).
+    if (this.closed || this.restarting) return;
+    this.restarting = true;
     this.options.logger.error('ari-client gave up reconnecting; restarting the events connection');
-    // A successful start emits WebSocketConnected, which re-syncs.
-    await restartPolicy.execute(async () => {
-      if (this.closed) return;
-      await this.client.start(this.options.app);
-    });
+    try {
+      // A successful start emits WebSocketConnected, which re-syncs.
+      await restartPolicy.execute(async () => {
+        if (this.closed) return;
+        await this.client.start(this.options.app);
+      });
+    } finally {
+      this.restarting = false;
+    }
   }
 }
