@@ -122,7 +122,17 @@ export async function startAsterisk(options: StartAsteriskOptions = {}): Promise
       cli,
       ari,
       stop: async () => {
+        // An Asterisk that went away by itself fails the test that started it, with its last words.
+        const gone = server.exitStatus();
         await server.stop();
+        if (gone) {
+          const log = await readFile(path.join(dirs.log, 'full'), 'utf8').catch(() => '');
+          await rm(baseDir, { recursive: true, force: true });
+          throw new Error(
+            `Asterisk exited during the test (code ${gone.code}, signal ${gone.signal}):\n` +
+              `${server.tail().join('\n')}\n--- log/full (end) ---\n${log.split('\n').slice(-60).join('\n')}`,
+          );
+        }
         await rm(baseDir, { recursive: true, force: true });
       },
     };

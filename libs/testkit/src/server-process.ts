@@ -7,6 +7,10 @@ export interface ServerProcess {
   readonly pid: number;
   /** The capture groups of the line that said the server was ready. */
   readonly ready: RegExpMatchArray;
+  /** Its last output lines (at most 200), e.g. to show why it went away. */
+  tail(): string[];
+  /** How it ended if it has, before or after `stop()`. */
+  exitStatus(): { code: number | null; signal: NodeJS.Signals | null } | undefined;
   stop(): Promise<void>;
 }
 
@@ -27,12 +31,19 @@ process.once('exit', () => {
 });
 
 const STOP_GRACE_MS = 5_000;
+const TAIL_LINES = 200;
 
 export async function spawnServer(options: SpawnOptions): Promise<ServerProcess> {
   const { name, command, args, readyLine, timeoutMs = 30_000 } = options;
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
+  // Only a tail is kept: a server that runs for a while must not grow a log in memory.
   const output: string[] = [];
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  child.once('exit', (code, signal) => {
+    exited = { code, signal };
+  });
+  let started = false;
 
   const ready = await new Promise<RegExpMatchArray>((resolve, reject) => {
     const fail = (reason: string) => {
@@ -43,8 +54,11 @@ export async function spawnServer(options: SpawnOptions): Promise<ServerProcess>
     const timer = setTimeout(() => fail(`no ready line within ${timeoutMs} ms`), timeoutMs);
     const onLine = (line: string) => {
       output.push(line);
+      if (output.length > TAIL_LINES) output.splice(0, output.length - TAIL_LINES);
+      if (started) return;
       const match = readyLine.exec(line);
       if (match) {
+        started = true;
         clearTimeout(timer);
         child.off('exit', onExit);
         resolve(match);
@@ -74,5 +88,5 @@ export async function spawnServer(options: SpawnOptions): Promise<ServerProcess>
     return stopping;
   };
 
-  return { pid: child.pid ?? -1, ready, stop };
+  return { pid: child.pid ?? -1, ready, tail: () => [...output], exitStatus: () => exited, stop };
 }
