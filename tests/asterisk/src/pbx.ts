@@ -1,0 +1,251 @@
+import type { EndpointBehavior } from '@switchboard/ari-sim';
+import { followEvents, readTenant, startStack, type EventLog, type Stack, type StackOptions } from '@switchboard/stack';
+import {
+  placeCall,
+  placeCalls,
+  startAsterisk,
+  startPhone,
+  type AsteriskServer,
+  type PhoneBehaviour,
+  type SippPhone,
+} from '@switchboard/testkit';
+
+/** What a staff phone (or the carrier's far end) does when it rings. */
+export type Phone = { answerAfterMs: number; hangupAfterMs?: number } | { busy: true } | { neverAnswer: true };
+
+/** A citizen's (or a staff device's) call as the test places it. */
+export interface CallSpec {
+  from: string;
+  to: string;
+  /** Key presses, each this long after the call was answered. */
+  dtmf?: { atMs: number; digit: string }[];
+  /** The caller hangs up this long after the call was answered. */
+  hangupAfterMs: number;
+  /** A caller left ringing gives up (CANCEL) this long after the last ringing signal. */
+  giveUpAfterMs?: number;
+  /** Place it from this staff device (an internal or outbound call) instead of from the carrier. */
+  device?: string;
+}
+
+export interface LoadResult {
+  offered: number;
+  /** Calls the caller side saw answered and then ended by the far side (the colleague hung up). */
+  completed: number;
+  failed: number;
+  /** The failed calls by what the caller saw (final SIP code, or how it ended), for the report. */
+  failures: Record<string, number>;
+}
+
+export interface PbxOptions {
+  tenantFile?: string;
+  menusFile?: string;
+  /** How each staff device answers; devices not listed answer after 300 ms. */
+  phones?: Record<string, Phone>;
+  /** The carrier's far end: home-office and outbound numbers. */
+  carrier?: Phone;
+  services?: StackOptions['services'];
+  serviceEnv?: StackOptions['serviceEnv'];
+}
+
+/** The whole system on one PBX: a real Asterisk with sipp phones, or the emulator. */
+export interface Pbx {
+  readonly kind: 'asterisk' | 'emulator';
+  readonly stack: Stack;
+  readonly events: EventLog;
+  /** Resolves when the caller's side of the call is over. */
+  call(spec: CallSpec): Promise<void>;
+  /** `count` calls at `ratePerSecond`, each as `spec` (with its own caller number). */
+  load(spec: Omit<CallSpec, 'from'>, count: number, ratePerSecond: number): Promise<LoadResult>;
+  /** INVITEs each phone behaviour's devices received (Asterisk) or legs dialled to them (emulator). */
+  invitesTo(device: string): number;
+  stop(): Promise<void>;
+}
+
+const DEFAULT_PHONE: Phone = { answerAfterMs: 300 };
+
+export async function startPbx(kind: Pbx['kind'], options: PbxOptions): Promise<Pbx> {
+  return kind === 'asterisk' ? startOnAsterisk(options) : startOnEmulator(options);
+}
+
+async function devicesOf(options: PbxOptions): Promise<string[]> {
+  const tenant = await readTenant(options.tenantFile ?? (await defaultTenantFile()), true);
+  return tenant.document.staff.flatMap((person) => person.devices);
+}
+
+async function defaultTenantFile(): Promise<string> {
+  return (await import('@switchboard/stack')).DEFAULT_TENANT_FILE;
+}
+
+function stackOptions(options: PbxOptions): StackOptions {
+  return {
+    alwaysOpen: true,
+    handleSignals: false,
+    ...(options.tenantFile ? { tenantFile: options.tenantFile } : {}),
+    ...(options.menusFile ? { menusFile: options.menusFile } : {}),
+    ...(options.services ? { services: options.services } : {}),
+    ...(options.serviceEnv ? { serviceEnv: options.serviceEnv } : {}),
+  };
+}
+
+const key = (phone: Phone) => JSON.stringify(phone);
+
+function behaviourOf(phone: Phone): PhoneBehaviour {
+  if ('busy' in phone) return { behaviour: 'busy' };
+  if ('neverAnswer' in phone) return { behaviour: 'never-answer' };
+  return { behaviour: 'answer', answerAfterMs: phone.answerAfterMs, hangupAfterMs: phone.hangupAfterMs };
+}
+
+async function startOnAsterisk(options: PbxOptions): Promise<Pbx> {
+  const stops: Array<() => Promise<unknown>> = [];
+  const stop = async () => {
+    for (const step of stops.reverse()) await step().catch(() => undefined);
+  };
+  try {
+    // One sipp phone per behaviour; every device with that behaviour points at it.
+    const phones = new Map<string, SippPhone>();
+    const phoneFor = async (phone: Phone) => {
+      let running = phones.get(key(phone));
+      if (!running) {
+        running = await startPhone(behaviourOf(phone));
+        phones.set(key(phone), running);
+        stops.push(() => running!.stop());
+      }
+      return running;
+    };
+    const deviceNames = await devicesOf(options);
+    const deviceContacts = new Map<string, SippPhone>();
+    for (const name of deviceNames) deviceContacts.set(name, await phoneFor(options.phones?.[name] ?? DEFAULT_PHONE));
+    const carrier = await phoneFor(options.carrier ?? DEFAULT_PHONE);
+    const asterisk: AsteriskServer = await startAsterisk({
+      devices: deviceNames.map((name) => ({ name, contact: deviceContacts.get(name)!.contactFor(name) })),
+      trunkContact: carrier.contact,
+    });
+    stops.push(() => asterisk.stop());
+    const stack = await startStack({ ...stackOptions(options), asterisk });
+    stops.push(() => stack.stop());
+    const events = await followEvents(stack.natsUrl);
+    stops.push(() => events.close());
+
+    return {
+      kind: 'asterisk',
+      stack,
+      events,
+      call: async (spec) => {
+        const call = await placeCall({
+          asterisk: asterisk.sipAddress,
+          from: spec.device ?? spec.from,
+          to: spec.to,
+          dtmf: spec.dtmf ?? [],
+          hangupAfterMs: spec.hangupAfterMs,
+          ...(spec.giveUpAfterMs ? { cancelAfterMs: spec.giveUpAfterMs } : {}),
+          // Staff devices call from 127.0.0.2: Asterisk identifies them by user, not as the carrier.
+          ...(spec.device ? { localAddress: '127.0.0.2' } : {}),
+        });
+        await call.result;
+      },
+      load: async (spec, count, ratePerSecond) => {
+        const load = await placeCalls({
+          asterisk: asterisk.sipAddress,
+          to: spec.to,
+          dtmf: spec.dtmf ?? [],
+          hangupAfterMs: spec.hangupAfterMs,
+          ...(spec.giveUpAfterMs ? { cancelAfterMs: spec.giveUpAfterMs } : {}),
+          count,
+          ratePerSecond,
+        });
+        const result = await load.result;
+        const failures: Record<string, number> = {};
+        let completed = 0;
+        for (const call of result.calls) {
+          if (call.answered && call.hungUpBy === 'callee') completed++;
+          else {
+            const seen = call.answered
+              ? `answered, ended by ${call.hungUpBy ?? 'nobody'}`
+              : `final ${call.finalCode ?? 'none'}`;
+            failures[seen] = (failures[seen] ?? 0) + 1;
+          }
+        }
+        const unplaced = count - result.calls.length;
+        if (unplaced > 0) failures['never placed by sipp'] = unplaced;
+        return { offered: count, completed, failed: count - completed, failures };
+      },
+      invitesTo: (device) => deviceContacts.get(device)?.counts(device).invites ?? 0,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+function simBehaviour(phone: Phone): EndpointBehavior {
+  if ('busy' in phone) return { busy: true };
+  if ('neverAnswer' in phone) return { noAnswer: true };
+  return { answerAfterMs: phone.answerAfterMs, ...(phone.hangupAfterMs ? { hangupAfterMs: phone.hangupAfterMs } : {}) };
+}
+
+async function startOnEmulator(options: PbxOptions): Promise<Pbx> {
+  const stack = await startStack({ ...stackOptions(options), phoneBehavior: simBehaviour(DEFAULT_PHONE) });
+  let events: EventLog | undefined;
+  try {
+    events = await followEvents(stack.natsUrl);
+    const sim = stack.ariSim;
+    for (const [device, phone] of Object.entries(options.phones ?? {}))
+      sim.setEndpoint(`PJSIP/${device}`, simBehaviour(phone));
+    const tenant = await readTenant(options.tenantFile ?? (await defaultTenantFile()), true);
+    for (const person of tenant.document.staff) {
+      if (person.homeOfficeNumber) {
+        sim.setEndpoint(`PJSIP/${person.homeOfficeNumber}@trunk`, simBehaviour(options.carrier ?? DEFAULT_PHONE));
+      }
+    }
+    const log = events;
+    const placeOne = async (spec: CallSpec) => {
+      // The emulator's script times count from the call's start; it answers at once.
+      const script = [
+        ...(spec.dtmf ?? []).map((press) => ({ atMs: press.atMs, dtmf: press.digit })),
+        { atMs: spec.hangupAfterMs, hangup: true as const },
+      ];
+      const channelId = sim.placeCall({
+        from: spec.from,
+        to: spec.to,
+        script,
+        ...(spec.device ? { args: ['outbound', spec.to], endpoint: spec.device } : {}),
+      });
+      return log.waitUntil(`call.ended of ${channelId}`, () => log.ended(channelId)[0], spec.hangupAfterMs + 60_000);
+    };
+    return {
+      kind: 'emulator',
+      stack,
+      events,
+      call: async (spec) => {
+        await placeOne(spec);
+      },
+      load: async (spec, count, ratePerSecond) => {
+        const calls: Promise<unknown>[] = [];
+        for (let index = 0; index < count; index++) {
+          calls.push(
+            // As sipp counts it: answered, then ended by the far side.
+            placeOne({ ...spec, from: `+4915${String(10_000_000 + index)}` }).then(
+              (ended) => ended.endedBy === 'callee',
+            ),
+          );
+          await new Promise((resolve) => setTimeout(resolve, 1_000 / ratePerSecond));
+        }
+        const answered = await Promise.all(calls);
+        const completed = answered.filter(Boolean).length;
+        const failures: Record<string, number> =
+          completed < count ? { 'not ended by the colleague': count - completed } : {};
+        return { offered: count, completed, failed: count - completed, failures };
+      },
+      invitesTo: (device) => sim.listCalls().filter((record) => record.to === `PJSIP/${device}`).length,
+      stop: async () => {
+        await log.close();
+        await stack.stop();
+      },
+    };
+  } catch (error) {
+    await events?.close();
+    await stack.stop();
+    throw error;
+  }
+}
