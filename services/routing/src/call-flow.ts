@@ -22,7 +22,7 @@ import type { CallbackRequest } from './callback-worker.js';
 import { queueKey, type DepartmentQueues } from './department-queue.js';
 import { routingMetrics, timed, type FallbackReason } from './metrics.js';
 import { decideOutbound } from './outbound-policy.js';
-import { PROMPTS } from './prompts.js';
+import { LAST_ANNOUNCED_POSITION, PROMPTS } from './prompts.js';
 import type { DepartmentSettings, StaffMember, TenantDirectory, TenantView } from './tenant-directory.js';
 
 const { LegDisposition, LegKind } = callV1;
@@ -773,6 +773,7 @@ export class CallFlow {
   }
 
   private async announcePosition(position: number): Promise<void> {
+    if (position > LAST_ANNOUNCED_POSITION) return;
     const now = Date.now();
     if (now - this.lastAnnouncement < this.deps.config.ROUTING_ANNOUNCE_INTERVAL_MS) return;
     this.lastAnnouncement = now;

@@ -1,5 +1,11 @@
 // Prompts routing plays (ARI media URIs; the files live in Asterisk's sounds/<lang>/switchboard/).
 
+/**
+ * The highest queue position with a recorded announcement (docker/asterisk/sounds/numbered.yaml
+ * generates 1–50); a caller further back hears the music only, not a failed playback.
+ */
+export const LAST_ANNOUNCED_POSITION = 50;
+
 export const PROMPTS = {
   /** "You are caller number n": `sound:switchboard/queue-position-<n>` (n ≥ 1). */
   queuePosition: (position: number) => `sound:switchboard/queue-position-${position}`,

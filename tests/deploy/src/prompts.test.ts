@@ -279,6 +279,13 @@ describe('prompts used anywhere', () => {
     expect([...usage.languages]).toContain('de-DE');
   });
 
+  it('cover every queue position routing announces', async () => {
+    const routing = await readFile(join(REPO, 'services/routing/src/prompts.ts'), 'utf8');
+    const last = Number(/LAST_ANNOUNCED_POSITION = (\d+)/.exec(routing)?.[1]);
+    expect(last).toBeGreaterThan(0);
+    expect(numbered['queue-position-{n}']).toEqual([1, last]);
+  });
+
   it.each(LANGUAGES)('each have a %s text (numbered ones a range and a {n} text)', (language) => {
     const missing = missingTexts(usage.prompts.keys(), texts[language]!, numbered);
     const where = missing.map((name) => `${name} ← ${[...(usage.prompts.get(name.split(' ')[0]!) ?? [])].join(', ')}`);
