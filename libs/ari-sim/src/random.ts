@@ -1,19 +1,16 @@
+import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+
 /** A delay in milliseconds: fixed, or drawn uniformly from `[min, max]` each time. */
 export type DelaySpec = number | readonly [number, number];
 
 /**
- * mulberry32: a small seeded generator, so a run with the same seed draws the same delays and a
- * failure it shows can be replayed.
+ * A seeded generator (pure-rand's xoroshiro128+), so a run with the same seed draws the same
+ * delays and a failure it shows can be replayed.
  */
 export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const generator = xoroshiro128plus(seed);
+  return () => uniformFloat64(generator);
 }
 
 /** Draws delays as `spec` says; a range uses `random`. Refuses negative or reversed ranges. */
