@@ -94,8 +94,9 @@ export async function startAsterisk(options: StartAsteriskOptions = {}): Promise
     const server = await spawnServer({
       name: 'asterisk',
       command: binary,
-      // -f: stay in the foreground, -c: a console on stdout (where "Asterisk Ready." appears).
-      args: ['-C', configFile, '-f', '-c', '-n', '-vvv'],
+      // -f: stay in the foreground; "Asterisk Ready." still reaches stdout. Not -c: its console
+      // reads stdin, which here is at EOF, and spins on it (40 % of a core while idle).
+      args: ['-C', configFile, '-f', '-n'],
       readyLine: /Asterisk Ready\./,
       timeoutMs: options.timeoutMs ?? 60_000,
     });
@@ -254,7 +255,8 @@ async function renderConfig(etc: string, dirs: Directories, values: RenderValues
   );
   await writeFile(
     path.join(etc, 'logger.conf'),
-    '[general]\n[logfiles]\nconsole => notice,warning,error,verbose\nfull => notice,warning,error,verbose,dtmf\n',
+    // The console (this process's stdout) gets only what is wrong; the details go to log/full.
+    '[general]\n[logfiles]\nconsole => notice,warning,error\nfull => notice,warning,error,verbose(3),dtmf\n',
   );
 }
 
