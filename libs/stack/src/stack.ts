@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startAriSim, type AriSim, type AriSimOptions, type EndpointBehavior } from '@switchboard/ari-sim';
 import { createAuthenticator, type Principal } from '@switchboard/service-kit';
-import { startMongo, startNats, startSmtpSink } from '@switchboard/testkit';
+import { startMongo, startNats, startSmtpSink, type SmtpSink } from '@switchboard/testkit';
 import { REPO_ROOT, spawnService, type ServiceProcess } from './child.js';
 import { CALL_PATH, DEMO_SELLER, MONGO_SERVICES, SERVICE_NAMES, type ServiceName } from './services.js';
 import { awaitAgents, configurePhones, importTenant, numberPlan, readTenant, saveMenus } from './tenant.js';
@@ -60,6 +60,8 @@ export interface Stack {
   /** The in-process emulator; a stack on a real Asterisk has none (reading it throws). */
   readonly ariSim: AriSim;
   tenantId: string;
+  /** Mail the fax service sent (a real SMTP server on loopback); empty without the fax service. */
+  readonly mail: SmtpSink['messages'];
   /** Where the service logs are. */
   logDir: string;
   /** The running processes (a killed one is removed). */
@@ -219,6 +221,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         return ariSim;
       },
       tenantId: tenant.tenantId,
+      mail: smtp?.messages ?? [],
       logDir,
       services,
       token,
