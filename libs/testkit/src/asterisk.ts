@@ -6,6 +6,13 @@ import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import {
+  faxSenderContext,
+  faxSenderEndpoint,
+  sendFax,
+  type SendFaxOptions,
+  type SendFaxResult,
+} from './asterisk-fax-sender.js';
 import { spawnServer } from './server-process.js';
 import { REPO_ROOT, toolsBinDir } from './tools.js';
 
@@ -43,6 +50,8 @@ export interface AsteriskServer {
   cli(command: string): Promise<string>;
   /** A POST/GET/PUT/DELETE on ARI (`/ari` + path), with the ARI user's credentials. */
   ari(method: string, pathAndQuery: string, body?: unknown): Promise<{ status: number; body: unknown }>;
+  /** Sends a fax from the carrier's side (SendFAX over SIP into this Asterisk) and reports how it went. */
+  sendFax(options: SendFaxOptions): Promise<SendFaxResult>;
   stop(): Promise<void>;
 }
 
@@ -122,6 +131,7 @@ export async function startAsterisk(options: StartAsteriskOptions = {}): Promise
       baseDir,
       cli,
       ari,
+      sendFax: (fax) => sendFax(ari, path.join(dirs.log, 'full'), fax),
       stop: async () => {
         // An Asterisk that went away by itself fails the test that started it, with its last words.
         const gone = server.exitStatus();
@@ -223,7 +233,9 @@ async function renderConfig(etc: string, dirs: Directories, values: RenderValues
         /^contact\s*=\s*sip:sip\.carrier\.example.*$/m,
         values.trunkContact ? `contact = ${values.trunkContact}` : ';contact: no carrier in this test',
       );
-      text += renderDevices(values.devices);
+      text += renderDevices(values.devices) + faxSenderEndpoint(values.sipPort);
+    } else if (file === 'extensions.conf') {
+      text += faxSenderContext();
     } else if (file === 'rtp.conf') {
       text = replaceLine(file, text, /^rtpstart\s*=.*$/m, `rtpstart = ${values.rtpStart}`);
       text = replaceLine(file, text, /^rtpend\s*=.*$/m, `rtpend = ${values.rtpStart + RTP_PORTS - 1}`);

@@ -12,6 +12,7 @@ export {
   type AsteriskDevice,
   type StartAsteriskOptions,
 } from './asterisk.js';
+export { type SendFaxOptions, type SendFaxResult } from './asterisk-fax-sender.js';
 export {
   placeCall,
   placeCalls,
