@@ -1,3 +1,4 @@
+import { serviceNumber } from '@switchboard/numbering';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { z } from 'zod';
 
@@ -162,6 +163,17 @@ export const staffSchema = z
   .superRefine((staff, context) => {
     if (staff.homeOffice && !staff.homeOfficeNumber) {
       context.addIssue({ code: 'custom', path: ['homeOfficeNumber'], message: 'is required when homeOffice is set' });
+    }
+    // Routing sends these out before it looks for an extension (see README, "Extensions").
+    const service = serviceNumber(staff.extension);
+    if (service) {
+      context.addIssue({
+        code: 'custom',
+        path: ['extension'],
+        message:
+          `${staff.displayName} (${staff.staffId}) cannot have extension ${staff.extension}: it is ${service.reaches}, ` +
+          'which every phone dials instead of a colleague; choose a free extension',
+      });
     }
   });
 

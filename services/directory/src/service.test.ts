@@ -275,6 +275,18 @@ describe('admin API', () => {
 
     const clash = await statusOf(operator.createStaff({ tenantId: 't-test', staff: staff({ staffId: 's-2' }) }));
     expect(clash.details).toBe('staff.extension: "11" is used more than once');
+    const emergency = await statusOf(
+      operator.createStaff({
+        tenantId: 't-test',
+        staff: staff({ staffId: 's-2', displayName: 'Birte Jensen', extension: '112' }),
+      }),
+    );
+    expect(emergency).toEqual({
+      code: grpc.status.INVALID_ARGUMENT,
+      details:
+        'staff.extension: Birte Jensen (s-2) cannot have extension 112: it is the emergency number of the fire ' +
+        'brigade and ambulance, which every phone dials instead of a colleague; choose a free extension',
+    });
 
     expect(await statusOf(operator.createStaff({ tenantId: 't-test', staff: staff({}) }))).toMatchObject({
       code: grpc.status.ALREADY_EXISTS,
@@ -342,6 +354,12 @@ describe('import and export', () => {
     expect(broken.details).toContain('sites.siteId: "amt-kropp" is used more than once');
     expect(broken.details).toContain('staff.extension: "101" is used more than once');
     expect(broken.details).toContain('departments[bauamt].members.staffId: no staff "ghost"');
+    const reserved = parse(before) as typeof document;
+    reserved.staff[3]!.extension = '116117';
+    const refused = await statusOf(operator.importTenant({ tenantId: 't-kropp', document: JSON.stringify(reserved) }));
+    expect(refused.details).toMatch(
+      /^document\.staff\[3\]\.extension: Maren Jessen \(s-104\) cannot have extension 116117: it is a European service number of social value \(116xxx/,
+    );
     expect((await statusOf(operator.importTenant({ tenantId: 't-kropp', document: 'tenant: [' }))).details).toMatch(
       /^document: not YAML or JSON/,
     );

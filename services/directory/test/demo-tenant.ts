@@ -1,6 +1,7 @@
 // The demo tenant of DESIGN.md: one Amt of 14 municipalities, 47 sites, 60 staff. Seeded, so it
 // is the same every time; `pnpm demo:directory` writes it to demo/amt-kropp.yaml, and a test
 // checks the committed file is what this builds.
+import { serviceNumber } from '@switchboard/numbering';
 import { stringify } from 'yaml';
 import { documentSchema, type DirectoryDocument } from '../src/model.js';
 import { referenceProblems } from '../src/references.js';
@@ -194,6 +195,13 @@ export function buildDemoTenant(): DirectoryDocument {
   for (const library of libraries) person(library, ['library']);
   for (const kita of kitas.slice(0, 12)) person(kita, ['kindergarten']);
   const finance = staff.filter((member) => member.skills.includes('finance'));
+  // Counting up from 101 would hand out 110, 112 and 115, which phones dial as emergency and
+  // service numbers: those colleagues get the free extensions after the last one instead. Their
+  // staff ids and desk phones keep their names (they name the person and the phone, not the number).
+  let spare = 101 + staff.length;
+  for (const member of staff) {
+    if (serviceNumber(member.extension)) member.extension = String(spare++);
+  }
 
   type Department = DirectoryDocument['departments'][number];
   const members = (people: Staff[]) => people.map((member, index) => ({ staffId: member.staffId, priority: index }));

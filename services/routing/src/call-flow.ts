@@ -1,4 +1,5 @@
 import type { KV } from '@nats-io/kv';
+import { serviceNumber } from '@switchboard/numbering';
 import {
   callControlV1,
   callV1,
@@ -197,17 +198,19 @@ export class CallFlow {
 
   /**
    * A device dialled a short number. The adapter calls every 2–6 digit number internal, so
-   * emergency numbers (110, 112) and service codes (118xy) are decided by the outbound policy —
-   * emergency first, even if someone had that extension.
+   * emergency and service numbers (110, 112, 115, 116xxx, 118xy: the list directory refuses as
+   * extensions) are taken out first and follow the outbound policy, even if someone still had
+   * that extension from before the rule.
    */
   private async internalCall(): Promise<void> {
-    const decision = decideOutbound(this.state.dialedNumber);
-    if (decision.result === 'emergency') return this.outboundCall();
+    if (serviceNumber(this.state.dialedNumber)) return this.outboundCall();
     const view = await this.tenantOrFallback();
     if (!view) return;
     const staff = view.staffByExtension(this.state.dialedNumber);
     if (staff) return this.connectStaff(staff, this.state.caller);
-    if (decision.destinationClass === 'invalid') return this.announce(PROMPTS.extensionUnknown);
+    if (decideOutbound(this.state.dialedNumber).destinationClass === 'invalid') {
+      return this.announce(PROMPTS.extensionUnknown);
+    }
     return this.outboundCall();
   }
 

@@ -7,6 +7,16 @@ describe('decideOutbound', () => {
     expect(decideOutbound('110')).toMatchObject({ result: 'emergency', number: '110' });
   });
 
+  it('lets public service numbers through and takes short codes from the shared list', () => {
+    expect(decideOutbound('115')).toMatchObject({
+      result: 'allowed',
+      number: '115',
+      destinationClass: 'public-service',
+    });
+    expect(decideOutbound('116 117')).toMatchObject({ result: 'allowed', number: '116117' });
+    expect(decideOutbound('1101')).toMatchObject({ result: 'barred', destinationClass: 'invalid' });
+  });
+
   it('bars premium, mass-traffic and directory-service numbers', () => {
     expect(decideOutbound('09001234567').result).toBe('barred');
     expect(decideOutbound('01371234567').result).toBe('barred');
