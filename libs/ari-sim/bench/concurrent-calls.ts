@@ -50,7 +50,7 @@ const done = new Promise<void>((resolve) => {
       if (e.type === 'StasisStart' && e.channel) {
         requests += 2;
         await ari('POST', `/channels/${e.channel.id}/answer`);
-        await ari('POST', `/channels/${e.channel.id}/play?media=sound:welcome`);
+        await ari('POST', `/channels/${e.channel.id}/play?media=sound:beep`);
       } else if (e.type === 'PlaybackFinished' && e.playback) {
         requests += 1;
         await ari('DELETE', `/channels/${e.playback.target_uri.slice('channel:'.length)}`);

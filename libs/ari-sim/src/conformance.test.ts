@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from 'ari-client';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   type Ev,
   type Harness,
@@ -238,10 +239,10 @@ describe('channel operations', () => {
     await find(forChannel(channelId, 'StasisEnd'), 'StasisEnd');
   });
 
-  it('fails a playback whose last medium cannot be played', async () => {
+  it('fails a playback of a sound that does not exist, and moves on past one in a list, as 22.10.1 does', async () => {
     const { channelId } = await inboundCall();
     const res = await fetch(
-      `${h.sim.url}/ari/channels/${channelId}/play?media=sound:hello,video:nope&api_key=switchboard:s3cret`,
+      `${h.sim.url}/ari/channels/${channelId}/play?media=sound:switchboard/does-not-exist&api_key=switchboard:s3cret`,
       { method: 'POST' },
     );
     const playback = (await res.json()) as { id: string; state: string };
@@ -251,7 +252,45 @@ describe('channel operations', () => {
       'queued',
     ]);
     const finished = await find((e) => e.type === 'PlaybackFinished' && e.playback?.id === playback.id, 'finished');
-    expect(finished.playback?.state).toBe('failed');
+    expect(finished.playback).toMatchObject({ media_uri: 'sound:switchboard/does-not-exist', state: 'failed' });
+    expect(h.events.filter((e) => e.playback?.id === playback.id).map((e) => e.playback?.state)).toEqual([
+      'playing',
+      'failed',
+    ]);
+    const list = await h.client.channels.play({ channelId, media: ['sound:nope-one', 'sound:beep'] });
+    await find((e) => e.type === 'PlaybackFinished' && e.playback?.id === list.id, 'list finished');
+    expect(h.events.filter((e) => e.playback?.id === list.id).map((e) => [e.type, e.playback?.state])).toEqual([
+      ['PlaybackStarted', 'playing'],
+      ['PlaybackContinuing', 'continuing'],
+      ['PlaybackStarted', 'playing'],
+      ['PlaybackFinished', 'done'],
+    ]);
+    expect(h.sim.getCall(channelId)).toMatchObject({
+      playbacks: ['sound:beep'],
+      playbackFailures: ['sound:switchboard/does-not-exist', 'sound:nope-one'],
+    });
+    h.sim.hangupCall(channelId);
+    await find(forChannel(channelId, 'StasisEnd'), 'StasisEnd');
+  });
+
+  it('never finishes a playback whose last medium has a scheme Asterisk cannot play, as 22.10.1 does', async () => {
+    const { channelId } = await inboundCall();
+    const unplayable = await h.client.channels.play({ channelId, media: ['sound:beep', 'video:nope'] });
+    await find(
+      (e) => e.type === 'PlaybackStarted' && e.playback?.id === unplayable.id && e.playback.media_uri === 'video:nope',
+      'unplayable medium started',
+    );
+    // The channel is free again: a later playback runs, and nothing more came for the first.
+    const next = await h.client.channels.play({ channelId, media: 'sound:beep' });
+    await find((e) => e.type === 'PlaybackFinished' && e.playback?.id === next.id, 'next finished');
+    expect(h.events.filter((e) => e.playback?.id === unplayable.id).map((e) => e.type)).toEqual([
+      'PlaybackStarted',
+      'PlaybackContinuing',
+      'PlaybackStarted',
+    ]);
+    expect(await rejection(h.client.playbacks.get({ playbackId: unplayable.id }))).toBe(
+      '{"message":"Playback not found"}',
+    );
     h.sim.hangupCall(channelId);
     await find(forChannel(channelId, 'StasisEnd'), 'StasisEnd');
   });
@@ -308,7 +347,9 @@ describe('channel operations', () => {
       ringingIndicated: true,
       held: false,
       muted: true,
-      moh: ['citizens'],
+      // No class `citizens` is configured: Asterisk plays `default` instead.
+      moh: ['default'],
+      mohMissing: ['citizens'],
       redirectedTo: 'PJSIP/+4940777@trunk',
     });
   });
@@ -595,6 +636,74 @@ describe('fax hand-back', () => {
     expect(readFileSync(join(spoolDir, `${channelId}.tif`))).toHaveLength(10);
     expect(await h.client.channels.getChannelVar({ channelId, variable: 'FAXERROR' })).toEqual({ value: 'HANGUP' });
     await h.client.channels.hangup({ channelId });
+  });
+});
+
+describe('music on hold', () => {
+  it('plays the class asked for, else `default`; with neither configured, 204 and silence', async () => {
+    const moh = await startHarness({ mohClasses: ['citizens'] });
+    try {
+      const channelId = moh.sim.placeCall({ from: '+4930123', to: '+494624801' });
+      await moh.waitFor(forChannel(channelId, 'StasisStart'), 'StasisStart');
+      await moh.client.channels.answer({ channelId });
+      const status = async (mohClass?: string) => {
+        const query = mohClass === undefined ? '' : `mohClass=${mohClass}&`;
+        const res = await fetch(`${moh.sim.url}/ari/channels/${channelId}/moh?${query}api_key=${USER}:${PASS}`, {
+          method: 'POST',
+        });
+        await moh.client.channels.stopMoh({ channelId });
+        return res.status;
+      };
+      expect(await status('nope')).toBe(204);
+      expect(moh.sim.getCall(channelId)).toMatchObject({ moh: [], mohMissing: ['nope', 'default'] });
+      expect(await status()).toBe(204);
+      expect(await status('citizens')).toBe(204);
+      expect(moh.sim.getCall(channelId)).toMatchObject({
+        moh: ['citizens'],
+        mohMissing: ['nope', 'default', 'default'],
+      });
+      const bridge = await moh.client.bridges.create({ type: 'holding' });
+      await moh.client.bridges.addChannel({ bridgeId: bridge.id, channel: channelId });
+      await moh.client.bridges.startMoh({ bridgeId: bridge.id, mohClass: 'nope' });
+      expect(moh.sim.getCall(channelId)?.moh).toEqual(['citizens']);
+      await moh.client.bridges.destroy({ bridgeId: bridge.id });
+    } finally {
+      await moh.close();
+    }
+  });
+});
+
+describe('a second events connection for the app', () => {
+  it('takes the app over: the first gets ApplicationReplaced and no more of its events, stays open, and never gets it back', async () => {
+    const first = await startHarness();
+    const second = await connect(first.sim.url, USER, PASS);
+    try {
+      const secondEvents: Ev[] = [];
+      (second as unknown as { on(type: string, fn: (e: Ev) => void): void }).on('*', (e) => secondEvents.push(e));
+      let reconnecting = false;
+      first.client.on('WebSocketReconnecting', () => (reconnecting = true));
+      await second.start(APP);
+      const replaced = await first.waitFor((e) => e.type === 'ApplicationReplaced', 'ApplicationReplaced');
+      expect(Object.keys(replaced).sort()).toEqual(['application', 'asterisk_id', 'timestamp', 'type']);
+      expect(replaced.application).toBe(APP);
+      expect(replaced.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000$/);
+      // Asterisk sends the new connection nothing about it (no ApplicationRegistered for inbound sockets).
+      expect(secondEvents).toEqual([]);
+
+      const channelId = first.sim.placeCall({ from: '+4930123', to: '+494624801' });
+      await vi.waitFor(() => expect(secondEvents.some(forChannel(channelId, 'StasisStart'))).toBe(true));
+      first.sim.hangupCall(channelId);
+      await vi.waitFor(() => expect(secondEvents.some(forChannel(channelId, 'StasisEnd'))).toBe(true));
+      expect(first.typesFor(channelId)).toEqual([]);
+      expect(reconnecting).toBe(false);
+
+      // When the new holder goes, nobody has the app: Stasis() fails (the dialplan's fallback runs).
+      second.stop();
+      await vi.waitFor(() => expect(() => first.sim.placeCall({ from: '+4930123', to: '+494624801' })).toThrow());
+      expect((await control(first, 'POST', '/calls', { from: '+4930123', to: '+494624801' })).status).toBe(409);
+    } finally {
+      await first.close();
+    }
   });
 });
 

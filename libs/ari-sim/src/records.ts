@@ -16,14 +16,24 @@ export interface CallRecord {
   dialStatus?: string;
   /** Media URIs this channel heard, own playbacks and its bridge's, in order of start. */
   playbacks: string[];
+  /** Media URIs Asterisk could not play to it (a sound that does not exist, an unknown scheme). */
+  playbackFailures: string[];
   /** Digits the simulated caller pressed (from its script). */
   dtmfPressed: string;
   /** Digits the application sent to the channel (`POST /channels/{id}/dtmf`). */
   dtmfSent: string;
   /** Ids of the channels it shared a bridge with. */
   bridgedWith: string[];
-  /** Music-on-hold classes started on it or on its bridge ('default' when none given). */
+  /**
+   * Music-on-hold classes it heard, started on it or on its bridge, in order: the class asked for,
+   * or `default` when that one is not configured (or none was given).
+   */
   moh: string[];
+  /**
+   * Classes asked for that are not configured, as Asterisk's "not found" warnings; when `default`
+   * is among them, that request played nothing: silence, though ARI answered 204.
+   */
+  mohMissing: string[];
   ringingIndicated: boolean;
   held: boolean;
   muted: boolean;
@@ -38,10 +48,12 @@ export function newRecord(
     ...init,
     answered: false,
     playbacks: [],
+    playbackFailures: [],
     dtmfPressed: '',
     dtmfSent: '',
     bridgedWith: [],
     moh: [],
+    mohMissing: [],
     ringingIndicated: false,
     held: false,
     muted: false,

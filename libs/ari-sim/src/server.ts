@@ -15,6 +15,7 @@ import { Clock, ariTimestamp } from './time.js';
 import { type EndpointBehavior, type InboundCall } from './model.js';
 import { World } from './world.js';
 import { type CallRecord } from './records.js';
+import { defaultSounds } from './sounds.js';
 
 export interface AriSimOptions {
   /** 0 (default) picks a free port. The emulator always binds 127.0.0.1. */
@@ -44,6 +45,14 @@ export interface AriSimOptions {
   soundDurationMs?: number;
   /** Length per character of `digits:`/`number:`/`characters:` media. Default 500 ms. */
   digitDurationMs?: number;
+  /**
+   * The `sound:` names that exist (`beep`, `switchboard/welcome`); a playback of any other fails
+   * as on Asterisk. Default `defaultSounds()`: the core sounds and the prompts generated from
+   * `docker/asterisk/sounds/`.
+   */
+  sounds?: Iterable<string>;
+  /** musiconhold.conf's classes. Default `['default']`, as docker/asterisk/musiconhold.conf has. */
+  mohClasses?: Iterable<string>;
   /** Like ari.conf `channelvars`: variables included in every channel snapshot. */
   channelVars?: string[];
   /**
@@ -97,6 +106,8 @@ export async function startAriSim(options: AriSimOptions): Promise<AriSim> {
     trunkBehavior: options.trunkBehavior ?? { answerAfterMs: 1000 },
     soundDurationMs: options.soundDurationMs ?? 2000,
     digitDurationMs: options.digitDurationMs ?? 500,
+    sounds: new Set(options.sounds ?? defaultSounds()),
+    mohClasses: new Set(options.mohClasses ?? ['default']),
     channelVars: options.channelVars ?? [],
     stasisEntryDelay: delaySource(
       options.stasisEntryDelayMs ?? DEFAULT_STASIS_ENTRY_DELAY_MS,

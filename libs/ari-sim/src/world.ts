@@ -44,6 +44,10 @@ export interface WorldOptions {
   trunkBehavior: EndpointBehavior;
   soundDurationMs: number;
   digitDurationMs: number;
+  /** `sound:` names that exist; any other fails its playback, as a missing file does. */
+  sounds: ReadonlySet<string>;
+  /** musiconhold.conf's classes. */
+  mohClasses: ReadonlySet<string>;
   channelVars: string[];
   /** Wall-clock ms between `POST /channels/create` answering and the channel entering Stasis. */
   stasisEntryDelay: () => number;
@@ -259,7 +263,8 @@ export class World {
   }
 
   async channelMoh(id: string, mohClass: string | undefined) {
-    (await this.controllable(id)).record.moh.push(mohClass || 'default');
+    const ch = await this.controllable(id);
+    this.startMoh(mohClass, [ch.record]);
   }
 
   async stopChannelMoh(id: string) {
@@ -427,8 +432,26 @@ export class World {
 
   bridgeMoh(id: string, mohClass: string | undefined) {
     const br = this.bridge(id);
-    br.mohClass = mohClass || 'default';
-    for (const ch of br.members) ch.record.moh.push(br.mohClass);
+    br.mohClass = this.startMoh(
+      mohClass,
+      br.members.map((m) => m.record),
+    );
+  }
+
+  /**
+   * The class res_musiconhold plays for a request: the one asked for, else `default`; when neither
+   * is configured nothing plays (ARI still answered 204). Every class not found is noted, as the
+   * WARNING "Music on Hold class '…' not found in memory" Asterisk logs.
+   */
+  private startMoh(requested: string | undefined, listeners: CallRecord[]): string | undefined {
+    for (const name of new Set([requested || 'default', 'default'])) {
+      if (this.o.mohClasses.has(name)) {
+        for (const record of listeners) record.moh.push(name);
+        return name;
+      }
+      for (const record of listeners) record.mohMissing.push(name);
+    }
+    return undefined;
   }
 
   stopBridgeMoh(id: string) {
@@ -743,26 +766,36 @@ export class World {
   private startPlayback(pb: Playback) {
     pb.state = 'playing';
     const uri = pb.media[pb.index] ?? '';
-    for (const ch of this.listeners(pb)) ch.record.playbacks.push(uri);
+    const length = this.mediaLength(uri);
+    const plays = typeof length === 'number' || length === 'forever';
+    for (const ch of this.listeners(pb)) (plays ? ch.record.playbacks : ch.record.playbackFailures).push(uri);
     this.emitPlayback(pb, 'PlaybackStarted');
-    const duration = this.mediaDuration(uri);
     // A tone plays until it is stopped or its channel hangs up.
-    if (duration === 'forever') return;
-    pb.timer = this.o.clock.after(duration ?? 0, () => {
+    if (length === 'forever') return;
+    const last = pb.index + 1 >= pb.media.length;
+    pb.timer = this.o.clock.after(typeof length === 'number' ? length : 0, () => {
       pb.timer = undefined;
-      if (pb.index + 1 < pb.media.length) {
+      if (length === 'unplayable') {
+        // res_stasis_playback skips such a medium without a final update: the next one just starts,
+        // and after the last nothing comes at all (observed on 22.10.1).
+        if (last) return this.finishPlayback(pb, undefined);
+        pb.index += 1;
+        return this.startPlayback(pb);
+      }
+      if (!last) {
+        // A missing sound in the middle of a list moves on like a played one.
         pb.state = 'continuing';
         this.emitPlayback(pb, 'PlaybackContinuing');
         pb.index += 1;
         this.startPlayback(pb);
       } else {
-        // Like res_stasis_playback: an unplayable last medium fails the playback.
-        this.finishPlayback(pb, duration === undefined ? 'failed' : 'done');
+        this.finishPlayback(pb, length === 'missing' ? 'failed' : 'done');
       }
     });
   }
 
-  private finishPlayback(pb: Playback, state: 'done' | 'failed') {
+  /** Ends a playback; `undefined` ends it without a PlaybackFinished (an unplayable last medium). */
+  private finishPlayback(pb: Playback, state: 'done' | 'failed' | undefined) {
     if (!this.playbacks.has(pb.id)) return;
     this.playbacks.delete(pb.id);
     this.o.clock.cancel(pb.timer);
@@ -770,8 +803,10 @@ export class World {
     const wasCurrent = queue[0] === pb;
     queue.splice(queue.indexOf(pb), 1);
     if (wasCurrent) {
-      pb.state = state;
-      this.emitPlayback(pb, 'PlaybackFinished');
+      if (state) {
+        pb.state = state;
+        this.emitPlayback(pb, 'PlaybackFinished');
+      }
       const next = queue[0];
       if (next) this.startPlayback(next);
     }
@@ -780,21 +815,29 @@ export class World {
     }
   }
 
-  /** How long a medium plays; undefined for a URI scheme Asterisk cannot play. */
-  private mediaDuration(uri: string): number | 'forever' | undefined {
+  /**
+   * How long a medium plays, as res_stasis_playback treats it: `missing` for a sound that does
+   * not exist (the medium fails), `unplayable` for what it skips (an unknown scheme, a number that
+   * is none).
+   */
+  private mediaLength(uri: string): number | 'forever' | 'missing' | 'unplayable' {
     const [scheme = '', rest = ''] = uri.split(/:(.*)/s);
     switch (scheme) {
       case 'tone':
         return 'forever';
+      case 'number':
+        // Asterisk reads it with sscanf("%30d").
+        if (!/^\s*[+-]?\d/.test(rest)) return 'unplayable';
+        return Math.max(1, rest.length) * this.o.digitDurationMs;
       case 'digits':
       case 'characters':
-      case 'number':
         return Math.max(1, rest.length) * this.o.digitDurationMs;
       case 'sound':
+        return this.o.sounds.has(rest) ? this.o.soundDurationMs : 'missing';
       case 'recording':
         return this.o.soundDurationMs;
       default:
-        return undefined;
+        return 'unplayable';
     }
   }
 
