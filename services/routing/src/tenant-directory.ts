@@ -1,7 +1,6 @@
 import type { DirectoryRpcClient } from '@switchboard/directory';
-import { tenantOfSubject } from '@switchboard/events';
-import { directoryServiceV1 } from '@switchboard/proto';
-import type { Logger, NatsHandle } from '@switchboard/service-kit';
+import { DirectoryCache } from '@switchboard/directory-cache';
+import type { Logger } from '@switchboard/service-kit';
 
 // What routing needs of a tenant's directory, kept in memory per tenant: loaded over NATS
 // (ExportTenant as JSON) on the tenant's first call and again after each of its change events.
@@ -90,54 +89,8 @@ export class TenantView {
   }
 }
 
-export class TenantDirectory {
-  private readonly views = new Map<string, Promise<TenantView>>();
-
-  constructor(
-    private readonly rpc: DirectoryRpcClient,
-    private readonly logger: Logger,
-  ) {}
-
-  /** The tenant's directory; loads it on first use. Rejects when the directory cannot be reached. */
-  get(tenantId: string): Promise<TenantView> {
-    let view = this.views.get(tenantId);
-    if (!view) {
-      view = this.load(tenantId);
-      this.views.set(tenantId, view);
-      // A failed load is not cached: the next call asks again.
-      view.catch(() => {
-        if (this.views.get(tenantId) === view) this.views.delete(tenantId);
-      });
-    }
-    return view;
-  }
-
-  /** Reloads a tenant already in memory; the old view serves until the new one is there. */
-  refresh(tenantId: string): void {
-    if (!this.views.has(tenantId)) return;
-    const next = this.load(tenantId);
-    next.then(
-      () => this.views.set(tenantId, next),
-      (error: unknown) => this.logger.warn({ err: error, tenantId }, 'directory reload failed; keeping the old copy'),
-    );
-  }
-
-  /** Follows `sb.*.directory.*` change events (plain subscription: every replica reloads). */
-  follow(nats: NatsHandle): () => void {
-    const subscription = nats.connection.subscribe('sb.*.directory.*', {
-      callback: (error, message) => {
-        const tenantId = error ? undefined : tenantOfSubject(message.subject);
-        if (tenantId && message.subject.endsWith('_changed')) this.refresh(tenantId);
-      },
-    });
-    return () => subscription.unsubscribe();
-  }
-
-  private async load(tenantId: string): Promise<TenantView> {
-    const { document } = await this.rpc.exportTenant({
-      tenantId,
-      format: directoryServiceV1.DocumentFormat.DOCUMENT_FORMAT_JSON,
-    });
-    return new TenantView(tenantId, JSON.parse(document) as DirectoryDocument);
+export class TenantDirectory extends DirectoryCache<TenantView, DirectoryDocument> {
+  constructor(rpc: DirectoryRpcClient, logger: Logger) {
+    super(rpc, logger, (tenantId, document) => new TenantView(tenantId, document));
   }
 }

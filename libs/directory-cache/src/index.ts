@@ -1,0 +1,1 @@
+export { DirectoryCache, type DirectoryExporter } from './directory-cache.js';
