@@ -19,6 +19,8 @@ export const faxConfigSchema = z.object({
     .transform((value) => value.split(',').map(Number)),
   /** Attempts before a delivery is given up (status DELIVERY_FAILED, kept in the inbox). */
   FAX_DELIVERY_MAX_ATTEMPTS: positiveInt.default(20),
+  /** Timeout of a request to the directory (loading a tenant's fax routes). */
+  FAX_DIRECTORY_TIMEOUT_MS: positiveInt.default(3_000),
   /** Retention of tenants that set none. */
   FAX_RETENTION_DEFAULT_DAYS: positiveInt.default(90),
   FAX_RETENTION_SWEEP_INTERVAL_MS: positiveInt.default(60 * 60 * 1_000),

@@ -2,10 +2,10 @@ import { FAX_INBOX_BUCKET } from '@switchboard/events';
 import type { Logger } from '@switchboard/service-kit';
 import { faxServiceV1, faxV1 } from '@switchboard/proto';
 import { ConversionError, convertTiffToPdf } from './convert.js';
-import type { FaxDirectory } from './fax-directory.js';
 import { composeFaxMail, type FaxMailer } from './fax-mail.js';
 import { SETTLED_STATUSES, type FaxRecord, type FaxStore } from './fax-store.js';
 import { parseDocumentUri, type FaxInbox } from './inbox-object.js';
+import type { MailboxResolver, Resolution } from './mailbox-resolver.js';
 import type { FailureReason, FaxMetrics } from './metrics.js';
 
 const { FaxStatus } = faxServiceV1;
@@ -13,7 +13,7 @@ const { FaxResult } = faxV1;
 
 export interface FaxIntakeDependencies {
   store: FaxStore;
-  directory: FaxDirectory;
+  mailboxes: MailboxResolver;
   inbox: FaxInbox;
   mailer: FaxMailer;
   metrics: FaxMetrics;
@@ -169,20 +169,27 @@ export class FaxIntake {
   }
 
   private async deliver(fax: FaxRecord, { lastAttempt }: { lastAttempt: boolean }): Promise<FaxRecord> {
-    const target = await this.deps.directory.resolve(fax.tenantId, fax.dialedNumber);
+    let resolution: Resolution;
+    try {
+      resolution = await this.deps.mailboxes.resolve(fax.tenantId, fax.dialedNumber);
+    } catch (error) {
+      // The directory could not be asked: never guess (the fallback is for numbers it routes nowhere).
+      return this.deferOrFail(fax, `fax route not resolved: ${errorMessage(error)}`, error, { lastAttempt });
+    }
+    const { target, unrouted } = resolution;
     if (!target) {
       return this.settle(
         fax,
         FaxStatus.FAX_STATUS_NO_MAILBOX,
         'no_mailbox',
-        `no fax route for ${fax.dialedNumber} and no fallback mailbox: kept in the inbox`,
+        `${unrouted} and there is no fallback mailbox: kept in the inbox`,
       );
     }
     if (target.viaFallback && !fax.viaFallback) {
       this.deps.metrics.unrouted.add(1);
       this.deps.logger.warn(
-        { faxId: fax._id, tenantId: fax.tenantId, dialedNumber: fax.dialedNumber },
-        'fax to a number without a route goes to the fallback mailbox',
+        { faxId: fax._id, tenantId: fax.tenantId, dialedNumber: fax.dialedNumber, reason: unrouted },
+        'fax the directory routes to no mailbox goes to the fallback mailbox',
       );
     }
     const routed = await this.deps.store.update(fax._id, {
@@ -195,16 +202,7 @@ export class FaxIntake {
     } catch (error) {
       this.deps.metrics.deliveryAttempts.add(1, { outcome: 'failed' });
       const detail = `delivery to ${target.mailbox} failed: ${errorMessage(error)}`;
-      if (lastAttempt) {
-        this.failure(routed, 'delivery', detail);
-        return this.deps.store.update(fax._id, {
-          $set: { status: FaxStatus.FAX_STATUS_DELIVERY_FAILED },
-          $inc: { deliveryAttempts: 1 },
-          $push: { reasons: detail },
-        });
-      }
-      await this.deps.store.update(fax._id, { $inc: { deliveryAttempts: 1 }, $push: { reasons: detail } });
-      throw new DeliveryDeferredError(detail, { cause: error });
+      return this.deferOrFail(routed, detail, error, { lastAttempt, mailAttempted: true });
     }
     this.deps.metrics.deliveryAttempts.add(1, { outcome: 'sent' });
     this.deps.logger.info({ faxId: fax._id, tenantId: fax.tenantId, mailbox: target.mailbox }, 'fax delivered');
@@ -212,5 +210,25 @@ export class FaxIntake {
       $set: { status: FaxStatus.FAX_STATUS_DELIVERED, deliveredAt: new Date(), messageId: mail.messageId },
       $inc: { deliveryAttempts: 1 },
     });
+  }
+
+  /** A failed step is retried by redelivery (with back-off); on the last attempt it becomes DELIVERY_FAILED. */
+  private async deferOrFail(
+    fax: FaxRecord,
+    detail: string,
+    cause: unknown,
+    { lastAttempt, mailAttempted = false }: { lastAttempt: boolean; mailAttempted?: boolean },
+  ): Promise<FaxRecord> {
+    const attempts = { deliveryAttempts: mailAttempted ? 1 : 0 };
+    if (lastAttempt) {
+      this.failure(fax, 'delivery', detail);
+      return this.deps.store.update(fax._id, {
+        $set: { status: FaxStatus.FAX_STATUS_DELIVERY_FAILED },
+        $inc: attempts,
+        $push: { reasons: detail },
+      });
+    }
+    await this.deps.store.update(fax._id, { $inc: attempts, $push: { reasons: detail } });
+    throw new DeliveryDeferredError(detail, { cause });
   }
 }

@@ -10,7 +10,7 @@ export interface FaxMetrics {
   failures: Counter;
   /** E-mails tried, by outcome (sent, failed). */
   deliveryAttempts: Counter;
-  /** Faxes to a number without a route, sent to the fallback mailbox. */
+  /** Faxes the directory routes to no mailbox (unknown number, department without one), sent to the fallback mailbox. */
   unrouted: Counter;
   retentionDeleted: Counter;
 }
@@ -29,7 +29,7 @@ export function createFaxMetrics(): FaxMetrics {
       unit: '{attempt}',
     }),
     unrouted: meter.createCounter('fax.unrouted', {
-      description: 'Faxes to numbers without a route, delivered to the fallback mailbox.',
+      description: 'Faxes the directory routes to no mailbox, delivered to the fallback mailbox.',
       unit: '{fax}',
     }),
     retentionDeleted: meter.createCounter('fax.retention.deleted', {

@@ -1,7 +1,7 @@
 import type { IndexDeclaration, Logger } from '@switchboard/service-kit';
 import type { faxServiceV1 } from '@switchboard/proto';
 import type { Collection, Db } from 'mongodb';
-import type { FaxDirectory } from './fax-directory.js';
+import type { FaxSettingsStore } from './fax-settings.js';
 import type { FaxStore } from './fax-store.js';
 import type { FaxMetrics } from './metrics.js';
 
@@ -33,7 +33,7 @@ export class Retention {
   constructor(
     db: Db,
     private readonly store: FaxStore,
-    private readonly directory: FaxDirectory,
+    private readonly settings: FaxSettingsStore,
     private readonly metrics: FaxMetrics,
     private readonly logger: Logger,
   ) {
@@ -48,7 +48,7 @@ export class Retention {
   async sweep(now: Date = new Date()): Promise<number> {
     let deleted = 0;
     for (const tenantId of await this.store.tenants()) {
-      const { retentionDays } = await this.directory.getSettings(tenantId);
+      const { retentionDays } = await this.settings.get(tenantId);
       const cutoff = new Date(now.getTime() - retentionDays * DAY_MS);
       for (;;) {
         const expired = await this.store.receivedBefore(tenantId, cutoff, BATCH);

@@ -1,9 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
 import { faxServiceV1 } from '@switchboard/proto';
 import { GrpcStatusError, currentPrincipal } from '@switchboard/service-kit';
-import { InvalidInputError, type FaxDirectory } from './fax-directory.js';
 import type { FaxIntake } from './fax-intake.js';
+import { InvalidInputError, type FaxSettingsStore } from './fax-settings.js';
 import { documentFileName, type FaxRecord, type FaxStore } from './fax-store.js';
+import type { MailboxResolver } from './mailbox-resolver.js';
 import type { Retention } from './retention.js';
 
 const { DocumentFormat } = faxServiceV1;
@@ -12,7 +13,8 @@ const ADMIN_ROLES = new Set(['admin', 'operator', 'service']);
 
 export interface FaxApiDependencies {
   store: FaxStore;
-  directory: FaxDirectory;
+  settings: FaxSettingsStore;
+  mailboxes: MailboxResolver;
   intake: FaxIntake;
   retention: Retention;
 }
@@ -83,7 +85,8 @@ function requireFaxId(faxId: string): void {
 /** The Fax API; a fax id of another tenant is NOT_FOUND, just like one that does not exist. */
 export function createFaxApi({
   store,
-  directory,
+  settings,
+  mailboxes,
   intake,
   retention,
 }: FaxApiDependencies): faxServiceV1.FaxServiceServer {
@@ -167,29 +170,15 @@ export function createFaxApi({
       return { fax: toFaxMessage(retried) };
     }),
 
-    putFaxRoute: unary(async (request) => {
-      requireAdmin();
-      if (!request.route) throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, 'route is required');
-      const route = await directory.putRoute({ ...request.route, tenantId: request.tenantId });
-      return { route };
-    }),
+    // Read only: routes are the directory's; this shows the copy faxes are routed by.
+    listFaxRoutes: unary(async (request) => ({ routes: await mailboxes.list(request.tenantId) })),
 
-    deleteFaxRoute: unary(async (request) => {
-      requireAdmin();
-      if (!(await directory.deleteRoute(request.tenantId, request.faxNumber))) {
-        throw new GrpcStatusError(grpc.status.NOT_FOUND, `no fax route for ${request.faxNumber}`);
-      }
-      return {};
-    }),
-
-    listFaxRoutes: unary(async (request) => ({ routes: await directory.listRoutes(request.tenantId) })),
-
-    getFaxSettings: unary(async (request) => ({ settings: await directory.getSettings(request.tenantId) })),
+    getFaxSettings: unary(async (request) => ({ settings: await settings.get(request.tenantId) })),
 
     updateFaxSettings: unary(async (request) => {
       requireAdmin();
       if (!request.settings) throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, 'settings are required');
-      return { settings: await directory.updateSettings(request.tenantId, request.settings) };
+      return { settings: await settings.update(request.tenantId, request.settings) };
     }),
 
     listRetentionLog: unary(async (request) => {

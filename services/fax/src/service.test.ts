@@ -1,7 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import { FAX_INBOX_BUCKET, FaxEvents, eventSubject } from '@switchboard/events';
-import { faxServiceV1, faxV1 } from '@switchboard/proto';
+import { directoryService } from '@switchboard/directory';
+import { directoryServiceV1, faxServiceV1, faxV1 } from '@switchboard/proto';
 import {
   connectNats,
   createAuthenticator,
@@ -25,7 +26,7 @@ import {
   type SmtpSink,
 } from '@switchboard/testkit';
 import { eventually } from '../test/waiting.js';
-import { FaxDirectory } from './fax-directory.js';
+import { FaxSettingsStore } from './fax-settings.js';
 import { FaxStore } from './fax-store.js';
 import { createFaxMetrics } from './metrics.js';
 import { Retention } from './retention.js';
@@ -37,6 +38,7 @@ const { FaxResult } = faxV1;
 const SECRET = 'fax-test-secret-that-is-long-enough-for-hs256';
 const auth = createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' });
 const DB = 'fax_test';
+const DIRECTORY_DB = 'fax_test_directory';
 const DAY_MS = 24 * 60 * 60 * 1_000;
 
 type Unary<Req, Res> = (
@@ -49,6 +51,8 @@ let nats: NatsServer;
 let mongo: MongoServer;
 let smtp: SmtpSink;
 let service: RunningService;
+let directory: RunningService;
+let directoryClient: directoryServiceV1.DirectoryServiceClient;
 let adapter: NatsHandle;
 let inbox: ObjectStore;
 let client: faxServiceV1.FaxServiceClient;
@@ -88,8 +92,12 @@ const api = {
       request,
       token,
     ),
-  putFaxRoute: (request: faxServiceV1.PutFaxRouteRequest, token?: string) =>
-    rpc(client.putFaxRoute as Unary<faxServiceV1.PutFaxRouteRequest, faxServiceV1.PutFaxRouteResponse>, request, token),
+  listFaxRoutes: (request: faxServiceV1.ListFaxRoutesRequest, token?: string) =>
+    rpc(
+      client.listFaxRoutes as Unary<faxServiceV1.ListFaxRoutesRequest, faxServiceV1.ListFaxRoutesResponse>,
+      request,
+      token,
+    ),
   updateFaxSettings: (request: faxServiceV1.UpdateFaxSettingsRequest, token?: string) =>
     rpc(
       client.updateFaxSettings as Unary<faxServiceV1.UpdateFaxSettingsRequest, faxServiceV1.UpdateFaxSettingsResponse>,
@@ -125,6 +133,60 @@ function download(
 }
 
 const token = (principal: Principal) => auth.issue(principal);
+
+function directoryCall<Req, Res>(method: unknown, request: Req): Promise<Res> {
+  return new Promise((resolve, reject) =>
+    (method as Unary<Req, Res>).call(directoryClient, request, bearer(operatorToken), (error, response) =>
+      error ? reject(error) : resolve(response),
+    ),
+  );
+}
+
+/** The directory service on this test's NATS and MongoDB; started again after a stop, with its data. */
+async function startDirectory(): Promise<void> {
+  directory = await runService(directoryService, {
+    env: {
+      NATS_URL: nats.url,
+      MONGO_URL: mongo.url,
+      MONGO_DB: DIRECTORY_DB,
+      BIND_HOST: '127.0.0.1',
+      HTTP_PORT: '0',
+      GRPC_PORT: '0',
+      LOG_LEVEL: 'silent',
+      AUTH_JWT_SECRET: SECRET,
+    },
+    handleSignals: false,
+  });
+  directoryClient?.close();
+  directoryClient = new directoryServiceV1.DirectoryServiceClient(
+    `127.0.0.1:${directory.grpcPort}`,
+    grpc.credentials.createInsecure(),
+  );
+}
+
+const faxNumber = (number: string, departmentId: string) => ({
+  number,
+  kind: 'fax',
+  entryPoint: { kind: 'fax-department', target: departmentId },
+});
+const department = (departmentId: string, faxMailbox: string) => ({ departmentId, name: departmentId, faxMailbox });
+
+async function importTenant(
+  tenantId: string,
+  numbers: ReturnType<typeof faxNumber>[],
+  departments: ReturnType<typeof department>[],
+) {
+  const document = { tenant: { tenantId, name: tenantId, federalState: 'SH' }, numbers, departments };
+  await directoryCall(directoryClient.importTenant, { tenantId, document: JSON.stringify(document) });
+}
+
+async function setFaxMailbox(tenantId: string, departmentId: string, faxMailbox: string): Promise<void> {
+  const { department: current } = await directoryCall<
+    directoryServiceV1.GetDepartmentRequest,
+    directoryServiceV1.GetDepartmentResponse
+  >(directoryClient.getDepartment, { tenantId, departmentId });
+  await directoryCall(directoryClient.updateDepartment, { tenantId, department: { ...current!, faxMailbox } });
+}
 
 interface SentFax {
   faxId: string;
@@ -202,6 +264,7 @@ async function pdfPages(pdf: Buffer) {
 
 beforeAll(async () => {
   [nats, mongo, smtp] = await Promise.all([startNats(), startMongo(), startSmtpSink()]);
+  await startDirectory();
   service = await runService(faxService, {
     env: {
       NATS_URL: nats.url,
@@ -229,17 +292,24 @@ beforeAll(async () => {
   mongoClient = await MongoClient.connect(mongo.url);
   operatorToken = await token({ subject: 'ops', tenantId: 'provider', role: 'operator' });
   const admin = await token({ subject: 'anna', tenantId: 't-kropp', role: 'admin' });
-  await api.putFaxRoute(
-    {
-      tenantId: 't-kropp',
-      route: {
-        tenantId: 't-kropp',
-        faxNumber: '+49 4624 800 9',
-        departmentId: 'ordnungsamt',
-        mailbox: 'ordnungsamt@amt-kropp.example',
-      },
-    },
-    admin,
+  await importTenant(
+    't-kropp',
+    [
+      faxNumber('+4946248009', 'ordnungsamt'),
+      faxNumber('+4946248007', 'bauamt'),
+      faxNumber('+4946248005', 'standesamt'),
+    ],
+    [
+      department('ordnungsamt', 'ordnungsamt@amt-kropp.example'),
+      department('bauamt', ''),
+      department('standesamt', 'standesamt@amt-kropp.example'),
+    ],
+  );
+  // Known to the directory, but no fax for it until the directory is down.
+  await importTenant(
+    't-later',
+    [faxNumber('+4946247100', 'zentrale')],
+    [department('zentrale', 'zentrale@later.example')],
   );
   await api.updateFaxSettings(
     { tenantId: 't-kropp', settings: { fallbackMailbox: 'poststelle@amt-kropp.example', retentionDays: 0 } },
@@ -252,6 +322,8 @@ afterAll(async () => {
   await mongoClient?.close();
   await adapter?.connection.close();
   await service?.shutdown('test over');
+  directoryClient?.close();
+  await directory?.shutdown('test over');
   await Promise.all([smtp?.stop(), nats?.stop(), mongo?.stop()]);
 });
 
@@ -321,7 +393,7 @@ describe('fax service', () => {
     });
   });
 
-  it('sends a fax to a number without a route to the fallback mailbox and counts it', async () => {
+  it('sends a fax to a number the directory does not know to the fallback mailbox and counts it', async () => {
     const before = await metric('fax_unrouted_total');
     const sent = await receiveFax({
       tenantId: 't-kropp',
@@ -332,6 +404,64 @@ describe('fax service', () => {
     expect(fax).toMatchObject({ mailbox: 'poststelle@amt-kropp.example', viaFallback: true, departmentId: '' });
     expect(mailsFor(sent.faxId)).toHaveLength(1);
     expect(await metric('fax_unrouted_total')).toBe(before + 1);
+  });
+
+  it('sends a fax for a department without a fax mailbox to the fallback mailbox, with the department', async () => {
+    const before = await metric('fax_unrouted_total');
+    const sent = await receiveFax({
+      tenantId: 't-kropp',
+      dialedNumber: '+49 4624 800 7',
+      tiff: await sampleFaxTiff({ pages: 1, compression: 'g4', resolution: 'normal' }),
+    });
+    const fax = await settled('t-kropp', sent.faxId, FaxStatus.FAX_STATUS_DELIVERED);
+    expect(fax).toMatchObject({ mailbox: 'poststelle@amt-kropp.example', viaFallback: true, departmentId: 'bauamt' });
+    expect(mailsFor(sent.faxId)).toHaveLength(1);
+    expect(await metric('fax_unrouted_total')).toBe(before + 1);
+  });
+
+  it("follows a change of a department's fax mailbox in the directory with the next fax", async () => {
+    const first = await receiveFax({
+      tenantId: 't-kropp',
+      dialedNumber: '+4946248005',
+      tiff: await sampleFaxTiff({ pages: 1, compression: 'g4', resolution: 'normal' }),
+    });
+    expect(await settled('t-kropp', first.faxId, FaxStatus.FAX_STATUS_DELIVERED)).toMatchObject({
+      mailbox: 'standesamt@amt-kropp.example',
+      departmentId: 'standesamt',
+    });
+
+    await setFaxMailbox('t-kropp', 'standesamt', 'urkunden@amt-kropp.example');
+    // The fax service reloads on the directory's change event; its route list shows when it has.
+    const routes = await eventually(async () => {
+      const { routes: current } = await api.listFaxRoutes({ tenantId: 't-kropp' });
+      return current.some((route) => route.mailbox === 'urkunden@amt-kropp.example') ? current : undefined;
+    }, 'the fax service to see the new mailbox');
+    expect(routes).toEqual([
+      {
+        tenantId: 't-kropp',
+        faxNumber: '+4946248005',
+        departmentId: 'standesamt',
+        mailbox: 'urkunden@amt-kropp.example',
+      },
+      { tenantId: 't-kropp', faxNumber: '+4946248007', departmentId: 'bauamt', mailbox: '' },
+      {
+        tenantId: 't-kropp',
+        faxNumber: '+4946248009',
+        departmentId: 'ordnungsamt',
+        mailbox: 'ordnungsamt@amt-kropp.example',
+      },
+    ]);
+
+    const second = await receiveFax({
+      tenantId: 't-kropp',
+      dialedNumber: '+4946248005',
+      tiff: await sampleFaxTiff({ pages: 1, compression: 'g4', resolution: 'normal' }),
+    });
+    expect(await settled('t-kropp', second.faxId, FaxStatus.FAX_STATUS_DELIVERED)).toMatchObject({
+      mailbox: 'urkunden@amt-kropp.example',
+      viaFallback: false,
+    });
+    expect(mailsFor(second.faxId)[0]?.to).toMatchObject({ text: 'urkunden@amt-kropp.example' });
   });
 
   it('keeps a corrupt TIFF with the reason, counts the failure and sends no e-mail', async () => {
@@ -433,7 +563,9 @@ describe('fax service', () => {
       tiff: await sampleFaxTiff({ pages: 1, compression: 'g4', resolution: 'normal' }),
     });
     const kept = await settled('t-nomail', sent.faxId, FaxStatus.FAX_STATUS_NO_MAILBOX);
-    expect(kept.reasons).toEqual(['no fax route for +4930123456 and no fallback mailbox: kept in the inbox']);
+    expect(kept.reasons).toEqual([
+      '+4930123456 is not a fax number in the directory and there is no fallback mailbox: kept in the inbox',
+    ]);
     expect(mailsFor(sent.faxId)).toHaveLength(0);
 
     await api.updateFaxSettings(
@@ -491,26 +623,24 @@ describe('fax service', () => {
     );
     expect((await api.listFaxes({ tenantId: 't-other' }, otherAdmin)).faxes).toEqual([]);
 
+    await expect(api.listFaxRoutes({ tenantId: 't-kropp' }, otherAdmin)).rejects.toMatchObject(denied);
     const agent = await token({ subject: 'clara', tenantId: 't-kropp', role: 'agent' });
     await expect(
-      api.putFaxRoute(
-        {
-          tenantId: 't-kropp',
-          route: { tenantId: 't-kropp', faxNumber: '+4946248002', departmentId: 'x', mailbox: 'x@amt.example' },
-        },
+      api.updateFaxSettings(
+        { tenantId: 't-kropp', settings: { fallbackMailbox: 'clara@amt-kropp.example', retentionDays: 0 } },
         agent,
       ),
     ).rejects.toMatchObject(denied);
   });
 
-  it('refuses a route with a number that is not E.164 or a mailbox that is not an address', async () => {
+  it('refuses settings with a fallback mailbox that is not an address or a negative retention', async () => {
     const invalid = { code: grpc.status.INVALID_ARGUMENT };
-    const route = { tenantId: 't-kropp', faxNumber: '+4946248003', departmentId: 'bauamt', mailbox: 'bau@amt.example' };
-    await expect(api.putFaxRoute({ tenantId: 't-kropp', route: { ...route, faxNumber: '12' } })).rejects.toMatchObject(
-      invalid,
-    );
+    const settings = { fallbackMailbox: 'poststelle@amt-kropp.example', retentionDays: 0 };
     await expect(
-      api.putFaxRoute({ tenantId: 't-kropp', route: { ...route, mailbox: 'not a mailbox' } }),
+      api.updateFaxSettings({ tenantId: 't-kropp', settings: { ...settings, fallbackMailbox: 'not a mailbox' } }),
+    ).rejects.toMatchObject(invalid);
+    await expect(
+      api.updateFaxSettings({ tenantId: 't-kropp', settings: { ...settings, retentionDays: -1 } }),
     ).rejects.toMatchObject(invalid);
   });
 
@@ -518,7 +648,7 @@ describe('fax service', () => {
     const db = mongoClient.db(DB);
     const logger = createLogger({ service: 'retention-test', level: 'silent' });
     const store = new FaxStore(db);
-    const retention = new Retention(db, store, new FaxDirectory(db, 90), createFaxMetrics(), logger);
+    const retention = new Retention(db, store, new FaxSettingsStore(db, 90), createFaxMetrics(), logger);
     const kept = (await api.listFaxes({ tenantId: 't-kropp' })).faxes.length;
     const [expiring] = (await api.listFaxes({ tenantId: 't-nomail' })).faxes;
 
@@ -542,5 +672,30 @@ describe('fax service', () => {
       }),
     ]);
     expect(await retention.sweep(new Date(Date.now() + 31 * DAY_MS))).toBe(0);
+  });
+
+  // Last: stopping the in-process directory also stops this process's telemetry (one OpenTelemetry
+  // SDK per process), so a later test could not read the fax service's metrics.
+  it('retries a fax while the directory is down and delivers it from the directory once it is back', async () => {
+    await directory.shutdown('directory outage');
+    const sent = await receiveFax({
+      tenantId: 't-later',
+      dialedNumber: '+4946247100',
+      tiff: await sampleFaxTiff({ pages: 1, compression: 'g4', resolution: 'normal' }),
+    });
+    const waiting = await eventually(async () => {
+      const fax = (await api.getFax({ tenantId: 't-later', faxId: sent.faxId }).catch(() => undefined))?.fax;
+      return fax && fax.reasons.length >= 2 ? fax : undefined;
+    }, 'two attempts without the directory');
+    expect(waiting).toMatchObject({ status: FaxStatus.FAX_STATUS_DELIVERY_PENDING, deliveryAttempts: 0, mailbox: '' });
+    expect(waiting.reasons[0]).toMatch(
+      /^fax route not resolved: nobody serves sb\.t-later\.directory\.rpc\.ExportTenant/,
+    );
+    expect(mailsFor(sent.faxId)).toHaveLength(0);
+
+    await startDirectory();
+    const fax = await settled('t-later', sent.faxId, FaxStatus.FAX_STATUS_DELIVERED);
+    expect(fax).toMatchObject({ mailbox: 'zentrale@later.example', departmentId: 'zentrale', viaFallback: false });
+    expect(mailsFor(sent.faxId)).toHaveLength(1);
   });
 });

@@ -1,25 +1,29 @@
+import { directoryRpcClient } from '@switchboard/directory';
+import { DirectoryCache } from '@switchboard/directory-cache';
 import { FAX_STREAM, FaxEvents } from '@switchboard/events';
 import { faxServiceV1 } from '@switchboard/proto';
 import type { ServiceDefinition } from '@switchboard/service-kit';
 import { faxConfigSchema } from './config.js';
-import { FAX_DIRECTORY_INDEXES, FaxDirectory } from './fax-directory.js';
 import { FaxIntake } from './fax-intake.js';
 import { createSmtpMailer } from './fax-mail.js';
+import { FaxRoutes, type FaxDirectoryDocument } from './fax-routes.js';
+import { FaxSettingsStore } from './fax-settings.js';
 import { FAX_STORE_INDEXES, FaxStore } from './fax-store.js';
 import { FaxInbox } from './inbox-object.js';
+import { MailboxResolver } from './mailbox-resolver.js';
 import { createFaxMetrics } from './metrics.js';
 import { RETENTION_INDEXES, Retention } from './retention.js';
 import { createFaxApi } from './server.js';
 
 export const FAX_RECEIVED_DURABLE = 'fax-received';
 
-/** Received faxes: TIFF → PDF, GridFS, the department's mailbox; the Fax API over the inbox. */
+/** Received faxes: TIFF → PDF, GridFS, the mailbox the directory gives; the Fax API over the inbox. */
 export const faxService: ServiceDefinition<typeof faxConfigSchema> = {
   name: 'fax',
   version: '0.1.0',
   config: faxConfigSchema,
   nats: { streams: [FAX_STREAM] },
-  mongo: { indexes: [...FAX_STORE_INDEXES, ...FAX_DIRECTORY_INDEXES, ...RETENTION_INDEXES] },
+  mongo: { indexes: [...FAX_STORE_INDEXES, ...RETENTION_INDEXES] },
   grpc: {
     reflectionProtos: ['switchboard/fax/v1/fax_service.proto', 'switchboard/fax/v1/fax_events.proto'],
   },
@@ -28,24 +32,32 @@ export const faxService: ServiceDefinition<typeof faxConfigSchema> = {
     const db = context.mongo!.db;
     const metrics = createFaxMetrics();
     const store = new FaxStore(db);
-    const directory = new FaxDirectory(db, config.FAX_RETENTION_DEFAULT_DAYS);
+    const nats = context.nats!;
+    const settings = new FaxSettingsStore(db, config.FAX_RETENTION_DEFAULT_DAYS);
+    const directory = new DirectoryCache<FaxRoutes, FaxDirectoryDocument>(
+      directoryRpcClient(nats, config.FAX_DIRECTORY_TIMEOUT_MS),
+      logger,
+      (tenantId, document) => new FaxRoutes(tenantId, document),
+    );
+    context.onShutdown(directory.follow(nats));
+    const mailboxes = new MailboxResolver(directory, settings);
     const mailer = createSmtpMailer(config.SMTP_URL, config.SMTP_TIMEOUT_MS);
     context.onShutdown(() => mailer.close());
     const intake = new FaxIntake({
       store,
-      directory,
-      inbox: new FaxInbox(context.nats!.connection),
+      mailboxes,
+      inbox: new FaxInbox(nats.connection),
       mailer,
       metrics,
       logger,
       mailFrom: config.FAX_MAIL_FROM,
     });
-    const retention = new Retention(db, store, directory, metrics, logger);
+    const retention = new Retention(db, store, settings, metrics, logger);
 
     context.grpc!.addService(
       'switchboard.fax.v1.FaxService',
       faxServiceV1.FaxServiceService,
-      createFaxApi({ store, directory, intake, retention }),
+      createFaxApi({ store, settings, mailboxes, intake, retention }),
     );
 
     const maxAttempts = config.FAX_DELIVERY_MAX_ATTEMPTS;

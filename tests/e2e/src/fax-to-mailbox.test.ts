@@ -5,10 +5,11 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { ariAdapter } from '@switchboard/ari-adapter';
 import { startAriSim, type AriSim } from '@switchboard/ari-sim';
+import { directoryService } from '@switchboard/directory';
 import { CallEvents, callControlSubject } from '@switchboard/events';
 import { faxService } from '@switchboard/fax';
 import { sampleFaxTiff } from '@switchboard/fax/testing';
-import { callControlV1, faxServiceV1 } from '@switchboard/proto';
+import { callControlV1, directoryServiceV1 } from '@switchboard/proto';
 import {
   connectNats,
   createAuthenticator,
@@ -42,6 +43,7 @@ let mongo: MongoServer;
 let smtp: SmtpSink;
 let sim: AriSim;
 let adapter: RunningService;
+let directory: RunningService;
 let fax: RunningService;
 let bus: NatsHandle;
 let router: RunningConsumer;
@@ -82,6 +84,11 @@ beforeAll(async () => {
     }),
   });
   stops.push(() => adapter.shutdown('test over'));
+  directory = await runService(directoryService, {
+    handleSignals: false,
+    env: commonEnv({ MONGO_URL: mongo.url, MONGO_DB: 'e2e_directory' }),
+  });
+  stops.push(() => directory.shutdown('test over'));
   fax = await runService(faxService, {
     handleSignals: false,
     env: commonEnv({ MONGO_URL: mongo.url, MONGO_DB: 'e2e_fax', SMTP_URL: smtp.url, FAX_DELIVERY_BACKOFF_MS: '200' }),
@@ -132,7 +139,11 @@ function waitForMail(count: number, timeoutMs = 60_000): Promise<void> {
 
 describe('a fax to the civil registry', () => {
   it('arrives in the department mailbox as a PDF with every page', async () => {
-    const faxApi = new faxServiceV1.FaxServiceClient(`127.0.0.1:${fax.grpcPort}`, grpc.credentials.createInsecure());
+    // The directory routes the fax number to the department and its fax mailbox.
+    const directoryApi = new directoryServiceV1.DirectoryServiceClient(
+      `127.0.0.1:${directory.grpcPort}`,
+      grpc.credentials.createInsecure(),
+    );
     const token = await createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' }).issue({
       subject: 'admin',
       tenantId: TENANT,
@@ -140,22 +151,19 @@ describe('a fax to the civil registry', () => {
     });
     const metadata = new grpc.Metadata();
     metadata.set('authorization', `Bearer ${token}`);
+    const document = {
+      tenant: { tenantId: TENANT, name: 'Amt Kropp-Stapelholm', federalState: 'SH' },
+      numbers: [{ number: FAX_NUMBER, kind: 'fax', entryPoint: { kind: 'fax-department', target: 'civil-registry' } }],
+      departments: [{ departmentId: 'civil-registry', name: 'Standesamt', faxMailbox: 'standesamt@amt-kropp.example' }],
+    };
     await new Promise((resolve, reject) =>
-      faxApi.putFaxRoute(
-        {
-          tenantId: TENANT,
-          route: {
-            tenantId: TENANT,
-            faxNumber: FAX_NUMBER,
-            departmentId: 'civil-registry',
-            mailbox: 'standesamt@amt-kropp.example',
-          },
-        },
+      directoryApi.importTenant(
+        { tenantId: TENANT, document: JSON.stringify(document) },
         metadata,
         (error, response) => (error ? reject(error) : resolve(response)),
       ),
     );
-    faxApi.close();
+    directoryApi.close();
 
     const tiff = path.join(tiffDir, 'marriage-certificate.tif');
     await writeFile(tiff, await sampleFaxTiff({ pages: 3, compression: 'g4', resolution: 'fine', seed: 7 }));

@@ -38,7 +38,7 @@ export enum FaxStatus {
   FAX_STATUS_NOT_CONVERTED = 4,
   /** FAX_STATUS_NO_DOCUMENT - The reception failed before any page arrived. */
   FAX_STATUS_NO_DOCUMENT = 5,
-  /** FAX_STATUS_NO_MAILBOX - Neither a route for the number nor a fallback mailbox. */
+  /** FAX_STATUS_NO_MAILBOX - Neither a mailbox from the directory for the number nor a fallback mailbox. */
   FAX_STATUS_NO_MAILBOX = 6,
   /** FAX_STATUS_DELIVERY_FAILED - Every delivery attempt failed. */
   FAX_STATUS_DELIVERY_FAILED = 7,
@@ -157,7 +157,10 @@ export interface Fax {
   reasons: string[];
   departmentId: string;
   mailbox: string;
-  /** True when the fax went to the tenant's fallback mailbox because its number has no route. */
+  /**
+   * True when the fax went to the tenant's fallback mailbox because the directory gives its number
+   * no mailbox (not a fax number there, or its department has no fax mailbox).
+   */
   viaFallback: boolean;
   deliveryAttempts: number;
   deliveredAt: Date | undefined;
@@ -228,24 +231,8 @@ export interface FaxRoute {
   /** E.164, e.g. +4946248009. */
   faxNumber: string;
   departmentId: string;
+  /** The department's fax mailbox; empty when it has none (its faxes go to the fallback mailbox). */
   mailbox: string;
-}
-
-export interface PutFaxRouteRequest {
-  tenantId: string;
-  route: FaxRoute | undefined;
-}
-
-export interface PutFaxRouteResponse {
-  route: FaxRoute | undefined;
-}
-
-export interface DeleteFaxRouteRequest {
-  tenantId: string;
-  faxNumber: string;
-}
-
-export interface DeleteFaxRouteResponse {
 }
 
 export interface ListFaxRoutesRequest {
@@ -253,11 +240,12 @@ export interface ListFaxRoutesRequest {
 }
 
 export interface ListFaxRoutesResponse {
+  /** By fax number. */
   routes: FaxRoute[];
 }
 
 export interface FaxSettings {
-  /** Receives faxes to numbers without a route; empty: such faxes stay in the inbox. */
+  /** Receives faxes the directory gives no mailbox; empty: such faxes stay in the inbox. */
   fallbackMailbox: string;
   /** Faxes older than this are deleted; 0 in an update means the service default. */
   retentionDays: number;
@@ -1852,311 +1840,6 @@ export const FaxRoute: MessageFns<FaxRoute> = {
   },
 };
 
-function createBasePutFaxRouteRequest(): PutFaxRouteRequest {
-  return { tenantId: "", route: undefined };
-}
-
-export const PutFaxRouteRequest: MessageFns<PutFaxRouteRequest> = {
-  encode(message: PutFaxRouteRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.tenantId !== "") {
-      writer.uint32(10).string(message.tenantId);
-    }
-    if (message.route !== undefined) {
-      FaxRoute.encode(message.route, writer.uint32(18).fork()).join();
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): PutFaxRouteRequest {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBasePutFaxRouteRequest();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.tenantId = reader.string();
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.route = FaxRoute.decode(reader, reader.uint32());
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): PutFaxRouteRequest {
-    return {
-      tenantId: isSet(object.tenantId)
-        ? globalThis.String(object.tenantId)
-        : isSet(object.tenant_id)
-        ? globalThis.String(object.tenant_id)
-        : "",
-      route: isSet(object.route) ? FaxRoute.fromJSON(object.route) : undefined,
-    };
-  },
-
-  toJSON(message: PutFaxRouteRequest): unknown {
-    const obj: any = {};
-    if (message.tenantId !== "") {
-      obj.tenantId = message.tenantId;
-    }
-    if (message.route !== undefined) {
-      obj.route = FaxRoute.toJSON(message.route);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<PutFaxRouteRequest>, I>>(base?: I): PutFaxRouteRequest {
-    return PutFaxRouteRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<PutFaxRouteRequest>, I>>(object: I): PutFaxRouteRequest {
-    const message = createBasePutFaxRouteRequest();
-    message.tenantId = object.tenantId ?? "";
-    message.route = (object.route !== undefined && object.route !== null)
-      ? FaxRoute.fromPartial(object.route)
-      : undefined;
-    return message;
-  },
-};
-
-function createBasePutFaxRouteResponse(): PutFaxRouteResponse {
-  return { route: undefined };
-}
-
-export const PutFaxRouteResponse: MessageFns<PutFaxRouteResponse> = {
-  encode(message: PutFaxRouteResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.route !== undefined) {
-      FaxRoute.encode(message.route, writer.uint32(10).fork()).join();
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): PutFaxRouteResponse {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBasePutFaxRouteResponse();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.route = FaxRoute.decode(reader, reader.uint32());
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): PutFaxRouteResponse {
-    return { route: isSet(object.route) ? FaxRoute.fromJSON(object.route) : undefined };
-  },
-
-  toJSON(message: PutFaxRouteResponse): unknown {
-    const obj: any = {};
-    if (message.route !== undefined) {
-      obj.route = FaxRoute.toJSON(message.route);
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<PutFaxRouteResponse>, I>>(base?: I): PutFaxRouteResponse {
-    return PutFaxRouteResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<PutFaxRouteResponse>, I>>(object: I): PutFaxRouteResponse {
-    const message = createBasePutFaxRouteResponse();
-    message.route = (object.route !== undefined && object.route !== null)
-      ? FaxRoute.fromPartial(object.route)
-      : undefined;
-    return message;
-  },
-};
-
-function createBaseDeleteFaxRouteRequest(): DeleteFaxRouteRequest {
-  return { tenantId: "", faxNumber: "" };
-}
-
-export const DeleteFaxRouteRequest: MessageFns<DeleteFaxRouteRequest> = {
-  encode(message: DeleteFaxRouteRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.tenantId !== "") {
-      writer.uint32(10).string(message.tenantId);
-    }
-    if (message.faxNumber !== "") {
-      writer.uint32(18).string(message.faxNumber);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): DeleteFaxRouteRequest {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseDeleteFaxRouteRequest();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.tenantId = reader.string();
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.faxNumber = reader.string();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): DeleteFaxRouteRequest {
-    return {
-      tenantId: isSet(object.tenantId)
-        ? globalThis.String(object.tenantId)
-        : isSet(object.tenant_id)
-        ? globalThis.String(object.tenant_id)
-        : "",
-      faxNumber: isSet(object.faxNumber)
-        ? globalThis.String(object.faxNumber)
-        : isSet(object.fax_number)
-        ? globalThis.String(object.fax_number)
-        : "",
-    };
-  },
-
-  toJSON(message: DeleteFaxRouteRequest): unknown {
-    const obj: any = {};
-    if (message.tenantId !== "") {
-      obj.tenantId = message.tenantId;
-    }
-    if (message.faxNumber !== "") {
-      obj.faxNumber = message.faxNumber;
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<DeleteFaxRouteRequest>, I>>(base?: I): DeleteFaxRouteRequest {
-    return DeleteFaxRouteRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<DeleteFaxRouteRequest>, I>>(object: I): DeleteFaxRouteRequest {
-    const message = createBaseDeleteFaxRouteRequest();
-    message.tenantId = object.tenantId ?? "";
-    message.faxNumber = object.faxNumber ?? "";
-    return message;
-  },
-};
-
-function createBaseDeleteFaxRouteResponse(): DeleteFaxRouteResponse {
-  return {};
-}
-
-export const DeleteFaxRouteResponse: MessageFns<DeleteFaxRouteResponse> = {
-  encode(_: DeleteFaxRouteResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): DeleteFaxRouteResponse {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseDeleteFaxRouteResponse();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(_: any): DeleteFaxRouteResponse {
-    return {};
-  },
-
-  toJSON(_: DeleteFaxRouteResponse): unknown {
-    const obj: any = {};
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<DeleteFaxRouteResponse>, I>>(base?: I): DeleteFaxRouteResponse {
-    return DeleteFaxRouteResponse.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<DeleteFaxRouteResponse>, I>>(_: I): DeleteFaxRouteResponse {
-    const message = createBaseDeleteFaxRouteResponse();
-    return message;
-  },
-};
-
 function createBaseListFaxRoutesRequest(): ListFaxRoutesRequest {
   return { tenantId: "" };
 }
@@ -3073,8 +2756,8 @@ export const ListRetentionLogResponse: MessageFns<ListRetentionLogResponse> = {
 };
 
 /**
- * The fax inbox of a tenant, its fax routes and its retention settings. Every request names its
- * tenant; a token of another tenant gets PERMISSION_DENIED, and a fax id that is not the named
+ * The fax inbox of a tenant, the fax routes it is delivered by and its fax settings. Every request
+ * names its tenant; a token of another tenant gets PERMISSION_DENIED, and a fax id that is not the named
  * tenant's gets NOT_FOUND.
  */
 export type FaxServiceService = typeof FaxServiceService;
@@ -3130,27 +2813,10 @@ export const FaxServiceService = {
       Buffer.from(RetryFaxDeliveryResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RetryFaxDeliveryResponse => RetryFaxDeliveryResponse.decode(value),
   },
-  /** Fax number → department → mailbox (admin). Kept here until the directory service owns it. */
-  putFaxRoute: {
-    path: "/switchboard.fax.v1.FaxService/PutFaxRoute" as const,
-    requestStream: false as const,
-    responseStream: false as const,
-    requestSerialize: (value: PutFaxRouteRequest): Buffer => Buffer.from(PutFaxRouteRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): PutFaxRouteRequest => PutFaxRouteRequest.decode(value),
-    responseSerialize: (value: PutFaxRouteResponse): Buffer => Buffer.from(PutFaxRouteResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): PutFaxRouteResponse => PutFaxRouteResponse.decode(value),
-  },
-  deleteFaxRoute: {
-    path: "/switchboard.fax.v1.FaxService/DeleteFaxRoute" as const,
-    requestStream: false as const,
-    responseStream: false as const,
-    requestSerialize: (value: DeleteFaxRouteRequest): Buffer =>
-      Buffer.from(DeleteFaxRouteRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): DeleteFaxRouteRequest => DeleteFaxRouteRequest.decode(value),
-    responseSerialize: (value: DeleteFaxRouteResponse): Buffer =>
-      Buffer.from(DeleteFaxRouteResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): DeleteFaxRouteResponse => DeleteFaxRouteResponse.decode(value),
-  },
+  /**
+   * Fax number → department → mailbox as this service routes faxes now: its copy of the directory,
+   * which owns the routes (numbers of kind fax, each department's fax mailbox). Read only.
+   */
   listFaxRoutes: {
     path: "/switchboard.fax.v1.FaxService/ListFaxRoutes" as const,
     requestStream: false as const,
@@ -3206,9 +2872,10 @@ export interface FaxServiceServer extends UntypedServiceImplementation {
   markFaxHandled: handleUnaryCall<MarkFaxHandledRequest, MarkFaxHandledResponse>;
   /** Delivers again a fax that had no mailbox or whose delivery gave up (admin). */
   retryFaxDelivery: handleUnaryCall<RetryFaxDeliveryRequest, RetryFaxDeliveryResponse>;
-  /** Fax number → department → mailbox (admin). Kept here until the directory service owns it. */
-  putFaxRoute: handleUnaryCall<PutFaxRouteRequest, PutFaxRouteResponse>;
-  deleteFaxRoute: handleUnaryCall<DeleteFaxRouteRequest, DeleteFaxRouteResponse>;
+  /**
+   * Fax number → department → mailbox as this service routes faxes now: its copy of the directory,
+   * which owns the routes (numbers of kind fax, each department's fax mailbox). Read only.
+   */
   listFaxRoutes: handleUnaryCall<ListFaxRoutesRequest, ListFaxRoutesResponse>;
   /** Fallback mailbox and retention (admin). */
   getFaxSettings: handleUnaryCall<GetFaxSettingsRequest, GetFaxSettingsResponse>;
@@ -3286,37 +2953,10 @@ export interface FaxServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RetryFaxDeliveryResponse) => void,
   ): ClientUnaryCall;
-  /** Fax number → department → mailbox (admin). Kept here until the directory service owns it. */
-  putFaxRoute(
-    request: PutFaxRouteRequest,
-    callback: (error: ServiceError | null, response: PutFaxRouteResponse) => void,
-  ): ClientUnaryCall;
-  putFaxRoute(
-    request: PutFaxRouteRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: PutFaxRouteResponse) => void,
-  ): ClientUnaryCall;
-  putFaxRoute(
-    request: PutFaxRouteRequest,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: PutFaxRouteResponse) => void,
-  ): ClientUnaryCall;
-  deleteFaxRoute(
-    request: DeleteFaxRouteRequest,
-    callback: (error: ServiceError | null, response: DeleteFaxRouteResponse) => void,
-  ): ClientUnaryCall;
-  deleteFaxRoute(
-    request: DeleteFaxRouteRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: DeleteFaxRouteResponse) => void,
-  ): ClientUnaryCall;
-  deleteFaxRoute(
-    request: DeleteFaxRouteRequest,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: DeleteFaxRouteResponse) => void,
-  ): ClientUnaryCall;
+  /**
+   * Fax number → department → mailbox as this service routes faxes now: its copy of the directory,
+   * which owns the routes (numbers of kind fax, each department's fax mailbox). Read only.
+   */
   listFaxRoutes(
     request: ListFaxRoutesRequest,
     callback: (error: ServiceError | null, response: ListFaxRoutesResponse) => void,
