@@ -44,6 +44,21 @@ function implementation(): faxServiceV1.FaxServiceServer {
       callers.push(currentPrincipal().tenantId);
       callback(null, { faxes: call.request.tenantId === 't-kropp' ? [FAX] : [], nextPageToken: '' });
     },
+    listFaxRoutes: (call, callback) =>
+      callback(null, {
+        routes:
+          call.request.tenantId === 't-kropp'
+            ? [
+                { tenantId: 't-kropp', faxNumber: '+4946247298', departmentId: 'bauamt', mailbox: '' },
+                {
+                  tenantId: 't-kropp',
+                  faxNumber: '+4946247299',
+                  departmentId: 'buergerbuero',
+                  mailbox: 'buergerbuero@amt-kropp.example',
+                },
+              ]
+            : [],
+      }),
     getFax: (call, callback) =>
       call.request.faxId === FAX.faxId
         ? callback(null, { fax: FAX })
@@ -108,6 +123,25 @@ describe('sb fax', () => {
     expect(shown).toContain('from     +4940123456 AMT KROPP');
     expect(shown).toContain(`saved ${PDF.length} bytes to ${out}`);
     expect(Buffer.compare(await readFile(out), PDF)).toBe(0);
+  });
+
+  it('lists the fax routes the service has from the directory; a department without a mailbox shows the fallback', async () => {
+    expect((await sb('fax', 'routes', '--tenant', 't-kropp')).split('\n')).toEqual([
+      'NUMBER\tDEPARTMENT\tMAILBOX',
+      '+4946247298\tbauamt\t(fallback mailbox)',
+      '+4946247299\tbuergerbuero\tbuergerbuero@amt-kropp.example',
+      '',
+    ]);
+    const json = JSON.parse(await sb('fax', 'routes', '--tenant', 't-kropp', '--json')) as unknown[];
+    expect(json).toEqual([
+      { tenantId: 't-kropp', faxNumber: '+4946247298', departmentId: 'bauamt' },
+      {
+        tenantId: 't-kropp',
+        faxNumber: '+4946247299',
+        departmentId: 'buergerbuero',
+        mailbox: 'buergerbuero@amt-kropp.example',
+      },
+    ]);
   });
 
   it('reports the API error for an unknown fax', async () => {

@@ -66,7 +66,7 @@ function faxDetails(fax: faxServiceV1.Fax): string {
   return rows.map(([key, value]) => `${key.padEnd(9)}${value}`).join('\n');
 }
 
-/** `sb fax list|get`: the fax inbox over the Fax gRPC API (`SB_FAX_ADDR`, default 127.0.0.1:50053). */
+/** `sb fax list|get|routes`: the fax inbox over the Fax gRPC API (`SB_FAX_ADDR`, default 127.0.0.1:50053). */
 export function registerFaxCommand(program: Command, io: FaxCommandIo = processIo): void {
   const fax = program.command('fax').description('received faxes (Fax API at SB_FAX_ADDR)');
 
@@ -131,6 +131,35 @@ export function registerFaxCommand(program: Command, io: FaxCommandIo = processI
           const pdf = await downloadPdf(connection, options.tenant, faxId);
           await writeFile(options.out, pdf);
           if (!options.json) io.write(`saved ${pdf.length} bytes to ${options.out}\n`);
+        }
+      });
+    });
+
+  fax
+    .command('routes')
+    .description('where faxes to each fax number go, as the fax service has the directory (change them there)')
+    .requiredOption('--tenant <id>', 'tenant whose fax numbers to list')
+    .option('--json', 'print JSON')
+    .action(async (options: { tenant: string; json?: boolean }) => {
+      await withApi(faxApi(options.tenant, io), async (connection) => {
+        const { routes } = await unary<faxServiceV1.ListFaxRoutesRequest, faxServiceV1.ListFaxRoutesResponse>(
+          connection,
+          connection.client.listFaxRoutes,
+          { tenantId: options.tenant },
+        );
+        if (options.json) {
+          io.write(
+            `${JSON.stringify(
+              routes.map((route) => faxServiceV1.FaxRoute.toJSON(route)),
+              null,
+              2,
+            )}\n`,
+          );
+          return;
+        }
+        io.write('NUMBER\tDEPARTMENT\tMAILBOX\n');
+        for (const route of routes) {
+          io.write(`${route.faxNumber}\t${route.departmentId}\t${route.mailbox || '(fallback mailbox)'}\n`);
         }
       });
     });
