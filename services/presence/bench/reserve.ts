@@ -76,6 +76,7 @@ try {
         agentId: reservation.agentId,
         reservationId: reservation.reservationId,
         wrapUp: false,
+        busySeconds: 0,
       });
     return reserveMs;
   };

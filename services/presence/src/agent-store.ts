@@ -15,6 +15,12 @@ export interface StoredAgent {
 }
 
 const TOKEN = /^[A-Za-z0-9_-]+$/;
+/** `presence.returned{reason}` by the state the sweeper ends. */
+const RETURN_REASONS: Partial<Record<presenceV1.AgentState, string>> = {
+  [presenceV1.AgentState.AGENT_STATE_RINGING]: 'lease_expired',
+  [presenceV1.AgentState.AGENT_STATE_WRAP_UP]: 'wrap_up_over',
+  [presenceV1.AgentState.AGENT_STATE_PHONE_BUSY]: 'busy_over',
+};
 const MAX_ATTEMPTS = 20;
 
 export function checkId(kind: string, value: string): string {
@@ -51,9 +57,9 @@ export interface AgentStoreOptions {
  * replica keeps a copy in memory from a KV watch, so reads on the hot path cost nothing; every
  * write is a compare-and-set on the revision it read, so two replicas never both win.
  *
- * The sweeper lives here too: each replica arms a timer for every lease and wrap-up it sees and,
- * when it fires, tries the revision-checked transition back to available. Whichever replica
- * writes first wins; the others find the agent already changed.
+ * The sweeper lives here too: each replica arms a timer for every lease, wrap-up and busy
+ * back-off it sees and, when it fires, tries the revision-checked transition back to available.
+ * Whichever replica writes first wins; the others find the agent already changed.
  */
 export class AgentStore {
   private readonly agents = new Map<string, Map<string, StoredAgent>>();
@@ -125,7 +131,7 @@ export class AgentStore {
     this.disarm(key);
     const deadline = deadlineOf(agent);
     if (deadline === undefined || this.closed) return;
-    const reason = agent.state === presenceV1.AgentState.AGENT_STATE_RINGING ? 'lease_expired' : 'wrap_up_over';
+    const reason = RETURN_REASONS[agent.state] ?? 'wrap_up_over';
     const fire = () => {
       this.timers.delete(key);
       // Timers may fire a little early by the wall clock; a transition before the deadline is refused.
@@ -134,7 +140,10 @@ export class AgentStore {
       this.mutate(agent.tenantId, agent.agentId, (current) => current && expire(current, this.now())).then(
         ({ changed }) => changed && presenceMetrics.returned.add(1, { reason }),
         (error: unknown) => {
-          this.logger.error({ err: error, key }, 'returning an agent after its lease or wrap-up failed; retrying');
+          this.logger.error(
+            { err: error, key },
+            'returning an agent after its lease, wrap-up or back-off failed; retrying',
+          );
           if (!this.closed && !this.timers.has(key)) this.schedule(key, fire, 1_000);
         },
       );

@@ -19,7 +19,7 @@ export const presenceMetrics = {
     unit: '{write}',
   }),
   returned: meter.createCounter('presence.returned', {
-    description: 'Agents returned to available by the sweeper, by reason (lease_expired, wrap_up_over).',
+    description: 'Agents returned to available by the sweeper, by reason (lease_expired, wrap_up_over, busy_over).',
     unit: '{agent}',
   }),
 };
@@ -31,6 +31,7 @@ const STATES = [
   presenceV1.AgentState.AGENT_STATE_WRAP_UP,
   presenceV1.AgentState.AGENT_STATE_AWAY,
   presenceV1.AgentState.AGENT_STATE_OFFLINE,
+  presenceV1.AgentState.AGENT_STATE_PHONE_BUSY,
 ];
 
 /** `available`, `on_call`, ... as the metric attribute `state`. */

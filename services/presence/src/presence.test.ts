@@ -60,6 +60,7 @@ async function reserveAndRelease(tenantId: string, extra: Partial<presenceV1.Res
     agentId: reservation!.agentId,
     reservationId: reservation!.reservationId,
     wrapUp: false,
+    busySeconds: 0,
   });
   return reservation!.agentId;
 }
@@ -100,8 +101,36 @@ describe('presence against real NATS with two replicas', () => {
       h.rpc.confirm({ tenantId, agentId: 'anna', reservationId: reservation!.reservationId }),
     ).rejects.toMatchObject({ code: grpc.status.FAILED_PRECONDITION });
     expect(
-      await h.rpc.release({ tenantId, agentId: 'anna', reservationId: reservation!.reservationId, wrapUp: false }),
+      await h.rpc.release({
+        tenantId,
+        agentId: 'anna',
+        reservationId: reservation!.reservationId,
+        wrapUp: false,
+        busySeconds: 0,
+      }),
     ).toMatchObject({ released: false });
+  });
+
+  it('holds an agent whose phone answered busy out of offers, visibly, until the back-off is over', async () => {
+    const tenantId = 't-busy';
+    await tenantWith(tenantId, [{ id: 'cem', departments: [['registry', 0]] }]);
+    const [reservation] = (await h.rpc.reserve(reserveRequest(tenantId))).reservations;
+    const release = { tenantId, agentId: 'cem', reservationId: reservation!.reservationId, wrapUp: false };
+    await expect(h.rpc.release({ ...release, busySeconds: -1 })).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+    });
+    const released = await h.rpc.release({ ...release, busySeconds: 1 });
+    expect(released).toMatchObject({ released: true, agent: { state: AgentState.AGENT_STATE_PHONE_BUSY } });
+    const api = await h.api(tenantId);
+    const [listed] = (await api.listAgents({ tenantId, departmentId: 'registry' })).agents;
+    expect(listed).toMatchObject({
+      state: AgentState.AGENT_STATE_PHONE_BUSY,
+      phoneBusyUntil: released.agent!.phoneBusyUntil,
+    });
+    expect((await h.rpc.reserve(reserveRequest(tenantId))).reservations).toHaveLength(0);
+    const free = await h.waitForAgent(tenantId, 'cem', (agent) => agent.state === AgentState.AGENT_STATE_AVAILABLE);
+    expect(free.stateSince!.getTime()).toBeGreaterThanOrEqual(released.agent!.phoneBusyUntil!.getTime());
+    expect((await h.rpc.reserve(reserveRequest(tenantId))).reservations[0]?.agentId).toBe('cem');
   });
 
   it('renews a lease and confirms the reservation: on call until released into wrap-up, then available', async () => {
@@ -122,6 +151,7 @@ describe('presence against real NATS with two replicas', () => {
       agentId: 'ben',
       reservationId: reservation!.reservationId,
       wrapUp: true,
+      busySeconds: 0,
     });
     expect(released.agent?.state).toBe(AgentState.AGENT_STATE_WRAP_UP);
     expect((await h.rpc.reserve(reserveRequest(tenantId))).reservations).toHaveLength(0);
@@ -140,7 +170,7 @@ describe('presence against real NATS with two replicas', () => {
       const [reservation] = (await api.reserve(reserveRequest(tenantId, { callId: `c${round}` }))).reservations;
       const held = { tenantId, agentId: 'anna', reservationId: reservation!.reservationId };
       expect((await h.rpc.confirm(held)).agent?.state).toBe(AgentState.AGENT_STATE_ON_CALL);
-      expect(await h.rpc.release({ ...held, wrapUp: false })).toMatchObject({ released: true });
+      expect(await h.rpc.release({ ...held, wrapUp: false, busySeconds: 0 })).toMatchObject({ released: true });
     }
   });
 
@@ -158,6 +188,7 @@ describe('presence against real NATS with two replicas', () => {
         agentId: reservation!.agentId,
         reservationId: reservation!.reservationId,
         wrapUp: true,
+        busySeconds: 0,
       });
     }
     expect(order).toEqual(['carla', 'anna', 'ben', 'carla']);
@@ -219,7 +250,7 @@ describe('presence against real NATS with two replicas', () => {
     await api.setHomeOffice({ tenantId, agentId: 'anna', enabled: true, homeOfficeNumber: '' });
     const [home] = (await api.reserve(reserveRequest(tenantId, { callId: 'c1' }))).reservations;
     expect(home).toMatchObject({ agentId: 'anna', target: { externalNumber: '+4915112345678' } });
-    await api.release({ tenantId, agentId: 'anna', reservationId: home!.reservationId, wrapUp: false });
+    await api.release({ tenantId, agentId: 'anna', reservationId: home!.reservationId, wrapUp: false, busySeconds: 0 });
     const [next] = (await api.reserve(reserveRequest(tenantId, { callId: 'c1', excludeAgentIds: ['anna'] })))
       .reservations;
     expect(next).toMatchObject({ agentId: 'ben', target: { endpoint: `PJSIP/${tenantId}-ben` } });

@@ -40,6 +40,18 @@ function notFound(tenantId: string, agentId: string): GrpcStatusError {
   return new GrpcStatusError(grpc.status.NOT_FOUND, `agent ${agentId} of tenant ${tenantId} is unknown`);
 }
 
+const MAX_BUSY_SECONDS = 3_600;
+
+function busyBackOffMs(seconds: number): number {
+  if (seconds < 0 || seconds > MAX_BUSY_SECONDS) {
+    throw new GrpcStatusError(
+      grpc.status.INVALID_ARGUMENT,
+      `busy_seconds must be between 0 and ${MAX_BUSY_SECONDS}, not ${seconds}`,
+    );
+  }
+  return seconds * 1_000;
+}
+
 /** The presence API, transport-neutral: one handler object for gRPC and NATS. */
 export class Presence {
   private readonly serial = new KeyedSerial();
@@ -180,9 +192,12 @@ export class Presence {
         return { leaseExpiresAt: agent.assignment?.leaseExpiresAt };
       },
       release: async (request) => {
+        const busyMs = busyBackOffMs(request.busySeconds);
         const now = this.now();
         const { agent, changed } = await this.change(request.tenantId, request.agentId, (current) =>
-          transitions.release(current, request.reservationId, request.wrapUp, now),
+          request.wrapUp
+            ? transitions.release(current, request.reservationId, true, now)
+            : transitions.phoneBusy(current, request.reservationId, busyMs, now),
         );
         return { released: changed, agent };
       },

@@ -1,7 +1,17 @@
 import { presenceV1 } from '@switchboard/proto';
 import { describe, expect, it } from 'vitest';
 import { candidates } from './strategies.js';
-import { callAnswered, callEnded, expire, newAgent, release, reserve, setState } from './transitions.js';
+import {
+  callAnswered,
+  callEnded,
+  deadlineOf,
+  expire,
+  newAgent,
+  phoneBusy,
+  release,
+  reserve,
+  setState,
+} from './transitions.js';
 
 const { AgentState, Strategy } = presenceV1;
 const t0 = new Date('2026-03-02T08:00:00Z');
@@ -42,6 +52,31 @@ describe('agent transitions', () => {
     expect(expire(ringing, at(19))).toBeUndefined();
     expect(expire(ringing, at(20))).toMatchObject({ state: AgentState.AGENT_STATE_AVAILABLE, idleSince: at(7) });
     expect(release(ringing, 'r1', false, at(12))).toMatchObject({ idleSince: at(7) });
+  });
+
+  it('holds an agent whose phone answered busy out of offers for the back-off, in the same idle place', () => {
+    const ringing = reserve(agent('anna', 7), terms, at(10));
+    expect(phoneBusy(ringing, 'other', 20_000, at(11))).toBeUndefined();
+    const busy = phoneBusy(ringing, 'r1', 20_000, at(11))!;
+    expect(busy).toMatchObject({ state: AgentState.AGENT_STATE_PHONE_BUSY, phoneBusyUntil: at(31) });
+    expect(busy.assignment).toBeUndefined();
+    expect(deadlineOf(busy)).toBe(at(31).getTime());
+    const wanted = { departmentId: 'registry', strategy: Strategy.STRATEGY_LONGEST_IDLE, requiredSkills: [] };
+    expect(candidates([busy, agent('bert', 9)], { ...wanted, excludeAgentIds: [] }).map((a) => a.agentId)).toEqual([
+      'bert',
+    ]);
+    expect(phoneBusy(busy, 'r1', 20_000, at(12))).toBeUndefined();
+    expect(expire(busy, at(30))).toBeUndefined();
+    const back = expire(busy, at(31))!;
+    expect(back).toMatchObject({ state: AgentState.AGENT_STATE_AVAILABLE, idleSince: at(7) });
+    expect(back.phoneBusyUntil).toBeUndefined();
+    // No back-off asked for: available at once, as a plain release.
+    expect(phoneBusy(ringing, 'r1', 0, at(11))).toMatchObject({ state: AgentState.AGENT_STATE_AVAILABLE });
+    // The agent may end the back-off early from the phone or the portal.
+    expect(setState(busy, AgentState.AGENT_STATE_AVAILABLE, at(15))).toMatchObject({
+      state: AgentState.AGENT_STATE_AVAILABLE,
+      phoneBusyUntil: undefined,
+    });
   });
 
   it('orders candidates by strategy and leaves out the unreachable and the busy', () => {

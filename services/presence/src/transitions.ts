@@ -18,6 +18,7 @@ function available(agent: Agent, now: Date, idleSince: Date | undefined): Agent 
     ...withState(agent, AgentState.AGENT_STATE_AVAILABLE, now),
     assignment: undefined,
     wrapUpUntil: undefined,
+    phoneBusyUntil: undefined,
     idleSince,
   };
 }
@@ -74,7 +75,12 @@ export function setState(agent: Agent, state: presenceV1.AgentState, now: Date):
     case AgentState.AGENT_STATE_AWAY:
     case AgentState.AGENT_STATE_OFFLINE:
       // A reservation in progress is dropped: confirming it fails and routing tries the next agent.
-      return { ...withState(agent, state, now), assignment: undefined, wrapUpUntil: undefined };
+      return {
+        ...withState(agent, state, now),
+        assignment: undefined,
+        wrapUpUntil: undefined,
+        phoneBusyUntil: undefined,
+      };
     default:
       throw new GrpcStatusError(
         grpc.status.INVALID_ARGUMENT,
@@ -151,9 +157,24 @@ export function release(agent: Agent, reservationId: string, wrapUp: boolean, no
   return available(agent, now, agent.idleSince);
 }
 
-/** The sweeper's step: an expired lease or a finished wrap-up makes the agent available. */
+/**
+ * The reserved agent's phone answered busy: held out of offers for `busyMs`, so waiting callers
+ * do not re-dial a busy phone every few seconds, then available again in the same idle place.
+ */
+export function phoneBusy(agent: Agent, reservationId: string, busyMs: number, now: Date): Agent | undefined {
+  if (agent.state !== AgentState.AGENT_STATE_RINGING || busyMs <= 0) return release(agent, reservationId, false, now);
+  if (!holds(agent, reservationId)) return undefined;
+  return {
+    ...withState(agent, AgentState.AGENT_STATE_PHONE_BUSY, now),
+    assignment: undefined,
+    phoneBusyUntil: new Date(now.getTime() + busyMs),
+  };
+}
+
+/** The sweeper's step: an expired lease, a finished wrap-up or busy back-off makes the agent available. */
 export function expire(agent: Agent, now: Date): Agent | undefined {
-  if (agent.state === AgentState.AGENT_STATE_RINGING && deadlineOf(agent)! <= now.getTime()) {
+  const held = agent.state === AgentState.AGENT_STATE_RINGING || agent.state === AgentState.AGENT_STATE_PHONE_BUSY;
+  if (held && deadlineOf(agent)! <= now.getTime()) {
     return available(agent, now, agent.idleSince);
   }
   if (agent.state === AgentState.AGENT_STATE_WRAP_UP && deadlineOf(agent)! <= now.getTime()) {
@@ -162,10 +183,11 @@ export function expire(agent: Agent, now: Date): Agent | undefined {
   return undefined;
 }
 
-/** When the agent's state ends by itself (lease or wrap-up), in ms since the epoch. */
+/** When the agent's state ends by itself (lease, wrap-up or busy back-off), in ms since the epoch. */
 export function deadlineOf(agent: Agent): number | undefined {
   if (agent.state === AgentState.AGENT_STATE_RINGING) return agent.assignment?.leaseExpiresAt?.getTime() ?? 0;
   if (agent.state === AgentState.AGENT_STATE_WRAP_UP) return agent.wrapUpUntil?.getTime() ?? 0;
+  if (agent.state === AgentState.AGENT_STATE_PHONE_BUSY) return agent.phoneBusyUntil?.getTime() ?? 0;
   return undefined;
 }
 
@@ -183,6 +205,7 @@ export function callAnswered(agent: Agent, callId: string, departmentId: string,
       leaseExpiresAt: undefined,
     },
     wrapUpUntil: undefined,
+    phoneBusyUntil: undefined,
   };
 }
 

@@ -13,6 +13,8 @@ import { queueKey } from './department-queue.js';
 const { AgentState } = presenceV1;
 const { LegDisposition, LegKind } = callV1;
 const TIME_SCALE = 0.05;
+/** Routing runs in real time: a short back-off lets a test watch several of them. */
+const BUSY_BACKOFF_SECONDS = 2;
 const talk = { answerAfterMs: 1_000, hangupAfterMs: 4_000 };
 const CITIZEN = '+4940123456';
 const OVERFLOW_CITIZEN = '+4940555777';
@@ -49,7 +51,10 @@ beforeAll(async () => {
   traces = await startOtlpReceiver();
   stack = await startStack({
     replicas: 1,
-    routingEnv: { OTEL_EXPORTER_OTLP_ENDPOINT: traces.endpoint },
+    routingEnv: {
+      OTEL_EXPORTER_OTLP_ENDPOINT: traces.endpoint,
+      ROUTING_BUSY_BACKOFF_SECONDS: String(BUSY_BACKOFF_SECONDS),
+    },
     timeScale: TIME_SCALE,
     endpoints: {
       [device('s-anna')]: talk,
@@ -65,6 +70,9 @@ beforeAll(async () => {
       [device('h-home')]: talk,
       [device('c-1')]: talk,
       [device('c-2')]: talk,
+      [device('x-busy')]: { busy: true },
+      [device('y-busy')]: { busy: true },
+      [device('y-free')]: talk,
     },
   });
   // Bert becomes free before Anna: he is the civil registry's longest-idle agent.
@@ -109,6 +117,40 @@ describe('routing a call', () => {
     expect(first?.disposition).toBe(LegDisposition.LEG_DISPOSITION_NO_ANSWER);
     // Released without wrap-up: n-1 is free again for the next caller.
     await stack.waitForAgent('n-1', (agent) => agent.state === AgentState.AGENT_STATE_AVAILABLE);
+  });
+
+  it('holds an agent whose phone answers busy out of offers for the back-off, then offers it again', async () => {
+    const started = performance.now();
+    const callId = await stack.call({ from: CITIZEN, to: NUMBERS.busy });
+    // Presence shows the back-off to supervisors: PHONE_BUSY until phone_busy_until.
+    const held = await stack.waitForAgent('x-busy', (agent) => agent.state === AgentState.AGENT_STATE_PHONE_BUSY);
+    expect(held.phoneBusyUntil!.getTime() - held.stateSince!.getTime()).toBe(BUSY_BACKOFF_SECONDS * 1_000);
+    // The caller waits through two back-offs; the agent is offered again after each.
+    const busySpells = () =>
+      stack.agentStates('x-busy').filter((state) => state === AgentState.AGENT_STATE_PHONE_BUSY).length;
+    await stack.waitForAgent('x-busy', () => busySpells() >= 3, 30_000);
+    const waitedSeconds = (performance.now() - started) / 1_000;
+    stack.sim.hangupCall(callId);
+    const legs = (await ended(callId)).legs.filter((leg) => leg.tags['agent_id'] === 'x-busy');
+    expect(legs.every((leg) => leg.disposition === LegDisposition.LEG_DISPOSITION_BUSY)).toBe(true);
+    // Before the back-off a waiting caller re-dialled the busy phone at every queue retry.
+    expect(legs.length).toBeGreaterThanOrEqual(3);
+    expect(legs.length).toBeLessThanOrEqual(Math.ceil(waitedSeconds / BUSY_BACKOFF_SECONDS) + 1);
+  });
+
+  it('connects the caller to the free agent at once when the one offered first answers busy', async () => {
+    const callId = await stack.call({ from: CITIZEN, to: NUMBERS.partlyBusy });
+    const leg = await stack.log.waitUntil('the free agent answered', () => answeredAgent(callId));
+    expect(leg.tags['agent_id']).toBe('y-free');
+    const agentLegs = (await ended(callId)).legs
+      .filter((candidate) => candidate.tags['agent_id'])
+      .map((candidate) => [candidate.tags['agent_id'], candidate.disposition]);
+    expect(agentLegs).toEqual([
+      ['y-busy', LegDisposition.LEG_DISPOSITION_BUSY],
+      ['y-free', LegDisposition.LEG_DISPOSITION_ANSWERED],
+    ]);
+    // Without delay: the caller was never put on hold to wait for a retry.
+    expect(stack.sim.getCall(callId)?.moh).toEqual([]);
   });
 
   it('takes the closed branch outside opening hours and the holiday branch on a closing day', async () => {

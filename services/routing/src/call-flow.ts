@@ -591,7 +591,8 @@ export class CallFlow {
       await this.save({ step: 'bridged' });
       return true;
     }
-    await this.release(reservation.agentId, reservation.reservationId);
+    const busy = disposition === LegDisposition.LEG_DISPOSITION_BUSY;
+    await this.release(reservation.agentId, reservation.reservationId, busy);
     if (disposition === LegDisposition.LEG_DISPOSITION_CANCELLED)
       throw new CallGone('caller hung up while an agent rang');
     this.log.info({ agentId: reservation.agentId, disposition }, 'agent did not answer; trying the next');
@@ -813,9 +814,11 @@ export class CallFlow {
     }
   }
 
-  private async release(agentId: string, reservationId: string): Promise<void> {
+  /** Ends a reservation; an agent whose phone answered busy is held out of offers for the back-off. */
+  private async release(agentId: string, reservationId: string, phoneBusy = false): Promise<void> {
+    const busySeconds = phoneBusy ? this.deps.config.ROUTING_BUSY_BACKOFF_SECONDS : 0;
     await this.deps.clients.presence
-      .release({ tenantId: this.state.tenantId, agentId, reservationId, wrapUp: false })
+      .release({ tenantId: this.state.tenantId, agentId, reservationId, wrapUp: false, busySeconds })
       .catch((error: unknown) => this.log.warn({ err: error, agentId }, 'release failed; the lease returns the agent'));
   }
 

@@ -164,7 +164,13 @@ export class CallRouter {
       if (inQueue && state.queueKey) await this.deps.queues.remove(state.queueKey);
       if (wasWaiting && state.step === 'ringing' && state.agentId && state.reservationId) {
         await this.deps.clients.presence
-          .release({ tenantId, agentId: state.agentId, reservationId: state.reservationId, wrapUp: false })
+          .release({
+            tenantId,
+            agentId: state.agentId,
+            reservationId: state.reservationId,
+            wrapUp: false,
+            busySeconds: 0,
+          })
           .catch(() => undefined);
       }
       try {

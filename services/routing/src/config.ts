@@ -49,6 +49,11 @@ export const routingConfigSchema = z.object({
   ROUTING_FALLBACK_DEPARTMENTS: ids.default(['fallback', 'zentrale']),
   /** Waiting callers retry a reservation at least this often, in case a presence change was missed. */
   ROUTING_QUEUE_RETRY_MS: z.coerce.number().int().min(50).max(60_000).default(3_000),
+  /**
+   * An agent whose phone answered busy is held out of offers (presence's PHONE_BUSY) this long,
+   * so waiting callers do not re-dial a busy phone every few seconds; then offered again.
+   */
+  ROUTING_BUSY_BACKOFF_SECONDS: z.coerce.number().int().min(0).max(3_600).default(30),
   /** Position announcements to waiting callers, this far apart. */
   ROUTING_ANNOUNCE_INTERVAL_MS: z.coerce.number().int().min(1_000).default(30_000),
   /** Timeout of directory, IVR and presence requests and of call-control commands that do not ring. */

@@ -23,6 +23,8 @@ export const NUMBERS = {
   callback: '+494624712',
   brokenMenu: '+494624713',
   rueckruf: '+494624714',
+  busy: '+494624715',
+  partlyBusy: '+494624716',
   unknown: '+494624799',
 };
 
@@ -51,6 +53,10 @@ export const STAFF: StaffSpec[] = [
   { id: 'l-1', extension: '2001', site: 'schule', department: 'schule', wrapUp: 0 },
   { id: 'c-1', extension: '1601', site: 'rathaus', department: 'rueckruf', wrapUp: 0 },
   { id: 'c-2', extension: '1602', site: 'feiertag', department: 'spaet', wrapUp: 0 },
+  // Their desk phones answer busy (SIP 486); y-busy becomes free before y-free, so it is dialled first.
+  { id: 'x-busy', extension: '1701', site: 'rathaus', department: 'besetzt', wrapUp: 0 },
+  { id: 'y-busy', extension: '1801', site: 'rathaus', department: 'teilweise', wrapUp: 0 },
+  { id: 'y-free', extension: '1802', site: 'rathaus', department: 'teilweise', wrapUp: 0 },
 ];
 
 export const device = (staff: StaffSpec | string) =>
@@ -124,6 +130,8 @@ export function tenantDocument(now = new Date()) {
       number(NUMBERS.callback, 'rathaus', 'department', 'callback-src'),
       number(NUMBERS.brokenMenu, 'rathaus', 'ivr-menu', 'no-such-menu'),
       number(NUMBERS.rueckruf, 'rathaus', 'department', 'rueckruf'),
+      number(NUMBERS.busy, 'rathaus', 'department', 'besetzt'),
+      number(NUMBERS.partlyBusy, 'rathaus', 'department', 'teilweise'),
     ],
     departments: [
       department('standesamt'),
@@ -140,6 +148,8 @@ export function tenantDocument(now = new Date()) {
       department('rueckruf', 5, { kind: 'callback', target: '' }, 1),
       // At the site with today as a closing day: callbacks wait until it opens.
       department('spaet', 5, { kind: 'callback', target: '' }, 600, 'feiertag'),
+      department('besetzt'),
+      department('teilweise'),
     ],
     staff: STAFF.map((member) => ({
       staffId: member.id,

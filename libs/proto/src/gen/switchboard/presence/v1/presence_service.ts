@@ -37,6 +37,11 @@ export enum AgentState {
   AGENT_STATE_WRAP_UP = 5,
   /** AGENT_STATE_AWAY - Away / do not disturb. */
   AGENT_STATE_AWAY = 6,
+  /**
+   * AGENT_STATE_PHONE_BUSY - The agent's phone answered busy when a reservation dialled it (on a call presence does not
+   * know of, or do-not-disturb on the phone): not offered until `phone_busy_until`, then available.
+   */
+  AGENT_STATE_PHONE_BUSY = 7,
   UNRECOGNIZED = -1,
 }
 
@@ -63,6 +68,9 @@ export function agentStateFromJSON(object: any): AgentState {
     case 6:
     case "AGENT_STATE_AWAY":
       return AgentState.AGENT_STATE_AWAY;
+    case 7:
+    case "AGENT_STATE_PHONE_BUSY":
+      return AgentState.AGENT_STATE_PHONE_BUSY;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -86,6 +94,8 @@ export function agentStateToJSON(object: AgentState): string {
       return "AGENT_STATE_WRAP_UP";
     case AgentState.AGENT_STATE_AWAY:
       return "AGENT_STATE_AWAY";
+    case AgentState.AGENT_STATE_PHONE_BUSY:
+      return "AGENT_STATE_PHONE_BUSY";
     case AgentState.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -199,6 +209,8 @@ export interface Agent {
   lastReservedAt: { [key: string]: Date };
   /** The call the agent last finished; late events of it do not put the agent back on call. */
   lastEndedCallId: string;
+  /** While PHONE_BUSY: when the agent may be offered again. */
+  phoneBusyUntil: Date | undefined;
 }
 
 export interface Agent_LastReservedAtEntry {
@@ -325,6 +337,11 @@ export interface ReleaseRequest {
   reservationId: string;
   /** True after a call: the agent goes through the department's wrap-up time first. */
   wrapUp: boolean;
+  /**
+   * The reserved agent's phone answered busy: PHONE_BUSY for this many seconds (not offered to
+   * any caller), then available. 0 makes the agent available at once. Ignored after a call.
+   */
+  busySeconds: number;
 }
 
 export interface ReleaseResponse {
@@ -671,6 +688,7 @@ function createBaseAgent(): Agent {
     wrapUpUntil: undefined,
     lastReservedAt: {},
     lastEndedCallId: "",
+    phoneBusyUntil: undefined,
   };
 }
 
@@ -720,6 +738,9 @@ export const Agent: MessageFns<Agent> = {
     });
     if (message.lastEndedCallId !== "") {
       writer.uint32(122).string(message.lastEndedCallId);
+    }
+    if (message.phoneBusyUntil !== undefined) {
+      Timestamp.encode(toTimestamp(message.phoneBusyUntil), writer.uint32(130).fork()).join();
     }
     return writer;
   },
@@ -860,6 +881,14 @@ export const Agent: MessageFns<Agent> = {
             message.lastEndedCallId = reader.string();
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.phoneBusyUntil = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -955,6 +984,11 @@ export const Agent: MessageFns<Agent> = {
         : isSet(object.last_ended_call_id)
         ? globalThis.String(object.last_ended_call_id)
         : "",
+      phoneBusyUntil: isSet(object.phoneBusyUntil)
+        ? fromJsonTimestamp(object.phoneBusyUntil)
+        : isSet(object.phone_busy_until)
+        ? fromJsonTimestamp(object.phone_busy_until)
+        : undefined,
     };
   },
 
@@ -1011,6 +1045,9 @@ export const Agent: MessageFns<Agent> = {
     if (message.lastEndedCallId !== "") {
       obj.lastEndedCallId = message.lastEndedCallId;
     }
+    if (message.phoneBusyUntil !== undefined) {
+      obj.phoneBusyUntil = message.phoneBusyUntil.toISOString();
+    }
     return obj;
   },
 
@@ -1044,6 +1081,7 @@ export const Agent: MessageFns<Agent> = {
       {},
     );
     message.lastEndedCallId = object.lastEndedCallId ?? "";
+    message.phoneBusyUntil = object.phoneBusyUntil ?? undefined;
     return message;
   },
 };
@@ -2952,7 +2990,7 @@ export const RenewResponse: MessageFns<RenewResponse> = {
 };
 
 function createBaseReleaseRequest(): ReleaseRequest {
-  return { tenantId: "", agentId: "", reservationId: "", wrapUp: false };
+  return { tenantId: "", agentId: "", reservationId: "", wrapUp: false, busySeconds: 0 };
 }
 
 export const ReleaseRequest: MessageFns<ReleaseRequest> = {
@@ -2968,6 +3006,9 @@ export const ReleaseRequest: MessageFns<ReleaseRequest> = {
     }
     if (message.wrapUp !== false) {
       writer.uint32(32).bool(message.wrapUp);
+    }
+    if (message.busySeconds !== 0) {
+      writer.uint32(40).int32(message.busySeconds);
     }
     return writer;
   },
@@ -3017,6 +3058,14 @@ export const ReleaseRequest: MessageFns<ReleaseRequest> = {
             message.wrapUp = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.busySeconds = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3051,6 +3100,11 @@ export const ReleaseRequest: MessageFns<ReleaseRequest> = {
         : isSet(object.wrap_up)
         ? globalThis.Boolean(object.wrap_up)
         : false,
+      busySeconds: isSet(object.busySeconds)
+        ? globalThis.Number(object.busySeconds)
+        : isSet(object.busy_seconds)
+        ? globalThis.Number(object.busy_seconds)
+        : 0,
     };
   },
 
@@ -3068,6 +3122,9 @@ export const ReleaseRequest: MessageFns<ReleaseRequest> = {
     if (message.wrapUp !== false) {
       obj.wrapUp = message.wrapUp;
     }
+    if (message.busySeconds !== 0) {
+      obj.busySeconds = Math.round(message.busySeconds);
+    }
     return obj;
   },
 
@@ -3080,6 +3137,7 @@ export const ReleaseRequest: MessageFns<ReleaseRequest> = {
     message.agentId = object.agentId ?? "";
     message.reservationId = object.reservationId ?? "";
     message.wrapUp = object.wrapUp ?? false;
+    message.busySeconds = object.busySeconds ?? 0;
     return message;
   },
 };
