@@ -243,6 +243,58 @@ export function legStateToJSON(object: LegState): string {
   }
 }
 
+/** How a playback ended. */
+export enum PlaybackOutcome {
+  PLAYBACK_OUTCOME_UNSPECIFIED = 0,
+  /** PLAYBACK_OUTCOME_DONE - Played to its end, or stopped on request. */
+  PLAYBACK_OUTCOME_DONE = 1,
+  /**
+   * PLAYBACK_OUTCOME_FAILED - Asterisk could not play its last medium (e.g. a `sound:` file that does not exist): the
+   * caller did not hear it.
+   */
+  PLAYBACK_OUTCOME_FAILED = 2,
+  /** PLAYBACK_OUTCOME_HANGUP - The caller hung up while it played (Asterisk reports that as failed too). */
+  PLAYBACK_OUTCOME_HANGUP = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function playbackOutcomeFromJSON(object: any): PlaybackOutcome {
+  switch (object) {
+    case 0:
+    case "PLAYBACK_OUTCOME_UNSPECIFIED":
+      return PlaybackOutcome.PLAYBACK_OUTCOME_UNSPECIFIED;
+    case 1:
+    case "PLAYBACK_OUTCOME_DONE":
+      return PlaybackOutcome.PLAYBACK_OUTCOME_DONE;
+    case 2:
+    case "PLAYBACK_OUTCOME_FAILED":
+      return PlaybackOutcome.PLAYBACK_OUTCOME_FAILED;
+    case 3:
+    case "PLAYBACK_OUTCOME_HANGUP":
+      return PlaybackOutcome.PLAYBACK_OUTCOME_HANGUP;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return PlaybackOutcome.UNRECOGNIZED;
+  }
+}
+
+export function playbackOutcomeToJSON(object: PlaybackOutcome): string {
+  switch (object) {
+    case PlaybackOutcome.PLAYBACK_OUTCOME_UNSPECIFIED:
+      return "PLAYBACK_OUTCOME_UNSPECIFIED";
+    case PlaybackOutcome.PLAYBACK_OUTCOME_DONE:
+      return "PLAYBACK_OUTCOME_DONE";
+    case PlaybackOutcome.PLAYBACK_OUTCOME_FAILED:
+      return "PLAYBACK_OUTCOME_FAILED";
+    case PlaybackOutcome.PLAYBACK_OUTCOME_HANGUP:
+      return "PLAYBACK_OUTCOME_HANGUP";
+    case PlaybackOutcome.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** One channel of a call. */
 export interface Leg {
   legId: string;
@@ -298,6 +350,9 @@ export interface CallPlaybackFinished {
   meta: EventMeta | undefined;
   callId: string;
   playbackId: string;
+  outcome: PlaybackOutcome;
+  /** The medium playing when it ended: the one that failed, for FAILED. */
+  mediaUri: string;
 }
 
 /** A dialled leg changed state (ringing, answered, or failed with a disposition). */
@@ -1102,7 +1157,7 @@ export const CallDtmfReceived: MessageFns<CallDtmfReceived> = {
 };
 
 function createBaseCallPlaybackFinished(): CallPlaybackFinished {
-  return { meta: undefined, callId: "", playbackId: "" };
+  return { meta: undefined, callId: "", playbackId: "", outcome: 0, mediaUri: "" };
 }
 
 export const CallPlaybackFinished: MessageFns<CallPlaybackFinished> = {
@@ -1115,6 +1170,12 @@ export const CallPlaybackFinished: MessageFns<CallPlaybackFinished> = {
     }
     if (message.playbackId !== "") {
       writer.uint32(26).string(message.playbackId);
+    }
+    if (message.outcome !== 0) {
+      writer.uint32(32).int32(message.outcome);
+    }
+    if (message.mediaUri !== "") {
+      writer.uint32(42).string(message.mediaUri);
     }
     return writer;
   },
@@ -1156,6 +1217,22 @@ export const CallPlaybackFinished: MessageFns<CallPlaybackFinished> = {
             message.playbackId = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.outcome = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.mediaUri = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1181,6 +1258,12 @@ export const CallPlaybackFinished: MessageFns<CallPlaybackFinished> = {
         : isSet(object.playback_id)
         ? globalThis.String(object.playback_id)
         : "",
+      outcome: isSet(object.outcome) ? playbackOutcomeFromJSON(object.outcome) : 0,
+      mediaUri: isSet(object.mediaUri)
+        ? globalThis.String(object.mediaUri)
+        : isSet(object.media_uri)
+        ? globalThis.String(object.media_uri)
+        : "",
     };
   },
 
@@ -1195,6 +1278,12 @@ export const CallPlaybackFinished: MessageFns<CallPlaybackFinished> = {
     if (message.playbackId !== "") {
       obj.playbackId = message.playbackId;
     }
+    if (message.outcome !== 0) {
+      obj.outcome = playbackOutcomeToJSON(message.outcome);
+    }
+    if (message.mediaUri !== "") {
+      obj.mediaUri = message.mediaUri;
+    }
     return obj;
   },
 
@@ -1206,6 +1295,8 @@ export const CallPlaybackFinished: MessageFns<CallPlaybackFinished> = {
     message.meta = (object.meta !== undefined && object.meta !== null) ? EventMeta.fromPartial(object.meta) : undefined;
     message.callId = object.callId ?? "";
     message.playbackId = object.playbackId ?? "";
+    message.outcome = object.outcome ?? 0;
+    message.mediaUri = object.mediaUri ?? "";
     return message;
   },
 };

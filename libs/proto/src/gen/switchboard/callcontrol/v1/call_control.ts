@@ -217,6 +217,11 @@ export interface PlayAndCollectRequest {
 export interface PlayAndCollectResponse {
   digits: string;
   endedBy: CollectEnd;
+  /**
+   * Asterisk could not play the prompts (e.g. a sound that does not exist); collection went on
+   * as if they had ended, so a caller who knows the menu could still answer, else it timed out.
+   */
+  promptsFailed: boolean;
 }
 
 export interface ForwardRequest {
@@ -2407,7 +2412,7 @@ export const PlayAndCollectRequest: MessageFns<PlayAndCollectRequest> = {
 };
 
 function createBasePlayAndCollectResponse(): PlayAndCollectResponse {
-  return { digits: "", endedBy: 0 };
+  return { digits: "", endedBy: 0, promptsFailed: false };
 }
 
 export const PlayAndCollectResponse: MessageFns<PlayAndCollectResponse> = {
@@ -2417,6 +2422,9 @@ export const PlayAndCollectResponse: MessageFns<PlayAndCollectResponse> = {
     }
     if (message.endedBy !== 0) {
       writer.uint32(16).int32(message.endedBy);
+    }
+    if (message.promptsFailed !== false) {
+      writer.uint32(24).bool(message.promptsFailed);
     }
     return writer;
   },
@@ -2450,6 +2458,14 @@ export const PlayAndCollectResponse: MessageFns<PlayAndCollectResponse> = {
             message.endedBy = reader.int32() as any;
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.promptsFailed = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2470,6 +2486,11 @@ export const PlayAndCollectResponse: MessageFns<PlayAndCollectResponse> = {
         : isSet(object.ended_by)
         ? collectEndFromJSON(object.ended_by)
         : 0,
+      promptsFailed: isSet(object.promptsFailed)
+        ? globalThis.Boolean(object.promptsFailed)
+        : isSet(object.prompts_failed)
+        ? globalThis.Boolean(object.prompts_failed)
+        : false,
     };
   },
 
@@ -2481,6 +2502,9 @@ export const PlayAndCollectResponse: MessageFns<PlayAndCollectResponse> = {
     if (message.endedBy !== 0) {
       obj.endedBy = collectEndToJSON(message.endedBy);
     }
+    if (message.promptsFailed !== false) {
+      obj.promptsFailed = message.promptsFailed;
+    }
     return obj;
   },
 
@@ -2491,6 +2515,7 @@ export const PlayAndCollectResponse: MessageFns<PlayAndCollectResponse> = {
     const message = createBasePlayAndCollectResponse();
     message.digits = object.digits ?? "";
     message.endedBy = object.endedBy ?? 0;
+    message.promptsFailed = object.promptsFailed ?? false;
     return message;
   },
 };
