@@ -77,6 +77,8 @@ export interface AriSim {
   listCalls(): CallRecord[];
   /** The far end of a channel hangs up now (a SIP BYE). */
   hangupCall(channelId: string): void;
+  /** The caller presses keys now (one ChannelDtmfReceived per digit, 200 ms apart). */
+  pressDigits(channelId: string, digits: string): void;
   /** The channel disappears without a single event reaching the app; only `GET /channels` shows it. */
   loseChannel(channelId: string): void;
   dropWebSockets(app?: string): number;
@@ -221,6 +223,7 @@ export async function startAriSim(options: AriSimOptions): Promise<AriSim> {
     getCall: (channelId) => world.getRecord(channelId),
     listCalls: () => world.listRecords(),
     hangupCall: (channelId) => world.remoteHangup(channelId),
+    pressDigits: (channelId, digits) => world.pressDigitsNow(channelId, digits),
     loseChannel: (channelId) => world.loseChannel(channelId),
     dropWebSockets: (app) => hub.drop(app),
     stop: async () => {

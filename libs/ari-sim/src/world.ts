@@ -120,6 +120,13 @@ export class World {
     return ch.id;
   }
 
+  /** The caller presses keys now, as a script's `dtmf` step would. */
+  pressDigitsNow(channelId: string, digits: string): void {
+    const ch = this.channels.get(channelId);
+    if (!ch) throw notFound('Channel not found');
+    this.pressDigits(ch, 0, digits);
+  }
+
   /** The far end hangs up now (a SIP BYE): ChannelHangupRequest without a cause. */
   remoteHangup(channelId: string): void {
     const ch = this.channels.get(channelId);
