@@ -125,7 +125,7 @@ describe('ari-adapter against the ARI emulator', () => {
       interDigitTimeoutMs: 10_000,
       bargeIn: true,
     });
-    expect(result).toEqual({ digits: '42', endedBy: CollectEnd.COLLECT_END_TERMINATOR });
+    expect(result).toEqual({ digits: '42', endedBy: CollectEnd.COLLECT_END_TERMINATOR, promptsFailed: false });
     await h.events.waitFor<callV1.CallDtmfReceived>(
       'call.dtmf_received',
       (event) => event.callId === callId && event.digit === '#',
@@ -143,7 +143,7 @@ describe('ari-adapter against the ARI emulator', () => {
       interDigitTimeoutMs: 0,
       bargeIn: true,
     });
-    expect(silent).toEqual({ digits: '', endedBy: CollectEnd.COLLECT_END_TIMEOUT });
+    expect(silent).toEqual({ digits: '', endedBy: CollectEnd.COLLECT_END_TIMEOUT, promptsFailed: false });
     await h.control.hangup({ ...command(callId), cause: 16 });
     expect((await ended(callId)).endedBy).toBe('system');
   });

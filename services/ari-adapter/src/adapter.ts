@@ -37,6 +37,12 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
       onEvent: (type, event) => tracker.handle(type, event),
       // ARI does not replay what happened while the WebSocket was down: compare with what is live.
       onConnected: () => reconciler.afterConnect(),
+      onReplaced: () => {
+        // The calls' channels are the new holder's now: ending them here would publish twice.
+        reconciler.stop();
+        const calls = tracker.handOverAll();
+        logger.error({ calls }, 'live calls left to the connection that took the Stasis app over');
+      },
     });
     const ari = new AriOps({
       url: config.ARI_URL,
@@ -90,6 +96,7 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
 
     await link.start();
     addReadinessCheck('asterisk', () => link.isConnected);
+    addReadinessCheck('stasis-app', () => link.holdsApp);
     // Also while shutdown drains: calls whose channels vanished must still end for it to finish.
     reconciler.start(config.RECONCILE_INTERVAL_MS);
     onShutdown(() => link.close());

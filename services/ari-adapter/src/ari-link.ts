@@ -25,6 +25,8 @@ export interface AriLinkOptions {
   onEvent(type: string, event: unknown): void;
   /** After every (re)connection of the events WebSocket: ARI does not replay missed events. */
   onConnected(): Promise<void>;
+  /** Another connection took the app over; this link has closed for good. */
+  onReplaced(): void;
 }
 
 const connectPolicy = retry(handleAll, {
@@ -43,6 +45,7 @@ export class AriLink {
   private connected = false;
   private closed = false;
   private restarting = false;
+  private replaced = false;
 
   private constructor(
     readonly client: Client,
@@ -74,6 +77,9 @@ export class AriLink {
       options.logger.warn('ARI events connection lost; reconnecting');
     });
     client.on('WebSocketMaxRetries', () => void this.restart());
+    on('ApplicationReplaced', (event) => {
+      if ((event as { application?: string }).application === options.app) this.replacedByAnother();
+    });
     await client.start(options.app);
     // Only now: ari-client also emits WebSocketConnected for the first connection, which is
     // reconciled below, not counted as a reconnect.
@@ -85,9 +91,38 @@ export class AriLink {
     return this.connected;
   }
 
+  /**
+   * The app's events come to this link: connected, and not replaced. Asterisk tells a replaced
+   * connection only once (ApplicationReplaced); `GET /applications/{app}` names no connection.
+   */
+  get holdsApp(): boolean {
+    return this.connected && !this.replaced;
+  }
+
   close(): void {
     this.closed = true;
     this.client.stop();
+  }
+
+  /**
+   * Stays out rather than take the app back: a reconnect would register it again and replace the
+   * other adapter, which would do the same, moving every live call's events back and forth. The
+   * operator sees it (error log, `ari.application.replaced`, `/readyz` failing) and decides.
+   */
+  private replacedByAnother(): void {
+    if (this.replaced) return;
+    this.replaced = true;
+    this.connected = false;
+    this.closed = true;
+    // Closed on purpose, so ari-client does not reconnect (which would take the app back).
+    this.client.stop();
+    this.options.metrics.appReplaced.add(1);
+    this.options.logger.error(
+      { app: this.options.app },
+      'another events connection took over the Stasis app (ApplicationReplaced); this adapter stays out and is ' +
+        'not ready: stop the other one or this one',
+    );
+    this.options.onReplaced();
   }
 
   private async afterConnect(reconnected: boolean): Promise<void> {

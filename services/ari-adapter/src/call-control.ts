@@ -16,6 +16,7 @@ import type { CallTracker } from './call-tracker.js';
 import type { CommandLog } from './command-log.js';
 import { DigitCollector } from './digit-collector.js';
 import type { FaxHandoff } from './fax-handoff.js';
+import { unplayableMedium } from './media.js';
 import type { AdapterMetrics } from './metrics.js';
 
 const { LegDisposition, LegKind, LegState } = callV1;
@@ -58,6 +59,15 @@ function toStatus(error: unknown): unknown {
   }
 }
 
+/** Refuses media Asterisk would start and never finish: a menu waiting for it would wait forever. */
+function checkPlayable(media: readonly string[]): void {
+  const medium = unplayableMedium(media);
+  if (medium !== undefined)
+    throw invalid(
+      `media "${medium}" is not a sound:, tone:, digits:, characters: or number: URI Asterisk can play to its end`,
+    );
+}
+
 /** The resource part of a dial string: `PJSIP/agent1` → `agent1`, `PJSIP/+49…@trunk` → `+49…`. */
 function dialledParty(endpoint: string): string {
   return endpoint.replace(/^[^/]+\//, '').replace(/@.*$/, '');
@@ -81,6 +91,7 @@ export class CallControl {
       play: (request) =>
         this.command('play', request, async (call) => {
           if (request.media.length === 0) throw invalid('media must name at least one sound, tone or digits URI');
+          checkPlayable(request.media);
           return { playbackId: await this.play(call, request.media, request.language) };
         }),
       stopPlayback: (request) =>
@@ -270,6 +281,7 @@ export class CallControl {
   ): Promise<callControlV1.PlayAndCollectResponse> {
     if (request.maxDigits < 1 || request.maxDigits > 32) throw invalid('max_digits must be between 1 and 32');
     if (request.terminator.length > 1) throw invalid('terminator must be a single key');
+    checkPlayable(request.media);
     this.liveCaller(call);
     // Digits typed ahead answer the menu at once when the caller may interrupt it.
     const typedAhead = request.bargeIn ? call.typeAhead : '';

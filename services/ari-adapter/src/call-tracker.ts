@@ -29,9 +29,10 @@ import {
 } from './calls.js';
 import { CAUSE_TEXT, dispositionOfCause, dispositionOfDialStatus } from './dispositions.js';
 import { endpointOfChannelName, type TenantResolver } from './tenant-resolver.js';
+import { failureReason, playbackOutcome } from './media.js';
 import type { AdapterMetrics } from './metrics.js';
 
-const { CallDirection, LegDisposition, LegKind, LegState } = callV1;
+const { CallDirection, LegDisposition, LegKind, LegState, PlaybackOutcome } = callV1;
 
 export interface TrackerDependencies {
   adapterId: string;
@@ -320,6 +321,26 @@ export class CallTracker {
     this.endLeg(call, leg, cause, 'Channel gone without a hangup event', new Date());
   }
 
+  /**
+   * Another connection took the app over: the calls' events go there now, and it takes their
+   * channels on as calls when it connects (reconciliation adopts what is in the app). They leave
+   * this adapter without a call.ended, which the new holder publishes. Returns how many.
+   */
+  handOverAll(): number {
+    const calls = [...this.deps.registry.all()];
+    for (const call of calls) {
+      call.ended = true;
+      this.deps.registry.remove(call);
+      this.deps.metrics.callsHandedOver.add(1);
+      this.deps.metrics.callsInFlight.add(-1);
+      void call.publishing.then(() => {
+        call.span.end();
+        call.markFinished();
+      });
+    }
+    return calls.length;
+  }
+
   answered(call: CallRecord, leg: LegRecord, at: Date): void {
     if (leg.answeredAt || !isLive(leg)) return;
     leg.answeredAt = at;
@@ -397,6 +418,7 @@ export class CallTracker {
     const known = this.deps.registry.byChannelId(event.channel.id);
     if (!known) return;
     const { call, leg } = known;
+    leg.hangupRequested = true;
     // A soft hangup's cause (32) is a flag mask, not Q.850; a SIP BYE carries no cause at all.
     if (!event.soft && event.cause) leg.pendingCause = event.cause;
     if (!leg.hungUpByAdapter && !call.endedBy) {
@@ -470,11 +492,23 @@ export class CallTracker {
     const channelId = event.playback.target_uri.replace(/^channel:/, '');
     const known = this.deps.registry.byChannelId(channelId);
     if (!known || !known.call.playbacks.delete(event.playback.id)) return;
-    const { call } = known;
+    const { call, leg } = known;
+    const outcome = playbackOutcome(event.playback.state, leg.hangupRequested || !isLive(leg));
+    if (outcome === PlaybackOutcome.PLAYBACK_OUTCOME_FAILED) {
+      const reason = failureReason(event.playback.media_uri);
+      this.deps.metrics.playbackFailures.add(1, { reason });
+      this.deps.logger.error(
+        { callId: call.callId, playbackId: event.playback.id, media: event.playback.media_uri, reason },
+        'Asterisk could not play a prompt; the caller did not hear it',
+      );
+      call.collector?.promptFailed();
+    }
     this.publish(call, CallEvents.playbackFinished, {
       meta: newEventMeta(call.tenantId, PRODUCER, ariTime(event.timestamp)),
       callId: call.callId,
       playbackId: event.playback.id,
+      outcome,
+      mediaUri: event.playback.media_uri,
     });
     if (call.playbacks.size === 0) call.collector?.promptsFinished();
   }

@@ -26,6 +26,8 @@ export interface LegRecord {
   pendingCause?: number;
   /** Set when the adapter itself hung the leg up (so an unanswered end is a cancel). */
   hungUpByAdapter: boolean;
+  /** Asterisk announced its hangup (ChannelHangupRequest): a playback failing now was cut off. */
+  hangupRequested: boolean;
   /** True while the answered leg is being put with the caller (so it happens once). */
   bridging: boolean;
   /**
@@ -87,6 +89,7 @@ export function newLeg(
     hangupCauseText: '',
     bridged: false,
     hungUpByAdapter: false,
+    hangupRequested: false,
     bridging: false,
     outcome,
     settleOutcome: settle,

@@ -18,14 +18,22 @@ describe('DigitCollector', () => {
   it('ends at max digits', async () => {
     const collector = new DigitCollector(settings, false, () => undefined);
     for (const digit of '1234') collector.digit(digit);
-    expect(await collector.result).toEqual({ digits: '123', endedBy: CollectEnd.COLLECT_END_MAX_DIGITS });
+    expect(await collector.result).toEqual({
+      digits: '123',
+      endedBy: CollectEnd.COLLECT_END_MAX_DIGITS,
+      promptsFailed: false,
+    });
   });
 
   it('ends at the terminator, which is not part of the digits', async () => {
     const collector = new DigitCollector(settings, false, () => undefined);
     collector.digit('4');
     collector.digit('#');
-    expect(await collector.result).toEqual({ digits: '4', endedBy: CollectEnd.COLLECT_END_TERMINATOR });
+    expect(await collector.result).toEqual({
+      digits: '4',
+      endedBy: CollectEnd.COLLECT_END_TERMINATOR,
+      promptsFailed: false,
+    });
   });
 
   it('times out between digits, and only starts the first-digit timer after the prompts', async () => {
@@ -35,7 +43,23 @@ describe('DigitCollector', () => {
     vi.advanceTimersByTime(4_999);
     collector.digit('7');
     vi.advanceTimersByTime(2_000);
-    expect(await collector.result).toEqual({ digits: '7', endedBy: CollectEnd.COLLECT_END_TIMEOUT });
+    expect(await collector.result).toEqual({
+      digits: '7',
+      endedBy: CollectEnd.COLLECT_END_TIMEOUT,
+      promptsFailed: false,
+    });
+  });
+
+  it('says when the prompts failed, and times out from their failure like from their end', async () => {
+    const collector = new DigitCollector(settings, true, () => undefined);
+    collector.promptFailed();
+    collector.promptsFinished();
+    vi.advanceTimersByTime(5_000);
+    expect(await collector.result).toEqual({
+      digits: '',
+      endedBy: CollectEnd.COLLECT_END_TIMEOUT,
+      promptsFailed: true,
+    });
   });
 
   it('stops the prompts on a key press with barge-in, and ignores keys during prompts without it', async () => {
@@ -44,12 +68,12 @@ describe('DigitCollector', () => {
     barging.digit('2');
     expect(stop).toHaveBeenCalledOnce();
     barging.hangup();
-    expect(await barging.result).toEqual({ digits: '2', endedBy: CollectEnd.COLLECT_END_HANGUP });
+    expect(await barging.result).toEqual({ digits: '2', endedBy: CollectEnd.COLLECT_END_HANGUP, promptsFailed: false });
 
     const polite = new DigitCollector({ ...settings, bargeIn: false }, true, stop);
     polite.digit('9');
     polite.promptsFinished();
     vi.advanceTimersByTime(5_000);
-    expect(await polite.result).toEqual({ digits: '', endedBy: CollectEnd.COLLECT_END_TIMEOUT });
+    expect(await polite.result).toEqual({ digits: '', endedBy: CollectEnd.COLLECT_END_TIMEOUT, promptsFailed: false });
   });
 });

@@ -13,11 +13,13 @@ export interface CollectSettings {
 export interface CollectResult {
   digits: string;
   endedBy: callControlV1.CollectEnd;
+  promptsFailed: boolean;
 }
 
 /**
  * Collects the digits of one play-and-collect command. The first-digit timer starts when the
- * prompts have finished; with barge-in a key press during the prompts counts and stops them.
+ * prompts have finished, also when they failed: the caller still gets the menu's no-input path,
+ * never an endless wait. With barge-in a key press during the prompts counts and stops them.
  */
 export class DigitCollector {
   readonly result: Promise<CollectResult>;
@@ -26,6 +28,7 @@ export class DigitCollector {
   private timer: NodeJS.Timeout | undefined;
   private resolve!: (result: CollectResult) => void;
   private done = false;
+  private promptsFailed = false;
 
   constructor(
     private readonly settings: CollectSettings,
@@ -45,6 +48,11 @@ export class DigitCollector {
     if (!this.promptsPlaying || this.done) return;
     this.promptsPlaying = false;
     if (this.digits === '') this.arm(this.settings.firstDigitTimeoutMs);
+  }
+
+  /** Asterisk could not play a prompt: the result says so. */
+  promptFailed(): void {
+    this.promptsFailed = true;
   }
 
   digit(digit: string): void {
@@ -75,6 +83,6 @@ export class DigitCollector {
     if (this.done) return;
     this.done = true;
     clearTimeout(this.timer);
-    this.resolve({ digits: this.digits, endedBy });
+    this.resolve({ digits: this.digits, endedBy, promptsFailed: this.promptsFailed });
   }
 }

@@ -46,6 +46,18 @@ export function createAdapterMetrics() {
       description: 'Re-established ARI event connections.',
       unit: '{connection}',
     }),
+    playbackFailures: meter.createCounter('playback.failures', {
+      description: 'Playbacks Asterisk could not play (the caller did not hear them), by reason.',
+      unit: '{playback}',
+    }),
+    appReplaced: meter.createCounter('ari.application.replaced', {
+      description: 'Times another events connection took the Stasis app from this adapter.',
+      unit: '{event}',
+    }),
+    callsHandedOver: meter.createCounter('calls.handed_over', {
+      description: 'Calls left to the connection that took the Stasis app over (it ends them).',
+      unit: '{call}',
+    }),
     ariRetries: meter.createCounter('ari.request.retries', {
       description: 'ARI requests tried again after a transient failure, by operation and failure.',
       unit: '{request}',
