@@ -62,6 +62,8 @@ export interface Stack {
   tenantId: string;
   /** Mail the fax service sent (a real SMTP server on loopback); empty without the fax service. */
   readonly mail: SmtpSink['messages'];
+  /** Waits for a mail the fax service sends; fails at once on a stack without it. */
+  waitForMail: SmtpSink['waitForMessage'];
   /** Where the service logs are. */
   logDir: string;
   /** The running processes (a killed one is removed). */
@@ -222,6 +224,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       },
       tenantId: tenant.tenantId,
       mail: smtp?.messages ?? [],
+      waitForMail: (what, match, timeoutMs) =>
+        smtp
+          ? smtp.waitForMessage(what, match, timeoutMs)
+          : Promise.reject(new Error(`waiting for ${what}: this stack runs no fax service, so no mail`)),
       logDir,
       services,
       token,
