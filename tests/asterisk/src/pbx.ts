@@ -27,6 +27,14 @@ export interface CallSpec {
   device?: string;
 }
 
+export interface FaxSpec {
+  from: string;
+  to: string;
+  /** A fax TIFF file. */
+  tiff: string;
+  pages: number;
+}
+
 export interface LoadResult {
   offered: number;
   /** Calls the caller side saw answered and then ended by the far side (the colleague hung up). */
@@ -54,6 +62,8 @@ export interface Pbx {
   readonly events: EventLog;
   /** Resolves when the caller's side of the call is over. */
   call(spec: CallSpec): Promise<void>;
+  /** A fax machine on the carrier's side sends `tiff` (its page count given) to `to`. */
+  fax(spec: FaxSpec): Promise<void>;
   /** `count` calls at `ratePerSecond`, each as `spec` (with its own caller number). */
   load(spec: Omit<CallSpec, 'from'>, count: number, ratePerSecond: number): Promise<LoadResult>;
   /** INVITEs each phone behaviour's devices received (Asterisk) or legs dialled to them (emulator). */
@@ -143,6 +153,12 @@ async function startOnAsterisk(options: PbxOptions): Promise<Pbx> {
         });
         await call.result;
       },
+      fax: async (spec) => {
+        const sent = await asterisk.sendFax({ from: spec.from, to: spec.to, tiff: spec.tiff });
+        if (sent.status !== 'SUCCESS' || sent.pages !== spec.pages) {
+          throw new Error(`SendFAX reported ${sent.status}, ${sent.pages} pages (${sent.error})`);
+        }
+      },
       load: async (spec, count, ratePerSecond) => {
         const load = await placeCalls({
           asterisk: asterisk.sipAddress,
@@ -219,6 +235,14 @@ async function startOnEmulator(options: PbxOptions): Promise<Pbx> {
       events,
       call: async (spec) => {
         await placeOne(spec);
+      },
+      fax: async (spec) => {
+        const channelId = sim.placeCall({
+          from: spec.from,
+          to: spec.to,
+          fax: { tiff: spec.tiff, pages: spec.pages, durationMs: 2_000 },
+        });
+        await log.waitUntil(`call.ended of fax ${channelId}`, () => log.ended(channelId)[0], 60_000);
       },
       load: async (spec, count, ratePerSecond) => {
         const calls: Promise<unknown>[] = [];
