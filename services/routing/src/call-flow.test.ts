@@ -299,16 +299,11 @@ describe('routing a call', () => {
       const agentLeg = record.legs.find((leg) => leg.tags['agent_id'] && leg.answeredAt);
       expect(agentLeg, `call ${record.callId} reached an agent`).toBeDefined();
     }
-    // Routing dialled an agent for the callers in their arrival order ...
+    // Routing dialled an agent for the callers in their arrival order. Which of two legs dialled
+    // a moment apart answers first is up to the phones (and to when each channel entered Stasis,
+    // randomised in ari-sim as on Asterisk), so the answer order is not routing's to promise.
     const firstDials = [...new Set(stack.dials.filter((callId) => calls.includes(callId)))];
     expect(firstDials).toEqual(calls);
-    // ... and the order in which callers got an agent's leg answered is their arrival order.
-    const answered = new Set<string>();
-    for (const event of stack.log.of<callV1.CallLegUpdated>('leg_updated')) {
-      if (calls.includes(event.callId) && event.leg?.tags['agent_id'] && event.leg.answeredAt)
-        answered.add(event.callId);
-    }
-    expect([...answered]).toEqual(calls);
     for (const agentId of ['b-1', 'b-2', 'b-3']) {
       const states = stack.agentStates(agentId);
       const onCall = states.filter((state) => state === AgentState.AGENT_STATE_ON_CALL).length;
