@@ -207,6 +207,14 @@ export function createDirectoryHandlers(directory: Directory): DirectoryHandlers
       ),
     })),
 
+    // The contract is published ahead of the implementation, which follows in the next commit.
+    listDeviceCredentials: handle(async () => {
+      throw new GrpcStatusError(grpc.status.UNIMPLEMENTED, 'ListDeviceCredentials is not implemented yet');
+    }),
+    rotateDevicePassword: handle(async () => {
+      throw new GrpcStatusError(grpc.status.UNIMPLEMENTED, 'RotateDevicePassword is not implemented yet');
+    }),
+
     resolveNumber: read(async (tenantId, request: directoryServiceV1.ResolveNumberRequest) => {
       const view = directory.cache.get(tenantId);
       const resolution = view?.resolve(requireKey('number', request.number));

@@ -365,6 +365,42 @@ export interface ExportTenantResponse {
   document: string;
 }
 
+/**
+ * What Asterisk's PJSIP auth needs for one device (`auth_type = md5`, `username`, `realm`,
+ * `md5_cred`); the clear password is never stored.
+ */
+export interface DeviceCredential {
+  /** The PJSIP endpoint name, e.g. `kropp-101`. */
+  deviceId: string;
+  /** The staff member the device belongs to. */
+  staffId: string;
+  /** Equals `device_id`. */
+  username: string;
+  realm: string;
+  /** Lowercase hex MD5 of `username:realm:password` (RFC 2617 HA1). */
+  md5Cred: string;
+}
+
+export interface ListDeviceCredentialsRequest {
+  tenantId: string;
+}
+
+export interface ListDeviceCredentialsResponse {
+  devices: DeviceCredential[];
+}
+
+export interface RotateDevicePasswordRequest {
+  tenantId: string;
+  deviceId: string;
+}
+
+export interface RotateDevicePasswordResponse {
+  deviceId: string;
+  username: string;
+  /** Shown once; the directory keeps only its HA1. */
+  password: string;
+}
+
 export interface ResolveNumberRequest {
   tenantId: string;
   /** The dialled number, E.164. */
@@ -4552,6 +4588,495 @@ export const ExportTenantResponse: MessageFns<ExportTenantResponse> = {
   },
 };
 
+function createBaseDeviceCredential(): DeviceCredential {
+  return { deviceId: "", staffId: "", username: "", realm: "", md5Cred: "" };
+}
+
+export const DeviceCredential: MessageFns<DeviceCredential> = {
+  encode(message: DeviceCredential, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deviceId !== "") {
+      writer.uint32(10).string(message.deviceId);
+    }
+    if (message.staffId !== "") {
+      writer.uint32(18).string(message.staffId);
+    }
+    if (message.username !== "") {
+      writer.uint32(26).string(message.username);
+    }
+    if (message.realm !== "") {
+      writer.uint32(34).string(message.realm);
+    }
+    if (message.md5Cred !== "") {
+      writer.uint32(42).string(message.md5Cred);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeviceCredential {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeviceCredential();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deviceId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.staffId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.username = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.realm = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.md5Cred = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeviceCredential {
+    return {
+      deviceId: isSet(object.deviceId)
+        ? globalThis.String(object.deviceId)
+        : isSet(object.device_id)
+        ? globalThis.String(object.device_id)
+        : "",
+      staffId: isSet(object.staffId)
+        ? globalThis.String(object.staffId)
+        : isSet(object.staff_id)
+        ? globalThis.String(object.staff_id)
+        : "",
+      username: isSet(object.username) ? globalThis.String(object.username) : "",
+      realm: isSet(object.realm) ? globalThis.String(object.realm) : "",
+      md5Cred: isSet(object.md5Cred)
+        ? globalThis.String(object.md5Cred)
+        : isSet(object.md5_cred)
+        ? globalThis.String(object.md5_cred)
+        : "",
+    };
+  },
+
+  toJSON(message: DeviceCredential): unknown {
+    const obj: any = {};
+    if (message.deviceId !== "") {
+      obj.deviceId = message.deviceId;
+    }
+    if (message.staffId !== "") {
+      obj.staffId = message.staffId;
+    }
+    if (message.username !== "") {
+      obj.username = message.username;
+    }
+    if (message.realm !== "") {
+      obj.realm = message.realm;
+    }
+    if (message.md5Cred !== "") {
+      obj.md5Cred = message.md5Cred;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeviceCredential>, I>>(base?: I): DeviceCredential {
+    return DeviceCredential.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeviceCredential>, I>>(object: I): DeviceCredential {
+    const message = createBaseDeviceCredential();
+    message.deviceId = object.deviceId ?? "";
+    message.staffId = object.staffId ?? "";
+    message.username = object.username ?? "";
+    message.realm = object.realm ?? "";
+    message.md5Cred = object.md5Cred ?? "";
+    return message;
+  },
+};
+
+function createBaseListDeviceCredentialsRequest(): ListDeviceCredentialsRequest {
+  return { tenantId: "" };
+}
+
+export const ListDeviceCredentialsRequest: MessageFns<ListDeviceCredentialsRequest> = {
+  encode(message: ListDeviceCredentialsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDeviceCredentialsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDeviceCredentialsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListDeviceCredentialsRequest {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ListDeviceCredentialsRequest): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListDeviceCredentialsRequest>, I>>(base?: I): ListDeviceCredentialsRequest {
+    return ListDeviceCredentialsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListDeviceCredentialsRequest>, I>>(object: I): ListDeviceCredentialsRequest {
+    const message = createBaseListDeviceCredentialsRequest();
+    message.tenantId = object.tenantId ?? "";
+    return message;
+  },
+};
+
+function createBaseListDeviceCredentialsResponse(): ListDeviceCredentialsResponse {
+  return { devices: [] };
+}
+
+export const ListDeviceCredentialsResponse: MessageFns<ListDeviceCredentialsResponse> = {
+  encode(message: ListDeviceCredentialsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.devices) {
+      DeviceCredential.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListDeviceCredentialsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListDeviceCredentialsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.devices.push(DeviceCredential.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListDeviceCredentialsResponse {
+    return {
+      devices: globalThis.Array.isArray(object?.devices)
+        ? object.devices.map((e: any) => DeviceCredential.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListDeviceCredentialsResponse): unknown {
+    const obj: any = {};
+    if (message.devices?.length) {
+      obj.devices = message.devices.map((e) => DeviceCredential.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListDeviceCredentialsResponse>, I>>(base?: I): ListDeviceCredentialsResponse {
+    return ListDeviceCredentialsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListDeviceCredentialsResponse>, I>>(
+    object: I,
+  ): ListDeviceCredentialsResponse {
+    const message = createBaseListDeviceCredentialsResponse();
+    message.devices = object.devices?.map((e) => DeviceCredential.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRotateDevicePasswordRequest(): RotateDevicePasswordRequest {
+  return { tenantId: "", deviceId: "" };
+}
+
+export const RotateDevicePasswordRequest: MessageFns<RotateDevicePasswordRequest> = {
+  encode(message: RotateDevicePasswordRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    if (message.deviceId !== "") {
+      writer.uint32(18).string(message.deviceId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateDevicePasswordRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateDevicePasswordRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.deviceId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RotateDevicePasswordRequest {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      deviceId: isSet(object.deviceId)
+        ? globalThis.String(object.deviceId)
+        : isSet(object.device_id)
+        ? globalThis.String(object.device_id)
+        : "",
+    };
+  },
+
+  toJSON(message: RotateDevicePasswordRequest): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.deviceId !== "") {
+      obj.deviceId = message.deviceId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RotateDevicePasswordRequest>, I>>(base?: I): RotateDevicePasswordRequest {
+    return RotateDevicePasswordRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RotateDevicePasswordRequest>, I>>(object: I): RotateDevicePasswordRequest {
+    const message = createBaseRotateDevicePasswordRequest();
+    message.tenantId = object.tenantId ?? "";
+    message.deviceId = object.deviceId ?? "";
+    return message;
+  },
+};
+
+function createBaseRotateDevicePasswordResponse(): RotateDevicePasswordResponse {
+  return { deviceId: "", username: "", password: "" };
+}
+
+export const RotateDevicePasswordResponse: MessageFns<RotateDevicePasswordResponse> = {
+  encode(message: RotateDevicePasswordResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deviceId !== "") {
+      writer.uint32(10).string(message.deviceId);
+    }
+    if (message.username !== "") {
+      writer.uint32(18).string(message.username);
+    }
+    if (message.password !== "") {
+      writer.uint32(26).string(message.password);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateDevicePasswordResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateDevicePasswordResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deviceId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.username = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.password = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RotateDevicePasswordResponse {
+    return {
+      deviceId: isSet(object.deviceId)
+        ? globalThis.String(object.deviceId)
+        : isSet(object.device_id)
+        ? globalThis.String(object.device_id)
+        : "",
+      username: isSet(object.username) ? globalThis.String(object.username) : "",
+      password: isSet(object.password) ? globalThis.String(object.password) : "",
+    };
+  },
+
+  toJSON(message: RotateDevicePasswordResponse): unknown {
+    const obj: any = {};
+    if (message.deviceId !== "") {
+      obj.deviceId = message.deviceId;
+    }
+    if (message.username !== "") {
+      obj.username = message.username;
+    }
+    if (message.password !== "") {
+      obj.password = message.password;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RotateDevicePasswordResponse>, I>>(base?: I): RotateDevicePasswordResponse {
+    return RotateDevicePasswordResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RotateDevicePasswordResponse>, I>>(object: I): RotateDevicePasswordResponse {
+    const message = createBaseRotateDevicePasswordResponse();
+    message.deviceId = object.deviceId ?? "";
+    message.username = object.username ?? "";
+    message.password = object.password ?? "";
+    return message;
+  },
+};
+
 function createBaseResolveNumberRequest(): ResolveNumberRequest {
   return { tenantId: "", number: "" };
 }
@@ -5314,6 +5839,36 @@ export const DirectoryServiceService = {
       Buffer.from(ExportTenantResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ExportTenantResponse => ExportTenantResponse.decode(value),
   },
+  /**
+   * Digest credentials of every device of a tenant, for the ari-adapter to provision Asterisk.
+   * Role service (or operator) only.
+   */
+  listDeviceCredentials: {
+    path: "/switchboard.directory.v1.DirectoryService/ListDeviceCredentials" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListDeviceCredentialsRequest): Buffer =>
+      Buffer.from(ListDeviceCredentialsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListDeviceCredentialsRequest => ListDeviceCredentialsRequest.decode(value),
+    responseSerialize: (value: ListDeviceCredentialsResponse): Buffer =>
+      Buffer.from(ListDeviceCredentialsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListDeviceCredentialsResponse => ListDeviceCredentialsResponse.decode(value),
+  },
+  /**
+   * Gives a device a new random SIP password and returns it once; it is not stored in clear and
+   * cannot be read again. Role admin of the tenant (or operator).
+   */
+  rotateDevicePassword: {
+    path: "/switchboard.directory.v1.DirectoryService/RotateDevicePassword" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RotateDevicePasswordRequest): Buffer =>
+      Buffer.from(RotateDevicePasswordRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RotateDevicePasswordRequest => RotateDevicePasswordRequest.decode(value),
+    responseSerialize: (value: RotateDevicePasswordResponse): Buffer =>
+      Buffer.from(RotateDevicePasswordResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RotateDevicePasswordResponse => RotateDevicePasswordResponse.decode(value),
+  },
   resolveNumber: {
     path: "/switchboard.directory.v1.DirectoryService/ResolveNumber" as const,
     requestStream: false as const,
@@ -5364,6 +5919,16 @@ export interface DirectoryServiceServer extends UntypedServiceImplementation {
   /** Replaces a whole tenant from one YAML or JSON document; all or nothing. */
   importTenant: handleUnaryCall<ImportTenantRequest, ImportTenantResponse>;
   exportTenant: handleUnaryCall<ExportTenantRequest, ExportTenantResponse>;
+  /**
+   * Digest credentials of every device of a tenant, for the ari-adapter to provision Asterisk.
+   * Role service (or operator) only.
+   */
+  listDeviceCredentials: handleUnaryCall<ListDeviceCredentialsRequest, ListDeviceCredentialsResponse>;
+  /**
+   * Gives a device a new random SIP password and returns it once; it is not stored in clear and
+   * cannot be read again. Role admin of the tenant (or operator).
+   */
+  rotateDevicePassword: handleUnaryCall<RotateDevicePasswordRequest, RotateDevicePasswordResponse>;
   resolveNumber: handleUnaryCall<ResolveNumberRequest, ResolveNumberResponse>;
   isOpen: handleUnaryCall<IsOpenRequest, IsOpenResponse>;
 }
@@ -5774,6 +6339,44 @@ export interface DirectoryServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ExportTenantResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Digest credentials of every device of a tenant, for the ari-adapter to provision Asterisk.
+   * Role service (or operator) only.
+   */
+  listDeviceCredentials(
+    request: ListDeviceCredentialsRequest,
+    callback: (error: ServiceError | null, response: ListDeviceCredentialsResponse) => void,
+  ): ClientUnaryCall;
+  listDeviceCredentials(
+    request: ListDeviceCredentialsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListDeviceCredentialsResponse) => void,
+  ): ClientUnaryCall;
+  listDeviceCredentials(
+    request: ListDeviceCredentialsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListDeviceCredentialsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Gives a device a new random SIP password and returns it once; it is not stored in clear and
+   * cannot be read again. Role admin of the tenant (or operator).
+   */
+  rotateDevicePassword(
+    request: RotateDevicePasswordRequest,
+    callback: (error: ServiceError | null, response: RotateDevicePasswordResponse) => void,
+  ): ClientUnaryCall;
+  rotateDevicePassword(
+    request: RotateDevicePasswordRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RotateDevicePasswordResponse) => void,
+  ): ClientUnaryCall;
+  rotateDevicePassword(
+    request: RotateDevicePasswordRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RotateDevicePasswordResponse) => void,
   ): ClientUnaryCall;
   resolveNumber(
     request: ResolveNumberRequest,
