@@ -87,4 +87,31 @@ describe('DirectoryCache', () => {
     expect(await cache.get('t-c')).toEqual({ tenantId: 't-c', version: 1 });
     expect(loadsOf('t-c')).toBe(3);
   });
+
+  it('keeps the newest reload when an older one answers after it', async () => {
+    // Each ExportTenant answer is released by the test, so the two reloads can finish out of order.
+    const pending: Array<(version: number) => void> = [];
+    const slow = new DirectoryCache<Document, Document>(
+      {
+        exportTenant: () =>
+          new Promise((resolve) => pending.push((version) => resolve({ document: JSON.stringify({ version }) }))),
+      },
+      logger,
+      (_tenantId, document) => document,
+    );
+    const first = slow.get('t-d');
+    pending.shift()!(1);
+    expect(await first).toEqual({ version: 1 });
+
+    slow.refresh('t-d');
+    slow.refresh('t-d');
+    const [older, newer] = [pending.shift()!, pending.shift()!];
+    newer(3);
+    await vi.waitFor(async () => expect(await slow.get('t-d')).toEqual({ version: 3 }));
+    older(2);
+    // The older answer settles on the next turns of the event loop; it must not win.
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await slow.get('t-d')).toEqual({ version: 3 });
+  });
 });

@@ -13,6 +13,8 @@ export interface DirectoryExporter {
 
 export class DirectoryCache<View, Document = unknown> {
   private readonly views = new Map<string, Promise<View>>();
+  /** Reloads started per tenant: a slow older reload must not replace a newer one's copy. */
+  private readonly reloads = new Map<string, number>();
 
   constructor(
     private readonly rpc: DirectoryExporter,
@@ -38,9 +40,13 @@ export class DirectoryCache<View, Document = unknown> {
   /** Reloads a tenant already in memory; the old view serves until the new one is there. */
   refresh(tenantId: string): void {
     if (!this.views.has(tenantId)) return;
+    const generation = (this.reloads.get(tenantId) ?? 0) + 1;
+    this.reloads.set(tenantId, generation);
     const next = this.load(tenantId);
     next.then(
-      () => this.views.set(tenantId, next),
+      () => {
+        if (this.reloads.get(tenantId) === generation) this.views.set(tenantId, next);
+      },
       (error: unknown) => this.logger.warn({ err: error, tenantId }, 'directory reload failed; keeping the old copy'),
     );
   }
