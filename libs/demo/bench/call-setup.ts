@@ -334,8 +334,11 @@ async function main(): Promise<void> {
       ...histogramMeans(await page('ari-adapter'), 'callcontrol_command_duration'),
       ...histogramMeans(await page('ivr'), 'rpc_server_duration'),
     };
+    // ari mode: every call the adapter started must end, and nothing may stay in flight.
+    const adapterCalls = options.mode === 'ari' ? await settledAdapterCalls(() => page('ari-adapter')) : undefined;
     const report = {
       ...figures,
+      ...(adapterCalls ? { adapterCalls } : {}),
       load: options.rate ? { rate: options.rate } : { concurrency: options.concurrency },
       agents: options.agents,
       routingReplicas: options.routingReplicas,
@@ -348,6 +351,29 @@ async function main(): Promise<void> {
     await bus?.connection.close();
     await stack?.stop();
     await rm(work, { recursive: true, force: true });
+  }
+}
+
+interface AdapterCalls {
+  started: number;
+  ended: number;
+  inFlight: number;
+}
+
+/** The adapter's own call counters once they stop moving (or after 30 s: a leak shows as a gap). */
+async function settledAdapterCalls(metricsPage: () => Promise<string>): Promise<AdapterCalls> {
+  const sample = (text: string, name: string) =>
+    Number(new RegExp(`^${name}(?:_total)?(?:\\{[^}]*\\})? (\\d+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+  const deadline = performance.now() + 30_000;
+  for (;;) {
+    const text = await metricsPage();
+    const calls = {
+      started: sample(text, 'calls_started'),
+      ended: sample(text, 'calls_ended'),
+      inFlight: sample(text, 'calls_in_flight'),
+    };
+    if ((calls.started === calls.ended && calls.inFlight === 0) || performance.now() > deadline) return calls;
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
 
