@@ -160,7 +160,11 @@ function serveAsAdapter(bus: NatsHandle): void {
       answer: async () => ({}),
       play: async (request) => ({ playbackId: `${request.callId}-${request.commandId}` }),
       stopPlayback: async () => ({}),
-      playAndCollect: async () => ({ digits: BENCH_DIGIT, endedBy: callControlV1.CollectEnd.COLLECT_END_MAX_DIGITS }),
+      playAndCollect: async () => ({
+        digits: BENCH_DIGIT,
+        endedBy: callControlV1.CollectEnd.COLLECT_END_MAX_DIGITS,
+        promptsFailed: false,
+      }),
       startMusicOnHold: async () => ({}),
       stopMusicOnHold: async () => ({}),
       dial: connect,
