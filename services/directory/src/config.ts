@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { decodeSecretKey } from './secret-box.js';
+
+const KEY_FORMAT = 'must be 32 bytes written as 64 hex digits or as base64, e.g. `openssl rand -hex 32`';
 
 /** The directory's own variables; the kit adds NATS, Mongo and gRPC ones. */
 export const directoryConfigSchema = z.object({
@@ -13,6 +16,21 @@ export const directoryConfigSchema = z.object({
     .int()
     .positive()
     .default(5 * 60_000),
+  /** Realm of the devices' digest credentials; `asterisk` is Asterisk's default realm. */
+  DEVICE_SIP_REALM: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+$/, 'must be a SIP realm such as asterisk or sip.example.org')
+    .default('asterisk'),
+  /** AES-256 key sealing the devices' HA1 at rest. Required: there is no safe default. */
+  DEVICE_SECRET_KEY: z.string().refine((text) => decodeSecretKey(text) !== undefined, KEY_FORMAT),
+  /** Earlier keys, comma-separated: records they sealed are opened and resealed with the current key at start. */
+  DEVICE_SECRET_KEYS_PREVIOUS: z
+    .string()
+    .default('')
+    .refine(
+      (text) => text === '' || text.split(',').every((key) => decodeSecretKey(key.trim()) !== undefined),
+      `each key ${KEY_FORMAT}`,
+    ),
 });
 
 export type DirectoryConfig = z.infer<typeof directoryConfigSchema>;

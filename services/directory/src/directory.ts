@@ -1,6 +1,7 @@
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { type DirectoryCache, TenantView } from './cache.js';
 import type { ChangePublisher } from './change-events.js';
+import { type DeviceCredential, type DeviceCredentials, deviceOwners } from './device-credentials.js';
 import {
   ValidationError,
   departmentSchema,
@@ -11,6 +12,7 @@ import {
   staffSchema,
   tenantSchema,
   type DirectoryDocument,
+  type Staff,
   type Tenant,
 } from './model.js';
 import { referenceProblems } from './references.js';
@@ -39,7 +41,9 @@ const SINGULAR: Record<EntityKind, string> = {
 /**
  * The directory's operations. Every write validates the whole tenant as it would be afterwards
  * (schema and references), writes MongoDB, refreshes this replica's cache and publishes the
- * change event, on which other replicas refresh theirs.
+ * change event, on which other replicas refresh theirs. Writes that add or remove devices bring
+ * the devices' SIP credentials along before the event, so whoever provisions them re-reads the
+ * final state.
  */
 export class Directory {
   private readonly reloads = new Map<string, Promise<void>>();
@@ -48,6 +52,7 @@ export class Directory {
     private readonly store: DirectoryStore,
     readonly cache: DirectoryCache,
     private readonly events: ChangePublisher,
+    private readonly credentials: DeviceCredentials,
   ) {}
 
   /** Loads every tenant and forgets those that no longer exist. */
@@ -126,8 +131,10 @@ export class Directory {
 
   async deleteTenant(tenantId: string): Promise<void> {
     await this.store.deleteTenant(tenantId);
+    const owners = await this.credentials.removeTenant(tenantId);
     this.cache.set(tenantId, undefined);
     await this.events.tenant(tenantId, 'deleted', undefined, '');
+    await this.publishStaffChanges(tenantId, owners, []);
   }
 
   async get<K extends EntityKind>(tenantId: string, kind: K, key: string): Promise<Entity<K>> {
@@ -155,10 +162,14 @@ export class Directory {
     if (mode === 'create' && exists) throw new AlreadyExistsError(`${SINGULAR[kind]} ${key} already exists`);
     if (mode === 'update' && !exists)
       throw new NotFoundError(`${SINGULAR[kind]} ${key} not found in tenant ${tenantId}`);
-    const next = entities.filter((other) => entityKey[kind](other as never) !== key);
-    this.check({ ...document, [kind]: [...next, entity] });
+    const next = {
+      ...document,
+      [kind]: [...entities.filter((other) => entityKey[kind](other as never) !== key), entity],
+    };
+    this.check(next);
     if (mode === 'create') await this.store.insert(tenantId, kind, entity);
     else await this.store.replace(tenantId, kind, entity);
+    if (kind === 'staff') await this.credentials.sync(tenantId, next.staff);
     await this.refresh(tenantId);
     await this.events.entity(tenantId, kind, mode === 'create' ? 'created' : 'updated', key, entity);
     return entity;
@@ -170,9 +181,10 @@ export class Directory {
     if (!entities.some((entity) => entityKey[kind](entity as never) === key)) {
       throw new NotFoundError(`${SINGULAR[kind]} ${key} not found in tenant ${tenantId}`);
     }
-    const next = entities.filter((entity) => entityKey[kind](entity as never) !== key);
-    this.check({ ...document, [kind]: next }, InUseWithProblems);
+    const next = { ...document, [kind]: entities.filter((entity) => entityKey[kind](entity as never) !== key) };
+    this.check(next, InUseWithProblems);
     await this.store.remove(tenantId, kind, key);
+    if (kind === 'staff') await this.credentials.sync(tenantId, next.staff);
     await this.refresh(tenantId);
     await this.events.entity(tenantId, kind, 'deleted', key, undefined);
   }
@@ -196,14 +208,42 @@ export class Directory {
   async importTenant(tenantId: string, text: string): Promise<{ document: DirectoryDocument; version: string }> {
     const document = this.parseDocument(tenantId, text);
     const version = await this.store.replaceTenant(document);
+    const changed = await this.credentials.sync(tenantId, document.staff);
     await this.refresh(tenantId);
     await this.events.tenant(tenantId, 'imported', document.tenant, version);
+    await this.publishStaffChanges(tenantId, changed, document.staff);
     return { document, version };
   }
 
   async exportTenant(tenantId: string, format: 'yaml' | 'json'): Promise<string> {
     const document = await this.current(tenantId);
     return format === 'json' ? `${JSON.stringify(document, null, 2)}\n` : stringifyYaml(document);
+  }
+
+  /** The digest credentials of the tenant's current devices. */
+  async listDeviceCredentials(tenantId: string): Promise<DeviceCredential[]> {
+    return this.credentials.list(tenantId, deviceOwners((await this.current(tenantId)).staff));
+  }
+
+  /** A new random password for one device of the tenant, returned once. */
+  async rotateDevicePassword(tenantId: string, deviceId: string): Promise<{ username: string; password: string }> {
+    const { staff } = await this.current(tenantId);
+    const owner = staff.find((member) => member.devices.includes(deviceId));
+    if (!owner) throw new NotFoundError(`device ${deviceId} not found in tenant ${tenantId}`);
+    const password = await this.credentials.rotate(tenantId, deviceId, owner.staffId);
+    await this.events.entity(tenantId, 'staff', 'updated', owner.staffId, owner);
+    return { username: deviceId, password };
+  }
+
+  /**
+   * A staff event for each member whose devices' credentials changed in a bulk write (import,
+   * tenant deleted), so whoever provisions devices need not follow tenant events too.
+   */
+  private async publishStaffChanges(tenantId: string, staffIds: Set<string>, staff: readonly Staff[]): Promise<void> {
+    for (const staffId of staffIds) {
+      const member = staff.find((entry) => entry.staffId === staffId);
+      await this.events.entity(tenantId, 'staff', member ? 'updated' : 'deleted', staffId, member);
+    }
   }
 }
 

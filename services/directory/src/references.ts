@@ -46,6 +46,12 @@ export function referenceProblems(document: DirectoryDocument): string[] {
     'extension',
     document.staff.map((staff) => staff.extension),
   );
+  // A device is one PJSIP endpoint with one credential, so it belongs to one staff member.
+  unique(
+    'staff',
+    'devices',
+    document.staff.flatMap((staff) => staff.devices),
+  );
 
   const site = (path: string, siteId: string) => {
     if (siteId && !siteIds.has(siteId)) problems.push(`${path}.siteId: no site "${siteId}"`);

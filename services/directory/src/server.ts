@@ -24,12 +24,17 @@ import {
 import { AlreadyExistsError, InUseError, type Directory } from './directory.js';
 import type { OpenState } from './hours.js';
 import { ValidationError } from './model.js';
+import { SecretBoxError } from './secret-box.js';
 import { NotFoundError, type EntityKind } from './store.js';
 
 type Definition = typeof directoryServiceV1.DirectoryServiceService;
 export type DirectoryHandlers = RpcHandlers<Definition>;
 
 const ADMIN_ROLES = new Set(['admin', 'operator', 'service']);
+/** Only the services that provision Asterisk (and operators) see the devices' HA1. */
+const CREDENTIAL_READERS = new Set(['operator', 'service']);
+/** A person hands the new password to whoever sets up the phone; the kit keeps admins to their tenant. */
+const PASSWORD_ROTATORS = new Set(['admin', 'operator']);
 const { OpenState: OpenStateEnum } = directoryServiceV1;
 const OPEN_STATES: Record<OpenState, directoryServiceV1.OpenState> = {
   open: OpenStateEnum.OPEN_STATE_OPEN,
@@ -45,6 +50,8 @@ function toStatusError(error: unknown): unknown {
     return new GrpcStatusError(grpc.status.ALREADY_EXISTS, `already exists: ${JSON.stringify(error.key ?? {})}`);
   }
   if (error instanceof InUseError) return new GrpcStatusError(grpc.status.FAILED_PRECONDITION, error.message);
+  // A stored credential this replica cannot open: a key missing from its configuration, or tampering.
+  if (error instanceof SecretBoxError) return new GrpcStatusError(grpc.status.INTERNAL, error.message);
   return error;
 }
 
@@ -54,10 +61,13 @@ function tenantOf(request: { tenantId: string }): string {
   return request.tenantId;
 }
 
-function requireAdmin(): void {
+function requireRole(roles: ReadonlySet<string>, action: string): void {
   const { role } = currentPrincipal();
-  if (!ADMIN_ROLES.has(role))
-    throw new GrpcStatusError(grpc.status.PERMISSION_DENIED, `${role} may not change the directory`);
+  if (!roles.has(role)) throw new GrpcStatusError(grpc.status.PERMISSION_DENIED, `${role} may not ${action}`);
+}
+
+function requireAdmin(): void {
+  requireRole(ADMIN_ROLES, 'change the directory');
 }
 
 function requireKey(field: string, value: string): string {
@@ -207,12 +217,16 @@ export function createDirectoryHandlers(directory: Directory): DirectoryHandlers
       ),
     })),
 
-    // The contract is published ahead of the implementation, which follows in the next commit.
-    listDeviceCredentials: handle(async () => {
-      throw new GrpcStatusError(grpc.status.UNIMPLEMENTED, 'ListDeviceCredentials is not implemented yet');
+    listDeviceCredentials: handle(async (request: directoryServiceV1.ListDeviceCredentialsRequest) => {
+      const tenantId = tenantOf(request);
+      requireRole(CREDENTIAL_READERS, 'read device credentials');
+      return { devices: await directory.listDeviceCredentials(tenantId) };
     }),
-    rotateDevicePassword: handle(async () => {
-      throw new GrpcStatusError(grpc.status.UNIMPLEMENTED, 'RotateDevicePassword is not implemented yet');
+    rotateDevicePassword: handle(async (request: directoryServiceV1.RotateDevicePasswordRequest) => {
+      const tenantId = tenantOf(request);
+      requireRole(PASSWORD_ROTATORS, "rotate a device's password");
+      const deviceId = requireKey('device_id', request.deviceId);
+      return { deviceId, ...(await directory.rotateDevicePassword(tenantId, deviceId)) };
     }),
 
     resolveNumber: read(async (tenantId, request: directoryServiceV1.ResolveNumberRequest) => {

@@ -4,8 +4,10 @@ import { grpcImplementation, serveNatsRpc, type ServiceDefinition } from '@switc
 import { DirectoryCache } from './cache.js';
 import { changePublisher } from './change-events.js';
 import { directoryConfigSchema } from './config.js';
+import { CREDENTIAL_INDEXES, DeviceCredentials } from './device-credentials.js';
 import { Directory } from './directory.js';
 import { DIRECTORY_RPC_DEFINITION, directoryRpcServeSubject } from './rpc.js';
+import { SecretBox, decodeSecretKey } from './secret-box.js';
 import { createDirectoryHandlers } from './server.js';
 import { DirectoryStore, STORE_INDEXES } from './store.js';
 
@@ -17,7 +19,7 @@ export const directoryService: ServiceDefinition<typeof directoryConfigSchema> =
   version: '0.1.0',
   config: directoryConfigSchema,
   nats: { streams: [DIRECTORY_STREAM] },
-  mongo: { indexes: STORE_INDEXES },
+  mongo: { indexes: [...STORE_INDEXES, ...CREDENTIAL_INDEXES] },
   grpc: {
     reflectionProtos: [
       'switchboard/directory/v1/directory.proto',
@@ -28,10 +30,20 @@ export const directoryService: ServiceDefinition<typeof directoryConfigSchema> =
   async start(context) {
     const { config, logger } = context;
     const nats = context.nats!;
+    // The config schema has checked every key's format.
+    const previousKeys = config.DEVICE_SECRET_KEYS_PREVIOUS.split(',').filter((key) => key.trim() !== '');
+    const box = new SecretBox(
+      decodeSecretKey(config.DEVICE_SECRET_KEY)!,
+      previousKeys.map((key) => decodeSecretKey(key.trim())!),
+    );
+    const credentials = new DeviceCredentials(context.mongo!.db, box, config.DEVICE_SIP_REALM);
+    const resealed = await credentials.reseal();
+    if (resealed > 0) logger.info({ resealed, keyId: box.keyId }, 'device credentials resealed with the current key');
     const directory = new Directory(
       new DirectoryStore(context.mongo!.db),
       new DirectoryCache(),
       changePublisher(context.publish, NAME),
+      credentials,
     );
     await directory.loadAll();
     logger.info({ tenants: directory.cache.tenantIds().length }, 'directory loaded');

@@ -10,6 +10,8 @@ import {
 import { directoryService } from '../src/service.js';
 
 export const SECRET = 'directory-test-secret-long-enough-for-hs256';
+/** The devices' credential key of the tests (32 bytes, hex). */
+export const DEVICE_SECRET_KEY = '5b0c3f6a9e21d48f7a13c0b9e2d46f81a7c35e0b94d2f6183ac70e59b1d24f6c';
 const auth = createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' });
 
 export type DirectoryApi = RpcClient<typeof directoryServiceV1.DirectoryServiceService>;
@@ -54,6 +56,7 @@ export function startDirectory(
       GRPC_PORT: '0',
       LOG_LEVEL: 'silent',
       AUTH_JWT_SECRET: SECRET,
+      DEVICE_SECRET_KEY,
       ...env,
     },
     handleSignals: false,

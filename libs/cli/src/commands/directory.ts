@@ -98,7 +98,8 @@ function liveCounts(department: directoryV1.Department, live: Map<string, presen
 }
 
 /**
- * `sb tenant import|export`, `sb departments`, `sb agents`: the directory over its gRPC API.
+ * `sb tenant import|export`, `sb departments`, `sb agents`, `sb device rotate-password`: the
+ * directory over its gRPC API.
  * With `--live` the listings are joined with presence's live state (SB_PRESENCE_ADDR).
  */
 export function registerDirectoryCommands(program: Command, io: DirectoryCommandIo = processIo): void {
@@ -226,6 +227,24 @@ export function registerDirectoryCommands(program: Command, io: DirectoryCommand
           [...header, ...(live ? ['STATE', 'SINCE', 'DIALLED AT'] : [])],
           ...staff.map((entry) => [...agentRow(entry), ...(live ? liveColumns(entry) : [])]),
         ]),
+      );
+    });
+
+  program
+    .command('device')
+    .description("staff members' phones (PJSIP endpoints)")
+    .command('rotate-password')
+    .description('give a device a new random SIP password and print it, once')
+    .requiredOption('--tenant <id>', 'tenant the device belongs to')
+    .argument('<deviceId>', 'the device, e.g. kropp-101')
+    .action(async (deviceId: string, options: { tenant: string }) => {
+      const rotated = await call<
+        directoryServiceV1.RotateDevicePasswordRequest,
+        directoryServiceV1.RotateDevicePasswordResponse
+      >(io, options.tenant, (client) => client.rotateDevicePassword, { tenantId: options.tenant, deviceId });
+      io.write(
+        `device ${rotated.deviceId}: username ${rotated.username}, password ${rotated.password}\n` +
+          'The password is not shown again (only its digest is kept): enter it in the phone now, or rotate again.\n',
       );
     });
 }
