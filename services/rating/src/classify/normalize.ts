@@ -1,3 +1,5 @@
+import { serviceNumber } from '@switchboard/numbering';
+
 /** How a dialled string was read: an E.164 number, a short code, or nothing usable. */
 export type Normalized =
   { kind: 'e164'; number: string } | { kind: 'short'; number: string } | { kind: 'invalid'; number: string };
@@ -11,12 +13,12 @@ export interface NormalizeOptions {
 }
 
 const SEPARATORS = /[\s\-/.()]/g;
-const SHORT_CODE = /^(?:110|112|115|116\d{3}|118\d{2,3})$/;
 
 /**
  * Normalises a dialled number: `+…` stays, `00…` becomes `+…`, `0…` becomes `+49…`. Short codes
- * (110, 112, 115, 116xyz, 118xy) stay as dialled. A bare number such as `4930…` is never taken as
- * German: without a trunk prefix it could only be a local number, and we do not know the area code.
+ * (110, 112, 115, 116xyz, 118xy: the list in `@switchboard/numbering`) stay as dialled. A bare
+ * number such as `4930…` is never taken as German: without a trunk prefix it could only be a local
+ * number, and we do not know the area code.
  */
 export function normalizeNumber(input: string, options: NormalizeOptions = {}): Normalized {
   let digits = input.trim().replace(SEPARATORS, '');
@@ -24,7 +26,7 @@ export function normalizeNumber(input: string, options: NormalizeOptions = {}): 
   if (options.trunkAccess && !digits.startsWith('+') && digits.startsWith(options.trunkAccess)) {
     digits = digits.slice(options.trunkAccess.length);
   }
-  if (SHORT_CODE.test(digits)) return { kind: 'short', number: digits };
+  if (serviceNumber(digits)) return { kind: 'short', number: digits };
   let e164: string;
   if (digits.startsWith('+')) e164 = digits;
   else if (digits.startsWith('00')) e164 = `+${digits.slice(2)}`;

@@ -1,11 +1,20 @@
+import { serviceNumber, type ServiceNumberKind } from '@switchboard/numbering';
 import type { DestinationClass } from './classes.js';
 
-/** Short codes dialled without any prefix. */
+/**
+ * The billing class of each kind of short code in `@switchboard/numbering`. A kind added there
+ * fails this build until rating gives it a class.
+ */
+const SHORT_CODE_CLASSES: Readonly<Record<ServiceNumberKind, DestinationClass>> = {
+  emergency: 'emergency',
+  'public-service': 'public-service',
+  directory: 'directory',
+};
+
+/** Short codes dialled without any prefix (the ranges of `@switchboard/numbering`). */
 export function shortCodeClass(code: string): DestinationClass {
-  if (code === '110' || code === '112') return 'emergency';
-  if (code === '115' || code.startsWith('116')) return 'public-service';
-  if (code.startsWith('118')) return 'directory';
-  return 'invalid';
+  const service = serviceNumber(code);
+  return service ? SHORT_CODE_CLASSES[service.kind] : 'invalid';
 }
 
 /**
