@@ -45,6 +45,12 @@ const variables = (req: AriRequest): Record<string, string> | undefined => {
   return Object.fromEntries(Object.entries(v).map(([k, val]) => [k, String(val)]));
 };
 
+const configObject = (req: AriRequest): [string, string, string] => [
+  s(req, 'configClass') ?? '',
+  s(req, 'objectType') ?? '',
+  s(req, 'id') ?? '',
+];
+
 const originate: Handler = ({ world }, req) =>
   world.originate({
     endpoint: s(req, 'endpoint'),
@@ -60,6 +66,9 @@ const originate: Handler = ({ world }, req) =>
 export const handlers: Record<string, Handler> = {
   'asterisk.getInfo': (ctx, req) => ctx.asteriskInfo(req.params.only === undefined ? undefined : list(req, 'only')),
   'asterisk.ping': (ctx) => ctx.ping(),
+  'asterisk.getObject': ({ world }, req) => world.pjsip.get(...configObject(req)),
+  'asterisk.updateObject': ({ world }, req) => world.pjsip.put(...configObject(req), req.body),
+  'asterisk.deleteObject': ({ world }, req) => world.pjsip.delete(...configObject(req)),
 
   'endpoints.list': ({ world }) => world.listEndpoints(),
   'endpoints.listByTech': ({ world }, req) => world.listEndpoints(s(req, 'tech')),

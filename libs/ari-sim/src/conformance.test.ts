@@ -43,6 +43,20 @@ afterAll(async () => {
   rmSync(spoolDir, { recursive: true, force: true });
 });
 
+/** A raw ARI request (`/ari` + path), to see Asterisk's status codes and bodies as sent. */
+async function ari(on: Harness, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${on.sim.url}/ari${path}`, {
+    method,
+    headers: {
+      Authorization: `Basic ${Buffer.from(`${USER}:${PASS}`).toString('base64')}`,
+      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+}
+
 const after = (list: Ev[], first: Ev) => list.slice(list.indexOf(first) + 1);
 const find = (pred: (e: Ev) => boolean, label: string) => h.waitFor(pred, label);
 const forChannel = (id: string, type: string) => (e: Ev) => e.type === type && channelOf(e) === id;
@@ -669,6 +683,151 @@ describe('music on hold', () => {
       await moh.client.bridges.destroy({ bridgeId: bridge.id });
     } finally {
       await moh.close();
+    }
+  });
+});
+
+describe('dynamic configuration of res_pjsip, with sorcery.conf mapping config then memory wizard', () => {
+  const base = '/asterisk/config/dynamic/res_pjsip';
+  const value = (tuples: unknown, attribute: string) =>
+    (tuples as Array<{ attribute: string; value: string }>).find((t) => t.attribute === attribute)?.value;
+
+  it('creates on PUT (200, every attribute), merges a second PUT, refuses invalid fields, deletes; pjsip.conf objects are read only, as 22.10.1 does', async () => {
+    const d = await startHarness({ deviceEndpoints: 'pushed' });
+    try {
+      const created = await ari(d, 'PUT', `${base}/auth/kropp-1`, {
+        fields: [
+          { attribute: 'auth_type', value: 'digest' },
+          { attribute: 'username', value: 'kropp-1' },
+          { attribute: 'realm', value: 'asterisk' },
+          { attribute: 'password_digest', value: `MD5:${'0123456789abcdef'.repeat(2)}` },
+        ],
+      });
+      expect(created.status).toBe(200);
+      expect(created.body).toHaveLength(12);
+      expect(value(created.body, 'md5_cred')).toBe('0123456789abcdef'.repeat(2));
+      const merged = await ari(d, 'PUT', `${base}/auth/kropp-1`, { fields: [{ attribute: 'realm', value: 'other' }] });
+      expect([merged.status, value(merged.body, 'realm'), value(merged.body, 'username')]).toEqual([
+        200,
+        'other',
+        'kropp-1',
+      ]);
+      expect(await ari(d, 'PUT', `${base}/auth/kropp-1`, {})).toEqual({
+        status: 400,
+        body: { message: "Fields must be provided to update object 'kropp-1'" },
+      });
+      // A digest of the wrong length, or an auth without any secret, fails the object's validation.
+      const short = {
+        fields: [
+          { attribute: 'username', value: 'x' },
+          { attribute: 'password_digest', value: 'MD5:0123' },
+        ],
+      };
+      expect(await ari(d, 'PUT', `${base}/auth/kropp-2`, short)).toEqual({
+        status: 400,
+        body: { message: "Creation of object 'kropp-2' failed field value validation" },
+      });
+      expect(
+        (await ari(d, 'PUT', `${base}/auth/kropp-2`, { fields: [{ attribute: 'username', value: 'x' }] })).status,
+      ).toBe(400);
+      expect(
+        (await ari(d, 'PUT', `${base}/aor/kropp-1`, { fields: [{ attribute: 'bogus', value: 'x' }] })).status,
+      ).toBe(400);
+      expect(
+        (await ari(d, 'PUT', `${base}/aor/kropp-1`, { fields: [{ attribute: 'max_contacts', value: 'two' }] })).status,
+      ).toBe(400);
+      expect((await ari(d, 'GET', `${base}/aor/kropp-1`)).status).toBe(404);
+      // Fields apply in order: `allow` before `disallow = all` leaves no codec at all.
+      const codecs = async (fields: Array<[string, string]>) =>
+        value(
+          (
+            await ari(d, 'PUT', `${base}/endpoint/kropp-1`, {
+              fields: fields.map(([attribute, v]) => ({ attribute, value: v })),
+            })
+          ).body,
+          'allow',
+        );
+      expect(
+        await codecs([
+          ['allow', 'g722,alaw'],
+          ['disallow', 'all'],
+        ]),
+      ).toBe('(nothing)');
+      expect(
+        await codecs([
+          ['disallow', 'all'],
+          ['allow', 'g722,alaw,ulaw'],
+          ['rtp_symmetric', 'yes'],
+        ]),
+      ).toBe('(g722|alaw|ulaw)');
+      expect(value((await ari(d, 'GET', `${base}/endpoint/kropp-1`)).body, 'rtp_symmetric')).toBe('true');
+
+      expect(
+        await ari(d, 'PUT', `${base}/endpoint/trunk`, { fields: [{ attribute: 'language', value: 'en' }] }),
+      ).toEqual({
+        status: 403,
+        body: { message: "Cannot update sorcery objects of type 'endpoint'" },
+      });
+      expect(await ari(d, 'DELETE', `${base}/endpoint/trunk`)).toEqual({
+        status: 403,
+        body: { message: "Could not delete object with id 'trunk'" },
+      });
+      expect((await ari(d, 'GET', `${base}/endpoint/trunk`)).status).toBe(200);
+      expect(await ari(d, 'DELETE', `${base}/auth/kropp-1`)).toEqual({ status: 204, body: undefined });
+      expect(await ari(d, 'GET', `${base}/auth/kropp-1`)).toEqual({
+        status: 404,
+        body: { message: "Object with id 'kropp-1' not found" },
+      });
+      expect(await ari(d, 'DELETE', `${base}/auth/kropp-1`)).toEqual({
+        status: 404,
+        body: { message: "Object with id 'kropp-1' not found" },
+      });
+      expect((await ari(d, 'GET', `${base}/foo/x`)).body).toEqual({ message: "objectType 'foo' not found" });
+      expect((await ari(d, 'GET', '/asterisk/config/dynamic/res_foo/endpoint/x')).body).toEqual({
+        message: "configClass 'res_foo' not found",
+      });
+    } finally {
+      await d.close();
+    }
+  });
+
+  it('dials a pushed endpoint once its AOR has a phone; one never pushed, without its AOR or deleted gives 500 Allocation failed; a restart forgets every pushed object', async () => {
+    const d = await startHarness({
+      deviceEndpoints: 'pushed',
+      staticEndpoints: ['static-1'],
+      endpoints: {
+        'kropp-7': { answerAfterMs: 100 },
+        'static-1': { answerAfterMs: 100 },
+        'never-1': { answerAfterMs: 100 },
+      },
+    });
+    const dial = async (name: string) => await ari(d, 'POST', `/channels/create?endpoint=PJSIP/${name}&app=${APP}`);
+    try {
+      expect(await dial('never-1')).toEqual({ status: 500, body: { error: 'Allocation failed' } });
+      expect((await dial('static-1')).status).toBe(200);
+      const fields = (pairs: Array<[string, string]>) => ({
+        fields: pairs.map(([attribute, value]) => ({ attribute, value })),
+      });
+      // An endpoint may be pushed before its AOR (Asterisk does not check the reference) ...
+      expect((await ari(d, 'PUT', `${base}/endpoint/kropp-7`, fields([['aors', 'kropp-7']]))).status).toBe(200);
+      expect((await dial('kropp-7')).status).toBe(500);
+      // ... and is dialled once the AOR exists and holds a contact (the phone).
+      expect((await ari(d, 'PUT', `${base}/aor/kropp-7`, fields([['max_contacts', '2']]))).status).toBe(200);
+      expect((await dial('kropp-7')).status).toBe(200);
+      expect((await ari(d, 'GET', '/endpoints/PJSIP')).body).toEqual(
+        expect.arrayContaining([expect.objectContaining({ resource: 'kropp-7', state: 'online' })]),
+      );
+      d.sim.forgetPushedConfig();
+      expect(await dial('kropp-7')).toEqual({ status: 500, body: { error: 'Allocation failed' } });
+      expect((await ari(d, 'GET', `${base}/aor/kropp-7`)).status).toBe(404);
+      expect((await dial('static-1')).status).toBe(200);
+      await ari(d, 'PUT', `${base}/aor/kropp-7`, {});
+      await ari(d, 'PUT', `${base}/endpoint/kropp-7`, fields([['aors', 'kropp-7']]));
+      expect((await dial('kropp-7')).status).toBe(200);
+      expect((await ari(d, 'DELETE', `${base}/endpoint/kropp-7`)).status).toBe(204);
+      expect((await dial('kropp-7')).status).toBe(500);
+    } finally {
+      await d.close();
     }
   });
 });

@@ -117,6 +117,11 @@ export const resourceModels: Record<string, Model> = {
     description: 'Info about Asterisk status',
     properties: { startup_time: ref('Date'), last_reload_time: ref('Date') },
   },
+  ConfigTuple: {
+    id: 'ConfigTuple',
+    description: 'A key/value pair that makes up part of a configuration object.',
+    properties: { attribute: str(), value: str() },
+  },
   AsteriskPing: {
     id: 'AsteriskPing',
     description: 'Asterisk ping information',

@@ -66,6 +66,11 @@ const variablesBody: ParamSpec = {
 const err = (code: number, reason: string) => ({ code, reason });
 
 const channelId = path('channelId', "Channel's id");
+const dynamicConfigPath = [
+  path('configClass', 'The configuration class containing dynamic configuration objects.'),
+  path('objectType', 'The type of configuration object to retrieve.'),
+  path('id', 'The unique identifier of the object to retrieve.'),
+];
 const bridgeId = path('bridgeId', "Bridge's id");
 const channelErrors = [
   err(404, 'Channel not found'),
@@ -129,6 +134,51 @@ export const operations: OperationSpec[] = [
     }),
   ]),
   op('asterisk', 'GET', '/asterisk/ping', 'ping', 'AsteriskPing', 'Response pong message.', []),
+  op(
+    'asterisk',
+    'GET',
+    '/asterisk/config/dynamic/{configClass}/{objectType}/{id}',
+    'getObject',
+    'List[ConfigTuple]',
+    'Retrieve a dynamic configuration object.',
+    dynamicConfigPath,
+    [err(404, '{configClass|objectType|id} not found')],
+  ),
+  op(
+    'asterisk',
+    'PUT',
+    '/asterisk/config/dynamic/{configClass}/{objectType}/{id}',
+    'updateObject',
+    'List[ConfigTuple]',
+    'Create or update a dynamic configuration object.',
+    [
+      ...dynamicConfigPath,
+      {
+        name: 'fields',
+        paramType: 'body',
+        dataType: 'containers',
+        required: false,
+        allowMultiple: false,
+        description:
+          'The body object should have a value that is a list of ConfigTuples, which provide the fields to update. Ex. [ { "attribute": "directmedia", "value": "false" } ]',
+      },
+    ],
+    [
+      err(400, 'Bad request body'),
+      err(403, 'Could not create or update object'),
+      err(404, '{configClass|objectType} not found'),
+    ],
+  ),
+  op(
+    'asterisk',
+    'DELETE',
+    '/asterisk/config/dynamic/{configClass}/{objectType}/{id}',
+    'deleteObject',
+    'void',
+    'Delete a dynamic configuration object.',
+    dynamicConfigPath,
+    [err(403, 'Could not delete object'), err(404, '{configClass|objectType|id} not found')],
+  ),
 
   op('endpoints', 'GET', '/endpoints', 'list', 'List[Endpoint]', 'List all endpoints.', []),
   op(

@@ -41,6 +41,16 @@ export interface AriSimOptions {
   trunkBehavior?: EndpointBehavior;
   /** Desk phones known at start, by endpoint name (`agent1` for `PJSIP/agent1`). */
   endpoints?: Record<string, EndpointBehavior>;
+  /**
+   * Where the desk phones' PJSIP endpoints come from. `static` (default): each phone given a
+   * behaviour (`endpoints`, `setEndpoint`) is also an endpoint of pjsip.conf. `pushed`: a behaviour
+   * is only the phone (its contact); dialling `PJSIP/<name>` fails with 500 "Allocation failed"
+   * unless `<name>` is in `staticEndpoints` or was pushed through ARI's dynamic configuration
+   * (endpoint and one of its AORs), as on an Asterisk whose devices the ari-adapter provisions.
+   */
+  deviceEndpoints?: 'static' | 'pushed';
+  /** Endpoints of pjsip.conf besides the trunk (each with an AOR of its name). Default none. */
+  staticEndpoints?: Iterable<string>;
   /** Length of one `sound:`/`recording:` medium. Default 2000 ms. */
   soundDurationMs?: number;
   /** Length per character of `digits:`/`number:`/`characters:` media. Default 500 ms. */
@@ -71,6 +81,8 @@ export interface AriSim {
   port: number;
   spoolDir: string;
   setEndpoint(resource: string, behavior: EndpointBehavior): void;
+  /** Asterisk restarted: the endpoints, AORs and auths pushed through ARI are gone (memory wizard). */
+  forgetPushedConfig(): void;
   placeCall(call: InboundCall): string;
   getCall(channelId: string): CallRecord | undefined;
   /** Every channel's record, in creation order. */
@@ -115,6 +127,8 @@ export async function startAriSim(options: AriSimOptions): Promise<AriSim> {
       options.stasisEntryDelayMs ?? DEFAULT_STASIS_ENTRY_DELAY_MS,
       seededRandom(options.seed ?? 1),
     ),
+    deviceEndpoints: options.deviceEndpoints ?? 'static',
+    staticEndpoints: new Set(options.staticEndpoints ?? []),
   });
   for (const [name, behavior] of Object.entries(options.endpoints ?? {})) world.setEndpoint(`PJSIP/${name}`, behavior);
 
@@ -219,6 +233,7 @@ export async function startAriSim(options: AriSimOptions): Promise<AriSim> {
     port,
     spoolDir,
     setEndpoint: (resource, behavior) => world.setEndpoint(resource, behavior),
+    forgetPushedConfig: () => world.pjsip.clear(),
     placeCall: (call) => world.placeCall(call),
     getCall: (channelId) => world.getRecord(channelId),
     listCalls: () => world.listRecords(),

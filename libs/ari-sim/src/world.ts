@@ -28,6 +28,7 @@ import {
   parseCallerId,
   playbackSnapshot,
 } from './model.js';
+import { PjsipConfig } from './pjsip-config.js';
 import { type CallRecord, newRecord } from './records.js';
 import { type Clock, ariTimestamp } from './time.js';
 
@@ -51,6 +52,13 @@ export interface WorldOptions {
   channelVars: string[];
   /** Wall-clock ms between `POST /channels/create` answering and the channel entering Stasis. */
   stasisEntryDelay: () => number;
+  /**
+   * `static`: every phone given a behaviour is also an endpoint of pjsip.conf. `pushed`: a
+   * behaviour is only the phone; its endpoint must be pushed (dynamic configuration) or static.
+   */
+  deviceEndpoints: 'static' | 'pushed';
+  /** Endpoints of pjsip.conf besides the trunk, each with an AOR of its name. */
+  staticEndpoints: ReadonlySet<string>;
 }
 
 const NORMAL_CLEARING = 16;
@@ -71,7 +79,9 @@ export class World {
   private readonly bridges = new Map<string, Bridge>();
   private readonly playbacks = new Map<string, Playback>();
   private readonly records = new Map<string, CallRecord>();
+  /** The phones: how the device at `PJSIP/<name>` answers. */
   private readonly endpoints = new Map<string, EndpointBehavior>();
+  readonly pjsip = new PjsipConfig(() => this.staticEndpointNames());
   private readonly trunkNumbers = new Map<string, EndpointBehavior>();
   private readonly epoch = Math.floor(Date.now() / 1000);
   private uniqueSeq = 0;
@@ -469,15 +479,23 @@ export class World {
 
   listEndpoints(tech?: string) {
     if (tech !== undefined && tech.toLowerCase() !== 'pjsip') throw notFound('No Endpoints found - invalid tech');
-    const names = [...this.endpoints.keys(), this.o.trunkName];
-    return names.map((name) => this.endpointSnapshot(name));
+    const names = new Set([...this.staticEndpointNames(), ...this.pjsip.pushedEndpoints()]);
+    return [...names].map((name) => this.endpointSnapshot(name));
   }
 
   getEndpoint(tech: string, resource: string) {
-    if (tech.toLowerCase() !== 'pjsip' || (resource !== this.o.trunkName && !this.endpoints.has(resource))) {
-      throw notFound('Endpoint not found');
-    }
+    if (tech.toLowerCase() !== 'pjsip' || !this.endpointExists(resource)) throw notFound('Endpoint not found');
     return this.endpointSnapshot(resource);
+  }
+
+  private staticEndpointNames(): ReadonlySet<string> {
+    const names = new Set([this.o.trunkName, ...this.o.staticEndpoints]);
+    if (this.o.deviceEndpoints === 'static') for (const name of this.endpoints.keys()) names.add(name);
+    return names;
+  }
+
+  private endpointExists(name: string): boolean {
+    return this.staticEndpointNames().has(name) || this.pjsip.pushedEndpoints().includes(name);
   }
 
   listApplications() {
@@ -571,8 +589,10 @@ export class World {
         trunk: true,
       };
     }
+    // chan_pjsip needs the endpoint and a contact on one of its AORs (here: a phone with a behaviour).
     const behavior = this.endpoints.get(user);
-    if (!behavior) throw allocationFailed();
+    const configured = this.staticEndpointNames().has(user) || this.pjsip.existingAorsOf(user).length > 0;
+    if (!behavior || !configured) throw allocationFailed();
     return { resource: user, dialstring: user, behavior, trunk: false };
   }
 
@@ -950,7 +970,8 @@ export class World {
     return {
       technology: 'PJSIP',
       resource,
-      state: behavior?.unavailable ? 'offline' : 'online',
+      // A device without a reachable phone is offline, as Asterisk shows one with no contact.
+      state: !behavior || behavior.unavailable ? 'offline' : 'online',
       channel_ids: [...this.channels.values()]
         .filter((ch) => ch.name.startsWith(`PJSIP/${resource}-`))
         .map((ch) => ch.id),
