@@ -312,6 +312,13 @@ describe('the credential key', () => {
       expect(devices).toEqual([...listed.values()]);
       // The replica still on the old key cannot open them: a clear error, no wrong HA1.
       expect((await statusOf(adapter.listDeviceCredentials({ tenantId: 't-dev' }))).code).toBe(grpc.status.INTERNAL);
+      // And a replica started with neither key refuses to start rather than serve what it cannot open.
+      await expect(
+        startDirectory(
+          { nats: nats.url, mongo: mongo.url, db: DB },
+          { DEVICE_SECRET_KEY: randomBytes(32).toString('hex') },
+        ),
+      ).rejects.toThrow(/DEVICE_SECRET_KEY or DEVICE_SECRET_KEYS_PREVIOUS/);
     } finally {
       await next.shutdown('test over');
     }

@@ -1,7 +1,7 @@
 import type { IndexDeclaration } from '@switchboard/service-kit';
 import type { AnyBulkWriteOperation, Collection, Db } from 'mongodb';
 import type { Staff } from './model.js';
-import type { SecretBox, SealedSecret } from './secret-box.js';
+import { SecretBoxError, type SecretBox, type SealedSecret } from './secret-box.js';
 import { digestHa1, newSipPassword } from './sip-digest.js';
 
 // The SIP digest credentials of a tenant's devices, one row per device beside the directory's
@@ -134,7 +134,16 @@ export class DeviceCredentials {
     const stale = await this.rows.find({ 'ha1.keyId': { $ne: this.box.keyId } }).toArray();
     for (const row of stale) {
       const context = this.context(row.tenantId, row.deviceId);
-      const ha1 = this.box.seal(this.box.open(row.ha1, context), context);
+      let clear: string;
+      try {
+        clear = this.box.open(row.ha1, context);
+      } catch (error) {
+        throw new SecretBoxError(
+          `device credential ${context}: ${(error as Error).message}; give the key it was sealed with in DEVICE_SECRET_KEY or DEVICE_SECRET_KEYS_PREVIOUS`,
+          { cause: error },
+        );
+      }
+      const ha1 = this.box.seal(clear, context);
       await this.rows.updateOne(
         { tenantId: row.tenantId, deviceId: row.deviceId, 'ha1.keyId': row.ha1.keyId },
         {
