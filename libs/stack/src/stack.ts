@@ -95,6 +95,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   await mkdir(logDir, { recursive: true });
   const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
   const secret = randomBytes(32).toString('hex');
+  const deviceSecretKey = randomBytes(32).toString('hex');
   const ariPassword = randomBytes(12).toString('hex');
   const authenticator = createAuthenticator({ secret, issuer: 'switchboard', audience: 'switchboard' });
 
@@ -164,6 +165,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...(MONGO_SERVICES.has(name) ? { MONGO_URL: mongo.url, MONGO_DB: name.replace('-', '_') } : {}),
       ...(name === 'fax' && smtp ? { SMTP_URL: smtp.url } : {}),
       ...(name === 'billing' ? DEMO_SELLER : {}),
+      ...(name === 'directory' ? { DEVICE_SECRET_KEY: deviceSecretKey } : {}),
       ...(name === 'ari-adapter'
         ? {
             ARI_URL: ari.ariUrl,

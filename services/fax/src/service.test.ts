@@ -154,6 +154,8 @@ async function startDirectory(): Promise<void> {
       GRPC_PORT: '0',
       LOG_LEVEL: 'silent',
       AUTH_JWT_SECRET: SECRET,
+      // Fixed, because the directory is restarted on its data.
+      DEVICE_SECRET_KEY: '3c9a5e07d1b84f26a0e7c5139d2b68f4e1a7c09b5d3f62e8a4c1b7d09e5f2a36',
     },
     handleSignals: false,
   });

@@ -87,6 +87,7 @@ let token: string;
 const env = (extra: Record<string, string>) => ({
   NATS_URL: nats.url,
   AUTH_JWT_SECRET: SECRET,
+  DEVICE_SECRET_KEY: '3c9a5e07d1b84f26a0e7c5139d2b68f4e1a7c09b5d3f62e8a4c1b7d09e5f2a36',
   BIND_HOST: '127.0.0.1',
   HTTP_PORT: '0',
   GRPC_PORT: '0',
