@@ -30,9 +30,17 @@ export function loadConfig<S extends z.ZodObject>(schema: S, env: Env = process.
   const problems = result.error.issues.map((issue) => {
     const key = issue.path.map(String).join('.');
     const missing = issue.path.length === 1 && env[key] === undefined;
-    return missing ? `${key}: is required but not set` : `${key}: ${issue.message} (got "${env[key] ?? ''}")`;
+    return missing ? `${key}: is required but not set` : `${key}: ${issue.message} (got ${shown(key, env[key] ?? '')})`;
   });
   throw new ConfigError(problems);
+}
+
+const SECRET_NAME = /SECRET|PASSWORD|TOKEN|CREDENTIAL|(^|_)KEYS?($|_)/i;
+
+/** A bad value as the start log may show it: never a secret, nor the password inside a URL. */
+function shown(key: string, value: string): string {
+  if (SECRET_NAME.test(key)) return `a value of ${value.length} characters, not shown`;
+  return `"${value.replace(/(\/\/[^/:@\s]*):[^@\s]*@/g, '$1:***@')}"`;
 }
 
 const port = z.coerce.number().int().min(0).max(65_535);
