@@ -10,6 +10,7 @@ import { CallRegistry } from './calls.js';
 import { CommandLog } from './command-log.js';
 import { adapterConfigSchema } from './config.js';
 import { FaxHandoff } from './fax-handoff.js';
+import { DeviceProvisioner, deviceDirectory } from './device-provisioning.js';
 import { createAdapterMetrics } from './metrics.js';
 import { Reconciler } from './reconciler.js';
 import { TenantResolver } from './tenant-resolver.js';
@@ -22,8 +23,20 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
   config: adapterConfigSchema,
   nats: { streams: [CALLS_STREAM, FAX_STREAM] },
   grpc: { reflectionProtos: ['switchboard/callcontrol/v1/call_control.proto'] },
-  start: async ({ config, logger, nats, grpc, publish, track, onShutdown, addReadinessCheck }) => {
+  start: async ({ config, logger, nats, grpc, authenticator, publish, track, onShutdown, addReadinessCheck }) => {
     const metrics = createAdapterMetrics();
+    const provisioner = () => {
+      if (!config.DIRECTORY_ADDRESS) {
+        throw new Error(
+          'DIRECTORY_ADDRESS is required with DEVICE_PROVISIONING=directory (the directory gRPC host:port)',
+        );
+      }
+      const directory = deviceDirectory(config.DIRECTORY_ADDRESS, authenticator!, config.DIRECTORY_TIMEOUT_MS);
+      return {
+        directory,
+        provisioner: new DeviceProvisioner({ tenants: config.NUMBER_PLAN.tenants, directory, ari, logger, metrics }),
+      };
+    };
     const registry = new CallRegistry();
     // The tracker calls back into the fax hand-off, which needs the tracker.
     const late: { fax?: FaxHandoff } = {};
@@ -36,7 +49,11 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
       metrics,
       onEvent: (type, event) => tracker.handle(type, event),
       // ARI does not replay what happened while the WebSocket was down: compare with what is live.
-      onConnected: () => reconciler.afterConnect(),
+      // Asterisk may have restarted meanwhile and forgotten the pushed devices: push them again.
+      onConnected: () => {
+        devices?.provisioner.pushAll();
+        return reconciler.afterConnect();
+      },
       onReplaced: () => {
         // The calls' channels are the new holder's now: ending them here would publish twice.
         reconciler.stop();
@@ -93,6 +110,17 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
       track: (work) => void track(work),
       logger,
     });
+
+    const devices = config.DEVICE_PROVISIONING === 'directory' ? provisioner() : undefined;
+    if (devices) {
+      const unfollow = devices.provisioner.follow(nats!);
+      addReadinessCheck('devices', () => devices.provisioner.isReady);
+      onShutdown(async () => {
+        unfollow();
+        await devices.provisioner.stop();
+        devices.directory.close();
+      });
+    }
 
     await link.start();
     addReadinessCheck('asterisk', () => link.isConnected);

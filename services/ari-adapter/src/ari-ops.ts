@@ -229,6 +229,46 @@ export class AriOps {
     );
   }
 
+  /**
+   * Creates a res_pjsip object, or sets the given fields of an existing one (Asterisk keeps the
+   * others). Idempotent: the same fields again change nothing.
+   */
+  async putPjsipObject(
+    type: string,
+    objectId: string,
+    fields: ReadonlyArray<readonly [string, string]>,
+  ): Promise<void> {
+    await this.request(
+      'asterisk.updateObject',
+      'refusal-or-silence',
+      'PUT',
+      `/asterisk/config/dynamic/res_pjsip/${id(type)}/${id(objectId)}`,
+      {},
+      { fields: fields.map(([attribute, value]) => ({ attribute, value })) },
+    );
+  }
+
+  /** Gone already is done; 403 (an object of pjsip.conf, which ARI cannot delete) is an error. */
+  async deletePjsipObject(type: string, objectId: string): Promise<void> {
+    await this.request(
+      'asterisk.deleteObject',
+      'refusal-or-silence',
+      'DELETE',
+      `/asterisk/config/dynamic/res_pjsip/${id(type)}/${id(objectId)}`,
+    ).catch(ignore('not-found'));
+  }
+
+  /** Every PJSIP endpoint Asterisk has, from pjsip.conf and pushed. */
+  async listPjsipEndpoints(): Promise<string[]> {
+    const endpoints = await this.request<Array<{ resource: string }>>(
+      'endpoints.listByTech',
+      'refusal-or-silence',
+      'GET',
+      '/endpoints/PJSIP',
+    );
+    return endpoints.map((endpoint) => endpoint.resource);
+  }
+
   /** One ARI request, parameters in the query string as Asterisk reads them, tried again as `retryOn` allows. */
   private request<T = void>(
     operation: string,

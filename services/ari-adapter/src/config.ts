@@ -63,6 +63,19 @@ export const adapterConfigSchema = z.object({
   RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100, 'must be at least 100 ms').default(30_000),
   /** How long a created leg may take to enter Stasis; Asterisk refuses commands on it until then. */
   STASIS_START_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  /**
+   * `directory`: push every device of the NUMBER_PLAN tenants from the directory's credentials
+   * (not ready until each tenant's first push succeeded). `off`: the devices are configured in
+   * Asterisk by other means (pjsip.conf); for setups without the directory.
+   */
+  DEVICE_PROVISIONING: z.enum(['directory', 'off']).default('directory'),
+  /** The directory's gRPC address (`host:port`); required with DEVICE_PROVISIONING=directory. */
+  DIRECTORY_ADDRESS: z
+    .string()
+    .regex(/^[^\s:]+:\d+$/, 'must be host:port, e.g. directory:50051')
+    .optional(),
+  /** How long a ListDeviceCredentials request to the directory may take. */
+  DIRECTORY_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
   /** An ARI request without an answer by then failed (and is retried if that is safe). */
   ARI_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
 });

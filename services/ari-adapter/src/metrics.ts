@@ -58,6 +58,15 @@ export function createAdapterMetrics() {
       description: 'Calls left to the connection that took the Stasis app over (it ends them).',
       unit: '{call}',
     }),
+    devicesProvisioned: meter.createCounter('devices.provisioned', {
+      description: 'Devices whose auth, AOR and endpoint were pushed to Asterisk (again after a reconnect).',
+      unit: '{device}',
+    }),
+    provisioningFailures: meter.createCounter('devices.provisioning_failures', {
+      description:
+        'Failed provisioning runs of a tenant (retried with back-off) and devices refused as invalid, by reason.',
+      unit: '{failure}',
+    }),
     ariRetries: meter.createCounter('ari.request.retries', {
       description: 'ARI requests tried again after a transient failure, by operation and failure.',
       unit: '{request}',
