@@ -25,18 +25,6 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
   grpc: { reflectionProtos: ['switchboard/callcontrol/v1/call_control.proto'] },
   start: async ({ config, logger, nats, grpc, authenticator, publish, track, onShutdown, addReadinessCheck }) => {
     const metrics = createAdapterMetrics();
-    const provisioner = () => {
-      if (!config.DIRECTORY_ADDRESS) {
-        throw new Error(
-          'DIRECTORY_ADDRESS is required with DEVICE_PROVISIONING=directory (the directory gRPC host:port)',
-        );
-      }
-      const directory = deviceDirectory(config.DIRECTORY_ADDRESS, authenticator!, config.DIRECTORY_TIMEOUT_MS);
-      return {
-        directory,
-        provisioner: new DeviceProvisioner({ tenants: config.NUMBER_PLAN.tenants, directory, ari, logger, metrics }),
-      };
-    };
     const registry = new CallRegistry();
     // The tracker calls back into the fax hand-off, which needs the tracker.
     const late: { fax?: FaxHandoff } = {};
@@ -102,6 +90,13 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
       metrics,
       logger,
     });
+    const provisioner = (address: string) => {
+      const directory = deviceDirectory(address, authenticator!, config.DIRECTORY_TIMEOUT_MS);
+      return {
+        directory,
+        provisioner: new DeviceProvisioner({ tenants: config.NUMBER_PLAN.tenants, directory, ari, logger, metrics }),
+      };
+    };
     const reconciler = new Reconciler({
       app: config.ARI_APP,
       ari,
@@ -111,7 +106,8 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
       logger,
     });
 
-    const devices = config.DEVICE_PROVISIONING === 'directory' ? provisioner() : undefined;
+    const devices = config.DIRECTORY_ADDRESS ? provisioner(config.DIRECTORY_ADDRESS) : undefined;
+    if (!devices) logger.warn('DIRECTORY_ADDRESS is not set: no device is provisioned; they must be in pjsip.conf');
     if (devices) {
       const unfollow = devices.provisioner.follow(nats!);
       addReadinessCheck('devices', () => devices.provisioner.isReady);

@@ -64,12 +64,9 @@ export const adapterConfigSchema = z.object({
   /** How long a created leg may take to enter Stasis; Asterisk refuses commands on it until then. */
   STASIS_START_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
   /**
-   * `directory`: push every device of the NUMBER_PLAN tenants from the directory's credentials
-   * (not ready until each tenant's first push succeeded). `off`: the devices are configured in
-   * Asterisk by other means (pjsip.conf); for setups without the directory.
+   * The directory's gRPC address (`host:port`): the adapter provisions the tenants' devices from it.
+   * Unset: no device is provisioned, they must be configured in Asterisk otherwise (pjsip.conf).
    */
-  DEVICE_PROVISIONING: z.enum(['directory', 'off']).default('directory'),
-  /** The directory's gRPC address (`host:port`); required with DEVICE_PROVISIONING=directory. */
   DIRECTORY_ADDRESS: z
     .string()
     .regex(/^[^\s:]+:\d+$/, 'must be host:port, e.g. directory:50051')

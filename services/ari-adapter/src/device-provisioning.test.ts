@@ -61,7 +61,7 @@ beforeAll(async () => {
         'kropp-neu': { answerAfterMs: 200 },
       },
     },
-    { DEVICE_PROVISIONING: 'directory', DIRECTORY_ADDRESS: `127.0.0.1:${port}` },
+    { DIRECTORY_ADDRESS: `127.0.0.1:${port}` },
   );
 });
 

@@ -155,8 +155,6 @@ export async function startHarness(
         GRPC_PORT: '0',
         LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
         SHUTDOWN_TIMEOUT_MS: '5000',
-        // The emulator's phones are static endpoints here; device-provisioning.test.ts turns it on.
-        DEVICE_PROVISIONING: 'off',
         ...env,
       },
     });
