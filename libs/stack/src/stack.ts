@@ -147,7 +147,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const ari = options.asterisk ?? { ariUsername: ARI_USER, ariPassword, ariUrl: '' };
     let ariSim: AriSim | undefined;
     if (!options.asterisk) {
-      ariSim = await startAriSim({ ...options.ariSim, username: ari.ariUsername, password: ari.ariPassword });
+      // With the directory, the devices exist only once the adapter has pushed them, as on Asterisk.
+      ariSim = await startAriSim({
+        deviceEndpoints: wanted.has('directory') ? 'pushed' : 'static',
+        ...options.ariSim,
+        username: ari.ariUsername,
+        password: ari.ariPassword,
+      });
       cleanups.push(() => ariSim!.stop());
       ari.ariUrl = ariSim.url;
       configurePhones(ariSim, tenant.document, options.phoneBehavior ?? { answerAfterMs: 2_000 });
@@ -173,6 +179,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
             ARI_PASSWORD: ari.ariPassword,
             ADAPTER_ID,
             NUMBER_PLAN: numberPlan(tenant),
+            // The adapter pushes the tenant's devices from the directory.
+            ...(wanted.has('directory') ? { DIRECTORY_ADDRESS: grpcAddress('directory') } : {}),
           }
         : {}),
       ...options.env,
