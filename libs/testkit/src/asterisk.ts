@@ -16,7 +16,11 @@ import {
 import { spawnServer } from './server-process.js';
 import { REPO_ROOT, toolsBinDir } from './tools.js';
 
-/** A staff phone as Asterisk knows it: a PJSIP endpoint whose AOR points at a test phone. */
+/**
+ * Where a staff phone of the test listens. The device itself (endpoint, AOR, auth) is pushed by
+ * the ari-adapter from the directory; the test stands in for the phone's registration by setting
+ * the contact on the device's AOR, as a registered phone would have it.
+ */
 export interface AsteriskDevice {
   /** The endpoint name, e.g. `kropp-101` (dialled as `PJSIP/kropp-101`). */
   name: string;
@@ -25,7 +29,7 @@ export interface AsteriskDevice {
 }
 
 export interface StartAsteriskOptions {
-  /** The staff phones to define (static AORs, no registration, no qualify). */
+  /** The staff phones' contacts, set on their AORs through ARI's dynamic configuration. */
   devices?: readonly AsteriskDevice[];
   /** Where calls to the carrier go (home-office forwarding, outbound calls), e.g. a sipp UAS. */
   trunkContact?: string;
@@ -96,7 +100,6 @@ export async function startAsterisk(options: StartAsteriskOptions = {}): Promise
       rtpStart,
       ariUsername,
       ariPassword,
-      devices: options.devices ?? [],
       trunkContact: options.trunkContact,
     });
     const configFile = path.join(dirs.etc, 'asterisk.conf');
@@ -120,6 +123,18 @@ export async function startAsterisk(options: StartAsteriskOptions = {}): Promise
       const text = await response.text();
       return { status: response.status, body: text ? (JSON.parse(text) as unknown) : undefined };
     };
+    for (const device of options.devices ?? []) {
+      if (!device.contact) continue;
+      // Creates the AOR if the adapter has not pushed it yet; its push changes only the fields it
+      // sends, never the contact, so the order does not matter.
+      const set = await ari('PUT', `/asterisk/config/dynamic/res_pjsip/aor/${encodeURIComponent(device.name)}`, {
+        fields: [{ attribute: 'contact', value: device.contact }],
+      });
+      if (set.status !== 200) {
+        await server.stop();
+        throw new Error(`setting ${device.name}'s contact failed (${set.status}): ${JSON.stringify(set.body)}`);
+      }
+    }
     const cli = async (command: string) =>
       (await promisify(execFile)(binary, ['-C', configFile, '-rx', command])).stdout;
     return {
@@ -205,7 +220,6 @@ interface RenderValues {
   rtpStart: number;
   ariUsername: string;
   ariPassword: string;
-  devices: readonly AsteriskDevice[];
   trunkContact: string | undefined;
 }
 
@@ -233,7 +247,7 @@ async function renderConfig(etc: string, dirs: Directories, values: RenderValues
         /^contact\s*=\s*sip:sip\.carrier\.example.*$/m,
         values.trunkContact ? `contact = ${values.trunkContact}` : ';contact: no carrier in this test',
       );
-      text += renderDevices(values.devices) + faxSenderEndpoint(values.sipPort);
+      text += faxSenderEndpoint(values.sipPort);
     } else if (file === 'extensions.conf') {
       text += faxSenderContext();
     } else if (file === 'rtp.conf') {
@@ -270,23 +284,6 @@ async function renderConfig(etc: string, dirs: Directories, values: RenderValues
     // The console (this process's stdout) gets only what is wrong; the details go to log/full.
     '[general]\n[logfiles]\nconsole => notice,warning,error\nfull => notice,warning,error,verbose(3),dtmf\n',
   );
-}
-
-/** The devices as endpoints built from pjsip.conf's templates; no auth, no qualify (tests only). */
-function renderDevices(devices: readonly AsteriskDevice[]): string {
-  return devices
-    .map((device) =>
-      [
-        '',
-        `[${device.name}](device-endpoint)`,
-        `aors = ${device.name}`,
-        `[${device.name}](device-aor)`,
-        'qualify_frequency = 0',
-        ...(device.contact ? [`contact = ${device.contact}`] : []),
-        '',
-      ].join('\n'),
-    )
-    .join('');
 }
 
 /** Two legs a call, RTP and RTCP each: room for 500 calls at once. */

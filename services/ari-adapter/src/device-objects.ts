@@ -1,8 +1,8 @@
 import type { directoryServiceV1 } from '@switchboard/proto';
 
 // The res_pjsip objects of one staff device, as the adapter pushes them through ARI's dynamic
-// configuration. Pushed objects cannot use pjsip.conf's templates, so every field is explicit:
-// the same values as docker/asterisk/pjsip.conf's device-endpoint and device-aor (keep in step).
+// configuration. Pushed objects cannot use pjsip.conf's templates, so every field is explicit;
+// this is the one place a device's SIP settings are defined.
 
 export type DeviceCredential = directoryServiceV1.DeviceCredential;
 export type PjsipObjectType = 'auth' | 'aor' | 'endpoint';
