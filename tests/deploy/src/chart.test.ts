@@ -104,6 +104,7 @@ describe('charts/switchboard', () => {
     expect(spec.terminationGracePeriodSeconds).toBe(3600);
     const adapter = spec.containers[1]!;
     expect(envOf(adapter, 'ARI_URL')).toBe('http://127.0.0.1:8088');
+    expect(envOf(adapter, 'DIRECTORY_ADDRESS')).toBe('sb-directory:50054');
     expect(adapter.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsUser: 1000 });
     expect(named(manifests, 'Service', 'sb-asterisk-sip')).toMatchObject({ spec: { type: 'NodePort' } });
   });

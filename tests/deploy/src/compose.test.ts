@@ -45,6 +45,23 @@ describe('docker/compose.yaml', () => {
       expect(service.environment?.['NATS_URL'], name).toBe('nats://nats:4222');
     }
     expect(config.services['ari-adapter']!.network_mode).toBe('service:asterisk');
+    // The adapter serves the demo tenant: its devices from the directory, its numbers by prefix.
+    const adapterEnv = config.services['ari-adapter']!.environment!;
+    expect(adapterEnv['DIRECTORY_ADDRESS']).toBe('directory:50054');
+    const plan = JSON.parse(adapterEnv['NUMBER_PLAN']!) as {
+      tenants: Array<{ tenantId: string; numberPrefixes: string[] }>;
+    };
+    const demo = parse(await readFile(join(REPO, 'services', 'directory', 'demo', 'amt-kropp.yaml'), 'utf8')) as {
+      tenant: { tenantId: string };
+      numbers: Array<{ number: string }>;
+    };
+    const prefixes = plan.tenants.find((tenant) => tenant.tenantId === demo.tenant.tenantId)?.numberPrefixes ?? [];
+    for (const { number } of demo.numbers) {
+      expect(
+        prefixes.some((prefix) => number.startsWith(prefix)),
+        `${number} reaches ${demo.tenant.tenantId}`,
+      ).toBe(true);
+    }
     expect(config.services['asterisk']!.build).toEqual({
       context: REPO.replace(/\/$/, ''),
       dockerfile: 'docker/asterisk/Dockerfile',
