@@ -7,5 +7,12 @@ export {
   type StackService,
 } from './stack.js';
 export { SERVICE_NAMES, type ServiceName } from './services.js';
-export { listAgents, readTenant, setAgentStates, type LoadedTenant, type TenantDocument } from './tenant.js';
+export {
+  listAgents,
+  readTenant,
+  rotateDevicePassword,
+  setAgentStates,
+  type LoadedTenant,
+  type TenantDocument,
+} from './tenant.js';
 export { followEvents, type EventLog } from './event-log.js';

@@ -198,3 +198,23 @@ export async function listAgents(
     client.close();
   }
 }
+
+/** A device's new SIP password, as an administrator gets it once to set up the phone. */
+export async function rotateDevicePassword(
+  port: number,
+  token: string,
+  tenantId: string,
+  deviceId: string,
+): Promise<directoryServiceV1.RotateDevicePasswordResponse> {
+  const client = new directoryServiceV1.DirectoryServiceClient(address(port), insecure);
+  try {
+    return await unary<directoryServiceV1.RotateDevicePasswordRequest, directoryServiceV1.RotateDevicePasswordResponse>(
+      client,
+      client.rotateDevicePassword,
+      { tenantId, deviceId },
+      token,
+    );
+  } finally {
+    client.close();
+  }
+}

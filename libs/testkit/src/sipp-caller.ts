@@ -34,6 +34,8 @@ interface Script {
    * Asterisk tells callers apart by address (the carrier trunk is identified by 127.0.0.1).
    */
   localAddress?: string;
+  /** A device's SIP credentials: the INVITE Asterisk challenges (401) is sent again with digest auth. */
+  auth?: { username: string; password: string };
 }
 
 export interface CallScript extends Script {
@@ -210,6 +212,10 @@ function checkScript(script: Script, from: string): void {
   ] as const) {
     if (!USER.test(user)) throw new Error(`${name} must be a plain SIP user part, got ${JSON.stringify(user)}`);
   }
+  // sipp's [authentication …] keyword ends at a space or a bracket.
+  if (script.auth && !(USER.test(script.auth.username) && /^[\w.~+/=-]+$/.test(script.auth.password))) {
+    throw new Error('auth username and password must be plain tokens (letters, digits, . ~ + / = - _)');
+  }
   if (script.localAddress !== undefined && !/^127(\.\d{1,3}){3}$/.test(script.localAddress)) {
     throw new Error(`localAddress must be a loopback address, got ${script.localAddress}`);
   }
@@ -243,39 +249,58 @@ function callerScenario(script: Script, caller: string, presses: { atMs: number;
   const from = `From: <sip:${caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]`;
   const to = `To: <sip:${script.to}@[remote_ip]:[remote_port]>`;
   const via = (branch: string) => `Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=${branch}`;
-  // The INVITE is message 0, so message N repeats its branch with [branch-N].
-  const inviteVia = (index: number) => via(`[branch-${index}]`);
-  const ackToFailure = (index: number) =>
+  const invite = (cseq: number, extra: string[] = []) =>
+    sipMessage(
+      [
+        `INVITE ${requestUri} SIP/2.0`,
+        via('[branch]'),
+        from,
+        to,
+        'Call-ID: [call_id]',
+        `CSeq: ${cseq} INVITE`,
+        `Contact: <sip:${caller}@[local_ip]:[local_port]>`,
+        'Max-Forwards: 70',
+        ALLOW,
+        ...extra,
+      ],
+      SDP,
+    );
+  // An ACK to a final failure, a CANCEL and the INVITE carry the same branch: sipp's [branch-N] is
+  // the branch of the message N before, so each is written relative to the INVITE's index.
+  const sameTransaction = (method: string, inviteIndex: number, cseq: number, toLine: string) => (index: number) =>
     sipMessage([
-      `ACK ${requestUri} SIP/2.0`,
-      inviteVia(index),
+      `${method} ${requestUri} SIP/2.0`,
+      via(`[branch-${index - inviteIndex}]`),
       from,
-      '[last_To:]',
+      toLine,
       'Call-ID: [call_id]',
-      'CSeq: 1 ACK',
+      `CSeq: ${cseq} ${method}`,
       'Max-Forwards: 70',
     ]);
+
+  const steps: Step[] = [];
+  let inviteIndex = 0;
+  let cseq = 1;
+  if (script.auth) {
+    // Asterisk challenges a device's INVITE; sipp answers the challenge from the 401 it received.
+    steps.push(
+      send(invite(cseq), { retrans: 500 }),
+      recv({ response: 100, optional: true }),
+      recv({ response: 401, auth: true }),
+      send(sameTransaction('ACK', inviteIndex, cseq, '[last_To:]')),
+    );
+    inviteIndex = 4;
+    cseq = 2;
+    const { username, password } = script.auth;
+    steps.push(send(invite(cseq, [`[authentication username=${username} password=${password}]`]), { retrans: 500 }));
+  } else {
+    steps.push(send(invite(cseq), { retrans: 500 }));
+  }
+  const ackToFailure = sameTransaction('ACK', inviteIndex, cseq, '[last_To:]');
   const waitForAnswer =
     script.cancelAfterMs === undefined ? {} : { timeout: script.cancelAfterMs, ontimeout: 'cancel' };
 
-  const steps: Step[] = [
-    send(
-      sipMessage(
-        [
-          `INVITE ${requestUri} SIP/2.0`,
-          via('[branch]'),
-          from,
-          to,
-          'Call-ID: [call_id]',
-          'CSeq: 1 INVITE',
-          `Contact: <sip:${caller}@[local_ip]:[local_port]>`,
-          'Max-Forwards: 70',
-          ALLOW,
-        ],
-        SDP,
-      ),
-      { retrans: 500 },
-    ),
+  steps.push(
     // The wait for the answer sits at the first of these optional receives, so each one carries the timeout.
     ...PROVISIONAL.map((code) => recv({ response: code, optional: true, ...waitForAnswer })),
     ...FAILURES.map((code) => recv({ response: code, optional: true, next: 'rejected', ...waitForAnswer })),
@@ -287,7 +312,7 @@ function callerScenario(script: Script, caller: string, presses: { atMs: number;
         from,
         `${to}[peer_tag_param]`,
         'Call-ID: [call_id]',
-        'CSeq: 1 ACK',
+        `CSeq: ${cseq} ACK`,
         'Max-Forwards: 70',
         '[routes]',
       ]),
@@ -299,26 +324,16 @@ function callerScenario(script: Script, caller: string, presses: { atMs: number;
         from,
         `${to}[peer_tag_param]`,
         'Call-ID: [call_id]',
-        'CSeq: 2 BYE',
+        `CSeq: ${cseq + 1} BYE`,
         'Max-Forwards: 70',
         '[routes]',
       ]),
     }),
-  ];
+  );
   if (script.cancelAfterMs !== undefined) {
     steps.push(
       label('cancel'),
-      send((index) =>
-        sipMessage([
-          `CANCEL ${requestUri} SIP/2.0`,
-          inviteVia(index),
-          from,
-          to,
-          'Call-ID: [call_id]',
-          'CSeq: 1 CANCEL',
-          'Max-Forwards: 70',
-        ]),
-      ),
+      send(sameTransaction('CANCEL', inviteIndex, cseq, to)),
       recv({ response: 200, optional: true }),
       recv({ response: 487 }),
       send(ackToFailure, { next: 'end' }),

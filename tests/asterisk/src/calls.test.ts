@@ -89,6 +89,9 @@ describe.each(['asterisk', 'emulator'] as const)('demo tenant calls on %s', (kin
     await pbx.call({ from, to: MAIN_NUMBER, dtmf: [{ atMs: 1_500, digit: '4' }], hangupAfterMs: 8_000 });
     const ended = await endedCallFrom(from);
     expect(agentLegs(ended)).toEqual([]);
+    // While waiting the caller heard music (the shipped default class), not silence.
+    const started = pbx.events.started().find((event) => event.callerLeg?.from === from)!;
+    expect(await pbx.mohHeard(started)).toContain('default');
     const agents = await listAgents(presencePort(), adminToken, pbx.stack.tenantId, 'kita-verwaltung');
     for (const agent of agents) {
       expect({ agent: agent.agentId, assignment: agent.assignment }).toEqual({

@@ -1,5 +1,17 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { EndpointBehavior } from '@switchboard/ari-sim';
-import { followEvents, readTenant, startStack, type EventLog, type Stack, type StackOptions } from '@switchboard/stack';
+import type { callV1 } from '@switchboard/proto';
+import {
+  followEvents,
+  readTenant,
+  rotateDevicePassword,
+  startStack,
+  type EventLog,
+  type Stack,
+  type StackOptions,
+} from '@switchboard/stack';
 import {
   placeCall,
   placeCalls,
@@ -66,6 +78,11 @@ export interface Pbx {
   fax(spec: FaxSpec): Promise<void>;
   /** `count` calls at `ratePerSecond`, each as `spec` (with its own caller number). */
   load(spec: Omit<CallSpec, 'from'>, count: number, ratePerSecond: number): Promise<LoadResult>;
+  /**
+   * The music-on-hold classes the caller of a call heard, in order: Asterisk's "Started music on
+   * hold" log lines for the caller's channel, or the emulator's record of it.
+   */
+  mohHeard(started: callV1.CallStarted): Promise<string[]>;
   /** INVITEs each phone behaviour's devices received (Asterisk) or legs dialled to them (emulator). */
   invitesTo(device: string): number;
   stop(): Promise<void>;
@@ -135,12 +152,31 @@ async function startOnAsterisk(options: PbxOptions): Promise<Pbx> {
     stops.push(() => stack.stop());
     const events = await followEvents(stack.natsUrl);
     stops.push(() => events.close());
+    // As an administrator sets up a phone: a new password from the directory, shown once.
+    const passwords = new Map<string, Promise<{ username: string; password: string }>>();
+    const passwordOf = (device: string) => {
+      let password = passwords.get(device);
+      if (!password) {
+        password = stack
+          .token()
+          .then((token) =>
+            rotateDevicePassword(Number(stack.grpcAddress('directory').split(':')[1]), token, stack.tenantId, device),
+          )
+          .then(async (rotated) => {
+            await pushedPassword(asterisk, rotated);
+            return rotated;
+          });
+        passwords.set(device, password);
+      }
+      return password;
+    };
 
     return {
       kind: 'asterisk',
       stack,
       events,
       call: async (spec) => {
+        const auth = spec.device ? await passwordOf(spec.device) : undefined;
         const call = await placeCall({
           asterisk: asterisk.sipAddress,
           from: spec.device ?? spec.from,
@@ -148,8 +184,10 @@ async function startOnAsterisk(options: PbxOptions): Promise<Pbx> {
           dtmf: spec.dtmf ?? [],
           hangupAfterMs: spec.hangupAfterMs,
           ...(spec.giveUpAfterMs ? { cancelAfterMs: spec.giveUpAfterMs } : {}),
-          // Staff devices call from 127.0.0.2: Asterisk identifies them by user, not as the carrier.
+          // Staff devices call from 127.0.0.2: Asterisk identifies them by user, not as the carrier,
+          // and challenges them for the password the directory gave out.
           ...(spec.device ? { localAddress: '127.0.0.2' } : {}),
+          ...(auth ? { auth } : {}),
         });
         await call.result;
       },
@@ -185,12 +223,42 @@ async function startOnAsterisk(options: PbxOptions): Promise<Pbx> {
         if (unplaced > 0) failures['never placed by sipp'] = unplaced;
         return { offered: count, completed, failed: count - completed, failures };
       },
+      mohHeard: async (started) => {
+        // The caller leg's endpoint is its channel name, e.g. PJSIP/trunk-0000002a.
+        const log = await readFile(path.join(asterisk.baseDir, 'log', 'full'), 'utf8');
+        const line = /Started music on hold, class '([^']+)', on channel '([^']+)'/g;
+        return [...log.matchAll(line)]
+          .filter((match) => match[2] === started.callerLeg?.endpoint)
+          .map((match) => match[1]!);
+      },
       invitesTo: (device) => deviceContacts.get(device)?.counts(device).invites ?? 0,
       stop,
     };
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+/**
+ * Waits until the adapter has pushed a rotated password into Asterisk (the directory's change
+ * event reaches it a moment after the rotation answers): the auth's digest is that password's.
+ */
+async function pushedPassword(asterisk: AsteriskServer, rotated: { username: string; password: string }) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const { status, body } = await asterisk.ari('GET', `/asterisk/config/dynamic/res_pjsip/auth/${rotated.username}`);
+    const fields = new Map(
+      status === 200
+        ? (body as { attribute: string; value: string }[]).map((field) => [field.attribute, field.value])
+        : [],
+    );
+    const ha1 = createHash('md5')
+      .update(`${rotated.username}:${fields.get('realm') || 'asterisk'}:${rotated.password}`)
+      .digest('hex');
+    if (fields.get('password_digest')?.toLowerCase() === `md5:${ha1}`) return;
+    if (Date.now() > deadline) throw new Error(`the adapter did not push ${rotated.username}'s new password in 20 s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
@@ -261,6 +329,8 @@ async function startOnEmulator(options: PbxOptions): Promise<Pbx> {
           completed < count ? { 'not ended by the colleague': count - completed } : {};
         return { offered: count, completed, failed: count - completed, failures };
       },
+      mohHeard: async (started) =>
+        sim.listCalls().find((record) => record.channelId === started.callerLeg?.channelId)?.moh ?? [],
       invitesTo: (device) => sim.listCalls().filter((record) => record.to === `PJSIP/${device}`).length,
       stop: async () => {
         await log.close();
