@@ -95,6 +95,11 @@ export class Directory {
     for (const number of this.cache.claimedElsewhere(document.tenant.tenantId, document.numbers)) {
       problems.push(`numbers[${number}].number: belongs to another tenant`);
     }
+    for (const [staffId, device] of this.cache.devicesClaimedElsewhere(document.tenant.tenantId, document.staff)) {
+      problems.push(
+        `staff[${staffId}].devices: "${device}" belongs to another tenant (a device id is an Asterisk endpoint name, unique across all tenants)`,
+      );
+    }
     if (problems.length > 0) throw new error(problems);
   }
 

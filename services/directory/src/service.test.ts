@@ -272,6 +272,18 @@ describe('admin API', () => {
       operator.createNumber({ tenantId: 't-test', number: number({ number: '+494624720' }) }),
     );
     expect(taken.details).toBe('numbers[+494624720].number: belongs to another tenant');
+    // Asterisk's endpoint names are global: another tenant's device would take over its phone.
+    const takenDevice = await statusOf(
+      operator.createStaff({
+        tenantId: 't-test',
+        staff: staff({ staffId: 's-9', extension: '19', devices: ['kropp-101'] }),
+      }),
+    );
+    expect(takenDevice).toEqual({
+      code: grpc.status.INVALID_ARGUMENT,
+      details:
+        'staff[s-9].devices: "kropp-101" belongs to another tenant (a device id is an Asterisk endpoint name, unique across all tenants)',
+    });
 
     const clash = await statusOf(operator.createStaff({ tenantId: 't-test', staff: staff({ staffId: 's-2' }) }));
     expect(clash.details).toBe('staff.extension: "11" is used more than once');
