@@ -178,9 +178,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
             ARI_USERNAME: ari.ariUsername,
             ARI_PASSWORD: ari.ariPassword,
             ADAPTER_ID,
-            NUMBER_PLAN: numberPlan(tenant),
-            // The adapter pushes the tenant's devices from the directory.
-            ...(wanted.has('directory') ? { DIRECTORY_ADDRESS: grpcAddress('directory') } : {}),
+            // With the directory the adapter reads the number plan and the devices from there.
+            ...(wanted.has('directory')
+              ? { DIRECTORY_ADDRESS: grpcAddress('directory'), FALLBACK_TENANT: tenant.tenantId }
+              : { NUMBER_PLAN: numberPlan(tenant) }),
           }
         : {}),
       ...options.env,

@@ -49,7 +49,10 @@ export async function readTenant(file: string, alwaysOpen: boolean): Promise<Loa
   return { tenantId: document.tenant.tenantId, document: open, text: JSON.stringify(open) };
 }
 
-/** The ari-adapter's NUMBER_PLAN: the tenant's numbers (a direct-dial range is its prefix) and devices. */
+/**
+ * The ari-adapter's NUMBER_PLAN for a stack without the directory (with it, the adapter reads the
+ * plan there): the tenant's numbers (a direct-dial range is its prefix) and devices.
+ */
 export function numberPlan(tenant: LoadedTenant): string {
   const { document, tenantId } = tenant;
   return JSON.stringify({

@@ -8,12 +8,14 @@ import { CallControl } from './call-control.js';
 import { CallTracker } from './call-tracker.js';
 import { CallRegistry } from './calls.js';
 import { CommandLog } from './command-log.js';
-import { adapterConfigSchema } from './config.js';
+import { adapterConfigSchema, tenantSource } from './config.js';
+import { DeviceProvisioner } from './device-provisioning.js';
+import { directoryClient } from './directory-client.js';
+import { DirectoryTenantMap } from './directory-tenant-map.js';
 import { FaxHandoff } from './fax-handoff.js';
-import { DeviceProvisioner, deviceDirectory } from './device-provisioning.js';
 import { createAdapterMetrics } from './metrics.js';
 import { Reconciler } from './reconciler.js';
-import { TenantResolver } from './tenant-resolver.js';
+import { TenantResolver, type TenantLookup } from './tenant-resolver.js';
 
 const CALL_CONTROL = 'switchboard.callcontrol.v1.CallControlService';
 
@@ -24,8 +26,29 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
   nats: { streams: [CALLS_STREAM, FAX_STREAM] },
   grpc: { reflectionProtos: ['switchboard/callcontrol/v1/call_control.proto'] },
   start: async ({ config, logger, nats, grpc, authenticator, publish, track, onShutdown, addReadinessCheck }) => {
+    const source = tenantSource(config);
     const metrics = createAdapterMetrics();
     const registry = new CallRegistry();
+    let directory: ReturnType<typeof directoryClient> | undefined;
+    let tenants: DirectoryTenantMap | undefined;
+    let resolver: TenantLookup;
+    if (source.kind === 'directory') {
+      directory = directoryClient(source.address, authenticator!, config.DIRECTORY_TIMEOUT_MS);
+      tenants = new DirectoryTenantMap({
+        directory,
+        fallbackTenant: source.fallbackTenant,
+        logger,
+        metrics,
+        // Devices follow the plan: a new device is pushed once calls from it find their tenant.
+        onLoaded: (tenantIds) => {
+          if (!tenantIds) devices?.pushAll();
+          else for (const tenantId of tenantIds) devices?.pushChanges(tenantId);
+        },
+      });
+      resolver = tenants;
+    } else {
+      resolver = new TenantResolver(source.plan);
+    }
     // The tracker calls back into the fax hand-off, which needs the tracker.
     const late: { fax?: FaxHandoff } = {};
     const link = await AriLink.connect({
@@ -39,7 +62,7 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
       // ARI does not replay what happened while the WebSocket was down: compare with what is live.
       // Asterisk may have restarted meanwhile and forgotten the pushed devices: push them again.
       onConnected: () => {
-        devices?.provisioner.pushAll();
+        devices?.pushAll();
         return reconciler.afterConnect();
       },
       onReplaced: () => {
@@ -61,7 +84,7 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
       adapterId: config.ADAPTER_ID,
       registry,
       ari,
-      resolver: new TenantResolver(config.NUMBER_PLAN),
+      resolver,
       publish,
       track: (work) => void track(work),
       onFaxDone: (call, args) => late.fax!.done(call, args),
@@ -90,13 +113,8 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
       metrics,
       logger,
     });
-    const provisioner = (address: string) => {
-      const directory = deviceDirectory(address, authenticator!, config.DIRECTORY_TIMEOUT_MS);
-      return {
-        directory,
-        provisioner: new DeviceProvisioner({ tenants: config.NUMBER_PLAN.tenants, directory, ari, logger, metrics }),
-      };
-    };
+    const devices =
+      directory && tenants ? new DeviceProvisioner({ owners: tenants, directory, ari, logger, metrics }) : undefined;
     const reconciler = new Reconciler({
       app: config.ARI_APP,
       ari,
@@ -106,16 +124,21 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
       logger,
     });
 
-    const devices = config.DIRECTORY_ADDRESS ? provisioner(config.DIRECTORY_ADDRESS) : undefined;
-    if (!devices) logger.warn('DIRECTORY_ADDRESS is not set: no device is provisioned; they must be in pjsip.conf');
-    if (devices) {
-      const unfollow = devices.provisioner.follow(nats!);
-      addReadinessCheck('devices', () => devices.provisioner.isReady);
+    if (directory && tenants && devices) {
+      const unfollow = tenants.follow(nats!);
+      addReadinessCheck('number-plan', () => tenants.isLoaded);
+      addReadinessCheck('devices', () => tenants.isLoaded && devices.isReady);
       onShutdown(async () => {
         unfollow();
-        await devices.provisioner.stop();
-        devices.directory.close();
+        await tenants.stop();
+        await devices.stop();
+        directory.close();
       });
+      // Normally the plan is there before the first call; with the directory down the adapter
+      // still starts, and calls meanwhile go to the fallback tenant (logged and counted).
+      await tenants.start(config.DIRECTORY_REFRESH_INTERVAL_MS);
+    } else {
+      logger.warn('DIRECTORY_ADDRESS is not set: the number plan is NUMBER_PLAN and no device is provisioned');
     }
 
     await link.start();

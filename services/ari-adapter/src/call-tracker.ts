@@ -28,7 +28,7 @@ import {
   type PendingOriginate,
 } from './calls.js';
 import { CAUSE_TEXT, dispositionOfCause, dispositionOfDialStatus } from './dispositions.js';
-import { endpointOfChannelName, type TenantResolver } from './tenant-resolver.js';
+import { endpointOfChannelName, type TenantLookup } from './tenant-resolver.js';
 import { failureReason, playbackOutcome } from './media.js';
 import type { AdapterMetrics } from './metrics.js';
 
@@ -38,7 +38,7 @@ export interface TrackerDependencies {
   adapterId: string;
   registry: CallRegistry;
   ari: AriOps;
-  resolver: TenantResolver;
+  resolver: TenantLookup;
   publish<T extends EventPayload>(type: EventType<T>, payload: T): Promise<PubAck>;
   /** Keeps shutdown waiting until a call has ended. */
   track(work: Promise<unknown>): void;

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from '@switchboard/service-kit';
 import { describe, expect, it } from 'vitest';
-import { adapterConfigSchema } from './config.js';
+import { adapterConfigSchema, tenantSource } from './config.js';
 
 const env = {
   ARI_URL: 'http://asterisk:8088',
@@ -29,5 +29,28 @@ describe('adapter config', () => {
       });
     expect(load).toThrow(ConfigError);
     expect(load).toThrow(/RECONCILE_INTERVAL_MS[\s\S]*STASIS_START_TIMEOUT_MS[\s\S]*ARI_REQUEST_TIMEOUT_MS/);
+  });
+
+  it('takes the number plan from the directory with DIRECTORY_ADDRESS, else from NUMBER_PLAN, never from both', () => {
+    const load = (extra: Record<string, string>, without: string[] = []) =>
+      tenantSource(
+        loadConfig(
+          adapterConfigSchema,
+          Object.fromEntries(Object.entries({ ...env, ...extra }).filter(([key]) => !without.includes(key))),
+        ),
+      );
+    expect(load({})).toMatchObject({ kind: 'static', plan: { fallbackTenant: 'provider' } });
+    const directory = { DIRECTORY_ADDRESS: 'directory:50054', FALLBACK_TENANT: 't-kropp' };
+    expect(load(directory, ['NUMBER_PLAN'])).toEqual({
+      kind: 'directory',
+      address: 'directory:50054',
+      fallbackTenant: 't-kropp',
+    });
+    expect(() => load(directory)).toThrow(/NUMBER_PLAN: must not be set with DIRECTORY_ADDRESS/);
+    expect(() => load({ DIRECTORY_ADDRESS: 'directory:50054' }, ['NUMBER_PLAN'])).toThrow(
+      /FALLBACK_TENANT: is required with DIRECTORY_ADDRESS/,
+    );
+    expect(() => load({}, ['NUMBER_PLAN'])).toThrow(/NUMBER_PLAN: is required without DIRECTORY_ADDRESS/);
+    expect(() => load({ FALLBACK_TENANT: 't-kropp' })).toThrow(ConfigError);
   });
 });

@@ -21,16 +21,22 @@ export const DELETE_ORDER: readonly PjsipObjectType[] = ['endpoint', 'aor', 'aut
 const OBJECT_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const MD5_HEX = /^[0-9a-f]{32}$/;
 
-/** What is wrong with a credential from the directory, or undefined when it can be pushed. */
+/**
+ * What is wrong with a credential the directory listed for `tenantId`, or undefined when it can
+ * be pushed; `owner` is the tenant whose staff has the device in the number plan.
+ */
 export function credentialProblem(
   credential: DeviceCredential,
-  endpointPrefixes: readonly string[],
+  tenantId: string,
+  owner: string | undefined,
 ): string | undefined {
   const { deviceId, username, realm, md5Cred } = credential;
   if (!OBJECT_ID.test(deviceId)) return 'device_id must be 1-64 letters, digits, ".", "_" or "-"';
-  // Calls from the device are given to the tenant whose prefix its name has (TenantResolver).
-  if (!endpointPrefixes.some((prefix) => deviceId.startsWith(prefix))) {
-    return `device_id does not start with one of the tenant's endpointPrefixes (${endpointPrefixes.join(', ') || 'none'})`;
+  // Calls from the device are given to the tenant whose staff has it (TenantResolver).
+  if (owner !== tenantId) {
+    return owner
+      ? `device_id is a device of tenant ${owner} in the number plan, not of ${tenantId}`
+      : "device_id is no staff member's device in the number plan";
   }
   if (!username) return 'username is empty';
   if (!realm || /[\s"]/.test(realm)) return 'realm is empty or has spaces or quotes';

@@ -1,8 +1,7 @@
-import * as grpc from '@grpc/grpc-js';
-import { callV1, directoryServiceV1 } from '@switchboard/proto';
-import { createAuthenticator } from '@switchboard/service-kit';
+import { callV1 } from '@switchboard/proto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TENANT, answeredCall, dialAgent, startHarness, type Harness } from '../test/harness.js';
+import { StandInDirectory } from '../test/stand-in-directory.js';
 
 const { LegDisposition } = callV1;
 const REALM = 'asterisk';
@@ -15,43 +14,11 @@ const credential = (deviceId: string, seed = 'a') => ({
   md5Cred: md5(seed),
 });
 
-/** The directory's device credentials as this test's stand-in serves them (gRPC, role service). */
-const directory = new Map<string, directoryServiceV1.DeviceCredential[]>();
-let directoryUp = false;
-const server = new grpc.Server();
-const authenticator = createAuthenticator({
-  secret: 'adapter-test-secret-adapter-test-secret',
-  issuer: 'switchboard',
-  audience: 'switchboard',
-});
+const directory = new StandInDirectory();
 let h: Harness;
 
-function standInDirectory(): Promise<number> {
-  server.addService(directoryServiceV1.DirectoryServiceService, {
-    listDeviceCredentials: (
-      call: grpc.ServerUnaryCall<directoryServiceV1.ListDeviceCredentialsRequest, unknown>,
-      callback: grpc.sendUnaryData<directoryServiceV1.ListDeviceCredentialsResponse>,
-    ) => {
-      if (!directoryUp) return callback({ code: grpc.status.UNAVAILABLE, details: 'starting' });
-      const bearer = String(call.metadata.get('authorization')[0] ?? '').replace(/^Bearer /, '');
-      authenticator.verify(bearer).then(
-        (principal) =>
-          principal.role === 'service'
-            ? callback(null, { devices: directory.get(call.request.tenantId) ?? [] })
-            : callback({ code: grpc.status.PERMISSION_DENIED, details: principal.role }),
-        () => callback({ code: grpc.status.UNAUTHENTICATED, details: 'bad token' }),
-      );
-    },
-  });
-  return new Promise((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) =>
-      error ? reject(error) : resolve(port),
-    ),
-  );
-}
-
 beforeAll(async () => {
-  const port = await standInDirectory();
+  const address = await directory.start();
   h = await startHarness(
     {
       deviceEndpoints: 'pushed',
@@ -61,13 +28,13 @@ beforeAll(async () => {
         'kropp-neu': { answerAfterMs: 200 },
       },
     },
-    { DIRECTORY_ADDRESS: `127.0.0.1:${port}` },
+    { DIRECTORY_ADDRESS: address },
   );
 });
 
 afterAll(async () => {
   await h?.stop();
-  server.forceShutdown();
+  directory.stop();
 });
 
 async function readiness() {
@@ -95,13 +62,17 @@ describe('devices provisioned from the directory', () => {
   it('is not ready until the directory answered, then pushes auth, AOR and endpoint of every valid device', async () => {
     // No directory yet: the first runs fail and are retried.
     expect((await readiness()).checks).toMatchObject({ devices: false });
-    directory.set(TENANT, [
-      credential('kropp-anna'),
-      credential('kropp-ben', 'b'),
-      // Not one of the tenant's endpoint prefixes: its calls would go to another tenant.
-      credential('other-x'),
-    ]);
-    directoryUp = true;
+    directory.tenants.set(TENANT, {
+      numbers: ['+49462480'],
+      devices: ['kropp-anna', 'kropp-ben'],
+      credentials: [
+        credential('kropp-anna'),
+        credential('kropp-ben', 'b'),
+        // No staff member's device: its calls would not find the tenant.
+        credential('other-x'),
+      ],
+    });
+    directory.up = true;
     await vi.waitFor(async () => expect(await readiness()).toMatchObject({ status: 200 }), {
       timeout: 15_000,
       interval: 50,
@@ -137,7 +108,11 @@ describe('devices provisioned from the directory', () => {
   });
 
   it("applies a tenant's change event: a new device is pushed, a removed one deleted", async () => {
-    directory.set(TENANT, [credential('kropp-anna'), credential('kropp-neu', 'c')]);
+    directory.tenants.set(TENANT, {
+      numbers: ['+49462480'],
+      devices: ['kropp-anna', 'kropp-neu'],
+      credentials: [credential('kropp-anna'), credential('kropp-neu', 'c')],
+    });
     h.bus.connection.publish(`sb.${TENANT}.directory.staff_changed`);
     await untilPushed('kropp-neu');
     await untilPushed('kropp-ben', false);
@@ -161,6 +136,7 @@ describe('devices provisioned from the directory', () => {
     const metrics = await (await fetch(`http://127.0.0.1:${h.adapter.httpPort}/metrics`)).text();
     expect(metrics).toMatch(/devices_provisioned_total\{[^}]*tenant="t-kropp"[^}]*\} [1-9]/);
     expect(metrics).toMatch(/devices_provisioning_failures_total\{[^}]*reason="invalid_credential"[^}]*\} [1-9]/);
-    expect(metrics).toMatch(/devices_provisioning_failures_total\{[^}]*reason="run_failed"[^}]*\} [1-9]/);
+    // While the directory was down the number plan could not be read, so no provisioning ran.
+    expect(metrics).toMatch(/number_plan_load_failures_total\{[^}]*\} [1-9]/);
   });
 });

@@ -1,10 +1,6 @@
-import * as grpc from '@grpc/grpc-js';
 import { ExponentialBackoff, handleAll, retry, type RetryPolicy } from 'cockatiel';
-import { tenantOfSubject } from '@switchboard/events';
-import { directoryServiceV1 } from '@switchboard/proto';
-import type { Authenticator, Logger, NatsHandle } from '@switchboard/service-kit';
+import type { Logger } from '@switchboard/service-kit';
 import { AriRequestError, type AriOps } from './ari-ops.js';
-import type { NumberPlan } from './config.js';
 import {
   DELETE_ORDER,
   credentialProblem,
@@ -12,54 +8,25 @@ import {
   fingerprint,
   type DeviceCredential,
 } from './device-objects.js';
+import type { DirectoryClient } from './directory-client.js';
 import type { AdapterMetrics } from './metrics.js';
 
-// Every device of the tenants this adapter serves exists on its Asterisk: auth, AOR and endpoint
+// Every device of the directory's tenants exists on this adapter's Asterisk: auth, AOR and endpoint
 // pushed through ARI's dynamic configuration from the directory's credentials. Asterisk keeps them
 // in memory only (docker/asterisk/sorcery.conf), so after every reconnect of the events connection
-// — Asterisk may have restarted — everything is pushed again; a directory change event of a tenant
-// pushes that tenant's difference. Not on the per-call path: calls only find the devices there.
+// — Asterisk may have restarted — and every refresh interval everything is pushed again; a
+// directory change event of a tenant pushes that tenant's difference. Not on the per-call path:
+// calls only find the devices there.
 
-/** Where the credentials come from: the directory's ListDeviceCredentials. */
-export interface DeviceDirectory {
-  listDeviceCredentials(
-    request: directoryServiceV1.ListDeviceCredentialsRequest,
-  ): Promise<directoryServiceV1.ListDeviceCredentialsResponse>;
+/** Which tenants there are and whose device is whose: the number plan read from the directory. */
+export interface DeviceOwners {
+  readonly tenantIds: readonly string[];
+  ownerOf(deviceId: string): string | undefined;
 }
-
-/**
- * The directory's gRPC API (the credentials are not served over NATS): each request carries a
- * short-lived token of role `service`, signed with the kit's AUTH_JWT_SECRET.
- */
-export function deviceDirectory(
-  address: string,
-  authenticator: Authenticator,
-  timeoutMs: number,
-): DeviceDirectory & { close(): void } {
-  const client = new directoryServiceV1.DirectoryServiceClient(address, grpc.credentials.createInsecure());
-  return {
-    async listDeviceCredentials(request) {
-      const token = await authenticator.issue(
-        { subject: 'ari-adapter', tenantId: request.tenantId, role: 'service' },
-        TOKEN_TTL_SECONDS,
-      );
-      const metadata = new grpc.Metadata();
-      metadata.set('authorization', `Bearer ${token}`);
-      return new Promise((resolve, reject) =>
-        client.listDeviceCredentials(request, metadata, { deadline: Date.now() + timeoutMs }, (error, response) =>
-          error ? reject(error) : resolve(response),
-        ),
-      );
-    },
-    close: () => client.close(),
-  };
-}
-
-const TOKEN_TTL_SECONDS = 60;
 
 export interface DeviceProvisionerOptions {
-  tenants: NumberPlan['tenants'];
-  directory: DeviceDirectory;
+  owners: DeviceOwners;
+  directory: Pick<DirectoryClient, 'listDeviceCredentials'>;
   ari: AriOps;
   logger: Logger;
   metrics: AdapterMetrics;
@@ -70,7 +37,6 @@ export interface DeviceProvisionerOptions {
 
 interface TenantState {
   tenantId: string;
-  endpointPrefixes: readonly string[];
   /** What Asterisk holds from this adapter: device id → fingerprint of its pushed objects. */
   pushed: Map<string, string>;
   /** The first complete run succeeded. */
@@ -88,18 +54,10 @@ export class DeviceProvisioner {
   private readonly policy: RetryPolicy;
   private readonly abort = new AbortController();
   private readonly runs = new Set<Promise<void>>();
+  /** Endpoints in pjsip.conf (ARI refused to delete them): never tried again. */
+  private readonly staticEndpoints = new Set<string>();
 
   constructor(private readonly o: DeviceProvisionerOptions) {
-    for (const tenant of o.tenants) {
-      this.tenants.set(tenant.tenantId, {
-        tenantId: tenant.tenantId,
-        endpointPrefixes: tenant.endpointPrefixes,
-        pushed: new Map(),
-        provisioned: false,
-        running: false,
-        again: undefined,
-      });
-    }
     this.policy = retry(handleAll, {
       maxAttempts: Number.MAX_SAFE_INTEGER,
       backoff: new ExponentialBackoff({ initialDelay: o.retryDelayMs ?? 1_000, maxDelay: o.maxRetryDelayMs ?? 30_000 }),
@@ -108,23 +66,20 @@ export class DeviceProvisioner {
 
   /** Every tenant's devices were pushed once; until then a dial to one of them would fail. */
   get isReady(): boolean {
-    return [...this.tenants.values()].every((tenant) => tenant.provisioned);
+    return this.o.owners.tenantIds.every((tenantId) => this.tenants.get(tenantId)?.provisioned);
   }
 
-  /** After every (re)connect: Asterisk may have restarted and forgotten every pushed object. */
+  /**
+   * After every (re)connect (Asterisk may have restarted and forgotten every pushed object) and
+   * every refresh interval (a change event may have been missed): every tenant, completely.
+   */
   pushAll(): void {
-    for (const tenantId of this.tenants.keys()) this.sync(tenantId, true);
+    for (const tenantId of new Set([...this.o.owners.tenantIds, ...this.tenants.keys()])) this.sync(tenantId, true);
   }
 
-  /** Follows the directory's `sb.<tenant>.directory.*_changed` events (plain subscription: no event is shared). */
-  follow(nats: NatsHandle): () => void {
-    const subscription = nats.connection.subscribe('sb.*.directory.*', {
-      callback: (error, message) => {
-        const tenantId = error ? undefined : tenantOfSubject(message.subject);
-        if (tenantId && message.subject.endsWith('_changed') && this.tenants.has(tenantId)) this.sync(tenantId, false);
-      },
-    });
-    return () => subscription.unsubscribe();
+  /** After a change of the tenant in the directory: what differs from what was pushed. */
+  pushChanges(tenantId: string): void {
+    this.sync(tenantId, false);
   }
 
   /** Stops retrying and waits for runs in progress to give up. */
@@ -135,8 +90,12 @@ export class DeviceProvisioner {
 
   /** One run per tenant at a time; requests meanwhile fold into one more run after it. */
   private sync(tenantId: string, full: boolean): void {
-    const tenant = this.tenants.get(tenantId)!;
     if (this.abort.signal.aborted) return;
+    let tenant = this.tenants.get(tenantId);
+    if (!tenant) {
+      tenant = { tenantId, pushed: new Map(), provisioned: false, running: false, again: undefined };
+      this.tenants.set(tenantId, tenant);
+    }
     if (tenant.running) {
       tenant.again = { full: full || (tenant.again?.full ?? false) };
       return;
@@ -175,11 +134,13 @@ export class DeviceProvisioner {
   }
 
   private async provision(tenant: TenantState, full: boolean): Promise<void> {
-    const { devices } = await this.o.directory.listDeviceCredentials({ tenantId: tenant.tenantId });
+    // A tenant gone from the directory has no devices left: its pushed ones are removed.
+    const known = this.o.owners.tenantIds.includes(tenant.tenantId);
+    const { devices } = known ? await this.o.directory.listDeviceCredentials(tenant.tenantId) : { devices: [] };
     const wanted = new Map<string, DeviceCredential>();
     const refused = new Set<string>();
     for (const credential of devices) {
-      const problem = credentialProblem(credential, tenant.endpointPrefixes);
+      const problem = credentialProblem(credential, tenant.tenantId, this.o.owners.ownerOf(credential.deviceId));
       if (problem) {
         // Not pushed, and not deleted if an earlier valid version was: the phone keeps working.
         refused.add(credential.deviceId);
@@ -214,28 +175,35 @@ export class DeviceProvisioner {
 
     const gone = [...tenant.pushed.keys()].filter((deviceId) => !wanted.has(deviceId) && !refused.has(deviceId));
     if (full) {
-      // Devices removed while no adapter ran (or pushed by an earlier process) are not in `pushed`.
+      // Devices removed while no adapter ran (or pushed by an earlier process) are not in `pushed`:
+      // an endpoint that is no tenant's device any more is removed (one in pjsip.conf refuses).
       const listed = await this.o.ari.listPjsipEndpoints();
       for (const name of listed) {
-        const ours = tenant.endpointPrefixes.some((prefix) => name.startsWith(prefix));
+        const owner = this.o.owners.ownerOf(name);
+        const ours = owner === tenant.tenantId || (owner === undefined && !this.staticEndpoints.has(name));
         if (ours && !wanted.has(name) && !refused.has(name) && !gone.includes(name)) gone.push(name);
       }
     }
+    let removed = 0;
     for (const deviceId of gone) {
       try {
         for (const type of DELETE_ORDER) await this.o.ari.deletePjsipObject(type, deviceId);
       } catch (error) {
         // In pjsip.conf (ARI answers 403): not this adapter's to remove.
         if (!isStatic(error)) throw error;
+        tenant.pushed.delete(deviceId);
+        this.staticEndpoints.add(deviceId);
+        continue;
       }
       tenant.pushed.delete(deviceId);
+      removed += 1;
       this.o.logger.info({ tenantId: tenant.tenantId, deviceId }, 'device removed from Asterisk');
     }
 
     this.o.metrics.devicesProvisioned.add(pushed, { tenant: tenant.tenantId });
-    if (pushed || gone.length || !tenant.provisioned) {
+    if (pushed || removed || !tenant.provisioned) {
       this.o.logger.info(
-        { tenantId: tenant.tenantId, devices: wanted.size, pushed, removed: gone.length, full },
+        { tenantId: tenant.tenantId, devices: wanted.size, pushed, removed, full },
         'devices provisioned on Asterisk',
       );
     }

@@ -67,6 +67,10 @@ export function createAdapterMetrics() {
         'Failed provisioning runs of a tenant (retried with back-off) and devices refused as invalid, by reason.',
       unit: '{failure}',
     }),
+    numberPlanLoadFailures: meter.createCounter('number_plan.load_failures', {
+      description: 'Failed reads of the number plan from the directory (retried with back-off).',
+      unit: '{failure}',
+    }),
     ariRetries: meter.createCounter('ari.request.retries', {
       description: 'ARI requests tried again after a transient failure, by operation and failure.',
       unit: '{request}',

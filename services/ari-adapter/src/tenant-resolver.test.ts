@@ -25,6 +25,20 @@ describe('TenantResolver', () => {
     expect(resolver.resolve('1002', 'husum-2001')).toEqual({ tenantId: 't-husum', matched: true });
   });
 
+  it("matches the directory's devices exactly, before any endpoint prefix", () => {
+    const fromDirectory = new TenantResolver({
+      fallbackTenant: 'provider',
+      tenants: [
+        { tenantId: 't-kropp', numberPrefixes: ['+494624720'], devices: ['amt-1'] },
+        { tenantId: 't-husum', numberPrefixes: [], devices: ['amt-10'] },
+      ],
+    });
+    expect(fromDirectory.resolve('+494841123', 'amt-10')).toEqual({ tenantId: 't-husum', matched: true });
+    expect(fromDirectory.resolve('+494624720', 'amt-100')).toEqual({ tenantId: 't-kropp', matched: true });
+    expect(fromDirectory.resolve('+494841123', 'amt-100')).toEqual({ tenantId: 'provider', matched: false });
+    expect(fromDirectory.ownerOf('amt-1')).toBe('t-kropp');
+  });
+
   it('gives unclaimed calls to the fallback tenant', () => {
     expect(resolver.resolve('+4930123456', 'carrier')).toEqual({ tenantId: 'provider', matched: false });
   });
@@ -41,7 +55,7 @@ describe('NUMBER_PLAN', () => {
 
   it('parses a JSON number plan', () => {
     const config = adapterConfigSchema.parse({ ...env, NUMBER_PLAN: JSON.stringify(plan) });
-    expect(config.NUMBER_PLAN.tenants[0]?.numberPrefixes).toEqual(['+49462480', '+4946248']);
+    expect(config.NUMBER_PLAN?.tenants[0]?.numberPrefixes).toEqual(['+49462480', '+4946248']);
   });
 
   it('names what is wrong in a broken plan', () => {

@@ -26,8 +26,10 @@ export const ADAPTER_ID = 'pbx-test';
 export const TENANT = 't-kropp';
 export const MAIN_NUMBER = '+494624800';
 
+export const FALLBACK_TENANT = 'provider';
+
 const NUMBER_PLAN = {
-  fallbackTenant: 'provider',
+  fallbackTenant: FALLBACK_TENANT,
   tenants: [{ tenantId: TENANT, numberPrefixes: ['+49462480'], endpointPrefixes: ['kropp-'] }],
 };
 
@@ -148,7 +150,10 @@ export async function startHarness(
         ARI_USERNAME: 'switchboard',
         ARI_PASSWORD: 'ari-secret',
         ADAPTER_ID,
-        NUMBER_PLAN: JSON.stringify(NUMBER_PLAN),
+        // With the directory the plan comes from there; NUMBER_PLAN is refused beside it.
+        ...(env['DIRECTORY_ADDRESS']
+          ? { FALLBACK_TENANT: FALLBACK_TENANT }
+          : { NUMBER_PLAN: JSON.stringify(NUMBER_PLAN) }),
         AUTH_JWT_SECRET: 'adapter-test-secret-adapter-test-secret',
         BIND_HOST: '127.0.0.1',
         HTTP_PORT: '0',

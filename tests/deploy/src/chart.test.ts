@@ -105,6 +105,12 @@ describe('charts/switchboard', () => {
     const adapter = spec.containers[1]!;
     expect(envOf(adapter, 'ARI_URL')).toBe('http://127.0.0.1:8088');
     expect(envOf(adapter, 'DIRECTORY_ADDRESS')).toBe('sb-directory:50054');
+    // The number plan comes from the directory; only the tenant of unclaimed calls is configured.
+    const adapterConfig = named(manifests, 'ConfigMap', 'sb-asterisk-adapter')!['data'] as Record<string, string>;
+    expect(adapterConfig).toMatchObject({ FALLBACK_TENANT: 'provider' });
+    expect(adapterConfig['NUMBER_PLAN']).toBeUndefined();
+    const production = named(rendered.get('production-values.yaml')!, 'ConfigMap', 'sb-asterisk-adapter')!;
+    expect(production['data']).toMatchObject({ FALLBACK_TENANT: 't-kropp' });
     expect(adapter.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsUser: 1000 });
     expect(named(manifests, 'Service', 'sb-asterisk-sip')).toMatchObject({ spec: { type: 'NodePort' } });
   });
