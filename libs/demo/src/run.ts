@@ -94,6 +94,9 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
       }
     },
   });
+  // The server must hold the subscription before the first call starts, or its call.started is
+  // missed and the call never counts as ended.
+  await nats.flush();
 
   const startedAt = Date.now();
   const draw = () => {
@@ -131,8 +134,13 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
     const deadline = Date.now() + options.timeoutMs;
     check = setInterval(() => {
       if (tracker.endedCount >= total && simulation.placedCalls >= total) resolve(`all ${total} calls ended`);
-      else if (Date.now() > deadline) resolve(`gave up after ${options.timeoutMs / 1_000} s with calls in progress`);
-      else return;
+      else if (Date.now() > deadline) {
+        // What is missing tells a lost call.ended (in progress) from a call the tracker never saw.
+        resolve(
+          `gave up after ${options.timeoutMs / 1_000} s: placed ${simulation.placedCalls}, ended ` +
+            `${tracker.endedCount}, in progress ${tracker.view().inProgress}`,
+        );
+      } else return;
       clearInterval(check);
     }, 250);
   });
