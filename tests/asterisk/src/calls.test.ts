@@ -124,4 +124,8 @@ describe.each(['asterisk', 'emulator'] as const)('demo tenant calls on %s', (kin
     expect(external).toMatchObject({ destinationClass: 'de-fixed' });
     expect(external!.durationSeconds).toBeGreaterThanOrEqual(2);
   });
+
+  it('played every prompt of these calls: menus, announcements, queue positions', async () => {
+    expect(await pbx.failedSounds()).toEqual([]);
+  });
 });

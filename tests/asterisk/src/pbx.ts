@@ -83,6 +83,8 @@ export interface Pbx {
    * hold" log lines for the caller's channel, or the emulator's record of it.
    */
   mohHeard(started: callV1.CallStarted): Promise<string[]>;
+  /** Sounds that could not be played to any caller so far (Asterisk's warnings, the emulator's records). */
+  failedSounds(): Promise<string[]>;
   /** INVITEs each phone behaviour's devices received (Asterisk) or legs dialled to them (emulator). */
   invitesTo(device: string): number;
   stop(): Promise<void>;
@@ -231,6 +233,10 @@ async function startOnAsterisk(options: PbxOptions): Promise<Pbx> {
           .filter((match) => match[2] === started.callerLeg?.endpoint)
           .map((match) => match[1]!);
       },
+      failedSounds: async () => {
+        const log = await readFile(path.join(asterisk.baseDir, 'log', 'full'), 'utf8');
+        return [...log.matchAll(/Playback failed for (\S+)/g)].map((match) => match[1]!);
+      },
       invitesTo: (device) => deviceContacts.get(device)?.counts(device).invites ?? 0,
       stop,
     };
@@ -331,6 +337,7 @@ async function startOnEmulator(options: PbxOptions): Promise<Pbx> {
       },
       mohHeard: async (started) =>
         sim.listCalls().find((record) => record.channelId === started.callerLeg?.channelId)?.moh ?? [],
+      failedSounds: async () => sim.listCalls().flatMap((record) => record.playbackFailures),
       invitesTo: (device) => sim.listCalls().filter((record) => record.to === `PJSIP/${device}`).length,
       stop: async () => {
         await log.close();
