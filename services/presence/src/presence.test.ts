@@ -323,13 +323,19 @@ describe('presence against real NATS with two replicas', () => {
     metadata.set('authorization', `Bearer ${await h.token(tenantId)}`);
     const stream = h.grpcClient.watchAgents({ tenantId, departmentId: 'registry' }, metadata);
     const seen: Array<[string, presenceV1.AgentState]> = [];
+    let sawCurrent: () => void;
+    // The stream starts with the department's current agents; changes made before that arrives
+    // would already be in it, so the test changes states only once it is there.
+    const current = new Promise<void>((resolve) => (sawCurrent = resolve));
     const sawAway = new Promise<void>((resolve, reject) => {
       stream.on('data', ({ agent }: presenceV1.WatchAgentsResponse) => {
         seen.push([agent!.agentId, agent!.state]);
+        sawCurrent();
         if (agent!.state === AgentState.AGENT_STATE_AWAY) resolve();
       });
       stream.on('error', reject);
     });
+    await current;
     await api.setState({ tenantId, agentId: 'otto', state: AgentState.AGENT_STATE_AWAY });
     await api.setState({ tenantId, agentId: 'anna', state: AgentState.AGENT_STATE_AWAY });
     await sawAway;
