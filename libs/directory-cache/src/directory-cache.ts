@@ -6,7 +6,7 @@ import type { Logger, NatsHandle } from '@switchboard/service-kit';
 // as JSON) on the tenant's first use and again after each of its change events, so no request of
 // the service reads the directory's database. Each service turns the document into its own view.
 
-/** The directory's ExportTenant, as `directoryRpcClient` of `@switchboard/directory` offers it. */
+/** The directory's ExportTenant, as `directoryRpcClient` of `@switchboard/rpc-clients` offers it. */
 export interface DirectoryExporter {
   exportTenant(request: directoryServiceV1.ExportTenantRequest): Promise<directoryServiceV1.ExportTenantResponse>;
 }

@@ -5,3 +5,6 @@ export {
   type ServiceNumberKind,
   type ServiceNumberRange,
 } from './service-numbers.js';
+export { classifyNumber, type Classification } from './classify.js';
+export { DESTINATION_CLASSES, type DestinationClass } from './destination-classes.js';
+export { normalizeNumber, type NormalizeOptions } from './normalize.js';

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { connectNats, createLogger } from '@switchboard/service-kit';
 import { startMongo, startNats } from '@switchboard/testkit';
 import { directoryApi, startDirectory, token } from '../test/harness.js';
-import { directoryRpcClient } from '../src/rpc.js';
+import { directoryRpcClient } from '@switchboard/rpc-clients';
 
 const { values } = parseArgs({
   options: {

@@ -1,2 +1,1 @@
 export { directoryService } from './service.js';
-export { DIRECTORY_RPC_DEFINITION, directoryRpcClient, directoryRpcSubject, type DirectoryRpcClient } from './rpc.js';

@@ -20,7 +20,7 @@ import {
   token,
   type DirectoryApi,
 } from '../test/harness.js';
-import { directoryRpcClient, directoryRpcSubject, type DirectoryRpcClient } from './rpc.js';
+import { directoryRpcClient, directoryRpcSubject, type DirectoryRpcClient } from '@switchboard/rpc-clients';
 import { DirectoryStore } from './store.js';
 
 const { EntryPointKind, NumberKind, Strategy, OverflowKind, Weekday } = directoryV1;

@@ -6,7 +6,7 @@ import { changePublisher } from './change-events.js';
 import { directoryConfigSchema } from './config.js';
 import { CREDENTIAL_INDEXES, DeviceCredentials } from './device-credentials.js';
 import { Directory } from './directory.js';
-import { DIRECTORY_RPC_DEFINITION, directoryRpcServeSubject } from './rpc.js';
+import { DIRECTORY_RPC_DEFINITION, directoryRpcServeSubject } from '@switchboard/rpc-clients';
 import { SecretBox, decodeSecretKey } from './secret-box.js';
 import { createDirectoryHandlers } from './server.js';
 import { DirectoryStore, STORE_INDEXES } from './store.js';

@@ -1,4 +1,4 @@
-import { directoryRpcClient } from '@switchboard/directory';
+import { directoryRpcClient } from '@switchboard/rpc-clients';
 import { DirectoryCache } from '@switchboard/directory-cache';
 import { FAX_STREAM, FaxEvents } from '@switchboard/events';
 import { faxServiceV1 } from '@switchboard/proto';

@@ -13,7 +13,7 @@ import { ivrServiceV1 } from '@switchboard/proto';
 import { connectNats, createAuthenticator, createLogger, natsRpcClient } from '@switchboard/service-kit';
 import { startMongo, startNats } from '@switchboard/testkit';
 import { amtMenus } from '../test/menus.js';
-import { ivrRpcSubject } from '../src/subjects.js';
+import { ivrRpcSubject } from '@switchboard/rpc-clients';
 
 const { values } = parseArgs({
   options: {

@@ -1,2 +1,1 @@
 export { ivrService } from './service.js';
-export { ivrRpcServeSubject, ivrRpcSubject } from './subjects.js';

@@ -19,7 +19,7 @@ import { amtMenus, department, external, menu, submenu, voicemail } from '../tes
 import { eventually } from '../test/waiting.js';
 import { MenuStore } from './menu-store.js';
 import { ivrService } from './service.js';
-import { ivrRpcSubject } from './subjects.js';
+import { ivrRpcSubject } from '@switchboard/rpc-clients';
 
 const { ActionKind, OpenState, StepInput, StepReason } = ivrServiceV1;
 const SECRET = 'ivr-test-secret-that-is-long-enough-for-hs256';

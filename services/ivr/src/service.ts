@@ -8,7 +8,7 @@ import { MenuCatalog } from './menu-catalog.js';
 import { MenuStore } from './menu-store.js';
 import { createIvrMetrics } from './metrics.js';
 import { createIvrHandlers } from './server.js';
-import { ivrRpcServeSubject } from './subjects.js';
+import { ivrRpcServeSubject } from '@switchboard/rpc-clients';
 
 const IVR_SERVICE = 'switchboard.ivr.v1.IvrService';
 

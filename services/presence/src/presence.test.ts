@@ -4,8 +4,7 @@ import { callV1, presenceV1 } from '@switchboard/proto';
 import { GrpcStatusError, natsRpcClient, newEventMeta, publishEvent } from '@switchboard/service-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../test/harness.js';
-import { hotPathMethods } from './presence.js';
-import { presenceRpcSubject } from './subjects.js';
+import { hotPathMethods, presenceRpcSubject } from '@switchboard/rpc-clients';
 
 const { AgentState, Strategy } = presenceV1;
 const { LegState } = callV1;

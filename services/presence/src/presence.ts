@@ -28,9 +28,6 @@ export const unaryMethods = {
   release,
 };
 
-/** Routing's per-call methods, also served over NATS request/reply. */
-export const hotPathMethods = { reserve, confirm, renew, release };
-
 export interface PresenceOptions {
   defaultLeaseSeconds: number;
   now?: () => Date;

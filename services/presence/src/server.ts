@@ -7,8 +7,8 @@ import { callEventConsumer } from './call-events.js';
 import { presenceConfigSchema } from './config.js';
 import { DirectorySync } from './directory-sync.js';
 import { observeAgents } from './metrics.js';
-import { Presence, hotPathMethods, unaryMethods } from './presence.js';
-import { PRESENCE_QUEUE, presenceRpcServeSubject } from './subjects.js';
+import { PRESENCE_QUEUE, hotPathMethods, presenceRpcServeSubject } from '@switchboard/rpc-clients';
+import { Presence, unaryMethods } from './presence.js';
 import { watchAgents } from './watch.js';
 
 const PRESENCE_SERVICE = 'switchboard.presence.v1.PresenceService';

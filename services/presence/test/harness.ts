@@ -10,7 +10,7 @@ import {
   type RunningService,
 } from '@switchboard/service-kit';
 import { startNats, type NatsServer } from '@switchboard/testkit';
-import { presenceRpcClient, type PresenceRpcClient } from '../src/client.js';
+import { presenceRpcClient, type PresenceRpcClient } from '@switchboard/rpc-clients';
 import { presenceService } from '../src/server.js';
 
 const SECRET = 'presence-test-secret-presence-test-secret';

@@ -9,7 +9,7 @@ import {
   type ServiceContext,
 } from '@switchboard/service-kit';
 import { berlinDateOf, monthRange } from './berlin-time.js';
-import { PACKAGE_SECONDS, type Pool } from './classify/classes.js';
+import { PACKAGE_SECONDS, type Pool } from './pools.js';
 import { KeyedLock } from './keyed-lock.js';
 import { billableLegs, type LegSource } from './legs.js';
 import { priceLeg, shareOf, tariffDateOf, type PricedLeg } from './rate-leg.js';

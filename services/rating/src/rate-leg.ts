@@ -1,6 +1,6 @@
 import { berlinDateOf, billingMonthOf } from './berlin-time.js';
-import { classifyNumber } from './classify/classify.js';
-import { poolOf, type DestinationClass, type Pool } from './classify/classes.js';
+import { classifyNumber, type DestinationClass } from '@switchboard/numbering';
+import { poolOf, type Pool } from './pools.js';
 import type { LegSource } from './legs.js';
 import { billedSeconds, priceSecondsSum, toAmount } from './pricing.js';
 import type { ClassPrice, Tariff } from './tariff.js';

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ratingServiceV1 } from '@switchboard/proto';
 import { GrpcStatusError, type GrpcServer } from '@switchboard/service-kit';
 import { billingMonthOf, isBillingMonth } from './berlin-time.js';
-import { classifyNumber } from './classify/classify.js';
+import { classifyNumber } from '@switchboard/numbering';
 import type { RatingEngine } from './engine.js';
 import type { Store } from './store.js';
 import { clockOf, DEFAULT_TARIFF, TariffValidationError, type Tariff } from './tariff.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DESTINATION_CLASSES, type DestinationClass } from './classify/classes.js';
+import { DESTINATION_CLASSES, type DestinationClass } from '@switchboard/numbering';
 
 /** Time-of-day price in Europe/Berlin: minutes of the day [from, to), wrapping past midnight when from > to. */
 export interface TimeOfDayPrice {

@@ -1,6 +1,6 @@
 import type { ratingServiceV1 } from '@switchboard/proto';
 import { berlinDateOf, monthRange } from './berlin-time.js';
-import { POOLS } from './classify/classes.js';
+import { POOLS } from './pools.js';
 import { capacityOf, type RatingEngine } from './engine.js';
 import type { Store } from './store.js';
 import { tariffOn } from './tariff.js';

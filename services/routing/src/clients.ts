@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { directoryRpcClient, type DirectoryRpcClient } from '@switchboard/directory';
 import { callControlSubject } from '@switchboard/events';
-import { ivrRpcSubject } from '@switchboard/ivr';
-import { presenceRpcClient, type PresenceRpcClient } from '@switchboard/presence';
 import { callControlV1, ivrServiceV1 } from '@switchboard/proto';
+import {
+  directoryRpcClient,
+  ivrRpcSubject,
+  presenceRpcClient,
+  type DirectoryRpcClient,
+  type PresenceRpcClient,
+} from '@switchboard/rpc-clients';
 import { GrpcStatusError, natsRpcClient, type NatsHandle, type RpcClient } from '@switchboard/service-kit';
 
 // The services a call's flow talks to, all over NATS request/reply (the hot path).

@@ -1,9 +1,9 @@
-import { serviceNumber } from '@switchboard/numbering';
-import { classifyNumber, type DestinationClass } from '@switchboard/rating';
+import { classifyNumber, serviceNumber, type DestinationClass } from '@switchboard/numbering';
 
 // The tenant policy for calls from a device to the public network. Emergency and service short
 // codes come from the shared list directory also checks extensions against; every other number is
-// classified by rating's classifier, so billing and barring agree on what a number is.
+// classified by the classifier rating bills with (both @switchboard/numbering), so billing and
+// barring agree on what a number is.
 
 /** Premium (0900), mass traffic (0137) and directory services (118xy) are barred, as is nonsense. */
 const BARRED: ReadonlySet<DestinationClass> = new Set(['premium', 'mass-traffic', 'directory', 'invalid']);

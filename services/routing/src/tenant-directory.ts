@@ -1,4 +1,4 @@
-import type { DirectoryRpcClient } from '@switchboard/directory';
+import type { DirectoryRpcClient } from '@switchboard/rpc-clients';
 import { DirectoryCache } from '@switchboard/directory-cache';
 import type { Logger } from '@switchboard/service-kit';
 

@@ -1,6 +1,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import { ratingServiceV1 } from '@switchboard/proto';
-import { classifyNumber } from '@switchboard/rating';
+import { classifyNumber } from '@switchboard/numbering';
 import type { Command } from 'commander';
 import { withApi, type UnaryMethod } from '../api-connection.js';
 

@@ -2,8 +2,7 @@ import { directoryServiceV1 } from '@switchboard/proto';
 import { natsRpcClient, type NatsHandle, type RpcClient } from '@switchboard/service-kit';
 
 // The per-call lookups over NATS request/reply: `sb.<tenant>.directory.rpc.<Method>`, served by
-// every replica in queue group `directory`. Built here because the shared subjects module is
-// not the directory's to change. ListStaff and ListDepartments are served too, so services that
+// every replica in queue group `directory`. ListStaff and ListDepartments are served too, so services that
 // follow the directory (presence) can load a tenant's people without a gRPC token.
 
 const { resolveNumber, isOpen, exportTenant, listStaff, listDepartments } = directoryServiceV1.DirectoryServiceService;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DESTINATION_CLASSES } from './classes.js';
+import { DESTINATION_CLASSES } from './destination-classes.js';
 import { classifyNumber } from './classify.js';
 
 // [as dialled, normalised, class]

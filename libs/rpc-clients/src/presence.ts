@@ -1,7 +1,9 @@
 import { eventSubject } from '@switchboard/events';
+import { presenceV1 } from '@switchboard/proto';
+import { natsRpcClient, type NatsHandle, type RpcClient } from '@switchboard/service-kit';
 
 // Routing's hot-path requests: `sb.<tenantId>.presence.rpc.<Method>` (Reserve, Confirm, Renew,
-// Release). Built here rather than in the shared subjects module; documented in the README.
+// Release), served by every presence replica in one queue group.
 
 const METHOD = /^[A-Za-z]+$/;
 
@@ -22,3 +24,19 @@ export function presenceRpcServeSubject(method: string): string {
 
 /** Queue group shared by the replicas, so each request is handled once. */
 export const PRESENCE_QUEUE = 'presence';
+
+const { reserve, confirm, renew, release } = presenceV1.PresenceServiceService;
+
+/** Routing's per-call methods, served over NATS request/reply besides gRPC. */
+export const hotPathMethods = { reserve, confirm, renew, release };
+
+export type PresenceRpcClient = RpcClient<typeof hotPathMethods>;
+
+/** Reserve, Confirm, Renew and Release over NATS request/reply, as routing calls them per call. */
+export function presenceRpcClient(nats: NatsHandle, timeoutMs = 2_000): PresenceRpcClient {
+  return natsRpcClient(nats, {
+    definition: hotPathMethods,
+    subjectFor: (method, request) => presenceRpcSubject(request.tenantId, method),
+    timeoutMs,
+  });
+}

@@ -1,5 +1,5 @@
 import { parsePhoneNumberFromString, type NumberType } from 'libphonenumber-js/max';
-import type { DestinationClass } from './classes.js';
+import type { DestinationClass } from './destination-classes.js';
 import { normalizeNumber, type NormalizeOptions } from './normalize.js';
 import { EU_REGIONS, GERMAN_RANGES, shortCodeClass } from './prefixes.js';
 

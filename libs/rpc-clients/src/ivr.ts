@@ -1,8 +1,8 @@
 import { SUBJECT_ROOT, eventSubject } from '@switchboard/events';
 
 /**
- * IVR requests over NATS: `sb.<tenantId>.ivr.rpc.<Method>`. Built here rather than in
- * `@switchboard/events` (shared file); the tenant token lets NATS permissions scope callers.
+ * IVR requests over NATS: `sb.<tenantId>.ivr.rpc.<Method>`; the tenant token lets NATS
+ * permissions scope callers.
  */
 export function ivrRpcSubject(tenantId: string, method: string): string {
   return `${eventSubject(tenantId, 'ivr', 'rpc')}.${method}`;

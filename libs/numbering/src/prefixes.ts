@@ -1,5 +1,5 @@
-import { serviceNumber, type ServiceNumberKind } from '@switchboard/numbering';
-import type { DestinationClass } from './classes.js';
+import { serviceNumber, type ServiceNumberKind } from './service-numbers.js';
+import type { DestinationClass } from './destination-classes.js';
 
 /**
  * The billing class of each kind of short code in `@switchboard/numbering`. A kind added there

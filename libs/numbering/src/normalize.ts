@@ -1,4 +1,4 @@
-import { serviceNumber } from '@switchboard/numbering';
+import { serviceNumber } from './service-numbers.js';
 
 /** How a dialled string was read: an E.164 number, a short code, or nothing usable. */
 export type Normalized =

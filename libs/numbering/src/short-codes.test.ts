@@ -1,4 +1,4 @@
-import { SERVICE_NUMBER_RANGES } from '@switchboard/numbering';
+import { SERVICE_NUMBER_RANGES } from './service-numbers.js';
 import { describe, expect, it } from 'vitest';
 import { classifyNumber } from './classify.js';
 

@@ -1,0 +1,16 @@
+export {
+  DIRECTORY_RPC_DEFINITION,
+  directoryRpcClient,
+  directoryRpcServeSubject,
+  directoryRpcSubject,
+  type DirectoryRpcClient,
+} from './directory.js';
+export { ivrRpcServeSubject, ivrRpcSubject } from './ivr.js';
+export {
+  PRESENCE_QUEUE,
+  hotPathMethods,
+  presenceRpcClient,
+  presenceRpcServeSubject,
+  presenceRpcSubject,
+  type PresenceRpcClient,
+} from './presence.js';
