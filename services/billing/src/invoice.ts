@@ -1,6 +1,6 @@
-import { largestRemainder } from './largest-remainder.js';
+import { allocate } from './allocation.js';
 import { toCents, vatCents } from './money.js';
-import { allocationMethodFor, type BillingProfile, type LineCategory } from './profile.js';
+import type { BillingProfile, LineCategory } from './profile.js';
 
 export const VAT_RATE_PERCENT = 19;
 
@@ -56,7 +56,7 @@ export interface InvoiceTotals {
   allocation: SiteShare[];
 }
 
-interface DraftLine extends Omit<InvoiceLine, 'netCents'> {
+export interface DraftLine extends Omit<InvoiceLine, 'netCents'> {
   /** Weights per site (profile order) when the line is split by usage. */
   usageWeights: number[];
 }
@@ -114,19 +114,6 @@ function correctionLines(profile: BillingProfile, corrections: readonly Correcti
     });
   }
   return lines;
-}
-
-function weightsFor(line: DraftLine, profile: BillingProfile, billedSecondsBySite: number[]): number[] {
-  switch (allocationMethodFor(profile, line.category)) {
-    case 'usage':
-      return line.category === 'overage' || line.category === 'correction' ? line.usageWeights : billedSecondsBySite;
-    case 'headcount':
-      return profile.sites.map((site) => site.headcount);
-    case 'fixed-percentages':
-      return profile.sites.map((site) => site.fixedShareBasisPoints);
-    case 'equal':
-      return profile.sites.map(() => 1);
-  }
 }
 
 /**
@@ -187,22 +174,13 @@ export function buildInvoice(
   }
   drafts.push(...correctionLines(profile, corrections));
 
-  const billedSecondsBySite = profile.sites.map((site) =>
-    usage.filter((row) => row.siteId === site.id).reduce((sum, row) => sum + row.billedSeconds, 0),
-  );
   const lines: InvoiceLine[] = drafts.map(({ usageWeights: _weights, ...line }) => ({
     ...line,
     netCents: toCents(line.amount),
   }));
-  const perLine = drafts.map((draft, index) =>
-    largestRemainder(lines[index]?.netCents ?? 0, weightsFor(draft, profile, billedSecondsBySite)),
-  );
   const netCents = lines.reduce((sum, line) => sum + line.netCents, 0);
   const vat = vatCents(netCents, VAT_RATE_PERCENT);
-  const siteNet = profile.sites.map((_site, siteIndex) =>
-    perLine.reduce((sum, shares) => sum + (shares[siteIndex] ?? 0), 0),
-  );
-  const siteVat = largestRemainder(vat, siteNet);
+  const { perLine, siteNet, siteVat } = allocate(profile, drafts, lines, usage, vat);
   return {
     lines,
     netCents,
