@@ -128,5 +128,6 @@ export function wireLeg(leg: StoredLeg): ratingV1.RatedLeg {
     tariffVersion: leg.tariffVersion,
     ratingVersion: leg.ratingVersion,
     traceparent: leg.traceparent ?? '',
+    charges: [],
   };
 }

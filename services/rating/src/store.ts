@@ -139,6 +139,7 @@ export function toRatedLeg(doc: RatedLegDoc): ratingV1.RatedLeg {
     tariffVersion: doc.tariffVersion,
     ratingVersion: doc.ratingVersion,
     traceparent: doc.source.traceparent ?? '',
+    charges: [],
   };
 }
 

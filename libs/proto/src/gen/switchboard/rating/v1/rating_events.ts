@@ -56,6 +56,22 @@ export interface RatedLeg {
   ratingVersion: number;
   /** W3C trace context of the call the leg belongs to (from its CallEnded), to jump from a bill to the call's trace. */
   traceparent: string;
+  /**
+   * What amount (without the connection fee) is made of: the billed seconds beyond bundles per
+   * price in force when they started (time-of-day windows), in start order, one entry per price.
+   * The seconds add up to billed_seconds (overage_seconds when a pool applies); the amounts,
+   * each in 1/10,000 EUR, add up to amount - connection_fee. Empty on free and unanswered legs.
+   */
+  charges: Charge[];
+}
+
+/** Seconds billed at one price per minute, and what they cost. */
+export interface Charge {
+  /** 1/10,000 EUR per minute, as in the tariff. */
+  pricePerMinute: string;
+  seconds: number;
+  /** 1/10,000 EUR. */
+  amount: string;
 }
 
 /**
@@ -109,6 +125,7 @@ function createBaseRatedLeg(): RatedLeg {
     tariffVersion: 0,
     ratingVersion: 0,
     traceparent: "",
+    charges: [],
   };
 }
 
@@ -170,6 +187,9 @@ export const RatedLeg: MessageFns<RatedLeg> = {
     }
     if (message.traceparent !== "") {
       writer.uint32(154).string(message.traceparent);
+    }
+    for (const v of message.charges) {
+      Charge.encode(v!, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -339,6 +359,14 @@ export const RatedLeg: MessageFns<RatedLeg> = {
             message.traceparent = reader.string();
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.charges.push(Charge.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -432,6 +460,9 @@ export const RatedLeg: MessageFns<RatedLeg> = {
         ? globalThis.Number(object.rating_version)
         : 0,
       traceparent: isSet(object.traceparent) ? globalThis.String(object.traceparent) : "",
+      charges: globalThis.Array.isArray(object?.charges)
+        ? object.charges.map((e: any) => Charge.fromJSON(e))
+        : [],
     };
   },
 
@@ -494,6 +525,9 @@ export const RatedLeg: MessageFns<RatedLeg> = {
     if (message.traceparent !== "") {
       obj.traceparent = message.traceparent;
     }
+    if (message.charges?.length) {
+      obj.charges = message.charges.map((e) => Charge.toJSON(e));
+    }
     return obj;
   },
 
@@ -521,6 +555,112 @@ export const RatedLeg: MessageFns<RatedLeg> = {
     message.tariffVersion = object.tariffVersion ?? 0;
     message.ratingVersion = object.ratingVersion ?? 0;
     message.traceparent = object.traceparent ?? "";
+    message.charges = object.charges?.map((e) => Charge.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseCharge(): Charge {
+  return { pricePerMinute: "0", seconds: 0, amount: "0" };
+}
+
+export const Charge: MessageFns<Charge> = {
+  encode(message: Charge, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pricePerMinute !== "0") {
+      writer.uint32(8).int64(message.pricePerMinute);
+    }
+    if (message.seconds !== 0) {
+      writer.uint32(16).int32(message.seconds);
+    }
+    if (message.amount !== "0") {
+      writer.uint32(24).int64(message.amount);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Charge {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCharge();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pricePerMinute = reader.int64().toString();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.seconds = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.amount = reader.int64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Charge {
+    return {
+      pricePerMinute: isSet(object.pricePerMinute)
+        ? globalThis.String(object.pricePerMinute)
+        : isSet(object.price_per_minute)
+        ? globalThis.String(object.price_per_minute)
+        : "0",
+      seconds: isSet(object.seconds) ? globalThis.Number(object.seconds) : 0,
+      amount: isSet(object.amount) ? globalThis.String(object.amount) : "0",
+    };
+  },
+
+  toJSON(message: Charge): unknown {
+    const obj: any = {};
+    if (message.pricePerMinute !== "0") {
+      obj.pricePerMinute = message.pricePerMinute;
+    }
+    if (message.seconds !== 0) {
+      obj.seconds = Math.round(message.seconds);
+    }
+    if (message.amount !== "0") {
+      obj.amount = message.amount;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Charge>, I>>(base?: I): Charge {
+    return Charge.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Charge>, I>>(object: I): Charge {
+    const message = createBaseCharge();
+    message.pricePerMinute = object.pricePerMinute ?? "0";
+    message.seconds = object.seconds ?? 0;
+    message.amount = object.amount ?? "0";
     return message;
   },
 };
