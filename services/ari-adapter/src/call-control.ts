@@ -59,6 +59,11 @@ function toStatus(error: unknown): unknown {
   }
 }
 
+/** For commands whose contract is declared and whose implementation lands next. */
+function notYet(method: string): GrpcStatusError {
+  return new GrpcStatusError(grpc.status.UNIMPLEMENTED, `${method} is not implemented by this adapter yet`);
+}
+
 /** Refuses media Asterisk would start and never finish: a menu waiting for it would wait forever. */
 function checkPlayable(media: readonly string[]): void {
   const medium = unplayableMedium(media);
@@ -114,6 +119,8 @@ export class CallControl {
           call.mohPlaying = false;
           return {};
         }),
+      dialAll: () => Promise.reject(notYet('DialAll')),
+      recordVoicemail: () => Promise.reject(notYet('RecordVoicemail')),
       dial: (request) =>
         this.command('dial', request, async (call) => {
           if (!/^[A-Za-z]+\/\S+$/.test(request.endpoint))

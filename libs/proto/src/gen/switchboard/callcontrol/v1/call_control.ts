@@ -31,6 +31,54 @@ export const protobufPackage = "switchboard.callcontrol.v1";
 
 export const protobufFileName = "switchboard/callcontrol/v1/call_control.proto";
 
+export enum VoicemailOutcome {
+  VOICEMAIL_OUTCOME_UNSPECIFIED = 0,
+  /** VOICEMAIL_OUTCOME_RECORDED - A message was recorded and handed to the inbox. */
+  VOICEMAIL_OUTCOME_RECORDED = 1,
+  /** VOICEMAIL_OUTCOME_DISCARDED - Shorter than 1 s or silence only: discarded and counted, not delivered. */
+  VOICEMAIL_OUTCOME_DISCARDED = 2,
+  /** VOICEMAIL_OUTCOME_FAILED - The recording failed in Asterisk or could not be fetched; reported in VoicemailReceived too. */
+  VOICEMAIL_OUTCOME_FAILED = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function voicemailOutcomeFromJSON(object: any): VoicemailOutcome {
+  switch (object) {
+    case 0:
+    case "VOICEMAIL_OUTCOME_UNSPECIFIED":
+      return VoicemailOutcome.VOICEMAIL_OUTCOME_UNSPECIFIED;
+    case 1:
+    case "VOICEMAIL_OUTCOME_RECORDED":
+      return VoicemailOutcome.VOICEMAIL_OUTCOME_RECORDED;
+    case 2:
+    case "VOICEMAIL_OUTCOME_DISCARDED":
+      return VoicemailOutcome.VOICEMAIL_OUTCOME_DISCARDED;
+    case 3:
+    case "VOICEMAIL_OUTCOME_FAILED":
+      return VoicemailOutcome.VOICEMAIL_OUTCOME_FAILED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return VoicemailOutcome.UNRECOGNIZED;
+  }
+}
+
+export function voicemailOutcomeToJSON(object: VoicemailOutcome): string {
+  switch (object) {
+    case VoicemailOutcome.VOICEMAIL_OUTCOME_UNSPECIFIED:
+      return "VOICEMAIL_OUTCOME_UNSPECIFIED";
+    case VoicemailOutcome.VOICEMAIL_OUTCOME_RECORDED:
+      return "VOICEMAIL_OUTCOME_RECORDED";
+    case VoicemailOutcome.VOICEMAIL_OUTCOME_DISCARDED:
+      return "VOICEMAIL_OUTCOME_DISCARDED";
+    case VoicemailOutcome.VOICEMAIL_OUTCOME_FAILED:
+      return "VOICEMAIL_OUTCOME_FAILED";
+    case VoicemailOutcome.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** Why digit collection ended. */
 export enum CollectEnd {
   COLLECT_END_UNSPECIFIED = 0,
@@ -164,6 +212,70 @@ export interface DialResponse {
    * UNAVAILABLE or CANCELLED (the caller hung up first).
    */
   disposition: LegDisposition;
+}
+
+/** One target of a DialAll. */
+export interface DialTarget {
+  /** Resource to dial, e.g. `PJSIP/agent1`. */
+  endpoint: string;
+  kind: LegKind;
+  /** Copied onto this leg in every later event (e.g. `agent_id`). */
+  tags: { [key: string]: string };
+}
+
+export interface DialTarget_TagsEntry {
+  key: string;
+  value: string;
+}
+
+export interface DialAllRequest {
+  tenantId: string;
+  callId: string;
+  targets: DialTarget[];
+  /** Caller id presented to every dialled party. */
+  callerId: string;
+  /** Seconds to ring before every leg still ringing is given up with NO_ANSWER; 0 means 30. */
+  timeoutSeconds: number;
+  /** Reply only once a leg was answered (and bridged) or all failed, instead of at once. */
+  waitForOutcome: boolean;
+  commandId: string;
+}
+
+export interface DialAllResponse {
+  /** One leg per target, in target order. */
+  legIds: string[];
+  /** The leg that was answered and bridged; empty when none was. */
+  answeredLegId: string;
+  /**
+   * Set when the request asked to wait: ANSWERED when one leg won, else the outcome of the ring
+   * as a whole (NO_ANSWER, BUSY when every target was busy, UNAVAILABLE, CANCELLED).
+   */
+  disposition: LegDisposition;
+}
+
+export interface RecordVoicemailRequest {
+  tenantId: string;
+  callId: string;
+  commandId: string;
+  /** Greeting played before the beep (sound: URIs), in order. */
+  greeting: string[];
+  language: string;
+  /** Department whose voicemail box takes the message. */
+  departmentId: string;
+  /** 0 means 120. */
+  maxDurationSeconds: number;
+  /** Seconds of silence that end the recording; 0 means 5. */
+  maxSilenceSeconds: number;
+  beep: boolean;
+  /** DTMF key that ends the recording (`#`, `*`, `any` or `none`); empty means `#`. */
+  terminateOn: string;
+}
+
+export interface RecordVoicemailResponse {
+  outcome: VoicemailOutcome;
+  durationSeconds: number;
+  /** Why a message was discarded or failed. */
+  reason: string;
 }
 
 export interface HangupLegRequest {
@@ -1624,6 +1736,885 @@ export const DialResponse: MessageFns<DialResponse> = {
     const message = createBaseDialResponse();
     message.legId = object.legId ?? "";
     message.disposition = object.disposition ?? 0;
+    return message;
+  },
+};
+
+function createBaseDialTarget(): DialTarget {
+  return { endpoint: "", kind: 0, tags: {} };
+}
+
+export const DialTarget: MessageFns<DialTarget> = {
+  encode(message: DialTarget, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.endpoint !== "") {
+      writer.uint32(10).string(message.endpoint);
+    }
+    if (message.kind !== 0) {
+      writer.uint32(16).int32(message.kind);
+    }
+    globalThis.Object.entries(message.tags).forEach(([key, value]: [string, string]) => {
+      DialTarget_TagsEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DialTarget {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDialTarget();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.endpoint = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            const entry3 = DialTarget_TagsEntry.decode(reader, reader.uint32());
+            if (entry3.value !== undefined) {
+              message.tags[entry3.key] = entry3.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DialTarget {
+    return {
+      endpoint: isSet(object.endpoint) ? globalThis.String(object.endpoint) : "",
+      kind: isSet(object.kind) ? legKindFromJSON(object.kind) : 0,
+      tags: isObject(object.tags)
+        ? (globalThis.Object.entries(object.tags) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: DialTarget): unknown {
+    const obj: any = {};
+    if (message.endpoint !== "") {
+      obj.endpoint = message.endpoint;
+    }
+    if (message.kind !== 0) {
+      obj.kind = legKindToJSON(message.kind);
+    }
+    if (message.tags) {
+      const entries = globalThis.Object.entries(message.tags) as [string, string][];
+      if (entries.length > 0) {
+        obj.tags = {};
+        entries.forEach(([k, v]) => {
+          obj.tags[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DialTarget>, I>>(base?: I): DialTarget {
+    return DialTarget.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DialTarget>, I>>(object: I): DialTarget {
+    const message = createBaseDialTarget();
+    message.endpoint = object.endpoint ?? "";
+    message.kind = object.kind ?? 0;
+    message.tags = (globalThis.Object.entries(object.tags ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseDialTarget_TagsEntry(): DialTarget_TagsEntry {
+  return { key: "", value: "" };
+}
+
+export const DialTarget_TagsEntry: MessageFns<DialTarget_TagsEntry> = {
+  encode(message: DialTarget_TagsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DialTarget_TagsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDialTarget_TagsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DialTarget_TagsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: DialTarget_TagsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DialTarget_TagsEntry>, I>>(base?: I): DialTarget_TagsEntry {
+    return DialTarget_TagsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DialTarget_TagsEntry>, I>>(object: I): DialTarget_TagsEntry {
+    const message = createBaseDialTarget_TagsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseDialAllRequest(): DialAllRequest {
+  return {
+    tenantId: "",
+    callId: "",
+    targets: [],
+    callerId: "",
+    timeoutSeconds: 0,
+    waitForOutcome: false,
+    commandId: "",
+  };
+}
+
+export const DialAllRequest: MessageFns<DialAllRequest> = {
+  encode(message: DialAllRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    if (message.callId !== "") {
+      writer.uint32(18).string(message.callId);
+    }
+    for (const v of message.targets) {
+      DialTarget.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.callerId !== "") {
+      writer.uint32(34).string(message.callerId);
+    }
+    if (message.timeoutSeconds !== 0) {
+      writer.uint32(40).int32(message.timeoutSeconds);
+    }
+    if (message.waitForOutcome !== false) {
+      writer.uint32(48).bool(message.waitForOutcome);
+    }
+    if (message.commandId !== "") {
+      writer.uint32(58).string(message.commandId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DialAllRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDialAllRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.callId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.targets.push(DialTarget.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.callerId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.timeoutSeconds = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.waitForOutcome = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.commandId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DialAllRequest {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      callId: isSet(object.callId)
+        ? globalThis.String(object.callId)
+        : isSet(object.call_id)
+        ? globalThis.String(object.call_id)
+        : "",
+      targets: globalThis.Array.isArray(object?.targets) ? object.targets.map((e: any) => DialTarget.fromJSON(e)) : [],
+      callerId: isSet(object.callerId)
+        ? globalThis.String(object.callerId)
+        : isSet(object.caller_id)
+        ? globalThis.String(object.caller_id)
+        : "",
+      timeoutSeconds: isSet(object.timeoutSeconds)
+        ? globalThis.Number(object.timeoutSeconds)
+        : isSet(object.timeout_seconds)
+        ? globalThis.Number(object.timeout_seconds)
+        : 0,
+      waitForOutcome: isSet(object.waitForOutcome)
+        ? globalThis.Boolean(object.waitForOutcome)
+        : isSet(object.wait_for_outcome)
+        ? globalThis.Boolean(object.wait_for_outcome)
+        : false,
+      commandId: isSet(object.commandId)
+        ? globalThis.String(object.commandId)
+        : isSet(object.command_id)
+        ? globalThis.String(object.command_id)
+        : "",
+    };
+  },
+
+  toJSON(message: DialAllRequest): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.callId !== "") {
+      obj.callId = message.callId;
+    }
+    if (message.targets?.length) {
+      obj.targets = message.targets.map((e) => DialTarget.toJSON(e));
+    }
+    if (message.callerId !== "") {
+      obj.callerId = message.callerId;
+    }
+    if (message.timeoutSeconds !== 0) {
+      obj.timeoutSeconds = Math.round(message.timeoutSeconds);
+    }
+    if (message.waitForOutcome !== false) {
+      obj.waitForOutcome = message.waitForOutcome;
+    }
+    if (message.commandId !== "") {
+      obj.commandId = message.commandId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DialAllRequest>, I>>(base?: I): DialAllRequest {
+    return DialAllRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DialAllRequest>, I>>(object: I): DialAllRequest {
+    const message = createBaseDialAllRequest();
+    message.tenantId = object.tenantId ?? "";
+    message.callId = object.callId ?? "";
+    message.targets = object.targets?.map((e) => DialTarget.fromPartial(e)) || [];
+    message.callerId = object.callerId ?? "";
+    message.timeoutSeconds = object.timeoutSeconds ?? 0;
+    message.waitForOutcome = object.waitForOutcome ?? false;
+    message.commandId = object.commandId ?? "";
+    return message;
+  },
+};
+
+function createBaseDialAllResponse(): DialAllResponse {
+  return { legIds: [], answeredLegId: "", disposition: 0 };
+}
+
+export const DialAllResponse: MessageFns<DialAllResponse> = {
+  encode(message: DialAllResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.legIds) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.answeredLegId !== "") {
+      writer.uint32(18).string(message.answeredLegId);
+    }
+    if (message.disposition !== 0) {
+      writer.uint32(24).int32(message.disposition);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DialAllResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDialAllResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.legIds.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.answeredLegId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.disposition = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DialAllResponse {
+    return {
+      legIds: globalThis.Array.isArray(object?.legIds)
+        ? object.legIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.leg_ids)
+        ? object.leg_ids.map((e: any) => globalThis.String(e))
+        : [],
+      answeredLegId: isSet(object.answeredLegId)
+        ? globalThis.String(object.answeredLegId)
+        : isSet(object.answered_leg_id)
+        ? globalThis.String(object.answered_leg_id)
+        : "",
+      disposition: isSet(object.disposition) ? legDispositionFromJSON(object.disposition) : 0,
+    };
+  },
+
+  toJSON(message: DialAllResponse): unknown {
+    const obj: any = {};
+    if (message.legIds?.length) {
+      obj.legIds = message.legIds;
+    }
+    if (message.answeredLegId !== "") {
+      obj.answeredLegId = message.answeredLegId;
+    }
+    if (message.disposition !== 0) {
+      obj.disposition = legDispositionToJSON(message.disposition);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DialAllResponse>, I>>(base?: I): DialAllResponse {
+    return DialAllResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DialAllResponse>, I>>(object: I): DialAllResponse {
+    const message = createBaseDialAllResponse();
+    message.legIds = object.legIds?.map((e) => e) || [];
+    message.answeredLegId = object.answeredLegId ?? "";
+    message.disposition = object.disposition ?? 0;
+    return message;
+  },
+};
+
+function createBaseRecordVoicemailRequest(): RecordVoicemailRequest {
+  return {
+    tenantId: "",
+    callId: "",
+    commandId: "",
+    greeting: [],
+    language: "",
+    departmentId: "",
+    maxDurationSeconds: 0,
+    maxSilenceSeconds: 0,
+    beep: false,
+    terminateOn: "",
+  };
+}
+
+export const RecordVoicemailRequest: MessageFns<RecordVoicemailRequest> = {
+  encode(message: RecordVoicemailRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    if (message.callId !== "") {
+      writer.uint32(18).string(message.callId);
+    }
+    if (message.commandId !== "") {
+      writer.uint32(26).string(message.commandId);
+    }
+    for (const v of message.greeting) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.language !== "") {
+      writer.uint32(42).string(message.language);
+    }
+    if (message.departmentId !== "") {
+      writer.uint32(50).string(message.departmentId);
+    }
+    if (message.maxDurationSeconds !== 0) {
+      writer.uint32(56).int32(message.maxDurationSeconds);
+    }
+    if (message.maxSilenceSeconds !== 0) {
+      writer.uint32(64).int32(message.maxSilenceSeconds);
+    }
+    if (message.beep !== false) {
+      writer.uint32(72).bool(message.beep);
+    }
+    if (message.terminateOn !== "") {
+      writer.uint32(82).string(message.terminateOn);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordVoicemailRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordVoicemailRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.callId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.commandId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.greeting.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.language = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.departmentId = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.maxDurationSeconds = reader.int32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.maxSilenceSeconds = reader.int32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.beep = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.terminateOn = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecordVoicemailRequest {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      callId: isSet(object.callId)
+        ? globalThis.String(object.callId)
+        : isSet(object.call_id)
+        ? globalThis.String(object.call_id)
+        : "",
+      commandId: isSet(object.commandId)
+        ? globalThis.String(object.commandId)
+        : isSet(object.command_id)
+        ? globalThis.String(object.command_id)
+        : "",
+      greeting: globalThis.Array.isArray(object?.greeting) ? object.greeting.map((e: any) => globalThis.String(e)) : [],
+      language: isSet(object.language) ? globalThis.String(object.language) : "",
+      departmentId: isSet(object.departmentId)
+        ? globalThis.String(object.departmentId)
+        : isSet(object.department_id)
+        ? globalThis.String(object.department_id)
+        : "",
+      maxDurationSeconds: isSet(object.maxDurationSeconds)
+        ? globalThis.Number(object.maxDurationSeconds)
+        : isSet(object.max_duration_seconds)
+        ? globalThis.Number(object.max_duration_seconds)
+        : 0,
+      maxSilenceSeconds: isSet(object.maxSilenceSeconds)
+        ? globalThis.Number(object.maxSilenceSeconds)
+        : isSet(object.max_silence_seconds)
+        ? globalThis.Number(object.max_silence_seconds)
+        : 0,
+      beep: isSet(object.beep) ? globalThis.Boolean(object.beep) : false,
+      terminateOn: isSet(object.terminateOn)
+        ? globalThis.String(object.terminateOn)
+        : isSet(object.terminate_on)
+        ? globalThis.String(object.terminate_on)
+        : "",
+    };
+  },
+
+  toJSON(message: RecordVoicemailRequest): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.callId !== "") {
+      obj.callId = message.callId;
+    }
+    if (message.commandId !== "") {
+      obj.commandId = message.commandId;
+    }
+    if (message.greeting?.length) {
+      obj.greeting = message.greeting;
+    }
+    if (message.language !== "") {
+      obj.language = message.language;
+    }
+    if (message.departmentId !== "") {
+      obj.departmentId = message.departmentId;
+    }
+    if (message.maxDurationSeconds !== 0) {
+      obj.maxDurationSeconds = Math.round(message.maxDurationSeconds);
+    }
+    if (message.maxSilenceSeconds !== 0) {
+      obj.maxSilenceSeconds = Math.round(message.maxSilenceSeconds);
+    }
+    if (message.beep !== false) {
+      obj.beep = message.beep;
+    }
+    if (message.terminateOn !== "") {
+      obj.terminateOn = message.terminateOn;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RecordVoicemailRequest>, I>>(base?: I): RecordVoicemailRequest {
+    return RecordVoicemailRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecordVoicemailRequest>, I>>(object: I): RecordVoicemailRequest {
+    const message = createBaseRecordVoicemailRequest();
+    message.tenantId = object.tenantId ?? "";
+    message.callId = object.callId ?? "";
+    message.commandId = object.commandId ?? "";
+    message.greeting = object.greeting?.map((e) => e) || [];
+    message.language = object.language ?? "";
+    message.departmentId = object.departmentId ?? "";
+    message.maxDurationSeconds = object.maxDurationSeconds ?? 0;
+    message.maxSilenceSeconds = object.maxSilenceSeconds ?? 0;
+    message.beep = object.beep ?? false;
+    message.terminateOn = object.terminateOn ?? "";
+    return message;
+  },
+};
+
+function createBaseRecordVoicemailResponse(): RecordVoicemailResponse {
+  return { outcome: 0, durationSeconds: 0, reason: "" };
+}
+
+export const RecordVoicemailResponse: MessageFns<RecordVoicemailResponse> = {
+  encode(message: RecordVoicemailResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.outcome !== 0) {
+      writer.uint32(8).int32(message.outcome);
+    }
+    if (message.durationSeconds !== 0) {
+      writer.uint32(16).int32(message.durationSeconds);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordVoicemailResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordVoicemailResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.outcome = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.durationSeconds = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecordVoicemailResponse {
+    return {
+      outcome: isSet(object.outcome) ? voicemailOutcomeFromJSON(object.outcome) : 0,
+      durationSeconds: isSet(object.durationSeconds)
+        ? globalThis.Number(object.durationSeconds)
+        : isSet(object.duration_seconds)
+        ? globalThis.Number(object.duration_seconds)
+        : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: RecordVoicemailResponse): unknown {
+    const obj: any = {};
+    if (message.outcome !== 0) {
+      obj.outcome = voicemailOutcomeToJSON(message.outcome);
+    }
+    if (message.durationSeconds !== 0) {
+      obj.durationSeconds = Math.round(message.durationSeconds);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RecordVoicemailResponse>, I>>(base?: I): RecordVoicemailResponse {
+    return RecordVoicemailResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecordVoicemailResponse>, I>>(object: I): RecordVoicemailResponse {
+    const message = createBaseRecordVoicemailResponse();
+    message.outcome = object.outcome ?? 0;
+    message.durationSeconds = object.durationSeconds ?? 0;
+    message.reason = object.reason ?? "";
     return message;
   },
 };
@@ -3417,6 +4408,35 @@ export const CallControlServiceService = {
     responseSerialize: (value: DialResponse): Buffer => Buffer.from(DialResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DialResponse => DialResponse.decode(value),
   },
+  /**
+   * Rings several targets at once for the caller (ring-all): the first leg to answer is bridged,
+   * the others are hung up at once with cause 26 (answered elsewhere); a leg that answers after the
+   * winner is hung up too and never bridged.
+   */
+  dialAll: {
+    path: "/switchboard.callcontrol.v1.CallControlService/DialAll" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DialAllRequest): Buffer => Buffer.from(DialAllRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DialAllRequest => DialAllRequest.decode(value),
+    responseSerialize: (value: DialAllResponse): Buffer => Buffer.from(DialAllResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DialAllResponse => DialAllResponse.decode(value),
+  },
+  /**
+   * Plays the greeting, then records the caller's message (ARI recording), hands the audio to the
+   * voicemail inbox (object store + VoicemailReceived) and deletes it in Asterisk.
+   */
+  recordVoicemail: {
+    path: "/switchboard.callcontrol.v1.CallControlService/RecordVoicemail" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RecordVoicemailRequest): Buffer =>
+      Buffer.from(RecordVoicemailRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RecordVoicemailRequest => RecordVoicemailRequest.decode(value),
+    responseSerialize: (value: RecordVoicemailResponse): Buffer =>
+      Buffer.from(RecordVoicemailResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RecordVoicemailResponse => RecordVoicemailResponse.decode(value),
+  },
   /** Connects the caller to an external number (call forwarding), bridged on answer. */
   forward: {
     path: "/switchboard.callcontrol.v1.CallControlService/Forward" as const,
@@ -3487,6 +4507,17 @@ export interface CallControlServiceServer extends UntypedServiceImplementation {
   stopMusicOnHold: handleUnaryCall<StopMusicOnHoldRequest, StopMusicOnHoldResponse>;
   /** Dials an endpoint as a new leg of the call; bridges it with the caller when it answers. */
   dial: handleUnaryCall<DialRequest, DialResponse>;
+  /**
+   * Rings several targets at once for the caller (ring-all): the first leg to answer is bridged,
+   * the others are hung up at once with cause 26 (answered elsewhere); a leg that answers after the
+   * winner is hung up too and never bridged.
+   */
+  dialAll: handleUnaryCall<DialAllRequest, DialAllResponse>;
+  /**
+   * Plays the greeting, then records the caller's message (ARI recording), hands the audio to the
+   * voicemail inbox (object store + VoicemailReceived) and deletes it in Asterisk.
+   */
+  recordVoicemail: handleUnaryCall<RecordVoicemailRequest, RecordVoicemailResponse>;
   /** Connects the caller to an external number (call forwarding), bridged on answer. */
   forward: handleUnaryCall<ForwardRequest, ForwardResponse>;
   /** Hangs up one dialled leg (e.g. ring timeout) and leaves the caller in the call. */
@@ -3608,6 +4639,45 @@ export interface CallControlServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DialResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Rings several targets at once for the caller (ring-all): the first leg to answer is bridged,
+   * the others are hung up at once with cause 26 (answered elsewhere); a leg that answers after the
+   * winner is hung up too and never bridged.
+   */
+  dialAll(
+    request: DialAllRequest,
+    callback: (error: ServiceError | null, response: DialAllResponse) => void,
+  ): ClientUnaryCall;
+  dialAll(
+    request: DialAllRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DialAllResponse) => void,
+  ): ClientUnaryCall;
+  dialAll(
+    request: DialAllRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DialAllResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Plays the greeting, then records the caller's message (ARI recording), hands the audio to the
+   * voicemail inbox (object store + VoicemailReceived) and deletes it in Asterisk.
+   */
+  recordVoicemail(
+    request: RecordVoicemailRequest,
+    callback: (error: ServiceError | null, response: RecordVoicemailResponse) => void,
+  ): ClientUnaryCall;
+  recordVoicemail(
+    request: RecordVoicemailRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RecordVoicemailResponse) => void,
+  ): ClientUnaryCall;
+  recordVoicemail(
+    request: RecordVoicemailRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RecordVoicemailResponse) => void,
   ): ClientUnaryCall;
   /** Connects the caller to an external number (call forwarding), bridged on answer. */
   forward(

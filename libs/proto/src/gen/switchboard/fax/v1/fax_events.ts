@@ -84,6 +84,36 @@ export interface FaxReceived {
   documentBytes: string;
 }
 
+/**
+ * Published by the ari-adapter on `sb.<tenantId>.voicemail.received` (stream FAX) once a voicemail
+ * recording ended with a message or failed — never for a message discarded as too short or silent
+ * (those are only counted) — so that no message is lost silently. The fax service keeps the
+ * voicemail inbox.
+ */
+export interface VoicemailReceived {
+  meta: EventMeta | undefined;
+  callId: string;
+  adapterId: string;
+  departmentId: string;
+  /** The tenant's number that was called (E.164). */
+  dialedNumber: string;
+  /** The caller's number as presented (E.164 when known). */
+  callerNumber: string;
+  durationSeconds: number;
+  /** Empty when recorded; Asterisk's cause or the fetch error when it failed. */
+  error: string;
+  startedAt: Date | undefined;
+  endedAt:
+    | Date
+    | undefined;
+  /**
+   * The audio (WAV) as stored by the adapter: `nats-object://voicemail-inbox/<object name>`.
+   * Empty when nothing could be fetched.
+   */
+  audioUri: string;
+  audioBytes: string;
+}
+
 function createBaseFaxReceived(): FaxReceived {
   return {
     meta: undefined,
@@ -391,6 +421,304 @@ export const FaxReceived: MessageFns<FaxReceived> = {
     message.endedAt = object.endedAt ?? undefined;
     message.documentUri = object.documentUri ?? "";
     message.documentBytes = object.documentBytes ?? "0";
+    return message;
+  },
+};
+
+function createBaseVoicemailReceived(): VoicemailReceived {
+  return {
+    meta: undefined,
+    callId: "",
+    adapterId: "",
+    departmentId: "",
+    dialedNumber: "",
+    callerNumber: "",
+    durationSeconds: 0,
+    error: "",
+    startedAt: undefined,
+    endedAt: undefined,
+    audioUri: "",
+    audioBytes: "0",
+  };
+}
+
+export const VoicemailReceived: MessageFns<VoicemailReceived> = {
+  encode(message: VoicemailReceived, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.meta !== undefined) {
+      EventMeta.encode(message.meta, writer.uint32(10).fork()).join();
+    }
+    if (message.callId !== "") {
+      writer.uint32(18).string(message.callId);
+    }
+    if (message.adapterId !== "") {
+      writer.uint32(26).string(message.adapterId);
+    }
+    if (message.departmentId !== "") {
+      writer.uint32(34).string(message.departmentId);
+    }
+    if (message.dialedNumber !== "") {
+      writer.uint32(42).string(message.dialedNumber);
+    }
+    if (message.callerNumber !== "") {
+      writer.uint32(50).string(message.callerNumber);
+    }
+    if (message.durationSeconds !== 0) {
+      writer.uint32(56).int32(message.durationSeconds);
+    }
+    if (message.error !== "") {
+      writer.uint32(66).string(message.error);
+    }
+    if (message.startedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.startedAt), writer.uint32(74).fork()).join();
+    }
+    if (message.endedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.endedAt), writer.uint32(82).fork()).join();
+    }
+    if (message.audioUri !== "") {
+      writer.uint32(90).string(message.audioUri);
+    }
+    if (message.audioBytes !== "0") {
+      writer.uint32(96).int64(message.audioBytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VoicemailReceived {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVoicemailReceived();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.meta = EventMeta.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.callId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.adapterId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.departmentId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.dialedNumber = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.callerNumber = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.durationSeconds = reader.int32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.startedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.endedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.audioUri = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.audioBytes = reader.int64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VoicemailReceived {
+    return {
+      meta: isSet(object.meta) ? EventMeta.fromJSON(object.meta) : undefined,
+      callId: isSet(object.callId)
+        ? globalThis.String(object.callId)
+        : isSet(object.call_id)
+        ? globalThis.String(object.call_id)
+        : "",
+      adapterId: isSet(object.adapterId)
+        ? globalThis.String(object.adapterId)
+        : isSet(object.adapter_id)
+        ? globalThis.String(object.adapter_id)
+        : "",
+      departmentId: isSet(object.departmentId)
+        ? globalThis.String(object.departmentId)
+        : isSet(object.department_id)
+        ? globalThis.String(object.department_id)
+        : "",
+      dialedNumber: isSet(object.dialedNumber)
+        ? globalThis.String(object.dialedNumber)
+        : isSet(object.dialed_number)
+        ? globalThis.String(object.dialed_number)
+        : "",
+      callerNumber: isSet(object.callerNumber)
+        ? globalThis.String(object.callerNumber)
+        : isSet(object.caller_number)
+        ? globalThis.String(object.caller_number)
+        : "",
+      durationSeconds: isSet(object.durationSeconds)
+        ? globalThis.Number(object.durationSeconds)
+        : isSet(object.duration_seconds)
+        ? globalThis.Number(object.duration_seconds)
+        : 0,
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      startedAt: isSet(object.startedAt)
+        ? fromJsonTimestamp(object.startedAt)
+        : isSet(object.started_at)
+        ? fromJsonTimestamp(object.started_at)
+        : undefined,
+      endedAt: isSet(object.endedAt)
+        ? fromJsonTimestamp(object.endedAt)
+        : isSet(object.ended_at)
+        ? fromJsonTimestamp(object.ended_at)
+        : undefined,
+      audioUri: isSet(object.audioUri)
+        ? globalThis.String(object.audioUri)
+        : isSet(object.audio_uri)
+        ? globalThis.String(object.audio_uri)
+        : "",
+      audioBytes: isSet(object.audioBytes)
+        ? globalThis.String(object.audioBytes)
+        : isSet(object.audio_bytes)
+        ? globalThis.String(object.audio_bytes)
+        : "0",
+    };
+  },
+
+  toJSON(message: VoicemailReceived): unknown {
+    const obj: any = {};
+    if (message.meta !== undefined) {
+      obj.meta = EventMeta.toJSON(message.meta);
+    }
+    if (message.callId !== "") {
+      obj.callId = message.callId;
+    }
+    if (message.adapterId !== "") {
+      obj.adapterId = message.adapterId;
+    }
+    if (message.departmentId !== "") {
+      obj.departmentId = message.departmentId;
+    }
+    if (message.dialedNumber !== "") {
+      obj.dialedNumber = message.dialedNumber;
+    }
+    if (message.callerNumber !== "") {
+      obj.callerNumber = message.callerNumber;
+    }
+    if (message.durationSeconds !== 0) {
+      obj.durationSeconds = Math.round(message.durationSeconds);
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.startedAt !== undefined) {
+      obj.startedAt = message.startedAt.toISOString();
+    }
+    if (message.endedAt !== undefined) {
+      obj.endedAt = message.endedAt.toISOString();
+    }
+    if (message.audioUri !== "") {
+      obj.audioUri = message.audioUri;
+    }
+    if (message.audioBytes !== "0") {
+      obj.audioBytes = message.audioBytes;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<VoicemailReceived>, I>>(base?: I): VoicemailReceived {
+    return VoicemailReceived.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VoicemailReceived>, I>>(object: I): VoicemailReceived {
+    const message = createBaseVoicemailReceived();
+    message.meta = (object.meta !== undefined && object.meta !== null) ? EventMeta.fromPartial(object.meta) : undefined;
+    message.callId = object.callId ?? "";
+    message.adapterId = object.adapterId ?? "";
+    message.departmentId = object.departmentId ?? "";
+    message.dialedNumber = object.dialedNumber ?? "";
+    message.callerNumber = object.callerNumber ?? "";
+    message.durationSeconds = object.durationSeconds ?? 0;
+    message.error = object.error ?? "";
+    message.startedAt = object.startedAt ?? undefined;
+    message.endedAt = object.endedAt ?? undefined;
+    message.audioUri = object.audioUri ?? "";
+    message.audioBytes = object.audioBytes ?? "0";
     return message;
   },
 };
