@@ -50,6 +50,11 @@ export const FaxEvents = {
   received: eventType('fax', 'received', FAX_STREAM, faxV1.FaxReceived),
 } as const;
 
+/** Voicemails the adapters recorded; on the FAX stream, the fax service keeps both inboxes. */
+export const VoicemailEvents = {
+  received: eventType('voicemail', 'received', FAX_STREAM, faxV1.VoicemailReceived),
+} as const;
+
 export const RatingEvents = {
   cdrRated: eventType('cdr', 'rated', CDRS_STREAM, ratingV1.CdrRated),
   poolThresholdReached: eventType('cdr', 'pool_threshold_reached', CDRS_STREAM, ratingV1.PoolThresholdReached),

@@ -19,6 +19,7 @@ export {
   INVOICES_STREAM,
   IVR_STREAM,
   STREAMS,
+  VOICEMAIL_INBOX_BUCKET,
   type StreamDefinition,
 } from './streams.js';
 export {
@@ -28,6 +29,7 @@ export {
   FaxEvents,
   IvrEvents,
   RatingEvents,
+  VoicemailEvents,
   type EventPayload,
   type EventType,
   type MessageCodec,

@@ -24,8 +24,8 @@ export const CALLS_STREAM: StreamDefinition = {
 
 export const FAX_STREAM: StreamDefinition = {
   name: 'FAX',
-  subjects: [allTenantsSubject('fax')],
-  description: 'Fax receptions reported by the ARI adapters.',
+  subjects: [allTenantsSubject('fax'), allTenantsSubject('voicemail')],
+  description: 'Fax receptions and recorded voicemails reported by the ARI adapters.',
   maxAgeMs: 30 * DAY,
   duplicateWindowMs: 10 * MINUTE,
 };
@@ -89,3 +89,6 @@ export const STREAMS: readonly StreamDefinition[] = [
 
 /** JetStream object store bucket where adapters put received fax documents (TIFF). */
 export const FAX_INBOX_BUCKET = 'fax-inbox';
+
+/** JetStream object store bucket where adapters put recorded voicemails (WAV). */
+export const VOICEMAIL_INBOX_BUCKET = 'voicemail-inbox';
