@@ -26,6 +26,9 @@ export function toStoredLeg(leg: ratingV1.RatedLeg | undefined, tenantId: string
   if (!leg.startedAt) problems.push('started_at is missing');
   if (leg.ratingVersion < 1) problems.push('rating_version must be at least 1');
   if (leg.billedSeconds < 0 || leg.bundleSeconds < 0 || leg.overageSeconds < 0) problems.push('negative seconds');
+  for (const [index, charge] of leg.charges.entries()) {
+    if (charge.seconds < 0) problems.push(`charges.${index}.seconds is negative`);
+  }
   if (problems.length > 0) {
     throw new PoisonMessageError(`rated leg ${leg.callId}/${leg.legId}: ${problems.join('; ')}`);
   }
@@ -48,6 +51,15 @@ export function toStoredLeg(leg: ratingV1.RatedLeg | undefined, tenantId: string
     amount: integer('amount', leg.amount),
     tariffId: leg.tariffId,
     tariffVersion: leg.tariffVersion,
+    ...(leg.charges.length > 0
+      ? {
+          charges: leg.charges.map((charge, index) => ({
+            pricePerMinute: integer(`charges.${index}.price_per_minute`, charge.pricePerMinute),
+            seconds: charge.seconds,
+            amount: integer(`charges.${index}.amount`, charge.amount),
+          })),
+        }
+      : {}),
     traceparent: leg.traceparent,
     receivedAt,
   };

@@ -1,30 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { storyMonth, storyProfile } from '../test/story-month.js';
-import { buildInvoice, UnknownSitesError, type UsageRow } from './invoice.js';
+import { buildInvoice, UnknownSitesError, type CorrectionRow, type UsageRow } from './invoice.js';
 import { toCents, vatCents } from './money.js';
+import { usageRowsOf } from './sums.js';
 import { ALLOCATION_METHODS, type AllocationMethod, type BillingProfile } from './profile.js';
 
 function usageOf(tenantId: string, seed: number): UsageRow[] {
-  const rows = new Map<string, UsageRow>();
-  for (const leg of storyMonth(tenantId, '2026-03', seed)) {
-    const key = `${leg.siteId}/${leg.destinationClass}/${leg.pool}`;
-    const row = rows.get(key) ?? {
-      siteId: leg.siteId,
-      destinationClass: leg.destinationClass,
-      pool: leg.pool,
-      amount: 0,
-      billedSeconds: 0,
-      bundleSeconds: 0,
-      overageSeconds: 0,
-    };
-    row.amount += leg.amount;
-    row.billedSeconds += leg.billedSeconds;
-    row.bundleSeconds += leg.bundleSeconds;
-    row.overageSeconds += leg.overageSeconds;
-    rows.set(key, row);
-  }
-  return [...rows.values()];
+  return usageRowsOf(storyMonth(tenantId, '2026-03', seed));
 }
 
 function expectExact(profile: BillingProfile, usage: UsageRow[]): void {
@@ -38,6 +21,18 @@ function expectExact(profile: BillingProfile, usage: UsageRow[]): void {
     expect(sum(invoice.allocation.map((share) => share.lineNetCents[index] ?? 0))).toBe(line.netCents),
   );
 }
+
+const correctionRow = (siteId: string, amount: number): CorrectionRow => ({
+  month: '2026-03',
+  siteId,
+  destinationClass: 'de-mobile',
+  reason: 'rerated',
+  amount,
+  billedSeconds: Math.round((amount * 60) / 900),
+  charges: [{ pricePerMinute: 900, seconds: Math.round((amount * 60) / 900), amount }],
+  connectionFees: [],
+  legs: 1,
+});
 
 describe('buildInvoice', () => {
   const usage = usageOf('t-kropp', 7);
@@ -117,10 +112,7 @@ describe('buildInvoice', () => {
       storyProfile('t-kropp'),
       '2026-04',
       [],
-      [
-        { month: '2026-03', siteId: 'site-05', destinationClass: 'de-mobile', amount: 12_345, legs: 1 },
-        { month: '2026-03', siteId: 'site-06', destinationClass: 'de-mobile', amount: -2_000, legs: 1 },
-      ],
+      [correctionRow('site-05', 12_345), correctionRow('site-06', -2_000)],
     );
     const correction = invoice.lines.find((line) => line.category === 'correction');
     expect(correction).toMatchObject({ correctedMonth: '2026-03', amount: 10_345, netCents: 103 });

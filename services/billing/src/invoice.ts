@@ -4,6 +4,24 @@ import type { BillingProfile, LineCategory } from './profile.js';
 
 export const VAT_RATE_PERCENT = 19;
 
+/** Seconds billed at one price, from RatedLeg.charges. */
+export interface ChargeSum {
+  /** 1/10,000 EUR per minute, as in the tariff. */
+  pricePerMinute: number;
+  seconds: number;
+  /** 1/10,000 EUR. */
+  amount: number;
+}
+
+/** Connection fees of one fee price. */
+export interface FeeSum {
+  /** 1/10,000 EUR per connection (the leg's connection_fee). */
+  unitPrice: number;
+  count: number;
+  /** 1/10,000 EUR. */
+  amount: number;
+}
+
 /** Rated usage of one site in one destination class (and pool), summed over legs. */
 export interface UsageRow {
   siteId: string;
@@ -14,15 +32,28 @@ export interface UsageRow {
   billedSeconds: number;
   bundleSeconds: number;
   overageSeconds: number;
+  legs: number;
+  /** What `amount` without the connection fees is made of, per price per minute, ascending. */
+  charges: ChargeSum[];
+  /** Connection fees per fee price, ascending. */
+  connectionFees: FeeSum[];
 }
 
-/** What late legs and reratings changed in an invoiced month, per site and class. */
+/** What late legs and reratings changed in an invoiced month, per site, class and reason. */
 export interface CorrectionRow {
   month: string;
   siteId: string;
   destinationClass: string;
-  /** Difference to what was invoiced, 1/10,000 EUR. */
+  /** `late`: legs first stored after that month's close cutoff; `rerated`: a higher rating version of a leg that was invoiced. */
+  reason: 'late' | 'rerated';
+  /** Difference to what was invoiced, 1/10,000 EUR, connection fees included. */
   amount: number;
+  /** Difference in billed seconds. */
+  billedSeconds: number;
+  /** Differences per price per minute, ascending; seconds and amounts may be negative. */
+  charges: ChargeSum[];
+  /** Differences per fee price, ascending; counts and amounts may be negative. */
+  connectionFees: FeeSum[];
   legs: number;
 }
 

@@ -57,7 +57,17 @@ describe('RatedLegStore', () => {
       at('2026-04-06T00:00:00Z'),
     );
     expect(corrections).toEqual([
-      { month: '2026-03', siteId: base!.siteId, destinationClass: base!.destinationClass, amount: 600, legs: 1 },
+      {
+        month: '2026-03',
+        siteId: base!.siteId,
+        destinationClass: base!.destinationClass,
+        reason: 'rerated',
+        amount: 600,
+        billedSeconds: 0,
+        charges: expect.any(Array),
+        connectionFees: [],
+        legs: 1,
+      },
     ]);
     expect(
       await store.correctionsBetween('t-legs', '2026-03', at('2026-04-06T00:00:00Z'), at('2026-05-01T00:00:00Z')),

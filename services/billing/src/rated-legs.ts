@@ -1,6 +1,7 @@
 import { DuplicateKeyError, withTypedErrors, type IndexDeclaration } from '@switchboard/service-kit';
 import { MongoBulkWriteError, type Collection, type Db, type FindCursor } from 'mongodb';
-import type { CorrectionRow, UsageRow } from './invoice.js';
+import type { ChargeSum, CorrectionRow, UsageRow } from './invoice.js';
+import { addContribution, contributionOf, emptyContribution, type LegContribution } from './sums.js';
 
 /** A rated leg as billing stores it: every version in `rated_legs`, the highest in `current_legs`. */
 export interface StoredLeg {
@@ -23,6 +24,11 @@ export interface StoredLeg {
   amount: number;
   tariffId: string;
   tariffVersion: number;
+  /**
+   * What amount without the connection fee is made of, per price per minute (RatedLeg.charges);
+   * absent on legs stored before rating sent it (see `legCharges`).
+   */
+  charges?: ChargeSum[];
   /** The call's W3C trace context; absent on legs stored before it was recorded. */
   traceparent?: string;
   /** When billing stored this version: decides which invoice it lands on. */
@@ -118,19 +124,15 @@ export class RatedLegStore {
   async usageAt(tenantId: string, month: string, cutoff: Date): Promise<{ rows: UsageRow[]; legs: number }> {
     const sums = new Map<string, UsageRow>();
     let legs = 0;
-    const add = (row: Omit<UsageRow, 'siteId' | 'destinationClass' | 'pool'> & { usageKey: string }) => {
+    const add = (leg: LegDocument | StoredLeg) => {
       legs += 1;
-      const sum = sums.get(row.usageKey);
-      if (sum) {
-        sum.amount += row.amount;
-        sum.billedSeconds += row.billedSeconds;
-        sum.bundleSeconds += row.bundleSeconds;
-        sum.overageSeconds += row.overageSeconds;
-        return;
+      const key = 'usageKey' in leg ? leg.usageKey : usageKey(leg);
+      let sum = sums.get(key);
+      if (!sum) {
+        sum = { siteId: leg.siteId, destinationClass: leg.destinationClass, pool: leg.pool, ...emptyContribution() };
+        sums.set(key, sum);
       }
-      const [siteId = '', destinationClass = '', pool = ''] = row.usageKey.split('|').map(decodeURIComponent);
-      const { amount, billedSeconds, bundleSeconds, overageSeconds } = row;
-      sums.set(row.usageKey, { siteId, destinationClass, pool, amount, billedSeconds, bundleSeconds, overageSeconds });
+      addContribution(sum, contributionOf(leg), 1);
     };
     // One scan of the month, streamed with a small projection and summed here: constant memory,
     // and correct on FerretDB v1, whose $group fills only its first accumulator (the rest are 0).
@@ -139,7 +141,12 @@ export class RatedLegStore {
       {
         projection: {
           usageKey: 1,
+          siteId: 1,
+          destinationClass: 1,
+          pool: 1,
           amount: 1,
+          connectionFee: 1,
+          charges: 1,
           billedSeconds: 1,
           bundleSeconds: 1,
           overageSeconds: 1,
@@ -156,7 +163,7 @@ export class RatedLegStore {
       }
       // Stored or rerated after the cutoff: bill the version that was current at the cutoff, if any.
       const before = latestBy(await this.history(leg._id, leg.ratingVersion - 1), cutoff);
-      if (before) add({ ...before, usageKey: usageKey(before) });
+      if (before) add(before);
     }
     return { rows: [...sums.values()], legs };
   }
@@ -182,26 +189,51 @@ export class RatedLegStore {
       const id = legKey({ tenantId, callId: version.callId, legId: version.legId });
       if ((newest.get(id)?.ratingVersion ?? 0) < version.ratingVersion) newest.set(id, version);
     }
-    const rows = new Map<string, CorrectionRow>();
+    const rows = new Map<string, CorrectionRow & LegContribution>();
+    const add = (leg: StoredLeg, reason: CorrectionRow['reason'], sign: 1 | -1) => {
+      const key = [leg.billingMonth, leg.siteId, leg.destinationClass, reason].join('\u0000');
+      let row = rows.get(key);
+      if (!row) {
+        row = {
+          month: leg.billingMonth,
+          siteId: leg.siteId,
+          destinationClass: leg.destinationClass,
+          reason,
+          ...emptyContribution(),
+        };
+        rows.set(key, row);
+      }
+      const contribution = contributionOf(leg);
+      addContribution(row, { ...contribution, bundleSeconds: 0, overageSeconds: 0, legs: 0 }, sign);
+      return row;
+    };
     for (const { callId, legId, ratingVersion } of newest.values()) {
       const history = await this.history(legKey({ tenantId, callId, legId }), ratingVersion);
       const now = latestBy(history, to);
       if (!now) continue;
-      const delta = now.amount - (latestBy(history, from)?.amount ?? 0);
-      if (delta === 0) continue;
-      const key = `${now.billingMonth}\u0000${now.siteId}\u0000${now.destinationClass}`;
-      const row = rows.get(key) ?? {
-        month: now.billingMonth,
-        siteId: now.siteId,
-        destinationClass: now.destinationClass,
-        amount: 0,
-        legs: 0,
-      };
-      row.amount += delta;
-      row.legs += 1;
-      rows.set(key, row);
+      const invoiced = latestBy(history, from);
+      if (invoiced?.ratingVersion === now.ratingVersion) continue;
+      // The version invoiced comes off where it was billed, the new one goes on where it belongs
+      // now (the same row unless the rerating moved the leg to another site or class).
+      const reason = invoiced ? 'rerated' : 'late';
+      if (invoiced) add(invoiced, reason, -1);
+      add(now, reason, 1).legs += 1;
     }
-    return [...rows.values()];
+    return [...rows.values()]
+      .filter(
+        (row) => row.amount !== 0 || row.billedSeconds !== 0 || row.charges.length > 0 || row.connectionFees.length > 0,
+      )
+      .map(({ month, siteId, destinationClass, reason, amount, billedSeconds, charges, connectionFees, legs }) => ({
+        month,
+        siteId,
+        destinationClass,
+        reason,
+        amount,
+        billedSeconds,
+        charges,
+        connectionFees,
+        legs,
+      }));
   }
 
   /** The month's legs in their current version, by start time, streamed from the database. */

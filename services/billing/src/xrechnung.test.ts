@@ -133,7 +133,19 @@ describe('XRechnung 3.0 (UBL 2.1)', () => {
         storyProfile('t-kropp'),
         '2026-04',
         [],
-        [{ month: '2026-03', siteId: 'site-02', destinationClass: 'de-mobile', amount: -123_456, legs: 1 }],
+        [
+          {
+            month: '2026-03',
+            siteId: 'site-02',
+            destinationClass: 'de-mobile',
+            reason: 'rerated',
+            amount: -123_456,
+            billedSeconds: -8_230,
+            charges: [{ pricePerMinute: 900, seconds: -8_230, amount: -123_456 }],
+            connectionFees: [],
+            legs: 1,
+          },
+        ],
       ),
     };
     const creditXml = renderXRechnung(credited);

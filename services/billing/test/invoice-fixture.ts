@@ -2,6 +2,7 @@ import type { Seller } from '../src/config.js';
 import { buildInvoice, type UsageRow } from '../src/invoice.js';
 import { invoiceNumber, type InvoiceRecord } from '../src/invoices.js';
 import type { StoredLeg } from '../src/rated-legs.js';
+import { usageRowsOf } from '../src/sums.js';
 import { storyMonth, storyProfile } from './story-month.js';
 
 export const SELLER: Seller = {
@@ -33,27 +34,9 @@ export const SELLER_ENV: Record<string, string> = {
   SELLER_BIC: SELLER.bic,
 };
 
-/** Sums legs the way the database aggregation does. */
+/** Sums legs the way month close does (one version each). */
 export function usageRows(legs: readonly StoredLeg[]): UsageRow[] {
-  const rows = new Map<string, UsageRow>();
-  for (const leg of legs) {
-    const key = `${leg.siteId}/${leg.destinationClass}/${leg.pool}`;
-    const row = rows.get(key) ?? {
-      siteId: leg.siteId,
-      destinationClass: leg.destinationClass,
-      pool: leg.pool,
-      amount: 0,
-      billedSeconds: 0,
-      bundleSeconds: 0,
-      overageSeconds: 0,
-    };
-    row.amount += leg.amount;
-    row.billedSeconds += leg.billedSeconds;
-    row.bundleSeconds += leg.bundleSeconds;
-    row.overageSeconds += leg.overageSeconds;
-    rows.set(key, row);
-  }
-  return [...rows.values()];
+  return usageRowsOf(legs);
 }
 
 /** A closed March of the story tenant, as month close would store it. */
