@@ -77,12 +77,20 @@ export const departmentIn = (department: directoryV1.Department): unknown => ({
     kind: overflowKind.toModel(department.overflow.kind),
     target: department.overflow.target,
   },
+  closedTarget: department.closedTarget && {
+    kind: overflowKind.toModel(department.closedTarget.kind),
+    target: department.closedTarget.target,
+  },
   openingHours: openingHoursIn(department.openingHours),
 });
 export const departmentOut = (department: Department): directoryV1.Department => ({
   ...department,
   strategy: strategy.fromModel(department.strategy),
   overflow: { kind: overflowKind.fromModel(department.overflow.kind), target: department.overflow.target },
+  closedTarget: {
+    kind: overflowKind.fromModel(department.closedTarget.kind),
+    target: department.closedTarget.target,
+  },
   openingHours: openingHoursOut(department.openingHours),
 });
 

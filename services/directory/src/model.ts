@@ -54,7 +54,19 @@ const hhmm = z.string().regex(/^(([01]\d|2[0-3]):[0-5]\d|24:00)$/, 'must be HH:M
 const openingInterval = z
   .object({ day: z.enum(WEEKDAYS), from: hhmm, to: hhmm })
   .refine((interval) => interval.from < interval.to, { message: 'must be after from', path: ['to'] });
-const closingDay = z.object({ date: z.iso.date('must be a date YYYY-MM-DD'), reason: z.string().max(200).default('') });
+const closingDay = z
+  .object({
+    date: z.iso.date('must be a date YYYY-MM-DD'),
+    reason: z.string().max(200).default(''),
+    yearly: z.boolean().default(false),
+    until: z.union([z.literal(''), z.iso.date('must be a date YYYY-MM-DD')]).default(''),
+  })
+  .refine((day) => !day.until || day.until >= day.date, { message: 'must not be before date', path: ['until'] })
+  .refine((day) => !day.yearly || !day.until || day.until.slice(0, 4) === day.date.slice(0, 4), {
+    message: 'a yearly range must end in the year it starts (ranges over New Year: two entries)',
+    path: ['until'],
+  });
+const dialKey = z.union([z.literal(''), z.string().regex(/^[0-9*#]$/, 'must be one key: 0–9, * or #')]).default('');
 
 export const tenantSchema = z.object({
   tenantId: id,
@@ -134,11 +146,19 @@ export const departmentSchema = z
       .default({ kind: 'none', target: '' }),
     openingHours: z.array(openingInterval).default([]),
     faxMailbox: z.union([z.literal(''), z.email('must be an e-mail address')]).default(''),
+    closingDays: z.array(closingDay).default([]),
+    closedTarget: z
+      .object({ kind: z.enum(OVERFLOW_KINDS), target: z.string().default('') })
+      .default({ kind: 'none', target: '' }),
+    tierDelaySeconds: z.number().int().min(0).max(3_600).default(0),
+    callbackKey: dialKey,
   })
   .superRefine((department, context) => {
-    const { kind, target } = department.overflow;
-    if ((kind === 'department' || kind === 'voicemail') && !target) {
-      context.addIssue({ code: 'custom', path: ['overflow', 'target'], message: `is required for ${kind} overflow` });
+    for (const field of ['overflow', 'closedTarget'] as const) {
+      const { kind, target } = department[field];
+      if ((kind === 'department' || kind === 'voicemail') && !target) {
+        context.addIssue({ code: 'custom', path: [field, 'target'], message: `is required for ${kind}` });
+      }
     }
     if (department.strategy === 'skills' && department.requiredSkills.length === 0) {
       context.addIssue({

@@ -134,7 +134,7 @@ export function buildDemoTenant(): DirectoryDocument {
   const kitas = MUNICIPALITIES.map((municipality) =>
     site(municipality, 'kindergarten', `kita-${municipality.id}`, `Kita ${municipality.name}`, KITA_HOURS),
   );
-  kitas[1]!.closingDays.push({ date: '2026-07-20', reason: 'Sommerschließzeit' });
+  kitas[1]!.closingDays.push({ date: '2026-07-20', until: '2026-08-07', yearly: false, reason: 'Sommerschließzeit' });
   const libraries = ['kropp', 'erfde', 'norderstapel', 'gross-rheide'].map((id) =>
     site(byId(id), 'library', `bibliothek-${id}`, `Bücherei ${byId(id).name}`, [
       { day: 'tue', from: '14:00', to: '18:00' },
@@ -217,6 +217,10 @@ export function buildDemoTenant(): DirectoryDocument {
     overflow: { kind: 'department', target: 'zentrale' },
     openingHours: [],
     faxMailbox: '',
+    closingDays: [],
+    closedTarget: { kind: 'none', target: '' },
+    tierDelaySeconds: 0,
+    callbackKey: '',
     ...fields,
   });
   const departments: Department[] = [
@@ -343,9 +347,9 @@ export function buildDemoTenant(): DirectoryDocument {
       federalState: 'SH',
       timeZone: 'Europe/Berlin',
       closingDays: [
-        { date: '2026-06-19', reason: 'Betriebsausflug' },
-        { date: '2026-12-24', reason: 'Heiligabend' },
-        { date: '2026-12-31', reason: 'Silvester' },
+        { date: '2026-06-19', reason: 'Betriebsausflug', yearly: false, until: '' },
+        { date: '2026-12-24', reason: 'Heiligabend', yearly: true, until: '' },
+        { date: '2026-12-31', reason: 'Silvester', yearly: true, until: '' },
       ],
     },
     sites,

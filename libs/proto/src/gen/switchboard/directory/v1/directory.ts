@@ -290,11 +290,18 @@ export interface OpeningInterval {
   to: string;
 }
 
-/** A local closing day (e.g. staff outing) on top of the federal state's public holidays. */
+/**
+ * A local closing day (e.g. staff outing) or range of days on top of the federal state's public
+ * holidays.
+ */
 export interface ClosingDay {
-  /** "YYYY-MM-DD", local date. */
+  /** "YYYY-MM-DD", local date: the (first) day. */
   date: string;
   reason: string;
+  /** Repeats every year on the same month and day(s), e.g. 24 and 31 December. */
+  yearly: boolean;
+  /** "YYYY-MM-DD", local date, the last day of a range (inclusive); empty for a single day. */
+  until: string;
 }
 
 export interface Tenant {
@@ -374,6 +381,25 @@ export interface Department {
   openingHours: OpeningInterval[];
   /** Where faxes for the department are mailed. */
   faxMailbox: string;
+  /** The department's own closing days, on top of the tenant's and the public holidays. */
+  closingDays: ClosingDay[];
+  /**
+   * What a caller reaches while the department is closed (after the announcement with the next
+   * opening time): voicemail, another department or a callback request; none = announce, hang up.
+   */
+  closedTarget:
+    | OverflowTarget
+    | undefined;
+  /**
+   * Members with priority above the lowest in the department are offered a call only when no
+   * member of a lower tier is free and, if this is set, the caller waited at least this long.
+   */
+  tierDelaySeconds: number;
+  /**
+   * A key ("1"…"9", "*" or "#") a waiting caller presses to leave the queue for a callback that
+   * keeps their place; empty = off.
+   */
+  callbackKey: string;
 }
 
 export interface Staff {
@@ -491,7 +517,7 @@ export const OpeningInterval: MessageFns<OpeningInterval> = {
 };
 
 function createBaseClosingDay(): ClosingDay {
-  return { date: "", reason: "" };
+  return { date: "", reason: "", yearly: false, until: "" };
 }
 
 export const ClosingDay: MessageFns<ClosingDay> = {
@@ -501,6 +527,12 @@ export const ClosingDay: MessageFns<ClosingDay> = {
     }
     if (message.reason !== "") {
       writer.uint32(18).string(message.reason);
+    }
+    if (message.yearly !== false) {
+      writer.uint32(24).bool(message.yearly);
+    }
+    if (message.until !== "") {
+      writer.uint32(34).string(message.until);
     }
     return writer;
   },
@@ -534,6 +566,22 @@ export const ClosingDay: MessageFns<ClosingDay> = {
             message.reason = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.yearly = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.until = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -550,6 +598,8 @@ export const ClosingDay: MessageFns<ClosingDay> = {
     return {
       date: isSet(object.date) ? globalThis.String(object.date) : "",
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      yearly: isSet(object.yearly) ? globalThis.Boolean(object.yearly) : false,
+      until: isSet(object.until) ? globalThis.String(object.until) : "",
     };
   },
 
@@ -561,6 +611,12 @@ export const ClosingDay: MessageFns<ClosingDay> = {
     if (message.reason !== "") {
       obj.reason = message.reason;
     }
+    if (message.yearly !== false) {
+      obj.yearly = message.yearly;
+    }
+    if (message.until !== "") {
+      obj.until = message.until;
+    }
     return obj;
   },
 
@@ -571,6 +627,8 @@ export const ClosingDay: MessageFns<ClosingDay> = {
     const message = createBaseClosingDay();
     message.date = object.date ?? "";
     message.reason = object.reason ?? "";
+    message.yearly = object.yearly ?? false;
+    message.until = object.until ?? "";
     return message;
   },
 };
@@ -1453,6 +1511,10 @@ function createBaseDepartment(): Department {
     overflow: undefined,
     openingHours: [],
     faxMailbox: "",
+    closingDays: [],
+    closedTarget: undefined,
+    tierDelaySeconds: 0,
+    callbackKey: "",
   };
 }
 
@@ -1493,6 +1555,18 @@ export const Department: MessageFns<Department> = {
     }
     if (message.faxMailbox !== "") {
       writer.uint32(98).string(message.faxMailbox);
+    }
+    for (const v of message.closingDays) {
+      ClosingDay.encode(v!, writer.uint32(106).fork()).join();
+    }
+    if (message.closedTarget !== undefined) {
+      OverflowTarget.encode(message.closedTarget, writer.uint32(114).fork()).join();
+    }
+    if (message.tierDelaySeconds !== 0) {
+      writer.uint32(120).int32(message.tierDelaySeconds);
+    }
+    if (message.callbackKey !== "") {
+      writer.uint32(130).string(message.callbackKey);
     }
     return writer;
   },
@@ -1606,6 +1680,38 @@ export const Department: MessageFns<Department> = {
             message.faxMailbox = reader.string();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.closingDays.push(ClosingDay.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.closedTarget = OverflowTarget.decode(reader, reader.uint32());
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.tierDelaySeconds = reader.int32();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.callbackKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1664,6 +1770,26 @@ export const Department: MessageFns<Department> = {
         : isSet(object.fax_mailbox)
         ? globalThis.String(object.fax_mailbox)
         : "",
+      closingDays: globalThis.Array.isArray(object?.closingDays)
+        ? object.closingDays.map((e: any) => ClosingDay.fromJSON(e))
+        : globalThis.Array.isArray(object?.closing_days)
+        ? object.closing_days.map((e: any) => ClosingDay.fromJSON(e))
+        : [],
+      closedTarget: isSet(object.closedTarget)
+        ? OverflowTarget.fromJSON(object.closedTarget)
+        : isSet(object.closed_target)
+        ? OverflowTarget.fromJSON(object.closed_target)
+        : undefined,
+      tierDelaySeconds: isSet(object.tierDelaySeconds)
+        ? globalThis.Number(object.tierDelaySeconds)
+        : isSet(object.tier_delay_seconds)
+        ? globalThis.Number(object.tier_delay_seconds)
+        : 0,
+      callbackKey: isSet(object.callbackKey)
+        ? globalThis.String(object.callbackKey)
+        : isSet(object.callback_key)
+        ? globalThis.String(object.callback_key)
+        : "",
     };
   },
 
@@ -1705,6 +1831,18 @@ export const Department: MessageFns<Department> = {
     if (message.faxMailbox !== "") {
       obj.faxMailbox = message.faxMailbox;
     }
+    if (message.closingDays?.length) {
+      obj.closingDays = message.closingDays.map((e) => ClosingDay.toJSON(e));
+    }
+    if (message.closedTarget !== undefined) {
+      obj.closedTarget = OverflowTarget.toJSON(message.closedTarget);
+    }
+    if (message.tierDelaySeconds !== 0) {
+      obj.tierDelaySeconds = Math.round(message.tierDelaySeconds);
+    }
+    if (message.callbackKey !== "") {
+      obj.callbackKey = message.callbackKey;
+    }
     return obj;
   },
 
@@ -1727,6 +1865,12 @@ export const Department: MessageFns<Department> = {
       : undefined;
     message.openingHours = object.openingHours?.map((e) => OpeningInterval.fromPartial(e)) || [];
     message.faxMailbox = object.faxMailbox ?? "";
+    message.closingDays = object.closingDays?.map((e) => ClosingDay.fromPartial(e)) || [];
+    message.closedTarget = (object.closedTarget !== undefined && object.closedTarget !== null)
+      ? OverflowTarget.fromPartial(object.closedTarget)
+      : undefined;
+    message.tierDelaySeconds = object.tierDelaySeconds ?? 0;
+    message.callbackKey = object.callbackKey ?? "";
     return message;
   },
 };
