@@ -169,10 +169,24 @@ function serveAsAdapter(bus: NatsHandle): void {
       stopMusicOnHold: async () => ({}),
       dial: connect,
       forward: connect,
+      // Ring-all: the first target answers at once, as if it had won the race.
+      dialAll: async (request) => {
+        const [first] = request.targets;
+        if (!first) throw new Error('DialAll without targets');
+        const { legId, disposition } = await connect(
+          callControlV1.DialRequest.fromPartial({ ...request, ...first, waitForOutcome: request.waitForOutcome }),
+        );
+        return { legIds: [legId], answeredLegId: legId, disposition };
+      },
       hangupLeg: async () => ({}),
       receiveFax: async () => ({}),
       hangup: async () => ({}),
-      // The bench's calls overflow nowhere, so no callback is placed: nobody answers one.
+      // The bench's calls overflow nowhere, so no callback is placed and no message recorded.
+      recordVoicemail: async () => ({
+        outcome: callControlV1.VoicemailOutcome.VOICEMAIL_OUTCOME_FAILED,
+        durationSeconds: 0,
+        reason: 'the bench records no voicemail',
+      }),
       originate: async () => ({ callId: '', disposition: callV1.LegDisposition.LEG_DISPOSITION_UNAVAILABLE }),
     },
   });

@@ -37,7 +37,9 @@ describe('openState', () => {
       state: 'closed',
       reason: 'no opening hours configured',
     });
-    expect(openState(schedule({ closingDays: [{ date: '2026-11-09', reason: '' }] }), monday)).toMatchObject({
+    expect(
+      openState(schedule({ closingDays: [{ date: '2026-11-09', reason: '', yearly: false, until: '' }] }), monday),
+    ).toMatchObject({
       state: 'holiday',
       reason: 'closing day: 2026-11-09',
     });
