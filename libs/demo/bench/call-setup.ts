@@ -171,11 +171,10 @@ function serveAsAdapter(bus: NatsHandle): void {
       forward: connect,
       // Ring-all: the first target answers at once, as if it had won the race.
       dialAll: async (request) => {
-        const [first] = request.targets;
+        const { targets, ...common } = request;
+        const [first] = targets;
         if (!first) throw new Error('DialAll without targets');
-        const { legId, disposition } = await connect(
-          callControlV1.DialRequest.fromPartial({ ...request, ...first, waitForOutcome: request.waitForOutcome }),
-        );
+        const { legId, disposition } = await connect(callControlV1.DialRequest.fromPartial({ ...common, ...first }));
         return { legIds: [legId], answeredLegId: legId, disposition };
       },
       hangupLeg: async () => ({}),
