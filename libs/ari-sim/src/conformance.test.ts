@@ -577,6 +577,46 @@ describe('create + dial, as in the captured traces', () => {
     expect((await h.client.endpoints.get({ tech: 'PJSIP', resource: 'away1' })).state).toBe('offline');
   });
 
+  it('ring-all: legs created and dialled in parallel; two answer in the same instant, the app hangs the others up with cause 26 (answered elsewhere) as it does a ring timeout', async () => {
+    const ids = await Promise.all([0, 1, 2].map(() => createAndDial('PJSIP/lazy1', 60)));
+    for (const id of ids)
+      await find((e) => e.type === 'Dial' && e.peer?.id === id && e.dialstatus === 'RINGING', 'RINGING');
+    const [winner, late, ringing] = ids as [string, string, string];
+    // Both phones pick up before the app hears of either.
+    h.sim.answerCall(winner);
+    h.sim.answerCall(late);
+    expect((await control(h, 'POST', `/calls/${winner}/answer`)).status).toBe(409);
+    await find((e) => e.type === 'Dial' && e.peer?.id === late && e.dialstatus === 'ANSWER', 'late ANSWER');
+    await h.client.channels.hangup({ channelId: late, reason_code: '26' });
+    await h.client.channels.hangup({ channelId: ringing, reason_code: '26' });
+    for (const id of [late, ringing]) {
+      const destroyed = await find(forChannel(id, 'ChannelDestroyed'), 'loser destroyed');
+      expect([destroyed.cause, destroyed.cause_txt]).toEqual([26, 'Answered elsewhere']);
+      const request = h.events.find(forChannel(id, 'ChannelHangupRequest'));
+      expect([request?.cause, request?.soft]).toEqual([32, true]);
+    }
+    // The ringing loser ends exactly like a leg whose ring timed out (no final Dial event).
+    expect(h.typesFor(ringing).filter((t) => t !== 'ChannelConnectedLine')).toEqual(
+      traceTypes('local-scenario.jsonl', 'Local/2002@test-00000007;1').filter((t) => t !== 'ChannelConnectedLine'),
+    );
+    expect(h.typesFor(late).filter((t) => t !== 'ChannelConnectedLine')).toEqual([
+      'ChannelDialplan',
+      'StasisStart',
+      'Dial',
+      'ChannelStateChange',
+      'Dial',
+      'ChannelStateChange',
+      'Dial',
+      'ChannelHangupRequest',
+      'StasisEnd',
+      'ChannelDestroyed',
+    ]);
+    expect(h.sim.getCall(late)).toMatchObject({ answered: true, bridgedWith: [], hangupCause: 26 });
+    expect(h.sim.getCall(ringing)).toMatchObject({ answered: false, hangupCause: 26 });
+    expect(h.sim.getCall(winner)).toMatchObject({ answered: true, dialStatus: 'ANSWER' });
+    await h.client.channels.hangup({ channelId: winner });
+  });
+
   it('an answered external number that hangs up later ends like a remote BYE', async () => {
     const id = await createAndDial('PJSIP/brief1');
     const request = await find(forChannel(id, 'ChannelHangupRequest'), 'hangup request');

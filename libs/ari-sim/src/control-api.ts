@@ -82,6 +82,11 @@ export function handleControl(
     world.remoteHangup(decodeURIComponent(hangup[1]));
     return { status: 204 };
   }
+  const answer = /^\/calls\/([^/]+)\/answer$/.exec(path);
+  if (method === 'POST' && answer?.[1]) {
+    world.answerNow(decodeURIComponent(answer[1]));
+    return { status: 204 };
+  }
   const lose = /^\/calls\/([^/]+)\/lose$/.exec(path);
   if (method === 'POST' && lose?.[1]) {
     world.loseChannel(decodeURIComponent(lose[1]));

@@ -88,6 +88,8 @@ export interface Channel {
   timers: Set<NodeJS.Timeout>;
   target?: Target;
   dialed: boolean;
+  /** While a dialled phone rings: it answers (Dial ANSWER). */
+  pickUp?: () => void;
   fax?: FaxScript;
   /** From `create` until the channel enters Stasis; a hangup meanwhile waits for that entry. */
   entry?: { app: string; args: string[]; hangupCause?: number };

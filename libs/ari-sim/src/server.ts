@@ -89,6 +89,8 @@ export interface AriSim {
   listCalls(): CallRecord[];
   /** The far end of a channel hangs up now (a SIP BYE). */
   hangupCall(channelId: string): void;
+  /** The phone of a ringing dialled channel answers now, whatever its behaviour (409 when it does not ring). */
+  answerCall(channelId: string): void;
   /** The caller presses keys now (one ChannelDtmfReceived per digit, 200 ms apart). */
   pressDigits(channelId: string, digits: string): void;
   /** The channel disappears without a single event reaching the app; only `GET /channels` shows it. */
@@ -238,6 +240,7 @@ export async function startAriSim(options: AriSimOptions): Promise<AriSim> {
     getCall: (channelId) => world.getRecord(channelId),
     listCalls: () => world.listRecords(),
     hangupCall: (channelId) => world.remoteHangup(channelId),
+    answerCall: (channelId) => world.answerNow(channelId),
     pressDigits: (channelId, digits) => world.pressDigitsNow(channelId, digits),
     loseChannel: (channelId) => world.loseChannel(channelId),
     dropWebSockets: (app) => hub.drop(app),

@@ -11,6 +11,7 @@ import {
   newPendingOriginate,
   type CallRecord,
   type LegRecord,
+  type RingGroup,
 } from './calls.js';
 import type { CallTracker } from './call-tracker.js';
 import type { CommandLog } from './command-log.js';
@@ -23,6 +24,7 @@ const { LegDisposition, LegKind, LegState } = callV1;
 type Definition = typeof callControlV1.CallControlServiceService;
 
 const E164 = /^\+[1-9]\d{1,14}$/;
+const DIAL_STRING = /^[A-Za-z]+\/\S+$/;
 const DEFAULT_RING_SECONDS = 30;
 const NORMAL_CLEARING = 16;
 const TEMPORARY_FAILURE = 41;
@@ -73,6 +75,33 @@ function checkPlayable(media: readonly string[]): void {
     );
 }
 
+/**
+ * How a ring-all ended: ANSWERED as soon as its winner is bridged; otherwise, once every leg
+ * ended, CANCELLED when the caller left first, NO_ANSWER when a leg rang out, BUSY when every
+ * target was busy, UNAVAILABLE when one could not be reached, else FAILED.
+ */
+async function ringOutcome(group: RingGroup): Promise<callV1.LegDisposition> {
+  const answered = new Promise<callV1.LegDisposition>((resolve) => {
+    for (const leg of group.legs)
+      void leg.outcome.then((disposition) => {
+        if (disposition === LegDisposition.LEG_DISPOSITION_ANSWERED && leg.bridged) resolve(disposition);
+      });
+  });
+  const all = Promise.all(group.legs.map((leg) => leg.outcome)).then((dispositions) => {
+    const any = (d: callV1.LegDisposition) => dispositions.includes(d);
+    if (group.winner?.bridged || any(LegDisposition.LEG_DISPOSITION_ANSWERED))
+      return LegDisposition.LEG_DISPOSITION_ANSWERED;
+    if (any(LegDisposition.LEG_DISPOSITION_CANCELLED)) return LegDisposition.LEG_DISPOSITION_CANCELLED;
+    if (any(LegDisposition.LEG_DISPOSITION_NO_ANSWER)) return LegDisposition.LEG_DISPOSITION_NO_ANSWER;
+    if (dispositions.every((d) => d === LegDisposition.LEG_DISPOSITION_BUSY))
+      return LegDisposition.LEG_DISPOSITION_BUSY;
+    if (any(LegDisposition.LEG_DISPOSITION_UNAVAILABLE)) return LegDisposition.LEG_DISPOSITION_UNAVAILABLE;
+    if (any(LegDisposition.LEG_DISPOSITION_BUSY)) return LegDisposition.LEG_DISPOSITION_BUSY;
+    return LegDisposition.LEG_DISPOSITION_FAILED;
+  });
+  return Promise.race([answered, all]);
+}
+
 /** The resource part of a dial string: `PJSIP/agent1` → `agent1`, `PJSIP/+49…@trunk` → `+49…`. */
 function dialledParty(endpoint: string): string {
   return endpoint.replace(/^[^/]+\//, '').replace(/@.*$/, '');
@@ -119,11 +148,11 @@ export class CallControl {
           call.mohPlaying = false;
           return {};
         }),
-      dialAll: () => Promise.reject(notYet('DialAll')),
+      dialAll: (request) => this.command('dialAll', request, (call) => this.dialAll(call, request)),
       recordVoicemail: () => Promise.reject(notYet('RecordVoicemail')),
       dial: (request) =>
         this.command('dial', request, async (call) => {
-          if (!/^[A-Za-z]+\/\S+$/.test(request.endpoint))
+          if (!DIAL_STRING.test(request.endpoint))
             throw invalid(`endpoint "${request.endpoint}" is not a dial string like PJSIP/agent1`);
           const kind = request.kind === LegKind.LEG_KIND_UNSPECIFIED ? LegKind.LEG_KIND_INTERNAL : request.kind;
           const leg = await this.dialLeg(
@@ -330,6 +359,20 @@ export class CallControl {
     timeoutSeconds: number,
     tags: Record<string, string>,
   ): Promise<LegRecord> {
+    const leg = this.prepareLeg(call, endpoint, kind, callerId, tags);
+    await this.startLeg(call, leg, callerId, timeoutSeconds);
+    return leg;
+  }
+
+  /** A new leg of the call, known (and published as DIALING) before Asterisk hears of it. */
+  private prepareLeg(
+    call: CallRecord,
+    endpoint: string,
+    kind: callV1.LegKind,
+    callerId: string,
+    tags: Record<string, string>,
+    ringGroup?: RingGroup,
+  ): LegRecord {
     const caller = this.liveCaller(call);
     const legId = randomUUID();
     const leg = newLeg({
@@ -344,7 +387,20 @@ export class CallControl {
       createdByAdapter: true,
       state: LegState.LEG_STATE_DIALING,
     });
+    if (ringGroup) {
+      leg.ringGroup = ringGroup;
+      ringGroup.legs.push(leg);
+    }
     this.deps.tracker.addDialledLeg(call, leg);
+    return leg;
+  }
+
+  /**
+   * Creates the leg's channel, waits for its StasisStart and dials it. Resolves once dialled (or
+   * once the leg ended first: its outcome says how); rejects when Asterisk failed the leg.
+   */
+  private async startLeg(call: CallRecord, leg: LegRecord, callerId: string, timeoutSeconds: number): Promise<void> {
+    const { legId, endpoint } = leg;
     try {
       // Set at creation: until its StasisStart Asterisk refuses every command on the channel.
       const variables: Record<string, string> = callerId ? { 'CALLERID(num)': callerId } : {};
@@ -357,13 +413,18 @@ export class CallControl {
         unavailable ? LegDisposition.LEG_DISPOSITION_UNAVAILABLE : LegDisposition.LEG_DISPOSITION_FAILED,
         unavailable ? 20 : TEMPORARY_FAILURE,
       );
-      if (unavailable) return leg;
+      if (unavailable) return;
       throw error;
     }
     this.deps.tracker.channelCreated(leg);
     const entered = await this.deps.tracker.awaitStasis(leg, this.deps.stasisStartTimeoutMs);
-    // Ended or being hung up meanwhile (the caller left): its outcome says how.
-    if (!isLive(leg) || leg.hungUpByAdapter) return leg;
+    if (!isLive(leg)) return;
+    if (leg.hungUpByAdapter) {
+      // Given up while Asterisk was still creating it (the caller left, another leg won): the
+      // hangup then found no channel, so it is asked for again now that there is one.
+      await this.deps.ari.hangup(legId, leg.pendingCause ?? NORMAL_CLEARING);
+      return;
+    }
     if (!entered) {
       this.deps.tracker.abandonLeg(call, leg);
       throw new GrpcStatusError(
@@ -372,7 +433,7 @@ export class CallControl {
       );
     }
     try {
-      await this.deps.ari.dial(legId, caller.channelId, timeoutSeconds || DEFAULT_RING_SECONDS);
+      await this.deps.ari.dial(legId, callerLeg(call).channelId, timeoutSeconds || DEFAULT_RING_SECONDS);
     } catch (error) {
       // If this hangup fails too, reconciliation asks again.
       await this.deps.tracker
@@ -382,6 +443,48 @@ export class CallControl {
         );
       throw error;
     }
-    return leg;
+  }
+
+  /**
+   * Ring-all: one leg per target, all created and dialled at once. The tracker lets the first
+   * answer win (bridged) and hangs up the rest with cause 26; without a winner the ring's outcome
+   * follows from how its legs ended.
+   */
+  private async dialAll(
+    call: CallRecord,
+    request: callControlV1.DialAllRequest,
+  ): Promise<callControlV1.DialAllResponse> {
+    if (request.targets.length === 0) throw invalid('targets must name at least one endpoint');
+    for (const target of request.targets)
+      if (!DIAL_STRING.test(target.endpoint))
+        throw invalid(`endpoint "${target.endpoint}" is not a dial string like PJSIP/agent1`);
+    if (request.timeoutSeconds < 0) throw invalid('timeout_seconds must not be negative');
+    const group: RingGroup = { legs: [] };
+    const legs = request.targets.map((target) =>
+      this.prepareLeg(
+        call,
+        target.endpoint,
+        target.kind === LegKind.LEG_KIND_UNSPECIFIED ? LegKind.LEG_KIND_INTERNAL : target.kind,
+        request.callerId,
+        target.tags,
+        group,
+      ),
+    );
+    const started = await Promise.allSettled(
+      legs.map((leg) => this.startLeg(call, leg, request.callerId, request.timeoutSeconds)),
+    );
+    const failures = started.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
+    for (const failure of failures)
+      this.deps.logger.warn({ err: failure.reason, callId: call.callId }, 'a leg of a ring-all could not be dialled');
+    // Asterisk failed every leg (not a disposition such as busy): a retry of the command may succeed.
+    if (failures.length === legs.length) throw failures[0]!.reason;
+    const disposition = request.waitForOutcome ? await ringOutcome(group) : LegDisposition.LEG_DISPOSITION_UNSPECIFIED;
+    const winner = group.winner;
+    return {
+      legIds: legs.map((leg) => leg.legId),
+      answeredLegId:
+        winner && (winner.bridged || disposition === LegDisposition.LEG_DISPOSITION_ANSWERED) ? winner.legId : '',
+      disposition,
+    };
   }
 }

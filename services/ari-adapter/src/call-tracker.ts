@@ -57,6 +57,7 @@ const DIRECTION_NAMES: Record<number, string> = {
 };
 const MAX_TYPE_AHEAD = 32;
 const NORMAL_CLEARING = 16;
+const ANSWERED_ELSEWHERE = 26;
 const TEMPORARY_FAILURE = 41;
 
 /** Short numbers are extensions: a device dialling one makes an internal call. */
@@ -307,6 +308,7 @@ export class CallTracker {
       return;
     }
     if (channel.state !== 'Up') return;
+    if (!this.claimAnswer(call, leg)) return;
     this.answered(call, leg, new Date());
     if (leg.legId !== call.callerLegId && !leg.bridged)
       this.detach(call, this.bridgeWithCaller(call, leg), 'bridging after re-sync failed');
@@ -339,6 +341,32 @@ export class CallTracker {
       });
     }
     return calls.length;
+  }
+
+  /**
+   * Whether an answered leg may go on to be bridged. A leg of a ring-all wins only if no other leg
+   * of it answered before (events arrive one at a time, so exactly one wins); the winner hangs up
+   * the rest at once, and a leg answering after it is hung up too, never bridged. Both with cause
+   * 26 (answered elsewhere), which phones show as such.
+   */
+  private claimAnswer(call: CallRecord, leg: LegRecord): boolean {
+    const group = leg.ringGroup;
+    if (!group || group.winner === leg) return true;
+    if (group.winner) {
+      this.loseRing(call, leg);
+      return false;
+    }
+    group.winner = leg;
+    for (const other of group.legs) if (other !== leg) this.loseRing(call, other);
+    return true;
+  }
+
+  private loseRing(call: CallRecord, leg: LegRecord): void {
+    if (!isLive(leg) || leg.hungUpByAdapter) return;
+    // Never answered as far as the call is concerned: it ends CANCELLED with cause 26.
+    if (leg.disposition === LegDisposition.LEG_DISPOSITION_UNSPECIFIED)
+      leg.disposition = LegDisposition.LEG_DISPOSITION_CANCELLED;
+    this.detach(call, this.hangupLeg(leg, ANSWERED_ELSEWHERE), 'could not hang up a leg answered elsewhere');
   }
 
   answered(call: CallRecord, leg: LegRecord, at: Date): void {
@@ -407,8 +435,9 @@ export class CallTracker {
     const known = this.deps.registry.byChannelId(event.channel.id);
     if (!known) return;
     const { call, leg } = known;
-    if (event.channel.state === 'Up') this.answered(call, leg, ariTime(event.timestamp));
-    else if (event.channel.state === 'Ringing' && leg.state === LegState.LEG_STATE_DIALING) {
+    if (event.channel.state === 'Up') {
+      if (this.claimAnswer(call, leg)) this.answered(call, leg, ariTime(event.timestamp));
+    } else if (event.channel.state === 'Ringing' && leg.state === LegState.LEG_STATE_DIALING) {
       leg.state = LegState.LEG_STATE_RINGING;
       this.publishLeg(call, leg);
     }
@@ -477,6 +506,7 @@ export class CallTracker {
     }
     const disposition = dispositionOfDialStatus(event.dialstatus);
     if (disposition === undefined) return;
+    if (disposition === LegDisposition.LEG_DISPOSITION_ANSWERED && !this.claimAnswer(call, leg)) return;
     leg.disposition = disposition;
     if (disposition !== LegDisposition.LEG_DISPOSITION_ANSWERED) return;
     this.answered(call, leg, ariTime(event.timestamp));

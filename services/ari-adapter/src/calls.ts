@@ -35,12 +35,21 @@ export interface LegRecord {
    * before then cannot show it, so reconciliation leaves the leg alone.
    */
   confirmedAt?: number;
+  /** The ring-all this leg rings in (DialAll): only one of its legs is ever bridged. */
+  ringGroup?: RingGroup;
   /** Resolves when the leg is answered and bridged, or ends. */
   readonly outcome: Promise<callV1.LegDisposition>;
   settleOutcome(disposition: callV1.LegDisposition): void;
   /** Resolves true when the channel entered the Stasis app, false when the leg ended first. */
   readonly inStasis: Promise<boolean>;
   settleStasis(entered: boolean): void;
+}
+
+/** Legs rung at once for one caller (ring-all): the first to answer wins, the others are hung up. */
+export interface RingGroup {
+  readonly legs: LegRecord[];
+  /** Set once, by the first answer the adapter hears of; no other leg of the group is bridged. */
+  winner?: LegRecord;
 }
 
 export interface CallRecord {
