@@ -9,9 +9,10 @@ export const faxConfigSchema = z.object({
   /** Where department mail goes out, e.g. `smtp://mail.example.org:587` or `smtps://user:pass@host`. */
   SMTP_URL: z.string().regex(/^smtps?:\/\/\S+$/, 'must be an smtp:// or smtps:// URL'),
   FAX_MAIL_FROM: z.string().min(3).default('Switchboard Fax <fax@switchboard.invalid>'),
+  VOICEMAIL_MAIL_FROM: z.string().min(3).default('Switchboard Voicemail <voicemail@switchboard.invalid>'),
   /** Connection and greeting timeout towards the SMTP server. */
   SMTP_TIMEOUT_MS: positiveInt.default(10_000),
-  /** Delays between delivery attempts while the SMTP server fails; the last one repeats. */
+  /** Delays between delivery attempts (faxes and voicemails) while the SMTP server fails; the last one repeats. */
   FAX_DELIVERY_BACKOFF_MS: z
     .string()
     .regex(/^\d+(,\d+)*$/, 'must be a comma-separated list of milliseconds')
@@ -21,7 +22,7 @@ export const faxConfigSchema = z.object({
   FAX_DELIVERY_MAX_ATTEMPTS: positiveInt.default(20),
   /** Timeout of a request to the directory (loading a tenant's fax routes). */
   FAX_DIRECTORY_TIMEOUT_MS: positiveInt.default(3_000),
-  /** Retention of tenants that set none. */
+  /** Retention of tenants that set none (faxes and voicemails). */
   FAX_RETENTION_DEFAULT_DAYS: positiveInt.default(90),
   FAX_RETENTION_SWEEP_INTERVAL_MS: positiveInt.default(60 * 60 * 1_000),
 });

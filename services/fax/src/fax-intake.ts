@@ -2,9 +2,9 @@ import { FAX_INBOX_BUCKET } from '@switchboard/events';
 import type { Logger } from '@switchboard/service-kit';
 import { faxServiceV1, faxV1 } from '@switchboard/proto';
 import { ConversionError, convertTiffToPdf } from './convert.js';
-import { composeFaxMail, type FaxMailer } from './fax-mail.js';
+import { composeFaxMail, type Mailer } from './fax-mail.js';
 import { SETTLED_STATUSES, type FaxRecord, type FaxStore } from './fax-store.js';
-import { parseDocumentUri, type FaxInbox } from './inbox-object.js';
+import { parseDocumentUri, type ObjectInbox } from './inbox-object.js';
 import type { MailboxResolver, Resolution } from './mailbox-resolver.js';
 import type { FailureReason, FaxMetrics } from './metrics.js';
 
@@ -14,8 +14,8 @@ const { FaxResult } = faxV1;
 export interface FaxIntakeDependencies {
   store: FaxStore;
   mailboxes: MailboxResolver;
-  inbox: FaxInbox;
-  mailer: FaxMailer;
+  inbox: ObjectInbox;
+  mailer: Mailer;
   metrics: FaxMetrics;
   logger: Logger;
   mailFrom: string;
@@ -26,7 +26,7 @@ export class DeliveryDeferredError extends Error {
   override readonly name = 'DeliveryDeferredError';
 }
 
-function errorMessage(error: unknown): string {
+export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 

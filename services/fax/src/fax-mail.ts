@@ -3,8 +3,8 @@ import nodemailer from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import { documentFileName, type FaxRecord } from './fax-store.js';
 
-/** What the department receives: always the PDF attached; an incomplete fax says so up front. */
-export interface FaxMail {
+/** An e-mail to a department's mailbox (a fax or a voicemail). */
+export interface OutgoingMail {
   from: string;
   to: string;
   subject: string;
@@ -16,7 +16,8 @@ export interface FaxMail {
 
 const MAIL_DOMAIN = 'fax.switchboard';
 
-export function composeFaxMail(fax: FaxRecord, pdf: Buffer, from: string, to: string): FaxMail {
+/** What the department receives: always the PDF attached; an incomplete fax says so up front. */
+export function composeFaxMail(fax: FaxRecord, pdf: Buffer, from: string, to: string): OutgoingMail {
   if (pdf.length === 0) throw new Error(`fax ${fax._id} has an empty PDF; it is never mailed without its document`);
   const sender = [fax.callerNumber || 'unknown number', fax.remoteStationId && `"${fax.remoteStationId}"`]
     .filter(Boolean)
@@ -50,13 +51,13 @@ export function composeFaxMail(fax: FaxRecord, pdf: Buffer, from: string, to: st
   };
 }
 
-export interface FaxMailer {
-  send(mail: FaxMail): Promise<void>;
+export interface Mailer {
+  send(mail: OutgoingMail): Promise<void>;
   close(): void;
 }
 
 /** SMTP through nodemailer; a refused or failed send rejects, and the caller retries. */
-export function createSmtpMailer(smtpUrl: string, timeoutMs: number): FaxMailer {
+export function createSmtpMailer(smtpUrl: string, timeoutMs: number): Mailer {
   const options: SMTPTransport.Options = {
     url: smtpUrl,
     connectionTimeout: timeoutMs,

@@ -1,6 +1,7 @@
 import { DuplicateKeyError, withTypedErrors, type IndexDeclaration } from '@switchboard/service-kit';
 import { faxServiceV1, faxV1 } from '@switchboard/proto';
-import { GridFSBucket, type Collection, type Db, type ObjectId, type UpdateFilter } from 'mongodb';
+import type { Collection, Db, UpdateFilter } from 'mongodb';
+import { GridFsFiles } from './gridfs-files.js';
 
 const { FaxStatus } = faxServiceV1;
 
@@ -60,15 +61,11 @@ export function documentFileId(faxId: string, kind: DocumentKind): string {
 /** Fax records in MongoDB and their documents (original TIFF, PDF) in GridFS. */
 export class FaxStore {
   private readonly faxes: Collection<FaxRecord>;
-  private readonly files: Collection<{ _id: string; metadata?: Record<string, unknown> }>;
-  private readonly chunks: Collection<{ files_id: string }>;
-  private readonly bucket: GridFSBucket;
+  private readonly documents: GridFsFiles;
 
   constructor(db: Db) {
     this.faxes = db.collection<FaxRecord>(FAXES);
-    this.files = db.collection(`${BUCKET}.files`);
-    this.chunks = db.collection(`${BUCKET}.chunks`);
-    this.bucket = new GridFSBucket(db, { bucketName: BUCKET });
+    this.documents = new GridFsFiles(db, BUCKET, 'faxId');
   }
 
   /** Inserts the record once; a redelivered event gets the stored one back with `created: false`. */
@@ -84,51 +81,25 @@ export class FaxStore {
     }
   }
 
-  /**
-   * Stores a document in GridFS under a fixed id. A complete file (its `files` entry is written
-   * last) is kept; chunks of an upload that a crash interrupted are removed and written again.
-   */
-  async putDocument(fax: FaxRecord, kind: DocumentKind, bytes: Uint8Array): Promise<string> {
-    const id = documentFileId(fax._id, kind);
-    if (await this.files.findOne({ _id: id })) return id;
-    await this.chunks.deleteMany({ files_id: id });
-    // GridFS takes any _id; the driver's types only name ObjectId. A fixed id makes the upload idempotent.
-    const upload = this.bucket.openUploadStreamWithId(id as unknown as ObjectId, documentFileName(fax, kind), {
-      metadata: { ...documentMetadata(fax), faxId: fax._id, kind },
-    });
-    await new Promise<void>((resolve, reject) => {
-      upload.once('finish', () => resolve());
-      upload.once('error', reject);
-      upload.end(Buffer.from(bytes));
-    });
-    return id;
+  /** Stores a document in GridFS under a fixed id, so a redelivered event stores it once. */
+  putDocument(fax: FaxRecord, kind: DocumentKind, bytes: Uint8Array): Promise<string> {
+    const metadata = { ...documentMetadata(fax), faxId: fax._id, kind };
+    return this.documents.put(documentFileId(fax._id, kind), documentFileName(fax, kind), metadata, bytes);
   }
 
-  async readDocument(fileId: string): Promise<Buffer> {
-    const parts: Buffer[] = [];
-    for await (const part of this.bucket.openDownloadStream(fileId as unknown as ObjectId)) parts.push(part as Buffer);
-    return Buffer.concat(parts);
-  }
-
-  async documentSize(fileId: string): Promise<number | undefined> {
-    const file = await this.files.findOne({ _id: fileId });
-    return (file as { length?: number } | null)?.length;
+  readDocument(fileId: string): Promise<Buffer> {
+    return this.documents.read(fileId);
   }
 
   /** Applies an update and mirrors status and reasons into the documents' GridFS metadata. */
   async update(faxId: string, update: UpdateFilter<FaxRecord>): Promise<FaxRecord> {
     const fax = await this.faxes.findOneAndUpdate({ _id: faxId }, update, { returnDocument: 'after' });
     if (!fax) throw new Error(`fax ${faxId} vanished while being processed`);
-    await this.files.updateMany(
-      { 'metadata.faxId': faxId },
-      {
-        $set: {
-          'metadata.status': faxServiceV1.faxStatusToJSON(fax.status),
-          'metadata.reasons': fax.reasons,
-          'metadata.pages': fax.pages,
-        },
-      },
-    );
+    await this.documents.setMetadata(faxId, {
+      status: faxServiceV1.faxStatusToJSON(fax.status),
+      reasons: fax.reasons,
+      pages: fax.pages,
+    });
     return fax;
   }
 
@@ -180,11 +151,7 @@ export class FaxStore {
 
   /** Deletes the documents first, so a crash halfway leaves a record that the next sweep finds. */
   async delete(fax: FaxRecord): Promise<void> {
-    for (const kind of ['original', 'pdf'] as const) {
-      const id = documentFileId(fax._id, kind);
-      await this.chunks.deleteMany({ files_id: id });
-      await this.files.deleteOne({ _id: id });
-    }
+    for (const kind of ['original', 'pdf'] as const) await this.documents.delete(documentFileId(fax._id, kind));
     await this.faxes.deleteOne({ _id: fax._id });
   }
 }

@@ -1,6 +1,5 @@
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Objm, type ObjectStore } from '@nats-io/obj';
-import { FAX_INBOX_BUCKET } from '@switchboard/events';
 
 const SCHEME = 'nats-object://';
 
@@ -13,19 +12,22 @@ export function parseDocumentUri(uri: string): { bucket: string; name: string } 
   return { bucket: rest.slice(0, slash), name: rest.slice(slash + 1) };
 }
 
-/** Reads received TIFFs from the adapters' object store bucket (`fax-inbox`). */
-export class FaxInbox {
+/** Reads what the adapters put into one object store bucket (`fax-inbox` TIFFs, `voicemail-inbox` WAVs). */
+export class ObjectInbox {
   private bucket: Promise<ObjectStore> | undefined;
 
-  constructor(private readonly connection: NatsConnection) {}
+  constructor(
+    private readonly connection: NatsConnection,
+    readonly bucketName: string,
+  ) {}
 
   private store(): Promise<ObjectStore> {
     const objm = new Objm(this.connection);
     // Created if missing, so the service can start before the first adapter; the adapter's own
     // settings win when it made the bucket first.
     this.bucket ??= objm
-      .open(FAX_INBOX_BUCKET)
-      .catch(() => objm.create(FAX_INBOX_BUCKET))
+      .open(this.bucketName)
+      .catch(() => objm.create(this.bucketName))
       .catch((error: unknown) => {
         this.bucket = undefined;
         throw error;

@@ -20,8 +20,8 @@ export interface Resolution {
 }
 
 /**
- * Fax number → department → mailbox from the directory's in-memory copy, else the tenant's
- * fallback mailbox. A tenant the directory does not know has no routes; a directory that cannot
+ * Fax number → department → mailbox (and department → mailbox for voicemails) from the
+ * directory's in-memory copy, else the tenant's fallback mailbox. A tenant the directory does not know has no routes; a directory that cannot
  * be reached is an error, so the caller retries rather than sends the fax to the fallback.
  */
 export class MailboxResolver {
@@ -43,6 +43,31 @@ export class MailboxResolver {
       ? { mailbox: fallbackMailbox, departmentId: route?.departmentId ?? '', viaFallback: true }
       : undefined;
     return { target, unrouted };
+  }
+
+  /**
+   * Department → mailbox for a voicemail: the department's mailbox in the directory (its
+   * `faxMailbox`, the only mailbox a department has there), else the tenant's fallback mailbox.
+   * `departmentName` is the directory's name of the department, or its id when it has none.
+   */
+  async resolveDepartment(tenantId: string, departmentId: string): Promise<Resolution & { departmentName: string }> {
+    const department = departmentId ? (await this.routesOf(tenantId))?.department(departmentId) : undefined;
+    const departmentName = department?.name ?? departmentId;
+    if (department?.mailbox) {
+      return {
+        target: { mailbox: department.mailbox, departmentId, viaFallback: false },
+        unrouted: '',
+        departmentName,
+      };
+    }
+    const unrouted = department
+      ? `department ${departmentId} has no mailbox in the directory`
+      : departmentId
+        ? `department ${departmentId} is not in the directory`
+        : 'the voicemail names no department';
+    const { fallbackMailbox } = await this.settings.get(tenantId);
+    const target = fallbackMailbox ? { mailbox: fallbackMailbox, departmentId, viaFallback: true } : undefined;
+    return { target, unrouted, departmentName };
   }
 
   async list(tenantId: string): Promise<FaxRoute[]> {

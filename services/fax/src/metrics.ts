@@ -38,3 +38,44 @@ export function createFaxMetrics(): FaxMetrics {
     }),
   };
 }
+
+/** Why a voicemail needs an operator's attention; the `reason` attribute of `voicemail.failures`. */
+export type VoicemailFailureReason = 'recording' | 'no_audio' | 'no_mailbox' | 'delivery';
+
+export interface VoicemailMetrics {
+  /** Voicemails reported by the adapters, by result (success, failed). */
+  received: Counter;
+  /** What to alert on: every voicemail not (fully) recorded or not delivered. */
+  failures: Counter;
+  /** E-mails tried, by outcome (sent, failed). */
+  deliveryAttempts: Counter;
+  /** Voicemails the directory gives no mailbox (unknown department, no mailbox), sent to the fallback mailbox. */
+  unrouted: Counter;
+  retentionDeleted: Counter;
+}
+
+export function createVoicemailMetrics(): VoicemailMetrics {
+  const meter = metrics.getMeter('@switchboard/fax');
+  return {
+    received: meter.createCounter('voicemail.received', {
+      description: 'Voicemails reported by the adapters, by result.',
+      unit: '{voicemail}',
+    }),
+    failures: meter.createCounter('voicemail.failures', {
+      description: 'Voicemails not fully recorded or not delivered, by reason. Alert on any increase.',
+      unit: '{voicemail}',
+    }),
+    deliveryAttempts: meter.createCounter('voicemail.delivery.attempts', {
+      description: 'Voicemail e-mail deliveries tried, by outcome.',
+      unit: '{attempt}',
+    }),
+    unrouted: meter.createCounter('voicemail.unrouted', {
+      description: 'Voicemails the directory gives no mailbox, delivered to the fallback mailbox.',
+      unit: '{voicemail}',
+    }),
+    retentionDeleted: meter.createCounter('voicemail.retention.deleted', {
+      description: 'Voicemails deleted by retention.',
+      unit: '{voicemail}',
+    }),
+  };
+}

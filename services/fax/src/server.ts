@@ -6,6 +6,8 @@ import { InvalidInputError, type FaxSettingsStore } from './fax-settings.js';
 import { documentFileName, type FaxRecord, type FaxStore } from './fax-store.js';
 import type { MailboxResolver } from './mailbox-resolver.js';
 import type { Retention } from './retention.js';
+import type { VoicemailIntake } from './voicemail-intake.js';
+import { audioFileName, type VoicemailRecord, type VoicemailStore } from './voicemail-store.js';
 
 const { DocumentFormat } = faxServiceV1;
 const CHUNK_BYTES = 64 * 1024;
@@ -17,6 +19,8 @@ export interface FaxApiDependencies {
   mailboxes: MailboxResolver;
   intake: FaxIntake;
   retention: Retention;
+  voicemails: VoicemailStore;
+  voicemailIntake: VoicemailIntake;
 }
 
 export function toFaxMessage(fax: FaxRecord): faxServiceV1.Fax {
@@ -45,6 +49,30 @@ export function toFaxMessage(fax: FaxRecord): faxServiceV1.Fax {
   };
 }
 
+function toVoicemailMessage(voicemail: VoicemailRecord): faxServiceV1.Voicemail {
+  return {
+    voicemailId: voicemail._id,
+    tenantId: voicemail.tenantId,
+    callId: voicemail.callId,
+    departmentId: voicemail.departmentId,
+    dialedNumber: voicemail.dialedNumber,
+    callerNumber: voicemail.callerNumber,
+    durationSeconds: voicemail.durationSeconds,
+    recordingError: voicemail.recordingError,
+    receivedAt: voicemail.receivedAt,
+    status: voicemail.status,
+    reasons: voicemail.reasons,
+    mailbox: voicemail.mailbox,
+    viaFallback: voicemail.viaFallback,
+    deliveryAttempts: voicemail.deliveryAttempts,
+    deliveredAt: voicemail.deliveredAt ?? undefined,
+    handledAt: voicemail.handledAt ?? undefined,
+    handledBy: voicemail.handledBy,
+    hasAudio: voicemail.audioFileId !== null,
+    audioBytes: String(voicemail.audioBytes),
+  };
+}
+
 function toStatusError(error: unknown): unknown {
   if (error instanceof InvalidInputError) return new GrpcStatusError(grpc.status.INVALID_ARGUMENT, error.message);
   return error;
@@ -63,7 +91,10 @@ function unary<Req, Res>(work: (request: Req) => Promise<Res>): grpc.handleUnary
 function requireAdmin(): void {
   const principal = currentPrincipal();
   if (!ADMIN_ROLES.has(principal.role)) {
-    throw new GrpcStatusError(grpc.status.PERMISSION_DENIED, `${principal.role} may not change fax administration`);
+    throw new GrpcStatusError(
+      grpc.status.PERMISSION_DENIED,
+      `${principal.role} may not change fax or voicemail administration`,
+    );
   }
 }
 
@@ -82,6 +113,38 @@ function requireFaxId(faxId: string): void {
   if (!faxId) throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, 'fax_id is required');
 }
 
+function requireVoicemailId(voicemailId: string): void {
+  if (!voicemailId) throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, 'voicemail_id is required');
+}
+
+interface DownloadPart {
+  fileName: string;
+  contentType: string;
+  totalBytes: string;
+  chunk: Buffer;
+}
+
+/** Streams a file in chunks, name and size in the first; a failure ends the call with its status. */
+function streamFile(
+  call: { write(part: DownloadPart): unknown; end(): void; emit(event: 'error', status: unknown): unknown },
+  file: () => Promise<{ fileName: string; contentType: string; bytes: Buffer }>,
+): void {
+  void (async () => {
+    const { fileName, contentType, bytes } = await file();
+    call.write({ fileName, contentType, totalBytes: String(bytes.length), chunk: bytes.subarray(0, CHUNK_BYTES) });
+    for (let at = CHUNK_BYTES; at < bytes.length; at += CHUNK_BYTES) {
+      call.write({ fileName: '', contentType: '', totalBytes: '0', chunk: bytes.subarray(at, at + CHUNK_BYTES) });
+    }
+    call.end();
+  })().catch((error: unknown) => {
+    const status =
+      error instanceof GrpcStatusError
+        ? { code: error.code, details: error.details }
+        : { code: grpc.status.INTERNAL, details: 'internal error' };
+    call.emit('error', status);
+  });
+}
+
 /** The Fax API; a fax id of another tenant is NOT_FOUND, just like one that does not exist. */
 export function createFaxApi({
   store,
@@ -89,12 +152,22 @@ export function createFaxApi({
   mailboxes,
   intake,
   retention,
+  voicemails,
+  voicemailIntake,
 }: FaxApiDependencies): faxServiceV1.FaxServiceServer {
   const found = async (tenantId: string, faxId: string): Promise<FaxRecord> => {
     requireFaxId(faxId);
     const fax = await store.get(tenantId, faxId);
     if (!fax) throw new GrpcStatusError(grpc.status.NOT_FOUND, `fax ${faxId} not found in tenant ${tenantId}`);
     return fax;
+  };
+  const foundVoicemail = async (tenantId: string, voicemailId: string): Promise<VoicemailRecord> => {
+    requireVoicemailId(voicemailId);
+    const voicemail = await voicemails.get(tenantId, voicemailId);
+    if (!voicemail) {
+      throw new GrpcStatusError(grpc.status.NOT_FOUND, `voicemail ${voicemailId} not found in tenant ${tenantId}`);
+    }
+    return voicemail;
   };
 
   return {
@@ -117,7 +190,7 @@ export function createFaxApi({
     downloadFax: (call) => {
       const { tenantId, faxId, format } = call.request;
       const kind = format === DocumentFormat.DOCUMENT_FORMAT_ORIGINAL_TIFF ? 'original' : 'pdf';
-      void (async () => {
+      streamFile(call, async () => {
         const fax = await found(tenantId, faxId);
         const fileId = kind === 'pdf' ? fax.pdfFileId : fax.originalFileId;
         if (!fileId) {
@@ -126,23 +199,11 @@ export function createFaxApi({
             `fax ${faxId} has no ${kind === 'pdf' ? 'PDF' : 'original document'} (status ${faxServiceV1.faxStatusToJSON(fax.status)})`,
           );
         }
-        const bytes = await store.readDocument(fileId);
-        const header = {
+        return {
           fileName: documentFileName(fax, kind),
           contentType: kind === 'pdf' ? 'application/pdf' : 'image/tiff',
-          totalBytes: String(bytes.length),
+          bytes: await store.readDocument(fileId),
         };
-        call.write({ ...header, chunk: bytes.subarray(0, CHUNK_BYTES) });
-        for (let at = CHUNK_BYTES; at < bytes.length; at += CHUNK_BYTES) {
-          call.write({ fileName: '', contentType: '', totalBytes: '0', chunk: bytes.subarray(at, at + CHUNK_BYTES) });
-        }
-        call.end();
-      })().catch((error: unknown) => {
-        const status =
-          error instanceof GrpcStatusError
-            ? { code: error.code, details: error.details }
-            : { code: grpc.status.INTERNAL, details: 'internal error' };
-        call.emit('error', status);
       });
     },
 
@@ -186,6 +247,9 @@ export function createFaxApi({
       return {
         entries: entries.map((entry) => ({
           faxId: entry.faxId,
+          voicemailId: entry.voicemailId ?? '',
+          durationSeconds: entry.durationSeconds ?? 0,
+          voicemailStatus: entry.voicemailStatus ?? faxServiceV1.VoicemailStatus.VOICEMAIL_STATUS_UNSPECIFIED,
           dialedNumber: entry.dialedNumber,
           callerNumber: entry.callerNumber,
           pages: entry.pages,
@@ -195,6 +259,72 @@ export function createFaxApi({
           retentionDays: entry.retentionDays,
         })),
       };
+    }),
+
+    listVoicemails: unary(async (request) => {
+      const limit = clampPageSize(request.pageSize, 50, 200);
+      const offset = parsePageToken(request.pageToken);
+      const found = await voicemails.list(request.tenantId, {
+        offset,
+        limit: limit + 1,
+        unhandledOnly: request.unhandledOnly,
+      });
+      return {
+        voicemails: found.slice(0, limit).map(toVoicemailMessage),
+        nextPageToken: found.length > limit ? String(offset + limit) : '',
+      };
+    }),
+
+    getVoicemail: unary(async (request) => ({
+      voicemail: toVoicemailMessage(await foundVoicemail(request.tenantId, request.voicemailId)),
+    })),
+
+    downloadVoicemail: (call) => {
+      const { tenantId, voicemailId } = call.request;
+      streamFile(call, async () => {
+        const voicemail = await foundVoicemail(tenantId, voicemailId);
+        if (!voicemail.audioFileId) {
+          throw new GrpcStatusError(
+            grpc.status.FAILED_PRECONDITION,
+            `voicemail ${voicemailId} has no audio (${voicemail.reasons.at(-1) ?? 'none arrived'})`,
+          );
+        }
+        return {
+          fileName: audioFileName(voicemail),
+          contentType: 'audio/wav',
+          bytes: await voicemails.readAudio(voicemail.audioFileId),
+        };
+      });
+    },
+
+    markVoicemailHandled: unary(async (request) => {
+      requireVoicemailId(request.voicemailId);
+      const voicemail = await voicemails.markHandled(
+        request.tenantId,
+        request.voicemailId,
+        currentPrincipal().subject,
+        new Date(),
+      );
+      if (!voicemail) {
+        throw new GrpcStatusError(
+          grpc.status.NOT_FOUND,
+          `voicemail ${request.voicemailId} not found in tenant ${request.tenantId}`,
+        );
+      }
+      return { voicemail: toVoicemailMessage(voicemail) };
+    }),
+
+    retryVoicemailDelivery: unary(async (request) => {
+      requireAdmin();
+      const voicemail = await foundVoicemail(request.tenantId, request.voicemailId);
+      const retried = await voicemailIntake.retryDelivery(request.tenantId, request.voicemailId);
+      if (!retried) {
+        throw new GrpcStatusError(
+          grpc.status.FAILED_PRECONDITION,
+          `voicemail ${voicemail._id} is ${faxServiceV1.voicemailStatusToJSON(voicemail.status)}; only NO_MAILBOX and DELIVERY_FAILED voicemails are delivered again`,
+        );
+      }
+      return { voicemail: toVoicemailMessage(retried) };
     }),
   };
 }

@@ -28,10 +28,11 @@ import {
 import { eventually } from '../test/waiting.js';
 import { FaxSettingsStore } from './fax-settings.js';
 import { FaxStore } from './fax-store.js';
-import { createFaxMetrics } from './metrics.js';
+import { createFaxMetrics, createVoicemailMetrics } from './metrics.js';
 import { Retention } from './retention.js';
 import { faxService } from './service.js';
 import { sampleFaxTiff } from './testing/sample-tiff.js';
+import { VoicemailStore } from './voicemail-store.js';
 
 const { FaxStatus, DocumentFormat } = faxServiceV1;
 const { FaxResult } = faxV1;
@@ -650,7 +651,14 @@ describe('fax service', () => {
     const db = mongoClient.db(DB);
     const logger = createLogger({ service: 'retention-test', level: 'silent' });
     const store = new FaxStore(db);
-    const retention = new Retention(db, store, new FaxSettingsStore(db, 90), createFaxMetrics(), logger);
+    const retention = new Retention(db, {
+      faxes: store,
+      voicemails: new VoicemailStore(db),
+      settings: new FaxSettingsStore(db, 90),
+      faxMetrics: createFaxMetrics(),
+      voicemailMetrics: createVoicemailMetrics(),
+      logger,
+    });
     const kept = (await api.listFaxes({ tenantId: 't-kropp' })).faxes.length;
     const [expiring] = (await api.listFaxes({ tenantId: 't-nomail' })).faxes;
 

@@ -1,6 +1,6 @@
 import { directoryRpcClient } from '@switchboard/rpc-clients';
 import { DirectoryCache } from '@switchboard/directory-cache';
-import { FAX_STREAM, FaxEvents } from '@switchboard/events';
+import { FAX_INBOX_BUCKET, FAX_STREAM, FaxEvents, VOICEMAIL_INBOX_BUCKET, VoicemailEvents } from '@switchboard/events';
 import { faxServiceV1 } from '@switchboard/proto';
 import type { ServiceDefinition } from '@switchboard/service-kit';
 import { faxConfigSchema } from './config.js';
@@ -9,21 +9,27 @@ import { createSmtpMailer } from './fax-mail.js';
 import { FaxRoutes, type FaxDirectoryDocument } from './fax-routes.js';
 import { FaxSettingsStore } from './fax-settings.js';
 import { FAX_STORE_INDEXES, FaxStore } from './fax-store.js';
-import { FaxInbox } from './inbox-object.js';
+import { ObjectInbox } from './inbox-object.js';
 import { MailboxResolver } from './mailbox-resolver.js';
-import { createFaxMetrics } from './metrics.js';
+import { createFaxMetrics, createVoicemailMetrics } from './metrics.js';
 import { RETENTION_INDEXES, Retention } from './retention.js';
 import { createFaxApi } from './server.js';
+import { VoicemailIntake } from './voicemail-intake.js';
+import { VOICEMAIL_STORE_INDEXES, VoicemailStore } from './voicemail-store.js';
 
 export const FAX_RECEIVED_DURABLE = 'fax-received';
+export const VOICEMAIL_RECEIVED_DURABLE = 'fax-voicemail-received';
 
-/** Received faxes: TIFF → PDF, GridFS, the mailbox the directory gives; the Fax API over the inbox. */
+/**
+ * Received faxes (TIFF → PDF) and recorded voicemails (WAV): GridFS, the mailbox the directory
+ * gives; the Fax API over both inboxes.
+ */
 export const faxService: ServiceDefinition<typeof faxConfigSchema> = {
   name: 'fax',
   version: '0.1.0',
   config: faxConfigSchema,
   nats: { streams: [FAX_STREAM] },
-  mongo: { indexes: [...FAX_STORE_INDEXES, ...RETENTION_INDEXES] },
+  mongo: { indexes: [...FAX_STORE_INDEXES, ...VOICEMAIL_STORE_INDEXES, ...RETENTION_INDEXES] },
   grpc: {
     reflectionProtos: ['switchboard/fax/v1/fax_service.proto', 'switchboard/fax/v1/fax_events.proto'],
   },
@@ -46,18 +52,36 @@ export const faxService: ServiceDefinition<typeof faxConfigSchema> = {
     const intake = new FaxIntake({
       store,
       mailboxes,
-      inbox: new FaxInbox(nats.connection),
+      inbox: new ObjectInbox(nats.connection, FAX_INBOX_BUCKET),
       mailer,
       metrics,
       logger,
       mailFrom: config.FAX_MAIL_FROM,
     });
-    const retention = new Retention(db, store, settings, metrics, logger);
+    const voicemails = new VoicemailStore(db);
+    const voicemailMetrics = createVoicemailMetrics();
+    const voicemailIntake = new VoicemailIntake({
+      store: voicemails,
+      mailboxes,
+      inbox: new ObjectInbox(nats.connection, VOICEMAIL_INBOX_BUCKET),
+      mailer,
+      metrics: voicemailMetrics,
+      logger,
+      mailFrom: config.VOICEMAIL_MAIL_FROM,
+    });
+    const retention = new Retention(db, {
+      faxes: store,
+      voicemails,
+      settings,
+      faxMetrics: metrics,
+      voicemailMetrics,
+      logger,
+    });
 
     context.grpc!.addService(
       'switchboard.fax.v1.FaxService',
       faxServiceV1.FaxServiceService,
-      createFaxApi({ store, settings, mailboxes, intake, retention }),
+      createFaxApi({ store, settings, mailboxes, intake, retention, voicemails, voicemailIntake }),
     );
 
     const maxAttempts = config.FAX_DELIVERY_MAX_ATTEMPTS;
@@ -72,6 +96,18 @@ export const faxService: ServiceDefinition<typeof faxConfigSchema> = {
         // On the last delivery a failed e-mail is recorded as DELIVERY_FAILED instead of thrown,
         // so the fax stays in the inbox with its reason rather than only in the dead-letter stream.
         await intake.process(event, { lastAttempt: message.deliveryCount >= maxAttempts });
+      },
+    });
+    await context.consume({
+      stream: FAX_STREAM,
+      durable: VOICEMAIL_RECEIVED_DURABLE,
+      filterSubjects: [`sb.*.${VoicemailEvents.received.domain}.${VoicemailEvents.received.event}`],
+      maxDeliver: maxAttempts,
+      backoffMs: config.FAX_DELIVERY_BACKOFF_MS,
+      handler: async (message) => {
+        const event = message.decode(VoicemailEvents.received);
+        // As for faxes: the last delivery records a failure as DELIVERY_FAILED, kept in the inbox.
+        await voicemailIntake.process(event, { lastAttempt: message.deliveryCount >= maxAttempts });
       },
     });
 

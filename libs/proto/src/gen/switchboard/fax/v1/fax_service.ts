@@ -141,6 +141,67 @@ export function documentFormatToJSON(object: DocumentFormat): string {
   }
 }
 
+export enum VoicemailStatus {
+  VOICEMAIL_STATUS_UNSPECIFIED = 0,
+  /** VOICEMAIL_STATUS_RECEIVED - Stored; delivery still to come. */
+  VOICEMAIL_STATUS_RECEIVED = 1,
+  /** VOICEMAIL_STATUS_DELIVERY_PENDING - The e-mail is being sent (retried with back-off while the directory or the SMTP server fails). */
+  VOICEMAIL_STATUS_DELIVERY_PENDING = 2,
+  VOICEMAIL_STATUS_DELIVERED = 3,
+  /** VOICEMAIL_STATUS_NO_MAILBOX - Neither a mailbox from the directory for the department nor a fallback mailbox. */
+  VOICEMAIL_STATUS_NO_MAILBOX = 4,
+  /** VOICEMAIL_STATUS_DELIVERY_FAILED - Every delivery attempt failed. */
+  VOICEMAIL_STATUS_DELIVERY_FAILED = 5,
+  UNRECOGNIZED = -1,
+}
+
+export function voicemailStatusFromJSON(object: any): VoicemailStatus {
+  switch (object) {
+    case 0:
+    case "VOICEMAIL_STATUS_UNSPECIFIED":
+      return VoicemailStatus.VOICEMAIL_STATUS_UNSPECIFIED;
+    case 1:
+    case "VOICEMAIL_STATUS_RECEIVED":
+      return VoicemailStatus.VOICEMAIL_STATUS_RECEIVED;
+    case 2:
+    case "VOICEMAIL_STATUS_DELIVERY_PENDING":
+      return VoicemailStatus.VOICEMAIL_STATUS_DELIVERY_PENDING;
+    case 3:
+    case "VOICEMAIL_STATUS_DELIVERED":
+      return VoicemailStatus.VOICEMAIL_STATUS_DELIVERED;
+    case 4:
+    case "VOICEMAIL_STATUS_NO_MAILBOX":
+      return VoicemailStatus.VOICEMAIL_STATUS_NO_MAILBOX;
+    case 5:
+    case "VOICEMAIL_STATUS_DELIVERY_FAILED":
+      return VoicemailStatus.VOICEMAIL_STATUS_DELIVERY_FAILED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return VoicemailStatus.UNRECOGNIZED;
+  }
+}
+
+export function voicemailStatusToJSON(object: VoicemailStatus): string {
+  switch (object) {
+    case VoicemailStatus.VOICEMAIL_STATUS_UNSPECIFIED:
+      return "VOICEMAIL_STATUS_UNSPECIFIED";
+    case VoicemailStatus.VOICEMAIL_STATUS_RECEIVED:
+      return "VOICEMAIL_STATUS_RECEIVED";
+    case VoicemailStatus.VOICEMAIL_STATUS_DELIVERY_PENDING:
+      return "VOICEMAIL_STATUS_DELIVERY_PENDING";
+    case VoicemailStatus.VOICEMAIL_STATUS_DELIVERED:
+      return "VOICEMAIL_STATUS_DELIVERED";
+    case VoicemailStatus.VOICEMAIL_STATUS_NO_MAILBOX:
+      return "VOICEMAIL_STATUS_NO_MAILBOX";
+    case VoicemailStatus.VOICEMAIL_STATUS_DELIVERY_FAILED:
+      return "VOICEMAIL_STATUS_DELIVERY_FAILED";
+    case VoicemailStatus.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface Fax {
   faxId: string;
   tenantId: string;
@@ -268,6 +329,7 @@ export interface UpdateFaxSettingsResponse {
   settings: FaxSettings | undefined;
 }
 
+/** One deleted fax or voicemail: fax_id is set for a fax, voicemail_id for a voicemail. */
 export interface RetentionLogEntry {
   faxId: string;
   dialedNumber: string;
@@ -277,6 +339,9 @@ export interface RetentionLogEntry {
   receivedAt: Date | undefined;
   deletedAt: Date | undefined;
   retentionDays: number;
+  voicemailId: string;
+  durationSeconds: number;
+  voicemailStatus: VoicemailStatus;
 }
 
 export interface ListRetentionLogRequest {
@@ -288,6 +353,90 @@ export interface ListRetentionLogRequest {
 export interface ListRetentionLogResponse {
   /** Newest deletion first. */
   entries: RetentionLogEntry[];
+}
+
+export interface Voicemail {
+  voicemailId: string;
+  tenantId: string;
+  callId: string;
+  /** The department the caller was routed to when they left the message. */
+  departmentId: string;
+  dialedNumber: string;
+  callerNumber: string;
+  durationSeconds: number;
+  /** Why the recording failed (Asterisk's cause or the adapter's fetch error); empty when recorded. */
+  recordingError: string;
+  receivedAt: Date | undefined;
+  status: VoicemailStatus;
+  /** What went wrong along the way or why it is not (yet) delivered; newest last. */
+  reasons: string[];
+  mailbox: string;
+  /**
+   * True when the tenant's fallback mailbox got it because the directory gives the department no
+   * mailbox (unknown department, or no fax_mailbox).
+   */
+  viaFallback: boolean;
+  deliveryAttempts: number;
+  deliveredAt: Date | undefined;
+  handledAt: Date | undefined;
+  handledBy: string;
+  /** False when no audio arrived (a failed recording): the e-mail then only names the caller. */
+  hasAudio: boolean;
+  audioBytes: string;
+}
+
+export interface ListVoicemailsRequest {
+  tenantId: string;
+  /** At most 200; 0 means 50. */
+  pageSize: number;
+  pageToken: string;
+  unhandledOnly: boolean;
+}
+
+export interface ListVoicemailsResponse {
+  /** Newest first. */
+  voicemails: Voicemail[];
+  nextPageToken: string;
+}
+
+export interface GetVoicemailRequest {
+  tenantId: string;
+  voicemailId: string;
+}
+
+export interface GetVoicemailResponse {
+  voicemail: Voicemail | undefined;
+}
+
+export interface DownloadVoicemailRequest {
+  tenantId: string;
+  voicemailId: string;
+}
+
+export interface DownloadVoicemailResponse {
+  /** Set in the first message only. */
+  fileName: string;
+  contentType: string;
+  totalBytes: string;
+  chunk: Buffer;
+}
+
+export interface MarkVoicemailHandledRequest {
+  tenantId: string;
+  voicemailId: string;
+}
+
+export interface MarkVoicemailHandledResponse {
+  voicemail: Voicemail | undefined;
+}
+
+export interface RetryVoicemailDeliveryRequest {
+  tenantId: string;
+  voicemailId: string;
+}
+
+export interface RetryVoicemailDeliveryResponse {
+  voicemail: Voicemail | undefined;
 }
 
 function createBaseFax(): Fax {
@@ -2387,6 +2536,9 @@ function createBaseRetentionLogEntry(): RetentionLogEntry {
     receivedAt: undefined,
     deletedAt: undefined,
     retentionDays: 0,
+    voicemailId: "",
+    durationSeconds: 0,
+    voicemailStatus: 0,
   };
 }
 
@@ -2415,6 +2567,15 @@ export const RetentionLogEntry: MessageFns<RetentionLogEntry> = {
     }
     if (message.retentionDays !== 0) {
       writer.uint32(64).int32(message.retentionDays);
+    }
+    if (message.voicemailId !== "") {
+      writer.uint32(74).string(message.voicemailId);
+    }
+    if (message.durationSeconds !== 0) {
+      writer.uint32(80).int32(message.durationSeconds);
+    }
+    if (message.voicemailStatus !== 0) {
+      writer.uint32(88).int32(message.voicemailStatus);
     }
     return writer;
   },
@@ -2496,6 +2657,30 @@ export const RetentionLogEntry: MessageFns<RetentionLogEntry> = {
             message.retentionDays = reader.int32();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.voicemailId = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.durationSeconds = reader.int32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.voicemailStatus = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2542,6 +2727,21 @@ export const RetentionLogEntry: MessageFns<RetentionLogEntry> = {
         : isSet(object.retention_days)
         ? globalThis.Number(object.retention_days)
         : 0,
+      voicemailId: isSet(object.voicemailId)
+        ? globalThis.String(object.voicemailId)
+        : isSet(object.voicemail_id)
+        ? globalThis.String(object.voicemail_id)
+        : "",
+      durationSeconds: isSet(object.durationSeconds)
+        ? globalThis.Number(object.durationSeconds)
+        : isSet(object.duration_seconds)
+        ? globalThis.Number(object.duration_seconds)
+        : 0,
+      voicemailStatus: isSet(object.voicemailStatus)
+        ? voicemailStatusFromJSON(object.voicemailStatus)
+        : isSet(object.voicemail_status)
+        ? voicemailStatusFromJSON(object.voicemail_status)
+        : 0,
     };
   },
 
@@ -2571,6 +2771,15 @@ export const RetentionLogEntry: MessageFns<RetentionLogEntry> = {
     if (message.retentionDays !== 0) {
       obj.retentionDays = Math.round(message.retentionDays);
     }
+    if (message.voicemailId !== "") {
+      obj.voicemailId = message.voicemailId;
+    }
+    if (message.durationSeconds !== 0) {
+      obj.durationSeconds = Math.round(message.durationSeconds);
+    }
+    if (message.voicemailStatus !== 0) {
+      obj.voicemailStatus = voicemailStatusToJSON(message.voicemailStatus);
+    }
     return obj;
   },
 
@@ -2587,6 +2796,9 @@ export const RetentionLogEntry: MessageFns<RetentionLogEntry> = {
     message.receivedAt = object.receivedAt ?? undefined;
     message.deletedAt = object.deletedAt ?? undefined;
     message.retentionDays = object.retentionDays ?? 0;
+    message.voicemailId = object.voicemailId ?? "";
+    message.durationSeconds = object.durationSeconds ?? 0;
+    message.voicemailStatus = object.voicemailStatus ?? 0;
     return message;
   },
 };
@@ -2755,10 +2967,1390 @@ export const ListRetentionLogResponse: MessageFns<ListRetentionLogResponse> = {
   },
 };
 
+function createBaseVoicemail(): Voicemail {
+  return {
+    voicemailId: "",
+    tenantId: "",
+    callId: "",
+    departmentId: "",
+    dialedNumber: "",
+    callerNumber: "",
+    durationSeconds: 0,
+    recordingError: "",
+    receivedAt: undefined,
+    status: 0,
+    reasons: [],
+    mailbox: "",
+    viaFallback: false,
+    deliveryAttempts: 0,
+    deliveredAt: undefined,
+    handledAt: undefined,
+    handledBy: "",
+    hasAudio: false,
+    audioBytes: "0",
+  };
+}
+
+export const Voicemail: MessageFns<Voicemail> = {
+  encode(message: Voicemail, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.voicemailId !== "") {
+      writer.uint32(10).string(message.voicemailId);
+    }
+    if (message.tenantId !== "") {
+      writer.uint32(18).string(message.tenantId);
+    }
+    if (message.callId !== "") {
+      writer.uint32(26).string(message.callId);
+    }
+    if (message.departmentId !== "") {
+      writer.uint32(34).string(message.departmentId);
+    }
+    if (message.dialedNumber !== "") {
+      writer.uint32(42).string(message.dialedNumber);
+    }
+    if (message.callerNumber !== "") {
+      writer.uint32(50).string(message.callerNumber);
+    }
+    if (message.durationSeconds !== 0) {
+      writer.uint32(56).int32(message.durationSeconds);
+    }
+    if (message.recordingError !== "") {
+      writer.uint32(66).string(message.recordingError);
+    }
+    if (message.receivedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.receivedAt), writer.uint32(74).fork()).join();
+    }
+    if (message.status !== 0) {
+      writer.uint32(80).int32(message.status);
+    }
+    for (const v of message.reasons) {
+      writer.uint32(90).string(v!);
+    }
+    if (message.mailbox !== "") {
+      writer.uint32(98).string(message.mailbox);
+    }
+    if (message.viaFallback !== false) {
+      writer.uint32(104).bool(message.viaFallback);
+    }
+    if (message.deliveryAttempts !== 0) {
+      writer.uint32(112).int32(message.deliveryAttempts);
+    }
+    if (message.deliveredAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.deliveredAt), writer.uint32(122).fork()).join();
+    }
+    if (message.handledAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.handledAt), writer.uint32(130).fork()).join();
+    }
+    if (message.handledBy !== "") {
+      writer.uint32(138).string(message.handledBy);
+    }
+    if (message.hasAudio !== false) {
+      writer.uint32(144).bool(message.hasAudio);
+    }
+    if (message.audioBytes !== "0") {
+      writer.uint32(152).int64(message.audioBytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Voicemail {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVoicemail();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.voicemailId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.callId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.departmentId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.dialedNumber = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.callerNumber = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.durationSeconds = reader.int32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.recordingError = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.receivedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.reasons.push(reader.string());
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.mailbox = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.viaFallback = reader.bool();
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.deliveryAttempts = reader.int32();
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.deliveredAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.handledAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.handledBy = reader.string();
+            continue;
+          }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.hasAudio = reader.bool();
+            continue;
+          }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.audioBytes = reader.int64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Voicemail {
+    return {
+      voicemailId: isSet(object.voicemailId)
+        ? globalThis.String(object.voicemailId)
+        : isSet(object.voicemail_id)
+        ? globalThis.String(object.voicemail_id)
+        : "",
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      callId: isSet(object.callId)
+        ? globalThis.String(object.callId)
+        : isSet(object.call_id)
+        ? globalThis.String(object.call_id)
+        : "",
+      departmentId: isSet(object.departmentId)
+        ? globalThis.String(object.departmentId)
+        : isSet(object.department_id)
+        ? globalThis.String(object.department_id)
+        : "",
+      dialedNumber: isSet(object.dialedNumber)
+        ? globalThis.String(object.dialedNumber)
+        : isSet(object.dialed_number)
+        ? globalThis.String(object.dialed_number)
+        : "",
+      callerNumber: isSet(object.callerNumber)
+        ? globalThis.String(object.callerNumber)
+        : isSet(object.caller_number)
+        ? globalThis.String(object.caller_number)
+        : "",
+      durationSeconds: isSet(object.durationSeconds)
+        ? globalThis.Number(object.durationSeconds)
+        : isSet(object.duration_seconds)
+        ? globalThis.Number(object.duration_seconds)
+        : 0,
+      recordingError: isSet(object.recordingError)
+        ? globalThis.String(object.recordingError)
+        : isSet(object.recording_error)
+        ? globalThis.String(object.recording_error)
+        : "",
+      receivedAt: isSet(object.receivedAt)
+        ? fromJsonTimestamp(object.receivedAt)
+        : isSet(object.received_at)
+        ? fromJsonTimestamp(object.received_at)
+        : undefined,
+      status: isSet(object.status) ? voicemailStatusFromJSON(object.status) : 0,
+      reasons: globalThis.Array.isArray(object?.reasons)
+        ? object.reasons.map((e: any) => globalThis.String(e))
+        : [],
+      mailbox: isSet(object.mailbox) ? globalThis.String(object.mailbox) : "",
+      viaFallback: isSet(object.viaFallback)
+        ? globalThis.Boolean(object.viaFallback)
+        : isSet(object.via_fallback)
+        ? globalThis.Boolean(object.via_fallback)
+        : false,
+      deliveryAttempts: isSet(object.deliveryAttempts)
+        ? globalThis.Number(object.deliveryAttempts)
+        : isSet(object.delivery_attempts)
+        ? globalThis.Number(object.delivery_attempts)
+        : 0,
+      deliveredAt: isSet(object.deliveredAt)
+        ? fromJsonTimestamp(object.deliveredAt)
+        : isSet(object.delivered_at)
+        ? fromJsonTimestamp(object.delivered_at)
+        : undefined,
+      handledAt: isSet(object.handledAt)
+        ? fromJsonTimestamp(object.handledAt)
+        : isSet(object.handled_at)
+        ? fromJsonTimestamp(object.handled_at)
+        : undefined,
+      handledBy: isSet(object.handledBy)
+        ? globalThis.String(object.handledBy)
+        : isSet(object.handled_by)
+        ? globalThis.String(object.handled_by)
+        : "",
+      hasAudio: isSet(object.hasAudio)
+        ? globalThis.Boolean(object.hasAudio)
+        : isSet(object.has_audio)
+        ? globalThis.Boolean(object.has_audio)
+        : false,
+      audioBytes: isSet(object.audioBytes)
+        ? globalThis.String(object.audioBytes)
+        : isSet(object.audio_bytes)
+        ? globalThis.String(object.audio_bytes)
+        : "0",
+    };
+  },
+
+  toJSON(message: Voicemail): unknown {
+    const obj: any = {};
+    if (message.voicemailId !== "") {
+      obj.voicemailId = message.voicemailId;
+    }
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.callId !== "") {
+      obj.callId = message.callId;
+    }
+    if (message.departmentId !== "") {
+      obj.departmentId = message.departmentId;
+    }
+    if (message.dialedNumber !== "") {
+      obj.dialedNumber = message.dialedNumber;
+    }
+    if (message.callerNumber !== "") {
+      obj.callerNumber = message.callerNumber;
+    }
+    if (message.durationSeconds !== 0) {
+      obj.durationSeconds = Math.round(message.durationSeconds);
+    }
+    if (message.recordingError !== "") {
+      obj.recordingError = message.recordingError;
+    }
+    if (message.receivedAt !== undefined) {
+      obj.receivedAt = message.receivedAt.toISOString();
+    }
+    if (message.status !== 0) {
+      obj.status = voicemailStatusToJSON(message.status);
+    }
+    if (message.reasons?.length) {
+      obj.reasons = message.reasons;
+    }
+    if (message.mailbox !== "") {
+      obj.mailbox = message.mailbox;
+    }
+    if (message.viaFallback !== false) {
+      obj.viaFallback = message.viaFallback;
+    }
+    if (message.deliveryAttempts !== 0) {
+      obj.deliveryAttempts = Math.round(message.deliveryAttempts);
+    }
+    if (message.deliveredAt !== undefined) {
+      obj.deliveredAt = message.deliveredAt.toISOString();
+    }
+    if (message.handledAt !== undefined) {
+      obj.handledAt = message.handledAt.toISOString();
+    }
+    if (message.handledBy !== "") {
+      obj.handledBy = message.handledBy;
+    }
+    if (message.hasAudio !== false) {
+      obj.hasAudio = message.hasAudio;
+    }
+    if (message.audioBytes !== "0") {
+      obj.audioBytes = message.audioBytes;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Voicemail>, I>>(base?: I): Voicemail {
+    return Voicemail.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Voicemail>, I>>(object: I): Voicemail {
+    const message = createBaseVoicemail();
+    message.voicemailId = object.voicemailId ?? "";
+    message.tenantId = object.tenantId ?? "";
+    message.callId = object.callId ?? "";
+    message.departmentId = object.departmentId ?? "";
+    message.dialedNumber = object.dialedNumber ?? "";
+    message.callerNumber = object.callerNumber ?? "";
+    message.durationSeconds = object.durationSeconds ?? 0;
+    message.recordingError = object.recordingError ?? "";
+    message.receivedAt = object.receivedAt ?? undefined;
+    message.status = object.status ?? 0;
+    message.reasons = object.reasons?.map((e) => e) || [];
+    message.mailbox = object.mailbox ?? "";
+    message.viaFallback = object.viaFallback ?? false;
+    message.deliveryAttempts = object.deliveryAttempts ?? 0;
+    message.deliveredAt = object.deliveredAt ?? undefined;
+    message.handledAt = object.handledAt ?? undefined;
+    message.handledBy = object.handledBy ?? "";
+    message.hasAudio = object.hasAudio ?? false;
+    message.audioBytes = object.audioBytes ?? "0";
+    return message;
+  },
+};
+
+function createBaseListVoicemailsRequest(): ListVoicemailsRequest {
+  return { tenantId: "", pageSize: 0, pageToken: "", unhandledOnly: false };
+}
+
+export const ListVoicemailsRequest: MessageFns<ListVoicemailsRequest> = {
+  encode(message: ListVoicemailsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(16).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(26).string(message.pageToken);
+    }
+    if (message.unhandledOnly !== false) {
+      writer.uint32(32).bool(message.unhandledOnly);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListVoicemailsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListVoicemailsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.unhandledOnly = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListVoicemailsRequest {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+      unhandledOnly: isSet(object.unhandledOnly)
+        ? globalThis.Boolean(object.unhandledOnly)
+        : isSet(object.unhandled_only)
+        ? globalThis.Boolean(object.unhandled_only)
+        : false,
+    };
+  },
+
+  toJSON(message: ListVoicemailsRequest): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    if (message.unhandledOnly !== false) {
+      obj.unhandledOnly = message.unhandledOnly;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListVoicemailsRequest>, I>>(base?: I): ListVoicemailsRequest {
+    return ListVoicemailsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListVoicemailsRequest>, I>>(object: I): ListVoicemailsRequest {
+    const message = createBaseListVoicemailsRequest();
+    message.tenantId = object.tenantId ?? "";
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    message.unhandledOnly = object.unhandledOnly ?? false;
+    return message;
+  },
+};
+
+function createBaseListVoicemailsResponse(): ListVoicemailsResponse {
+  return { voicemails: [], nextPageToken: "" };
+}
+
+export const ListVoicemailsResponse: MessageFns<ListVoicemailsResponse> = {
+  encode(message: ListVoicemailsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.voicemails) {
+      Voicemail.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListVoicemailsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListVoicemailsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.voicemails.push(Voicemail.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListVoicemailsResponse {
+    return {
+      voicemails: globalThis.Array.isArray(object?.voicemails)
+        ? object.voicemails.map((e: any) => Voicemail.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListVoicemailsResponse): unknown {
+    const obj: any = {};
+    if (message.voicemails?.length) {
+      obj.voicemails = message.voicemails.map((e) => Voicemail.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListVoicemailsResponse>, I>>(base?: I): ListVoicemailsResponse {
+    return ListVoicemailsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListVoicemailsResponse>, I>>(object: I): ListVoicemailsResponse {
+    const message = createBaseListVoicemailsResponse();
+    message.voicemails = object.voicemails?.map((e) => Voicemail.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseGetVoicemailRequest(): GetVoicemailRequest {
+  return { tenantId: "", voicemailId: "" };
+}
+
+export const GetVoicemailRequest: MessageFns<GetVoicemailRequest> = {
+  encode(message: GetVoicemailRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    if (message.voicemailId !== "") {
+      writer.uint32(18).string(message.voicemailId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetVoicemailRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetVoicemailRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.voicemailId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetVoicemailRequest {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      voicemailId: isSet(object.voicemailId)
+        ? globalThis.String(object.voicemailId)
+        : isSet(object.voicemail_id)
+        ? globalThis.String(object.voicemail_id)
+        : "",
+    };
+  },
+
+  toJSON(message: GetVoicemailRequest): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.voicemailId !== "") {
+      obj.voicemailId = message.voicemailId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetVoicemailRequest>, I>>(base?: I): GetVoicemailRequest {
+    return GetVoicemailRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetVoicemailRequest>, I>>(object: I): GetVoicemailRequest {
+    const message = createBaseGetVoicemailRequest();
+    message.tenantId = object.tenantId ?? "";
+    message.voicemailId = object.voicemailId ?? "";
+    return message;
+  },
+};
+
+function createBaseGetVoicemailResponse(): GetVoicemailResponse {
+  return { voicemail: undefined };
+}
+
+export const GetVoicemailResponse: MessageFns<GetVoicemailResponse> = {
+  encode(message: GetVoicemailResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.voicemail !== undefined) {
+      Voicemail.encode(message.voicemail, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetVoicemailResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetVoicemailResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.voicemail = Voicemail.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetVoicemailResponse {
+    return { voicemail: isSet(object.voicemail) ? Voicemail.fromJSON(object.voicemail) : undefined };
+  },
+
+  toJSON(message: GetVoicemailResponse): unknown {
+    const obj: any = {};
+    if (message.voicemail !== undefined) {
+      obj.voicemail = Voicemail.toJSON(message.voicemail);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetVoicemailResponse>, I>>(base?: I): GetVoicemailResponse {
+    return GetVoicemailResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetVoicemailResponse>, I>>(object: I): GetVoicemailResponse {
+    const message = createBaseGetVoicemailResponse();
+    message.voicemail = (object.voicemail !== undefined && object.voicemail !== null)
+      ? Voicemail.fromPartial(object.voicemail)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDownloadVoicemailRequest(): DownloadVoicemailRequest {
+  return { tenantId: "", voicemailId: "" };
+}
+
+export const DownloadVoicemailRequest: MessageFns<DownloadVoicemailRequest> = {
+  encode(message: DownloadVoicemailRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    if (message.voicemailId !== "") {
+      writer.uint32(18).string(message.voicemailId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DownloadVoicemailRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDownloadVoicemailRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.voicemailId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DownloadVoicemailRequest {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      voicemailId: isSet(object.voicemailId)
+        ? globalThis.String(object.voicemailId)
+        : isSet(object.voicemail_id)
+        ? globalThis.String(object.voicemail_id)
+        : "",
+    };
+  },
+
+  toJSON(message: DownloadVoicemailRequest): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.voicemailId !== "") {
+      obj.voicemailId = message.voicemailId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DownloadVoicemailRequest>, I>>(base?: I): DownloadVoicemailRequest {
+    return DownloadVoicemailRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DownloadVoicemailRequest>, I>>(object: I): DownloadVoicemailRequest {
+    const message = createBaseDownloadVoicemailRequest();
+    message.tenantId = object.tenantId ?? "";
+    message.voicemailId = object.voicemailId ?? "";
+    return message;
+  },
+};
+
+function createBaseDownloadVoicemailResponse(): DownloadVoicemailResponse {
+  return { fileName: "", contentType: "", totalBytes: "0", chunk: Buffer.alloc(0) };
+}
+
+export const DownloadVoicemailResponse: MessageFns<DownloadVoicemailResponse> = {
+  encode(message: DownloadVoicemailResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fileName !== "") {
+      writer.uint32(10).string(message.fileName);
+    }
+    if (message.contentType !== "") {
+      writer.uint32(18).string(message.contentType);
+    }
+    if (message.totalBytes !== "0") {
+      writer.uint32(24).int64(message.totalBytes);
+    }
+    if (message.chunk.length !== 0) {
+      writer.uint32(34).bytes(message.chunk);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DownloadVoicemailResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDownloadVoicemailResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.fileName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.contentType = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.totalBytes = reader.int64().toString();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.chunk = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DownloadVoicemailResponse {
+    return {
+      fileName: isSet(object.fileName)
+        ? globalThis.String(object.fileName)
+        : isSet(object.file_name)
+        ? globalThis.String(object.file_name)
+        : "",
+      contentType: isSet(object.contentType)
+        ? globalThis.String(object.contentType)
+        : isSet(object.content_type)
+        ? globalThis.String(object.content_type)
+        : "",
+      totalBytes: isSet(object.totalBytes)
+        ? globalThis.String(object.totalBytes)
+        : isSet(object.total_bytes)
+        ? globalThis.String(object.total_bytes)
+        : "0",
+      chunk: isSet(object.chunk) ? Buffer.from(bytesFromBase64(object.chunk)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: DownloadVoicemailResponse): unknown {
+    const obj: any = {};
+    if (message.fileName !== "") {
+      obj.fileName = message.fileName;
+    }
+    if (message.contentType !== "") {
+      obj.contentType = message.contentType;
+    }
+    if (message.totalBytes !== "0") {
+      obj.totalBytes = message.totalBytes;
+    }
+    if (message.chunk.length !== 0) {
+      obj.chunk = base64FromBytes(message.chunk);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DownloadVoicemailResponse>, I>>(base?: I): DownloadVoicemailResponse {
+    return DownloadVoicemailResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DownloadVoicemailResponse>, I>>(object: I): DownloadVoicemailResponse {
+    const message = createBaseDownloadVoicemailResponse();
+    message.fileName = object.fileName ?? "";
+    message.contentType = object.contentType ?? "";
+    message.totalBytes = object.totalBytes ?? "0";
+    message.chunk = object.chunk ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseMarkVoicemailHandledRequest(): MarkVoicemailHandledRequest {
+  return { tenantId: "", voicemailId: "" };
+}
+
+export const MarkVoicemailHandledRequest: MessageFns<MarkVoicemailHandledRequest> = {
+  encode(message: MarkVoicemailHandledRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    if (message.voicemailId !== "") {
+      writer.uint32(18).string(message.voicemailId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MarkVoicemailHandledRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMarkVoicemailHandledRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.voicemailId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MarkVoicemailHandledRequest {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      voicemailId: isSet(object.voicemailId)
+        ? globalThis.String(object.voicemailId)
+        : isSet(object.voicemail_id)
+        ? globalThis.String(object.voicemail_id)
+        : "",
+    };
+  },
+
+  toJSON(message: MarkVoicemailHandledRequest): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.voicemailId !== "") {
+      obj.voicemailId = message.voicemailId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MarkVoicemailHandledRequest>, I>>(base?: I): MarkVoicemailHandledRequest {
+    return MarkVoicemailHandledRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MarkVoicemailHandledRequest>, I>>(object: I): MarkVoicemailHandledRequest {
+    const message = createBaseMarkVoicemailHandledRequest();
+    message.tenantId = object.tenantId ?? "";
+    message.voicemailId = object.voicemailId ?? "";
+    return message;
+  },
+};
+
+function createBaseMarkVoicemailHandledResponse(): MarkVoicemailHandledResponse {
+  return { voicemail: undefined };
+}
+
+export const MarkVoicemailHandledResponse: MessageFns<MarkVoicemailHandledResponse> = {
+  encode(message: MarkVoicemailHandledResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.voicemail !== undefined) {
+      Voicemail.encode(message.voicemail, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MarkVoicemailHandledResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMarkVoicemailHandledResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.voicemail = Voicemail.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MarkVoicemailHandledResponse {
+    return { voicemail: isSet(object.voicemail) ? Voicemail.fromJSON(object.voicemail) : undefined };
+  },
+
+  toJSON(message: MarkVoicemailHandledResponse): unknown {
+    const obj: any = {};
+    if (message.voicemail !== undefined) {
+      obj.voicemail = Voicemail.toJSON(message.voicemail);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MarkVoicemailHandledResponse>, I>>(base?: I): MarkVoicemailHandledResponse {
+    return MarkVoicemailHandledResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MarkVoicemailHandledResponse>, I>>(object: I): MarkVoicemailHandledResponse {
+    const message = createBaseMarkVoicemailHandledResponse();
+    message.voicemail = (object.voicemail !== undefined && object.voicemail !== null)
+      ? Voicemail.fromPartial(object.voicemail)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRetryVoicemailDeliveryRequest(): RetryVoicemailDeliveryRequest {
+  return { tenantId: "", voicemailId: "" };
+}
+
+export const RetryVoicemailDeliveryRequest: MessageFns<RetryVoicemailDeliveryRequest> = {
+  encode(message: RetryVoicemailDeliveryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    if (message.voicemailId !== "") {
+      writer.uint32(18).string(message.voicemailId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RetryVoicemailDeliveryRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRetryVoicemailDeliveryRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.voicemailId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RetryVoicemailDeliveryRequest {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      voicemailId: isSet(object.voicemailId)
+        ? globalThis.String(object.voicemailId)
+        : isSet(object.voicemail_id)
+        ? globalThis.String(object.voicemail_id)
+        : "",
+    };
+  },
+
+  toJSON(message: RetryVoicemailDeliveryRequest): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.voicemailId !== "") {
+      obj.voicemailId = message.voicemailId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RetryVoicemailDeliveryRequest>, I>>(base?: I): RetryVoicemailDeliveryRequest {
+    return RetryVoicemailDeliveryRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RetryVoicemailDeliveryRequest>, I>>(
+    object: I,
+  ): RetryVoicemailDeliveryRequest {
+    const message = createBaseRetryVoicemailDeliveryRequest();
+    message.tenantId = object.tenantId ?? "";
+    message.voicemailId = object.voicemailId ?? "";
+    return message;
+  },
+};
+
+function createBaseRetryVoicemailDeliveryResponse(): RetryVoicemailDeliveryResponse {
+  return { voicemail: undefined };
+}
+
+export const RetryVoicemailDeliveryResponse: MessageFns<RetryVoicemailDeliveryResponse> = {
+  encode(message: RetryVoicemailDeliveryResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.voicemail !== undefined) {
+      Voicemail.encode(message.voicemail, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RetryVoicemailDeliveryResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRetryVoicemailDeliveryResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.voicemail = Voicemail.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RetryVoicemailDeliveryResponse {
+    return { voicemail: isSet(object.voicemail) ? Voicemail.fromJSON(object.voicemail) : undefined };
+  },
+
+  toJSON(message: RetryVoicemailDeliveryResponse): unknown {
+    const obj: any = {};
+    if (message.voicemail !== undefined) {
+      obj.voicemail = Voicemail.toJSON(message.voicemail);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RetryVoicemailDeliveryResponse>, I>>(base?: I): RetryVoicemailDeliveryResponse {
+    return RetryVoicemailDeliveryResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RetryVoicemailDeliveryResponse>, I>>(
+    object: I,
+  ): RetryVoicemailDeliveryResponse {
+    const message = createBaseRetryVoicemailDeliveryResponse();
+    message.voicemail = (object.voicemail !== undefined && object.voicemail !== null)
+      ? Voicemail.fromPartial(object.voicemail)
+      : undefined;
+    return message;
+  },
+};
+
 /**
- * The fax inbox of a tenant, the fax routes it is delivered by and its fax settings. Every request
- * names its tenant; a token of another tenant gets PERMISSION_DENIED, and a fax id that is not the named
- * tenant's gets NOT_FOUND.
+ * The fax and voicemail inboxes of a tenant, the fax routes faxes are delivered by and its fax
+ * settings (whose fallback mailbox and retention apply to voicemails too). Every request names its
+ * tenant; a token of another tenant gets PERMISSION_DENIED, and a fax or voicemail id that is not the
+ * named tenant's gets NOT_FOUND.
  */
 export type FaxServiceService = typeof FaxServiceService;
 export const FaxServiceService = {
@@ -2850,7 +4442,7 @@ export const FaxServiceService = {
       Buffer.from(UpdateFaxSettingsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): UpdateFaxSettingsResponse => UpdateFaxSettingsResponse.decode(value),
   },
-  /** What retention deleted. */
+  /** What retention deleted, faxes and voicemails. */
   listRetentionLog: {
     path: "/switchboard.fax.v1.FaxService/ListRetentionLog" as const,
     requestStream: false as const,
@@ -2861,6 +4453,64 @@ export const FaxServiceService = {
     responseSerialize: (value: ListRetentionLogResponse): Buffer =>
       Buffer.from(ListRetentionLogResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListRetentionLogResponse => ListRetentionLogResponse.decode(value),
+  },
+  /** The voicemail inbox: messages callers left for a department, mailed to its mailbox. */
+  listVoicemails: {
+    path: "/switchboard.fax.v1.FaxService/ListVoicemails" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListVoicemailsRequest): Buffer =>
+      Buffer.from(ListVoicemailsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListVoicemailsRequest => ListVoicemailsRequest.decode(value),
+    responseSerialize: (value: ListVoicemailsResponse): Buffer =>
+      Buffer.from(ListVoicemailsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListVoicemailsResponse => ListVoicemailsResponse.decode(value),
+  },
+  getVoicemail: {
+    path: "/switchboard.fax.v1.FaxService/GetVoicemail" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetVoicemailRequest): Buffer => Buffer.from(GetVoicemailRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetVoicemailRequest => GetVoicemailRequest.decode(value),
+    responseSerialize: (value: GetVoicemailResponse): Buffer =>
+      Buffer.from(GetVoicemailResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetVoicemailResponse => GetVoicemailResponse.decode(value),
+  },
+  /** The audio (WAV) in chunks. */
+  downloadVoicemail: {
+    path: "/switchboard.fax.v1.FaxService/DownloadVoicemail" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: DownloadVoicemailRequest): Buffer =>
+      Buffer.from(DownloadVoicemailRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DownloadVoicemailRequest => DownloadVoicemailRequest.decode(value),
+    responseSerialize: (value: DownloadVoicemailResponse): Buffer =>
+      Buffer.from(DownloadVoicemailResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DownloadVoicemailResponse => DownloadVoicemailResponse.decode(value),
+  },
+  markVoicemailHandled: {
+    path: "/switchboard.fax.v1.FaxService/MarkVoicemailHandled" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: MarkVoicemailHandledRequest): Buffer =>
+      Buffer.from(MarkVoicemailHandledRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): MarkVoicemailHandledRequest => MarkVoicemailHandledRequest.decode(value),
+    responseSerialize: (value: MarkVoicemailHandledResponse): Buffer =>
+      Buffer.from(MarkVoicemailHandledResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): MarkVoicemailHandledResponse => MarkVoicemailHandledResponse.decode(value),
+  },
+  /** Delivers again a voicemail that had no mailbox or whose delivery gave up (admin). */
+  retryVoicemailDelivery: {
+    path: "/switchboard.fax.v1.FaxService/RetryVoicemailDelivery" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RetryVoicemailDeliveryRequest): Buffer =>
+      Buffer.from(RetryVoicemailDeliveryRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RetryVoicemailDeliveryRequest => RetryVoicemailDeliveryRequest.decode(value),
+    responseSerialize: (value: RetryVoicemailDeliveryResponse): Buffer =>
+      Buffer.from(RetryVoicemailDeliveryResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RetryVoicemailDeliveryResponse =>
+      RetryVoicemailDeliveryResponse.decode(value),
   },
 } as const;
 
@@ -2880,8 +4530,16 @@ export interface FaxServiceServer extends UntypedServiceImplementation {
   /** Fallback mailbox and retention (admin). */
   getFaxSettings: handleUnaryCall<GetFaxSettingsRequest, GetFaxSettingsResponse>;
   updateFaxSettings: handleUnaryCall<UpdateFaxSettingsRequest, UpdateFaxSettingsResponse>;
-  /** What retention deleted. */
+  /** What retention deleted, faxes and voicemails. */
   listRetentionLog: handleUnaryCall<ListRetentionLogRequest, ListRetentionLogResponse>;
+  /** The voicemail inbox: messages callers left for a department, mailed to its mailbox. */
+  listVoicemails: handleUnaryCall<ListVoicemailsRequest, ListVoicemailsResponse>;
+  getVoicemail: handleUnaryCall<GetVoicemailRequest, GetVoicemailResponse>;
+  /** The audio (WAV) in chunks. */
+  downloadVoicemail: handleServerStreamingCall<DownloadVoicemailRequest, DownloadVoicemailResponse>;
+  markVoicemailHandled: handleUnaryCall<MarkVoicemailHandledRequest, MarkVoicemailHandledResponse>;
+  /** Delivers again a voicemail that had no mailbox or whose delivery gave up (admin). */
+  retryVoicemailDelivery: handleUnaryCall<RetryVoicemailDeliveryRequest, RetryVoicemailDeliveryResponse>;
 }
 
 export interface FaxServiceClient extends Client {
@@ -3003,7 +4661,7 @@ export interface FaxServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UpdateFaxSettingsResponse) => void,
   ): ClientUnaryCall;
-  /** What retention deleted. */
+  /** What retention deleted, faxes and voicemails. */
   listRetentionLog(
     request: ListRetentionLogRequest,
     callback: (error: ServiceError | null, response: ListRetentionLogResponse) => void,
@@ -3018,6 +4676,78 @@ export interface FaxServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListRetentionLogResponse) => void,
+  ): ClientUnaryCall;
+  /** The voicemail inbox: messages callers left for a department, mailed to its mailbox. */
+  listVoicemails(
+    request: ListVoicemailsRequest,
+    callback: (error: ServiceError | null, response: ListVoicemailsResponse) => void,
+  ): ClientUnaryCall;
+  listVoicemails(
+    request: ListVoicemailsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListVoicemailsResponse) => void,
+  ): ClientUnaryCall;
+  listVoicemails(
+    request: ListVoicemailsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListVoicemailsResponse) => void,
+  ): ClientUnaryCall;
+  getVoicemail(
+    request: GetVoicemailRequest,
+    callback: (error: ServiceError | null, response: GetVoicemailResponse) => void,
+  ): ClientUnaryCall;
+  getVoicemail(
+    request: GetVoicemailRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetVoicemailResponse) => void,
+  ): ClientUnaryCall;
+  getVoicemail(
+    request: GetVoicemailRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetVoicemailResponse) => void,
+  ): ClientUnaryCall;
+  /** The audio (WAV) in chunks. */
+  downloadVoicemail(
+    request: DownloadVoicemailRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<DownloadVoicemailResponse>;
+  downloadVoicemail(
+    request: DownloadVoicemailRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<DownloadVoicemailResponse>;
+  markVoicemailHandled(
+    request: MarkVoicemailHandledRequest,
+    callback: (error: ServiceError | null, response: MarkVoicemailHandledResponse) => void,
+  ): ClientUnaryCall;
+  markVoicemailHandled(
+    request: MarkVoicemailHandledRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: MarkVoicemailHandledResponse) => void,
+  ): ClientUnaryCall;
+  markVoicemailHandled(
+    request: MarkVoicemailHandledRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: MarkVoicemailHandledResponse) => void,
+  ): ClientUnaryCall;
+  /** Delivers again a voicemail that had no mailbox or whose delivery gave up (admin). */
+  retryVoicemailDelivery(
+    request: RetryVoicemailDeliveryRequest,
+    callback: (error: ServiceError | null, response: RetryVoicemailDeliveryResponse) => void,
+  ): ClientUnaryCall;
+  retryVoicemailDelivery(
+    request: RetryVoicemailDeliveryRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RetryVoicemailDeliveryResponse) => void,
+  ): ClientUnaryCall;
+  retryVoicemailDelivery(
+    request: RetryVoicemailDeliveryRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RetryVoicemailDeliveryResponse) => void,
   ): ClientUnaryCall;
 }
 
