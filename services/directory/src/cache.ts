@@ -1,4 +1,4 @@
-import { openState, type OpenAnswer } from './hours.js';
+import { openState, type OpenAnswer } from '@switchboard/opening-hours';
 import type { Department, DirectoryDocument, PhoneNumber, Site, Staff } from './model.js';
 
 export interface Resolution {
@@ -42,21 +42,21 @@ export class TenantView {
     return undefined;
   }
 
-  private schedule(site: Site | undefined, openingHours: Site['openingHours']) {
+  private schedule(site: Site | undefined, openingHours: Site['openingHours'], own: Department['closingDays'] = []) {
     const { tenant } = this.document;
     return {
       federalState: tenant.federalState,
       timeZone: tenant.timeZone,
-      closingDays: site ? [...tenant.closingDays, ...site.closingDays] : tenant.closingDays,
+      closingDays: [...tenant.closingDays, ...(site?.closingDays ?? []), ...own],
       openingHours,
     };
   }
 
-  /** A department uses its own hours, or its site's when it has none. */
+  /** A department uses its own hours, or its site's when it has none; its own closing days add to the site's. */
   departmentOpen(department: Department, at: Date): OpenAnswer {
     const site = this.sites.get(department.siteId);
     const hours = department.openingHours.length > 0 ? department.openingHours : (site?.openingHours ?? []);
-    return openState(this.schedule(site, hours), at);
+    return openState(this.schedule(site, hours, department.closingDays), at);
   }
 
   siteOpen(site: Site, at: Date): OpenAnswer {

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import type { OpenState } from '@switchboard/opening-hours';
 import { directoryServiceV1, directoryV1 } from '@switchboard/proto';
 import {
   DuplicateKeyError,
@@ -22,7 +23,6 @@ import {
   tenantOut,
 } from './convert.js';
 import { AlreadyExistsError, InUseError, type Directory } from './directory.js';
-import type { OpenState } from './hours.js';
 import { ValidationError } from './model.js';
 import { SecretBoxError } from './secret-box.js';
 import { NotFoundError, type EntityKind } from './store.js';
