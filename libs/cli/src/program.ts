@@ -7,12 +7,14 @@ import { registerIvrCommand } from './commands/ivr.js';
 import { registerPresenceCommand } from './commands/presence.js';
 import { registerRoutingCommands } from './commands/routing.js';
 import { registerTokenCommand } from './commands/token.js';
+import { registerVoicemailCommand } from './commands/voicemail.js';
 
 /** The `sb` operator CLI; each domain registers its commands from `commands/<domain>.ts`. */
 export function createProgram(): Command {
   const program = new Command('sb').description('Switchboard operator CLI').showHelpAfterError();
   registerTokenCommand(program);
   registerFaxCommand(program);
+  registerVoicemailCommand(program);
   registerRatingCommands(program);
   registerBillingCommands(program);
   registerIvrCommand(program);

@@ -15,7 +15,8 @@ const processIo: FaxCommandIo = { env: process.env, write: (text) => void proces
 
 type Connection = ApiConnection<faxServiceV1.FaxServiceClient>;
 
-function faxApi(tenant: string, io: FaxCommandIo): ApiTarget<faxServiceV1.FaxServiceClient> {
+/** The Fax API, which also serves the voicemail inbox (`sb voicemail`). */
+export function faxApi(tenant: string, io: FaxCommandIo): ApiTarget<faxServiceV1.FaxServiceClient> {
   return {
     address: io.env['SB_FAX_ADDR'] || DEFAULT_ADDRESS,
     tenant,
