@@ -51,6 +51,11 @@ const configObject = (req: AriRequest): [string, string, string] => [
   s(req, 'id') ?? '',
 ];
 
+const b = (req: AriRequest, name: string): boolean | undefined => {
+  const v = req.params[name];
+  return typeof v === 'boolean' ? v : undefined;
+};
+
 const originate: Handler = ({ world }, req) =>
   world.originate({
     endpoint: s(req, 'endpoint'),
@@ -137,6 +142,27 @@ export const handlers: Record<string, Handler> = {
     playbackCreated(
       world.playOnBridge(s(req, 'bridgeId') ?? '', list(req, 'media'), s(req, 'playbackId'), s(req, 'lang')),
     ),
+
+  'channels.record': ({ world }, req) => {
+    const recording = world.recordChannel(s(req, 'channelId') ?? '', {
+      name: s(req, 'name'),
+      format: s(req, 'format'),
+      maxDurationSeconds: n(req, 'maxDurationSeconds'),
+      maxSilenceSeconds: n(req, 'maxSilenceSeconds'),
+      ifExists: s(req, 'ifExists'),
+      beep: b(req, 'beep'),
+      terminateOn: s(req, 'terminateOn'),
+    });
+    return new Created(`/recordings/live/${encodeURIComponent(recording.name)}`, recording);
+  },
+
+  'recordings.listStored': ({ world }) => world.listStoredRecordings(),
+  'recordings.getStored': ({ world }, req) => world.getStoredRecording(s(req, 'recordingName') ?? ''),
+  'recordings.deleteStored': ({ world }, req) => world.deleteStoredRecording(s(req, 'recordingName') ?? ''),
+  'recordings.getStoredFile': ({ world }, req) => world.storedRecordingFile(s(req, 'recordingName') ?? ''),
+  'recordings.getLive': ({ world }, req) => world.getLiveRecording(s(req, 'recordingName') ?? ''),
+  'recordings.cancel': ({ world }, req) => world.stopLiveRecording(s(req, 'recordingName') ?? '', true),
+  'recordings.stop': ({ world }, req) => world.stopLiveRecording(s(req, 'recordingName') ?? '', false),
 
   'playbacks.get': ({ world }, req) => world.getPlayback(s(req, 'playbackId') ?? ''),
   'playbacks.stop': ({ world }, req) => world.stopPlayback(s(req, 'playbackId') ?? ''),

@@ -35,6 +35,16 @@ export interface Ev {
   value?: string;
   playback?: { id: string; media_uri: string; next_media_uri?: string; target_uri: string; state: string };
   bridge?: { id: string; channels: string[] };
+  recording?: {
+    name: string;
+    format: string;
+    state: string;
+    target_uri: string;
+    duration?: number;
+    talking_duration?: number;
+    silence_duration?: number;
+    cause?: string;
+  };
 }
 
 export interface Harness {

@@ -627,6 +627,202 @@ describe('create + dial, as in the captured traces', () => {
   });
 });
 
+describe('recording a caller (voicemail), as res_stasis_recording and ast_play_and_record do', () => {
+  const recordingEvent = (name: string, type: string) => (e: Ev) => e.type === type && e.recording?.name === name;
+
+  /** `GET /recordings/stored/{name}/file`: the WAV's bytes. */
+  async function storedFile(name: string) {
+    const res = await fetch(`${h.sim.url}/ari/recordings/stored/${name}/file?api_key=${USER}:${PASS}`);
+    return { status: res.status, type: res.headers.get('content-type'), data: Buffer.from(await res.arrayBuffer()) };
+  }
+
+  /** Milliseconds of 8 kHz 16-bit audio in a WAV, and whether any sample is not silence. */
+  const wavAudio = (wav: Buffer) => ({
+    ms: (wav.readUInt32LE(40) / 16_000) * 1000,
+    riff: wav.toString('ascii', 0, 4) + wav.toString('ascii', 8, 12),
+    loud: wav.subarray(44).some((byte) => byte !== 0),
+  });
+
+  it('queues the recording behind the greeting, answers 201 queued, ends on silence with trailing silence trimmed; stored list/get/file/delete', async () => {
+    const channelId = h.sim.placeCall({
+      from: '+4946241234',
+      to: '+494624800',
+      message: { pauseMs: 500, speechMs: 3000 },
+    });
+    await find(forChannel(channelId, 'StasisStart'), 'StasisStart');
+    const greeting = await ari(h, 'POST', `/channels/${channelId}/play/greet-1?media=sound:vm-intro`);
+    const created = await ari(
+      h,
+      'POST',
+      `/channels/${channelId}/record?name=vm-silence-end&format=wav&maxDurationSeconds=120&maxSilenceSeconds=5&beep=true&terminateOn=%23&ifExists=fail`,
+    );
+    expect(greeting.status).toBe(201);
+    expect(created).toEqual({
+      status: 201,
+      body: { name: 'vm-silence-end', format: 'wav', state: 'queued', target_uri: `channel:${channelId}` },
+    });
+    const finished = await find(recordingEvent('vm-silence-end', 'RecordingFinished'), 'RecordingFinished');
+    const types = h.events
+      .filter(
+        (e) => channelOf(e) === channelId || e.playback?.id === 'greet-1' || e.recording?.name === 'vm-silence-end',
+      )
+      .map((e) => e.type);
+    // The greeting plays out first; the recording answers the ringing channel, then starts.
+    expect(types).toEqual([
+      'StasisStart',
+      'PlaybackStarted',
+      'PlaybackFinished',
+      'ChannelStateChange',
+      'RecordingStarted',
+      'RecordingFinished',
+    ]);
+    // 0.5 s silence, 3 s speech, then 5.02 s of silence end it (8.52 s): Asterisk reports 8 s less
+    // the trailing silence beyond 200 ms (4 s) and 3 s of talking, and trims the file to 3.7 s.
+    expect(finished.recording).toEqual({
+      name: 'vm-silence-end',
+      format: 'wav',
+      state: 'done',
+      target_uri: `channel:${channelId}`,
+      duration: 4,
+      talking_duration: 3,
+      silence_duration: 1,
+    });
+    const started = h.events.find(recordingEvent('vm-silence-end', 'RecordingStarted'));
+    expect(started?.recording).toEqual({ ...created.body!, state: 'recording' });
+    expect(await ari(h, 'GET', '/recordings/stored')).toEqual({
+      status: 200,
+      body: expect.arrayContaining([{ name: 'vm-silence-end', format: 'wav' }]),
+    });
+    expect(await ari(h, 'GET', '/recordings/stored/vm-silence-end')).toEqual({
+      status: 200,
+      body: { name: 'vm-silence-end', format: 'wav' },
+    });
+    const file = await storedFile('vm-silence-end');
+    expect([file.status, file.type]).toEqual([200, 'audio/wav']);
+    expect(wavAudio(file.data)).toEqual({ ms: 3700, riff: 'RIFFWAVE', loud: true });
+    expect(h.sim.getCall(channelId)?.recordings).toEqual([{ name: 'vm-silence-end', duration: 4, end: 'silence' }]);
+    expect(h.sim.getCall(channelId)?.playbacks).toEqual(['sound:vm-intro', 'sound:beep']);
+
+    // A name that exists fails with ifExists=fail (the default), until the stored one is deleted.
+    expect(await ari(h, 'POST', `/channels/${channelId}/record?name=vm-silence-end&format=wav`)).toEqual({
+      status: 409,
+      body: { message: "Recording 'vm-silence-end' already exists and can not be overwritten" },
+    });
+    expect((await ari(h, 'DELETE', '/recordings/stored/vm-silence-end')).status).toBe(204);
+    for (const path of ['/recordings/stored/vm-silence-end', '/recordings/live/vm-silence-end'])
+      expect(await ari(h, 'GET', path)).toEqual({ status: 404, body: { message: 'Recording not found' } });
+    expect((await storedFile('vm-silence-end')).status).toBe(404);
+    expect((await ari(h, 'DELETE', '/recordings/stored/vm-silence-end')).status).toBe(404);
+    h.sim.hangupCall(channelId);
+  });
+
+  it('ends on the terminateOn key (the app hears it too) and keeps a caller who hangs up mid-message, untrimmed', async () => {
+    const keyed = h.sim.placeCall({
+      from: '+4946241234',
+      to: '+494624800',
+      message: { speechMs: 2000, then: { dtmf: '#', afterMs: 300 } },
+    });
+    await find(forChannel(keyed, 'StasisStart'), 'StasisStart');
+    await h.client.channels.answer({ channelId: keyed });
+    await ari(h, 'POST', `/channels/${keyed}/record?name=vm-key&format=wav&maxSilenceSeconds=5&terminateOn=%23`);
+    const byKey = await find(recordingEvent('vm-key', 'RecordingFinished'), 'RecordingFinished by #');
+    const dtmf = h.events.find(forChannel(keyed, 'ChannelDtmfReceived'));
+    expect(dtmf?.digit).toBe('#');
+    expect(h.events.indexOf(dtmf!)).toBeLessThan(h.events.indexOf(byKey));
+    expect(byKey.recording).toMatchObject({ duration: 2, talking_duration: 2, silence_duration: 0 });
+    expect(wavAudio((await storedFile('vm-key')).data).ms).toBe(2200);
+
+    const leaving = h.sim.placeCall({
+      from: '+4946241234',
+      to: '+494624800',
+      message: { speechMs: 1500, then: { hangup: true, afterMs: 700 } },
+    });
+    await find(forChannel(leaving, 'StasisStart'), 'StasisStart');
+    await ari(h, 'POST', `/channels/${leaving}/record?name=vm-hangup&format=wav&maxSilenceSeconds=5`);
+    await find(forChannel(leaving, 'StasisEnd'), 'StasisEnd');
+    const byHangup = h.events.find(recordingEvent('vm-hangup', 'RecordingFinished'));
+    // Asterisk reports the recording done and keeps the file: ChannelHangupRequest, RecordingFinished, StasisEnd.
+    expect(
+      h.events.filter((e) => channelOf(e) === leaving || e.recording?.name === 'vm-hangup').map((e) => e.type),
+    ).toEqual([
+      'StasisStart',
+      'ChannelStateChange',
+      'RecordingStarted',
+      'ChannelHangupRequest',
+      'RecordingFinished',
+      'StasisEnd',
+    ]);
+    expect(byHangup?.recording).toMatchObject({ state: 'done', duration: 2, talking_duration: 2 });
+    expect(wavAudio((await storedFile('vm-hangup')).data).ms).toBe(2200);
+  });
+
+  it('a silent caller: the silence limit ends it, Asterisk keeps 200 ms of audio and reports a second; maxDuration cuts a long one', async () => {
+    const silent = h.sim.placeCall({ from: '+4946241234', to: '+494624800', message: { speechMs: 0 } });
+    await find(forChannel(silent, 'StasisStart'), 'StasisStart');
+    await ari(h, 'POST', `/channels/${silent}/record?name=vm-silent&format=wav&maxSilenceSeconds=2`);
+    const quiet = await find(recordingEvent('vm-silent', 'RecordingFinished'), 'RecordingFinished silent');
+    expect(quiet.recording).toMatchObject({ duration: 1, talking_duration: 1 });
+    expect(wavAudio((await storedFile('vm-silent')).data)).toMatchObject({ ms: 200, loud: false });
+
+    const long = h.sim.placeCall({ from: '+4946241234', to: '+494624800', message: { speechMs: 60_000 } });
+    await find(forChannel(long, 'StasisStart'), 'StasisStart');
+    await ari(h, 'POST', `/channels/${long}/record?name=vm-long&format=wav&maxDurationSeconds=3`);
+    const cut = await find(recordingEvent('vm-long', 'RecordingFinished'), 'RecordingFinished long');
+    // Without silence detection Asterisk reports no talking duration at all.
+    expect(cut.recording).not.toHaveProperty('talking_duration');
+    expect(cut.recording?.duration).toBe(3);
+    expect(wavAudio((await storedFile('vm-long')).data)).toEqual({ ms: 3000, riff: 'RIFFWAVE', loud: true });
+    h.sim.hangupCall(silent);
+    h.sim.hangupCall(long);
+  });
+
+  it('refuses what Asterisk refuses, fails a recording of a bridged channel, stops and cancels a live one', async () => {
+    const { channelId } = await inboundCall();
+    const post = (query: string) => ari(h, 'POST', `/channels/${channelId}/record?${query}`);
+    expect(await post('name=x&format=wav&terminateOn=5')).toEqual({
+      status: 400,
+      body: { message: 'terminateOn invalid' },
+    });
+    expect(await post('name=x&format=wav&ifExists=keep')).toEqual({
+      status: 400,
+      body: { message: 'ifExists invalid' },
+    });
+    expect(await post('name=x&format=wav&maxSilenceSeconds=-1')).toEqual({
+      status: 400,
+      body: { message: 'max_silence_seconds cannot be negative' },
+    });
+    expect(await post('name=x&format=mp3')).toEqual({
+      status: 422,
+      body: { message: 'specified format is unknown on this system' },
+    });
+    expect((await ari(h, 'POST', '/channels/nope/record?name=x&format=wav')).status).toBe(404);
+
+    const bridge = await ari(h, 'POST', '/bridges/vm-bridge?type=mixing');
+    expect(bridge.status).toBe(200);
+    await ari(h, 'POST', `/bridges/vm-bridge/addChannel?channel=${channelId}`);
+    await post('name=vm-bridged&format=wav');
+    const failed = await find(recordingEvent('vm-bridged', 'RecordingFailed'), 'RecordingFailed');
+    expect(failed.recording).toMatchObject({ state: 'failed', cause: 'Cannot record channel while in bridge' });
+    await ari(h, 'DELETE', '/bridges/vm-bridge');
+
+    await post('name=vm-stopped&format=wav');
+    await find(recordingEvent('vm-stopped', 'RecordingStarted'), 'RecordingStarted');
+    expect((await ari(h, 'GET', '/recordings/live/vm-stopped')).body).toMatchObject({ state: 'recording' });
+    expect((await ari(h, 'POST', '/recordings/live/vm-stopped/stop')).status).toBe(204);
+    await find(recordingEvent('vm-stopped', 'RecordingFinished'), 'RecordingFinished stopped');
+    expect((await ari(h, 'GET', '/recordings/stored/vm-stopped')).status).toBe(200);
+
+    await post('name=vm-cancelled&format=wav');
+    await find(recordingEvent('vm-cancelled', 'RecordingStarted'), 'RecordingStarted');
+    expect((await ari(h, 'DELETE', '/recordings/live/vm-cancelled')).status).toBe(204);
+    // record_file reports even a cancelled recording as done; its file is gone.
+    const cancelled = await find(recordingEvent('vm-cancelled', 'RecordingFinished'), 'RecordingFinished cancelled');
+    expect(cancelled.recording?.state).toBe('done');
+    expect((await ari(h, 'GET', '/recordings/stored/vm-cancelled')).status).toBe(404);
+    h.sim.hangupCall(channelId);
+  });
+});
+
 describe('dialplan-entered channels', () => {
   it('get StasisEnd but no ChannelDestroyed', async () => {
     const { channelId } = await inboundCall();

@@ -32,6 +32,21 @@ export const callSchema = z.strictObject({
   callerName: z.string().optional(),
   args: z.array(z.string()).optional(),
   script: z.array(step).optional(),
+  message: z
+    .strictObject({
+      pauseMs: z.number().nonnegative().optional(),
+      speechMs: z.number().nonnegative(),
+      then: z
+        .union([
+          z.strictObject({
+            dtmf: z.string().regex(/^[0-9A-D*#]+$/, 'DTMF digits 0-9 A-D * #'),
+            afterMs: z.number().nonnegative().optional(),
+          }),
+          z.strictObject({ hangup: z.literal(true), afterMs: z.number().nonnegative().optional() }),
+        ])
+        .optional(),
+    })
+    .optional(),
   fax: z
     .strictObject({
       tiff: z.string().min(1),

@@ -1,4 +1,5 @@
 import { type CallRecord } from './records.js';
+import { type MessageScript } from './recordings.js';
 
 /** How a desk phone or an external number reacts when called. */
 export interface EndpointBehavior {
@@ -37,6 +38,8 @@ export interface InboundCall {
   args?: string[];
   script?: ScriptStep[];
   fax?: FaxScript;
+  /** What the caller says once a recording of the channel runs (a voicemail). */
+  message?: MessageScript;
 }
 
 /** Where events go: the events WebSocket hub. */
@@ -91,6 +94,9 @@ export interface Channel {
   /** While a dialled phone rings: it answers (Dial ANSWER). */
   pickUp?: () => void;
   fax?: FaxScript;
+  message?: MessageScript;
+  /** The recording running on the channel (res_stasis_recording's command holds the channel). */
+  recording?: LiveRecording;
   /** From `create` until the channel enters Stasis; a hangup meanwhile waits for that entry. */
   entry?: { app: string; args: string[]; hangupCause?: number };
   record: CallRecord;
@@ -116,6 +122,43 @@ export interface Playback {
   state: 'queued' | 'playing' | 'continuing' | 'done' | 'failed';
   target: { channel: Channel } | { bridge: Bridge };
   timer?: NodeJS.Timeout;
+}
+
+/** `POST /channels/{id}/record` from queued to done, failed or canceled. */
+export interface LiveRecording {
+  name: string;
+  format: string;
+  channel: Channel;
+  state: 'queued' | 'recording' | 'done' | 'failed' | 'canceled';
+  maxDurationMs: number;
+  maxSilenceMs: number;
+  /** The keys that end it (`terminateOn`): none, one of `#`/`*`, or any. */
+  acceptDtmf: string;
+  beep: boolean;
+  /** `performance.now()` when it started recording. */
+  startedAt?: number;
+  /** Set when the scripted caller ends it, so the length is the script's, not a measurement. */
+  endAtMs?: number;
+  timer?: NodeJS.Timeout;
+  /** Cancelled through ARI: its file is deleted. */
+  discard?: boolean;
+  duration?: number;
+  talkingDuration?: number;
+  cause?: string;
+}
+
+export function recordingSnapshot(rec: LiveRecording) {
+  return {
+    name: rec.name,
+    format: rec.format,
+    state: rec.state,
+    target_uri: `channel:${rec.channel.id}`,
+    ...(rec.duration !== undefined ? { duration: rec.duration } : {}),
+    ...(rec.talkingDuration !== undefined && rec.duration !== undefined
+      ? { talking_duration: rec.talkingDuration, silence_duration: rec.duration - rec.talkingDuration }
+      : {}),
+    ...(rec.cause !== undefined ? { cause: rec.cause } : {}),
+  };
 }
 
 export type HangupRequest = { cause?: number; soft?: boolean };

@@ -67,6 +67,25 @@ export const resourceModels: Record<string, Model> = {
       state: str(),
     },
   },
+  LiveRecording: {
+    id: 'LiveRecording',
+    description: 'A recording that is in progress',
+    properties: {
+      name: str(),
+      format: str(),
+      target_uri: str(),
+      state: str(),
+      duration: ref('int', false),
+      talking_duration: ref('int', false),
+      silence_duration: ref('int', false),
+      cause: str(false),
+    },
+  },
+  StoredRecording: {
+    id: 'StoredRecording',
+    description: 'A past recording that may be played back.',
+    properties: { name: str(), format: str() },
+  },
   Endpoint: {
     id: 'Endpoint',
     description: 'An external device that may offer/accept calls to/from Asterisk.',
@@ -210,6 +229,15 @@ export const eventModels: Record<string, Model> = {
   ),
   PlaybackFinished: event('PlaybackFinished', 'Event showing the completion of a media playback operation.', {
     playback: ref('Playback'),
+  }),
+  RecordingStarted: event('RecordingStarted', 'Event showing the start of a recording operation.', {
+    recording: ref('LiveRecording'),
+  }),
+  RecordingFinished: event('RecordingFinished', 'Event showing the completion of a recording operation.', {
+    recording: ref('LiveRecording'),
+  }),
+  RecordingFailed: event('RecordingFailed', 'Event showing failure of a recording operation.', {
+    recording: ref('LiveRecording'),
   }),
   ApplicationReplaced: event(
     'ApplicationReplaced',

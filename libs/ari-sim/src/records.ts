@@ -1,3 +1,4 @@
+import { type RecordingEnd } from './recordings.js';
 /** What happened to one channel, kept for test assertions (`GET /sim/calls/<channelId>`). */
 export interface CallRecord {
   channelId: string;
@@ -39,6 +40,8 @@ export interface CallRecord {
   muted: boolean;
   redirectedTo?: string;
   fax?: { file: string; status: string; pages: number };
+  /** Recordings made of it: name, the duration ARI reported, and what ended it. */
+  recordings: Array<{ name: string; duration: number; end: RecordingEnd }>;
 }
 
 export function newRecord(
@@ -57,5 +60,6 @@ export function newRecord(
     ringingIndicated: false,
     held: false,
     muted: false,
+    recordings: [],
   };
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
 import { apiDeclaration, resourceListing } from './api-docs.js';
 import { type AriContext, Created, handlers } from './ari-handlers.js';
+import { Binary } from './binary.js';
 import { handleControl } from './control-api.js';
 import { AriError } from './errors.js';
 import { EventsHub } from './events-hub.js';
@@ -200,6 +201,11 @@ export async function startAriSim(options: AriSimOptions): Promise<AriSim> {
       const handler = handlers[matched.key];
       if (!handler) return reply(res, 501, { message: 'Not implemented' });
       const result = await handler(context, matched.request);
+      if (result instanceof Binary) {
+        res.writeHead(200, { 'Content-Type': result.contentType, 'Content-Length': result.data.length });
+        res.end(result.data);
+        return;
+      }
       if (result instanceof Created) {
         res.setHeader('Location', `/ari${result.location}`);
         return reply(res, 201, result.body);

@@ -11,6 +11,7 @@ import {
   notInStasis,
   unprocessable,
 } from './errors.js';
+import { Binary } from './binary.js';
 import { storeFax } from './fax.js';
 import {
   type Bridge,
@@ -21,15 +22,18 @@ import {
   type Dialplan,
   type HangupRequest,
   type InboundCall,
+  type LiveRecording,
   type Playback,
   type Target,
   bridgeSnapshot,
   channelSnapshot,
   parseCallerId,
   playbackSnapshot,
+  recordingSnapshot,
 } from './model.js';
 import { PjsipConfig } from './pjsip-config.js';
 import { type CallRecord, newRecord } from './records.js';
+import { KNOWN_FORMATS, RECORDING_FORMATS, type RecordingEnd, recordedMessage, scriptedEnd } from './recordings.js';
 import { type Clock, ariTimestamp } from './time.js';
 
 export interface WorldOptions {
@@ -78,6 +82,9 @@ export class World {
   private readonly channels = new Map<string, Channel>();
   private readonly bridges = new Map<string, Bridge>();
   private readonly playbacks = new Map<string, Playback>();
+  private readonly liveRecordings = new Map<string, LiveRecording>();
+  /** Asterisk's recording directory: name → the file (one format per name here). */
+  private readonly storedRecordings = new Map<string, { format: string; data: Buffer }>();
   private readonly records = new Map<string, CallRecord>();
   /** The phones: how the device at `PJSIP/<name>` answers. */
   private readonly endpoints = new Map<string, EndpointBehavior>();
@@ -122,6 +129,7 @@ export class World {
       to: call.to,
     });
     if (call.fax) ch.fax = call.fax;
+    if (call.message) ch.message = call.message;
     this.enterStasis(ch, app, call.args ?? ['inbound', call.to]);
     for (const step of call.script ?? []) {
       if ('hangup' in step) this.later(ch, step.atMs, () => this.hangup(ch, NORMAL_CLEARING, {}));
@@ -354,7 +362,7 @@ export class World {
     const pb = this.newPlayback(media, playbackId, lang ?? ch.language, { channel: ch });
     ch.playbacks.push(pb);
     const snapshot = playbackSnapshot(pb);
-    if (ch.playbacks.length === 1) this.startPlayback(pb);
+    if (ch.playbacks.length === 1 && !ch.recording) this.startPlayback(pb);
     return snapshot;
   }
 
@@ -377,6 +385,155 @@ export class World {
     const pb = this.playbacks.get(id);
     if (!pb) throw notFound('Playback not found');
     this.finishPlayback(pb, 'done');
+  }
+
+  // ---- recordings -------------------------------------------------------------------------
+
+  /**
+   * `POST /channels/{id}/record`, checked as resource_channels.c and res_stasis_recording.c check
+   * it; the recording itself is a command on the channel's queue, so it starts once a running
+   * playback is over (the request has answered 201 `queued` long before).
+   */
+  recordChannel(
+    id: string,
+    p: {
+      name?: string;
+      format?: string;
+      maxDurationSeconds?: number;
+      maxSilenceSeconds?: number;
+      ifExists?: string;
+      beep?: boolean;
+      terminateOn?: string;
+    },
+  ) {
+    if (!p.name) throw badRequest('Missing parameter name');
+    if (!p.format) throw badRequest('Missing parameter format');
+    if ((p.maxDurationSeconds ?? 0) < 0) throw badRequest('max_duration_seconds cannot be negative');
+    if ((p.maxSilenceSeconds ?? 0) < 0) throw badRequest('max_silence_seconds cannot be negative');
+    const ch = this.channel(id);
+    if (!ch.stasisApp) throw notInStasis();
+    const acceptDtmf = terminationKeys(p.terminateOn);
+    if (acceptDtmf === undefined) throw badRequest('terminateOn invalid');
+    const ifExists = (p.ifExists || 'fail').toLowerCase();
+    if (!['fail', 'overwrite', 'append'].includes(ifExists)) throw badRequest('ifExists invalid');
+    if (!KNOWN_FORMATS.has(p.format)) throw unprocessable('specified format is unknown on this system');
+    if (!RECORDING_FORMATS[p.format]) {
+      throw new AriError(501, { message: `ari-sim records only ${Object.keys(RECORDING_FORMATS).join(' and ')}` });
+    }
+    const exists = `Recording '${p.name}' already exists and can not be overwritten`;
+    if (ifExists === 'fail' && this.storedRecordings.has(p.name)) throw conflict(exists);
+    if (this.liveRecordings.has(p.name)) throw conflict(exists);
+    const rec: LiveRecording = {
+      name: p.name,
+      format: p.format,
+      channel: ch,
+      state: 'queued',
+      maxDurationMs: (p.maxDurationSeconds ?? 0) * 1000,
+      maxSilenceMs: (p.maxSilenceSeconds ?? 0) * 1000,
+      acceptDtmf,
+      beep: p.beep ?? false,
+    };
+    this.liveRecordings.set(rec.name, rec);
+    void this.whenIdle(ch).then(() => this.startRecording(rec));
+    return recordingSnapshot(rec);
+  }
+
+  private startRecording(rec: LiveRecording) {
+    const ch = rec.channel;
+    // Stopped or cancelled while queued, or the channel is gone: res_stasis drops the command.
+    if (rec.state !== 'queued' || ch.gone) return this.liveRecordings.delete(rec.name);
+    if (ch.bridge) return this.failRecording(rec, 'Cannot record channel while in bridge');
+    // ast_auto_answer: a channel that is not up yet is answered first.
+    if (ch.state === 'Ring' || ch.state === 'Ringing') this.setState(ch, 'Up');
+    else if (ch.state !== 'Up') return this.failRecording(rec, 'Failed to answer channel');
+    rec.state = 'recording';
+    rec.startedAt = performance.now();
+    ch.recording = rec;
+    this.emitRecording(rec, 'RecordingStarted');
+    if (rec.beep) ch.record.playbacks.push('sound:beep');
+    const scripted = scriptedEnd(ch.message, rec);
+    if (!scripted) return;
+    const then = ch.message?.then;
+    rec.timer = this.o.clock.after(scripted.atMs, () => {
+      ch.timers.delete(rec.timer!);
+      rec.timer = undefined;
+      rec.endAtMs = scripted.atMs;
+      if (scripted.end === 'hangup') this.hangup(ch, NORMAL_CLEARING, {});
+      else if (scripted.end === 'dtmf' && then && 'dtmf' in then) this.dtmfNow(ch, then.dtmf[0] ?? '');
+      else this.finishRecording(rec, scripted.end);
+    });
+    ch.timers.add(rec.timer);
+  }
+
+  /** ast_play_and_record returned: the file is stored (unless cancelled) and RecordingFinished goes out. */
+  private finishRecording(rec: LiveRecording, end: RecordingEnd) {
+    if (rec.state !== 'recording') return;
+    const ch = rec.channel;
+    this.o.clock.cancel(rec.timer);
+    if (rec.timer) ch.timers.delete(rec.timer);
+    const elapsedMs = rec.endAtMs ?? (performance.now() - (rec.startedAt ?? 0)) / this.o.clock.timeScale;
+    const recorded = recordedMessage(ch.message, Math.round(elapsedMs), end, rec.maxSilenceMs);
+    // The caller left their message; another recording of the channel hears silence.
+    ch.message = undefined;
+    if (!rec.discard) {
+      this.storedRecordings.set(rec.name, { format: rec.format, data: RECORDING_FORMATS[rec.format]!(recorded) });
+    }
+    // record_file reports every recording that ran as done, a cancelled one too.
+    rec.state = 'done';
+    rec.duration = recorded.duration;
+    rec.talkingDuration = recorded.talkingDuration;
+    ch.recording = undefined;
+    this.liveRecordings.delete(rec.name);
+    ch.record.recordings.push({ name: rec.name, duration: recorded.duration, end });
+    this.emitRecording(rec, 'RecordingFinished');
+    const next = ch.playbacks[0];
+    if (next?.state === 'queued' && !ch.gone) this.startPlayback(next);
+    else for (const wake of ch.idleWaiters.splice(0)) wake();
+  }
+
+  private failRecording(rec: LiveRecording, cause: string) {
+    rec.state = 'failed';
+    rec.cause = cause;
+    this.liveRecordings.delete(rec.name);
+    this.emitRecording(rec, 'RecordingFailed');
+  }
+
+  getLiveRecording(name: string) {
+    const rec = this.liveRecordings.get(name);
+    if (!rec) throw notFound('Recording not found');
+    return recordingSnapshot(rec);
+  }
+
+  /** `POST /recordings/live/{name}/stop` (keep) or `DELETE /recordings/live/{name}` (cancel: the file goes). */
+  stopLiveRecording(name: string, discard: boolean) {
+    const rec = this.liveRecordings.get(name);
+    if (!rec) throw notFound('Recording not found');
+    if (rec.state === 'queued') {
+      rec.state = 'canceled';
+      return;
+    }
+    rec.discard = discard;
+    this.finishRecording(rec, 'stopped');
+  }
+
+  listStoredRecordings() {
+    return [...this.storedRecordings].map(([name, file]) => ({ name, format: file.format }));
+  }
+
+  getStoredRecording(name: string) {
+    const file = this.storedRecordings.get(name);
+    if (!file) throw notFound('Recording not found');
+    return { name, format: file.format };
+  }
+
+  storedRecordingFile(name: string): Binary {
+    const file = this.storedRecordings.get(name);
+    if (!file) throw notFound('Recording not found');
+    return new Binary(`audio/${file.format}`, file.data);
+  }
+
+  deleteStoredRecording(name: string) {
+    if (!this.storedRecordings.delete(name)) throw notFound('Recording not found');
   }
 
   // ---- bridges ----------------------------------------------------------------------------
@@ -697,6 +854,8 @@ export class World {
     ch.gone = true;
     for (const timer of ch.timers) this.o.clock.cancel(timer);
     ch.timers.clear();
+    // ast_play_and_record sees the hang-up, keeps what it recorded and reports it done.
+    if (ch.recording) this.finishRecording(ch.recording, 'hangup');
     for (const pb of [...ch.playbacks]) this.finishPlayback(pb, 'failed');
     if (ch.bridge) this.leaveBridge(ch);
     if (ch.stasisApp) {
@@ -727,11 +886,16 @@ export class World {
 
   private pressDigits(ch: Channel, atMs: number, digits: string) {
     [...digits].forEach((digit, i) => {
-      this.later(ch, atMs + i * DTMF_SPACING_MS, () => {
-        ch.record.dtmfPressed += digit;
-        if (ch.stasisApp) this.emitChannel(ch, 'ChannelDtmfReceived', { digit, duration_ms: 100 });
-      });
+      this.later(ch, atMs + i * DTMF_SPACING_MS, () => this.dtmfNow(ch, digit));
     });
+  }
+
+  /** A key the caller presses: the app hears it (also while recording); a `terminateOn` key ends a recording. */
+  private dtmfNow(ch: Channel, digit: string) {
+    ch.record.dtmfPressed += digit;
+    if (ch.stasisApp) this.emitChannel(ch, 'ChannelDtmfReceived', { digit, duration_ms: 100 });
+    const rec = ch.recording;
+    if (rec?.acceptDtmf.includes(digit.toLowerCase())) this.finishRecording(rec, 'dtmf');
   }
 
   /** The fax extension: ReceiveFAX(<spool>/<uniqueid>.tif), then Stasis(<app>,faxdone,...). */
@@ -914,9 +1078,11 @@ export class World {
     return ch;
   }
 
-  private whenIdle(ch: Channel): Promise<void> {
-    if (!ch.playbacks.length || ch.gone) return Promise.resolve();
-    return new Promise((resolve) => ch.idleWaiters.push(resolve));
+  /** Until the channel's running playback and recording are over (channel commands queue behind them). */
+  private async whenIdle(ch: Channel): Promise<void> {
+    while ((ch.playbacks.length || ch.recording) && !ch.gone) {
+      await new Promise<void>((resolve) => ch.idleWaiters.push(resolve));
+    }
   }
 
   /** After `ms` of simulated time, unless the channel is gone by then. */
@@ -1023,6 +1189,11 @@ export class World {
     if (app) this.send(app, type, { playback: playbackSnapshot(pb) });
   }
 
+  private emitRecording(rec: LiveRecording, type: string) {
+    const app = rec.channel.subscribedApp;
+    if (app) this.send(app, type, { recording: recordingSnapshot(rec) });
+  }
+
   private send(app: string, type: string, fields: Record<string, unknown>) {
     this.o.sink.send(app, {
       type,
@@ -1032,4 +1203,12 @@ export class World {
       application: app,
     });
   }
+}
+
+/** stasis_app_recording_termination_parse: the keys that end a recording, undefined when invalid. */
+function terminationKeys(terminateOn: string | undefined): string | undefined {
+  const value = (terminateOn ?? '').toLowerCase();
+  if (value === '' || value === 'none') return '';
+  if (value === 'any') return '#*0123456789abcd';
+  return value === '#' || value === '*' ? value : undefined;
 }
