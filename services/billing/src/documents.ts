@@ -1,7 +1,8 @@
 import { GridFSBucket, type Db } from 'mongodb';
 import { renderInvoicePdf } from './invoice-pdf.js';
-import type { InvoiceRecord } from './invoices.js';
-import { renderXRechnung } from './xrechnung.js';
+import { InvoiceStore, invoiceNumber, type InvoiceRecord } from './invoices.js';
+import { berlinDate } from './months.js';
+import { renderXRechnung, type PrecedingInvoice } from './xrechnung.js';
 
 export type DocumentKind = 'pdf' | 'xrechnung';
 
@@ -19,16 +20,35 @@ function describe(invoice: InvoiceRecord, kind: DocumentKind): { fileName: strin
     : { fileName: `${invoice.invoiceNumber}.xml`, contentType: 'application/xml' };
 }
 
-async function render(invoice: InvoiceRecord, kind: DocumentKind): Promise<Buffer> {
-  return kind === 'pdf' ? renderInvoicePdf(invoice) : Buffer.from(renderXRechnung(invoice), 'utf8');
-}
-
 /** Invoice documents in GridFS, rendered once from the stored invoice and then served as stored. */
 export class DocumentStore {
   private readonly bucket: GridFSBucket;
+  private readonly invoices: InvoiceStore;
 
   constructor(db: Db) {
     this.bucket = new GridFSBucket(db, { bucketName: BUCKET });
+    this.invoices = new InvoiceStore(db);
+  }
+
+  /** The invoices of the months that correction lines correct, with their issue dates. */
+  async preceding(invoice: InvoiceRecord): Promise<PrecedingInvoice[]> {
+    const months = [...new Set(invoice.lines.map((line) => line.correctedMonth).filter(Boolean))].sort();
+    return Promise.all(
+      months.map(async (month) => {
+        const issued = await this.invoices.invoice(invoice.tenantId, month);
+        return {
+          month,
+          invoiceNumber: issued?.invoiceNumber ?? invoiceNumber(invoice.tenantId, month),
+          ...(issued ? { issueDate: berlinDate(issued.issuedAt) } : {}),
+        };
+      }),
+    );
+  }
+
+  private async render(invoice: InvoiceRecord, kind: DocumentKind): Promise<Buffer> {
+    return kind === 'pdf'
+      ? renderInvoicePdf(invoice)
+      : Buffer.from(renderXRechnung(invoice, await this.preceding(invoice)), 'utf8');
   }
 
   /** Renders and stores both documents unless they are stored already. */
@@ -40,7 +60,7 @@ export class DocumentStore {
     const { fileName, contentType } = describe(invoice, kind);
     const stored = await this.read(invoice, fileName);
     if (stored) return { fileName, contentType, content: stored };
-    const content = await render(invoice, kind);
+    const content = await this.render(invoice, kind);
     await new Promise<void>((resolve, reject) => {
       const upload = this.bucket.openUploadStream(fileName, {
         metadata: { tenantId: invoice.tenantId, month: invoice.month, kind, contentType },

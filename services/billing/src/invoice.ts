@@ -1,6 +1,7 @@
 import { allocate } from './allocation.js';
 import { toCents, vatCents } from './money.js';
-import type { BillingProfile, LineCategory } from './profile.js';
+import { className, monthName, type Language } from './language.js';
+import { languageOf, type BillingProfile, type LineCategory } from './profile.js';
 
 export const VAT_RATE_PERCENT = 19;
 
@@ -61,10 +62,15 @@ export interface InvoiceLine {
   category: LineCategory;
   description: string;
   destinationClass: string;
+  /** Month a correction line corrects, `YYYY-MM` (its line period); empty on other lines. */
   correctedMonth: string;
+  /** Correction lines: legs that arrived after the close, or legs rated again. */
+  correctionReason?: CorrectionRow['reason'];
   quantityMilli: number;
   /** UN/ECE Rec 20: MIN (minute) or C62 (piece). */
   unitCode: 'MIN' | 'C62';
+  /** The contract price per minute or piece, 1/10,000 EUR (BT-146); never negative. */
+  unitPrice: number;
   amount: number;
   netCents: number;
 }
@@ -85,6 +91,10 @@ export interface InvoiceTotals {
   vatCents: number;
   grossCents: number;
   allocation: SiteShare[];
+  /** The language item names and the PDF are written in. */
+  language: Language;
+  /** A negative total becomes a credit note where the buyer asked for one. */
+  documentType: 'invoice' | 'credit-note';
 }
 
 export interface DraftLine extends Omit<InvoiceLine, 'netCents'> {
@@ -92,66 +102,152 @@ export interface DraftLine extends Omit<InvoiceLine, 'netCents'> {
   usageWeights: number[];
 }
 
-const minutesMilli = (seconds: number) => Math.round((seconds * 1000) / 60);
+/** Seconds as thousandths of a minute, rounded half away from zero. */
+const minutesMilli = (seconds: number) => Math.sign(seconds) * Math.round((Math.abs(seconds) * 1000) / 60);
 
-function usageLines(profile: BillingProfile, usage: readonly UsageRow[]): DraftLine[] {
+/**
+ * Quantity × unit price in cents, as a reader of the line recomputes it. It differs from the
+ * line's net amount by at most the per-leg rounding (amounts are summed per leg, minutes are
+ * shown to three decimals); documents show that rest as a line allowance or charge (BG-27/28).
+ */
+export function priceTimesQuantityCents(line: Pick<InvoiceLine, 'quantityMilli' | 'unitPrice'>): number {
+  // thousandths of a unit × 1/10,000 EUR = 1/10,000,000 EUR; 100,000 of them make a cent.
+  return toCents(Math.sign(line.quantityMilli) * Math.round((Math.abs(line.quantityMilli) * line.unitPrice) / 1000));
+}
+
+const WORDS = {
+  de: {
+    package: 'Sprachpaket Festnetz und Mobilfunk (je Monat 1.000 Min. Festnetz + 700 Min. Mobilfunk Deutschland)',
+    beyondPackages: 'Minuten über Paket',
+    minutes: 'Verbindungsminuten',
+    connectionFee: 'Verbindungsentgelt',
+    correction: 'Korrektur',
+    late: (legs: number) => `nachträglich eingegangene Verbindungen (${legs})`,
+    rerated: (legs: number) => `neu bewertete Verbindungen (${legs})`,
+    credit: 'Gutschrift der bisherigen Bewertung',
+    charge: 'neue Bewertung',
+  },
+  en: {
+    package: 'Voice package (per month 1,000 min German landlines + 700 min German mobile networks)',
+    beyondPackages: 'Minutes beyond the voice packages',
+    minutes: 'Call minutes',
+    connectionFee: 'Connection fee',
+    correction: 'Correction',
+    late: (legs: number) => `${legs} leg(s) received after the close`,
+    rerated: (legs: number) => `${legs} leg(s) rated again`,
+    credit: 'credit of the previous rating',
+    charge: 'new rating',
+  },
+} as const;
+
+interface PricedPart {
+  unitPrice: number;
+  /** Seconds for charges, connections for fees. */
+  units: number;
+  amount: number;
+  fee: boolean;
+}
+
+/** Rows of one class (or one corrected class) as lines per price: charges, then connection fees. */
+function pricedParts(profile: BillingProfile, rows: readonly (UsageRow | CorrectionRow)[]) {
+  const parts = new Map<string, PricedPart & { usageWeights: number[] }>();
+  const siteIndex = new Map(profile.sites.map((site, index) => [site.id, index]));
+  const add = (key: string, part: PricedPart, siteId: string) => {
+    const entry = parts.get(key) ?? { ...part, units: 0, amount: 0, usageWeights: profile.sites.map(() => 0) };
+    entry.units += part.units;
+    entry.amount += part.amount;
+    const index = siteIndex.get(siteId);
+    if (index !== undefined) entry.usageWeights[index] = (entry.usageWeights[index] ?? 0) + part.amount;
+    parts.set(key, entry);
+  };
+  let residual = 0;
+  for (const row of rows) {
+    for (const charge of row.charges) {
+      const part = { unitPrice: charge.pricePerMinute, units: charge.seconds, amount: charge.amount, fee: false };
+      add(`c${String(charge.pricePerMinute).padStart(12, '0')}`, part, row.siteId);
+    }
+    for (const fee of row.connectionFees) {
+      add(`f${String(fee.unitPrice).padStart(12, '0')}`, { ...fee, units: fee.count, fee: true }, row.siteId);
+    }
+    residual +=
+      row.amount -
+      row.charges.reduce((sum, charge) => sum + charge.amount, 0) -
+      row.connectionFees.reduce((sum, fee) => sum + fee.amount, 0);
+  }
+  const sorted = [...parts].sort(([a], [b]) => a.localeCompare(b)).map(([, part]) => part);
+  // Charges and fees make up the amount; should a row say otherwise, its rest stays on the
+  // class's first line rather than being lost.
+  const [first] = sorted;
+  if (residual !== 0 && first) first.amount += residual;
+  return sorted.filter((part) => part.amount !== 0 || part.units !== 0);
+}
+
+function usageLines(profile: BillingProfile, usage: readonly UsageRow[], language: Language): DraftLine[] {
+  const words = WORDS[language];
   const byClass = new Map<string, UsageRow[]>();
   for (const row of usage) byClass.set(row.destinationClass, [...(byClass.get(row.destinationClass) ?? []), row]);
   const lines: DraftLine[] = [];
   for (const [destinationClass, rows] of [...byClass].sort(([a], [b]) => a.localeCompare(b))) {
-    const amount = rows.reduce((sum, row) => sum + row.amount, 0);
-    if (amount === 0) continue;
-    // Bundle-drawing classes are charged for their overage seconds, the others for all billed seconds.
-    const seconds = rows.reduce((sum, row) => sum + (row.pool ? row.overageSeconds : row.billedSeconds), 0);
-    lines.push({
-      category: 'overage',
-      description: `Usage ${destinationClass}${rows.some((row) => row.pool) ? ' beyond the voice packages' : ''}`,
-      destinationClass,
-      correctedMonth: '',
-      quantityMilli: seconds > 0 ? minutesMilli(seconds) : 1000,
-      unitCode: seconds > 0 ? 'MIN' : 'C62',
-      amount,
-      usageWeights: profile.sites.map((site) =>
-        rows.filter((row) => row.siteId === site.id).reduce((sum, row) => sum + row.amount, 0),
-      ),
-    });
+    const minutes = rows.some((row) => row.pool) ? words.beyondPackages : words.minutes;
+    for (const part of pricedParts(profile, rows)) {
+      if (part.amount === 0) continue;
+      lines.push({
+        category: 'overage',
+        description: `${part.fee ? words.connectionFee : minutes} – ${className(destinationClass, language)}`,
+        destinationClass,
+        correctedMonth: '',
+        quantityMilli: part.fee ? part.units * 1000 : minutesMilli(part.units),
+        unitCode: part.fee ? 'C62' : 'MIN',
+        unitPrice: part.unitPrice,
+        amount: part.amount,
+        usageWeights: part.usageWeights,
+      });
+    }
   }
   return lines;
 }
 
-function correctionLines(profile: BillingProfile, corrections: readonly CorrectionRow[]): DraftLine[] {
+function correctionLines(profile: BillingProfile, corrections: readonly CorrectionRow[], language: Language) {
+  const words = WORDS[language];
   const groups = new Map<string, CorrectionRow[]>();
   for (const row of corrections) {
-    const key = `${row.month}\u0000${row.destinationClass}`;
+    const key = `${row.month}\u0000${row.destinationClass}\u0000${row.reason}`;
     groups.set(key, [...(groups.get(key) ?? []), row]);
   }
   const lines: DraftLine[] = [];
   for (const [key, rows] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
-    const amount = rows.reduce((sum, row) => sum + row.amount, 0);
-    if (amount === 0) continue;
     const [month = '', destinationClass = ''] = key.split('\u0000');
+    const reason = rows[0]?.reason ?? 'late';
     const legs = rows.reduce((sum, row) => sum + row.legs, 0);
-    lines.push({
-      category: 'correction',
-      description: `Correction ${month} ${destinationClass}: ${legs} leg(s) rated after that month was invoiced`,
-      destinationClass,
-      correctedMonth: month,
-      quantityMilli: amount < 0 ? -1000 : 1000,
-      unitCode: 'C62',
-      amount,
-      usageWeights: profile.sites.map((site) =>
-        rows.filter((row) => row.siteId === site.id).reduce((sum, row) => sum + row.amount, 0),
-      ),
-    });
+    const what = `${words.correction} ${monthName(month, language)}, ${className(destinationClass, language)}`;
+    const why = reason === 'rerated' ? words.rerated(legs) : words.late(legs);
+    for (const part of pricedParts(profile, rows)) {
+      if (part.amount === 0) continue;
+      const direction = reason === 'rerated' ? `, ${part.amount < 0 ? words.credit : words.charge}` : '';
+      const units = part.units === 0 ? Math.sign(part.amount) : part.units;
+      lines.push({
+        category: 'correction',
+        description: `${what}: ${part.fee ? `${words.connectionFee}, ` : ''}${why}${direction}`,
+        destinationClass,
+        correctedMonth: month,
+        correctionReason: reason,
+        quantityMilli: part.fee ? units * 1000 : minutesMilli(units),
+        unitCode: part.fee ? 'C62' : 'MIN',
+        unitPrice: part.unitPrice,
+        amount: part.amount,
+        usageWeights: part.usageWeights,
+      });
+    }
   }
   return lines;
 }
 
 /**
- * Builds a month's invoice lines (voice packages, usage beyond them per class, recurring fees,
- * one-off items, corrections of earlier months), rounds each line once to cents, adds VAT on the
- * net total (EN 16931 BR-CO-17), and splits every line and the VAT over the sites so that the
- * site shares add up exactly to the invoice totals.
+ * Builds a month's invoice lines (voice packages; usage beyond them per class and price, with
+ * connection fees on lines of their own; recurring fees; one-off items; corrections of earlier
+ * months per class, reason and price), rounds each line once to cents, adds VAT on the net total
+ * (EN 16931 BR-CO-17), and splits every line and the VAT over the sites so that the site shares
+ * add up exactly to the invoice totals. Item names are in the buyer's language.
  */
 export function buildInvoice(
   profile: BillingProfile,
@@ -164,21 +260,23 @@ export function buildInvoice(
   if (unknown.length > 0) {
     throw new UnknownSitesError(unknown.sort());
   }
+  const language = languageOf(profile);
   const none: number[] = profile.sites.map(() => 0);
   const drafts: DraftLine[] = [];
   if (profile.voicePackages > 0) {
     drafts.push({
       category: 'packages',
-      description: 'Voice package: 1000 de-fixed + 700 de-mobile minutes per month',
+      description: WORDS[language].package,
       destinationClass: '',
       correctedMonth: '',
       quantityMilli: profile.voicePackages * 1000,
       unitCode: 'C62',
+      unitPrice: profile.voicePackagePrice,
       amount: profile.voicePackages * profile.voicePackagePrice,
       usageWeights: none,
     });
   }
-  drafts.push(...usageLines(profile, usage));
+  drafts.push(...usageLines(profile, usage, language));
   for (const fee of profile.recurringFees) {
     drafts.push({
       category: 'fees',
@@ -187,6 +285,7 @@ export function buildInvoice(
       correctedMonth: '',
       quantityMilli: fee.quantity * 1000,
       unitCode: 'C62',
+      unitPrice: fee.unitPrice,
       amount: fee.quantity * fee.unitPrice,
       usageWeights: none,
     });
@@ -199,11 +298,12 @@ export function buildInvoice(
       correctedMonth: '',
       quantityMilli: item.quantity * 1000,
       unitCode: 'C62',
+      unitPrice: item.unitPrice,
       amount: item.quantity * item.unitPrice,
       usageWeights: none,
     });
   }
-  drafts.push(...correctionLines(profile, corrections));
+  drafts.push(...correctionLines(profile, corrections, language));
 
   const lines: InvoiceLine[] = drafts.map(({ usageWeights: _weights, ...line }) => ({
     ...line,
@@ -218,6 +318,8 @@ export function buildInvoice(
     vatRatePercent: VAT_RATE_PERCENT,
     vatCents: vat,
     grossCents: netCents + vat,
+    language,
+    documentType: netCents + vat < 0 && profile.creditNoteForNegativeTotal === true ? 'credit-note' : 'invoice',
     allocation: profile.sites.map((site, siteIndex) => ({
       siteId: site.id,
       siteName: site.name,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { defaultLanguage, LANGUAGES, type Language } from './language.js';
 import { isMonth } from './months.js';
 
 export const LINE_CATEGORIES = ['packages', 'overage', 'fees', 'one-off', 'correction'] as const;
@@ -54,6 +55,10 @@ export const billingProfileSchema = z
       method: z.enum(ALLOCATION_METHODS),
       overrides: z.array(z.object({ category: z.enum(LINE_CATEGORIES), method: z.enum(ALLOCATION_METHODS) })),
     }),
+    /** The language of item names and the PDF; absent: German for buyers in DE, else English. */
+    language: z.enum(LANGUAGES, `is one of ${LANGUAGES.join(', ')}`).optional(),
+    /** A negative total as a credit note (UBL CreditNote, type 381) instead of a negative invoice (380). */
+    creditNoteForNegativeTotal: z.boolean().optional(),
   })
   .superRefine((profile, context) => {
     const seen = new Set<string>();
@@ -103,4 +108,9 @@ export function parseProfile(input: unknown): BillingProfile {
 
 export function allocationMethodFor(profile: BillingProfile, category: LineCategory): AllocationMethod {
   return profile.allocation.overrides.find((o) => o.category === category)?.method ?? profile.allocation.method;
+}
+
+/** The language the buyer's invoices are written in. */
+export function languageOf(profile: Pick<BillingProfile, 'language' | 'buyer'>): Language {
+  return profile.language ?? defaultLanguage(profile.buyer.address.countryCode);
 }

@@ -1,23 +1,71 @@
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
+import { priceTimesQuantityCents, type InvoiceLine } from './invoice.js';
 import type { InvoiceRecord } from './invoices.js';
 import { formatCents, formatMilli } from './money.js';
+import { berlinDate, monthPeriod } from './months.js';
 
 export const XRECHNUNG_CUSTOMIZATION_ID = 'urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0';
 export const PEPPOL_PROFILE_ID = 'urn:fdc:peppol.eu:2017:poacc:billing:01:1.0';
+const UBL = 'urn:oasis:names:specification:ubl:schema:xsd';
 const NS = {
-  invoice: 'urn:oasis:names:specification:ubl:schema:xsd:Invoice-2',
-  cac: 'urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2',
-  cbc: 'urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2',
+  cac: `${UBL}:CommonAggregateComponents-2`,
+  cbc: `${UBL}:CommonBasicComponents-2`,
 };
 const CURRENCY = 'EUR';
-/** UNTDID 4461: SEPA credit transfer. */
+/** UNTDID 4461: SEPA credit transfer (to the seller), or no instrument named (a refund). */
 const SEPA_CREDIT_TRANSFER = '58';
-/** UNTDID 1001: commercial invoice. */
-const COMMERCIAL_INVOICE = '380';
+const INSTRUMENT_NOT_DEFINED = '1';
+
+/** An invoice that a correction line refers to (BG-3): the corrected month's invoice. */
+export interface PrecedingInvoice {
+  month: string;
+  invoiceNumber: string;
+  /** `YYYY-MM-DD`; absent when that invoice is not in the store. */
+  issueDate?: string;
+}
+
+/** The UBL document an invoice is written as: a negative total may be a credit note (381). */
+const DOCUMENTS = {
+  invoice: {
+    root: 'Invoice',
+    typeCode: 'InvoiceTypeCode',
+    code: '380',
+    line: 'InvoiceLine',
+    quantity: 'InvoicedQuantity',
+  },
+  'credit-note': {
+    root: 'CreditNote',
+    typeCode: 'CreditNoteTypeCode',
+    code: '381',
+    line: 'CreditNoteLine',
+    quantity: 'CreditedQuantity',
+  },
+} as const;
+
+const TEXTS = {
+  de: {
+    payable: (days: number, due: string) => `Zahlbar innerhalb von ${days} Tagen bis ${due} ohne Abzug.`,
+    refund: (days: number) => `Der Betrag wird innerhalb von ${days} Tagen erstattet.`,
+    rounding: 'Rundungsausgleich: Beträge werden je Verbindung berechnet und gerundet',
+  },
+  en: {
+    payable: (days: number, due: string) => `Payable within ${days} days, by ${due}, without deduction.`,
+    refund: (days: number) => `The amount will be refunded within ${days} days.`,
+    rounding: 'Rounding: amounts are rated and rounded per leg',
+  },
+} as const;
 
 const amount = (parent: XMLBuilder, name: string, cents: number) =>
   parent.ele(`cbc:${name}`, { currencyID: CURRENCY }).txt(formatCents(cents));
+
+/** 1/10,000 EUR as a decimal with at least two places: `150` → `0.015`, `299000` → `29.90`. */
+function unitPrice(tenThousandths: number): string {
+  const fraction = String(tenThousandths % 10_000)
+    .padStart(4, '0')
+    .replace(/0{1,2}$/, '');
+  return `${Math.floor(tenThousandths / 10_000)}.${fraction}`;
+}
 
 function address(party: XMLBuilder, street: string, city: string, postalCode: string, countryCode: string): void {
   const postal = party.ele('cac:PostalAddress');
@@ -34,28 +82,80 @@ function taxCategory(parent: XMLBuilder, name: string, percent: number): void {
   category.ele('cac:TaxScheme').ele('cbc:ID').txt('VAT');
 }
 
+function period(parent: XMLBuilder, start: string, end: string): void {
+  const element = parent.ele('cac:InvoicePeriod');
+  element.ele('cbc:StartDate').txt(start);
+  element.ele('cbc:EndDate').txt(end);
+}
+
+/**
+ * One line: quantity (real minutes or pieces), the contract unit price (BT-146), the month it
+ * bills as the line period (BG-26; a correction's is the corrected month), and the per-leg rounding rest as a line allowance or charge
+ * so that quantity × price ± rest = line net, as EN 16931 defines the line net amount.
+ */
+function line(
+  root: XMLBuilder,
+  document: (typeof DOCUMENTS)[keyof typeof DOCUMENTS],
+  invoice: InvoiceRecord,
+  entry: InvoiceLine,
+  index: number,
+  sign: 1 | -1,
+): void {
+  const element = root.ele(`cac:${document.line}`);
+  element.ele('cbc:ID').txt(String(index + 1));
+  element.ele(`cbc:${document.quantity}`, { unitCode: entry.unitCode }).txt(formatMilli(sign * entry.quantityMilli));
+  amount(element, 'LineExtensionAmount', sign * entry.netCents);
+  const delivered = monthPeriod(entry.correctedMonth || invoice.month);
+  period(element, delivered.start, delivered.end);
+  const rest = sign * (entry.netCents - priceTimesQuantityCents(entry));
+  if (rest !== 0) {
+    const adjustment = element.ele('cac:AllowanceCharge');
+    adjustment.ele('cbc:ChargeIndicator').txt(rest > 0 ? 'true' : 'false');
+    adjustment.ele('cbc:AllowanceChargeReason').txt(TEXTS[invoice.language].rounding);
+    amount(adjustment, 'Amount', Math.abs(rest));
+  }
+  const item = element.ele('cac:Item');
+  item.ele('cbc:Name').txt(entry.description);
+  taxCategory(item, 'ClassifiedTaxCategory', invoice.vatRatePercent);
+  // BR-27: the price is never negative; a credit has a negative quantity instead.
+  element.ele('cac:Price').ele('cbc:PriceAmount', { currencyID: CURRENCY }).txt(unitPrice(entry.unitPrice));
+}
+
 /**
  * The invoice as an XRechnung 3.0 e-invoice in UBL 2.1 syntax (EN 16931 with the German CIUS):
- * BT-10 buyer reference = Leitweg-ID, seller contact (BG-6), seller VAT id (BT-31), payment
- * means 58 with the seller's IBAN (BT-84), one VAT breakdown at the standard rate.
+ * BT-10 buyer reference = Leitweg-ID, seller contact (BG-6), seller VAT id (BT-31), the invoices
+ * that correction lines correct (BG-3), payment by SEPA credit transfer to the seller's IBAN
+ * (BT-84) or, when the seller owes, a refund; one VAT breakdown at the standard rate. A credit
+ * note (type 381) states the credit as positive amounts.
  */
-export function renderXRechnung(invoice: InvoiceRecord): string {
+export function renderXRechnung(invoice: InvoiceRecord, preceding: readonly PrecedingInvoice[] = []): string {
   const { seller, buyer } = invoice;
-  const root = create({ version: '1.0', encoding: 'UTF-8' }).ele(NS.invoice, 'Invoice', {
+  const document = DOCUMENTS[invoice.documentType];
+  const sign = invoice.documentType === 'credit-note' ? -1 : 1;
+  const texts = TEXTS[invoice.language];
+  const root = create({ version: '1.0', encoding: 'UTF-8' }).ele(`${UBL}:${document.root}-2`, document.root, {
     'xmlns:cac': NS.cac,
     'xmlns:cbc': NS.cbc,
   });
   root.ele('cbc:CustomizationID').txt(XRECHNUNG_CUSTOMIZATION_ID);
   root.ele('cbc:ProfileID').txt(PEPPOL_PROFILE_ID);
   root.ele('cbc:ID').txt(invoice.invoiceNumber);
-  root.ele('cbc:IssueDate').txt(invoice.issuedAt.toISOString().slice(0, 10));
-  root.ele('cbc:DueDate').txt(invoice.dueDate);
-  root.ele('cbc:InvoiceTypeCode').txt(COMMERCIAL_INVOICE);
+  root.ele('cbc:IssueDate').txt(berlinDate(invoice.issuedAt));
+  const payable = sign * invoice.grossCents;
+  const sellerPaid = payable > 0 && sign === 1;
+  if (document.root === 'Invoice') root.ele('cbc:DueDate').txt(invoice.dueDate);
+  root.ele(`cbc:${document.typeCode}`).txt(document.code);
   root.ele('cbc:DocumentCurrencyCode').txt(CURRENCY);
   root.ele('cbc:BuyerReference').txt(buyer.leitwegId);
-  const period = root.ele('cac:InvoicePeriod');
-  period.ele('cbc:StartDate').txt(invoice.periodStart);
-  period.ele('cbc:EndDate').txt(invoice.periodEnd);
+  // The invoicing period spans every line's period (PEPPOL-EN16931-R110): corrections reach back.
+  const corrected = invoice.lines.filter((entry) => entry.correctedMonth).map((entry) => entry.correctedMonth);
+  const earliest = corrected.length > 0 ? monthPeriod([...corrected].sort()[0]!).start : invoice.periodStart;
+  period(root, earliest < invoice.periodStart ? earliest : invoice.periodStart, invoice.periodEnd);
+  for (const reference of [...preceding].sort((a, b) => a.month.localeCompare(b.month))) {
+    const cited = root.ele('cac:BillingReference').ele('cac:InvoiceDocumentReference');
+    cited.ele('cbc:ID').txt(reference.invoiceNumber);
+    if (reference.issueDate) cited.ele('cbc:IssueDate').txt(reference.issueDate);
+  }
 
   const supplier = root.ele('cac:AccountingSupplierParty').ele('cac:Party');
   supplier.ele('cbc:EndpointID', { schemeID: 'EM' }).txt(seller.contactEmail);
@@ -82,43 +182,36 @@ export function renderXRechnung(invoice: InvoiceRecord): string {
   customer.ele('cac:PartyLegalEntity').ele('cbc:RegistrationName').txt(buyer.name);
 
   const means = root.ele('cac:PaymentMeans');
-  means.ele('cbc:PaymentMeansCode').txt(SEPA_CREDIT_TRANSFER);
-  means.ele('cbc:PaymentID').txt(invoice.invoiceNumber);
-  const account = means.ele('cac:PayeeFinancialAccount');
-  account.ele('cbc:ID').txt(seller.iban);
-  account.ele('cbc:Name').txt(seller.name);
-  account.ele('cac:FinancialInstitutionBranch').ele('cbc:ID').txt(seller.bic);
+  if (sellerPaid) {
+    means.ele('cbc:PaymentMeansCode').txt(SEPA_CREDIT_TRANSFER);
+    means.ele('cbc:PaymentID').txt(invoice.invoiceNumber);
+    const account = means.ele('cac:PayeeFinancialAccount');
+    account.ele('cbc:ID').txt(seller.iban);
+    account.ele('cbc:Name').txt(seller.name);
+    account.ele('cac:FinancialInstitutionBranch').ele('cbc:ID').txt(seller.bic);
+  } else {
+    // The seller owes the buyer: the buyer's account is not known here, so no instrument is named.
+    means.ele('cbc:PaymentMeansCode').txt(INSTRUMENT_NOT_DEFINED);
+    means.ele('cbc:PaymentID').txt(invoice.invoiceNumber);
+  }
   root
     .ele('cac:PaymentTerms')
     .ele('cbc:Note')
-    .txt(`Payable within ${seller.paymentTermsDays} days, by ${invoice.dueDate}, without deduction.`);
+    .txt(sellerPaid ? texts.payable(seller.paymentTermsDays, invoice.dueDate) : texts.refund(seller.paymentTermsDays));
 
   const taxTotal = root.ele('cac:TaxTotal');
-  amount(taxTotal, 'TaxAmount', invoice.vatCents);
+  amount(taxTotal, 'TaxAmount', sign * invoice.vatCents);
   const subtotal = taxTotal.ele('cac:TaxSubtotal');
-  amount(subtotal, 'TaxableAmount', invoice.netCents);
-  amount(subtotal, 'TaxAmount', invoice.vatCents);
+  amount(subtotal, 'TaxableAmount', sign * invoice.netCents);
+  amount(subtotal, 'TaxAmount', sign * invoice.vatCents);
   taxCategory(subtotal, 'TaxCategory', invoice.vatRatePercent);
 
   const totals = root.ele('cac:LegalMonetaryTotal');
-  amount(totals, 'LineExtensionAmount', invoice.netCents);
-  amount(totals, 'TaxExclusiveAmount', invoice.netCents);
-  amount(totals, 'TaxInclusiveAmount', invoice.grossCents);
-  amount(totals, 'PayableAmount', invoice.grossCents);
+  amount(totals, 'LineExtensionAmount', sign * invoice.netCents);
+  amount(totals, 'TaxExclusiveAmount', sign * invoice.netCents);
+  amount(totals, 'TaxInclusiveAmount', sign * invoice.grossCents);
+  amount(totals, 'PayableAmount', payable);
 
-  invoice.lines.forEach((line, index) => {
-    const element = root.ele('cac:InvoiceLine');
-    element.ele('cbc:ID').txt(String(index + 1));
-    element.ele('cbc:InvoicedQuantity', { unitCode: line.unitCode }).txt(formatMilli(line.quantityMilli));
-    amount(element, 'LineExtensionAmount', line.netCents);
-    const item = element.ele('cac:Item');
-    item.ele('cbc:Name').txt(line.description);
-    taxCategory(item, 'ClassifiedTaxCategory', invoice.vatRatePercent);
-    // Price per base quantity = the whole line, so quantity × price equals the line net exactly
-    // (BR-27 forbids a negative price: a credit line has a negative quantity instead).
-    const price = element.ele('cac:Price');
-    amount(price, 'PriceAmount', Math.abs(line.netCents));
-    price.ele('cbc:BaseQuantity', { unitCode: line.unitCode }).txt(formatMilli(Math.abs(line.quantityMilli)));
-  });
+  invoice.lines.forEach((entry, index) => line(root, document, invoice, entry, index, sign));
   return root.end({ prettyPrint: true });
 }

@@ -102,6 +102,10 @@ export function storyMonth(tenantId: string, month: string, seed: number, calls 
         overageSeconds: overage,
         connectionFee: fee,
         amount: Math.round((charged * cls.price) / 60) + fee,
+        charges:
+          charged > 0 && cls.price > 0
+            ? [{ pricePerMinute: cls.price, seconds: charged, amount: Math.round((charged * cls.price) / 60) }]
+            : [],
         tariffId: 'standard',
         tariffVersion: 1,
         receivedAt: new Date(0),
