@@ -2,7 +2,9 @@ import * as grpc from '@grpc/grpc-js';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import { VOICEMAIL_INBOX_BUCKET, VoicemailEvents, eventSubject } from '@switchboard/events';
 import { directoryService } from '@switchboard/directory';
-import { directoryServiceV1, faxServiceV1 } from '@switchboard/proto';
+import { DirectoryCache } from '@switchboard/directory-cache';
+import { directoryServiceV1, faxServiceV1, faxV1 } from '@switchboard/proto';
+import { directoryRpcClient } from '@switchboard/rpc-clients';
 import {
   connectNats,
   createAuthenticator,
@@ -26,11 +28,17 @@ import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleVoicemailWav } from '../test/sample-wav.js';
 import { eventually } from '../test/waiting.js';
+import { DeliveryDeferredError } from './fax-intake.js';
+import { createSmtpMailer } from './fax-mail.js';
+import { FaxRoutes, type FaxDirectoryDocument } from './fax-routes.js';
 import { FaxSettingsStore } from './fax-settings.js';
 import { FaxStore } from './fax-store.js';
 import { createFaxMetrics, createVoicemailMetrics } from './metrics.js';
+import { ObjectInbox } from './inbox-object.js';
+import { MailboxResolver } from './mailbox-resolver.js';
 import { Retention } from './retention.js';
 import { VOICEMAIL_RECEIVED_DURABLE, faxService } from './service.js';
+import { VoicemailIntake } from './voicemail-intake.js';
 import { VoicemailStore } from './voicemail-store.js';
 
 const { VoicemailStatus } = faxServiceV1;
@@ -424,7 +432,7 @@ describe('voicemail inbox', () => {
     });
   });
 
-  it('keeps a failed recording with its reason, alerts, and still tells the department who called', async () => {
+  it('keeps a failed recording with its reason, counts it, and still tells the department who called', async () => {
     const before = await metric('voicemail_failures_total', { reason: 'recording' });
     const failedBefore = await metric('voicemail_received_total', { result: 'failed' });
     const nothing = await leaveVoicemail({
@@ -482,6 +490,67 @@ describe('voicemail inbox', () => {
     const delivered = await settled('t-kropp', id, VoicemailStatus.VOICEMAIL_STATUS_DELIVERED);
     expect(delivered.deliveryAttempts).toBeGreaterThanOrEqual(3);
     expect(mailsFor(id)).toHaveLength(1);
+  });
+
+  it('records DELIVERY_FAILED after the last attempt, keeps the voicemail, and delivers it once on retry', async () => {
+    const db = mongoClient.db(DB);
+    const logger = createLogger({ service: 'intake-test', level: 'silent' });
+    const directoryCache = new DirectoryCache<FaxRoutes, FaxDirectoryDocument>(
+      directoryRpcClient(adapter, 3_000),
+      logger,
+      (tenantId, document) => new FaxRoutes(tenantId, document),
+    );
+    const mailer = createSmtpMailer(smtp.url, 2_000);
+    // The intake as the service's consumer runs it, handed the event directly so this test decides
+    // which delivery is the last.
+    const intake = new VoicemailIntake({
+      store: new VoicemailStore(db),
+      mailboxes: new MailboxResolver(directoryCache, new FaxSettingsStore(db, 90)),
+      inbox: new ObjectInbox(adapter.connection, VOICEMAIL_INBOX_BUCKET),
+      mailer,
+      metrics: createVoicemailMetrics(),
+      logger,
+      mailFrom: 'Voicemail <voicemail@test.example>',
+    });
+    const wav = sampleVoicemailWav({ seconds: 1, seed: 10 });
+    await inbox.putBlob({ name: 't-kropp/direct.wav' }, wav);
+    const event = faxV1.VoicemailReceived.fromPartial({
+      meta: newEventMeta('t-kropp', 'ari-adapter-test'),
+      callId: 'call-direct',
+      departmentId: 'buergerbuero',
+      callerNumber: CALLER,
+      durationSeconds: 12,
+      endedAt: new Date(),
+      audioUri: `nats-object://${VOICEMAIL_INBOX_BUCKET}/t-kropp/direct.wav`,
+      audioBytes: String(wav.length),
+    });
+    const id = event.meta!.eventId;
+
+    await smtp.stop();
+    try {
+      await expect(intake.process(event, { lastAttempt: false })).rejects.toBeInstanceOf(DeliveryDeferredError);
+      const failed = await intake.process(event, { lastAttempt: true });
+      expect(failed).toMatchObject({ status: VoicemailStatus.VOICEMAIL_STATUS_DELIVERY_FAILED, deliveryAttempts: 2 });
+      expect(failed.reasons).toHaveLength(2);
+      expect(failed.reasons[1]).toMatch(/^delivery to buergerbuero@amt-kropp\.example failed: /);
+    } finally {
+      await smtp.start();
+    }
+    // Settled: the event once more does nothing, even with the SMTP server back.
+    expect((await intake.process(event, { lastAttempt: false })).status).toBe(
+      VoicemailStatus.VOICEMAIL_STATUS_DELIVERY_FAILED,
+    );
+    expect(mailsFor(id)).toHaveLength(0);
+
+    const admin = await token({ subject: 'anna', tenantId: 't-kropp', role: 'admin' });
+    const retried = await api.retryVoicemailDelivery({ tenantId: 't-kropp', voicemailId: id }, admin);
+    expect(retried.voicemail).toMatchObject({
+      status: VoicemailStatus.VOICEMAIL_STATUS_DELIVERED,
+      deliveryAttempts: 3,
+    });
+    expect(Buffer.compare((await mailFor(id)).attachments[0]!.content, wav)).toBe(0);
+    expect(mailsFor(id)).toHaveLength(1);
+    mailer.close();
   });
 
   it('lists the inbox newest first, marks a voicemail handled and keeps tenants apart', async () => {
