@@ -46,9 +46,10 @@ export class DocumentStore {
   }
 
   private async render(invoice: InvoiceRecord, kind: DocumentKind): Promise<Buffer> {
+    const preceding = await this.preceding(invoice);
     return kind === 'pdf'
-      ? renderInvoicePdf(invoice)
-      : Buffer.from(renderXRechnung(invoice, await this.preceding(invoice)), 'utf8');
+      ? renderInvoicePdf(invoice, preceding)
+      : Buffer.from(renderXRechnung(invoice, preceding), 'utf8');
   }
 
   /** Renders and stores both documents unless they are stored already. */

@@ -43,10 +43,12 @@ export function storyProfile(tenantId: string, overrides: Partial<BillingProfile
     voicePackages: 2,
     voicePackagePrice: 299_000,
     recurringFees: [
-      { code: 'line', description: 'Line (site connection)', quantity: STORY_SITES, unitPrice: 19_900 },
-      { code: 'number', description: 'Ported phone number', quantity: 120, unitPrice: 1_000 },
+      { code: 'line', description: 'Anschluss je Standort', quantity: STORY_SITES, unitPrice: 19_900 },
+      { code: 'number', description: 'Rufnummer (portiert)', quantity: 120, unitPrice: 1_000 },
     ],
-    oneOffItems: [{ month: '2026-03', description: 'Number porting', quantity: 47, unitPrice: 25_000 }],
+    oneOffItems: [
+      { month: '2026-03', description: 'Rufnummernportierung (einmalig)', quantity: 47, unitPrice: 25_000 },
+    ],
     allocation: { method: 'usage', overrides: [{ category: 'packages', method: 'headcount' }] },
     ...overrides,
   };
