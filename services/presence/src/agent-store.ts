@@ -3,6 +3,7 @@ import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import { presenceV1 } from '@switchboard/proto';
 import { GrpcStatusError, mirrorKv, type KvMirror, type Logger, type NatsHandle } from '@switchboard/service-kit';
+import { LineIndex } from './lines.js';
 import { presenceMetrics } from './metrics.js';
 import { deadlineOf, expire } from './transitions.js';
 
@@ -70,6 +71,8 @@ export class AgentStore {
   /** Highest bucket sequence the watch has applied. */
   private seen = 0;
   private readonly catchUpWaiters = new Set<{ sequence: number; resolve(): void }>();
+  /** Devices and home-office numbers to agents, for call legs that carry no agent id. */
+  private readonly lines = new LineIndex();
 
   private constructor(
     readonly kv: KV,
@@ -102,8 +105,7 @@ export class AgentStore {
     const [tenantId, agentId] = entry.key.split('.');
     if (!tenantId || !agentId) return;
     if (entry.operation !== 'PUT') {
-      this.agents.get(tenantId)?.delete(agentId);
-      this.disarm(entry.key);
+      this.forget(tenantId, agentId);
       return;
     }
     let agent: Agent;
@@ -122,6 +124,7 @@ export class AgentStore {
     if (!tenant) this.agents.set(tenantId, (tenant = new Map()));
     const cached = tenant.get(agentId);
     if (cached && cached.revision >= stored.revision) return cached;
+    this.lines.update(tenantId, agentId, cached?.agent, stored.agent);
     tenant.set(agentId, stored);
     this.arm(`${tenantId}.${agentId}`, stored.agent);
     return stored;
@@ -196,6 +199,11 @@ export class AgentStore {
     return [...this.agents].filter(([, agents]) => agents.size > 0).map(([tenantId]) => tenantId);
   }
 
+  /** The agent whose device or home-office number `line` is (see lines.ts), if exactly one. */
+  ownerOf(tenantId: string, line: string): string | undefined {
+    return this.lines.ownerOf(tenantId, line);
+  }
+
   /** The tenant's agents as this replica last saw them. */
   list(tenantId: string): Agent[] {
     return [...(this.agents.get(tenantId)?.values() ?? [])].map((stored) => stored.agent);
@@ -263,6 +271,11 @@ export class AgentStore {
   /** Deletes an agent (gone from the directory); a reservation or call of it is not waited for. */
   async remove(tenantId: string, agentId: string): Promise<void> {
     await this.kv.delete(agentKey(tenantId, agentId));
+    this.forget(tenantId, agentId);
+  }
+
+  private forget(tenantId: string, agentId: string): void {
+    this.lines.update(tenantId, agentId, this.get(tenantId, agentId)?.agent, undefined);
     this.agents.get(tenantId)?.delete(agentId);
     this.disarm(`${tenantId}.${agentId}`);
   }

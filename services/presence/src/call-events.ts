@@ -1,65 +1,129 @@
 import { CALLS_STREAM, CallEvents, allTenantsSubject, tenantOfSubject } from '@switchboard/events';
-import { callV1 } from '@switchboard/proto';
+import { callV1, presenceV1 } from '@switchboard/proto';
 import { PoisonMessageError, type ConsumerOptions, type DeliveredMessage } from '@switchboard/service-kit';
 import type { AgentStore } from './agent-store.js';
+import { homeOfficeLine } from './lines.js';
 import { callAnswered, callEnded } from './transitions.js';
 
-const { LegState } = callV1;
+type Agent = presenceV1.Agent;
+const { LegKind, LegState } = callV1;
+const { AgentState } = presenceV1;
 
 export const CALL_EVENTS_DURABLE = 'presence-call-events';
 
+/** Asterisk names a channel `<tech>/<endpoint>-<8 hex digits>`; a caller leg's endpoint is that name. */
+const CHANNEL_SUFFIX = /-[0-9a-f]{8}$/;
+
+/** The device or home-office line a leg reaches, for the legs that can be a staff member's. */
+function lineOf(leg: callV1.Leg): string | undefined {
+  switch (leg.kind) {
+    case LegKind.LEG_KIND_CALLER:
+      return leg.endpoint.replace(CHANNEL_SUFFIX, '');
+    case LegKind.LEG_KIND_INTERNAL:
+      return leg.endpoint;
+    case LegKind.LEG_KIND_FORWARDED_HOME_OFFICE:
+      return homeOfficeLine(leg.to);
+    default:
+      return undefined;
+  }
+}
+
+/** Whose leg it is: the agent routing tagged it with, else the owner of its device or number. */
+function ownerOf(
+  store: AgentStore,
+  tenantId: string,
+  leg: callV1.Leg,
+): { agentId: string; tagged: boolean } | undefined {
+  const tagged = leg.tags['agent_id'];
+  if (tagged) return { agentId: tagged, tagged: true };
+  const line = lineOf(leg);
+  const agentId = line === undefined ? undefined : store.ownerOf(tenantId, line);
+  return agentId === undefined ? undefined : { agentId, tagged: false };
+}
+
+/** A leg that was talked on: answered, and for a caller's own leg, someone answered them too. */
+function talked(leg: callV1.Leg, legs: readonly callV1.Leg[]): boolean {
+  if (leg.answeredAt === undefined) return false;
+  return leg.kind !== LegKind.LEG_KIND_CALLER || legs.some((other) => other !== leg && other.answeredAt !== undefined);
+}
+
+interface Change {
+  tagged: boolean;
+  apply(agent: Agent): Agent | undefined;
+}
+
 /**
- * Agents' states from the adapter's call events: a leg tagged `agent_id` that is answered and
- * bridged puts the agent on the call; the call's end sends the agent into the wrap-up of the
- * leg's `department_id`, then back to available. Transitions are no-ops when repeated, so a
- * redelivered event changes nothing twice. A leg naming an agent presence does not know is
+ * Agents' states from the adapter's call events, for every leg that is a staff member's: tagged
+ * `agent_id` by routing, or reaching one of their devices (a direct dial or internal call to
+ * them), their home-office number (a forwarded call), or calling from their device (the caller
+ * leg of their own outbound or internal call). While such a leg is up (answered and bridged; a
+ * caller leg from the call's start) the agent is ON_CALL; the call's end sends them into wrap-up
+ * (the leg's `department_id`, else the longest of their departments), then back to available.
+ * Each event changes an agent at most once, however many of its legs are theirs. A call on a
+ * device of someone away or offline leaves them so. Transitions are no-ops when repeated, so a
+ * redelivered event changes nothing twice. A tagged leg naming an agent presence does not know is
  * parked (the directory has not fed that agent yet), after the other legs were applied.
  */
 export function callEventConsumer(
   store: AgentStore,
   now: () => Date = () => new Date(),
 ): Omit<ConsumerOptions, 'stream'> & { stream: typeof CALLS_STREAM } {
-  const apply = async (
-    tenantId: string,
-    leg: callV1.Leg,
-    change: (agent: NonNullable<Parameters<typeof callAnswered>[0]>) => ReturnType<typeof callAnswered>,
-  ): Promise<string | undefined> => {
-    const agentId = leg.tags['agent_id'];
-    if (!agentId) return undefined;
-    let unknown = false;
-    await store.mutate(tenantId, agentId, (current) => {
-      if (!current) {
-        unknown = true;
-        return undefined;
+  const upChange = (callId: string, leg: callV1.Leg, tagged: boolean, at: Date): Change => ({
+    tagged,
+    apply: (agent) => {
+      const away = agent.state === AgentState.AGENT_STATE_AWAY || agent.state === AgentState.AGENT_STATE_OFFLINE;
+      if (!tagged && away) return undefined;
+      return callAnswered(agent, callId, leg.tags['department_id'] ?? '', at);
+    },
+  });
+
+  /** The changes one event makes, by agent. */
+  const changesOf = (tenantId: string, message: DeliveredMessage): Map<string, Change> => {
+    const changes = new Map<string, Change>();
+    const at = now();
+    const up = (callId: string, leg: callV1.Leg) => {
+      const owner = ownerOf(store, tenantId, leg);
+      if (owner) changes.set(owner.agentId, upChange(callId, leg, owner.tagged, at));
+    };
+    if (message.subject.endsWith('.call.started')) {
+      const event = message.decode(CallEvents.started);
+      if (event.callerLeg) up(event.callId, event.callerLeg);
+    } else if (message.subject.endsWith('.call.leg_updated')) {
+      const { callId, leg, bridged } = message.decode(CallEvents.legUpdated);
+      if (leg?.state === LegState.LEG_STATE_ANSWERED && (bridged || leg.kind === LegKind.LEG_KIND_CALLER)) {
+        up(callId, leg);
       }
-      return change(current);
-    });
-    return unknown ? agentId : undefined;
+    } else {
+      const event = message.decode(CallEvents.ended);
+      const ended = new Map<string, { tagged: boolean; answered: boolean }>();
+      for (const leg of event.legs) {
+        const owner = ownerOf(store, tenantId, leg);
+        if (!owner) continue;
+        const seen = ended.get(owner.agentId);
+        ended.set(owner.agentId, {
+          tagged: owner.tagged || (seen?.tagged ?? false),
+          answered: talked(leg, event.legs) || (seen?.answered ?? false),
+        });
+      }
+      for (const [agentId, { tagged, answered }] of ended) {
+        changes.set(agentId, { tagged, apply: (agent) => callEnded(agent, event.callId, answered, at) });
+      }
+    }
+    return changes;
   };
 
   const handler = async (message: DeliveredMessage) => {
     const tenantId = tenantOfSubject(message.subject);
     if (!tenantId) throw new PoisonMessageError(`subject ${message.subject} names no tenant`);
     const unknown: string[] = [];
-    if (message.subject.endsWith('.call.leg_updated')) {
-      const event = message.decode(CallEvents.legUpdated);
-      const leg = event.leg;
-      if (leg && event.bridged && leg.state === LegState.LEG_STATE_ANSWERED) {
-        const at = now();
-        const missing = await apply(tenantId, leg, (agent) =>
-          callAnswered(agent, event.callId, leg.tags['department_id'] ?? '', at),
-        );
-        if (missing) unknown.push(missing);
-      }
-    } else {
-      const event = message.decode(CallEvents.ended);
-      for (const leg of event.legs) {
-        const at = now();
-        const missing = await apply(tenantId, leg, (agent) =>
-          callEnded(agent, event.callId, leg.answeredAt !== undefined, at),
-        );
-        if (missing) unknown.push(missing);
-      }
+    for (const [agentId, change] of changesOf(tenantId, message)) {
+      let missing = false;
+      await store.mutate(tenantId, agentId, (current) => {
+        if (current) return change.apply(current);
+        missing = change.tagged;
+        return undefined;
+      });
+      if (missing) unknown.push(agentId);
     }
     if (unknown.length > 0) {
       throw new PoisonMessageError(
@@ -71,7 +135,11 @@ export function callEventConsumer(
   return {
     stream: CALLS_STREAM,
     durable: CALL_EVENTS_DURABLE,
-    filterSubjects: [allTenantsSubject('call', 'leg_updated'), allTenantsSubject('call', 'ended')],
+    filterSubjects: [
+      allTenantsSubject('call', 'started'),
+      allTenantsSubject('call', 'leg_updated'),
+      allTenantsSubject('call', 'ended'),
+    ],
     handler,
   };
 }

@@ -40,7 +40,8 @@ const tenantDocument = {
       name: 'Meldeamt',
       siteId: 'rathaus',
       wrapUpSeconds: 20,
-      members: [{ staffId: 's-1' }, { staffId: 's-2' }],
+      tierDelaySeconds: 30,
+      members: [{ staffId: 's-1' }, { staffId: 's-2', priority: 2 }],
     },
     {
       departmentId: 'standesamt',
@@ -56,7 +57,7 @@ const tenantDocument = {
       displayName: 'Anke Hansen',
       extension: '11',
       devices: ['sync-11'],
-      skills: ['registration'],
+      skills: ['registration', 'english-c1'],
       siteId: 'rathaus',
     },
     {
@@ -164,21 +165,24 @@ afterAll(async () => {
 });
 
 describe('presence follows the directory', () => {
-  it('creates an agent per staff member from an import, with departments, wrap-up, devices and home office', async () => {
+  it('creates an agent per staff member from an import, with departments, wrap-up, tiers, skills, devices and home office', async () => {
     await directoryCall('importTenant', { tenantId: TENANT, document: JSON.stringify(tenantDocument) });
     await eventually(() => (store.list(TENANT).length === 3 ? true : undefined), 'three agents');
     expect(agent('s-1')).toMatchObject({
       displayName: 'Anke Hansen',
-      departments: [{ departmentId: 'meldeamt', wrapUpSeconds: 20 }],
+      departments: [{ departmentId: 'meldeamt', wrapUpSeconds: 20, priority: 0, tierDelaySeconds: 30 }],
       devices: ['PJSIP/sync-11'],
-      skills: [{ name: 'registration', priority: 1 }],
+      skills: [
+        { name: 'registration', priority: 1 },
+        { name: 'english-c1', priority: 1 },
+      ],
       state: AgentState.AGENT_STATE_OFFLINE,
       homeOffice: false,
     });
     expect(agent('s-2')).toMatchObject({
       departments: [
-        { departmentId: 'meldeamt', wrapUpSeconds: 20 },
-        { departmentId: 'standesamt', wrapUpSeconds: 45 },
+        { departmentId: 'meldeamt', wrapUpSeconds: 20, priority: 2, tierDelaySeconds: 30 },
+        { departmentId: 'standesamt', wrapUpSeconds: 45, priority: 0, tierDelaySeconds: 0 },
       ],
       homeOffice: true,
       homeOfficeNumber: '+4915124658343',

@@ -30,10 +30,20 @@ export function profilesOf(
     tenantId,
     agentId: person.staffId,
     displayName: person.displayName,
-    departments: departments
-      .filter((department) => department.members.some((member) => member.staffId === person.staffId))
-      .map((department) => ({ departmentId: department.departmentId, wrapUpSeconds: department.wrapUpSeconds })),
-    // The directory ranks members per department, not skills: every skill is a first choice.
+    departments: departments.flatMap((department) => {
+      const member = department.members.find((candidate) => candidate.staffId === person.staffId);
+      if (!member) return [];
+      return [
+        {
+          departmentId: department.departmentId,
+          wrapUpSeconds: department.wrapUpSeconds,
+          priority: member.priority,
+          tierDelaySeconds: department.tierDelaySeconds,
+        },
+      ];
+    }),
+    // The directory ranks members per department (the tiers above), not skills: a skill is named
+    // only, so every skill is a first choice.
     skills: person.skills.map((name) => ({ name, priority: 1 })),
     // The directory names PJSIP endpoints; presence hands out dialable resources.
     devices: person.devices.map((device) => (device.includes('/') ? device : `PJSIP/${device}`)),

@@ -7,7 +7,7 @@ import { startHarness, type Harness } from '../test/harness.js';
 import { hotPathMethods, presenceRpcSubject } from '@switchboard/rpc-clients';
 
 const { AgentState, Strategy } = presenceV1;
-const { LegState } = callV1;
+const { LegKind, LegState } = callV1;
 
 let h: Harness;
 
@@ -22,6 +22,8 @@ interface AgentSpec {
   departments?: Array<[string, number]>;
   skills?: Array<[string, number]>;
   homeOfficeNumber?: string;
+  /** Tier (member priority) and the department's tier delay, in every department. */
+  tier?: [number, number];
 }
 
 /** Agents of a fresh tenant, made available in the order given (the first has been idle longest). */
@@ -35,6 +37,8 @@ async function tenantWith(tenantId: string, agents: AgentSpec[], department = 'r
       departments: (spec.departments ?? [[department, 0]]).map(([departmentId, wrapUpSeconds]) => ({
         departmentId,
         wrapUpSeconds,
+        priority: spec.tier?.[0] ?? 0,
+        tierDelaySeconds: spec.tier?.[1] ?? 0,
       })),
       skills: (spec.skills ?? []).map(([name, priority]) => ({ name, priority })),
       devices: [`PJSIP/${tenantId}-${spec.id}`],
@@ -243,6 +247,29 @@ describe('presence against real NATS with two replicas', () => {
     await expect(api.reserve(skills([]))).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
   });
 
+  it('offers tier 1 first and the next tier only when tier 1 is busy and the caller waited the tier delay', async () => {
+    const tenantId = 't-tiers';
+    await tenantWith(tenantId, [
+      { id: 'back-a', tier: [5, 10] },
+      { id: 'lead', tier: [0, 10] },
+      { id: 'back-b', tier: [5, 10] },
+    ]);
+    const ringAll = async (waitedSeconds?: number) =>
+      (
+        await h.rpc.reserve(reserveRequest(tenantId, { strategy: Strategy.STRATEGY_RING_ALL, waitedSeconds }))
+      ).reservations
+        .map((reservation) => reservation.agentId)
+        .sort();
+    // The back office has been idle longer, but the lead is tier 1.
+    expect(await ringAll(0)).toEqual(['lead']);
+    // The lead is ringing now: the back office only once the caller waited 10 s.
+    expect(await ringAll(9)).toEqual([]);
+    expect(await ringAll(10)).toEqual(['back-a', 'back-b']);
+    await expect(h.rpc.reserve(reserveRequest(tenantId, { waitedSeconds: -1 }))).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+    });
+  });
+
   it('dials a home-office agent on the external number and skips excluded agents', async () => {
     const tenantId = 't-home';
     const api = await tenantWith(tenantId, [{ id: 'anna', homeOfficeNumber: '+4915112345678' }, { id: 'ben' }]);
@@ -398,5 +425,184 @@ describe('presence against real NATS with two replicas', () => {
     await expect(h.rpc.confirm({ tenantId, agentId: 'nobody', reservationId: 'r' })).rejects.toBeInstanceOf(
       GrpcStatusError,
     );
+  });
+});
+
+/** A leg as the adapter publishes it, answered now. */
+function answeredLeg(fields: Partial<callV1.Leg>): callV1.Leg {
+  return callV1.Leg.fromPartial({ state: LegState.LEG_STATE_ANSWERED, answeredAt: new Date(), ...fields });
+}
+
+function publishEnded(tenantId: string, callId: string, legs: callV1.Leg[]) {
+  return publishEvent(h.bus, CallEvents.ended, {
+    ...callV1.CallEnded.fromPartial({
+      callId,
+      legs: legs.map((leg) => ({ ...leg, state: LegState.LEG_STATE_ENDED, endedAt: new Date() })),
+    }),
+    meta: newEventMeta(tenantId, 'test'),
+  });
+}
+
+describe('availability on every call of a staff member', () => {
+  const tenantId = 't-lines';
+  const home = '+4915112345678';
+  const trunkCaller = answeredLeg({ kind: LegKind.LEG_KIND_CALLER, endpoint: 'PJSIP/trunk-0000a001' });
+
+  beforeAll(async () => {
+    // Each in a department of their own, so "nobody free" there means they were not offered.
+    const api = await tenantWith(tenantId, [
+      { id: 'ada', departments: [['registry', 1]] },
+      { id: 'bo', departments: [['permits', 1]], homeOfficeNumber: home },
+    ]);
+    await api.setHomeOffice({ tenantId, agentId: 'bo', enabled: true, homeOfficeNumber: '' });
+  });
+
+  /** Whether a queue call of the department would be offered to someone (released again at once). */
+  const offered = async (departmentId: string) => {
+    const { reservations } = await h.rpc.reserve(reserveRequest(tenantId, { departmentId }));
+    for (const { agentId, reservationId } of reservations) {
+      await h.rpc.release({ tenantId, agentId, reservationId, wrapUp: false, busySeconds: 0 });
+    }
+    return reservations.length > 0;
+  };
+
+  /** Runs `call` while following the agents, then checks each went on call, wrap-up, available. */
+  async function expectOnCallThenFree(agentIds: string[], call: (onCall: () => Promise<void>) => Promise<void>) {
+    const followers = await Promise.all(agentIds.map((agentId) => h.followAgent(tenantId, agentId)));
+    try {
+      await call(async () => {
+        for (const follower of followers) await follower.reach(AgentState.AGENT_STATE_ON_CALL);
+        expect(await offered('registry')).toBe(!agentIds.includes('ada'));
+        expect(await offered('permits')).toBe(!agentIds.includes('bo'));
+      });
+      for (const follower of followers) {
+        const wrapUp = await follower.reach(AgentState.AGENT_STATE_WRAP_UP);
+        expect(wrapUp.otherCallIds).toEqual([]);
+        await follower.reach(AgentState.AGENT_STATE_AVAILABLE);
+      }
+    } finally {
+      followers.forEach((follower) => follower.stop());
+    }
+  }
+
+  it('a direct dial to the desk phone', async () => {
+    const desk = answeredLeg({ kind: LegKind.LEG_KIND_INTERNAL, endpoint: `PJSIP/${tenantId}-ada` });
+    await expectOnCallThenFree(['ada'], async (onCall) => {
+      await publishEvent(h.bus, CallEvents.legUpdated, {
+        meta: newEventMeta(tenantId, 'test'),
+        callId: 'direct-1',
+        leg: desk,
+        bridged: true,
+      });
+      await onCall();
+      await publishEnded(tenantId, 'direct-1', [trunkCaller, desk]);
+    });
+  });
+
+  it('an internal call from one desk phone to another: both', async () => {
+    const from = answeredLeg({ kind: LegKind.LEG_KIND_CALLER, endpoint: `PJSIP/${tenantId}-ada-0000b00c` });
+    const to = answeredLeg({ kind: LegKind.LEG_KIND_INTERNAL, endpoint: `PJSIP/${tenantId}-bo` });
+    await expectOnCallThenFree(['ada', 'bo'], async (onCall) => {
+      // The caller is on the phone from the moment the call starts, before anyone answers.
+      await publishEvent(h.bus, CallEvents.started, {
+        ...callV1.CallStarted.fromPartial({
+          callId: 'internal-1',
+          callerLeg: { ...from, state: LegState.LEG_STATE_RINGING, answeredAt: undefined },
+          direction: callV1.CallDirection.CALL_DIRECTION_INTERNAL,
+        }),
+        meta: newEventMeta(tenantId, 'test'),
+      });
+      await publishEvent(h.bus, CallEvents.legUpdated, {
+        meta: newEventMeta(tenantId, 'test'),
+        callId: 'internal-1',
+        leg: to,
+        bridged: true,
+      });
+      await onCall();
+      await publishEnded(tenantId, 'internal-1', [from, to]);
+    });
+  });
+
+  it('an outbound call from the desk phone', async () => {
+    const from = answeredLeg({ kind: LegKind.LEG_KIND_CALLER, endpoint: `PJSIP/${tenantId}-ada-0000c0de` });
+    const external = answeredLeg({ kind: LegKind.LEG_KIND_EXTERNAL, endpoint: 'PJSIP/+494621234@trunk' });
+    await expectOnCallThenFree(['ada'], async (onCall) => {
+      await publishEvent(h.bus, CallEvents.started, {
+        ...callV1.CallStarted.fromPartial({
+          callId: 'outbound-1',
+          callerLeg: { ...from, state: LegState.LEG_STATE_RINGING, answeredAt: undefined },
+          direction: callV1.CallDirection.CALL_DIRECTION_OUTBOUND,
+        }),
+        meta: newEventMeta(tenantId, 'test'),
+      });
+      await onCall();
+      await publishEnded(tenantId, 'outbound-1', [from, external]);
+    });
+  });
+
+  it('a call forwarded to the home-office number', async () => {
+    const forwarded = answeredLeg({
+      kind: LegKind.LEG_KIND_FORWARDED_HOME_OFFICE,
+      endpoint: `PJSIP/${home}@trunk`,
+      to: home,
+    });
+    await expectOnCallThenFree(['bo'], async (onCall) => {
+      await publishEvent(h.bus, CallEvents.legUpdated, {
+        meta: newEventMeta(tenantId, 'test'),
+        callId: 'home-1',
+        leg: forwarded,
+        bridged: true,
+      });
+      await onCall();
+      await publishEnded(tenantId, 'home-1', [trunkCaller, forwarded]);
+    });
+  });
+
+  it('a queue call to the desk phone, tagged too, counts once; a call of someone away leaves them away', async () => {
+    const [reservation] = (await h.rpc.reserve(reserveRequest(tenantId, { callId: 'queue-1' }))).reservations;
+    expect(reservation?.agentId).toBe('ada');
+    const held = { tenantId, agentId: 'ada', reservationId: reservation!.reservationId };
+    const desk = answeredLeg({
+      kind: LegKind.LEG_KIND_INTERNAL,
+      endpoint: `PJSIP/${tenantId}-ada`,
+      tags: { agent_id: 'ada', department_id: 'registry' },
+    });
+    await expectOnCallThenFree(['ada'], async (onCall) => {
+      await h.rpc.confirm(held);
+      await publishEvent(h.bus, CallEvents.legUpdated, {
+        meta: newEventMeta(tenantId, 'test'),
+        callId: 'queue-1',
+        leg: desk,
+        bridged: true,
+      });
+      await onCall();
+      await h.rpc.release({ ...held, wrapUp: true, busySeconds: 0 });
+      await publishEnded(tenantId, 'queue-1', [trunkCaller, desk]);
+    });
+
+    const api = await h.api(tenantId);
+    await api.setState({ tenantId, agentId: 'ada', state: AgentState.AGENT_STATE_AWAY });
+    const from = answeredLeg({ kind: LegKind.LEG_KIND_CALLER, endpoint: `PJSIP/${tenantId}-ada-0000d00d` });
+    await publishEvent(h.bus, CallEvents.started, {
+      ...callV1.CallStarted.fromPartial({
+        callId: 'outbound-away',
+        callerLeg: from,
+        direction: callV1.CallDirection.CALL_DIRECTION_OUTBOUND,
+      }),
+      meta: newEventMeta(tenantId, 'test'),
+    });
+    await publishEnded(tenantId, 'outbound-away', [from]);
+    // A marker call for bo shows the consumer got past both events.
+    const marker = answeredLeg({ kind: LegKind.LEG_KIND_INTERNAL, endpoint: `PJSIP/${tenantId}-bo` });
+    await publishEvent(h.bus, CallEvents.legUpdated, {
+      meta: newEventMeta(tenantId, 'test'),
+      callId: 'marker-1',
+      leg: marker,
+      bridged: true,
+    });
+    await h.waitForAgent(tenantId, 'bo', (agent) => agent.state === AgentState.AGENT_STATE_ON_CALL);
+    const ada = presenceV1.Agent.decode((await h.kv.get(`${tenantId}.ada`))!.value);
+    expect(ada.state).toBe(AgentState.AGENT_STATE_AWAY);
+    await publishEnded(tenantId, 'marker-1', [marker]);
   });
 });

@@ -100,6 +100,7 @@ export class Presence {
       strategy: request.strategy || Strategy.STRATEGY_LONGEST_IDLE,
       requiredSkills: request.requiredSkills,
       excludeAgentIds: request.excludeAgentIds,
+      waitedSeconds: request.waitedSeconds,
     };
     const terms = {
       reservationId: randomUUID(),
@@ -171,6 +172,12 @@ export class Presence {
       reserve: async (request) => {
         checkId('tenant_id', request.tenantId);
         checkId('department_id', request.departmentId);
+        if (request.waitedSeconds !== undefined && request.waitedSeconds < 0) {
+          throw new GrpcStatusError(
+            grpc.status.INVALID_ARGUMENT,
+            `waited_seconds must not be negative, not ${request.waitedSeconds}`,
+          );
+        }
         return this.serial.run(`${request.tenantId}.${request.departmentId}`, () => this.reserveAgents(request));
       },
       confirm: async (request) => {

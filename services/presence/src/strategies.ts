@@ -12,8 +12,12 @@ export function dialTarget(agent: Agent): presenceV1.DialTarget | undefined {
   return endpoint ? { endpoint } : undefined;
 }
 
+function membership(agent: Agent, departmentId: string): presenceV1.DepartmentMembership | undefined {
+  return agent.departments.find((candidate) => candidate.departmentId === departmentId);
+}
+
 export function isMember(agent: Agent, departmentId: string): boolean {
-  return agent.departments.some((membership) => membership.departmentId === departmentId);
+  return membership(agent, departmentId) !== undefined;
 }
 
 export interface Wanted {
@@ -21,6 +25,8 @@ export interface Wanted {
   strategy: presenceV1.Strategy;
   requiredSkills: readonly string[];
   excludeAgentIds: readonly string[];
+  /** How long the caller has waited, in seconds; undefined when the request did not say. */
+  waitedSeconds: number | undefined;
 }
 
 /** A free agent this request may take: available, a member, reachable, not excluded, skilled. */
@@ -64,8 +70,32 @@ function roundRobinOrder(members: Agent[], departmentId: string): Agent[] {
   return [...ordered.slice(last + 1), ...ordered.slice(0, last + 1)];
 }
 
-/** The department's agents this request may take, best first, by the request's strategy. */
+/**
+ * The department's agents this request may take, best first, by the request's strategy: only
+ * those of the best tier that has a free member. Tier 1 is the lowest member priority present in
+ * the department; a higher tier is offered only when no lower-tier member is free and, when the
+ * department has a tier delay and the request says how long the caller waited, only once the
+ * caller waited that long.
+ */
 export function candidates(agents: readonly Agent[], wanted: Wanted): Agent[] {
+  const ordered = byStrategy(agents, wanted);
+  if (ordered.length === 0) return ordered;
+  const tierOf = (agent: Agent) => membership(agent, wanted.departmentId)!.priority ?? 0;
+  const best = Math.min(...ordered.map(tierOf));
+  let firstTier = best;
+  let delaySeconds = 0;
+  for (const agent of agents) {
+    const member = membership(agent, wanted.departmentId);
+    if (!member) continue;
+    firstTier = Math.min(firstTier, member.priority ?? 0);
+    // Every membership carries the department's delay; while a change is applied, the longer holds.
+    delaySeconds = Math.max(delaySeconds, member.tierDelaySeconds ?? 0);
+  }
+  if (best > firstTier && wanted.waitedSeconds !== undefined && wanted.waitedSeconds < delaySeconds) return [];
+  return ordered.filter((agent) => tierOf(agent) === best);
+}
+
+function byStrategy(agents: readonly Agent[], wanted: Wanted): Agent[] {
   if (wanted.strategy === Strategy.STRATEGY_SKILLS && wanted.requiredSkills.length === 0) {
     throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, 'STRATEGY_SKILLS needs at least one required skill');
   }

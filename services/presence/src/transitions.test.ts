@@ -61,7 +61,12 @@ describe('agent transitions', () => {
     expect(busy).toMatchObject({ state: AgentState.AGENT_STATE_PHONE_BUSY, phoneBusyUntil: at(31) });
     expect(busy.assignment).toBeUndefined();
     expect(deadlineOf(busy)).toBe(at(31).getTime());
-    const wanted = { departmentId: 'registry', strategy: Strategy.STRATEGY_LONGEST_IDLE, requiredSkills: [] };
+    const wanted = {
+      departmentId: 'registry',
+      strategy: Strategy.STRATEGY_LONGEST_IDLE,
+      requiredSkills: [],
+      waitedSeconds: undefined,
+    };
     expect(candidates([busy, agent('bert', 9)], { ...wanted, excludeAgentIds: [] }).map((a) => a.agentId)).toEqual([
       'bert',
     ]);
@@ -87,9 +92,98 @@ describe('agent transitions', () => {
       agent('d', 0, { state: AgentState.AGENT_STATE_AWAY }),
       agent('e', 4, { lastReservedAt: { registry: at(9) } }),
     ];
-    const wanted = { departmentId: 'registry', requiredSkills: [], excludeAgentIds: [] };
+    const wanted = { departmentId: 'registry', requiredSkills: [], excludeAgentIds: [], waitedSeconds: undefined };
     const ids = (strategy: presenceV1.Strategy) => candidates(agents, { ...wanted, strategy }).map((a) => a.agentId);
     expect(ids(Strategy.STRATEGY_LONGEST_IDLE)).toEqual(['c', 'a', 'e']);
     expect(ids(Strategy.STRATEGY_ROUND_ROBIN)).toEqual(['a', 'c', 'e']);
+  });
+
+  it('offers the best tier with a free member first, with every strategy; a higher tier after the delay', () => {
+    const member = (priority: number, tierDelaySeconds = 0) => [
+      { departmentId: 'registry', wrapUpSeconds: 0, priority, tierDelaySeconds },
+    ];
+    const skilled = [{ name: 'english', priority: 1 }];
+    const agents = [
+      agent('t1-busy', 0, { departments: member(1, 20), state: AgentState.AGENT_STATE_ON_CALL, skills: skilled }),
+      agent('t2-b', 2, { departments: member(2, 20), skills: skilled }),
+      agent('t2-a', 3, { departments: member(2, 20), skills: skilled }),
+      agent('t3', 1, { departments: member(3, 20), skills: skilled }),
+    ];
+    const wanted = { departmentId: 'registry', requiredSkills: ['english'], excludeAgentIds: [] };
+    const ids = (strategy: presenceV1.Strategy, waitedSeconds: number | undefined, list = agents) =>
+      candidates(list, { ...wanted, strategy, waitedSeconds }).map((a) => a.agentId);
+    // Tier 1's only member is on a call: tier 2 is offered once the caller waited 20 s, tier 3 never.
+    for (const strategy of [
+      Strategy.STRATEGY_LONGEST_IDLE,
+      Strategy.STRATEGY_ROUND_ROBIN,
+      Strategy.STRATEGY_RING_ALL,
+      Strategy.STRATEGY_SKILLS,
+    ]) {
+      expect(ids(strategy, 19)).toEqual([]);
+      expect(ids(strategy, 20).sort()).toEqual(['t2-a', 't2-b']);
+      // A request that does not say how long the caller waited is not held back.
+      expect(ids(strategy, undefined).sort()).toEqual(['t2-a', 't2-b']);
+    }
+    expect(ids(Strategy.STRATEGY_LONGEST_IDLE, 20)).toEqual(['t2-b', 't2-a']);
+    expect(ids(Strategy.STRATEGY_ROUND_ROBIN, 20)).toEqual(['t2-a', 't2-b']);
+    // A free tier-1 member is offered at once, alone.
+    const free = agents.map((a) => (a.agentId === 't1-busy' ? { ...a, state: AgentState.AGENT_STATE_AVAILABLE } : a));
+    expect(ids(Strategy.STRATEGY_RING_ALL, 0, free)).toEqual(['t1-busy']);
+    // Excluded (it did not answer this caller) counts as not free: the next tier after the delay.
+    expect(
+      candidates(free, {
+        ...wanted,
+        strategy: Strategy.STRATEGY_LONGEST_IDLE,
+        waitedSeconds: 25,
+        excludeAgentIds: ['t1-busy'],
+      }).map((a) => a.agentId),
+    ).toEqual(['t2-b', 't2-a']);
+    // Without a delay the next tier is offered as soon as no lower one is free.
+    const noDelay = agents.map((a) => ({ ...a, departments: member(a.departments[0]!.priority ?? 0) }));
+    expect(ids(Strategy.STRATEGY_LONGEST_IDLE, 0, noDelay)).toEqual(['t2-b', 't2-a']);
+  });
+
+  it('keeps an agent on call while any of their calls lasts; own calls get the longest wrap-up', () => {
+    const twoDepartments = [
+      { departmentId: 'registry', wrapUpSeconds: 30, priority: 0, tierDelaySeconds: 0 },
+      { departmentId: 'permits', wrapUpSeconds: 90, priority: 0, tierDelaySeconds: 0 },
+    ];
+    const queueCall = callAnswered(
+      reserve(agent('anna', 0, { departments: twoDepartments }), terms, at(1)),
+      'call-1',
+      'registry',
+      at(2),
+    )!;
+    // An enquiry call from her phone during the queue call, and its redelivery.
+    const both = callAnswered(queueCall, 'own-1', '', at(3))!;
+    expect(both).toMatchObject({ state: AgentState.AGENT_STATE_ON_CALL, otherCallIds: ['own-1'] });
+    expect(both.assignment?.callId).toBe('call-1');
+    expect(callAnswered(both, 'own-1', '', at(4))).toBeUndefined();
+    // The queue call ends first: still on her own call, no wrap-up yet.
+    const stillOn = release(both, 'r1', true, at(5))!;
+    expect(stillOn).toMatchObject({
+      state: AgentState.AGENT_STATE_ON_CALL,
+      otherCallIds: [],
+      lastEndedCallId: 'call-1',
+    });
+    expect(stillOn.assignment).toMatchObject({ callId: 'own-1', departmentId: '', reservationId: '' });
+    expect(callEnded(stillOn, 'call-1', true, at(6))).toBeUndefined();
+    // Her own call for no department: the longest wrap-up of her departments.
+    const wrapUp = callEnded(stillOn, 'own-1', true, at(10))!;
+    expect(wrapUp).toMatchObject({ state: AgentState.AGENT_STATE_WRAP_UP, wrapUpUntil: at(100) });
+    // The other way round: the enquiry ends first and is forgotten; the queue call's wrap-up follows.
+    const enquiryOver = callEnded(both, 'own-1', true, at(5))!;
+    expect(enquiryOver).toMatchObject({ state: AgentState.AGENT_STATE_ON_CALL, otherCallIds: [] });
+    expect(callEnded(enquiryOver, 'call-1', true, at(6))).toMatchObject({ wrapUpUntil: at(36) });
+  });
+
+  it('ends an own call nobody answered without wrap-up, in the same idle place', () => {
+    const dialling = callAnswered(agent('anna', 7), 'own-2', '', at(10))!;
+    expect(dialling).toMatchObject({ state: AgentState.AGENT_STATE_ON_CALL, assignment: { reservationId: '' } });
+    expect(callEnded(dialling, 'own-2', false, at(20))).toMatchObject({
+      state: AgentState.AGENT_STATE_AVAILABLE,
+      idleSince: at(7),
+      lastEndedCallId: 'own-2',
+    });
   });
 });

@@ -19,12 +19,30 @@ function available(agent: Agent, now: Date, idleSince: Date | undefined): Agent 
     assignment: undefined,
     wrapUpUntil: undefined,
     phoneBusyUntil: undefined,
+    otherCallIds: [],
     idleSince,
   };
 }
 
+/**
+ * Wrap-up after a call of the department. A call for no department (direct dial, internal,
+ * outbound) gets the longest wrap-up of the agent's departments: each department's wrap-up is
+ * the time its members get before its next call, and only the longest keeps every one of them.
+ */
 export function wrapUpSeconds(agent: Agent, departmentId: string): number {
+  if (departmentId === '') return Math.max(0, ...agent.departments.map((membership) => membership.wrapUpSeconds));
   return agent.departments.find((membership) => membership.departmentId === departmentId)?.wrapUpSeconds ?? 0;
+}
+
+/** On another call still: the next one becomes the agent's call, without wrap-up in between. */
+function nextCall(agent: Agent, lastEndedCallId: string): Agent {
+  const [callId, ...others] = agent.otherCallIds;
+  return {
+    ...agent,
+    assignment: { reservationId: '', callId: callId!, departmentId: '', leaseExpiresAt: undefined },
+    otherCallIds: others,
+    lastEndedCallId,
+  };
 }
 
 /** After work on a call: wrap-up for the department's time, or available at once. */
@@ -32,6 +50,7 @@ function afterCall(agent: Agent, now: Date): Agent {
   const departmentId = agent.assignment?.departmentId ?? '';
   const seconds = wrapUpSeconds(agent, departmentId);
   const lastEndedCallId = agent.assignment?.callId || agent.lastEndedCallId;
+  if (agent.otherCallIds.length > 0) return nextCall(agent, lastEndedCallId);
   if (seconds <= 0) return { ...available(agent, now, now), lastEndedCallId };
   return {
     ...withState(agent, AgentState.AGENT_STATE_WRAP_UP, now),
@@ -80,6 +99,7 @@ export function setState(agent: Agent, state: presenceV1.AgentState, now: Date):
         assignment: undefined,
         wrapUpUntil: undefined,
         phoneBusyUntil: undefined,
+        otherCallIds: [],
       };
     default:
       throw new GrpcStatusError(
@@ -191,10 +211,16 @@ export function deadlineOf(agent: Agent): number | undefined {
   return undefined;
 }
 
-/** A leg to the agent was answered and bridged (call event). */
+/**
+ * A leg of the agent's is up (call event): answered and bridged, or their own phone calling.
+ * An agent already on another call keeps it and notes this one beside it.
+ */
 export function callAnswered(agent: Agent, callId: string, departmentId: string, now: Date): Agent | undefined {
-  if (agent.lastEndedCallId === callId) return undefined;
-  if (agent.state === AgentState.AGENT_STATE_ON_CALL && agent.assignment?.callId === callId) return undefined;
+  if (agent.lastEndedCallId === callId || agent.otherCallIds.includes(callId)) return undefined;
+  if (agent.state === AgentState.AGENT_STATE_ON_CALL) {
+    if (agent.assignment?.callId === callId) return undefined;
+    return { ...agent, otherCallIds: [...agent.otherCallIds, callId] };
+  }
   const sameCall = agent.assignment?.callId === callId;
   return {
     ...withState(agent, AgentState.AGENT_STATE_ON_CALL, now),
@@ -209,10 +235,21 @@ export function callAnswered(agent: Agent, callId: string, departmentId: string,
   };
 }
 
-/** The call the agent is assigned to ended (call event). Other calls leave the agent alone. */
+/**
+ * A call of the agent's ended (call event): after the assignment's call, wrap-up (or the next
+ * call the agent is still on); a call beside it is just forgotten. Calls the agent is not on
+ * leave the agent alone. Unanswered, a call of the agent's own (no reservation) ends without
+ * wrap-up and the agent keeps their place in the longest-idle order.
+ */
 export function callEnded(agent: Agent, callId: string, answered: boolean, now: Date): Agent | undefined {
-  if (agent.assignment?.callId !== callId || callId === '') return undefined;
-  if (answered || agent.state === AgentState.AGENT_STATE_ON_CALL) return afterCall(agent, now);
+  if (callId === '') return undefined;
+  if (agent.otherCallIds.includes(callId)) {
+    return { ...agent, otherCallIds: agent.otherCallIds.filter((other) => other !== callId) };
+  }
+  if (agent.assignment?.callId !== callId) return undefined;
+  const confirmed = agent.state === AgentState.AGENT_STATE_ON_CALL && agent.assignment.reservationId !== '';
+  if (answered || confirmed) return afterCall(agent, now);
+  if (agent.otherCallIds.length > 0) return nextCall(agent, callId);
   return { ...available(agent, now, agent.idleSince), lastEndedCallId: callId };
 }
 

@@ -11,7 +11,14 @@ const upsertAgentSchema = z.object({
   agentId: id,
   displayName: z.string().max(200),
   departments: z
-    .array(z.object({ departmentId: id, wrapUpSeconds: z.number().int().min(0).max(3_600) }))
+    .array(
+      z.object({
+        departmentId: id,
+        wrapUpSeconds: z.number().int().min(0).max(3_600),
+        priority: z.number().int().min(0).max(100).optional(),
+        tierDelaySeconds: z.number().int().min(0).max(3_600).optional(),
+      }),
+    )
     .refine((list) => new Set(list.map((m) => m.departmentId)).size === list.length, 'lists a department twice'),
   skills: z
     .array(z.object({ name: z.string().min(1).max(100), priority: z.number().int().min(1).max(100) }))

@@ -66,7 +66,57 @@ export interface Harness {
   api(tenantId: string): Promise<ReturnType<typeof adminApi>>;
   /** Resolves with the agent once its stored state matches (current or a later write). */
   waitForAgent(tenantId: string, agentId: string, match: (agent: Agent) => boolean, timeoutMs?: number): Promise<Agent>;
+  /** Every value the agent is written with from now on, so a short state (wrap-up) is not missed. */
+  followAgent(tenantId: string, agentId: string): Promise<AgentFollower>;
   stop(): Promise<void>;
+}
+
+export interface AgentFollower {
+  /** The next written value (after the last one returned) in `state`; rejects after `timeoutMs`. */
+  reach(state: presenceV1.AgentState, timeoutMs?: number): Promise<Agent>;
+  stop(): void;
+}
+
+async function followAgent(kv: KV, tenantId: string, agentId: string): Promise<AgentFollower> {
+  const watch = await kv.watch({ key: `${tenantId}.${agentId}`, include: KvWatchInclude.UpdatesOnly });
+  const written: Agent[] = [];
+  let wake = () => {};
+  void (async () => {
+    for await (const entry of watch) {
+      if (entry.operation !== 'PUT') continue;
+      written.push(presenceV1.Agent.decode(entry.value));
+      wake();
+    }
+  })();
+  let cursor = 0;
+  const reach = async (state: presenceV1.AgentState, timeoutMs = 20_000): Promise<Agent> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `agent ${tenantId}/${agentId} was not written ${presenceV1.agentStateToJSON(state)} within ${timeoutMs} ms; ` +
+                `written: ${written.map((agent) => presenceV1.agentStateToJSON(agent.state)).join(', ')}`,
+            ),
+          ),
+        timeoutMs,
+      );
+    });
+    try {
+      for (;;) {
+        const index = written.findIndex((agent, at) => at >= cursor && agent.state === state);
+        if (index >= 0) {
+          cursor = index + 1;
+          return written[index]!;
+        }
+        await Promise.race([new Promise<void>((resolve) => (wake = resolve)), timedOut]);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return { reach, stop: () => watch.stop() };
 }
 
 /** NATS and two presence replicas sharing one bucket, as in production but on loopback. */
@@ -143,6 +193,7 @@ export async function startHarness(replicaCount = 2): Promise<Harness> {
       token,
       api: async (tenantId) => adminApi(grpcClient, await token(tenantId)),
       waitForAgent,
+      followAgent: (tenantId, agentId) => followAgent(kv, tenantId, agentId),
       stop,
     };
   } catch (error) {

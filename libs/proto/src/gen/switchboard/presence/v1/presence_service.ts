@@ -102,6 +102,10 @@ export function agentStateToJSON(object: AgentState): string {
   }
 }
 
+/**
+ * How Reserve orders a department's free members. Every strategy picks only among the free
+ * members of the best tier present (DepartmentMembership.priority).
+ */
 export enum Strategy {
   STRATEGY_UNSPECIFIED = 0,
   /** STRATEGY_LONGEST_IDLE - The free member who has been available longest (the default). */
@@ -161,6 +165,20 @@ export interface DepartmentMembership {
   departmentId: string;
   /** Wrap-up after a call of this department; 0 returns the agent to available at once. */
   wrapUpSeconds: number;
+  /**
+   * The member's tier in the department (the directory's member priority; unset is 0): lower
+   * values are offered first; a member is offered only when no member of a lower value is free.
+   * Optional only so that clients written before it need not set it.
+   */
+  priority?:
+    | number
+    | undefined;
+  /**
+   * The department's setting, the same on every member's membership: members above the lowest
+   * priority present in the department are offered only once the caller waited this long (when
+   * the request says how long it waited); unset or 0 offers them as soon as no lower tier is free.
+   */
+  tierDelaySeconds?: number | undefined;
 }
 
 export interface Skill {
@@ -210,7 +228,14 @@ export interface Agent {
   /** The call the agent last finished; late events of it do not put the agent back on call. */
   lastEndedCallId: string;
   /** While PHONE_BUSY: when the agent may be offered again. */
-  phoneBusyUntil: Date | undefined;
+  phoneBusyUntil:
+    | Date
+    | undefined;
+  /**
+   * Calls the agent is on besides the assignment's (e.g. an enquiry call from their phone during
+   * a queue call): when the assignment's call ends, the agent stays ON_CALL for the next of them.
+   */
+  otherCallIds: string[];
 }
 
 export interface Agent_LastReservedAtEntry {
@@ -302,10 +327,19 @@ export interface ReserveRequest {
   callId: string;
   /** Agents not to reserve (e.g. one who just did not answer this call). */
   excludeAgentIds: string[];
+  /**
+   * How long the caller has waited for this department so far (whole seconds, from entering its
+   * queue). Decides whether the department's tier delay has passed. Unset: not known, so the
+   * delay is not applied and higher tiers are offered as soon as no lower tier is free.
+   */
+  waitedSeconds?: number | undefined;
 }
 
 export interface ReserveResponse {
-  /** Empty when nobody is free; several with STRATEGY_RING_ALL. */
+  /**
+   * Empty when nobody is free (or only higher-tier members are, before the tier delay passed);
+   * several with STRATEGY_RING_ALL (every free member of the best free tier).
+   */
   reservations: Reservation[];
 }
 
@@ -361,7 +395,7 @@ export interface WatchAgentsResponse {
 }
 
 function createBaseDepartmentMembership(): DepartmentMembership {
-  return { departmentId: "", wrapUpSeconds: 0 };
+  return { departmentId: "", wrapUpSeconds: 0, priority: undefined, tierDelaySeconds: undefined };
 }
 
 export const DepartmentMembership: MessageFns<DepartmentMembership> = {
@@ -371,6 +405,12 @@ export const DepartmentMembership: MessageFns<DepartmentMembership> = {
     }
     if (message.wrapUpSeconds !== 0) {
       writer.uint32(16).int32(message.wrapUpSeconds);
+    }
+    if (message.priority !== undefined) {
+      writer.uint32(24).int32(message.priority);
+    }
+    if (message.tierDelaySeconds !== undefined) {
+      writer.uint32(32).int32(message.tierDelaySeconds);
     }
     return writer;
   },
@@ -404,6 +444,22 @@ export const DepartmentMembership: MessageFns<DepartmentMembership> = {
             message.wrapUpSeconds = reader.int32();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.priority = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.tierDelaySeconds = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -428,6 +484,12 @@ export const DepartmentMembership: MessageFns<DepartmentMembership> = {
         : isSet(object.wrap_up_seconds)
         ? globalThis.Number(object.wrap_up_seconds)
         : 0,
+      priority: isSet(object.priority) ? globalThis.Number(object.priority) : undefined,
+      tierDelaySeconds: isSet(object.tierDelaySeconds)
+        ? globalThis.Number(object.tierDelaySeconds)
+        : isSet(object.tier_delay_seconds)
+        ? globalThis.Number(object.tier_delay_seconds)
+        : undefined,
     };
   },
 
@@ -439,6 +501,12 @@ export const DepartmentMembership: MessageFns<DepartmentMembership> = {
     if (message.wrapUpSeconds !== 0) {
       obj.wrapUpSeconds = Math.round(message.wrapUpSeconds);
     }
+    if (message.priority !== undefined) {
+      obj.priority = Math.round(message.priority);
+    }
+    if (message.tierDelaySeconds !== undefined) {
+      obj.tierDelaySeconds = Math.round(message.tierDelaySeconds);
+    }
     return obj;
   },
 
@@ -449,6 +517,8 @@ export const DepartmentMembership: MessageFns<DepartmentMembership> = {
     const message = createBaseDepartmentMembership();
     message.departmentId = object.departmentId ?? "";
     message.wrapUpSeconds = object.wrapUpSeconds ?? 0;
+    message.priority = object.priority ?? undefined;
+    message.tierDelaySeconds = object.tierDelaySeconds ?? undefined;
     return message;
   },
 };
@@ -689,6 +759,7 @@ function createBaseAgent(): Agent {
     lastReservedAt: {},
     lastEndedCallId: "",
     phoneBusyUntil: undefined,
+    otherCallIds: [],
   };
 }
 
@@ -741,6 +812,9 @@ export const Agent: MessageFns<Agent> = {
     }
     if (message.phoneBusyUntil !== undefined) {
       Timestamp.encode(toTimestamp(message.phoneBusyUntil), writer.uint32(130).fork()).join();
+    }
+    for (const v of message.otherCallIds) {
+      writer.uint32(138).string(v!);
     }
     return writer;
   },
@@ -889,6 +963,14 @@ export const Agent: MessageFns<Agent> = {
             message.phoneBusyUntil = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.otherCallIds.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -989,6 +1071,11 @@ export const Agent: MessageFns<Agent> = {
         : isSet(object.phone_busy_until)
         ? fromJsonTimestamp(object.phone_busy_until)
         : undefined,
+      otherCallIds: globalThis.Array.isArray(object?.otherCallIds)
+        ? object.otherCallIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.other_call_ids)
+        ? object.other_call_ids.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1048,6 +1135,9 @@ export const Agent: MessageFns<Agent> = {
     if (message.phoneBusyUntil !== undefined) {
       obj.phoneBusyUntil = message.phoneBusyUntil.toISOString();
     }
+    if (message.otherCallIds?.length) {
+      obj.otherCallIds = message.otherCallIds;
+    }
     return obj;
   },
 
@@ -1082,6 +1172,7 @@ export const Agent: MessageFns<Agent> = {
     );
     message.lastEndedCallId = object.lastEndedCallId ?? "";
     message.phoneBusyUntil = object.phoneBusyUntil ?? undefined;
+    message.otherCallIds = object.otherCallIds?.map((e) => e) || [];
     return message;
   },
 };
@@ -2344,6 +2435,7 @@ function createBaseReserveRequest(): ReserveRequest {
     leaseSeconds: 0,
     callId: "",
     excludeAgentIds: [],
+    waitedSeconds: undefined,
   };
 }
 
@@ -2369,6 +2461,9 @@ export const ReserveRequest: MessageFns<ReserveRequest> = {
     }
     for (const v of message.excludeAgentIds) {
       writer.uint32(58).string(v!);
+    }
+    if (message.waitedSeconds !== undefined) {
+      writer.uint32(64).int32(message.waitedSeconds);
     }
     return writer;
   },
@@ -2442,6 +2537,14 @@ export const ReserveRequest: MessageFns<ReserveRequest> = {
             message.excludeAgentIds.push(reader.string());
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.waitedSeconds = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2487,6 +2590,11 @@ export const ReserveRequest: MessageFns<ReserveRequest> = {
         : globalThis.Array.isArray(object?.exclude_agent_ids)
         ? object.exclude_agent_ids.map((e: any) => globalThis.String(e))
         : [],
+      waitedSeconds: isSet(object.waitedSeconds)
+        ? globalThis.Number(object.waitedSeconds)
+        : isSet(object.waited_seconds)
+        ? globalThis.Number(object.waited_seconds)
+        : undefined,
     };
   },
 
@@ -2513,6 +2621,9 @@ export const ReserveRequest: MessageFns<ReserveRequest> = {
     if (message.excludeAgentIds?.length) {
       obj.excludeAgentIds = message.excludeAgentIds;
     }
+    if (message.waitedSeconds !== undefined) {
+      obj.waitedSeconds = Math.round(message.waitedSeconds);
+    }
     return obj;
   },
 
@@ -2528,6 +2639,7 @@ export const ReserveRequest: MessageFns<ReserveRequest> = {
     message.leaseSeconds = object.leaseSeconds ?? 0;
     message.callId = object.callId ?? "";
     message.excludeAgentIds = object.excludeAgentIds?.map((e) => e) || [];
+    message.waitedSeconds = object.waitedSeconds ?? undefined;
     return message;
   },
 };
