@@ -28,7 +28,11 @@ function lineOf(leg: callV1.Leg): string | undefined {
   }
 }
 
-/** Whose leg it is: the agent routing tagged it with, else the owner of its device or number. */
+/**
+ * Whose leg it is: the agent routing offered the call to (`agent_id`), the staff member it
+ * connected directly (`staff_id`: a direct dial or internal call), else the owner of the device
+ * or number it reaches. Only `agent_id` marks a queue offer (`tagged`).
+ */
 function ownerOf(
   store: AgentStore,
   tenantId: string,
@@ -36,6 +40,8 @@ function ownerOf(
 ): { agentId: string; tagged: boolean } | undefined {
   const tagged = leg.tags['agent_id'];
   if (tagged) return { agentId: tagged, tagged: true };
+  const staffId = leg.tags['staff_id'];
+  if (staffId) return { agentId: staffId, tagged: false };
   const line = lineOf(leg);
   const agentId = line === undefined ? undefined : store.ownerOf(tenantId, line);
   return agentId === undefined ? undefined : { agentId, tagged: false };
@@ -54,15 +60,16 @@ interface Change {
 
 /**
  * Agents' states from the adapter's call events, for every leg that is a staff member's: tagged
- * `agent_id` by routing, or reaching one of their devices (a direct dial or internal call to
+ * `agent_id` or `staff_id` by routing, or reaching one of their devices (a direct dial or internal call to
  * them), their home-office number (a forwarded call), or calling from their device (the caller
  * leg of their own outbound or internal call). While such a leg is up (answered and bridged; a
  * caller leg from the call's start) the agent is ON_CALL; the call's end sends them into wrap-up
  * (the leg's `department_id`, else the longest of their departments), then back to available.
  * Each event changes an agent at most once, however many of its legs are theirs. A call on a
  * device of someone away or offline leaves them so. Transitions are no-ops when repeated, so a
- * redelivered event changes nothing twice. A tagged leg naming an agent presence does not know is
- * parked (the directory has not fed that agent yet), after the other legs were applied.
+ * redelivered event changes nothing twice. A leg tagged `agent_id` naming an agent presence does
+ * not know is parked (the directory has not fed that agent yet), after the other legs were
+ * applied; any other leg of someone presence does not know is nobody's.
  */
 export function callEventConsumer(
   store: AgentStore,

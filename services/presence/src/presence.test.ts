@@ -558,6 +558,24 @@ describe('availability on every call of a staff member', () => {
     });
   });
 
+  it('a direct dial routing tagged with the staff id, on a phone the directory does not list', async () => {
+    const softphone = answeredLeg({
+      kind: LegKind.LEG_KIND_INTERNAL,
+      endpoint: 'PJSIP/unlisted-softphone',
+      tags: { staff_id: 'ada' },
+    });
+    await expectOnCallThenFree(['ada'], async (onCall) => {
+      await publishEvent(h.bus, CallEvents.legUpdated, {
+        meta: newEventMeta(tenantId, 'test'),
+        callId: 'direct-2',
+        leg: softphone,
+        bridged: true,
+      });
+      await onCall();
+      await publishEnded(tenantId, 'direct-2', [trunkCaller, softphone]);
+    });
+  });
+
   it('a queue call to the desk phone, tagged too, counts once; a call of someone away leaves them away', async () => {
     const [reservation] = (await h.rpc.reserve(reserveRequest(tenantId, { callId: 'queue-1' }))).reservations;
     expect(reservation?.agentId).toBe('ada');
