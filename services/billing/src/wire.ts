@@ -1,6 +1,6 @@
 import { billingV1, type ratingV1 } from '@switchboard/proto';
 import type { InvoiceRecord } from './invoices.js';
-import type { AllocationMethod, BillingProfile, LineCategory } from './profile.js';
+import { languageOf, type AllocationMethod, type BillingProfile, type LineCategory } from './profile.js';
 import type { StoredLeg } from './rated-legs.js';
 
 // Conversions between the gRPC messages (int64 as strings, enums) and billing's own records.
@@ -50,6 +50,9 @@ export function profileInput(tenantId: string, profile: billingV1.BillingProfile
         method: methodOf(override.method),
       })),
     },
+    // Empty means "by the buyer's country".
+    ...(profile.language ? { language: profile.language } : {}),
+    creditNoteForNegativeTotal: profile.creditNoteForNegativeTotal,
   };
 }
 
@@ -69,6 +72,8 @@ export function wireProfile(profile: BillingProfile): billingV1.BillingProfile {
         method: wireMethod(override.method),
       })),
     },
+    language: languageOf(profile),
+    creditNoteForNegativeTotal: profile.creditNoteForNegativeTotal === true,
   };
 }
 
@@ -90,6 +95,8 @@ export function wireInvoice(invoice: InvoiceRecord): billingV1.Invoice {
       unitCode: line.unitCode,
       amount: String(line.amount),
       netCents: String(line.netCents),
+      unitPrice: String(line.unitPrice),
+      correctionReason: line.correctionReason ?? '',
     })),
     netCents: String(invoice.netCents),
     vatRatePercent: invoice.vatRatePercent,
@@ -104,6 +111,11 @@ export function wireInvoice(invoice: InvoiceRecord): billingV1.Invoice {
       lineNetCents: share.lineNetCents.map(String),
     })),
     legCount: String(invoice.legCount),
+    language: invoice.language,
+    documentType:
+      invoice.documentType === 'credit-note'
+        ? billingV1.DocumentType.DOCUMENT_TYPE_CREDIT_NOTE
+        : billingV1.DocumentType.DOCUMENT_TYPE_INVOICE,
   };
 }
 

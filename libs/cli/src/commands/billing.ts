@@ -1,10 +1,11 @@
 import { createWriteStream } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import type * as grpc from '@grpc/grpc-js';
 import { billingV1 } from '@switchboard/proto';
 import { stringify } from 'csv-stringify';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { withApi, type ApiTarget } from '../api-connection.js';
 
 const DEFAULT_ADDRESS = '127.0.0.1:50052';
@@ -76,12 +77,16 @@ export const CDR_COLUMNS = [
 ] as const;
 
 /**
- * `sb invoice --tenant T --month M [--json]` and `sb cdr export --tenant T --month M --csv FILE`,
- * over gRPC to billing at SB_BILLING_ADDR (default 127.0.0.1:50052).
+ * `sb invoice [show] --tenant T --month M [--json]`, `sb invoice get --tenant T --month M
+ * --format pdf|xrechnung --out FILE` and `sb cdr export --tenant T --month M --csv FILE`, over
+ * gRPC to billing at SB_BILLING_ADDR (default 127.0.0.1:50052).
  */
 export function registerBillingCommands(program: Command, env: NodeJS.ProcessEnv = process.env): void {
-  program
+  const invoice = program
     .command('invoice')
+    .description("a tenant's monthly invoice: print it (default) or download its documents");
+  invoice
+    .command('show', { isDefault: true })
     .description("print a tenant's invoice for a month: lines, totals, allocation per site")
     .requiredOption('--tenant <id>', 'tenant id')
     .requiredOption('--month <YYYY-MM>', 'billing month (Europe/Berlin)')
@@ -98,6 +103,36 @@ export function registerBillingCommands(program: Command, env: NodeJS.ProcessEnv
           options.json
             ? `${JSON.stringify(billingV1.Invoice.toJSON(billingV1.Invoice.fromPartial(invoice)), null, 2)}\n`
             : formatInvoice(invoice),
+        );
+      });
+    });
+
+  invoice
+    .command('get')
+    .description('download an invoice document: the PDF (with the site annex) or the XRechnung XML')
+    .requiredOption('--tenant <id>', 'tenant id')
+    .requiredOption('--month <YYYY-MM>', 'billing month (Europe/Berlin)')
+    .addOption(new Option('--format <format>', 'document').choices(['pdf', 'xrechnung']).makeOptionMandatory())
+    .requiredOption('--out <file>', 'file to write; an existing file is left alone')
+    .action(async (options: TenantMonth & { format: 'pdf' | 'xrechnung'; out: string }) => {
+      await withApi(billingApi(options.tenant, env), async ({ client: billing, metadata }) => {
+        const kind =
+          options.format === 'pdf'
+            ? billingV1.DocumentKind.DOCUMENT_KIND_PDF
+            : billingV1.DocumentKind.DOCUMENT_KIND_XRECHNUNG;
+        const document = await unary<billingV1.GetInvoiceDocumentResponse>((done) =>
+          billing.getInvoiceDocument({ tenantId: options.tenant, month: options.month, kind }, metadata, done),
+        );
+        try {
+          await writeFile(options.out, document.content, { flag: 'wx' });
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+            throw new Error(`${options.out} exists already; choose another --out or remove it`);
+          }
+          throw error;
+        }
+        process.stderr.write(
+          `${document.fileName} (${document.contentType}, ${document.content.length} bytes) written to ${options.out}\n`,
         );
       });
     });

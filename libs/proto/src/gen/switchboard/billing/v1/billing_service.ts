@@ -179,6 +179,50 @@ export function documentKindToJSON(object: DocumentKind): string {
   }
 }
 
+export enum DocumentType {
+  DOCUMENT_TYPE_UNSPECIFIED = 0,
+  /**
+   * DOCUMENT_TYPE_INVOICE - UNTDID 1001 code 380 (a negative total is a negative invoice unless the profile asks for a
+   * credit note).
+   */
+  DOCUMENT_TYPE_INVOICE = 1,
+  /** DOCUMENT_TYPE_CREDIT_NOTE - Code 381: a credit note, its amounts stated as positive credits. */
+  DOCUMENT_TYPE_CREDIT_NOTE = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function documentTypeFromJSON(object: any): DocumentType {
+  switch (object) {
+    case 0:
+    case "DOCUMENT_TYPE_UNSPECIFIED":
+      return DocumentType.DOCUMENT_TYPE_UNSPECIFIED;
+    case 1:
+    case "DOCUMENT_TYPE_INVOICE":
+      return DocumentType.DOCUMENT_TYPE_INVOICE;
+    case 2:
+    case "DOCUMENT_TYPE_CREDIT_NOTE":
+      return DocumentType.DOCUMENT_TYPE_CREDIT_NOTE;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return DocumentType.UNRECOGNIZED;
+  }
+}
+
+export function documentTypeToJSON(object: DocumentType): string {
+  switch (object) {
+    case DocumentType.DOCUMENT_TYPE_UNSPECIFIED:
+      return "DOCUMENT_TYPE_UNSPECIFIED";
+    case DocumentType.DOCUMENT_TYPE_INVOICE:
+      return "DOCUMENT_TYPE_INVOICE";
+    case DocumentType.DOCUMENT_TYPE_CREDIT_NOTE:
+      return "DOCUMENT_TYPE_CREDIT_NOTE";
+    case DocumentType.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface Site {
   id: string;
   name: string;
@@ -245,7 +289,16 @@ export interface BillingProfile {
   voicePackagePrice: string;
   recurringFees: RecurringFee[];
   oneOffItems: OneOffItem[];
-  allocation: AllocationKey | undefined;
+  allocation:
+    | AllocationKey
+    | undefined;
+  /** Language of item names and the PDF: `de` or `en`; empty: `de` for buyers in DE, else `en`. */
+  language: string;
+  /**
+   * A month whose total is negative is issued as a credit note (UBL CreditNote, type 381)
+   * instead of a negative invoice (type 380).
+   */
+  creditNoteForNegativeTotal: boolean;
 }
 
 export interface SetBillingProfileRequest {
@@ -280,6 +333,13 @@ export interface InvoiceLine {
   amount: string;
   /** amount rounded once, half away from zero, to cents. */
   netCents: string;
+  /**
+   * Contract price per unit (minute or piece), 1/10,000 EUR. quantity × unit_price may differ
+   * from amount by the per-leg rounding.
+   */
+  unitPrice: string;
+  /** Correction lines: `late` (legs received after the corrected month's close) or `rerated`. */
+  correctionReason: string;
 }
 
 export interface SiteShare {
@@ -312,6 +372,9 @@ export interface Invoice {
   /** Rated legs of the month on the invoice. */
   legCount: string;
   dueDate: string;
+  /** `de` or `en`: the language of the line descriptions and the PDF. */
+  language: string;
+  documentType: DocumentType;
 }
 
 export interface CloseMonthRequest {
@@ -1170,6 +1233,8 @@ function createBaseBillingProfile(): BillingProfile {
     recurringFees: [],
     oneOffItems: [],
     allocation: undefined,
+    language: "",
+    creditNoteForNegativeTotal: false,
   };
 }
 
@@ -1198,6 +1263,12 @@ export const BillingProfile: MessageFns<BillingProfile> = {
     }
     if (message.allocation !== undefined) {
       AllocationKey.encode(message.allocation, writer.uint32(66).fork()).join();
+    }
+    if (message.language !== "") {
+      writer.uint32(74).string(message.language);
+    }
+    if (message.creditNoteForNegativeTotal !== false) {
+      writer.uint32(80).bool(message.creditNoteForNegativeTotal);
     }
     return writer;
   },
@@ -1279,6 +1350,22 @@ export const BillingProfile: MessageFns<BillingProfile> = {
             message.allocation = AllocationKey.decode(reader, reader.uint32());
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.language = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.creditNoteForNegativeTotal = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1321,6 +1408,12 @@ export const BillingProfile: MessageFns<BillingProfile> = {
         ? object.one_off_items.map((e: any) => OneOffItem.fromJSON(e))
         : [],
       allocation: isSet(object.allocation) ? AllocationKey.fromJSON(object.allocation) : undefined,
+      language: isSet(object.language) ? globalThis.String(object.language) : "",
+      creditNoteForNegativeTotal: isSet(object.creditNoteForNegativeTotal)
+        ? globalThis.Boolean(object.creditNoteForNegativeTotal)
+        : isSet(object.credit_note_for_negative_total)
+        ? globalThis.Boolean(object.credit_note_for_negative_total)
+        : false,
     };
   },
 
@@ -1350,6 +1443,12 @@ export const BillingProfile: MessageFns<BillingProfile> = {
     if (message.allocation !== undefined) {
       obj.allocation = AllocationKey.toJSON(message.allocation);
     }
+    if (message.language !== "") {
+      obj.language = message.language;
+    }
+    if (message.creditNoteForNegativeTotal !== false) {
+      obj.creditNoteForNegativeTotal = message.creditNoteForNegativeTotal;
+    }
     return obj;
   },
 
@@ -1368,6 +1467,8 @@ export const BillingProfile: MessageFns<BillingProfile> = {
     message.allocation = (object.allocation !== undefined && object.allocation !== null)
       ? AllocationKey.fromPartial(object.allocation)
       : undefined;
+    message.language = object.language ?? "";
+    message.creditNoteForNegativeTotal = object.creditNoteForNegativeTotal ?? false;
     return message;
   },
 };
@@ -1684,6 +1785,8 @@ function createBaseInvoiceLine(): InvoiceLine {
     unitCode: "",
     amount: "0",
     netCents: "0",
+    unitPrice: "0",
+    correctionReason: "",
   };
 }
 
@@ -1712,6 +1815,12 @@ export const InvoiceLine: MessageFns<InvoiceLine> = {
     }
     if (message.netCents !== "0") {
       writer.uint32(64).int64(message.netCents);
+    }
+    if (message.unitPrice !== "0") {
+      writer.uint32(72).int64(message.unitPrice);
+    }
+    if (message.correctionReason !== "") {
+      writer.uint32(82).string(message.correctionReason);
     }
     return writer;
   },
@@ -1793,6 +1902,22 @@ export const InvoiceLine: MessageFns<InvoiceLine> = {
             message.netCents = reader.int64().toString();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.unitPrice = reader.int64().toString();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.correctionReason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1835,6 +1960,16 @@ export const InvoiceLine: MessageFns<InvoiceLine> = {
         : isSet(object.net_cents)
         ? globalThis.String(object.net_cents)
         : "0",
+      unitPrice: isSet(object.unitPrice)
+        ? globalThis.String(object.unitPrice)
+        : isSet(object.unit_price)
+        ? globalThis.String(object.unit_price)
+        : "0",
+      correctionReason: isSet(object.correctionReason)
+        ? globalThis.String(object.correctionReason)
+        : isSet(object.correction_reason)
+        ? globalThis.String(object.correction_reason)
+        : "",
     };
   },
 
@@ -1864,6 +1999,12 @@ export const InvoiceLine: MessageFns<InvoiceLine> = {
     if (message.netCents !== "0") {
       obj.netCents = message.netCents;
     }
+    if (message.unitPrice !== "0") {
+      obj.unitPrice = message.unitPrice;
+    }
+    if (message.correctionReason !== "") {
+      obj.correctionReason = message.correctionReason;
+    }
     return obj;
   },
 
@@ -1880,6 +2021,8 @@ export const InvoiceLine: MessageFns<InvoiceLine> = {
     message.unitCode = object.unitCode ?? "";
     message.amount = object.amount ?? "0";
     message.netCents = object.netCents ?? "0";
+    message.unitPrice = object.unitPrice ?? "0";
+    message.correctionReason = object.correctionReason ?? "";
     return message;
   },
 };
@@ -2087,6 +2230,8 @@ function createBaseInvoice(): Invoice {
     allocation: [],
     legCount: "0",
     dueDate: "",
+    language: "",
+    documentType: 0,
   };
 }
 
@@ -2133,6 +2278,12 @@ export const Invoice: MessageFns<Invoice> = {
     }
     if (message.dueDate !== "") {
       writer.uint32(114).string(message.dueDate);
+    }
+    if (message.language !== "") {
+      writer.uint32(122).string(message.language);
+    }
+    if (message.documentType !== 0) {
+      writer.uint32(128).int32(message.documentType);
     }
     return writer;
   },
@@ -2262,6 +2413,22 @@ export const Invoice: MessageFns<Invoice> = {
             message.dueDate = reader.string();
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.language = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.documentType = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2338,6 +2505,12 @@ export const Invoice: MessageFns<Invoice> = {
         : isSet(object.due_date)
         ? globalThis.String(object.due_date)
         : "",
+      language: isSet(object.language) ? globalThis.String(object.language) : "",
+      documentType: isSet(object.documentType)
+        ? documentTypeFromJSON(object.documentType)
+        : isSet(object.document_type)
+        ? documentTypeFromJSON(object.document_type)
+        : 0,
     };
   },
 
@@ -2385,6 +2558,12 @@ export const Invoice: MessageFns<Invoice> = {
     if (message.dueDate !== "") {
       obj.dueDate = message.dueDate;
     }
+    if (message.language !== "") {
+      obj.language = message.language;
+    }
+    if (message.documentType !== 0) {
+      obj.documentType = documentTypeToJSON(message.documentType);
+    }
     return obj;
   },
 
@@ -2407,6 +2586,8 @@ export const Invoice: MessageFns<Invoice> = {
     message.allocation = object.allocation?.map((e) => SiteShare.fromPartial(e)) || [];
     message.legCount = object.legCount ?? "0";
     message.dueDate = object.dueDate ?? "";
+    message.language = object.language ?? "";
+    message.documentType = object.documentType ?? 0;
     return message;
   },
 };
