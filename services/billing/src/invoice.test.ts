@@ -1,10 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { storyMonth, storyProfile } from '../test/story-month.js';
-import { buildInvoice, UnknownSitesError, type CorrectionRow, type UsageRow } from './invoice.js';
+import {
+  buildInvoice,
+  priceTimesQuantityCents,
+  UnknownSitesError,
+  type CorrectionRow,
+  type UsageRow,
+} from './invoice.js';
 import { toCents, vatCents } from './money.js';
 import { usageRowsOf } from './sums.js';
-import { ALLOCATION_METHODS, type AllocationMethod, type BillingProfile } from './profile.js';
+import { ALLOCATION_METHODS, parseProfile, type AllocationMethod, type BillingProfile } from './profile.js';
+import { profileInput, wireProfile } from './wire.js';
 
 function usageOf(tenantId: string, seed: number): UsageRow[] {
   return usageRowsOf(storyMonth(tenantId, '2026-03', seed));
@@ -117,6 +124,136 @@ describe('buildInvoice', () => {
     const correction = invoice.lines.find((line) => line.category === 'correction');
     expect(correction).toMatchObject({ correctedMonth: '2026-03', amount: 10_345, netCents: 103 });
     expectExact(storyProfile('t-kropp'), []);
+  });
+
+  it('bills usage per class and contract price, connection fees on lines of their own, amounts exact', () => {
+    const row = (siteId: string, charges: [number, number, number][], fees: [number, number][]): UsageRow => {
+      const chargeSums = charges.map(([pricePerMinute, seconds, amount]) => ({ pricePerMinute, seconds, amount }));
+      const feeSums = fees.map(([unitPrice, count]) => ({ unitPrice, count, amount: unitPrice * count }));
+      return {
+        siteId,
+        destinationClass: 'premium',
+        pool: '',
+        amount: [...chargeSums, ...feeSums].reduce((sum, entry) => sum + entry.amount, 0),
+        billedSeconds: chargeSums.reduce((sum, entry) => sum + entry.seconds, 0),
+        bundleSeconds: 0,
+        overageSeconds: 0,
+        legs: 3,
+        charges: chargeSums,
+        connectionFees: feeSums,
+      };
+    };
+    // Two time-of-day prices (1.99 and 0.99 €/min) and a 0.05 € connection fee, on two sites.
+    const usage = [
+      row(
+        'site-01',
+        [
+          [9_900, 61, 10_065],
+          [19_900, 125, 41_458],
+        ],
+        [[500, 2]],
+      ),
+      row('site-02', [[19_900, 60, 19_900]], [[500, 1]]),
+    ];
+    const invoice = buildInvoice(storyProfile('t-kropp'), '2026-03', usage, []);
+    const premium = invoice.lines.filter((line) => line.destinationClass === 'premium');
+    expect(premium).toMatchObject([
+      { description: 'Verbindungsminuten – Premium-Dienste (0900)', unitCode: 'MIN', quantityMilli: 1_017 },
+      { unitPrice: 19_900, quantityMilli: 3_083, amount: 61_358, netCents: 614 },
+      { description: 'Verbindungsentgelt – Premium-Dienste (0900)', unitCode: 'C62', quantityMilli: 3_000 },
+    ]);
+    expect(premium[0]).toMatchObject({ unitPrice: 9_900, amount: 10_065, netCents: 101 });
+    expect(premium[2]).toMatchObject({ unitPrice: 500, amount: 1_500, netCents: 15 });
+    expect(premium.reduce((sum, line) => sum + line.amount, 0)).toBe(usage[0]!.amount + usage[1]!.amount);
+    // 3.083 min × 1.99 € = 6.135 € → 6.14 €, the line's exact sum 6.1358 € → 6.14 €.
+    expect(priceTimesQuantityCents(premium[1]!)).toBe(614);
+    const [first, second] = invoice.allocation;
+    expect(first?.lineNetCents[invoice.lines.indexOf(premium[2]!)]).toBe(10);
+    expect(second?.lineNetCents[invoice.lines.indexOf(premium[2]!)]).toBe(5);
+  });
+
+  it('states corrections per month, class, reason and price with real minutes: a price rerating credits the old price and charges the new', () => {
+    const rerated = (siteId: string, seconds: number): CorrectionRow => ({
+      month: '2026-02',
+      siteId,
+      destinationClass: 'de-mobile',
+      reason: 'rerated',
+      amount: (seconds * 600) / 60 - (seconds * 900) / 60,
+      billedSeconds: 0,
+      charges: [
+        { pricePerMinute: 600, seconds, amount: (seconds * 600) / 60 },
+        { pricePerMinute: 900, seconds: -seconds, amount: -(seconds * 900) / 60 },
+      ],
+      connectionFees: [],
+      legs: 2,
+    });
+    const late: CorrectionRow = {
+      ...rerated('site-03', 0),
+      reason: 'late',
+      amount: 1_800,
+      billedSeconds: 120,
+      charges: [{ pricePerMinute: 900, seconds: 120, amount: 1_800 }],
+      legs: 1,
+    };
+    const invoice = buildInvoice(
+      storyProfile('t-kropp', { language: 'en' }),
+      '2026-03',
+      [],
+      [rerated('site-01', 600), rerated('site-02', 300), late],
+    );
+    const corrections = invoice.lines.filter((line) => line.category === 'correction');
+    expect(corrections).toEqual([
+      expect.objectContaining({
+        description: 'Correction February 2026, German mobile networks: 1 leg(s) received after the close',
+        correctionReason: 'late',
+        correctedMonth: '2026-02',
+        quantityMilli: 2_000,
+        unitPrice: 900,
+        amount: 1_800,
+      }),
+      expect.objectContaining({
+        description: 'Correction February 2026, German mobile networks: 4 leg(s) rated again, new rating',
+        correctionReason: 'rerated',
+        quantityMilli: 15_000,
+        unitPrice: 600,
+        amount: 9_000,
+      }),
+      expect.objectContaining({
+        description:
+          'Correction February 2026, German mobile networks: 4 leg(s) rated again, credit of the previous rating',
+        quantityMilli: -15_000,
+        unitPrice: 900,
+        amount: -13_500,
+        netCents: -135,
+      }),
+    ]);
+    const creditIndex = invoice.lines.indexOf(corrections[2]!);
+    expect(invoice.allocation.slice(0, 2).map((share) => share.lineNetCents[creditIndex])).toEqual([-90, -45]);
+  });
+
+  it('is a credit note only when the total is negative and the buyer asked for one', () => {
+    const credit: CorrectionRow = { ...correctionRow('site-01', -5_000_000) };
+    const bare = { voicePackages: 0, recurringFees: [], oneOffItems: [] };
+    expect(buildInvoice(storyProfile('t-kropp', bare), '2026-04', [], [credit]).documentType).toBe('invoice');
+    const asked = storyProfile('t-kropp', { ...bare, creditNoteForNegativeTotal: true });
+    expect(buildInvoice(asked, '2026-04', [], [credit])).toMatchObject({
+      documentType: 'credit-note',
+      grossCents: -59_500,
+    });
+    expect(buildInvoice(asked, '2026-04', usage, []).documentType).toBe('invoice');
+  });
+
+  it('writes German for buyers in Germany and English elsewhere unless the profile says otherwise', () => {
+    const profile = storyProfile('t-kropp');
+    const abroad = { ...profile.buyer, address: { ...profile.buyer.address, countryCode: 'AT' } };
+    expect(buildInvoice(profile, '2026-03', usage, []).language).toBe('de');
+    expect(buildInvoice({ ...profile, buyer: abroad }, '2026-03', usage, []).language).toBe('en');
+    expect(buildInvoice({ ...profile, buyer: abroad, language: 'de' }, '2026-03', usage, []).language).toBe('de');
+    // The settings survive the wire and are validated there.
+    const stored = parseProfile(profileInput('t-kropp', wireProfile({ ...profile, creditNoteForNegativeTotal: true })));
+    expect(stored).toMatchObject({ language: 'de', creditNoteForNegativeTotal: true });
+    const wrong = { ...wireProfile(profile), language: 'fr' };
+    expect(() => parseProfile(profileInput('t-kropp', wrong))).toThrow(/language: is one of de, en/);
   });
 
   it('refuses usage of sites the profile does not know', () => {
