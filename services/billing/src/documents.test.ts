@@ -92,7 +92,13 @@ beforeAll(async () => {
     ],
   };
   await publishLegs(harness.nats, [
-    { ...late, charges: [{ pricePerMinute: 900, seconds: 120, amount: 1_800 }], billedSeconds: 120, overageSeconds: 0 },
+    {
+      ...late,
+      charges: [{ pricePerMinute: 900, seconds: 120, amount: 1_800 }],
+      connectionFee: 0,
+      billedSeconds: 120,
+      overageSeconds: 0,
+    },
     rerated,
   ]);
   await consumerIdle();

@@ -140,6 +140,10 @@ export function wireLeg(leg: StoredLeg): ratingV1.RatedLeg {
     tariffVersion: leg.tariffVersion,
     ratingVersion: leg.ratingVersion,
     traceparent: leg.traceparent ?? '',
-    charges: [],
+    charges: (leg.charges ?? []).map((charge) => ({
+      pricePerMinute: String(charge.pricePerMinute),
+      seconds: charge.seconds,
+      amount: String(charge.amount),
+    })),
   };
 }
