@@ -1,3 +1,5 @@
+import wavefile from 'wavefile';
+
 /**
  * What `ast_play_and_record_full` (main/app.c), driven by res_stasis_recording, leaves behind for a
  * caller's message: the audio and the durations ARI reports. The caller's side is scripted (silence,
@@ -118,23 +120,9 @@ function samples(recorded: RecordedMessage): Int16Array {
 export const RECORDING_FORMATS: Record<string, (recorded: RecordedMessage) => Buffer> = {
   // format_wav: RIFF/WAVE, PCM, mono, 8 kHz, 16 bit.
   wav: (recorded) => {
-    const pcm = samples(recorded);
-    const data = Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength);
-    const header = Buffer.alloc(44);
-    header.write('RIFF', 0, 'ascii');
-    header.writeUInt32LE(36 + data.length, 4);
-    header.write('WAVE', 8, 'ascii');
-    header.write('fmt ', 12, 'ascii');
-    header.writeUInt32LE(16, 16);
-    header.writeUInt16LE(1, 20);
-    header.writeUInt16LE(1, 22);
-    header.writeUInt32LE(SAMPLE_RATE, 24);
-    header.writeUInt32LE(SAMPLE_RATE * 2, 28);
-    header.writeUInt16LE(2, 32);
-    header.writeUInt16LE(16, 34);
-    header.write('data', 36, 'ascii');
-    header.writeUInt32LE(data.length, 40);
-    return Buffer.concat([header, data]);
+    const wav = new wavefile.WaveFile();
+    wav.fromScratch(1, SAMPLE_RATE, '16', samples(recorded));
+    return Buffer.from(wav.toBuffer());
   },
   // format_sln: the bare samples.
   sln: (recorded) => {

@@ -1,5 +1,11 @@
 import { Objm } from '@nats-io/obj';
-import { CALLS_STREAM, FAX_INBOX_BUCKET, FAX_STREAM, callControlServeSubject } from '@switchboard/events';
+import {
+  CALLS_STREAM,
+  FAX_INBOX_BUCKET,
+  FAX_STREAM,
+  VOICEMAIL_INBOX_BUCKET,
+  callControlServeSubject,
+} from '@switchboard/events';
 import { callControlV1 } from '@switchboard/proto';
 import { grpcImplementation, serveNatsRpc, type ServiceDefinition } from '@switchboard/service-kit';
 import { AriLink } from './ari-link.js';
@@ -16,6 +22,7 @@ import { FaxHandoff } from './fax-handoff.js';
 import { createAdapterMetrics } from './metrics.js';
 import { Reconciler } from './reconciler.js';
 import { TenantResolver, type TenantLookup } from './tenant-resolver.js';
+import { VoicemailRecorder } from './voicemail.js';
 
 const CALL_CONTROL = 'switchboard.callcontrol.v1.CallControlService';
 
@@ -49,8 +56,8 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
     } else {
       resolver = new TenantResolver(source.plan);
     }
-    // The tracker calls back into the fax hand-off, which needs the tracker.
-    const late: { fax?: FaxHandoff } = {};
+    // The tracker calls back into the fax hand-off and the voicemail recorder, which need the tracker.
+    const late: { fax?: FaxHandoff; voicemail?: VoicemailRecorder } = {};
     const link = await AriLink.connect({
       url: config.ARI_URL,
       username: config.ARI_USERNAME,
@@ -79,7 +86,9 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
       requestTimeoutMs: config.ARI_REQUEST_TIMEOUT_MS,
       metrics,
     });
-    const inbox = await new Objm(nats!.connection).create(FAX_INBOX_BUCKET);
+    const objm = new Objm(nats!.connection);
+    const inbox = await objm.create(FAX_INBOX_BUCKET);
+    const voicemailInbox = await objm.create(VOICEMAIL_INBOX_BUCKET);
     const tracker = new CallTracker({
       adapterId: config.ADAPTER_ID,
       registry,
@@ -88,6 +97,7 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
       publish,
       track: (work) => void track(work),
       onFaxDone: (call, args) => late.fax!.done(call, args),
+      onRecording: (type, event) => late.voicemail!.onRecording(type, event),
       metrics,
       logger,
     });
@@ -101,6 +111,15 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
       logger,
     });
     late.fax = fax;
+    const voicemail = new VoicemailRecorder({
+      ari,
+      tracker,
+      inbox: voicemailInbox,
+      adapterId: config.ADAPTER_ID,
+      metrics,
+      logger,
+    });
+    late.voicemail = voicemail;
     const control = new CallControl({
       app: config.ARI_APP,
       trunkEndpoint: config.TRUNK_ENDPOINT,
@@ -109,6 +128,7 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
       ari,
       commands: new CommandLog(config.COMMAND_ID_TTL_MS),
       fax,
+      voicemail,
       stasisStartTimeoutMs: config.STASIS_START_TIMEOUT_MS,
       metrics,
       logger,

@@ -13,6 +13,9 @@ export const HANDLED_EVENTS = [
   'ChannelDtmfReceived',
   'Dial',
   'PlaybackFinished',
+  'RecordingStarted',
+  'RecordingFinished',
+  'RecordingFailed',
 ] as const;
 
 export interface AriLinkOptions {

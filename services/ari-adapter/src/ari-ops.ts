@@ -230,6 +230,74 @@ export class AriOps {
   }
 
   /**
+   * Records the channel into Asterisk's recording directory as `<name>.<format>`. Asterisk queues the
+   * recording behind a running playback and answers at once (`queued`); RecordingStarted,
+   * RecordingFinished or RecordingFailed tell the rest. Never tried again on silence: a second
+   * attempt under the same name would fail with 409 while the first records.
+   */
+  async record(
+    channelId: string,
+    p: {
+      name: string;
+      format: string;
+      maxDurationSeconds: number;
+      maxSilenceSeconds: number;
+      beep: boolean;
+      terminateOn: string;
+    },
+  ): Promise<void> {
+    await this.request('channels.record', 'refusal', 'POST', `/channels/${id(channelId)}/record`, {
+      name: p.name,
+      format: p.format,
+      maxDurationSeconds: p.maxDurationSeconds,
+      maxSilenceSeconds: p.maxSilenceSeconds,
+      beep: String(p.beep),
+      terminateOn: p.terminateOn,
+      ifExists: 'fail',
+    });
+  }
+
+  /** Ends a live recording and keeps what it recorded (Asterisk then sends RecordingFinished). */
+  async stopRecording(name: string): Promise<void> {
+    await this.request('recordings.stop', 'refusal-or-silence', 'POST', `/recordings/live/${id(name)}/stop`).catch(
+      ignore('not-found'),
+    );
+  }
+
+  /** The stored recording's file as Asterisk wrote it. */
+  async storedRecordingFile(name: string): Promise<Buffer> {
+    return this.policies['refusal-or-silence'].execute(async () => {
+      const operation = 'recordings.getStoredFile';
+      let response: Response;
+      let data: Buffer;
+      try {
+        response = await fetch(this.url(`/recordings/stored/${id(name)}/file`), {
+          headers: { authorization: this.authorization },
+          signal: AbortSignal.timeout(this.options.requestTimeoutMs),
+        });
+        data = Buffer.from(await response.arrayBuffer());
+      } catch (error) {
+        throw new AriRequestError('unreachable', operation, undefined, (error as Error).message);
+      }
+      if (response.status >= 300) {
+        const text = data.toString('utf8');
+        throw new AriRequestError(classify(response.status, text), operation, response.status, text);
+      }
+      return data;
+    });
+  }
+
+  /** Gone already is done. */
+  async deleteStoredRecording(name: string): Promise<void> {
+    await this.request(
+      'recordings.deleteStored',
+      'refusal-or-silence',
+      'DELETE',
+      `/recordings/stored/${id(name)}`,
+    ).catch(ignore('not-found'));
+  }
+
+  /**
    * Creates a res_pjsip object, or sets the given fields of an existing one (Asterisk keeps the
    * others). Idempotent: the same fields again change nothing.
    */
@@ -269,6 +337,10 @@ export class AriOps {
     return endpoints.map((endpoint) => endpoint.resource);
   }
 
+  private url(path: string): URL {
+    return new URL(`/ari${path}`, this.options.url);
+  }
+
   /** One ARI request, parameters in the query string as Asterisk reads them, tried again as `retryOn` allows. */
   private request<T = void>(
     operation: string,
@@ -278,7 +350,7 @@ export class AriOps {
     query: Query = {},
     body?: Record<string, unknown>,
   ): Promise<T> {
-    const url = new URL(`/ari${path}`, this.options.url);
+    const url = this.url(path);
     for (const [name, value] of Object.entries(query)) {
       if (value !== undefined) url.searchParams.set(name, typeof value === 'object' ? value.join(',') : String(value));
     }

@@ -43,6 +43,20 @@ export interface PlaybackEvent extends AriEvent {
   playback: { id: string; media_uri: string; target_uri: string; state: string };
 }
 
+/** RecordingStarted, RecordingFinished, RecordingFailed: `duration` and `talking_duration` in whole seconds. */
+export interface RecordingEvent extends AriEvent {
+  recording: {
+    name: string;
+    format: string;
+    state: string;
+    target_uri: string;
+    duration?: number;
+    talking_duration?: number;
+    silence_duration?: number;
+    cause?: string;
+  };
+}
+
 /** ARI times look like `2026-11-27T22:08:42.107+0000`; Date wants a colon in the offset. */
 export function ariTime(timestamp: string | undefined): Date {
   if (!timestamp) return new Date();

@@ -19,6 +19,7 @@ import { DigitCollector } from './digit-collector.js';
 import type { FaxHandoff } from './fax-handoff.js';
 import { unplayableMedium } from './media.js';
 import type { AdapterMetrics } from './metrics.js';
+import type { VoicemailRecorder } from './voicemail.js';
 
 const { LegDisposition, LegKind, LegState } = callV1;
 type Definition = typeof callControlV1.CallControlServiceService;
@@ -26,6 +27,9 @@ type Definition = typeof callControlV1.CallControlServiceService;
 const E164 = /^\+[1-9]\d{1,14}$/;
 const DIAL_STRING = /^[A-Za-z]+\/\S+$/;
 const DEFAULT_RING_SECONDS = 30;
+const DEFAULT_VOICEMAIL_SECONDS = 120;
+const DEFAULT_VOICEMAIL_SILENCE_SECONDS = 5;
+const TERMINATE_ON = ['#', '*', 'any', 'none'];
 const NORMAL_CLEARING = 16;
 const TEMPORARY_FAILURE = 41;
 
@@ -37,6 +41,7 @@ export interface CallControlDependencies {
   ari: AriOps;
   commands: CommandLog;
   fax: FaxHandoff;
+  voicemail: VoicemailRecorder;
   /** How long a created leg may take to enter Stasis before it is given up. */
   stasisStartTimeoutMs: number;
   metrics: AdapterMetrics;
@@ -59,11 +64,6 @@ function toStatus(error: unknown): unknown {
     default:
       return new GrpcStatusError(grpc.status.UNAVAILABLE, error.message);
   }
-}
-
-/** For commands whose contract is declared and whose implementation lands next. */
-function notYet(method: string): GrpcStatusError {
-  return new GrpcStatusError(grpc.status.UNIMPLEMENTED, `${method} is not implemented by this adapter yet`);
 }
 
 /** Refuses media Asterisk would start and never finish: a menu waiting for it would wait forever. */
@@ -149,7 +149,8 @@ export class CallControl {
           return {};
         }),
       dialAll: (request) => this.command('dialAll', request, (call) => this.dialAll(call, request)),
-      recordVoicemail: () => Promise.reject(notYet('RecordVoicemail')),
+      recordVoicemail: (request) =>
+        this.command('recordVoicemail', request, (call) => this.recordVoicemail(call, request)),
       dial: (request) =>
         this.command('dial', request, async (call) => {
           if (!DIAL_STRING.test(request.endpoint))
@@ -309,6 +310,44 @@ export class CallControl {
       throw error;
     }
     return playbackId;
+  }
+
+  /**
+   * The caller's message: prompts and music stop, the channel is answered, the greeting is played
+   * and the recording queued behind it (Asterisk starts it when the greeting ends).
+   */
+  private async recordVoicemail(
+    call: CallRecord,
+    request: callControlV1.RecordVoicemailRequest,
+  ): Promise<callControlV1.RecordVoicemailResponse> {
+    const terminateOn = request.terminateOn || '#';
+    if (!TERMINATE_ON.includes(terminateOn))
+      throw invalid(`terminate_on "${request.terminateOn}" is not one of ${TERMINATE_ON.join(', ')}`);
+    if (request.maxDurationSeconds < 0 || request.maxSilenceSeconds < 0)
+      throw invalid('max_duration_seconds and max_silence_seconds must not be negative');
+    checkPlayable(request.greeting);
+    // A tone never ends, so the recording queued behind it would never start.
+    const tone = request.greeting.find((medium) => medium.startsWith('tone:'));
+    if (tone) throw invalid(`greeting "${tone}" is a tone, which plays until stopped: the recording would never start`);
+    const caller = this.liveCaller(call);
+    await Promise.all([...call.playbacks].map((playbackId) => this.deps.ari.stopPlayback(playbackId)));
+    call.playbacks.clear();
+    if (call.mohPlaying) {
+      await this.deps.ari.stopMoh(caller.channelId);
+      call.mohPlaying = false;
+    }
+    if (!caller.answeredAt) {
+      await this.deps.ari.answer(caller.channelId);
+      this.deps.tracker.answered(call, caller, new Date());
+    }
+    if (request.greeting.length > 0) await this.play(call, request.greeting, request.language);
+    return this.deps.voicemail.record(call, caller, {
+      departmentId: request.departmentId,
+      maxDurationSeconds: request.maxDurationSeconds || DEFAULT_VOICEMAIL_SECONDS,
+      maxSilenceSeconds: request.maxSilenceSeconds || DEFAULT_VOICEMAIL_SILENCE_SECONDS,
+      beep: request.beep,
+      terminateOn,
+    });
   }
 
   private async playAndCollect(

@@ -14,6 +14,7 @@ import {
   type ChannelHangupRequestEvent,
   type DialEvent,
   type PlaybackEvent,
+  type RecordingEvent,
   type StasisStartEvent,
 } from './ari-types.js';
 import {
@@ -44,6 +45,8 @@ export interface TrackerDependencies {
   track(work: Promise<unknown>): void;
   /** Called when a channel re-enters Stasis after ReceiveFAX. */
   onFaxDone(call: CallRecord, args: string[]): Promise<void>;
+  /** RecordingStarted, RecordingFinished and RecordingFailed, for the voicemail recorder. */
+  onRecording(type: string, event: RecordingEvent): void;
   metrics: AdapterMetrics;
   logger: Logger;
 }
@@ -106,6 +109,10 @@ export class CallTracker {
         return this.onDial(event as DialEvent);
       case 'PlaybackFinished':
         return this.onPlaybackFinished(event as PlaybackEvent);
+      case 'RecordingStarted':
+      case 'RecordingFinished':
+      case 'RecordingFailed':
+        return this.deps.onRecording(type, event as RecordingEvent);
       default:
         return;
     }
@@ -653,20 +660,25 @@ export class CallTracker {
 
   /** Publishes in call order; a failure is logged and counted, and later events still go out. */
   publish<T extends EventPayload>(call: CallRecord, type: EventType<T>, payload: T): void {
-    call.publishing = call.publishing.then(async () => {
-      try {
-        await context.with(trace.setSpan(ROOT_CONTEXT, call.span), () => {
-          // The envelope names the call's trace too, for records derived from the event (rated legs).
-          if (payload.meta) payload.meta.trace = activeTraceContext();
-          return this.deps.publish(type, payload);
-        });
-      } catch (error) {
-        this.deps.metrics.publishFailures.add(1, { event: `${type.domain}.${type.event}` });
-        this.deps.logger.error(
-          { err: error, callId: call.callId, event: type.event },
-          'could not publish a call event',
-        );
-      }
+    this.publishConfirmed(call, type, payload).catch(() => undefined);
+  }
+
+  /**
+   * As `publish`, and resolves once JetStream has stored the event (rejects when it could not):
+   * for what may only be cleaned up after it was handed on, such as a voicemail's file in Asterisk.
+   */
+  publishConfirmed<T extends EventPayload>(call: CallRecord, type: EventType<T>, payload: T): Promise<void> {
+    const sent = call.publishing.then(() =>
+      context.with(trace.setSpan(ROOT_CONTEXT, call.span), async () => {
+        // The envelope names the call's trace too, for records derived from the event (rated legs).
+        if (payload.meta) payload.meta.trace = activeTraceContext();
+        await this.deps.publish(type, payload);
+      }),
+    );
+    call.publishing = sent.catch((error: unknown) => {
+      this.deps.metrics.publishFailures.add(1, { event: `${type.domain}.${type.event}` });
+      this.deps.logger.error({ err: error, callId: call.callId, event: type.event }, 'could not publish a call event');
     });
+    return sent;
   }
 }

@@ -71,6 +71,19 @@ export function createAdapterMetrics() {
       description: 'Failed reads of the number plan from the directory (retried with back-off).',
       unit: '{failure}',
     }),
+    voicemailsRecorded: meter.createCounter('voicemail.recorded', {
+      description: 'Voicemails recorded, stored in the voicemail inbox and published (voicemail.received).',
+      unit: '{message}',
+    }),
+    voicemailsDiscarded: meter.createCounter('voicemail.discarded', {
+      description: 'Voicemails not delivered because nothing was said, by reason (silence, too_short, no_recording).',
+      unit: '{message}',
+    }),
+    voicemailFailures: meter.createCounter('voicemail.failures', {
+      description:
+        'Voicemails that failed, by reason (recording_failed, fetch_failed, store_failed, publish_failed, delete_failed).',
+      unit: '{message}',
+    }),
     ariRetries: meter.createCounter('ari.request.retries', {
       description: 'ARI requests tried again after a transient failure, by operation and failure.',
       unit: '{request}',

@@ -5,6 +5,7 @@ import {
   CallEvents,
   FAX_STREAM,
   FaxEvents,
+  VoicemailEvents,
   callControlSubject,
   type EventPayload,
   type EventType,
@@ -39,11 +40,13 @@ export interface LoggedEvent {
   payload: EventPayload & Record<string, unknown>;
 }
 
-const TYPES: Array<EventType<EventPayload>> = [...Object.values(CallEvents), ...Object.values(FaxEvents)] as Array<
-  EventType<EventPayload>
->;
+const TYPES: Array<EventType<EventPayload>> = [
+  ...Object.values(CallEvents),
+  ...Object.values(FaxEvents),
+  ...Object.values(VoicemailEvents),
+] as Array<EventType<EventPayload>>;
 
-/** Every call and fax event the adapter published, in order, with waits on what a test expects. */
+/** Every call, fax and voicemail event the adapter published, in order, with waits on what a test expects. */
 export class EventLog {
   readonly events: LoggedEvent[] = [];
   private readonly waiters = new Set<(logged: LoggedEvent) => boolean>();
