@@ -169,3 +169,27 @@ export function closesAt(schedule: Schedule, at: Date): Date | undefined {
   }
   return undefined;
 }
+
+export interface LocalClock {
+  /** `YYYY-MM-DD`. */
+  date: string;
+  /** 0 = Monday … 6 = Sunday. */
+  weekday: number;
+  day: number;
+  month: number;
+  hour: number;
+  minute: number;
+}
+
+/** An instant on the zone's wall clock (what an announcement says). */
+export function localClock(at: Date, timeZone: string): LocalClock {
+  const local = DateTime.fromJSDate(at, { zone: timeZone });
+  return {
+    date: local.toISODate()!,
+    weekday: local.weekday - 1,
+    day: local.day,
+    month: local.month,
+    hour: local.hour,
+    minute: local.minute,
+  };
+}

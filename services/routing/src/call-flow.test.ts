@@ -1,9 +1,9 @@
 import { Kvm } from '@nats-io/kv';
-import { callV1, presenceV1 } from '@switchboard/proto';
+import { callControlV1, callV1, presenceV1 } from '@switchboard/proto';
 import { recordSpans, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADAPTER_ID, startStack, TENANT, type Stack } from '../test/harness.js';
-import { device, HOME_NUMBER, loadTenant, NUMBERS, tenantDocument } from '../test/tenant.js';
+import { berlinDate, device, HOME_NUMBER, loadTenant, NUMBERS, tenantDocument } from '../test/tenant.js';
 import { callKey } from './call-state.js';
 import { queueKey } from './department-queue.js';
 
@@ -45,6 +45,28 @@ function routingLogged(match: (line: string) => boolean): Promise<string> {
 
 async function ended(callId: string) {
   return stack.log.waitUntil(`call.ended of ${callId}`, () => stack.log.ended(callId));
+}
+
+const sound = (name: string) => `sound:switchboard/${name}`;
+/** A citizen who speaks after the beep and hangs up, as most do. */
+const MESSAGE = { speechMs: 3_000, then: { hangup: true as const } };
+
+/** RecordVoicemail requests routing sends to the adapter, as they pass on the bus. */
+function watchVoicemail(): { requests: callControlV1.RecordVoicemailRequest[]; stop(): void } {
+  const requests: callControlV1.RecordVoicemailRequest[] = [];
+  const subscription = stack.bus.connection.subscribe(`sb.${TENANT}.callcontrol.${ADAPTER_ID}.RecordVoicemail`, {
+    callback: (error, message) => {
+      if (!error) requests.push(callControlV1.RecordVoicemailRequest.decode(message.data));
+    },
+  });
+  return { requests, stop: () => subscription.unsubscribe() };
+}
+
+/** The greeting, the beep, then the citizen's message in a recording of the call. */
+function expectRecorded(callId: string, greeting: string[]): void {
+  const call = stack.sim.getCall(callId)!;
+  expect(call.playbacks.slice(-greeting.length - 1)).toEqual([...greeting, 'sound:beep']);
+  expect(call.recordings).toEqual([expect.objectContaining({ end: 'hangup' })]);
 }
 
 beforeAll(async () => {
@@ -154,14 +176,70 @@ describe('routing a call', () => {
   });
 
   it('takes the closed branch outside opening hours and the holiday branch on a closing day', async () => {
-    const closed = await stack.call({ from: CITIZEN, to: NUMBERS.closedIvr });
-    const holiday = await stack.call({ from: CITIZEN, to: NUMBERS.holidayIvr });
+    const closed = await stack.call({ from: CITIZEN, to: NUMBERS.closedIvr, message: MESSAGE });
+    const holiday = await stack.call({ from: CITIZEN, to: NUMBERS.holidayIvr, message: MESSAGE });
+    const voicemail = watchVoicemail();
     await Promise.all([ended(closed), ended(holiday)]);
-    expect(stack.sim.getCall(closed)?.playbacks).toEqual(
-      expect.arrayContaining(['sound:switchboard/closed', 'sound:switchboard/voicemail-unavailable']),
-    );
+    voicemail.stop();
+    expect(stack.sim.getCall(closed)?.playbacks).toContain('sound:switchboard/closed');
     expect(stack.sim.getCall(closed)?.playbacks).not.toContain('sound:switchboard/main-menu');
+    // The closed menu's fallback is the civil registry's voicemail box.
+    expect(voicemail.requests.find((request) => request.callId === closed)).toMatchObject({
+      departmentId: 'standesamt',
+      greeting: [sound('voicemail-greeting')],
+      beep: true,
+    });
+    expectRecorded(closed, [sound('voicemail-greeting')]);
     expect(stack.sim.getCall(holiday)?.playbacks).toContain('sound:switchboard/holiday');
+  });
+
+  it('gives a caller to a department outside its own hours its closed notice with the next opening, then its voicemail box', async () => {
+    const voicemail = watchVoicemail();
+    const callId = await stack.call({ from: CITIZEN, to: NUMBERS.closedDepartment, message: MESSAGE });
+    await ended(callId);
+    voicemail.stop();
+    // The site is open all week, the department only one hour on another day: its own hours count.
+    const request = voicemail.requests.find((candidate) => candidate.callId === callId);
+    expect(request).toMatchObject({ departmentId: 'abend', beep: true });
+    const greeting = request!.greeting;
+    expect(greeting.slice(0, 2)).toEqual([sound('department-closed'), sound('next-opening')]);
+    expect(greeting).toContain(sound('at-hour-8'));
+    expect(greeting.at(-1)).toBe(sound('voicemail-greeting'));
+    expect(stack.dials).not.toContain(callId);
+    expectRecorded(callId, greeting);
+  });
+
+  it('moves callers already waiting when their department closes to where it sends closed callers', async () => {
+    const callId = await stack.call({ from: CITIZEN, to: NUMBERS.closing });
+    await stack.waitForQueue('schliesst', (size) => size === 1);
+    // A closing day from today is entered while the caller waits (as the end of the day's hours
+    // would: the caller's wait is bounded by the department's closing time).
+    const now = new Date();
+    const document = tenantDocument(now);
+    document.departments = document.departments.map((department) =>
+      department.departmentId === 'schliesst'
+        ? {
+            ...department,
+            closingDays: [
+              {
+                date: berlinDate(now),
+                until: berlinDate(new Date(now.getTime() + 86_400_000)),
+                reason: 'Personalversammlung',
+              },
+            ],
+          }
+        : department,
+    );
+    await stack.directory.importTenant({ tenantId: TENANT, document: JSON.stringify(document) });
+    await stack.waitForQueue('schliesst', (size) => size === 0);
+    const leg = await stack.log.waitUntil('the fallback agent answered', () => answeredAgent(callId));
+    expect(leg.tags).toMatchObject({ agent_id: 'f-1', department_id: 'fallback' });
+    const playbacks = stack.sim.getCall(callId)?.playbacks ?? [];
+    expect(playbacks.slice(playbacks.indexOf(sound('department-holiday')))).toEqual(
+      expect.arrayContaining([sound('department-holiday'), sound('next-opening')]),
+    );
+    await ended(callId);
+    await stack.directory.importTenant({ tenantId: TENANT, document: JSON.stringify(tenantDocument()) });
   });
 
   it('connects an internal extension call to a colleague at another site', async () => {

@@ -1,5 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import { serviceNumber } from '@switchboard/numbering';
+import { closesAt, openState, type OpenAnswer } from '@switchboard/opening-hours';
 import {
   callControlV1,
   callV1,
@@ -20,6 +21,7 @@ import {
 } from './call-state.js';
 import type { RoutingConfig } from './config.js';
 import type { CallbackRequest } from './callback-worker.js';
+import { closedNotice } from './closed-notice.js';
 import { queueKey, type DepartmentQueues } from './department-queue.js';
 import { routingMetrics, timed, type FallbackReason } from './metrics.js';
 import { decideOutbound } from './outbound-policy.js';
@@ -61,6 +63,8 @@ const INPUTS = {
 const COLLECT_TIMEOUT_MS = 300_000;
 const CONNECT_RING_SECONDS = 30;
 const MAX_OVERFLOWS = 3;
+/** Greeting, the longest message (the adapter's default 120 s) and the fetch of the recording. */
+const VOICEMAIL_TIMEOUT_MS = 300_000;
 
 /**
  * One call's way through routing, as a state machine over the checkpointed `CallState`:
@@ -128,6 +132,9 @@ export class CallFlow {
             break;
           case 'announcing':
             await this.announceAndHangUp();
+            break;
+          case 'voicemail':
+            await this.recordVoicemail();
             break;
           default:
             return;
@@ -368,7 +375,7 @@ export class CallFlow {
         });
       }
       case TargetKind.TARGET_KIND_VOICEMAIL:
-        return this.announce(PROMPTS.voicemailUnavailable);
+        return this.toVoicemail(target.ref, []);
       default:
         return this.fallback('ivr_error', new Error(`IVR answered without a usable target (${answer.reason})`));
     }
@@ -380,6 +387,8 @@ export class CallFlow {
     if (!view) return;
     const department = view.department(departmentId);
     if (!department) return this.fallback('no_department', new Error(`no department "${departmentId}"`));
+    const open = openState(view.schedule(department), new Date());
+    if (open.state !== 'open') return this.closed(view, department, open);
     // Not answered yet: a caller whose agent is free at once hears ringing until the agent
     // answers (the adapter answers the caller when it bridges); music needs the answer first.
     const key = queueKey(state.tenantId, department.departmentId, state.startedAt, state.callId);
@@ -435,7 +444,13 @@ export class CallFlow {
       );
       if (answered) return;
     }
+    // Computed once per copy of the directory: a changed copy (hours, closing days) starts over.
+    const schedule = view.schedule(department);
+    const now = new Date();
+    const closes = openState(schedule, now).state === 'open' ? (closesAt(schedule, now)?.getTime() ?? Infinity) : 0;
     for (;;) {
+      if (Date.now() >= closes) return this.closedWhileWaiting(view, department);
+      if ((await this.deps.directory.get(state.tenantId).catch(() => view)) !== view) return;
       if (this.overflowDue(department)) return this.overflow(department);
       const position = this.deps.queues.position(state.tenantId, department.departmentId, key);
       if (!position) {
@@ -467,7 +482,7 @@ export class CallFlow {
         this.deps.queues.waitForChange(
           state.tenantId,
           department.departmentId,
-          Math.max(Math.min(this.deps.config.ROUTING_QUEUE_RETRY_MS, untilOverflow), 10),
+          Math.max(Math.min(this.deps.config.ROUTING_QUEUE_RETRY_MS, untilOverflow, closes - Date.now()), 10),
           this.controller.signal,
         ),
       );
@@ -632,20 +647,123 @@ export class CallFlow {
     this.log.info({ department: department.departmentId, kind, target }, 'max wait passed: overflow');
     if (kind === 'department') return this.enqueue(target);
     if (kind === 'callback') {
-      const request: CallbackRequest = {
-        tenantId: state.tenantId,
-        callId: state.callId,
-        number: state.caller,
-        departmentId: department.departmentId,
-        requestedAt: new Date().toISOString(),
-        adapterId: state.adapterId,
-        arrivedAt: state.startedAt,
-        attempts: 0,
-      };
-      await this.deps.callbacks.put(callKey(state.tenantId, state.callId), JSON.stringify(request));
+      await this.storeCallback(department.departmentId);
       return this.announce(PROMPTS.callbackRegistered);
     }
-    return this.announce(PROMPTS.voicemailUnavailable);
+    return this.toVoicemail(target, []);
+  }
+
+  /**
+   * The department is closed (outside its hours, a public holiday or a closing day): the caller
+   * hears so and when it opens again, then goes where the department sends callers meanwhile.
+   */
+  private async closed(view: TenantView, department: DepartmentSettings, open: OpenAnswer): Promise<void> {
+    const { state } = this;
+    const notice = closedNotice(view.schedule(department), open.state, new Date());
+    const { kind, target } = department.closedTarget;
+    this.log.info(
+      { department: department.departmentId, state: open.state, reason: open.reason, kind, target },
+      'department closed: its closed handling',
+    );
+    switch (kind) {
+      case 'voicemail':
+        return this.toVoicemail(target, notice);
+      case 'callback':
+        // The callback worker dials it once the department is open again.
+        await this.storeCallback(department.departmentId);
+        return this.announce(PROMPTS.callbackRegistered, notice);
+      case 'department':
+        // Departments that send closed callers to each other end with the goodbye, not a loop.
+        if (state.overflows < MAX_OVERFLOWS && target !== department.departmentId) {
+          state.overflows += 1;
+          await this.playToEnd(notice, `closed-${state.overflows}`);
+          return this.enqueue(target);
+        }
+        break;
+      case 'none':
+        break;
+    }
+    // "Call again then" needs a time to refer to; without hours the general goodbye.
+    return this.announce(notice.length > 1 ? PROMPTS.callAgainGoodbye : PROMPTS.serviceUnavailable, notice);
+  }
+
+  /** The department's hours ended (or a closing day began) while the caller waited. */
+  private async closedWhileWaiting(view: TenantView, department: DepartmentSettings): Promise<void> {
+    const { state } = this;
+    await this.deps.queues.remove(state.queueKey!);
+    this.leaveQueueMetric();
+    routingMetrics.wait.record((Date.now() - state.enqueuedAt!) / 1000, {
+      tenant: state.tenantId,
+      department: department.departmentId,
+      outcome: 'closed',
+    });
+    return this.closed(view, department, openState(view.schedule(department), new Date()));
+  }
+
+  private async storeCallback(departmentId: string): Promise<void> {
+    const { state } = this;
+    const request: CallbackRequest = {
+      tenantId: state.tenantId,
+      callId: state.callId,
+      number: state.caller,
+      departmentId,
+      requestedAt: new Date().toISOString(),
+      adapterId: state.adapterId,
+      arrivedAt: state.startedAt,
+      attempts: 0,
+    };
+    await this.deps.callbacks.put(callKey(state.tenantId, state.callId), JSON.stringify(request));
+  }
+
+  private async toVoicemail(departmentId: string, notice: string[]): Promise<void> {
+    return this.save({
+      step: 'voicemail',
+      voicemail: { departmentId, greeting: [...notice, PROMPTS.voicemailGreeting] },
+    });
+  }
+
+  /**
+   * Greeting, beep, the caller's message into the department's voicemail box (the adapter
+   * records, stores and announces it), then thanks and goodbye. A message too short or silent
+   * is discarded by the adapter; a failed recording is logged and the caller told so — the call
+   * always ends with an announcement.
+   */
+  private async recordVoicemail(): Promise<void> {
+    const { state } = this;
+    const box = state.voicemail!;
+    await this.answer();
+    let response: callControlV1.RecordVoicemailResponse;
+    try {
+      response = await this.guard(
+        this.control(VOICEMAIL_TIMEOUT_MS).recordVoicemail({
+          ...this.command('voicemail'),
+          greeting: box.greeting,
+          language: '',
+          departmentId: box.departmentId,
+          maxDurationSeconds: 0,
+          maxSilenceSeconds: 0,
+          beep: true,
+          terminateOn: '',
+        }),
+      );
+    } catch (error) {
+      if (error instanceof Handover || error instanceof CallGone || hasStatus(error, NOT_FOUND)) throw error;
+      this.log.warn({ err: error, voicemailBox: box.departmentId }, 'voicemail could not be recorded');
+      return this.announce(PROMPTS.voicemailUnavailable);
+    }
+    const { VoicemailOutcome } = callControlV1;
+    const details = { voicemailBox: box.departmentId, seconds: response.durationSeconds, reason: response.reason };
+    switch (response.outcome) {
+      case VoicemailOutcome.VOICEMAIL_OUTCOME_RECORDED:
+        this.log.info(details, 'voicemail recorded');
+        return this.announce(PROMPTS.voicemailThanks);
+      case VoicemailOutcome.VOICEMAIL_OUTCOME_DISCARDED:
+        this.log.info(details, 'voicemail discarded (too short or silent)');
+        return this.announce(PROMPTS.voicemailEmpty);
+      default:
+        this.log.warn({ ...details, outcome: response.outcome }, 'voicemail recording failed');
+        return this.announce(PROMPTS.voicemailUnavailable);
+    }
   }
 
   private async fallback(reason: FallbackReason, cause: unknown): Promise<void> {
@@ -658,18 +776,25 @@ export class CallFlow {
     return this.announce(PROMPTS.serviceUnavailable);
   }
 
-  private async announce(prompt: string): Promise<void> {
-    return this.save({ step: 'announcing', announcement: prompt });
+  private async announce(prompt: string, notice: string[] = []): Promise<void> {
+    return this.save({ step: 'announcing', announcement: prompt, notice });
   }
 
   /** Plays the announcement to its end (a collect that wants no digit), then hangs up. Never silence. */
   private async announceAndHangUp(): Promise<void> {
     const { state } = this;
+    await this.playToEnd([...(state.notice ?? []), state.announcement ?? PROMPTS.serviceUnavailable], 'announcement');
+    await this.guard(this.control().hangup({ ...this.command('hangup'), cause: 16 }));
+    await this.save({ step: 'ended', endedReason: 'announcement' });
+  }
+
+  /** Plays prompts to their end (a collect that wants no digit); answers the caller first. */
+  private async playToEnd(media: string[], name: string): Promise<void> {
     await this.answer();
     await this.guard(
       this.control(COLLECT_TIMEOUT_MS).playAndCollect({
-        ...this.command('announcement'),
-        media: [state.announcement ?? PROMPTS.serviceUnavailable],
+        ...this.command(name),
+        media,
         language: '',
         maxDigits: 1,
         terminator: '',
@@ -678,8 +803,6 @@ export class CallFlow {
         bargeIn: false,
       }),
     );
-    await this.guard(this.control().hangup({ ...this.command('hangup'), cause: 16 }));
-    await this.save({ step: 'ended', endedReason: 'announcement' });
   }
 
   // ---- endings --------------------------------------------------------------------------------

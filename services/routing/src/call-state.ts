@@ -6,7 +6,16 @@ import type { KV } from '@nats-io/kv';
 // it — is noticed at its next step instead of being overwritten.
 
 export type Step =
-  'entry' | 'ivr' | 'queued' | 'ringing' | 'connecting' | 'bridged' | 'handed-off' | 'announcing' | 'ended';
+  | 'entry'
+  | 'ivr'
+  | 'queued'
+  | 'ringing'
+  | 'connecting'
+  | 'bridged'
+  | 'handed-off'
+  | 'announcing'
+  | 'voicemail'
+  | 'ended';
 
 /** Where a call is connected to outside a queue (internal, outbound, IVR extension/external targets). */
 export interface ConnectTarget {
@@ -50,6 +59,10 @@ export interface CallState {
   reservationId?: string;
   target?: ConnectTarget;
   announcement?: string;
+  /** Played before the announcement or the voicemail greeting, e.g. the department's closed notice. */
+  notice?: string[];
+  /** The voicemail box (a department) that records the caller, and the greeting before the beep. */
+  voicemail?: { departmentId: string; greeting: string[] };
   endedReason?: string;
   /** A callback the citizen answered: straight into this department's queue, no IVR. */
   callback?: { departmentId: string; answeredAt: number };

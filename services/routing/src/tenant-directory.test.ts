@@ -12,8 +12,21 @@ const member = (staffId: string, extension: string, siteId: string, devices: str
 });
 
 const view = new TenantView('t1', {
-  tenant: { tenantId: 't1', timeZone: 'Europe/Berlin' },
-  sites: [{ siteId: 'rathaus' }, { siteId: 'schule' }, { siteId: 'bauhof' }],
+  tenant: {
+    tenantId: 't1',
+    timeZone: 'Europe/Berlin',
+    federalState: 'SH',
+    closingDays: [{ date: '2026-12-24', reason: 'Heiligabend', yearly: true, until: '' }],
+  },
+  sites: [
+    {
+      siteId: 'rathaus',
+      openingHours: [{ day: 'mon', from: '08:00', to: '12:00' }],
+      closingDays: [{ date: '2026-06-19', reason: 'Betriebsausflug', yearly: false, until: '' }],
+    },
+    { siteId: 'schule', openingHours: [], closingDays: [] },
+    { siteId: 'bauhof', openingHours: [], closingDays: [] },
+  ],
   numbers: [
     { number: '+494624720', kind: 'main', siteId: 'rathaus' },
     { number: '+49462472', kind: 'direct-dial-range', siteId: 'schule' },
@@ -30,6 +43,25 @@ const view = new TenantView('t1', {
       wrapUpSeconds: 0,
       maxWaitSeconds: 300,
       overflow: { kind: 'none', target: '' },
+      openingHours: [],
+      closingDays: [{ date: '2026-09-04', reason: 'Fortbildung', yearly: false, until: '' }],
+      closedTarget: { kind: 'voicemail', target: 'zentrale' },
+      callbackKey: '',
+    },
+    {
+      departmentId: 'bauhof',
+      name: 'Bauhof',
+      siteId: 'bauhof',
+      strategy: 'ring-all',
+      requiredSkills: [],
+      ringTimeoutSeconds: 20,
+      wrapUpSeconds: 0,
+      maxWaitSeconds: 300,
+      overflow: { kind: 'none', target: '' },
+      openingHours: [{ day: 'tue', from: '07:00', to: '15:00' }],
+      closingDays: [],
+      closedTarget: { kind: 'none', target: '' },
+      callbackKey: '',
     },
   ],
   staff: [member('anna', '1001', 'rathaus', ['kropp-1001']), member('lena', '2001', 'schule', ['kropp-2001'])],
@@ -50,5 +82,22 @@ describe('TenantView', () => {
   it('picks the first configured fallback department the tenant has', () => {
     expect(view.fallbackDepartment(['fallback', 'zentrale'])?.departmentId).toBe('zentrale');
     expect(view.fallbackDepartment(['fallback'])).toBeUndefined();
+  });
+
+  it("gives a department its own hours or its site's, and every closing day that applies to it", () => {
+    expect(view.schedule(view.department('zentrale')!)).toEqual({
+      federalState: 'SH',
+      timeZone: 'Europe/Berlin',
+      openingHours: [{ day: 'mon', from: '08:00', to: '12:00' }],
+      closingDays: [
+        { date: '2026-12-24', reason: 'Heiligabend', yearly: true, until: '' },
+        { date: '2026-06-19', reason: 'Betriebsausflug', yearly: false, until: '' },
+        { date: '2026-09-04', reason: 'Fortbildung', yearly: false, until: '' },
+      ],
+    });
+    expect(view.schedule(view.department('bauhof')!)).toMatchObject({
+      openingHours: [{ day: 'tue', from: '07:00', to: '15:00' }],
+      closingDays: [{ date: '2026-12-24', reason: 'Heiligabend', yearly: true, until: '' }],
+    });
   });
 });

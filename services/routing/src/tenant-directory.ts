@@ -1,5 +1,6 @@
 import type { DirectoryRpcClient } from '@switchboard/rpc-clients';
 import { DirectoryCache } from '@switchboard/directory-cache';
+import type { ClosingDay, OpeningInterval, Schedule } from '@switchboard/opening-hours';
 import type { Logger } from '@switchboard/service-kit';
 
 // What routing needs of a tenant's directory, kept in memory per tenant: loaded over NATS
@@ -15,7 +16,21 @@ export interface DepartmentSettings {
   ringTimeoutSeconds: number;
   wrapUpSeconds: number;
   maxWaitSeconds: number;
-  overflow: { kind: 'none' | 'department' | 'voicemail' | 'callback'; target: string };
+  overflow: Target;
+  /** Own hours; empty: the site's. */
+  openingHours: OpeningInterval[];
+  /** Own closing days, besides the tenant's and the site's. */
+  closingDays: ClosingDay[];
+  /** Where a caller goes while the department is closed. */
+  closedTarget: Target;
+  /** Key a waiting caller presses for a callback that keeps their place; empty: none. */
+  callbackKey: string;
+}
+
+export interface Target {
+  kind: 'none' | 'department' | 'voicemail' | 'callback';
+  /** A department id for `department`; the department whose voicemail box records, for `voicemail`. */
+  target: string;
 }
 
 export interface StaffMember {
@@ -35,8 +50,8 @@ interface NumberEntry {
 }
 
 interface DirectoryDocument {
-  tenant: { tenantId: string; timeZone: string };
-  sites: Array<{ siteId: string }>;
+  tenant: { tenantId: string; timeZone: string; federalState: string; closingDays: ClosingDay[] };
+  sites: Array<{ siteId: string; openingHours: OpeningInterval[]; closingDays: ClosingDay[] }>;
   numbers: NumberEntry[];
   departments: DepartmentSettings[];
   staff: StaffMember[];
@@ -46,6 +61,8 @@ export class TenantView {
   private readonly departments: Map<string, DepartmentSettings>;
   private readonly byExtension: Map<string, StaffMember>;
   private readonly byDevice = new Map<string, StaffMember>();
+  /** Built on first use: the view is replaced, never changed, when the directory changes. */
+  private readonly schedules = new Map<string, Schedule>();
 
   constructor(
     readonly tenantId: string,
@@ -58,6 +75,23 @@ export class TenantView {
 
   department(departmentId: string): DepartmentSettings | undefined {
     return this.departments.get(departmentId);
+  }
+
+  /** A department's hours (its own, else its site's) with the tenant's, the site's and its own closing days. */
+  schedule(department: DepartmentSettings): Schedule {
+    let found = this.schedules.get(department.departmentId);
+    if (!found) {
+      const { tenant } = this.document;
+      const site = this.document.sites.find((candidate) => candidate.siteId === department.siteId);
+      found = {
+        federalState: tenant.federalState,
+        timeZone: tenant.timeZone,
+        closingDays: [...tenant.closingDays, ...(site?.closingDays ?? []), ...department.closingDays],
+        openingHours: department.openingHours.length > 0 ? department.openingHours : (site?.openingHours ?? []),
+      };
+      this.schedules.set(department.departmentId, found);
+    }
+    return found;
   }
 
   staffByExtension(extension: string): StaffMember | undefined {

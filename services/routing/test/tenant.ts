@@ -6,7 +6,7 @@ import { TENANT, type Stack } from './harness.js';
 // with short ring timeouts and wrap-up.
 
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
-const berlinDate = (date: Date) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(date);
+export const berlinDate = (date: Date) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(date);
 const berlinDay = (date: Date) =>
   new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Berlin', weekday: 'short' }).format(date).toLowerCase();
 
@@ -25,6 +25,8 @@ export const NUMBERS = {
   rueckruf: '+494624714',
   busy: '+494624715',
   partlyBusy: '+494624716',
+  closedDepartment: '+494624717',
+  closing: '+494624718',
   unknown: '+494624799',
 };
 
@@ -132,6 +134,8 @@ export function tenantDocument(now = new Date()) {
       number(NUMBERS.rueckruf, 'rathaus', 'department', 'rueckruf'),
       number(NUMBERS.busy, 'rathaus', 'department', 'besetzt'),
       number(NUMBERS.partlyBusy, 'rathaus', 'department', 'teilweise'),
+      number(NUMBERS.closedDepartment, 'rathaus', 'department', 'abend'),
+      number(NUMBERS.closing, 'rathaus', 'department', 'schliesst'),
     ],
     departments: [
       department('standesamt'),
@@ -150,6 +154,15 @@ export function tenantDocument(now = new Date()) {
       department('spaet', 5, { kind: 'callback', target: '' }, 600, 'feiertag'),
       department('besetzt'),
       department('teilweise'),
+      // Its own hours (one hour on a day that is neither today nor tomorrow) override the site's;
+      // closed callers leave a message in its voicemail box.
+      {
+        ...department('abend'),
+        openingHours: [{ day: otherDay, from: '08:00', to: '09:00' }],
+        closedTarget: { kind: 'voicemail', target: 'abend' },
+      },
+      // Nobody is a member: callers wait until a test closes it; closed callers go to fallback.
+      { ...department('schliesst'), closedTarget: { kind: 'department', target: 'fallback' } },
     ],
     staff: STAFF.map((member) => ({
       staffId: member.id,
