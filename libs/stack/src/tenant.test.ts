@@ -11,6 +11,7 @@ describe('the tenant as the stack loads it', () => {
       expect(site.closingDays).toEqual([]);
     }
     expect(open.document.departments.every((department) => department.openingHours?.length === 0)).toBe(true);
+    expect(open.document.departments.every((department) => department.closingDays?.length === 0)).toBe(true);
     expect(JSON.parse(open.text)).toEqual(open.document);
     const asIs = await readTenant(DEFAULT_TENANT_FILE, false);
     expect(asIs.document.tenant.closingDays?.length).toBeGreaterThan(0);

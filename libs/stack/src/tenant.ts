@@ -9,7 +9,13 @@ export interface TenantDocument {
   tenant: { tenantId: string; closingDays?: unknown[] };
   sites: { siteId: string; openingHours?: unknown[]; closingDays?: unknown[] }[];
   numbers: { number: string; kind: string; entryPoint?: { kind: string; target: string } }[];
-  departments: { departmentId: string; name: string; members: { staffId: string }[]; openingHours?: unknown[] }[];
+  departments: {
+    departmentId: string;
+    name: string;
+    members: { staffId: string }[];
+    openingHours?: unknown[];
+    closingDays?: unknown[];
+  }[];
   staff: {
     staffId: string;
     displayName: string;
@@ -44,7 +50,7 @@ export async function readTenant(file: string, alwaysOpen: boolean): Promise<Loa
     ...document,
     tenant: { ...document.tenant, closingDays: [] },
     sites: document.sites.map((site) => ({ ...site, openingHours: allWeek, closingDays: [] })),
-    departments: document.departments.map((department) => ({ ...department, openingHours: [] })),
+    departments: document.departments.map((department) => ({ ...department, openingHours: [], closingDays: [] })),
   };
   return { tenantId: document.tenant.tenantId, document: open, text: JSON.stringify(open) };
 }

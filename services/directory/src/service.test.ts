@@ -451,6 +451,17 @@ describe('per-call lookups over NATS', () => {
       state: OpenState.OPEN_STATE_HOLIDAY,
       reason: 'closing day: Betriebsausflug',
     });
+    // The registry office's own closing day (Friday): the citizens' office beside it is open.
+    expect(await open('standesamt', '2026-09-04T08:00:00Z')).toMatchObject({
+      state: OpenState.OPEN_STATE_HOLIDAY,
+      reason: 'closing day: Fortbildung Standesamt',
+    });
+    expect((await open('buergerbuero', '2026-09-04T08:00:00Z')).state).toBe(OpenState.OPEN_STATE_OPEN);
+    // 24 December repeats every year (a Friday in 2027).
+    expect(await open('buergerbuero', '2027-12-24T08:00:00Z')).toMatchObject({
+      state: OpenState.OPEN_STATE_HOLIDAY,
+      reason: 'closing day: Heiligabend',
+    });
     const kita = await lookups.isOpen({
       tenantId: 't-kropp',
       departmentId: '',

@@ -231,6 +231,7 @@ export function buildDemoTenant(): DirectoryDocument {
       strategy: 'ring-all',
       overflow: { kind: 'callback', target: '' },
       maxWaitSeconds: 180,
+      closedTarget: { kind: 'callback', target: '' },
     }),
     department({
       departmentId: 'buergerbuero',
@@ -238,12 +239,16 @@ export function buildDemoTenant(): DirectoryDocument {
       members: members([...registration, ...fishing]),
       faxMailbox: 'buergerbuero@amt-kropp.example',
       openingHours: [...OFFICE_HOURS, { day: 'sat', from: '09:00', to: '11:00' }],
+      closedTarget: { kind: 'voicemail', target: 'buergerbuero' },
     }),
     department({
       departmentId: 'standesamt',
       name: 'Standesamt (Geburten, Eheschließungen)',
       members: members(civilRegistry),
       overflow: { kind: 'voicemail', target: 'standesamt' },
+      // The registry office alone is away on its yearly training day.
+      closingDays: [{ date: '2026-09-04', reason: 'Fortbildung Standesamt', yearly: false, until: '' }],
+      closedTarget: { kind: 'voicemail', target: 'standesamt' },
     }),
     department({
       departmentId: 'fischereischeine',
@@ -258,6 +263,9 @@ export function buildDemoTenant(): DirectoryDocument {
       name: 'Kita-Verwaltung',
       members: members(kitaAdmin),
       strategy: 'round-robin',
+      // Mornings only, Monday to Thursday; a callback request outside them.
+      openingHours: (['mon', 'tue', 'wed', 'thu'] as const).map((day) => ({ day, from: '08:00', to: '12:00' })),
+      closedTarget: { kind: 'callback', target: '' },
     }),
     department({ departmentId: 'ordnungsamt', name: 'Ordnungsamt', members: members(publicOrder) }),
     department({
@@ -265,6 +273,8 @@ export function buildDemoTenant(): DirectoryDocument {
       name: 'Bauamt',
       members: members(building),
       faxMailbox: 'bauamt@amt-kropp.example',
+      overflow: { kind: 'voicemail', target: 'bauamt' },
+      closedTarget: { kind: 'voicemail', target: 'bauamt' },
     }),
     department({
       departmentId: 'bauhof',
@@ -275,6 +285,7 @@ export function buildDemoTenant(): DirectoryDocument {
       ringTimeoutSeconds: 30,
       wrapUpSeconds: 0,
       openingHours: DEPOT_HOURS,
+      closedTarget: { kind: 'voicemail', target: 'bauhof' },
     }),
     department({ departmentId: 'finanzen', name: 'Finanzen und Steuern', members: members(finance) }),
   ];
