@@ -95,6 +95,12 @@ beforeAll(async () => {
       [device('x-busy')]: { busy: true },
       [device('y-busy')]: { busy: true },
       [device('y-free')]: talk,
+      // Two of the five ring-all phones answer in the same instant; the others keep ringing.
+      [device('r-1')]: { noAnswer: true },
+      [device('r-2')]: { answerAfterMs: 1_000, hangupAfterMs: 2_000 },
+      [device('r-3')]: { noAnswer: true },
+      [device('r-4')]: { answerAfterMs: 1_000, hangupAfterMs: 2_000 },
+      [device('r-5')]: { noAnswer: true },
     },
   });
   // Bert becomes free before Anna: he is the civil registry's longest-idle agent.
@@ -240,6 +246,39 @@ describe('routing a call', () => {
     );
     await ended(callId);
     await stack.directory.importTenant({ tenantId: TENANT, document: JSON.stringify(tenantDocument()) });
+  });
+
+  it('rings all five free agents of a ring-all department at once, bridges one and releases the others', async () => {
+    const requests: callControlV1.DialAllRequest[] = [];
+    const subscription = stack.bus.connection.subscribe(`sb.${TENANT}.callcontrol.${ADAPTER_ID}.DialAll`, {
+      callback: (error, message) => {
+        if (!error) requests.push(callControlV1.DialAllRequest.decode(message.data));
+      },
+    });
+    const agents = ['r-1', 'r-2', 'r-3', 'r-4', 'r-5'];
+    const callId = await stack.call({ from: CITIZEN, to: NUMBERS.ringAll });
+    const winner = await stack.log.waitUntil('an agent answered', () => answeredAgent(callId));
+    await ended(callId);
+    subscription.unsubscribe();
+    const request = requests.find((candidate) => candidate.callId === callId)!;
+    expect(request.targets.map((target) => target.endpoint).sort()).toEqual(
+      agents.map((agent) => `PJSIP/${device(agent)}`),
+    );
+    expect(request.targets.map((target) => target.tags['agent_id']).sort()).toEqual(agents);
+    expect(request.targets.every((target) => target.tags['department_id'] === 'alle')).toBe(true);
+    expect(stack.dials).not.toContain(callId);
+    // One leg won, among the two that answered in the same instant; nobody else was bridged.
+    const answeredBy = winner.tags['agent_id']!;
+    expect(['r-2', 'r-4']).toContain(answeredBy);
+    const legs = stack.log.ended(callId)!.legs.filter((leg) => leg.tags['agent_id']);
+    expect(legs).toHaveLength(5);
+    expect(legs.filter((leg) => leg.disposition === LegDisposition.LEG_DISPOSITION_ANSWERED)).toHaveLength(1);
+    // The winner went on the call; the others were reserved for the ring and are available again.
+    expect(stack.agentStates(answeredBy)).toContain(AgentState.AGENT_STATE_ON_CALL);
+    for (const agent of agents.filter((candidate) => candidate !== answeredBy)) {
+      await stack.waitForAgent(agent, (state) => state.state === AgentState.AGENT_STATE_AVAILABLE);
+      expect(stack.agentStates(agent)).toContain(AgentState.AGENT_STATE_RINGING);
+    }
   });
 
   it('connects an internal extension call to a colleague at another site', async () => {

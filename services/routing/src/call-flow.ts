@@ -13,6 +13,7 @@ import type { Logger } from '@switchboard/service-kit';
 import { commandId, hasStatus, isUnavailable, NOT_FOUND, type CallControlClient, type FlowClients } from './clients.js';
 import {
   callKey,
+  heldReservations,
   StateConflictError,
   type CallState,
   type CallStateStore,
@@ -444,6 +445,9 @@ export class CallFlow {
       );
       if (answered) return;
     }
+    if (state.step === 'ringing' && state.ringGroup?.length) {
+      if (await this.ringAll(department, [], true)) return;
+    }
     // Computed once per copy of the directory: a changed copy (hours, closing days) starts over.
     const schedule = view.schedule(department);
     const now = new Date();
@@ -465,9 +469,13 @@ export class CallFlow {
         continue;
       }
       if (position.mayReserve) {
-        const reservation = await this.reserve(department);
-        if (reservation) {
-          if (await this.ring(department, reservation, false)) return;
+        const reserved = await this.reserve(department);
+        if (reserved.length > 0) {
+          const answered =
+            reserved.length > 1
+              ? await this.ringAll(department, reserved, false)
+              : await this.ring(department, reserved[0]!, false);
+          if (answered) return;
           continue;
         }
       }
@@ -489,9 +497,8 @@ export class CallFlow {
     }
   }
 
-  private async reserve(
-    department: DepartmentSettings,
-  ): Promise<{ agentId: string; reservationId: string; target?: presenceV1.DialTarget } | undefined> {
+  /** Reserves the next agent (ring-all: every free member presence hands out); empty when nobody is free. */
+  private async reserve(department: DepartmentSettings): Promise<Reserved[]> {
     const { state } = this;
     let reservations: presenceV1.Reservation[];
     try {
@@ -517,25 +524,138 @@ export class CallFlow {
         this.presenceFailed = true;
         routingMetrics.fallback.add(1, { tenant: state.tenantId, reason: 'service_unavailable' });
       }
-      return undefined;
+      return [];
     }
-    const [first, ...others] = reservations;
-    // Ring-all hands out several agents; this flow rings one leg at a time, so the rest go back.
-    for (const other of others) await this.release(other.agentId, other.reservationId);
-    if (!first) {
+    if (reservations.length === 0) {
       // Everyone free was tried without answer: start over with all members at the next chance.
       state.excluded = [];
-      return undefined;
+      return [];
     }
-    return { agentId: first.agentId, reservationId: first.reservationId, target: first.target };
+    // Only ring-all rings several agents for one caller; any other strategy's extras go back.
+    const ringing = department.strategy === 'ring-all' ? reservations : reservations.slice(0, 1);
+    for (const other of reservations.slice(ringing.length)) await this.release(other.agentId, other.reservationId);
+    return ringing.map(({ agentId, reservationId, target }) => ({ agentId, reservationId, target }));
+  }
+
+  /**
+   * Ring-all: every reserved agent's phone (desk device, or home-office number through the trunk)
+   * rings at once in one DialAll; the adapter bridges the first to answer and hangs up the rest.
+   * The winner is confirmed, everyone else released; true when the caller is bridged.
+   */
+  private async ringAll(department: DepartmentSettings, reserved: Reserved[], resumed: boolean): Promise<boolean> {
+    const { state } = this;
+    const started = performance.now();
+    if (!resumed) {
+      const ringGroup = reserved.map(({ agentId, reservationId, target }) => ({
+        agentId,
+        reservationId,
+        target: dialTargetOf(target, state.caller, {
+          agent_id: agentId,
+          department_id: department.departmentId,
+          ...(department.siteId ? { site_id: department.siteId } : {}),
+        }),
+      }));
+      await Promise.all([
+        this.save({
+          step: 'ringing',
+          ringGroup,
+          agentId: undefined,
+          reservationId: undefined,
+          target: undefined,
+          attempt: state.attempt + 1,
+        }),
+        this.deps.queues.put(state.tenantId, department.departmentId, {
+          key: state.queueKey!,
+          callId: state.callId,
+          enqueuedAt: state.enqueuedAt!,
+          ringing: true,
+        }),
+      ]);
+    }
+    this.music = false;
+    const group = state.ringGroup!;
+    const control = this.control(department.ringTimeoutSeconds * 1000 + this.deps.config.ROUTING_RPC_TIMEOUT_MS * 2);
+    routingMetrics.decision.record((performance.now() - started) / 1000, { step: 'dial' });
+    let response: callControlV1.DialAllResponse;
+    try {
+      response = await this.guard(
+        control.dialAll({
+          ...this.command(`dial-${state.attempt}`),
+          targets: group.map(({ target }) =>
+            target.via === 'dial'
+              ? { endpoint: target.endpoint, kind: LegKind.LEG_KIND_INTERNAL, tags: target.tags }
+              : {
+                  endpoint: this.deps.config.ROUTING_TRUNK_ENDPOINT.replace('{number}', target.endpoint),
+                  kind: LegKind.LEG_KIND_FORWARDED_HOME_OFFICE,
+                  tags: target.tags,
+                },
+          ),
+          callerId: state.caller,
+          timeoutSeconds: department.ringTimeoutSeconds,
+          waitForOutcome: true,
+        }),
+      );
+    } catch (error) {
+      if (error instanceof Handover) throw error;
+      if (error instanceof CallGone || hasStatus(error, NOT_FOUND)) {
+        await Promise.all(group.map((member) => this.release(member.agentId, member.reservationId)));
+        throw new CallGone('caller hung up while the agents rang');
+      }
+      this.log.warn({ err: error, agents: group.map((member) => member.agentId) }, 'ringing the agents failed');
+      response = { legIds: [], answeredLegId: '', disposition: LegDisposition.LEG_DISPOSITION_FAILED };
+    }
+    const winner = response.answeredLegId ? group[response.legIds.indexOf(response.answeredLegId)] : undefined;
+    if (winner) {
+      this.countAnswered(department.departmentId);
+      this.log.info(
+        { agentId: winner.agentId, department: department.departmentId, rang: group.length },
+        'call answered',
+      );
+      await Promise.all([
+        this.deps.clients.presence
+          .confirm({ tenantId: state.tenantId, agentId: winner.agentId, reservationId: winner.reservationId })
+          .catch((error: unknown) =>
+            this.log.warn({ err: error }, 'presence did not confirm; leg events will put the agent on call'),
+          ),
+        ...group
+          .filter((member) => member !== winner)
+          .map((member) => this.release(member.agentId, member.reservationId)),
+        this.deps.queues.remove(state.queueKey!),
+      ]);
+      await this.save({
+        step: 'bridged',
+        agentId: winner.agentId,
+        reservationId: winner.reservationId,
+        target: winner.target,
+        ringGroup: undefined,
+      });
+      return true;
+    }
+    // The whole ring's outcome: BUSY only when every phone answered busy.
+    const busy = response.disposition === LegDisposition.LEG_DISPOSITION_BUSY;
+    await Promise.all(group.map((member) => this.release(member.agentId, member.reservationId, busy)));
+    if (response.disposition === LegDisposition.LEG_DISPOSITION_CANCELLED)
+      throw new CallGone('caller hung up while the agents rang');
+    this.log.info(
+      { agents: group.map((member) => member.agentId), disposition: response.disposition },
+      'nobody answered the ring-all; trying again',
+    );
+    await this.save({
+      step: 'queued',
+      excluded: [...state.excluded, ...group.map((member) => member.agentId)],
+      ringGroup: undefined,
+    });
+    await this.deps.queues.put(state.tenantId, department.departmentId, {
+      key: state.queueKey!,
+      callId: state.callId,
+      enqueuedAt: state.enqueuedAt!,
+      ringing: false,
+    });
+    return false;
   }
 
   /** Dials a reserved agent; true when the agent answered and is bridged with the caller. */
-  private async ring(
-    department: DepartmentSettings,
-    reservation: { agentId: string; reservationId: string; target?: presenceV1.DialTarget },
-    resumed: boolean,
-  ): Promise<boolean> {
+  private async ring(department: DepartmentSettings, reservation: Reserved, resumed: boolean): Promise<boolean> {
     const { state } = this;
     const started = performance.now();
     if (!resumed) {
@@ -814,8 +934,11 @@ export class CallFlow {
     const agentAnswered = agentAnsweredIn(this.endedEvent);
     if (agentAnswered && wasWaiting && state.departmentId) this.countAnswered(state.departmentId);
     if (state.queueKey && wasWaiting) await this.deps.queues.remove(state.queueKey).catch(() => undefined);
-    if (state.step === 'ringing' && state.agentId && state.reservationId && !agentAnswered) {
-      await this.release(state.agentId, state.reservationId);
+    if (state.step === 'ringing') {
+      const answeredBy = answeredAgentIn(this.endedEvent);
+      for (const held of heldReservations(state)) {
+        if (held.agentId !== answeredBy) await this.release(held.agentId, held.reservationId);
+      }
     }
     const abandoned = wasWaiting && !this.answeredCounted;
     let ended = false;
@@ -958,9 +1081,21 @@ export class CallFlow {
   }
 }
 
+/** The agent whose leg (tagged by routing) was answered in the ended call, if any. */
+export function answeredAgentIn(ended: callV1.CallEnded | undefined): string | undefined {
+  return ended?.legs.find((leg) => leg.tags['agent_id'] && leg.answeredAt)?.tags['agent_id'];
+}
+
 /** Whether an agent's leg (tagged by routing) was answered in the ended call. */
 export function agentAnsweredIn(ended: callV1.CallEnded | undefined): boolean {
-  return ended?.legs.some((leg) => leg.tags['agent_id'] && leg.answeredAt) ?? false;
+  return answeredAgentIn(ended) !== undefined;
+}
+
+/** A reserved agent and where presence says to dial them. */
+interface Reserved {
+  agentId: string;
+  reservationId: string;
+  target?: presenceV1.DialTarget;
 }
 
 /** `kropp-1001` and `PJSIP/kropp-1001` both dial the PJSIP endpoint. */

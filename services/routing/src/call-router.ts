@@ -1,8 +1,8 @@
 import { CallEvents } from '@switchboard/events';
 import { callV1 } from '@switchboard/proto';
 import { PoisonMessageError, type DeliveredMessage, type Logger, type NatsHandle } from '@switchboard/service-kit';
-import { agentAnsweredIn, CallFlow, type FlowDeps } from './call-flow.js';
-import { callKey, StateConflictError, type CallState, type Versioned } from './call-state.js';
+import { agentAnsweredIn, answeredAgentIn, CallFlow, type FlowDeps } from './call-flow.js';
+import { callKey, heldReservations, StateConflictError, type CallState, type Versioned } from './call-state.js';
 import { routingMetrics } from './metrics.js';
 
 const DIRECTIONS: Partial<Record<callV1.CallDirection, CallState['direction']>> = {
@@ -162,16 +162,21 @@ export class CallRouter {
       const answered = agentAnsweredIn(event);
       const wasWaiting = inQueue && !answered;
       if (inQueue && state.queueKey) await this.deps.queues.remove(state.queueKey);
-      if (wasWaiting && state.step === 'ringing' && state.agentId && state.reservationId) {
-        await this.deps.clients.presence
-          .release({
-            tenantId,
-            agentId: state.agentId,
-            reservationId: state.reservationId,
-            wrapUp: false,
-            busySeconds: 0,
-          })
-          .catch(() => undefined);
+      if (state.step === 'ringing') {
+        // Everyone the call held except the agent who answered (a ring-all's others too).
+        const answeredBy = answeredAgentIn(event);
+        for (const held of heldReservations(state)) {
+          if (held.agentId === answeredBy) continue;
+          await this.deps.clients.presence
+            .release({
+              tenantId,
+              agentId: held.agentId,
+              reservationId: held.reservationId,
+              wrapUp: false,
+              busySeconds: 0,
+            })
+            .catch(() => undefined);
+        }
       }
       try {
         await this.deps.states.update(

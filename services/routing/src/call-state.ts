@@ -58,6 +58,8 @@ export interface CallState {
   agentId?: string;
   reservationId?: string;
   target?: ConnectTarget;
+  /** Ring-all: every agent reserved for this ring, each with their own dial target. */
+  ringGroup?: Array<{ agentId: string; reservationId: string; target: ConnectTarget }>;
   announcement?: string;
   /** Played before the announcement or the voicemail greeting, e.g. the department's closed notice. */
   notice?: string[];
@@ -66,6 +68,12 @@ export interface CallState {
   endedReason?: string;
   /** A callback the citizen answered: straight into this department's queue, no IVR. */
   callback?: { departmentId: string; answeredAt: number };
+}
+
+/** The reservations a ringing call holds: its ring-all group, or its one agent. */
+export function heldReservations(state: CallState): Array<{ agentId: string; reservationId: string }> {
+  if (state.ringGroup?.length) return state.ringGroup;
+  return state.agentId && state.reservationId ? [{ agentId: state.agentId, reservationId: state.reservationId }] : [];
 }
 
 export interface Versioned {

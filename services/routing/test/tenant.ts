@@ -27,6 +27,7 @@ export const NUMBERS = {
   partlyBusy: '+494624716',
   closedDepartment: '+494624717',
   closing: '+494624718',
+  ringAll: '+494624719',
   unknown: '+494624799',
 };
 
@@ -59,6 +60,14 @@ export const STAFF: StaffSpec[] = [
   { id: 'x-busy', extension: '1701', site: 'rathaus', department: 'besetzt', wrapUp: 0 },
   { id: 'y-busy', extension: '1801', site: 'rathaus', department: 'teilweise', wrapUp: 0 },
   { id: 'y-free', extension: '1802', site: 'rathaus', department: 'teilweise', wrapUp: 0 },
+  // Ring-all: five phones ring at once for one caller.
+  ...[1, 2, 3, 4, 5].map((index) => ({
+    id: `r-${index}`,
+    extension: `190${index}`,
+    site: 'rathaus',
+    department: 'alle',
+    wrapUp: 0,
+  })),
 ];
 
 export const device = (staff: StaffSpec | string) =>
@@ -136,6 +145,7 @@ export function tenantDocument(now = new Date()) {
       number(NUMBERS.partlyBusy, 'rathaus', 'department', 'teilweise'),
       number(NUMBERS.closedDepartment, 'rathaus', 'department', 'abend'),
       number(NUMBERS.closing, 'rathaus', 'department', 'schliesst'),
+      number(NUMBERS.ringAll, 'rathaus', 'department', 'alle'),
     ],
     departments: [
       department('standesamt'),
@@ -163,6 +173,7 @@ export function tenantDocument(now = new Date()) {
       },
       // Nobody is a member: callers wait until a test closes it; closed callers go to fallback.
       { ...department('schliesst'), closedTarget: { kind: 'department', target: 'fallback' } },
+      { ...department('alle', 10), strategy: 'ring-all' },
     ],
     staff: STAFF.map((member) => ({
       staffId: member.id,
