@@ -13,6 +13,7 @@ import { pdfPages } from '../test/pdf-text.js';
 import { storyMonth, storyProfile } from '../test/story-month.js';
 import { eventually } from '../test/waiting.js';
 import { CDR_CONSUMER } from './cdr-consumer.js';
+import { formatEuros } from './language.js';
 import { buildInvoice } from './invoice.js';
 import { formatCents, toCents } from './money.js';
 import { wireInvoice, wireLeg, wireProfile } from './wire.js';
@@ -214,7 +215,7 @@ describe('month close of a story-shaped month, every event delivered twice', () 
     );
     expect(pdf.contentType).toBe('application/pdf');
     const pages = await pdfPages(pdf.content);
-    expect(pages.join(' ')).toContain(`Total due: ${formatCents(Number(march.grossCents))} EUR`);
+    expect(pages.join(' ')).toContain(`Gesamtbetrag: ${formatEuros(Number(march.grossCents), 'de')}`);
     const xml = await call<billingV1.GetInvoiceDocumentResponse>((done) =>
       harness.client.getInvoiceDocument(
         { tenantId: TENANT, month: MARCH, kind: billingV1.DocumentKind.DOCUMENT_KIND_XRECHNUNG },

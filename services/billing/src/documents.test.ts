@@ -6,6 +6,7 @@ import { CDRS_STREAM } from '@switchboard/events';
 import type { billingV1 } from '@switchboard/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, metadata, publishLegs, startBilling, type BillingHarness } from '../test/billing-harness.js';
+import { invoiceVariants } from '../test/invoice-fixture.js';
 import { pdfPages } from '../test/pdf-text.js';
 import { storyMonth, storyProfile } from '../test/story-month.js';
 import { validateXRechnung } from '../test/validate-xrechnung.js';
@@ -135,6 +136,25 @@ describe('sb invoice get', () => {
     expect(first).toContain(
       `Korrigiert Rechnung ${march.invoiceNumber} vom ${formatDate(berlinDate(march.issuedAt!), 'de')}`,
     );
+  });
+
+  it('renders an invoice stored before lines had unit prices (an English 380) that passes the rules', async () => {
+    const { invoice } = invoiceVariants()[0]!;
+    const { language: _language, documentType: _type, ...older } = invoice;
+    await harness.db.collection('invoices').insertOne({
+      ...older,
+      tenantId: 't-legacy',
+      invoiceNumber: 'SB-202603-T-LEGACY',
+      month: '2026-03',
+      lines: invoice.lines.map(({ unitPrice: _price, ...line }) => line),
+    });
+    const out = path.join(dir, 'legacy.xml');
+    expect(
+      await sb(['invoice', 'get', '--tenant', 't-legacy', '--month', '2026-03', '--format', 'xrechnung', '--out', out]),
+    ).toBeUndefined();
+    const xml = await readFile(out, 'utf8');
+    expect(xml).toContain('Payable within 14 days');
+    expect((await validateXRechnung(xml)).rejections).toEqual([]);
   });
 
   it('leaves an existing file alone and says so; refuses an unknown format and a month without invoice', async () => {

@@ -231,6 +231,32 @@ describe('buildInvoice', () => {
     expect(invoice.allocation.slice(0, 2).map((share) => share.lineNetCents[creditIndex])).toEqual([-90, -45]);
   });
 
+  it('bills an amount that charges and fees do not explain instead of dropping it', () => {
+    // A rerating that changed the amount but stated the same charges: 1.00 € more, at no price.
+    const unexplained: CorrectionRow = { ...correctionRow('site-04', 0), amount: 10_000, charges: [] };
+    const invoice = buildInvoice(storyProfile('t-kropp'), '2026-04', [], [unexplained]);
+    const [line] = invoice.lines.filter((entry) => entry.category === 'correction');
+    expect(line).toMatchObject({
+      amount: 10_000,
+      netCents: 100,
+      quantityMilli: 1_000,
+      unitCode: 'C62',
+      unitPrice: 10_000,
+    });
+    expect(line?.description).toContain('Betrag ohne Preisangabe');
+    expect(invoice.allocation[3]?.lineNetCents[invoice.lines.indexOf(line!)]).toBe(100);
+    // Next to a priced line, the rest joins it.
+    const beside = buildInvoice(
+      storyProfile('t-kropp'),
+      '2026-04',
+      [],
+      [{ ...correctionRow('site-04', 900), amount: 1_000 }],
+    );
+    expect(beside.lines.filter((entry) => entry.category === 'correction')).toMatchObject([
+      { amount: 1_000, unitPrice: 900, quantityMilli: 1_000 },
+    ]);
+  });
+
   it('is a credit note only when the total is negative and the buyer asked for one', () => {
     const credit: CorrectionRow = { ...correctionRow('site-01', -5_000_000) };
     const bare = { voicePackages: 0, recurringFees: [], oneOffItems: [] };

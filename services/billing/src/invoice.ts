@@ -121,6 +121,7 @@ const WORDS = {
     beyondPackages: 'Minuten über Paket',
     minutes: 'Verbindungsminuten',
     connectionFee: 'Verbindungsentgelt',
+    rest: 'Betrag ohne Preisangabe',
     correction: 'Korrektur',
     late: (legs: number) => `nachträglich eingegangene Verbindungen (${legs})`,
     rerated: (legs: number) => `neu bewertete Verbindungen (${legs})`,
@@ -132,6 +133,7 @@ const WORDS = {
     beyondPackages: 'Minutes beyond the voice packages',
     minutes: 'Call minutes',
     connectionFee: 'Connection fee',
+    rest: 'Amount without a stated price',
     correction: 'Correction',
     late: (legs: number) => `${legs} leg(s) received after the close`,
     rerated: (legs: number) => `${legs} leg(s) rated again`,
@@ -141,46 +143,76 @@ const WORDS = {
 } as const;
 
 interface PricedPart {
+  /** Charges per price per minute, connection fees per fee, or what rows state beyond both. */
+  kind: 'minutes' | 'fee' | 'rest';
   unitPrice: number;
-  /** Seconds for charges, connections for fees. */
+  /** Seconds for minutes, connections for fees, ±1 for a rest. */
   units: number;
   amount: number;
-  fee: boolean;
+  usageWeights: number[];
 }
 
-/** Rows of one class (or one corrected class) as lines per price: charges, then connection fees. */
-function pricedParts(profile: BillingProfile, rows: readonly (UsageRow | CorrectionRow)[]) {
-  const parts = new Map<string, PricedPart & { usageWeights: number[] }>();
+/** Rows of one class (or one corrected class) as parts per price: charges, then connection fees. */
+function pricedParts(profile: BillingProfile, rows: readonly (UsageRow | CorrectionRow)[]): PricedPart[] {
+  const parts = new Map<string, PricedPart>();
   const siteIndex = new Map(profile.sites.map((site, index) => [site.id, index]));
-  const add = (key: string, part: PricedPart, siteId: string) => {
-    const entry = parts.get(key) ?? { ...part, units: 0, amount: 0, usageWeights: profile.sites.map(() => 0) };
-    entry.units += part.units;
-    entry.amount += part.amount;
+  const noWeights = () => profile.sites.map(() => 0);
+  const weigh = (weights: number[], siteId: string, amount: number) => {
     const index = siteIndex.get(siteId);
-    if (index !== undefined) entry.usageWeights[index] = (entry.usageWeights[index] ?? 0) + part.amount;
+    if (index !== undefined) weights[index] = (weights[index] ?? 0) + amount;
+  };
+  const add = (
+    key: string,
+    kind: PricedPart['kind'],
+    unitPrice: number,
+    units: number,
+    amount: number,
+    siteId: string,
+  ) => {
+    const entry = parts.get(key) ?? { kind, unitPrice, units: 0, amount: 0, usageWeights: noWeights() };
+    entry.units += units;
+    entry.amount += amount;
+    weigh(entry.usageWeights, siteId, amount);
     parts.set(key, entry);
   };
-  let residual = 0;
+  const rest = { amount: 0, usageWeights: noWeights() };
   for (const row of rows) {
     for (const charge of row.charges) {
-      const part = { unitPrice: charge.pricePerMinute, units: charge.seconds, amount: charge.amount, fee: false };
-      add(`c${String(charge.pricePerMinute).padStart(12, '0')}`, part, row.siteId);
+      const key = `c${String(charge.pricePerMinute).padStart(12, '0')}`;
+      add(key, 'minutes', charge.pricePerMinute, charge.seconds, charge.amount, row.siteId);
     }
     for (const fee of row.connectionFees) {
-      add(`f${String(fee.unitPrice).padStart(12, '0')}`, { ...fee, units: fee.count, fee: true }, row.siteId);
+      add(`f${String(fee.unitPrice).padStart(12, '0')}`, 'fee', fee.unitPrice, fee.count, fee.amount, row.siteId);
     }
-    residual +=
-      row.amount -
-      row.charges.reduce((sum, charge) => sum + charge.amount, 0) -
+    const stated =
+      row.charges.reduce((sum, charge) => sum + charge.amount, 0) +
       row.connectionFees.reduce((sum, fee) => sum + fee.amount, 0);
+    rest.amount += row.amount - stated;
+    weigh(rest.usageWeights, row.siteId, row.amount - stated);
   }
-  const sorted = [...parts].sort(([a], [b]) => a.localeCompare(b)).map(([, part]) => part);
-  // Charges and fees make up the amount; should a row say otherwise, its rest stays on the
-  // class's first line rather than being lost.
+  const sorted = [...parts]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([, part]) => part)
+    .filter((part) => part.amount !== 0 || part.units !== 0);
+  // Charges and fees make up a row's amount; should a row say otherwise, the rest is billed all
+  // the same: on the class's first line, or on a line of its own when there is none.
   const [first] = sorted;
-  if (residual !== 0 && first) first.amount += residual;
-  return sorted.filter((part) => part.amount !== 0 || part.units !== 0);
+  if (rest.amount !== 0 && first) {
+    first.amount += rest.amount;
+    rest.usageWeights.forEach(
+      (weight, index) => (first.usageWeights[index] = (first.usageWeights[index] ?? 0) + weight),
+    );
+  } else if (rest.amount !== 0) {
+    sorted.push({ kind: 'rest', unitPrice: Math.abs(rest.amount), units: Math.sign(rest.amount), ...rest });
+  }
+  return sorted.filter((part) => part.amount !== 0);
 }
+
+/** A part's quantity and unit: real minutes, connections, or one piece for a rest. */
+const quantityOf = (part: PricedPart): Pick<InvoiceLine, 'quantityMilli' | 'unitCode'> =>
+  part.kind === 'minutes'
+    ? { quantityMilli: minutesMilli(part.units), unitCode: 'MIN' }
+    : { quantityMilli: part.units * 1000, unitCode: 'C62' };
 
 function usageLines(profile: BillingProfile, usage: readonly UsageRow[], language: Language): DraftLine[] {
   const words = WORDS[language];
@@ -189,15 +221,14 @@ function usageLines(profile: BillingProfile, usage: readonly UsageRow[], languag
   const lines: DraftLine[] = [];
   for (const [destinationClass, rows] of [...byClass].sort(([a], [b]) => a.localeCompare(b))) {
     const minutes = rows.some((row) => row.pool) ? words.beyondPackages : words.minutes;
+    const what = { minutes, fee: words.connectionFee, rest: words.rest };
     for (const part of pricedParts(profile, rows)) {
-      if (part.amount === 0) continue;
       lines.push({
         category: 'overage',
-        description: `${part.fee ? words.connectionFee : minutes} – ${className(destinationClass, language)}`,
+        description: `${what[part.kind]} – ${className(destinationClass, language)}`,
         destinationClass,
         correctedMonth: '',
-        quantityMilli: part.fee ? part.units * 1000 : minutesMilli(part.units),
-        unitCode: part.fee ? 'C62' : 'MIN',
+        ...quantityOf(part),
         unitPrice: part.unitPrice,
         amount: part.amount,
         usageWeights: part.usageWeights,
@@ -222,17 +253,15 @@ function correctionLines(profile: BillingProfile, corrections: readonly Correcti
     const what = `${words.correction} ${monthName(month, language)}, ${className(destinationClass, language)}`;
     const why = reason === 'rerated' ? words.rerated(legs) : words.late(legs);
     for (const part of pricedParts(profile, rows)) {
-      if (part.amount === 0) continue;
       const direction = reason === 'rerated' ? `, ${part.amount < 0 ? words.credit : words.charge}` : '';
-      const units = part.units === 0 ? Math.sign(part.amount) : part.units;
+      const kind = part.kind === 'fee' ? `${words.connectionFee}, ` : part.kind === 'rest' ? `${words.rest}, ` : '';
       lines.push({
         category: 'correction',
-        description: `${what}: ${part.fee ? `${words.connectionFee}, ` : ''}${why}${direction}`,
+        description: `${what}: ${kind}${why}${direction}`,
         destinationClass,
         correctedMonth: month,
         correctionReason: reason,
-        quantityMilli: part.fee ? units * 1000 : minutesMilli(units),
-        unitCode: part.fee ? 'C62' : 'MIN',
+        ...quantityOf(part),
         unitPrice: part.unitPrice,
         amount: part.amount,
         usageWeights: part.usageWeights,

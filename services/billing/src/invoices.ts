@@ -1,7 +1,7 @@
 import { DuplicateKeyError, withTypedErrors, type IndexDeclaration } from '@switchboard/service-kit';
 import type { Collection, Db } from 'mongodb';
 import type { Seller } from './config.js';
-import type { InvoiceTotals } from './invoice.js';
+import type { InvoiceLine, InvoiceTotals } from './invoice.js';
 import type { BillingProfile } from './profile.js';
 
 /** An issued invoice: written once, never rewritten. Buyer and seller are kept as they were. */
@@ -29,17 +29,42 @@ export const invoiceIndexes: readonly IndexDeclaration[] = [
   { collection: PROFILES, key: { tenantId: 1 }, options: { name: 'tenant_unique', unique: true } },
 ];
 
+/** An invoice as stored; those issued before unit prices, languages and credit notes lack them. */
+type StoredInvoice = Omit<InvoiceRecord, 'language' | 'documentType' | 'lines'> &
+  Partial<Pick<InvoiceRecord, 'language' | 'documentType'>> & {
+    lines: Array<Omit<InvoiceLine, 'unitPrice'> & { unitPrice?: number }>;
+  };
+
+/**
+ * Invoices issued before lines carried unit prices and invoices a language and document type
+ * were English invoices (380) whose lines were priced as a whole; read that way, so their
+ * documents can still be rendered.
+ */
+function issuedBefore(stored: StoredInvoice): InvoiceRecord {
+  return {
+    ...stored,
+    language: stored.language ?? 'en',
+    documentType: stored.documentType ?? 'invoice',
+    lines: stored.lines.map((line) => ({
+      ...line,
+      unitPrice:
+        line.unitPrice ??
+        (line.quantityMilli === 0 ? 0 : Math.round(Math.abs((line.amount * 1000) / line.quantityMilli))),
+    })),
+  };
+}
+
 /** Deterministic, so a repeated close can never take a second number. */
 export function invoiceNumber(tenantId: string, month: string): string {
   return `SB-${month.replace('-', '')}-${tenantId.toUpperCase()}`;
 }
 
 export class InvoiceStore {
-  private readonly invoices: Collection<InvoiceRecord>;
+  private readonly invoices: Collection<StoredInvoice>;
   private readonly profiles: Collection<BillingProfile>;
 
   constructor(db: Db) {
-    this.invoices = db.collection<InvoiceRecord>(INVOICES);
+    this.invoices = db.collection<StoredInvoice>(INVOICES);
     this.profiles = db.collection<BillingProfile>(PROFILES);
   }
 
@@ -52,17 +77,18 @@ export class InvoiceStore {
   }
 
   async invoice(tenantId: string, month: string): Promise<InvoiceRecord | undefined> {
-    return (await this.invoices.findOne({ tenantId, month }, { projection: { _id: 0 } })) ?? undefined;
+    const stored = await this.invoices.findOne({ tenantId, month }, { projection: { _id: 0 } });
+    return stored ? issuedBefore(stored) : undefined;
   }
 
   /** The newest invoice before `month`, and whether one exists after it. */
   async neighbours(tenantId: string, month: string): Promise<{ before?: InvoiceRecord; later: boolean }> {
-    const before = await this.invoices.findOne(
+    const found = await this.invoices.findOne(
       { tenantId, month: { $lt: month } },
       { sort: { month: -1 }, projection: { _id: 0 } },
     );
     const later = await this.invoices.findOne({ tenantId, month: { $gt: month } }, { projection: { month: 1 } });
-    return { ...(before ? { before } : {}), later: later !== null };
+    return { ...(found ? { before: issuedBefore(found) } : {}), later: later !== null };
   }
 
   /** Inserts an invoice; false when one for the month exists already (a concurrent close won). */
