@@ -587,8 +587,8 @@ describe('create + dial, as in the captured traces', () => {
     h.sim.answerCall(late);
     expect((await control(h, 'POST', `/calls/${winner}/answer`)).status).toBe(409);
     await find((e) => e.type === 'Dial' && e.peer?.id === late && e.dialstatus === 'ANSWER', 'late ANSWER');
-    await h.client.channels.hangup({ channelId: late, reason_code: '26' });
-    await h.client.channels.hangup({ channelId: ringing, reason_code: '26' });
+    await h.client.channels.hangup({ channelId: late, reason: 'answered_elsewhere' });
+    await h.client.channels.hangup({ channelId: ringing, reason: 'answered_elsewhere' });
     for (const id of [late, ringing]) {
       const destroyed = await find(forChannel(id, 'ChannelDestroyed'), 'loser destroyed');
       expect([destroyed.cause, destroyed.cause_txt]).toEqual([26, 'Answered elsewhere']);

@@ -96,6 +96,8 @@ export interface AriSim {
   pressDigits(channelId: string, digits: string): void;
   /** The channel disappears without a single event reaching the app; only `GET /channels` shows it. */
   loseChannel(channelId: string): void;
+  /** The recordings Asterisk keeps (`GET /recordings/stored`): what an app fetched and did not delete. */
+  storedRecordings(): Array<{ name: string; format: string }>;
   dropWebSockets(app?: string): number;
   stop(): Promise<void>;
 }
@@ -249,6 +251,7 @@ export async function startAriSim(options: AriSimOptions): Promise<AriSim> {
     answerCall: (channelId) => world.answerNow(channelId),
     pressDigits: (channelId, digits) => world.pressDigitsNow(channelId, digits),
     loseChannel: (channelId) => world.loseChannel(channelId),
+    storedRecordings: () => world.listStoredRecordings(),
     dropWebSockets: (app) => hub.drop(app),
     stop: async () => {
       clock.stop();

@@ -48,7 +48,7 @@ export interface AsteriskServer {
   /** `127.0.0.1:<port>`: where the carrier (a sipp caller) sends INVITEs. */
   readonly sipAddress: string;
   readonly sipPort: number;
-  /** Asterisk's private directories (logs under `log/`, received faxes under `spool/fax/`). */
+  /** Asterisk's private directories (logs under `log/`, received faxes under `spool/fax/`, recordings under `spool/recording/`). */
   readonly baseDir: string;
   /** Runs an Asterisk CLI command (`asterisk -rx`) and returns its output. */
   cli(command: string): Promise<string>;
@@ -188,7 +188,9 @@ async function makeDirectories(baseDir: string, prefix: string): Promise<Directo
     run: path.join(baseDir, 'run'),
     log: path.join(baseDir, 'log'),
   };
-  for (const dir of [dirs.etc, dirs.data, dirs.varlib, path.join(dirs.spool, 'fax'), dirs.run, dirs.log]) {
+  // spool/recording as `make install` creates it: ARI recordings fail with 500 when it is missing.
+  const spoolDirs = ['fax', 'recording'].map((name) => path.join(dirs.spool, name));
+  for (const dir of [dirs.etc, dirs.data, dirs.varlib, ...spoolDirs, dirs.run, dirs.log]) {
     await mkdir(dir, { recursive: true });
   }
   // The data directory holds what Asterisk reads at run time: ARI's API declarations from the

@@ -10,6 +10,7 @@ import {
   type KeyPress,
   type TelephoneEvent,
 } from './rtp-dtmf.js';
+import { speechPackets } from './rtp-audio.js';
 import { diagnose, finalStatistics, parseShortMessages, type SipMessage } from './sipp-log.js';
 import { runSipp, type SippExit } from './sipp-process.js';
 import { ALLOW, label, nop, recv, reply, scenarioXml, SDP, send, sipMessage, type Step } from './sipp-xml.js';
@@ -22,6 +23,11 @@ interface Script {
   to: string;
   /** RFC 4733 key presses, times from the answer, at least `DTMF_PRESS_MS` apart. */
   dtmf?: KeyPress[];
+  /**
+   * The caller speaks (a tone as A-law RTP) from `atMs` after the answer for `durationMs`, e.g. a voicemail.
+   * sipp plays one capture at a time, so no key press may fall within it.
+   */
+  speech?: { atMs: number; durationMs: number };
   /** Hang up this long after the answer; without it the caller waits for the other side's BYE. */
   hangupAfterMs?: number;
   /**
@@ -165,6 +171,12 @@ async function startCaller(
       return { atMs: key.atMs, file };
     }),
   );
+  if (script.speech) {
+    const file = path.join(dir, 'speech.pcap');
+    await writeFile(file, pcapFile(speechPackets(script.speech.durationMs)));
+    pcaps.push({ atMs: script.speech.atMs, file });
+    pcaps.sort((a, b) => a.atMs - b.atMs);
+  }
   await writeFile(path.join(dir, 'caller.xml'), callerScenario(script, from, pcaps));
   // A Call-ID of our own making, so that a test knows it before the call exists.
   const token = randomBytes(6).toString('hex');
@@ -228,8 +240,20 @@ function checkScript(script: Script, from: string): void {
     }
     earliest = key.atMs + DTMF_PRESS_MS;
   }
+  const speech = script.speech;
+  if (speech) {
+    if (!(speech.atMs >= 0 && speech.durationMs > 0)) throw new Error('speech needs atMs >= 0 and durationMs > 0');
+    const clash = (script.dtmf ?? []).find(
+      (key) => key.atMs + DTMF_PRESS_MS > speech.atMs && key.atMs < speech.atMs + speech.durationMs,
+    );
+    if (clash)
+      throw new Error(
+        `the key ${clash.digit} at ${clash.atMs} ms falls within the speech: sipp plays one capture at a time`,
+      );
+    earliest = Math.max(earliest, speech.atMs + speech.durationMs);
+  }
   if (script.hangupAfterMs !== undefined && !(script.hangupAfterMs >= earliest)) {
-    throw new Error(`hangupAfterMs must be at least ${earliest} ms (the last DTMF press must finish first)`);
+    throw new Error(`hangupAfterMs must be at least ${earliest} ms (the last DTMF press or speech must finish first)`);
   }
   // sipp reads a timeout of 0 as "no timeout".
   if (script.cancelAfterMs !== undefined && !(script.cancelAfterMs >= 1)) {
@@ -350,7 +374,7 @@ function callerScenario(script: Script, caller: string, presses: { atMs: number;
 }
 
 /**
- * After the ACK: play each key press at its time, then hang up or wait for the BYE. The waits are receives of a
+ * After the ACK: play each key press (and the speech) at its time, then hang up or wait for the BYE. The waits are receives of a
  * BYE with a timeout, not pauses, so that a far end hanging up meanwhile ends the call cleanly.
  */
 function inCall(script: Script, presses: { atMs: number; file: string }[], messages: { bye: string }): Step[] {

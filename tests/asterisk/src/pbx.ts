@@ -31,6 +31,11 @@ export interface CallSpec {
   to: string;
   /** Key presses, each this long after the call was answered. */
   dtmf?: { atMs: number; digit: string }[];
+  /**
+   * The caller speaks from `atMs` after the answer for `durationMs` (a voicemail): RTP audio from sipp; on the
+   * emulator the call's message script, with the first key press after the speech ending it.
+   */
+  speech?: { atMs: number; durationMs: number };
   /** The caller hangs up this long after the call was answered. */
   hangupAfterMs: number;
   /** A caller left ringing gives up (CANCEL) this long after the last ringing signal. */
@@ -87,6 +92,10 @@ export interface Pbx {
   failedSounds(): Promise<string[]>;
   /** INVITEs each phone behaviour's devices received (Asterisk) or legs dialled to them (emulator). */
   invitesTo(device: string): number;
+  /** What the device's phone saw so far: calls answered and cancelled (Asterisk's CANCEL, the emulator's hang-up of a ringing leg). */
+  phoneCounts(device: string): { answered: number; cancelled: number };
+  /** The names of the recordings the PBX still keeps (`GET /recordings/stored`). */
+  storedRecordings(): Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -184,6 +193,7 @@ async function startOnAsterisk(options: PbxOptions): Promise<Pbx> {
           from: spec.device ?? spec.from,
           to: spec.to,
           dtmf: spec.dtmf ?? [],
+          ...(spec.speech ? { speech: spec.speech } : {}),
           hangupAfterMs: spec.hangupAfterMs,
           ...(spec.giveUpAfterMs ? { cancelAfterMs: spec.giveUpAfterMs } : {}),
           // Staff devices call from 127.0.0.2: Asterisk identifies them by user, not as the carrier,
@@ -238,6 +248,14 @@ async function startOnAsterisk(options: PbxOptions): Promise<Pbx> {
         return [...log.matchAll(/Playback failed for (\S+)/g)].map((match) => match[1]!);
       },
       invitesTo: (device) => deviceContacts.get(device)?.counts(device).invites ?? 0,
+      phoneCounts: (device) => {
+        const counts = deviceContacts.get(device)?.counts(device);
+        return { answered: counts?.answered ?? 0, cancelled: counts?.cancelled ?? 0 };
+      },
+      storedRecordings: async () => {
+        const { body } = await asterisk.ari('GET', '/recordings/stored');
+        return (body as Array<{ name: string }>).map((recording) => recording.name);
+      },
       stop,
     };
   } catch (error) {
@@ -290,15 +308,30 @@ async function startOnEmulator(options: PbxOptions): Promise<Pbx> {
     }
     const log = events;
     const placeOne = async (spec: CallSpec) => {
-      // The emulator's script times count from the call's start; it answers at once.
+      // The emulator's script times count from the call's start; it answers at once. Keys after the
+      // speech belong to the message: the first one is how the caller ends it.
+      const speech = spec.speech;
+      const spoken = speech ? speech.atMs + speech.durationMs : Infinity;
+      const ending = (spec.dtmf ?? []).find((press) => press.atMs >= spoken);
       const script = [
-        ...(spec.dtmf ?? []).map((press) => ({ atMs: press.atMs, dtmf: press.digit })),
+        ...(spec.dtmf ?? [])
+          .filter((press) => press.atMs < spoken)
+          .map((press) => ({ atMs: press.atMs, dtmf: press.digit })),
         { atMs: spec.hangupAfterMs, hangup: true as const },
       ];
       const channelId = sim.placeCall({
         from: spec.from,
         to: spec.to,
         script,
+        ...(speech
+          ? {
+              message: {
+                pauseMs: speech.atMs,
+                speechMs: speech.durationMs,
+                ...(ending ? { then: { dtmf: ending.digit, afterMs: ending.atMs - spoken } } : {}),
+              },
+            }
+          : {}),
         ...(spec.device ? { args: ['outbound', spec.to], endpoint: spec.device } : {}),
       });
       return log.waitUntil(`call.ended of ${channelId}`, () => log.ended(channelId)[0], spec.hangupAfterMs + 60_000);
@@ -339,6 +372,14 @@ async function startOnEmulator(options: PbxOptions): Promise<Pbx> {
         sim.listCalls().find((record) => record.channelId === started.callerLeg?.channelId)?.moh ?? [],
       failedSounds: async () => sim.listCalls().flatMap((record) => record.playbackFailures),
       invitesTo: (device) => sim.listCalls().filter((record) => record.to === `PJSIP/${device}`).length,
+      phoneCounts: (device) => {
+        const legs = sim.listCalls().filter((record) => record.to === `PJSIP/${device}` && record.endedAt);
+        return {
+          answered: legs.filter((record) => record.answered).length,
+          cancelled: legs.filter((record) => !record.answered && record.dialStatus !== 'BUSY').length,
+        };
+      },
+      storedRecordings: async () => sim.storedRecordings().map((recording) => recording.name),
       stop: async () => {
         await log.close();
         await stack.stop();
