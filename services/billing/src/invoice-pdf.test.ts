@@ -81,9 +81,11 @@ describe('invoice PDF', () => {
   it('names the corrected invoice and shows a credit note with positive amounts', async () => {
     const { invoice, preceding } = invoiceVariants().find((variant) => variant.name === 'credit note')!;
     const [first = ''] = await pdfPages(await renderInvoicePdf(invoice, preceding));
-    expect(first).toContain(`Gutschrift ${invoice.invoiceNumber}`);
+    expect(first).toContain(`Rechnungskorrektur ${invoice.invoiceNumber}`);
+    expect(first).toContain('Datum: 01.05.2026');
     expect(first).toContain(`Korrigiert Rechnung ${MARCH_INVOICE.invoiceNumber} vom 01.04.2026`);
-    expect(first).toContain(`Gutschriftsbetrag: ${formatEuros(-invoice.grossCents, 'de')}`);
+    expect(first).toContain(`Erstattungsbetrag: ${formatEuros(-invoice.grossCents, 'de')}`);
+    expect(first).toContain(`Wir erstatten Ihnen ${formatEuros(-invoice.grossCents, 'de')} innerhalb von 14 Tagen.`);
     expect(first).toContain('Korrektur März 2026, Premium-Dienste (0900)');
     expect(first).not.toContain('Fällig am');
   });

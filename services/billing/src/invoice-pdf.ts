@@ -11,8 +11,10 @@ const ANNEX_LINES_PER_TABLE = 8;
 const TEXTS = {
   de: {
     invoice: 'Rechnung',
-    creditNote: 'Gutschrift',
+    // Not "Gutschrift", which German VAT law (§ 14 UStG) reserves for self-billing by the buyer.
+    creditNote: 'Rechnungskorrektur',
     issueDate: 'Rechnungsdatum',
+    creditDate: 'Datum',
     dueDate: 'Fällig am',
     period: 'Leistungszeitraum',
     buyerReference: 'Leitweg-ID',
@@ -25,7 +27,7 @@ const TEXTS = {
     net: 'Nettobetrag',
     vat: (rate: number) => `Umsatzsteuer ${rate} %`,
     total: 'Gesamtbetrag',
-    credit: 'Gutschriftsbetrag',
+    credit: 'Erstattungsbetrag',
     pay: (amount: string, due: string, iban: string, bic: string, reference: string) =>
       `Bitte überweisen Sie ${amount} bis zum ${due} auf das Konto IBAN ${iban}, BIC ${bic}, ` +
       `Verwendungszweck ${reference}.`,
@@ -46,6 +48,7 @@ const TEXTS = {
     invoice: 'Invoice',
     creditNote: 'Credit note',
     issueDate: 'Issue date',
+    creditDate: 'Issue date',
     dueDate: 'Due date',
     period: 'Billing period',
     buyerReference: 'Buyer reference (Leitweg-ID)',
@@ -168,7 +171,7 @@ export function renderInvoicePdf(invoice: InvoiceRecord, preceding: readonly Pre
   doc.font('Helvetica-Bold').fontSize(16).text(title);
   doc.font('Helvetica').fontSize(9);
   doc.text(
-    `${texts.issueDate}: ${formatInstant(invoice.issuedAt, language)}` +
+    `${credit ? texts.creditDate : texts.issueDate}: ${formatInstant(invoice.issuedAt, language)}` +
       (credit ? '' : `    ${texts.dueDate}: ${formatDate(invoice.dueDate, language)}`),
   );
   doc.text(
