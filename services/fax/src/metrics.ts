@@ -39,13 +39,17 @@ export function createFaxMetrics(): FaxMetrics {
   };
 }
 
-/** Why a voicemail needs an operator's attention; the `reason` attribute of `voicemail.failures`. */
-export type VoicemailFailureReason = 'recording' | 'no_audio' | 'no_mailbox' | 'delivery';
+/**
+ * Why a voicemail needs an operator's attention here; the `reason` attribute of
+ * `voicemail.failures`. Recording, fetch and store failures are the adapter's reasons of the same
+ * metric (it counts them where they happen).
+ */
+export type VoicemailFailureReason = 'no_audio' | 'no_mailbox' | 'delivery';
 
 export interface VoicemailMetrics {
   /** Voicemails reported by the adapters, by result (success, failed). */
   received: Counter;
-  /** What to alert on: every voicemail not (fully) recorded or not delivered. */
+  /** What to alert on (with the adapter's reasons): every voicemail whose audio is missing or that is not delivered. */
   failures: Counter;
   /** E-mails tried, by outcome (sent, failed). */
   deliveryAttempts: Counter;
@@ -62,7 +66,7 @@ export function createVoicemailMetrics(): VoicemailMetrics {
       unit: '{voicemail}',
     }),
     failures: meter.createCounter('voicemail.failures', {
-      description: 'Voicemails not fully recorded or not delivered, by reason. Alert on any increase.',
+      description: 'Voicemails without their audio or not delivered, by reason. Alert on any increase.',
       unit: '{voicemail}',
     }),
     deliveryAttempts: meter.createCounter('voicemail.delivery.attempts', {

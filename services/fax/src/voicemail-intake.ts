@@ -81,18 +81,17 @@ export class VoicemailIntake {
       handledBy: '',
     });
     if (created) {
+      // A failed recording is counted in voicemail.failures by the adapter, where it happened;
+      // counting it there again would double every such alert.
       this.deps.metrics.received.add(1, { result: failed ? 'failed' : 'success' });
-      if (failed) this.failure(voicemail, 'recording', voicemail.reasons[0]!);
-      this.deps.logger.info(
-        {
-          voicemailId: voicemail._id,
-          tenantId: voicemail.tenantId,
-          departmentId: voicemail.departmentId,
-          durationSeconds: voicemail.durationSeconds,
-          failed,
-        },
-        'voicemail received',
-      );
+      const fields = {
+        voicemailId: voicemail._id,
+        tenantId: voicemail.tenantId,
+        departmentId: voicemail.departmentId,
+        durationSeconds: voicemail.durationSeconds,
+      };
+      if (failed) this.deps.logger.warn({ ...fields, recordingError: event.error }, 'voicemail recording failed');
+      else this.deps.logger.info(fields, 'voicemail received');
     }
     return voicemail;
   }
