@@ -1,14 +1,28 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { invoiceVariants, storyInvoice, MARCH_INVOICE } from '../test/invoice-fixture.js';
+import { invoiceRecord, invoiceVariants, storyInvoice, MARCH_INVOICE } from '../test/invoice-fixture.js';
+import { storyMonth, storyProfile } from '../test/story-month.js';
 import { validateXRechnungAll, type Validation } from '../test/validate-xrechnung.js';
-import { priceTimesQuantityCents } from './invoice.js';
+import { priceTimesQuantityCents, type CorrectionRow } from './invoice.js';
 import { formatCents } from './money.js';
+import { usageRowsOf } from './sums.js';
 import { renderXRechnung } from './xrechnung.js';
 
 const variants = invoiceVariants().map((variant) => ({
   ...variant,
   xml: renderXRechnung(variant.invoice, variant.preceding),
 }));
+// Seeded months with late legs of the month before, as a sweep over amounts, minutes and rounding.
+const sweep = [1, 2, 3, 4, 5, 6, 7, 8].map((seed) => {
+  const late = usageRowsOf(storyMonth('t-kropp', '2026-03', seed + 100, 40)).map(
+    ({ pool: _pool, bundleSeconds: _bundle, overageSeconds: _overage, ...row }): CorrectionRow => ({
+      ...row,
+      month: '2026-03',
+      reason: 'late',
+    }),
+  );
+  const usage = usageRowsOf(storyMonth('t-kropp', '2026-04', seed, 400));
+  return renderXRechnung(invoiceRecord(storyProfile('t-kropp'), '2026-04', usage, late), [MARCH_INVOICE]);
+});
 const story = variants[0]!;
 // Broken on purpose: no buyer reference (BR-DE-15) and a payable amount that is not the total (BR-CO-16).
 const broken = story.xml
@@ -19,7 +33,7 @@ let results: Validation[];
 
 describe('XRechnung 3.0 (UBL 2.1) under the official rules: UBL schema, EN 16931 1.3.15, XRechnung 3.0.2', () => {
   beforeAll(async () => {
-    results = await validateXRechnungAll([...variants.map((variant) => variant.xml), broken, brokenSchema]);
+    results = await validateXRechnungAll([...variants.map((variant) => variant.xml), broken, brokenSchema, ...sweep]);
   });
 
   it.each(variants.map((variant, index) => [variant.name, index] as const))(
@@ -28,6 +42,10 @@ describe('XRechnung 3.0 (UBL 2.1) under the official rules: UBL schema, EN 16931
       expect(results[index]?.rejections).toEqual([]);
     },
   );
+
+  it('passes for eight seeded months with late legs of the month before', () => {
+    expect(results.slice(variants.length + 2).map((result) => result.rejections)).toEqual(sweep.map(() => []));
+  });
 
   it('reports a broken invoice, so the check can fail', () => {
     const [rules, schema] = results.slice(variants.length);
