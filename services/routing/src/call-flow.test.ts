@@ -76,6 +76,8 @@ beforeAll(async () => {
     routingEnv: {
       OTEL_EXPORTER_OTLP_ENDPOINT: traces.endpoint,
       ROUTING_BUSY_BACKOFF_SECONDS: String(BUSY_BACKOFF_SECONDS),
+      // Two answered calls make the expected wait reliable enough for the test.
+      ROUTING_WAIT_ESTIMATE_MIN_SAMPLES: '2',
     },
     timeScale: TIME_SCALE,
     endpoints: {
@@ -101,6 +103,7 @@ beforeAll(async () => {
       [device('r-3')]: { noAnswer: true },
       [device('r-4')]: { answerAfterMs: 1_000, hangupAfterMs: 2_000 },
       [device('r-5')]: { noAnswer: true },
+      [device('w-1')]: talk,
     },
   });
   // Bert becomes free before Anna: he is the civil registry's longest-idle agent.
@@ -279,6 +282,32 @@ describe('routing a call', () => {
       await stack.waitForAgent(agent, (state) => state.state === AgentState.AGENT_STATE_AVAILABLE);
       expect(stack.agentStates(agent)).toContain(AgentState.AGENT_STATE_RINGING);
     }
+  });
+
+  it('tells waiting callers their position, and the expected wait once enough callers were answered', async () => {
+    // The first is answered at once, the next two wait: one answer is too few for an estimate.
+    const first = await stack.call({ from: CITIZEN, to: NUMBERS.waiting });
+    const second = await stack.call({ from: CITIZEN, to: NUMBERS.waiting });
+    const third = await stack.call({ from: CITIZEN, to: NUMBERS.waiting });
+    await stack.log.waitUntil('the second caller answered', () => answeredAgent(second));
+    // Two answers in the window: a caller arriving now hears how long it will take.
+    const fourth = await stack.call({ from: CITIZEN, to: NUMBERS.waiting });
+    await Promise.all([first, second, third, fourth].map((callId) => ended(callId)));
+    const playbacks = (callId: string) => stack.sim.getCall(callId)?.playbacks ?? [];
+    const positions = (callId: string) =>
+      playbacks(callId)
+        .flatMap((media) => /queue-position-(\d+)$/.exec(media)?.[1] ?? [])
+        .map(Number);
+    expect(positions(first)).toEqual([]);
+    // The first caller counts while their agent rings (and until the answer reaches routing).
+    const [ahead] = positions(second);
+    expect([1, 2]).toContain(ahead);
+    expect(positions(third)).toEqual([ahead! + 1]);
+    for (const callId of [second, third]) {
+      expect(playbacks(callId).some((media) => media.includes('wait-minutes'))).toBe(false);
+    }
+    expect(positions(fourth)).toHaveLength(1);
+    expect(playbacks(fourth)).toContain(sound('wait-minutes-1'));
   });
 
   it('connects an internal extension call to a colleague at another site', async () => {

@@ -26,8 +26,9 @@ import { closedNotice } from './closed-notice.js';
 import { queueKey, type DepartmentQueues } from './department-queue.js';
 import { routingMetrics, timed, type FallbackReason } from './metrics.js';
 import { decideOutbound } from './outbound-policy.js';
-import { LAST_ANNOUNCED_POSITION, PROMPTS } from './prompts.js';
+import { LAST_ANNOUNCED_POSITION, LAST_ANNOUNCED_WAIT_MINUTES, PROMPTS } from './prompts.js';
 import type { DepartmentSettings, StaffMember, TenantDirectory, TenantView } from './tenant-directory.js';
+import type { WaitEstimates } from './wait-estimates.js';
 
 const { LegDisposition, LegKind } = callV1;
 const { ActionKind, StepInput, TargetKind } = ivrServiceV1;
@@ -47,6 +48,7 @@ export interface FlowDeps {
   directory: TenantDirectory;
   clients: FlowClients;
   callbacks: KV;
+  waits: WaitEstimates;
 }
 
 const STRATEGIES: Record<DepartmentSettings['strategy'], presenceV1.Strategy> = {
@@ -481,7 +483,7 @@ export class CallFlow {
       }
       // Music only once nobody could be reserved at once: a caller who gets an agent hears no blip.
       if (!this.music) await this.holdMusic();
-      await this.announcePosition(position.position);
+      await this.announceWait(position.position);
       const untilOverflow =
         department.overflow.kind === 'none' || department.maxWaitSeconds === 0
           ? Infinity
@@ -965,6 +967,8 @@ export class CallFlow {
     this.answeredCounted = true;
     const attributes = { tenant: this.state.tenantId, department: departmentId };
     routingMetrics.answered.add(1, attributes);
+    if (this.state.enqueuedAt)
+      this.deps.waits.record(this.state.tenantId, departmentId, Date.now() - this.state.enqueuedAt);
     routingMetrics.wait.record((Date.now() - (this.state.enqueuedAt ?? Date.now())) / 1000, {
       ...attributes,
       outcome: 'answered',
@@ -1022,14 +1026,24 @@ export class CallFlow {
     this.music = true;
   }
 
-  private async announcePosition(position: number): Promise<void> {
-    if (position > LAST_ANNOUNCED_POSITION) return;
+  /**
+   * On entering the queue and every announce interval: the caller's position and, when the
+   * department's recent answers allow an estimate, the expected rest of the wait in minutes.
+   */
+  private async announceWait(position: number): Promise<void> {
+    const { state } = this;
     const now = Date.now();
     if (now - this.lastAnnouncement < this.deps.config.ROUTING_ANNOUNCE_INTERVAL_MS) return;
+    const media = position <= LAST_ANNOUNCED_POSITION ? [PROMPTS.queuePosition(position)] : [];
+    const remaining = this.deps.waits.remainingMs(state.tenantId, state.departmentId!, now - state.enqueuedAt!, now);
+    if (remaining !== undefined) {
+      // "About one minute" at least: a caller still waiting is not told zero.
+      const minutes = Math.max(1, Math.ceil(remaining / 60_000));
+      if (minutes <= LAST_ANNOUNCED_WAIT_MINUTES) media.push(PROMPTS.expectedWait(minutes));
+    }
+    if (media.length === 0) return;
     this.lastAnnouncement = now;
-    await this.guard(
-      this.control().play({ ...this.command(), media: [PROMPTS.queuePosition(position)], language: '' }),
-    );
+    await this.guard(this.control().play({ ...this.command(), media, language: '' }));
   }
 
   private async openState(): Promise<number> {

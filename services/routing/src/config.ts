@@ -56,6 +56,10 @@ export const routingConfigSchema = z.object({
   ROUTING_BUSY_BACKOFF_SECONDS: z.coerce.number().int().min(0).max(3_600).default(30),
   /** Position announcements to waiting callers, this far apart. */
   ROUTING_ANNOUNCE_INTERVAL_MS: z.coerce.number().int().min(1_000).default(30_000),
+  /** The expected wait is the mean of a department's answered waits this recent. */
+  ROUTING_WAIT_ESTIMATE_WINDOW_MS: z.coerce.number().int().min(60_000).default(1_800_000),
+  /** Fewer answers in the window (on this replica): no expected wait is announced. */
+  ROUTING_WAIT_ESTIMATE_MIN_SAMPLES: z.coerce.number().int().min(1).max(50).default(5),
   /** Timeout of directory, IVR and presence requests and of call-control commands that do not ring. */
   ROUTING_RPC_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
   /** Dial string for outbound short codes (110, 112); `{number}` is replaced. Same as the adapter's. */

@@ -6,6 +6,8 @@
  * generates 1–50); a caller further back hears the music only, not a failed playback.
  */
 export const LAST_ANNOUNCED_POSITION = 50;
+/** The longest expected wait with a prompt (numbered.yaml: `wait-minutes-{n}`, 1–30). */
+export const LAST_ANNOUNCED_WAIT_MINUTES = 30;
 
 const WEEKDAY_PROMPTS = [
   'sound:switchboard/opens-mon',
@@ -20,6 +22,8 @@ const WEEKDAY_PROMPTS = [
 export const PROMPTS = {
   /** "You are caller number n": `sound:switchboard/queue-position-<n>` (n ≥ 1). */
   queuePosition: (position: number) => `sound:switchboard/queue-position-${position}`,
+  /** "Your expected wait is about n minutes" (1 ≤ n ≤ LAST_ANNOUNCED_WAIT_MINUTES). */
+  expectedWait: (minutes: number) => `sound:switchboard/wait-minutes-${minutes}`,
   /** The number or service cannot be reached right now (fallback without a fallback department). */
   serviceUnavailable: 'sound:switchboard/service-unavailable',
   /** Dialled extension does not exist (internal calls). */

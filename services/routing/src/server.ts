@@ -10,6 +10,7 @@ import { routingConfigSchema } from './config.js';
 import { DepartmentQueues } from './department-queue.js';
 import { routingApi } from './routing-api.js';
 import { TenantDirectory } from './tenant-directory.js';
+import { WaitEstimates } from './wait-estimates.js';
 
 /** The per-call flow: one durable work queue of call.started shared by every replica. */
 export const routingService: ServiceDefinition<typeof routingConfigSchema> = {
@@ -46,6 +47,10 @@ export const routingService: ServiceDefinition<typeof routingConfigSchema> = {
       directory,
       clients,
       callbacks,
+      waits: new WaitEstimates({
+        windowMs: config.ROUTING_WAIT_ESTIMATE_WINDOW_MS,
+        minSamples: config.ROUTING_WAIT_ESTIMATE_MIN_SAMPLES,
+      }),
     });
     onShutdown(router.followCallEnds(nats, logger));
 

@@ -28,6 +28,7 @@ export const NUMBERS = {
   closedDepartment: '+494624717',
   closing: '+494624718',
   ringAll: '+494624719',
+  waiting: '+494624721',
   unknown: '+494624799',
 };
 
@@ -60,6 +61,7 @@ export const STAFF: StaffSpec[] = [
   { id: 'x-busy', extension: '1701', site: 'rathaus', department: 'besetzt', wrapUp: 0 },
   { id: 'y-busy', extension: '1801', site: 'rathaus', department: 'teilweise', wrapUp: 0 },
   { id: 'y-free', extension: '1802', site: 'rathaus', department: 'teilweise', wrapUp: 0 },
+  { id: 'w-1', extension: '1951', site: 'rathaus', department: 'warte', wrapUp: 0 },
   // Ring-all: five phones ring at once for one caller.
   ...[1, 2, 3, 4, 5].map((index) => ({
     id: `r-${index}`,
@@ -146,6 +148,7 @@ export function tenantDocument(now = new Date()) {
       number(NUMBERS.closedDepartment, 'rathaus', 'department', 'abend'),
       number(NUMBERS.closing, 'rathaus', 'department', 'schliesst'),
       number(NUMBERS.ringAll, 'rathaus', 'department', 'alle'),
+      number(NUMBERS.waiting, 'rathaus', 'department', 'warte'),
     ],
     departments: [
       department('standesamt'),
@@ -174,6 +177,8 @@ export function tenantDocument(now = new Date()) {
       // Nobody is a member: callers wait until a test closes it; closed callers go to fallback.
       { ...department('schliesst'), closedTarget: { kind: 'department', target: 'fallback' } },
       { ...department('alle', 10), strategy: 'ring-all' },
+      // One agent: callers queue behind each other and learn their position and expected wait.
+      department('warte'),
     ],
     staff: STAFF.map((member) => ({
       staffId: member.id,
