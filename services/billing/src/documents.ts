@@ -31,7 +31,7 @@ export class DocumentStore {
   }
 
   /** The invoices of the months that correction lines correct, with their issue dates. */
-  async preceding(invoice: InvoiceRecord): Promise<PrecedingInvoice[]> {
+  private async preceding(invoice: InvoiceRecord): Promise<PrecedingInvoice[]> {
     const months = [...new Set(invoice.lines.map((line) => line.correctedMonth).filter(Boolean))].sort();
     return Promise.all(
       months.map(async (month) => {
