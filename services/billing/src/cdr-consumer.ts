@@ -29,6 +29,10 @@ export function toStoredLeg(leg: ratingV1.RatedLeg | undefined, tenantId: string
   for (const [index, charge] of leg.charges.entries()) {
     if (charge.seconds < 0) problems.push(`charges.${index}.seconds is negative`);
   }
+  const charged = leg.charges.reduce((sum, charge) => sum + Number(charge.amount), 0);
+  if (leg.charges.length > 0 && charged !== Number(leg.amount) - Number(leg.connectionFee)) {
+    problems.push(`charges add up to ${charged}, not amount - connection_fee (${leg.amount} - ${leg.connectionFee})`);
+  }
   if (problems.length > 0) {
     throw new PoisonMessageError(`rated leg ${leg.callId}/${leg.legId}: ${problems.join('; ')}`);
   }

@@ -1,13 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { storyMonth, storyProfile } from '../test/story-month.js';
-import {
-  buildInvoice,
-  priceTimesQuantityCents,
-  UnknownSitesError,
-  type CorrectionRow,
-  type UsageRow,
-} from './invoice.js';
+import { buildInvoice, priceTimesQuantityCents, type CorrectionRow, type UsageRow } from './invoice.js';
 import { toCents, vatCents } from './money.js';
 import { usageRowsOf } from './sums.js';
 import { ALLOCATION_METHODS, parseProfile, type AllocationMethod, type BillingProfile } from './profile.js';
@@ -282,9 +276,19 @@ describe('buildInvoice', () => {
     expect(() => parseProfile(profileInput('t-kropp', wrong))).toThrow(/language: is one of de, en/);
   });
 
-  it('refuses usage of sites the profile does not know', () => {
-    expect(() => buildInvoice(storyProfile('t-kropp'), '2026-03', [{ ...usage[0]!, siteId: 'site-99' }], [])).toThrow(
-      UnknownSitesError,
-    );
+  it('bills usage of sites the profile does not know to the catch-all share, listed last', () => {
+    const profile = storyProfile('t-kropp');
+    const stray = [
+      { ...usage[0]!, siteId: 'site-99', amount: 12_345 },
+      { ...usage[0]!, siteId: 'unassigned' },
+    ];
+    const invoice = buildInvoice(profile, '2026-03', [...usage, ...stray], []);
+    expect(invoice.allocation).toHaveLength(profile.sites.length + 1);
+    expect(invoice.allocation.at(-1)).toMatchObject({
+      siteId: 'unassigned',
+      siteName: 'Nicht zugeordnet / not assigned',
+    });
+    expect(invoice.allocation.at(-1)!.netCents).not.toBe(0);
+    expectExact(profile, [...usage, ...stray]);
   });
 });

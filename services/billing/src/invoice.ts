@@ -1,4 +1,4 @@
-import { allocate } from './allocation.js';
+import { allocate, withCatchAllSite } from './allocation.js';
 import { toCents, vatCents } from './money.js';
 import { className, monthName, type Language } from './language.js';
 import { languageOf, type BillingProfile, type LineCategory } from './profile.js';
@@ -284,11 +284,8 @@ export function buildInvoice(
   usage: readonly UsageRow[],
   corrections: readonly CorrectionRow[],
 ): InvoiceTotals {
-  const known = new Set(profile.sites.map((site) => site.id));
-  const unknown = [...new Set([...usage, ...corrections].map((row) => row.siteId).filter((id) => !known.has(id)))];
-  if (unknown.length > 0) {
-    throw new UnknownSitesError(unknown.sort());
-  }
+  // Usage on sites the profile does not list is billed to a visible catch-all share, never refused.
+  ({ profile, usage, corrections } = withCatchAllSite(profile, usage, corrections));
   const language = languageOf(profile);
   const none: number[] = profile.sites.map(() => 0);
   const drafts: DraftLine[] = [];
@@ -358,11 +355,4 @@ export function buildInvoice(
       lineNetCents: perLine.map((shares) => shares[siteIndex] ?? 0),
     })),
   };
-}
-
-export class UnknownSitesError extends Error {
-  override readonly name = 'UnknownSitesError';
-  constructor(readonly siteIds: readonly string[]) {
-    super(`rated legs name sites missing from the billing profile: ${siteIds.join(', ')}`);
-  }
 }

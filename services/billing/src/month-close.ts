@@ -1,9 +1,11 @@
 import type { Seller } from './config.js';
 import type { DocumentStore } from './documents.js';
-import { buildInvoice } from './invoice.js';
+import { unassignedSites } from './allocation.js';
+import { buildInvoice, type CorrectionRow } from './invoice.js';
 import { invoiceNumber, type InvoiceRecord, type InvoiceStore } from './invoices.js';
 import { berlinDate, isMonth, monthEnd, monthPeriod, previousMonth } from './months.js';
 import type { RatedLegStore } from './rated-legs.js';
+import { correctionRows, usageRowsFrom, type BilledMonth } from './rollups.js';
 
 /** A close that cannot happen now; the message says why and what to do. */
 export class CloseRefusedError extends Error {
@@ -19,13 +21,17 @@ export interface MonthCloseDependencies {
   /** Publishes the invoice-issued event; its event id makes a repeat harmless. */
   announce(invoice: InvoiceRecord): Promise<void>;
   clock?: () => Date;
+  /** Usage on sites missing from the billing profile was billed to the catch-all share (alert). */
+  onUnassignedSites?(event: { tenantId: string; month: string; siteIds: string[] }): void;
 }
 
 /**
- * Closes a tenant's Europe/Berlin month into an invoice, once. A repeated close returns the stored
- * invoice (and makes sure its documents and event exist). Legs of months invoiced before that
- * arrived or were rerated since the previous close become correction lines; issued invoices are
- * never touched.
+ * Closes a tenant's Europe/Berlin month into an invoice, once, from the month's roll-up as it
+ * stood at the cutoff. A repeated close returns the stored invoice (and makes sure its documents
+ * and event exist). What the roll-ups of months invoiced before hold beyond what their invoices
+ * billed (legs that arrived late, reratings) becomes correction lines; the invoice keeps the rows
+ * it billed of each month, so the next close corrects only what changed since. Issued invoices
+ * are never touched.
  */
 export async function closeMonth(
   deps: MonthCloseDependencies,
@@ -48,12 +54,31 @@ export async function closeMonth(
     throw new CloseRefusedError(`close ${previousMonth(month)} first (the last invoice is for ${before.month})`);
   }
 
+  // Batches a crashed writer left behind are finished first, so the roll-ups hold every leg stored.
+  await deps.legs.recover();
   const cutoff = new Date(now.getTime() - deps.settleMs);
-  const usage = await deps.legs.usageAt(tenantId, month, cutoff);
-  const corrections = before ? await deps.legs.correctionsBetween(tenantId, before.month, before.cutoff, cutoff) : [];
+  const rows = await deps.legs.rollups.at(tenantId, month, cutoff);
+  const usage = usageRowsFrom(rows);
+  const billed: BilledMonth[] = [{ month, rows }];
+  const corrections: CorrectionRow[] = [];
+  if (before) {
+    // Months invoiced before: what their roll-ups hold now beyond what was billed of them.
+    const billedBefore = await deps.legs.rollups.billed(tenantId);
+    for (const earlier of await deps.legs.rollups.months(tenantId)) {
+      const was = billedBefore.get(earlier);
+      if (earlier >= month || !was) continue;
+      const current = await deps.legs.rollups.at(tenantId, earlier, cutoff);
+      const changed = correctionRows(earlier, was, current);
+      if (changed.length === 0) continue;
+      corrections.push(...changed);
+      billed.push({ month: earlier, rows: current });
+    }
+  }
+  const unassigned = unassignedSites(profile, [...usage.rows, ...corrections]);
+  if (unassigned.length > 0) deps.onUnassignedSites?.({ tenantId, month, siteIds: unassigned });
   const totals = buildInvoice(profile, month, usage.rows, corrections);
   const period = monthPeriod(month);
-  const invoice: InvoiceRecord = {
+  const invoice: InvoiceRecord & { billed: BilledMonth[] } = {
     ...totals,
     tenantId,
     month,
@@ -66,6 +91,7 @@ export async function closeMonth(
     cutoff,
     buyer: profile.buyer,
     seller: deps.seller,
+    billed,
   };
   if (!(await deps.invoices.insert(invoice))) {
     const winner = await deps.invoices.invoice(tenantId, month);

@@ -2,7 +2,6 @@ import * as grpc from '@grpc/grpc-js';
 import { billingV1 } from '@switchboard/proto';
 import { GrpcStatusError } from '@switchboard/service-kit';
 import type { DocumentStore } from './documents.js';
-import { UnknownSitesError } from './invoice.js';
 import type { InvoiceStore } from './invoices.js';
 import { CloseRefusedError, closeMonth, type MonthCloseDependencies } from './month-close.js';
 import { isMonth } from './months.js';
@@ -19,7 +18,7 @@ export interface BillingServerDependencies extends MonthCloseDependencies {
 /** Known failures become gRPC statuses with a message; anything else stays INTERNAL. */
 function asStatus(error: unknown): unknown {
   if (error instanceof ProfileError) return new GrpcStatusError(grpc.status.INVALID_ARGUMENT, error.message);
-  if (error instanceof CloseRefusedError || error instanceof UnknownSitesError) {
+  if (error instanceof CloseRefusedError) {
     return new GrpcStatusError(grpc.status.FAILED_PRECONDITION, error.message);
   }
   return error;

@@ -5,7 +5,9 @@ import { CDR_CONSUMER, LegBatcher, cdrRatedHandler } from './cdr-consumer.js';
 import { billingConfigSchema, sellerFrom } from './config.js';
 import { DocumentStore } from './documents.js';
 import { InvoiceStore, invoiceIndexes } from './invoices.js';
-import { RatedLegStore, ratedLegIndexes } from './rated-legs.js';
+import { RatedLegStore } from './rated-legs.js';
+import { rollupIndexes } from './rollups.js';
+import { unassignedSitesAlert } from './unassigned.js';
 import { billingServer } from './server.js';
 
 export const SERVICE_NAME = 'billing';
@@ -16,12 +18,18 @@ export const billingService: ServiceDefinition<typeof billingConfigSchema> = {
   version: '0.1.0',
   config: billingConfigSchema,
   nats: { streams: [CDRS_STREAM, INVOICES_STREAM, DLQ_STREAM] },
-  mongo: { indexes: [...ratedLegIndexes, ...invoiceIndexes] },
+  mongo: { indexes: [...rollupIndexes, ...invoiceIndexes] },
   grpc: { reflectionProtos: ['switchboard/billing/v1/billing_service.proto'] },
   start: async (context) => {
     const db = context.mongo?.db;
     if (!db || !context.grpc) throw new Error('billing needs mongo and grpc');
-    const legs = new RatedLegStore(db);
+    const legs = new RatedLegStore(db, { retentionMs: Math.max(3_600_000, 4 * context.config.CLOSE_SETTLE_MS) });
+    // Batches a crashed or failed writer left behind: finished at start and then every half minute.
+    await legs.recover();
+    const recovery = setInterval(() => {
+      legs.recover().catch((error: unknown) => context.logger.error({ err: error }, 'roll-up recovery failed'));
+    }, 30_000);
+    context.onShutdown(() => clearInterval(recovery));
     const invoices = new InvoiceStore(db);
     const documents = new DocumentStore(db);
     context.grpc.addService(
@@ -33,6 +41,7 @@ export const billingService: ServiceDefinition<typeof billingConfigSchema> = {
         documents,
         seller: sellerFrom(context.config),
         settleMs: context.config.CLOSE_SETTLE_MS,
+        onUnassignedSites: unassignedSitesAlert(context.logger),
         announce: async (invoice) => {
           await context.publish(BillingEvents.invoiceIssued, {
             meta: {
@@ -52,9 +61,10 @@ export const billingService: ServiceDefinition<typeof billingConfigSchema> = {
       stream: CDRS_STREAM,
       durable: CDR_CONSUMER,
       filterSubjects: [allTenantsSubject('cdr', 'rated')],
-      handler: cdrRatedHandler(new LegBatcher(legs)),
-      // Legs handled at once are written together (LegBatcher).
-      concurrency: 64,
+      handler: cdrRatedHandler(new LegBatcher(legs, 500, 20)),
+      // Legs handled at once are written together (LegBatcher): one journal and one roll-up
+      // update per batch, so larger batches cost fewer writes per leg.
+      concurrency: 500,
     });
   },
 };

@@ -53,30 +53,35 @@ export function contributionOf(leg: ChargeSource & Pick<StoredLeg, 'bundleSecond
 
 /** `into` plus `sign` × `add`, per price, ascending; entries that come to nothing are dropped. */
 export function mergeCharges(into: readonly ChargeSum[], add: readonly ChargeSum[], sign: 1 | -1): ChargeSum[] {
-  const byPrice = new Map<number, ChargeSum>(into.map((entry) => [entry.pricePerMinute, { ...entry }]));
+  // A handful of prices at most: arrays beat maps here, and this runs per leg.
+  const merged = into.map((entry) => ({ ...entry }));
   for (const entry of add) {
-    const sum = byPrice.get(entry.pricePerMinute) ?? { pricePerMinute: entry.pricePerMinute, seconds: 0, amount: 0 };
+    let sum = merged.find((candidate) => candidate.pricePerMinute === entry.pricePerMinute);
+    if (!sum) {
+      sum = { pricePerMinute: entry.pricePerMinute, seconds: 0, amount: 0 };
+      merged.push(sum);
+    }
     sum.seconds += sign * entry.seconds;
     sum.amount += sign * entry.amount;
-    byPrice.set(entry.pricePerMinute, sum);
   }
-  return [...byPrice.values()]
+  return merged
     .filter((entry) => entry.seconds !== 0 || entry.amount !== 0)
     .sort((a, b) => a.pricePerMinute - b.pricePerMinute);
 }
 
 /** `into` plus `sign` × `add`, per fee price, ascending; entries that come to nothing are dropped. */
 export function mergeFees(into: readonly FeeSum[], add: readonly FeeSum[], sign: 1 | -1): FeeSum[] {
-  const byPrice = new Map<number, FeeSum>(into.map((entry) => [entry.unitPrice, { ...entry }]));
+  const merged = into.map((entry) => ({ ...entry }));
   for (const entry of add) {
-    const sum = byPrice.get(entry.unitPrice) ?? { unitPrice: entry.unitPrice, count: 0, amount: 0 };
+    let sum = merged.find((candidate) => candidate.unitPrice === entry.unitPrice);
+    if (!sum) {
+      sum = { unitPrice: entry.unitPrice, count: 0, amount: 0 };
+      merged.push(sum);
+    }
     sum.count += sign * entry.count;
     sum.amount += sign * entry.amount;
-    byPrice.set(entry.unitPrice, sum);
   }
-  return [...byPrice.values()]
-    .filter((entry) => entry.count !== 0 || entry.amount !== 0)
-    .sort((a, b) => a.unitPrice - b.unitPrice);
+  return merged.filter((entry) => entry.count !== 0 || entry.amount !== 0).sort((a, b) => a.unitPrice - b.unitPrice);
 }
 
 /** Adds `sign` × a contribution to a sum in place. */

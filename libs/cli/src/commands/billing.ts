@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import type * as grpc from '@grpc/grpc-js';
-import { billingV1 } from '@switchboard/proto';
+import { billingV1, type ratingV1 } from '@switchboard/proto';
 import { stringify } from 'csv-stringify';
 import { Option, type Command } from 'commander';
 import { withApi, type ApiTarget } from '../api-connection.js';
@@ -62,19 +62,74 @@ export function formatInvoice(invoice: billingV1.Invoice): string {
   return `${out.join('\n')}\n`;
 }
 
+/**
+ * One row per rated leg (its current rating version), enough for a controller to recompute every
+ * amount from the tariff: duration → billed seconds by the increments, bundle/overage split per
+ * pool, amount = overage (or billed) seconds × price per minute / 60, rounded to 1/10,000 EUR, plus
+ * the connection fee. Money in EUR with four decimals (the rating precision), as the headers say.
+ */
 export const CDR_COLUMNS = [
   'call_id',
   'leg_id',
-  'site_id',
   'started_at_utc',
+  'billing_month',
+  'destination',
+  'destination_class',
+  'duration_seconds',
   'billed_seconds',
-  'class',
   'pool',
   'bundle_seconds',
   'overage_seconds',
-  'amount_1e-4_eur',
+  'connection_fee_eur',
+  'amount_eur',
+  'tariff_id',
+  'tariff_version',
   'rating_version',
+  'site_id',
 ] as const;
+
+/** Data protection: a destination without its last three digits (`+4946212345xxx`, `xxx`). */
+export function shortenDestination(destination: string): string {
+  let hidden = 0;
+  const characters = [...destination];
+  for (let index = characters.length - 1; index >= 0 && hidden < 3; index -= 1) {
+    if (/\d/.test(characters[index] ?? '')) {
+      characters[index] = 'x';
+      hidden += 1;
+    }
+  }
+  return characters.join('');
+}
+
+/** 1/10,000 EUR (int64 as a string) → EUR with four decimals: `-12345` → `-1.2345`. */
+export function eurosFromTenThousandths(amount: string): string {
+  const value = BigInt(amount);
+  const abs = value < 0n ? -value : value;
+  return `${value < 0n ? '-' : ''}${abs / 10_000n}.${String(abs % 10_000n).padStart(4, '0')}`;
+}
+
+/** A rated leg as a CSV row, in `CDR_COLUMNS` order. */
+export function cdrRow(leg: ratingV1.RatedLeg): Array<string | number> {
+  return [
+    leg.callId,
+    leg.legId,
+    leg.startedAt?.toISOString() ?? '',
+    leg.billingMonth,
+    shortenDestination(leg.destination),
+    leg.destinationClass,
+    leg.durationSeconds,
+    leg.billedSeconds,
+    leg.pool,
+    leg.bundleSeconds,
+    leg.overageSeconds,
+    eurosFromTenThousandths(leg.connectionFee),
+    eurosFromTenThousandths(leg.amount),
+    leg.tariffId,
+    leg.tariffVersion,
+    leg.ratingVersion,
+    leg.siteId,
+  ];
+}
 
 /**
  * `sb invoice [show] --tenant T --month M [--json]`, `sb invoice get --tenant T --month M
@@ -141,7 +196,9 @@ export function registerBillingCommands(program: Command, env: NodeJS.ProcessEnv
     .command('cdr')
     .description('rated call records')
     .command('export')
-    .description('write every rated leg of a month (current rating version) as CSV')
+    .description(
+      'write every rated leg of a month (current rating version) as CSV: duration, billed, bundle and overage seconds, connection fee and amount (EUR, 4 decimals), tariff and rating version, destination without its last three digits',
+    )
     .requiredOption('--tenant <id>', 'tenant id')
     .requiredOption('--month <YYYY-MM>', 'billing month (Europe/Berlin)')
     .requiredOption('--csv <file>', 'output file')
@@ -155,19 +212,7 @@ export function registerBillingCommands(program: Command, env: NodeJS.ProcessEnv
         for await (const message of stream as AsyncIterable<billingV1.ExportRatedLegsResponse>) {
           const leg = message.leg;
           if (!leg) continue;
-          const row = [
-            leg.callId,
-            leg.legId,
-            leg.siteId,
-            leg.startedAt?.toISOString() ?? '',
-            leg.billedSeconds,
-            leg.destinationClass,
-            leg.pool,
-            leg.bundleSeconds,
-            leg.overageSeconds,
-            leg.amount,
-            leg.ratingVersion,
-          ];
+          const row = cdrRow(leg);
           if (!csv.write(row)) await once(csv, 'drain');
           rows += 1;
         }

@@ -1,0 +1,118 @@
+import { Writable } from 'node:stream';
+import { createLogger } from '@switchboard/service-kit';
+import { startMongo, type MongoServer } from '@switchboard/testkit';
+import { MongoClient, type Db } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SELLER } from '../test/invoice-fixture.js';
+import { storyMonth, storyProfile } from '../test/story-month.js';
+import { DocumentStore } from './documents.js';
+import { InvoiceStore, invoiceIndexes } from './invoices.js';
+import { closeMonth, type MonthCloseDependencies } from './month-close.js';
+import { RatedLegStore, type StoredLeg } from './rated-legs.js';
+import { rollupIndexes } from './rollups.js';
+import { usageRowsOf } from './sums.js';
+import { unassignedSitesAlert } from './unassigned.js';
+
+let server: MongoServer;
+let client: MongoClient;
+
+beforeAll(async () => {
+  server = await startMongo();
+  client = await MongoClient.connect(server.url);
+});
+
+afterAll(async () => {
+  await client?.close();
+  await server?.stop();
+});
+
+/** Billing's stores on a fresh database, with a clock the test moves. */
+async function billing(name: string, tenantId: string) {
+  const db: Db = client.db(name);
+  for (const { collection, key, options } of [...rollupIndexes, ...invoiceIndexes]) {
+    await db.collection(collection).createIndex(key, options ?? {});
+  }
+  const clock = { now: new Date('2026-03-20T12:00:00Z') };
+  const legs = new RatedLegStore(db, { clock: () => clock.now });
+  const invoices = new InvoiceStore(db);
+  await invoices.saveProfile(storyProfile(tenantId));
+  const alerts: Array<{ tenantId: string; month: string; siteIds: string[] }> = [];
+  const deps: MonthCloseDependencies = {
+    legs,
+    invoices,
+    documents: new DocumentStore(db),
+    seller: SELLER,
+    settleMs: 5_000,
+    announce: async () => undefined,
+    clock: () => clock.now,
+    onUnassignedSites: (event) => alerts.push(event),
+  };
+  return { clock, legs, deps, alerts };
+}
+
+describe('month close from the roll-ups', () => {
+  it('bills the versions current at its cutoff; what came after is corrected on the next invoice', async () => {
+    const tenantId = 't-cutoff';
+    const { clock, legs, deps } = await billing('cutoff', tenantId);
+    const march = storyMonth(tenantId, '2026-03', 41, 300);
+    await legs.record(march.slice(0, 250));
+    // Stored two seconds before the close, within its settle time of five: next invoice.
+    clock.now = new Date('2026-04-01T06:00:00Z');
+    await legs.record(march.slice(250));
+    clock.now = new Date('2026-04-01T06:00:02Z');
+    const { invoice } = await closeMonth(deps, tenantId, '2026-03');
+    expect(invoice.legCount).toBe(250);
+    const usage = (rows: readonly StoredLeg[]) => usageRowsOf(rows).reduce((sum, row) => sum + row.amount, 0);
+    const billedUsage = invoice.lines
+      .filter((line) => line.category === 'overage')
+      .reduce((sum, line) => sum + line.amount, 0);
+    expect(billedUsage).toBe(usage(march.slice(0, 250)));
+
+    clock.now = new Date('2026-05-01T06:00:00Z');
+    const { invoice: april } = await closeMonth(deps, tenantId, '2026-04');
+    const corrections = april.lines.filter((line) => line.category === 'correction');
+    expect(corrections.reduce((sum, line) => sum + line.amount, 0)).toBe(usage(march.slice(250)));
+    expect(corrections.every((line) => line.correctedMonth === '2026-03')).toBe(true);
+  });
+
+  it('bills usage on sites missing from the profile to the catch-all share, alerts, and the next month closes too', async () => {
+    const tenantId = 't-stray';
+    const { clock, legs, deps, alerts } = await billing('stray', tenantId);
+    const march = storyMonth(tenantId, '2026-03', 43, 200).map((leg, index) =>
+      index % 50 === 0 ? { ...leg, siteId: index % 100 === 0 ? 'unassigned' : 'site-99' } : leg,
+    );
+    await legs.record(march);
+    clock.now = new Date('2026-04-01T06:00:00Z');
+    const { invoice } = await closeMonth(deps, tenantId, '2026-03');
+    const catchAll = invoice.allocation.at(-1);
+    expect(catchAll).toMatchObject({ siteId: 'unassigned', siteName: 'Nicht zugeordnet / not assigned' });
+    expect(invoice.allocation.reduce((sum, share) => sum + share.grossCents, 0)).toBe(invoice.grossCents);
+    expect(alerts).toEqual([{ tenantId, month: '2026-03', siteIds: ['site-99', 'unassigned'] }]);
+
+    // A late leg on a site that is still unknown, then April.
+    clock.now = new Date('2026-04-10T06:00:00Z');
+    await legs.record([{ ...march[1]!, callId: 'call-late', siteId: 'site-98', amount: 12_000, charges: [] }]);
+    clock.now = new Date('2026-05-01T06:00:00Z');
+    const { invoice: april } = await closeMonth(deps, tenantId, '2026-04');
+    expect(april.allocation.at(-1)).toMatchObject({ siteId: 'unassigned', netCents: 120 });
+    expect(alerts.at(-1)).toEqual({ tenantId, month: '2026-04', siteIds: ['site-98'] });
+  });
+
+  it('warns naming tenant, month and sites', () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        done();
+      },
+    });
+    unassignedSitesAlert(createLogger({ service: 'billing', level: 'info', destination }))({
+      tenantId: 't-stray',
+      month: '2026-03',
+      siteIds: ['site-99'],
+    });
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 'warn', tenantId: 't-stray', month: '2026-03', siteIds: ['site-99'] }),
+    ]);
+  });
+});
