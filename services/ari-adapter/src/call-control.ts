@@ -460,8 +460,11 @@ export class CallControl {
     if (!isLive(leg)) return;
     if (leg.hungUpByAdapter) {
       // Given up while Asterisk was still creating it (the caller left, another leg won): the
-      // hangup then found no channel, so it is asked for again now that there is one.
-      await this.deps.ari.hangup(legId, leg.pendingCause ?? NORMAL_CLEARING);
+      // hangup then found no channel, so it is asked for again now that there is one (and by
+      // reconciliation, should this attempt fail too).
+      await this.deps.ari
+        .hangup(legId, leg.pendingCause ?? NORMAL_CLEARING)
+        .catch((error: unknown) => this.deps.logger.warn({ err: error, legId }, 'could not hang up a given-up leg'));
       return;
     }
     if (!entered) {
