@@ -305,10 +305,11 @@ export interface ListFaxRoutesResponse {
   routes: FaxRoute[];
 }
 
+/** A tenant's settings for its fax and voicemail inboxes. */
 export interface FaxSettings {
-  /** Receives faxes the directory gives no mailbox; empty: such faxes stay in the inbox. */
+  /** Receives faxes and voicemails the directory gives no mailbox; empty: they stay in the inbox. */
   fallbackMailbox: string;
-  /** Faxes older than this are deleted; 0 in an update means the service default. */
+  /** Faxes and voicemails older than this are deleted; 0 in an update means the service default. */
   retentionDays: number;
 }
 
@@ -4419,7 +4420,7 @@ export const FaxServiceService = {
       Buffer.from(ListFaxRoutesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListFaxRoutesResponse => ListFaxRoutesResponse.decode(value),
   },
-  /** Fallback mailbox and retention (admin). */
+  /** Fallback mailbox and retention, for faxes and voicemails (admin). */
   getFaxSettings: {
     path: "/switchboard.fax.v1.FaxService/GetFaxSettings" as const,
     requestStream: false as const,
@@ -4527,7 +4528,7 @@ export interface FaxServiceServer extends UntypedServiceImplementation {
    * which owns the routes (numbers of kind fax, each department's fax mailbox). Read only.
    */
   listFaxRoutes: handleUnaryCall<ListFaxRoutesRequest, ListFaxRoutesResponse>;
-  /** Fallback mailbox and retention (admin). */
+  /** Fallback mailbox and retention, for faxes and voicemails (admin). */
   getFaxSettings: handleUnaryCall<GetFaxSettingsRequest, GetFaxSettingsResponse>;
   updateFaxSettings: handleUnaryCall<UpdateFaxSettingsRequest, UpdateFaxSettingsResponse>;
   /** What retention deleted, faxes and voicemails. */
@@ -4630,7 +4631,7 @@ export interface FaxServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListFaxRoutesResponse) => void,
   ): ClientUnaryCall;
-  /** Fallback mailbox and retention (admin). */
+  /** Fallback mailbox and retention, for faxes and voicemails (admin). */
   getFaxSettings(
     request: GetFaxSettingsRequest,
     callback: (error: ServiceError | null, response: GetFaxSettingsResponse) => void,
