@@ -111,7 +111,7 @@ export class VoicemailIntake {
   private async storeAudio(voicemail: VoicemailRecord): Promise<VoicemailRecord> {
     const pending = { status: VoicemailStatus.VOICEMAIL_STATUS_DELIVERY_PENDING };
     const missing = (detail: string) => {
-      // A failed recording was alerted already; audio missing from a recorded message is a new failure.
+      // The adapter counted a failed recording; audio missing from a recorded message is a new failure.
       if (!voicemail.recordingError) this.failure(voicemail, 'no_audio', detail);
       return this.deps.store.update(voicemail._id, { $set: pending, $push: { reasons: detail } });
     };
