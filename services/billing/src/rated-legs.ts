@@ -203,7 +203,10 @@ export class RatedLegStore {
     let from = current.ratingVersion;
     // Follow the versions that replaced the current document's (it may lag behind by a step).
     for (;;) {
-      if (from >= ratingVersion) return undefined;
+      if (from >= ratingVersion) {
+        await this.catchUp(key, current, from);
+        return undefined;
+      }
       try {
         await withTypedErrors(this.transitions, (c) =>
           c.insertOne({ _id: transitionKey(key, from), to: ratingVersion, batch }),
@@ -256,6 +259,13 @@ export class RatedLegStore {
       const later: Transition | null = await this.transitions.findOne({ _id: transitionKey(key, next.ratingVersion) });
       next = later ? await this.content(key, later.to) : undefined;
     }
+  }
+
+  /** Points the leg's document at `newest` when a writer died before it did. */
+  private async catchUp(key: string, current: LegRecord, newest: number): Promise<void> {
+    if (current.ratingVersion >= newest) return;
+    const version = await this.content(key, newest);
+    if (version) await this.makeCurrent(key, version);
   }
 
   /** Steps 3-5: deltas into the journal, roll-ups, journal applied. */
@@ -373,7 +383,10 @@ export class RatedLegStore {
     if (current.firstBatch === batch && content) changes.push({ leg: content });
     for (;;) {
       const transition = await this.transitions.findOne({ _id: transitionKey(key, version) });
-      if (!transition) return changes;
+      if (!transition) {
+        await this.catchUp(key, current, version);
+        return changes;
+      }
       const next = await this.content(key, transition.to, current);
       if (transition.batch === batch && content && next) changes.push({ leg: next, previous: content });
       version = transition.to;
