@@ -166,6 +166,25 @@ describe('RecordVoicemail against the ARI emulator', () => {
     await callEnded(h, callId);
   });
 
+  it('events lost with the caller: the recording Asterisk kept is fetched anyway and delivered', async () => {
+    const callId = await callLeavingMessage({ speechMs: 60_000 });
+    const response = recordVoicemail(callId, { greeting: [] });
+    // The beep marks the recording's start; a key the adapter reports comes after RecordingStarted.
+    await vi.waitFor(() => expect(h.sim.getCall(callId)?.playbacks).toContain('sound:beep'));
+    h.sim.pressDigits(callId, '1');
+    await h.events.waitFor<callV1.CallDtmfReceived>('call.dtmf_received', (event) => event.callId === callId);
+    // The caller hangs up while the adapter has no events connection: RecordingFinished never arrives.
+    h.sim.dropWebSockets();
+    h.sim.hangupCall(callId);
+    const result = await response;
+    expect(result.outcome).toBe(VoicemailOutcome.VOICEMAIL_OUTCOME_RECORDED);
+    const event = await received(callId);
+    expect(event.error).toBe('');
+    expect(Number(event.audioBytes)).toBeGreaterThan(0);
+    expect(await storedInAsterisk()).toEqual([]);
+    await callEnded(h, callId);
+  });
+
   it('runs once per command id and refuses bad arguments', async () => {
     const callId = await callLeavingMessage({ speechMs: 1_500, then: { dtmf: '#' } });
     const first = await recordVoicemail(callId, {}, 'vm-once');
