@@ -240,6 +240,8 @@ export function buildDemoTenant(): DirectoryDocument {
       faxMailbox: 'buergerbuero@amt-kropp.example',
       openingHours: [...OFFICE_HOURS, { day: 'sat', from: '09:00', to: '11:00' }],
       closedTarget: { kind: 'voicemail', target: 'buergerbuero' },
+      // Its waiting callers may press 5 for a callback that keeps their place.
+      callbackKey: '5',
     }),
     department({
       departmentId: 'standesamt',

@@ -310,6 +310,42 @@ describe('routing a call', () => {
     expect(playbacks(fourth)).toContain(sound('wait-minutes-1'));
   });
 
+  it('lets a waiting caller press the callback key and calls them back once the callers before them are served', async () => {
+    const citizen = '+4940555666';
+    stack.sim.setEndpoint(`PJSIP/${citizen}@trunk`, { answerAfterMs: 1_000, hangupAfterMs: 3_000 });
+    const before = await stack.call({ from: CITIZEN, to: NUMBERS.callbackKey });
+    await stack.waitForQueue('rueckwunsch', (size) => size === 1);
+    const pressing = await stack.call({ from: citizen, to: NUMBERS.callbackKey });
+    await stack.waitForQueue('rueckwunsch', (size) => size === 2);
+    stack.sim.pressDigits(pressing, '5');
+    await ended(pressing);
+    expect(stack.sim.getCall(pressing)?.playbacks).toEqual(
+      expect.arrayContaining([sound('callback-offer-5'), sound('callback-registered')]),
+    );
+    const key = callKey(TENANT, pressing);
+    const arrival = stack.log.started(pressing)[0]!.callerLeg!.createdAt!.getTime();
+    const requests = await new Kvm(stack.bus.js).open('routing-callbacks');
+    expect((await requests.get(key))?.json()).toMatchObject({
+      departmentId: 'rueckwunsch',
+      number: citizen,
+      arrivedAt: arrival,
+      keepsPlace: true,
+    });
+    // The caller who arrived first still waits: the callback waits for its turn.
+    await routingLogged((line) => line.includes('callback waits for its turn') && line.includes(key));
+    expect(stack.log.started().some((event) => event.callerLeg?.tags['callback_of'] === pressing)).toBe(false);
+
+    stack.sim.hangupCall(before);
+    const callback = await stack.log.waitUntil('the callback call started', () =>
+      stack.log.started().find((event) => event.callerLeg?.tags['callback_of'] === pressing),
+    );
+    // Back in the queue at the original arrival.
+    await stack.waitForQueue('rueckwunsch', (size) => size === 1);
+    const queue = await new Kvm(stack.bus.js).open('routing-queue');
+    expect(await queue.get(queueKey(TENANT, 'rueckwunsch', arrival, callback.callId))).not.toBeNull();
+    await ended(callback.callId);
+  });
+
   it('connects an internal extension call to a colleague at another site', async () => {
     const callId = await stack.call({ from: '1001', to: '2001', args: ['outbound', '2001'] });
     expect(stack.log.started(callId)[0]?.direction).toBe(callV1.CallDirection.CALL_DIRECTION_INTERNAL);

@@ -86,6 +86,11 @@ export class CallFlow {
   private music = false;
   private presenceFailed = false;
   private answeredCounted = false;
+  /** The waiting department's callback key (empty: none) and whether the caller pressed it. */
+  private callbackKey = '';
+  private callbackPressed = false;
+  /** Ends the current wait early (the caller pressed the callback key). */
+  private wake = new AbortController();
   private endedEvent: callV1.CallEnded | undefined;
   private readonly log: Logger;
 
@@ -105,6 +110,13 @@ export class CallFlow {
 
   get state(): CallState {
     return this.current.state;
+  }
+
+  /** A key the caller pressed (call.dtmf_received): the callback key leaves the queue for a callback. */
+  pressed(digit: string): void {
+    if (this.state.step !== 'queued' || !this.callbackKey || digit !== this.callbackKey) return;
+    this.callbackPressed = true;
+    this.wake.abort();
   }
 
   /** Ends the local flow now: the caller hung up, or the replica hands the call over. */
@@ -396,6 +408,8 @@ export class CallFlow {
     // answers (the adapter answers the caller when it bridges); music needs the answer first.
     const key = queueKey(state.tenantId, department.departmentId, state.startedAt, state.callId);
     const enqueuedAt = Date.now();
+    // Before the queue entry exists: a key pressed as soon as the caller waits counts.
+    this.callbackKey = department.callbackKey;
     await Promise.all([
       this.save({
         step: 'queued',
@@ -454,8 +468,12 @@ export class CallFlow {
     const schedule = view.schedule(department);
     const now = new Date();
     const closes = openState(schedule, now).state === 'open' ? (closesAt(schedule, now)?.getTime() ?? Infinity) : 0;
+    this.callbackKey = department.callbackKey;
     for (;;) {
+      // A key pressed from here on ends this round's wait at once.
+      this.wake = new AbortController();
       if (Date.now() >= closes) return this.closedWhileWaiting(view, department);
+      if (this.callbackPressed) return this.callbackKeepingPlace(department);
       if ((await this.deps.directory.get(state.tenantId).catch(() => view)) !== view) return;
       if (this.overflowDue(department)) return this.overflow(department);
       const position = this.deps.queues.position(state.tenantId, department.departmentId, key);
@@ -483,7 +501,7 @@ export class CallFlow {
       }
       // Music only once nobody could be reserved at once: a caller who gets an agent hears no blip.
       if (!this.music) await this.holdMusic();
-      await this.announceWait(position.position);
+      await this.announceWait(position.position, department.callbackKey);
       const untilOverflow =
         department.overflow.kind === 'none' || department.maxWaitSeconds === 0
           ? Infinity
@@ -493,7 +511,7 @@ export class CallFlow {
           state.tenantId,
           department.departmentId,
           Math.max(Math.min(this.deps.config.ROUTING_QUEUE_RETRY_MS, untilOverflow, closes - Date.now()), 10),
-          this.controller.signal,
+          AbortSignal.any([this.controller.signal, this.wake.signal]),
         ),
       );
     }
@@ -822,7 +840,29 @@ export class CallFlow {
     return this.closed(view, department, openState(view.schedule(department), new Date()));
   }
 
-  private async storeCallback(departmentId: string): Promise<void> {
+  /**
+   * The caller pressed the department's callback key: they leave the queue, and the callback
+   * worker calls them back once every caller who arrived before them is served (their place),
+   * putting them in the queue by their original arrival.
+   */
+  private async callbackKeepingPlace(department: DepartmentSettings): Promise<void> {
+    const { state } = this;
+    await this.deps.queues.remove(state.queueKey!);
+    this.leaveQueueMetric();
+    routingMetrics.wait.record((Date.now() - state.enqueuedAt!) / 1000, {
+      tenant: state.tenantId,
+      department: department.departmentId,
+      outcome: 'callback',
+    });
+    this.log.info(
+      { department: department.departmentId },
+      'caller pressed the callback key: callback keeping the place',
+    );
+    await this.storeCallback(department.departmentId, true);
+    return this.announce(PROMPTS.callbackRegistered);
+  }
+
+  private async storeCallback(departmentId: string, keepsPlace = false): Promise<void> {
     const { state } = this;
     const request: CallbackRequest = {
       tenantId: state.tenantId,
@@ -833,6 +873,7 @@ export class CallFlow {
       adapterId: state.adapterId,
       arrivedAt: state.startedAt,
       attempts: 0,
+      ...(keepsPlace ? { keepsPlace } : {}),
     };
     await this.deps.callbacks.put(callKey(state.tenantId, state.callId), JSON.stringify(request));
   }
@@ -1030,7 +1071,7 @@ export class CallFlow {
    * On entering the queue and every announce interval: the caller's position and, when the
    * department's recent answers allow an estimate, the expected rest of the wait in minutes.
    */
-  private async announceWait(position: number): Promise<void> {
+  private async announceWait(position: number, callbackKey: string): Promise<void> {
     const { state } = this;
     const now = Date.now();
     if (now - this.lastAnnouncement < this.deps.config.ROUTING_ANNOUNCE_INTERVAL_MS) return;
@@ -1042,6 +1083,7 @@ export class CallFlow {
       if (minutes <= LAST_ANNOUNCED_WAIT_MINUTES) media.push(PROMPTS.expectedWait(minutes));
     }
     if (media.length === 0) return;
+    if (callbackKey) media.push(PROMPTS.callbackOffer(callbackKey));
     this.lastAnnouncement = now;
     await this.guard(this.control().play({ ...this.command(), media, language: '' }));
   }

@@ -130,6 +130,22 @@ export class CallRouter {
     return () => subscription.unsubscribe();
   }
 
+  /** Every replica hears every key a caller presses: the one routing the call acts on it. */
+  followKeys(nats: NatsHandle, logger: Logger): () => void {
+    const subscription = nats.connection.subscribe('sb.*.call.dtmf_received', {
+      callback: (error, message) => {
+        if (error) return;
+        try {
+          const key = CallEvents.dtmfReceived.codec.decode(message.data);
+          this.flows.get(callKey(key.meta?.tenantId ?? '', key.callId))?.pressed(key.digit);
+        } catch (decodeError) {
+          logger.warn({ err: decodeError, subject: message.subject }, 'undecodable call.dtmf_received ignored here');
+        }
+      },
+    });
+    return () => subscription.unsubscribe();
+  }
+
   /** Shutdown: checkpoint every call and hand it to another replica instead of cutting it off. */
   handOverAll(): void {
     this.stopping = true;

@@ -4,6 +4,7 @@ import { callV1, directoryServiceV1 } from '@switchboard/proto';
 import type { Logger } from '@switchboard/service-kit';
 import type { FlowClients } from './clients.js';
 import type { RoutingConfig } from './config.js';
+import { queueKey, type DepartmentQueues } from './department-queue.js';
 import { routingMetrics } from './metrics.js';
 import type { TenantDirectory } from './tenant-directory.js';
 
@@ -24,6 +25,8 @@ export interface CallbackRequest {
   adapterId?: string;
   /** Epoch ms of the original call's arrival: the callback queues by it. */
   arrivedAt?: number;
+  /** Left the queue with the callback key: dialled only once every caller who arrived before is served. */
+  keepsPlace?: boolean;
   /** Dial-back attempts that were not answered. */
   attempts?: number;
   /** Epoch ms before which the next attempt waits (back-off). */
@@ -55,6 +58,7 @@ export interface CallbackWorkerDeps {
   leases: KV;
   directory: TenantDirectory;
   clients: FlowClients;
+  queues: DepartmentQueues;
 }
 
 /**
@@ -143,7 +147,20 @@ export class CallbackWorker {
         logger.info({ key, department: request.departmentId, reason: open.reason }, 'callback waits for opening hours'),
       );
     }
+    if (request.keepsPlace) {
+      // Waiting callers who arrived earlier (not yet ringing an agent) come first.
+      const place = queueKey(tenantId, request.departmentId, request.arrivedAt ?? Date.parse(request.requestedAt), '');
+      const ahead = this.deps.queues
+        .entries(tenantId, request.departmentId)
+        .filter((entry) => !entry.ringing && entry.key < place).length;
+      if (ahead > 0) {
+        return this.logOnce(`${key}#turn`, () =>
+          logger.info({ key, ahead }, 'callback waits for its turn in the queue'),
+        );
+      }
+    }
     this.waitingLogged.delete(key);
+    this.waitingLogged.delete(`${key}#turn`);
     const view = await this.deps.directory.get(tenantId);
     const department = view.department(request.departmentId);
     const attempt = (request.attempts ?? 0) + 1;

@@ -24,6 +24,15 @@ export const PROMPTS = {
   queuePosition: (position: number) => `sound:switchboard/queue-position-${position}`,
   /** "Your expected wait is about n minutes" (1 ≤ n ≤ LAST_ANNOUNCED_WAIT_MINUTES). */
   expectedWait: (minutes: number) => `sound:switchboard/wait-minutes-${minutes}`,
+  /** "Press <key> to be called back without losing your place" for a department's callback key. */
+  callbackOffer: (key: string) =>
+    key === '*'
+      ? 'sound:switchboard/callback-offer-star'
+      : key === '#'
+        ? 'sound:switchboard/callback-offer-hash'
+        : key === '0'
+          ? 'sound:switchboard/callback-offer-0'
+          : `sound:switchboard/callback-offer-${key}`,
   /** The number or service cannot be reached right now (fallback without a fallback department). */
   serviceUnavailable: 'sound:switchboard/service-unavailable',
   /** Dialled extension does not exist (internal calls). */

@@ -53,6 +53,7 @@ export const routingService: ServiceDefinition<typeof routingConfigSchema> = {
       }),
     });
     onShutdown(router.followCallEnds(nats, logger));
+    onShutdown(router.followKeys(nats, logger));
 
     const worker = new CallbackWorker({
       replicaId: config.ROUTING_REPLICA_ID,
@@ -62,6 +63,7 @@ export const routingService: ServiceDefinition<typeof routingConfigSchema> = {
       leases: await kvm.create(config.ROUTING_CALLBACK_LEASE_BUCKET, { history: 1 }),
       directory,
       clients,
+      queues,
     });
     worker.start();
     onShutdown(() => worker.stop());

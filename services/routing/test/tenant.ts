@@ -29,6 +29,7 @@ export const NUMBERS = {
   closing: '+494624718',
   ringAll: '+494624719',
   waiting: '+494624721',
+  callbackKey: '+494624722',
   unknown: '+494624799',
 };
 
@@ -149,6 +150,7 @@ export function tenantDocument(now = new Date()) {
       number(NUMBERS.closing, 'rathaus', 'department', 'schliesst'),
       number(NUMBERS.ringAll, 'rathaus', 'department', 'alle'),
       number(NUMBERS.waiting, 'rathaus', 'department', 'warte'),
+      number(NUMBERS.callbackKey, 'rathaus', 'department', 'rueckwunsch'),
     ],
     departments: [
       department('standesamt'),
@@ -179,6 +181,8 @@ export function tenantDocument(now = new Date()) {
       { ...department('alle', 10), strategy: 'ring-all' },
       // One agent: callers queue behind each other and learn their position and expected wait.
       department('warte'),
+      // Nobody is a member: waiting callers may press 5 for a callback that keeps their place.
+      { ...department('rueckwunsch'), callbackKey: '5' },
     ],
     staff: STAFF.map((member) => ({
       staffId: member.id,
