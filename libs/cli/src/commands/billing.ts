@@ -38,7 +38,17 @@ const euros = (cents: string) => {
   return `${value < 0n ? '-' : ''}${abs / 100n}.${String(abs % 100n).padStart(2, '0')}`;
 };
 
-/** The invoice as text: lines, totals, and each site's share. */
+/** An integer of `10^decimals` parts as a decimal with at least `minDecimals` places. */
+const decimal = (parts: string, decimals: number, minDecimals: number) => {
+  const value = BigInt(parts);
+  const abs = value < 0n ? -value : value;
+  const scale = 10n ** BigInt(decimals);
+  let fraction = String(abs % scale).padStart(decimals, '0');
+  while (fraction.length > minDecimals && fraction.endsWith('0')) fraction = fraction.slice(0, -1);
+  return `${value < 0n ? '-' : ''}${abs / scale}${fraction ? `.${fraction}` : ''}`;
+};
+
+/** The invoice as text: lines with quantity and contract unit price, totals, each site's share. */
 export function formatInvoice(invoice: billingV1.Invoice): string {
   const out = [
     `Invoice ${invoice.invoiceNumber}  tenant ${invoice.tenantId}  month ${invoice.month}  (${invoice.periodStart} – ${invoice.periodEnd}, due ${invoice.dueDate})`,
@@ -46,7 +56,7 @@ export function formatInvoice(invoice: billingV1.Invoice): string {
     'Lines',
     ...invoice.lines.map(
       (line, index) =>
-        `  ${String(index + 1).padStart(2)}  ${line.description.padEnd(64)} ${euros(line.netCents).padStart(12)} EUR`,
+        `  ${String(index + 1).padStart(2)}  ${line.description.padEnd(64)} ${decimal(line.quantityMilli, 3, 0).padStart(10)} ${line.unitCode.padEnd(3)} × ${decimal(line.unitPrice, 4, 2).padStart(8)} ${euros(line.netCents).padStart(12)} EUR`,
     ),
     '',
     `  Net   ${euros(invoice.netCents).padStart(12)} EUR`,
