@@ -218,6 +218,24 @@ describe('routing a call', () => {
     expectRecorded(callId, greeting);
   });
 
+  it('thanks a caller who left a message and tells a silent one nothing was received, then hangs up', async () => {
+    const spoke = await stack.call({
+      from: CITIZEN,
+      to: NUMBERS.closedDepartment,
+      message: { speechMs: 3_000, then: { dtmf: '#' } },
+    });
+    const silent = await stack.call({
+      from: CITIZEN,
+      to: NUMBERS.closedDepartment,
+      message: { speechMs: 0, then: { dtmf: '#', afterMs: 2_000 } },
+    });
+    const [spokeEnd, silentEnd] = await Promise.all([ended(spoke), ended(silent)]);
+    expect(stack.sim.getCall(spoke)?.playbacks.at(-1)).toBe(sound('voicemail-thanks'));
+    expect(stack.sim.getCall(silent)?.playbacks.at(-1)).toBe(sound('voicemail-empty'));
+    // Routing hung up after the goodbye, not the citizen.
+    for (const end of [spokeEnd, silentEnd]) expect(end.endedBy).toBe('system');
+  });
+
   it('moves callers already waiting when their department closes to where it sends closed callers', async () => {
     const callId = await stack.call({ from: CITIZEN, to: NUMBERS.closing });
     await stack.waitForQueue('schliesst', (size) => size === 1);
