@@ -84,6 +84,7 @@ describe('invoice PDF', () => {
     expect(first).toContain(`Rechnungskorrektur ${invoice.invoiceNumber}`);
     expect(first).toContain('Datum: 01.05.2026');
     expect(first).toContain(`Korrigiert Rechnung ${MARCH_INVOICE.invoiceNumber} vom 01.04.2026`);
+    expect(first).toContain('Leistungszeitraum: 01.03.2026 – 30.04.2026');
     expect(first).toContain(`Erstattungsbetrag: ${formatEuros(-invoice.grossCents, 'de')}`);
     expect(first).toContain(`Wir erstatten Ihnen ${formatEuros(-invoice.grossCents, 'de')} innerhalb von 14 Tagen.`);
     expect(first).toContain('Korrektur März 2026, Premium-Dienste (0900)');

@@ -2,7 +2,7 @@ import PDFDocument from 'pdfkit';
 import { priceTimesQuantityCents, type InvoiceLine } from './invoice.js';
 import type { InvoiceRecord } from './invoices.js';
 import { formatDate, formatEuros, formatInstant, formatNumber, type Language } from './language.js';
-import type { PrecedingInvoice } from './xrechnung.js';
+import { invoicingPeriod, type PrecedingInvoice } from './xrechnung.js';
 
 const MARGIN = 50;
 /** Lines per annex table: eight amount columns fit a landscape A4 page beside the site. */
@@ -174,9 +174,9 @@ export function renderInvoicePdf(invoice: InvoiceRecord, preceding: readonly Pre
     `${credit ? texts.creditDate : texts.issueDate}: ${formatInstant(invoice.issuedAt, language)}` +
       (credit ? '' : `    ${texts.dueDate}: ${formatDate(invoice.dueDate, language)}`),
   );
-  doc.text(
-    `${texts.period}: ${formatDate(invoice.periodStart, language)} – ${formatDate(invoice.periodEnd, language)}`,
-  );
+  // The same period as the XRechnung: corrections reach back to the months they correct.
+  const period = invoicingPeriod(invoice);
+  doc.text(`${texts.period}: ${formatDate(period.start, language)} – ${formatDate(period.end, language)}`);
   doc.text(`${texts.buyerReference}: ${buyer.leitwegId}`);
   doc.text(`${texts.sellerVatId}: ${seller.vatId}${buyer.vatId ? `    ${texts.buyerVatId}: ${buyer.vatId}` : ''}`);
   for (const reference of preceding) {

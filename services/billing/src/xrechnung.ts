@@ -89,6 +89,19 @@ function period(parent: XMLBuilder, start: string, end: string): void {
 }
 
 /**
+ * The invoicing period (BG-14): the billed month, reaching back to the earliest month a correction
+ * line corrects, since it must span every line's period (PEPPOL-EN16931-R110).
+ */
+export function invoicingPeriod(invoice: Pick<InvoiceRecord, 'lines' | 'periodStart' | 'periodEnd'>): {
+  start: string;
+  end: string;
+} {
+  const corrected = invoice.lines.map((line) => line.correctedMonth).filter(Boolean);
+  const earliest = corrected.length > 0 ? monthPeriod([...corrected].sort()[0]!).start : invoice.periodStart;
+  return { start: earliest < invoice.periodStart ? earliest : invoice.periodStart, end: invoice.periodEnd };
+}
+
+/**
  * One line: quantity (real minutes or pieces), the contract unit price (BT-146), the month it
  * bills as the line period (BG-26; a correction's is the corrected month), and the per-leg rounding rest as a line allowance or charge
  * so that quantity × price ± rest = line net, as EN 16931 defines the line net amount.
@@ -147,10 +160,8 @@ export function renderXRechnung(invoice: InvoiceRecord, preceding: readonly Prec
   root.ele(`cbc:${document.typeCode}`).txt(document.code);
   root.ele('cbc:DocumentCurrencyCode').txt(CURRENCY);
   root.ele('cbc:BuyerReference').txt(buyer.leitwegId);
-  // The invoicing period spans every line's period (PEPPOL-EN16931-R110): corrections reach back.
-  const corrected = invoice.lines.filter((entry) => entry.correctedMonth).map((entry) => entry.correctedMonth);
-  const earliest = corrected.length > 0 ? monthPeriod([...corrected].sort()[0]!).start : invoice.periodStart;
-  period(root, earliest < invoice.periodStart ? earliest : invoice.periodStart, invoice.periodEnd);
+  const invoicing = invoicingPeriod(invoice);
+  period(root, invoicing.start, invoicing.end);
   for (const reference of [...preceding].sort((a, b) => a.month.localeCompare(b.month))) {
     const cited = root.ele('cac:BillingReference').ele('cac:InvoiceDocumentReference');
     cited.ele('cbc:ID').txt(reference.invoiceNumber);
