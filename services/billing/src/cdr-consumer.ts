@@ -76,7 +76,6 @@ export function toStoredLeg(leg: ratingV1.RatedLeg | undefined, tenantId: string
 export class LegBatcher {
   private waiting: Array<{ leg: StoredLeg; done: (error?: unknown) => void }> = [];
   private timer: NodeJS.Timeout | undefined;
-  private writing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: RatedLegStore,
@@ -98,11 +97,10 @@ export class LegBatcher {
     const batch = this.waiting;
     this.waiting = [];
     if (batch.length === 0) return;
-    this.writing = this.writing.then(() =>
-      this.store.record(batch.map((entry) => entry.leg)).then(
-        () => batch.forEach((entry) => entry.done()),
-        (error: unknown) => batch.forEach((entry) => entry.done(error ?? new Error('write failed'))),
-      ),
+    // The store orders batches itself (and stores one while the one before finishes).
+    this.store.record(batch.map((entry) => entry.leg)).then(
+      () => batch.forEach((entry) => entry.done()),
+      (error: unknown) => batch.forEach((entry) => entry.done(error ?? new Error('write failed'))),
     );
   }
 }

@@ -123,7 +123,9 @@ export class RatedLegStore {
   readonly retentionMs: number;
   private writer = randomUUID();
   private seq = 0;
-  private recording: Promise<void> = Promise.resolve();
+  private storing: Promise<void> = Promise.resolve();
+  private finishing: Promise<void> = Promise.resolve();
+  private readonly retired = new Set<string>();
 
   constructor(db: Db, options: RatedLegStoreOptions = {}) {
     this.current = new LegCollection(db.collection<LegDocument>(CURRENT_LEGS));
@@ -141,20 +143,42 @@ export class RatedLegStore {
    * the roll-ups. Idempotent per version. Returns how many versions changed something.
    */
   record(legs: readonly StoredLeg[]): Promise<number> {
-    // One batch at a time: a writer's batches reach the roll-ups in sequence order.
-    const done = this.recording.then(() => this.recordBatch(legs));
-    this.recording = done.then(
-      () => undefined,
-      () => undefined,
-    );
+    if (legs.length === 0) return Promise.resolve(0);
+    const journal = this.journalFor(legs);
+    // Pipelined: a batch stores its legs while the one before finishes; batches reach the
+    // roll-ups in sequence order, and after a failure the writer's later batches wait for
+    // recovery too (which takes a writer's journals in order).
+    const stored = this.storing.then(() => this.store(journal, legs));
+    this.storing = stored.then(ignore, ignore);
+    const before = this.finishing;
+    const done = (async () => {
+      let changes: Change[];
+      try {
+        changes = await stored;
+      } catch (error) {
+        this.retire(journal.writer);
+        throw error;
+      }
+      await before;
+      if (this.retired.has(journal.writer)) {
+        throw new Error(`batch ${journal._id} is left to recovery: an earlier batch of its writer failed`);
+      }
+      try {
+        await this.finish(journal, changes);
+      } catch (error) {
+        this.retire(journal.writer);
+        throw error;
+      }
+      return changes.length;
+    })();
+    this.finishing = done.then(ignore, ignore);
     return done;
   }
 
-  private async recordBatch(legs: readonly StoredLeg[]): Promise<number> {
-    if (legs.length === 0) return 0;
+  private journalFor(legs: readonly StoredLeg[]): JournalDocument {
     const receivedAt = this.clock();
     this.seq += 1;
-    const journal: JournalDocument = {
+    return {
       _id: `${this.writer}|${this.seq}`,
       writer: this.writer,
       seq: this.seq,
@@ -165,31 +189,35 @@ export class RatedLegStore {
       rollups: [],
       deltas: '',
     };
-    try {
-      await this.rollups.journal.insertOne(journal);
-      const documents: LegRecord[] = legs.map((leg) => ({
-        ...leg,
-        receivedAt,
-        _id: legKey(leg),
-        batch: journal._id,
-        firstVersion: leg.ratingVersion,
-        firstBatch: journal._id,
-      }));
-      const duplicates = await this.current.insertAll(documents);
-      const changes: Change[] = documents.filter((_document, index) => !duplicates.has(index)).map((leg) => ({ leg }));
-      for (const index of [...duplicates].sort((a, b) => a - b)) {
-        const change = await this.settle(documents[index]!, journal._id);
-        if (change) changes.push(change);
-      }
-      await this.finish(journal, changes);
-      return changes.length;
-    } catch (error) {
-      // Later batches of this writer must not overtake this one: continue under a new id and
-      // leave the journal to recovery.
+  }
+
+  /** A failed batch: this writer's later batches must not overtake it; new ones get a new id. */
+  private retire(writer: string): void {
+    this.retired.add(writer);
+    if (this.writer === writer) {
       this.writer = randomUUID();
       this.seq = 0;
-      throw error;
     }
+  }
+
+  /** Steps 1-2: the journal, then the legs; what they changed. */
+  private async store(journal: JournalDocument, legs: readonly StoredLeg[]): Promise<Change[]> {
+    await this.rollups.journal.insertOne(journal);
+    const documents: LegRecord[] = legs.map((leg) => ({
+      ...leg,
+      receivedAt: journal.receivedAt,
+      _id: legKey(leg),
+      batch: journal._id,
+      firstVersion: leg.ratingVersion,
+      firstBatch: journal._id,
+    }));
+    const duplicates = await this.current.insertAll(documents);
+    const changes: Change[] = documents.filter((_document, index) => !duplicates.has(index)).map((leg) => ({ leg }));
+    for (const index of [...duplicates].sort((a, b) => a - b)) {
+      const change = await this.settle(documents[index]!, journal._id);
+      if (change) changes.push(change);
+    }
+    return changes;
   }
 
   /** A version whose leg exists: a redelivery, an older version, or a rerating this batch may own. */
@@ -340,12 +368,18 @@ export class RatedLegStore {
   async recover(): Promise<number> {
     const now = this.clock();
     const stale = await this.rollups.journal
-      .find({ state: { $ne: 'applied' }, leaseUntil: { $lt: now } }, { projection: { _id: 1 } })
+      .find({ state: { $ne: 'applied' }, leaseUntil: { $lt: now } }, { projection: { writer: 1, seq: 1 } })
       .toArray();
+    // A writer's journals in sequence order; one that cannot be taken now holds back the later ones.
+    stale.sort((a, b) => (a.writer === b.writer ? a.seq - b.seq : a.writer < b.writer ? -1 : 1));
     let recovered = 0;
-    for (const { _id } of stale) {
+    let blocked = '';
+    for (const { _id, writer } of stale) {
+      if (writer === blocked) continue;
       const journal = await this.rollups.journal.findOne({ _id });
-      if (journal && journal.state !== 'applied' && (await this.recoverJournal(journal))) recovered += 1;
+      if (!journal || journal.state === 'applied') continue;
+      if (await this.recoverJournal(journal)) recovered += 1;
+      else blocked = writer;
     }
     await this.rollups.journal.deleteMany({
       state: 'applied',
@@ -422,6 +456,8 @@ function decode(document: Pick<LegDocument, 'leg'>): LegRecord {
   const record = JSON.parse(document.leg) as LegRecord & { startedAt: string; receivedAt: string };
   return { ...record, startedAt: new Date(record.startedAt), receivedAt: new Date(record.receivedAt) };
 }
+
+const ignore = () => undefined;
 
 const DUPLICATE_KEY = 11000;
 
