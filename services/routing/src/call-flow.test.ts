@@ -3,7 +3,16 @@ import { callControlV1, callV1, presenceV1 } from '@switchboard/proto';
 import { recordSpans, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADAPTER_ID, startStack, TENANT, type Stack } from '../test/harness.js';
-import { berlinDate, device, HOME_NUMBER, loadTenant, NUMBERS, tenantDocument } from '../test/tenant.js';
+import {
+  berlinDate,
+  berlinDay,
+  berlinTime,
+  device,
+  HOME_NUMBER,
+  loadTenant,
+  NUMBERS,
+  tenantDocument,
+} from '../test/tenant.js';
 import { callKey } from './call-state.js';
 import { queueKey } from './department-queue.js';
 
@@ -48,6 +57,8 @@ async function ended(callId: string) {
 }
 
 const sound = (name: string) => `sound:switchboard/${name}`;
+/** A citizen who speaks after the beep and ends the message with #. */
+const MESSAGE_ENDED_WITH_HASH = { speechMs: 3_000, then: { dtmf: '#' } };
 /** A citizen who speaks after the beep and hangs up, as most do. */
 const MESSAGE = { speechMs: 3_000, then: { hangup: true as const } };
 
@@ -222,7 +233,7 @@ describe('routing a call', () => {
     const spoke = await stack.call({
       from: CITIZEN,
       to: NUMBERS.closedDepartment,
-      message: { speechMs: 3_000, then: { dtmf: '#' } },
+      message: MESSAGE_ENDED_WITH_HASH,
     });
     const silent = await stack.call({
       from: CITIZEN,
@@ -599,5 +610,38 @@ describe('routing a call', () => {
     await ended(callId);
     const text = await (await fetch(`http://127.0.0.1:${stack.routing[0]!.httpPort}/metrics`)).text();
     expect(text).toMatch(/^calls_fallback_total\{[^}]*reason="service_unavailable"[^}]*\} 1$/m);
+  });
+
+  // After every other: it replaces the routing replica.
+  it("moves a waiting caller to the department's closed target when its hours end", async () => {
+    // The hours end at a minute boundary, `lead` from now in real time; the replica that takes
+    // the call reads its clock shifted to match (less than a minute), so the caller waits a few
+    // seconds for the end of the hours instead of up to a minute.
+    const lead = 8_000;
+    const [replica] = stack.routing;
+    replica!.child.kill('SIGTERM');
+    await replica!.exited;
+    const now = Date.now();
+    const closing = new Date(Math.floor((now + lead) / 60_000) * 60_000);
+    const late = await stack.startRouting('routing-late', closing.getTime() - lead - now);
+    const lastOpenMinute = new Date(closing.getTime() - 60_000);
+    const to = berlinTime(closing) === '00:00' ? '24:00' : berlinTime(closing);
+    const document = tenantDocument();
+    document.departments = document.departments.map((department) =>
+      department.departmentId === 'feierabend'
+        ? { ...department, openingHours: [{ day: berlinDay(lastOpenMinute), from: '00:00', to }] }
+        : department,
+    );
+    await stack.directory.importTenant({ tenantId: TENANT, document: JSON.stringify(document) });
+
+    const callId = await stack.call({ from: CITIZEN, to: NUMBERS.closingTime, message: MESSAGE_ENDED_WITH_HASH });
+    await stack.waitForQueue('feierabend', (size) => size === 1);
+    await ended(callId);
+    expect(Date.now()).toBeGreaterThanOrEqual(now + lead);
+    const playbacks = stack.sim.getCall(callId)?.playbacks ?? [];
+    expect(playbacks[0]).toBe(sound('queue-position-1'));
+    expect(playbacks.slice(1, 3)).toEqual([sound('department-closed'), sound('next-opening')]);
+    expect(playbacks.slice(-3)).toEqual([sound('voicemail-greeting'), 'sound:beep', sound('voicemail-thanks')]);
+    expect(late.output.some((line) => line.includes(callId) && line.includes('department closed'))).toBe(true);
   });
 });

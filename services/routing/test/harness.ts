@@ -140,7 +140,8 @@ export interface Stack {
   routingApi(port: number): ReturnType<typeof routingClient>;
   /** Places an inbound call and resolves with its call id once call.started was published. */
   call(options: Parameters<AriSim['placeCall']>[0]): Promise<string>;
-  startRouting(id: string): Promise<RoutingProcess>;
+  /** Another routing replica; `clockOffsetMs` shifts its clock (test/shifted-clock.mjs). */
+  startRouting(id: string, clockOffsetMs?: number): Promise<RoutingProcess>;
   /** Resolves with an agent's stored presence once it matches. */
   waitForAgent(
     agentId: string,
@@ -296,27 +297,33 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     const queued = new Map<string, Set<string>>();
     const routing: RoutingProcess[] = [];
-    const startRouting = async (id: string): Promise<RoutingProcess> => {
-      const child = spawn(process.execPath, ['--import', '@switchboard/service-kit/instrument', 'dist/main.js'], {
-        cwd: ROUTING_DIR,
-        env: {
-          PATH: process.env['PATH'] ?? '',
-          ...env({
-            LOG_LEVEL: 'info',
-            OTEL_SERVICE_NAME: 'routing',
-            ROUTING_REPLICA_ID: id,
-            ROUTING_ACK_WAIT_MS: '2000',
-            ROUTING_QUEUE_RETRY_MS: '1000',
-            // One position announcement per caller: a prompt still playing delays the adapter's
-            // dial for that caller, which would make the answer order of the 40-caller test racy.
-            ROUTING_ANNOUNCE_INTERVAL_MS: '600000',
-            ROUTING_CALLBACK_INTERVAL_MS: '200',
-            ROUTING_CALLBACK_RING_SECONDS: '5',
-            ...options.routingEnv,
-          }),
+    const startRouting = async (id: string, clockOffsetMs?: number): Promise<RoutingProcess> => {
+      const shifted = clockOffsetMs === undefined ? [] : ['--import', './test/shifted-clock.mjs'];
+      const child = spawn(
+        process.execPath,
+        [...shifted, '--import', '@switchboard/service-kit/instrument', 'dist/main.js'],
+        {
+          cwd: ROUTING_DIR,
+          env: {
+            PATH: process.env['PATH'] ?? '',
+            ...env({
+              LOG_LEVEL: 'info',
+              OTEL_SERVICE_NAME: 'routing',
+              ROUTING_REPLICA_ID: id,
+              ROUTING_ACK_WAIT_MS: '2000',
+              ROUTING_QUEUE_RETRY_MS: '1000',
+              // One position announcement per caller: a prompt still playing delays the adapter's
+              // dial for that caller, which would make the answer order of the 40-caller test racy.
+              ROUTING_ANNOUNCE_INTERVAL_MS: '600000',
+              ROUTING_CALLBACK_INTERVAL_MS: '200',
+              ROUTING_CALLBACK_RING_SECONDS: '5',
+              ...(clockOffsetMs === undefined ? {} : { TEST_CLOCK_OFFSET_MS: String(clockOffsetMs) }),
+              ...options.routingEnv,
+            }),
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
         },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      );
       const output: string[] = [];
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       const ports = await new Promise<{ grpcPort: number; httpPort: number }>((resolve, reject) => {

@@ -7,7 +7,14 @@ import { TENANT, type Stack } from './harness.js';
 
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 export const berlinDate = (date: Date) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Berlin' }).format(date);
-const berlinDay = (date: Date) =>
+export const berlinTime = (date: Date) =>
+  new Intl.DateTimeFormat('en-GB', {
+    timeZone: 'Europe/Berlin',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).format(date);
+export const berlinDay = (date: Date) =>
   new Intl.DateTimeFormat('en-US', { timeZone: 'Europe/Berlin', weekday: 'short' }).format(date).toLowerCase();
 
 export const NUMBERS = {
@@ -30,6 +37,7 @@ export const NUMBERS = {
   ringAll: '+494624719',
   waiting: '+494624721',
   callbackKey: '+494624722',
+  closingTime: '+494624723',
   unknown: '+494624799',
 };
 
@@ -151,6 +159,7 @@ export function tenantDocument(now = new Date()) {
       number(NUMBERS.ringAll, 'rathaus', 'department', 'alle'),
       number(NUMBERS.waiting, 'rathaus', 'department', 'warte'),
       number(NUMBERS.callbackKey, 'rathaus', 'department', 'rueckwunsch'),
+      number(NUMBERS.closingTime, 'rathaus', 'department', 'feierabend'),
     ],
     departments: [
       department('standesamt'),
@@ -183,6 +192,8 @@ export function tenantDocument(now = new Date()) {
       department('warte'),
       // Nobody is a member: waiting callers may press 5 for a callback that keeps their place.
       { ...department('rueckwunsch'), callbackKey: '5' },
+      // Nobody is a member; a test gives it hours that end while a caller waits.
+      { ...department('feierabend'), closedTarget: { kind: 'voicemail', target: 'feierabend' } },
     ],
     staff: STAFF.map((member) => ({
       staffId: member.id,
