@@ -90,7 +90,7 @@ function localParts(at: Date, timeZone: string) {
 }
 
 /** The closing day covering a local date, if any. */
-export function closingDayOn(closingDays: readonly ClosingDay[], date: string): ClosingDay | undefined {
+function closingDayOn(closingDays: readonly ClosingDay[], date: string): ClosingDay | undefined {
   return closingDays.find((closingDay) => {
     const until = closingDay.until || closingDay.date;
     if (!closingDay.yearly) return closingDay.date <= date && date <= until;

@@ -1,15 +1,11 @@
 export {
-  WEEKDAYS,
   closesAt,
-  closingDayOn,
   localClock,
   nextOpening,
   openState,
   type ClosingDay,
-  type LocalClock,
   type OpenAnswer,
   type OpenState,
   type OpeningInterval,
   type Schedule,
-  type Weekday,
 } from './hours.js';
