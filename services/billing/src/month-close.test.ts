@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { createLogger } from '@switchboard/service-kit';
 import { startMongo, type MongoServer } from '@switchboard/testkit';
 import { MongoClient, type Db } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SELLER } from '../test/invoice-fixture.js';
 import { storyMonth, storyProfile } from '../test/story-month.js';
 import { DocumentStore } from './documents.js';
@@ -73,6 +73,31 @@ describe('month close from the roll-ups', () => {
     const corrections = april.lines.filter((line) => line.category === 'correction');
     expect(corrections.reduce((sum, line) => sum + line.amount, 0)).toBe(usage(march.slice(250)));
     expect(corrections.every((line) => line.correctedMonth === '2026-03')).toBe(true);
+  });
+
+  it('waits for a batch received by its cutoff that is still reaching the roll-up', async () => {
+    const tenantId = 't-inflight';
+    const { clock, legs, deps } = await billing('inflight', tenantId);
+    const march = storyMonth(tenantId, '2026-03', 47, 120);
+    await legs.record(march.slice(0, 100));
+    // The next batch's legs are stored; its roll-up update waits until the close is waiting too.
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const apply = legs.rollups.apply.bind(legs.rollups);
+    vi.spyOn(legs.rollups, 'apply').mockImplementationOnce(async (...args) => {
+      await gate;
+      return apply(...args);
+    });
+    const awaitApplied = legs.awaitApplied.bind(legs);
+    vi.spyOn(legs, 'awaitApplied').mockImplementationOnce((cutoff) => {
+      release();
+      return awaitApplied(cutoff);
+    });
+    const stored = legs.record(march.slice(100));
+    clock.now = new Date('2026-04-01T06:00:00Z');
+    const { invoice } = await closeMonth(deps, tenantId, '2026-03');
+    await stored;
+    expect(invoice.legCount).toBe(march.length);
   });
 
   it('bills usage on sites missing from the profile to the catch-all share, alerts, and the next month closes too', async () => {

@@ -54,9 +54,16 @@ export async function closeMonth(
     throw new CloseRefusedError(`close ${previousMonth(month)} first (the last invoice is for ${before.month})`);
   }
 
-  // Batches a crashed writer left behind are finished first, so the roll-ups hold every leg stored.
+  // Batches a crashed writer left behind are finished first, and batches received by the cutoff
+  // that are still finishing are waited for, so the roll-ups hold every leg stored by then.
   await deps.legs.recover();
   const cutoff = new Date(now.getTime() - deps.settleMs);
+  const pending = await deps.legs.awaitApplied(cutoff);
+  if (pending > 0) {
+    throw new CloseRefusedError(
+      `${pending} batch(es) of rated legs received by the cutoff are still being stored; close again later`,
+    );
+  }
   const rows = await deps.legs.rollups.at(tenantId, month, cutoff);
   const usage = usageRowsFrom(rows);
   const billed: BilledMonth[] = [{ month, rows }];

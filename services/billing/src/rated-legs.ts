@@ -389,6 +389,24 @@ export class RatedLegStore {
     return recovered;
   }
 
+  /**
+   * Waits until every batch received by `cutoff` is in the roll-ups: a batch whose legs are
+   * stored may still be finishing, and one whose writer died is finished here once its lease ran
+   * out. Returns how many are still pending after twice the lease.
+   */
+  async awaitApplied(cutoff: Date): Promise<number> {
+    const deadline = performance.now() + 2 * this.leaseMs;
+    for (;;) {
+      const pending = await this.rollups.journal
+        .find({ state: { $ne: 'applied' }, receivedAt: { $lte: cutoff } }, { projection: { leaseUntil: 1 } })
+        .toArray();
+      if (pending.length === 0 || performance.now() > deadline) return pending.length;
+      const now = this.clock().getTime();
+      if (pending.some((journal) => journal.leaseUntil.getTime() < now)) await this.recover();
+      else await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   private async recoverJournal(journal: JournalDocument): Promise<boolean> {
     const leaseUntil = new Date(this.clock().getTime() + this.leaseMs);
     const taken = await this.rollups.journal.updateOne(
