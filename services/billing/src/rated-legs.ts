@@ -144,7 +144,7 @@ export class RatedLegStore {
    */
   record(legs: readonly StoredLeg[]): Promise<number> {
     if (legs.length === 0) return Promise.resolve(0);
-    const journal = this.journalFor(legs);
+    const journal = this.journalFor();
     // Pipelined: a batch stores its legs while the one before finishes; batches reach the
     // roll-ups in sequence order, and after a failure the writer's later batches wait for
     // recovery too (which takes a writer's journals in order).
@@ -175,7 +175,7 @@ export class RatedLegStore {
     return done;
   }
 
-  private journalFor(legs: readonly StoredLeg[]): JournalDocument {
+  private journalFor(): JournalDocument {
     const receivedAt = this.clock();
     this.seq += 1;
     return {
@@ -185,7 +185,6 @@ export class RatedLegStore {
       receivedAt,
       state: 'open',
       leaseUntil: new Date(receivedAt.getTime() + this.leaseMs),
-      legs: [...new Set(legs.map(legKey))].join('\n'),
       rollups: [],
       deltas: '',
     };
@@ -202,7 +201,9 @@ export class RatedLegStore {
 
   /** Steps 1-2: the journal, then the legs; what they changed. */
   private async store(journal: JournalDocument, legs: readonly StoredLeg[]): Promise<Change[]> {
+    // The journal first: a crash before the key list means no leg of the batch was stored yet.
     await this.rollups.journal.insertOne(journal);
+    await this.rollups.journalLegs.insertOne({ _id: journal._id, legs: [...new Set(legs.map(legKey))].join('\n') });
     const documents: LegRecord[] = legs.map((leg) => ({
       ...leg,
       receivedAt: journal.receivedAt,
@@ -310,7 +311,12 @@ export class RatedLegStore {
       },
     );
     await this.rollups.apply(journal, deltas, this.clock());
-    await this.rollups.journal.updateOne({ _id: journal._id }, { $set: { state: 'applied' } });
+    await this.applied(journal._id);
+  }
+
+  private async applied(batch: string): Promise<void> {
+    await this.rollups.journal.updateOne({ _id: batch }, { $set: { state: 'applied' } });
+    await this.rollups.journalLegs.deleteOne({ _id: batch });
   }
 
   /**
@@ -416,11 +422,12 @@ export class RatedLegStore {
     if (taken.matchedCount !== 1) return false;
     if (journal.state === 'open') {
       const changes: Change[] = [];
-      for (const key of journal.legs.split('\n')) changes.push(...(await this.changesOf(key, journal._id)));
+      const keys = (await this.rollups.journalLegs.findOne({ _id: journal._id }))?.legs.split('\n') ?? [];
+      for (const key of keys) changes.push(...(await this.changesOf(key, journal._id)));
       await this.finish(journal, changes);
     } else {
       await this.rollups.apply(journal, journalDeltas(journal), this.clock());
-      await this.rollups.journal.updateOne({ _id: journal._id }, { $set: { state: 'applied' } });
+      await this.applied(journal._id);
     }
     return true;
   }
@@ -453,9 +460,10 @@ export class RatedLegStore {
 }
 
 /**
- * What is stored of a leg version: the keys its queries filter and sort by, and the record as
- * one JSON string. FerretDB v1 spends its time per field (BSON to its own types and SQLite's
- * JSON), so a leg with two dozen fields inserted at about a fifth of the rate of this shape.
+ * What is stored of a leg version: the keys its queries filter and sort by, and the rest as one
+ * JSON array of values (`LEG_FIELDS` order). FerretDB v1 spends its time per field and per byte:
+ * a leg with two dozen fields inserted at about a fifth of this shape's rate, and the same shape
+ * with the record as a JSON object (keys and all, 600 characters instead of 150) a quarter slower.
  */
 interface LegDocument {
   _id: string;
@@ -465,14 +473,71 @@ interface LegDocument {
   leg: string;
 }
 
-const encode = (record: LegRecord): LegDocument => {
-  const { _id, tenantId, billingMonth, startedAt } = record;
-  return { _id, tenantId, billingMonth, startedAt, leg: JSON.stringify(record) };
-};
+const LEG_FIELDS = [
+  'callId',
+  'legId',
+  'ratingVersion',
+  'siteId',
+  'destination',
+  'destinationClass',
+  'durationSeconds',
+  'billedSeconds',
+  'pool',
+  'bundleSeconds',
+  'overageSeconds',
+  'connectionFee',
+  'amount',
+  'tariffId',
+  'tariffVersion',
+  'traceparent',
+  'batch',
+  'firstVersion',
+  'previousVersion',
+] as const satisfies ReadonlyArray<keyof LegRecord>;
 
-function decode(document: Pick<LegDocument, 'leg'>): LegRecord {
-  const record = JSON.parse(document.leg) as LegRecord & { startedAt: string; receivedAt: string };
-  return { ...record, startedAt: new Date(record.startedAt), receivedAt: new Date(record.receivedAt) };
+type Value = string | number | boolean | null | Value[];
+
+function encode(record: LegRecord): LegDocument {
+  const { _id, tenantId, billingMonth, startedAt } = record;
+  const values: Value[] = LEG_FIELDS.map((field) => record[field] ?? null);
+  values.push(
+    record.receivedAt.getTime(),
+    // `true`: created by the batch that stored this version (the usual case, and shorter).
+    record.firstBatch === undefined ? null : record.firstBatch === record.batch ? true : record.firstBatch,
+    record.charges === undefined
+      ? null
+      : record.charges.flatMap((charge) => [charge.pricePerMinute, charge.seconds, charge.amount]),
+  );
+  return { _id, tenantId, billingMonth, startedAt, leg: JSON.stringify(values) };
+}
+
+function decode(document: LegDocument): LegRecord {
+  const values = JSON.parse(document.leg) as Value[];
+  const record: Record<string, unknown> = {
+    _id: document._id,
+    tenantId: document.tenantId,
+    billingMonth: document.billingMonth,
+    startedAt: document.startedAt,
+  };
+  LEG_FIELDS.forEach((field, index) => {
+    const value = values[index];
+    if (value !== null && value !== undefined) record[field] = value;
+  });
+  const [receivedAt, firstBatch, charges] = values.slice(LEG_FIELDS.length) as [
+    number,
+    string | true | null,
+    number[] | null,
+  ];
+  record['receivedAt'] = new Date(receivedAt);
+  if (firstBatch !== null) record['firstBatch'] = firstBatch === true ? record['batch'] : firstBatch;
+  if (charges !== null) {
+    const sums: ChargeSum[] = [];
+    for (let index = 0; index < charges.length; index += 3) {
+      sums.push({ pricePerMinute: charges[index]!, seconds: charges[index + 1]!, amount: charges[index + 2]! });
+    }
+    record['charges'] = sums;
+  }
+  return record as unknown as LegRecord;
 }
 
 const ignore = () => undefined;
@@ -484,7 +549,7 @@ class LegCollection {
   constructor(private readonly collection: Collection<LegDocument>) {}
 
   async get(id: string): Promise<LegRecord | undefined> {
-    const document = await this.collection.findOne({ _id: id }, { projection: { leg: 1 } });
+    const document = await this.collection.findOne({ _id: id });
     return document ? decode(document) : undefined;
   }
 
@@ -513,7 +578,7 @@ class LegCollection {
   month(tenantId: string, month: string): FindCursor<StoredLeg> {
     return (
       this.collection
-        .find({ tenantId, billingMonth: month }, { projection: { leg: 1 } })
+        .find({ tenantId, billingMonth: month })
         .sort({ startedAt: 1, _id: 1 })
         // Unindexed: MongoDB sorts a large month on disk rather than refuse it.
         .allowDiskUse()

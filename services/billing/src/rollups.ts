@@ -62,8 +62,6 @@ export interface JournalDocument {
   receivedAt: Date;
   state: 'open' | 'ready' | 'applied';
   leaseUntil: Date;
-  /** Keys of the legs in the batch, one per line (one field, not thousands). */
-  legs: string;
   /** Roll-up ids the deltas change (for the close's look-up). */
   rollups: string[];
   /** `RollupDelta[]` as JSON, once `ready`. */
@@ -86,6 +84,11 @@ const rowsOf = (rollup: RollupDocument | undefined): RollupRow[] =>
 
 export const ROLLUPS = 'usage_rollups';
 export const JOURNAL = 'rollup_journal';
+/**
+ * The keys of a batch's legs, one per line, beside its journal until it is applied: only
+ * recovery reads them, and journals stay small for the queries that scan them.
+ */
+export const JOURNAL_LEGS = 'rollup_journal_legs';
 
 export const rollupIndexes: readonly IndexDeclaration[] = [
   { collection: ROLLUPS, key: { rollup: 1, rev: -1 }, options: { name: 'rollup_rev' } },
@@ -195,10 +198,12 @@ export function correctionRows(
 export class RollupStore {
   readonly rollups: Collection<RollupDocument>;
   readonly journal: Collection<JournalDocument>;
+  readonly journalLegs: Collection<{ _id: string; legs: string }>;
 
   constructor(db: Db) {
     this.rollups = db.collection<RollupDocument>(ROLLUPS);
     this.journal = db.collection<JournalDocument>(JOURNAL);
+    this.journalLegs = db.collection(JOURNAL_LEGS);
   }
 
   private readonly revisions = new Map<string, number>();
