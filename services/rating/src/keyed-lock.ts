@@ -12,4 +12,12 @@ export class KeyedLock {
     });
     return result;
   }
+
+  /** Runs work holding every key (taken in sorted order, so two such runs cannot deadlock). */
+  runAll<T>(keys: readonly string[], work: () => Promise<T>): Promise<T> {
+    const sorted = [...new Set(keys)].sort();
+    const hold = (index: number): Promise<T> =>
+      index === sorted.length ? work() : this.run(sorted[index]!, () => hold(index + 1));
+    return hold(0);
+  }
 }

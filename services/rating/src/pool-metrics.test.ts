@@ -30,7 +30,7 @@ describe('bundle usage metrics', () => {
     const tariffStore = new TariffStore(store);
     const engine = new RatingEngine(store, tariffStore, () => Promise.reject(new Error('not publishing')), logger);
 
-    const snapshot = await poolSnapshot(store, tariffStore, engine, asOf);
+    const snapshot = await poolSnapshot(tariffStore, engine, asOf);
     const usage = await h.rpc<ratingServiceV1.GetUsageRequest, ratingServiceV1.GetUsageResponse>(
       'getUsage',
       { tenantId, month, asOf },

@@ -2,12 +2,11 @@ import { metrics, type BatchObservableCallback } from '@opentelemetry/api';
 import type { Logger } from '@switchboard/service-kit';
 import { billingMonthOf } from './berlin-time.js';
 import type { RatingEngine } from './engine.js';
-import type { Store } from './store.js';
 import type { TariffStore } from './tariff-store.js';
 import { monthUsage } from './usage.js';
 
-// Bundle usage per tenant and pool for the usage dashboard and the 80 %/100 % alerts. Summing a
-// month's legs is a query per tenant, so it runs on an interval into a snapshot that scrapes read,
+// Bundle usage per tenant and pool for the usage dashboard and the 80 %/100 % alerts. Catching up
+// a tenant's chain is a query per tenant, so it runs on an interval into a snapshot that scrapes read,
 // never per scrape. Every replica reports the same figures: dashboards take `max`, not `sum`.
 
 interface PoolFigures {
@@ -26,17 +25,11 @@ interface Snapshot {
 
 const minutes = (seconds: string) => Math.round(Number(seconds) / 6) / 10;
 
-export async function poolSnapshot(
-  store: Store,
-  tariffStore: TariffStore,
-  engine: RatingEngine,
-  now: Date,
-): Promise<Snapshot> {
+export async function poolSnapshot(tariffStore: TariffStore, engine: RatingEngine, now: Date): Promise<Snapshot> {
   const month = billingMonthOf(now);
-  const tenants = (await store.legs.distinct('tenantId', { billingMonth: month })) as string[];
   const snapshot: Snapshot = { pools: [], overageCents: new Map() };
-  for (const tenant of tenants.sort()) {
-    const usage = await monthUsage(store, tariffStore, engine, tenant, month, now);
+  for (const tenant of await engine.tenantsOf(month)) {
+    const usage = await monthUsage(tariffStore, engine, tenant, month, now);
     for (const pool of usage.pools) {
       snapshot.pools.push({
         tenant,

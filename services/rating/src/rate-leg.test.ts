@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LegSource } from './legs.js';
-import { billedSeconds } from './pricing.js';
+import { billedSeconds, chargesOf, toAmount } from './pricing.js';
 import { priceLeg, shareOf } from './rate-leg.js';
 import { DEFAULT_TARIFF, parseTariffInput, TariffValidationError, type Tariff } from './tariff.js';
 
@@ -72,9 +72,19 @@ describe('billing increments', () => {
     const sixtySixty = tariff({}, [fixed({ firstIncrementSeconds: 60, nextIncrementSeconds: 60 })]);
     const priced = priceLeg(leg({ seconds: 61 }), sixtySixty);
     expect(priced).toMatchObject({ durationSeconds: 61, billedSeconds: 120, pool: 'de-fixed' });
-    expect(shareOf(priced, 0)).toEqual({ bundleSeconds: 0, overageSeconds: 120, amount: 240 });
+    expect(shareOf(priced, 0)).toEqual({
+      bundleSeconds: 0,
+      overageSeconds: 120,
+      amount: 240,
+      charges: [{ pricePerMinute: 120, seconds: 120, amount: 240 }],
+    });
     const oneOne = priceLeg(leg({ seconds: 61 }), tariff({}, [fixed({ firstIncrementSeconds: 1 })]));
-    expect(shareOf(oneOne, 0)).toEqual({ bundleSeconds: 0, overageSeconds: 61, amount: 122 });
+    expect(shareOf(oneOne, 0)).toEqual({
+      bundleSeconds: 0,
+      overageSeconds: 61,
+      amount: 122,
+      charges: [{ pricePerMinute: 120, seconds: 61, amount: 122 }],
+    });
   });
 
   it('rounds a fractional amount once per leg, half up', () => {
@@ -90,14 +100,17 @@ describe('connection fee', () => {
   it('is charged on an answered leg even when the bundle covers its minutes', () => {
     const priced = priceLeg(leg({ seconds: 30 }), withFee);
     expect(priced.connectionFee).toBe(500);
-    expect(shareOf(priced, 10_000)).toEqual({ bundleSeconds: 60, overageSeconds: 0, amount: 500 });
-    expect(shareOf(priced, 0).amount).toBe(500 + 120);
+    expect(shareOf(priced, 10_000)).toEqual({ bundleSeconds: 60, overageSeconds: 0, amount: 500, charges: [] });
+    expect(shareOf(priced, 0)).toMatchObject({
+      amount: 500 + 120,
+      charges: [{ pricePerMinute: 120, seconds: 60, amount: 120 }],
+    });
   });
 
   it('is never charged on an unanswered leg', () => {
     const unanswered = priceLeg(leg({ answeredAt: undefined }), withFee);
     expect(unanswered).toMatchObject({ durationSeconds: 0, billedSeconds: 0, connectionFee: 0 });
-    expect(shareOf(unanswered, 0).amount).toBe(0);
+    expect(shareOf(unanswered, 0)).toMatchObject({ amount: 0, charges: [] });
   });
 });
 
@@ -134,7 +147,104 @@ describe('time-of-day prices (Europe/Berlin)', () => {
   it('charges only the overage tail at the price of the time it falls in', () => {
     // 17:58 Berlin, 5 minutes, 3 minutes left in the bundle: the tail (18:01–18:03) is at night price.
     const priced = priceLeg(leg({ answeredAt: new Date('2026-03-10T16:58:00Z'), seconds: 300 }), tod);
-    expect(shareOf(priced, 180)).toEqual({ bundleSeconds: 180, overageSeconds: 120, amount: 2 * 60 });
+    expect(shareOf(priced, 180)).toEqual({
+      bundleSeconds: 180,
+      overageSeconds: 120,
+      amount: 2 * 60,
+      charges: [{ pricePerMinute: 60, seconds: 120, amount: 120 }],
+    });
+  });
+});
+
+describe('charges: what an amount is made of', () => {
+  // Day 120/min, weekday nights 18:00–08:00 at 50/min (not divisible by 60: fractions of a unit).
+  const tod = tariff({}, [
+    fixed({
+      firstIncrementSeconds: 1,
+      connectionFee: 300,
+      timeOfDay: [{ from: '18:00', to: '08:00', weekdays: [1, 2, 3, 4, 5], pricePerMinute: 50 }],
+    }),
+  ]);
+  const sums = (share: ReturnType<typeof shareOf>) => ({
+    seconds: share.charges.reduce((sum, charge) => sum + charge.seconds, 0),
+    amount: share.charges.reduce((sum, charge) => sum + charge.amount, 0),
+  });
+
+  it('splits a leg across a time-of-day boundary into one entry per price, in start order', () => {
+    // Tuesday 17:59:17 Berlin, 101 s: 43 s at 120 (86), 58 s at 50 (48.33); the leg 134.33 → 134.
+    const priced = priceLeg(leg({ answeredAt: new Date('2026-03-10T16:59:17Z'), seconds: 101 }), tod);
+    const share = shareOf(priced, 0);
+    expect(share.amount).toBe(300 + 134);
+    expect(share.charges).toEqual([
+      { pricePerMinute: 120, seconds: 43, amount: 86 },
+      { pricePerMinute: 50, seconds: 58, amount: 48 },
+    ]);
+    expect(sums(share)).toEqual({ seconds: priced.billedSeconds, amount: share.amount - priced.connectionFee });
+  });
+
+  it('puts the rounding difference into the last entry, so the entries add up to the one rounding per leg', () => {
+    // 17:59:30, 61 s: 30 s at 120 (60), 31 s at 50 (25.83); the leg: 85.83 → 86; alone 26 would be.
+    const priced = priceLeg(leg({ answeredAt: new Date('2026-03-10T16:59:30Z'), seconds: 61 }), tod);
+    const share = shareOf(priced, 0);
+    expect(share.amount - priced.connectionFee).toBe(86);
+    expect(share.charges).toEqual([
+      { pricePerMinute: 120, seconds: 30, amount: 60 },
+      { pricePerMinute: 50, seconds: 31, amount: 26 },
+    ]);
+    // 17:59:51, 10 s: 9 s at 120 (18), 1 s at 50 (0.83): 18.83 → 19, the last entry takes 1.
+    const short = shareOf(priceLeg(leg({ answeredAt: new Date('2026-03-10T16:59:51Z'), seconds: 10 }), tod), 0);
+    expect(short.charges.map((charge) => charge.amount)).toEqual([18, 1]);
+  });
+
+  it('charges only the overage of a leg a pool partly covers, from where the bundle ends', () => {
+    // 17:58 Berlin, 5 minutes, 100 s left in the bundle: 20 s at 120 (17:59:40–18:00), 180 s at 50.
+    const priced = priceLeg(leg({ answeredAt: new Date('2026-03-10T16:58:00Z'), seconds: 300 }), tod);
+    const share = shareOf(priced, 100);
+    expect(share).toMatchObject({ bundleSeconds: 100, overageSeconds: 200, amount: 300 + 40 + 150 });
+    expect(share.charges).toEqual([
+      { pricePerMinute: 120, seconds: 20, amount: 40 },
+      { pricePerMinute: 50, seconds: 180, amount: 150 },
+    ]);
+    expect(sums(share)).toEqual({ seconds: share.overageSeconds, amount: share.amount - priced.connectionFee });
+    expect(shareOf(priced, 300).charges).toEqual([]);
+  });
+
+  it('merges a price that comes back into its first entry', () => {
+    // Tuesday 07:59 to Tuesday 18:01 at a night price that also holds before 08:00: 60 s + 60 s at 50.
+    const priced = priceLeg(leg({ answeredAt: new Date('2026-03-10T06:59:00Z'), seconds: 10 * 3600 + 120 }), tod);
+    const share = shareOf(priced, 0);
+    expect(share.charges).toEqual([
+      { pricePerMinute: 50, seconds: 120, amount: 100 },
+      { pricePerMinute: 120, seconds: 36_000, amount: 72_000 },
+    ]);
+  });
+
+  it('is empty on free and unanswered legs', () => {
+    expect(shareOf(priceLeg(leg({ role: 'internal', seconds: 100 }), DEFAULT_TARIFF), 0).charges).toEqual([]);
+    expect(shareOf(priceLeg(leg({ answeredAt: undefined }), tod), 0).charges).toEqual([]);
+  });
+
+  it('never gives an entry a negative amount, however the entries round', () => {
+    // Three prices of half a unit each: alone 1 + 1 + ?, together round(1.5) = 2.
+    const charges = chargesOf(
+      [
+        { pricePerMinute: 30, seconds: 1, priceSeconds: 30 },
+        { pricePerMinute: 31, seconds: 1, priceSeconds: 31 },
+        { pricePerMinute: 29, seconds: 1, priceSeconds: 29 },
+      ],
+      toAmount(90),
+    );
+    expect(charges.map((charge) => charge.amount)).toEqual([1, 1, 0]);
+    const tight = chargesOf(
+      [
+        { pricePerMinute: 30, seconds: 1, priceSeconds: 30 },
+        { pricePerMinute: 30, seconds: 1, priceSeconds: 30 },
+        { pricePerMinute: 0, seconds: 1, priceSeconds: 0 },
+      ],
+      toAmount(60),
+    );
+    expect(tight.map((charge) => charge.amount)).toEqual([1, 0, 0]);
+    expect(tight.every((charge) => charge.amount >= 0)).toBe(true);
   });
 });
 
@@ -161,6 +271,23 @@ describe('leg roles and contract flags', () => {
   it('charges the contract default site when the leg names none', () => {
     expect(priceLeg(leg({ siteId: '' }), tariff()).siteId).toBe('rathaus');
     expect(priceLeg(leg({ siteId: '' }), DEFAULT_TARIFF).siteId).toBe('unassigned');
+  });
+
+  it('charges a leg naming no site of the tenant to the default site, else to unassigned', () => {
+    const sites = new Set(['rathaus', 'bauhof']);
+    expect(priceLeg(leg({ siteId: 'bauhof' }), tariff(), sites)).toMatchObject({ siteId: 'bauhof', unknownSite: '' });
+    expect(priceLeg(leg({ siteId: 'old-school' }), tariff(), sites)).toMatchObject({
+      siteId: 'rathaus',
+      unknownSite: 'old-school',
+    });
+    // A default site the directory no longer has is no better than none.
+    expect(priceLeg(leg({ siteId: 'old-school' }), tariff(), new Set(['bauhof']))).toMatchObject({
+      siteId: 'unassigned',
+      unknownSite: 'old-school',
+    });
+    expect(priceLeg(leg({ siteId: 'old-school' }), DEFAULT_TARIFF, sites).siteId).toBe('unassigned');
+    // Sites not known (directory unreachable): the leg keeps the site it names.
+    expect(priceLeg(leg({ siteId: 'old-school' }), tariff(), undefined).siteId).toBe('old-school');
   });
 
   it('uses the answer time in Berlin for the billing month', () => {

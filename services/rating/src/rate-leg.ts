@@ -2,7 +2,7 @@ import { berlinDateOf, billingMonthOf } from './berlin-time.js';
 import { classifyNumber, type DestinationClass } from '@switchboard/numbering';
 import { poolOf, type Pool } from './pools.js';
 import type { LegSource } from './legs.js';
-import { billedSeconds, priceSecondsSum, toAmount } from './pricing.js';
+import { billedSeconds, chargesOf, priceSegments, toAmount, type Charge } from './pricing.js';
 import type { ClassPrice, Tariff } from './tariff.js';
 
 /** Site a leg is charged to when neither it nor its call names one and the contract has no default. */
@@ -23,6 +23,8 @@ export interface PricedLeg {
   tariffVersion: number;
   /** Price of the billed seconds; undefined when the leg is free. */
   price: ClassPrice | undefined;
+  /** The leg's own site when it names no site of the tenant (it is then rated to `siteId`); else ''. */
+  unknownSite: string;
 }
 
 const FREE: ClassPrice = {
@@ -71,7 +73,23 @@ export function tariffDateOf(source: LegSource): string {
   return berlinDateOf(legStart(source));
 }
 
-export function priceLeg(source: LegSource, tariff: Tariff): PricedLeg {
+/**
+ * The site a leg is charged to: its own (or its call's) `site_id` when that is a site of the
+ * tenant, else the tariff's default site when that is one, else `unassigned`. `sites` undefined
+ * means the tenant's sites are not known (directory unreachable): the leg's site is then kept.
+ */
+export function siteOf(
+  source: LegSource,
+  tariff: Tariff,
+  sites: ReadonlySet<string> | undefined,
+): { siteId: string; unknownSite: string } {
+  const known = (site: string) => !!site && (!sites || sites.has(site));
+  if (known(source.siteId)) return { siteId: source.siteId, unknownSite: '' };
+  const siteId = known(tariff.defaultSiteId) ? tariff.defaultSiteId : UNASSIGNED_SITE;
+  return { siteId, unknownSite: source.siteId };
+}
+
+export function priceLeg(source: LegSource, tariff: Tariff, sites?: ReadonlySet<string>): PricedLeg {
   const { destination, destinationClass } = classOf(source, tariff);
   const free = isFreeByContract(destinationClass, tariff);
   const price = free ? undefined : tariff.prices[destinationClass];
@@ -83,7 +101,7 @@ export function priceLeg(source: LegSource, tariff: Tariff): PricedLeg {
   return {
     destination,
     destinationClass,
-    siteId: source.siteId || tariff.defaultSiteId || UNASSIGNED_SITE,
+    ...siteOf(source, tariff, sites),
     startedAt,
     billingMonth: billingMonthOf(startedAt),
     durationSeconds,
@@ -101,6 +119,12 @@ export interface BundleShare {
   overageSeconds: number;
   /** 1/10,000 EUR beyond the bundle, connection fee included. */
   amount: number;
+  /**
+   * The charged seconds (all billed seconds, or the overage when a pool applies) per price per
+   * minute in force when they started, in start order; amounts add up to amount − connection fee.
+   * Empty when nothing is charged by the minute (free and unanswered legs, legs inside the bundle).
+   */
+  charges: Charge[];
 }
 
 /**
@@ -111,6 +135,7 @@ export interface BundleShare {
 export function shareOf(leg: PricedLeg, available: number): BundleShare {
   const bundleSeconds = leg.pool ? Math.min(Math.max(available, 0), leg.billedSeconds) : 0;
   const overageSeconds = leg.pool ? leg.billedSeconds - bundleSeconds : 0;
-  const charged = leg.price ? priceSecondsSum(leg.price, leg.startedAt, bundleSeconds, leg.billedSeconds) : 0;
-  return { bundleSeconds, overageSeconds, amount: leg.connectionFee + toAmount(charged) };
+  const segments = leg.price ? priceSegments(leg.price, leg.startedAt, bundleSeconds, leg.billedSeconds) : [];
+  const charged = toAmount(segments.reduce((sum, segment) => sum + segment.priceSeconds, 0));
+  return { bundleSeconds, overageSeconds, amount: leg.connectionFee + charged, charges: chargesOf(segments, charged) };
 }

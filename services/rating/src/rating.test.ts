@@ -4,6 +4,8 @@ import { callV1, type ratingServiceV1, type ratingV1 } from '@switchboard/proto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateMonth } from '../test/generate-month.js';
 import { startHarness, type Harness } from '../test/harness.js';
+import { tariffFor } from '../test/tariffs.js';
+import { decodeLegs, encodeLegs, openStore, type BatchDoc, type RatedLegRecord } from './store.js';
 
 let h: Harness;
 
@@ -13,68 +15,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await h?.stop();
-});
-
-const tariffFor = (packages: number, extra: Partial<ratingServiceV1.Tariff> = {}): ratingServiceV1.Tariff => ({
-  tariffId: 'amt-2026',
-  version: 0,
-  validFrom: '2026-01-01',
-  validTo: '',
-  // Prices divisible by 60, so expected amounts are exact per second.
-  prices: [
-    {
-      destinationClass: 'de-fixed',
-      pricePerMinute: '120',
-      firstIncrementSeconds: 60,
-      nextIncrementSeconds: 1,
-      connectionFee: '0',
-      timeOfDay: [],
-    },
-    {
-      destinationClass: 'de-mobile',
-      pricePerMinute: '900',
-      firstIncrementSeconds: 60,
-      nextIncrementSeconds: 1,
-      connectionFee: '0',
-      timeOfDay: [],
-    },
-    {
-      destinationClass: 'international-eu',
-      pricePerMinute: '1200',
-      firstIncrementSeconds: 60,
-      nextIncrementSeconds: 1,
-      connectionFee: '0',
-      timeOfDay: [],
-    },
-    {
-      destinationClass: 'international-world',
-      pricePerMinute: '6000',
-      firstIncrementSeconds: 60,
-      nextIncrementSeconds: 60,
-      connectionFee: '0',
-      timeOfDay: [],
-    },
-    {
-      destinationClass: 'directory',
-      pricePerMinute: '18000',
-      firstIncrementSeconds: 60,
-      nextIncrementSeconds: 60,
-      connectionFee: '600',
-      timeOfDay: [],
-    },
-    {
-      destinationClass: 'public-service',
-      pricePerMinute: '120',
-      firstIncrementSeconds: 60,
-      nextIncrementSeconds: 1,
-      connectionFee: '0',
-      timeOfDay: [],
-    },
-  ],
-  flags: { internalFree: true, forwardingFree: true, inboundFree: true },
-  packages,
-  defaultSiteId: 'site-01',
-  ...extra,
 });
 
 const usage = (tenantId: string, month: string) =>
@@ -94,6 +34,58 @@ function latestLegs(events: readonly ratingV1.CdrRated[]): ratingV1.RatedLeg[] {
     if (!seen || seen.ratingVersion < leg.ratingVersion) latest.set(key, leg);
   }
   return [...latest.values()];
+}
+
+/** One outbound call to a fixed-network number, answered at `answered`, with one external leg. */
+function callOf(
+  tenantId: string,
+  callId: string,
+  answered: string,
+  seconds: number,
+  site = 'site-01',
+): callV1.CallEnded {
+  const start = new Date(answered);
+  const end = new Date(start.getTime() + seconds * 1000);
+  return {
+    meta: { eventId: `${tenantId}:${callId}`, tenantId, occurredAt: new Date(), producer: 'test', trace: undefined },
+    callId,
+    direction: callV1.CallDirection.CALL_DIRECTION_OUTBOUND,
+    startedAt: start,
+    endedAt: end,
+    endedBy: 'caller',
+    legs: [
+      {
+        legId: `${callId}-ext`,
+        channelId: 'ch',
+        kind: callV1.LegKind.LEG_KIND_EXTERNAL,
+        endpoint: 'PJSIP/trunk',
+        from: '+4946248000',
+        to: '+49301234567',
+        createdAt: start,
+        answeredAt: start,
+        endedAt: end,
+        disposition: callV1.LegDisposition.LEG_DISPOSITION_ANSWERED,
+        hangupCause: 16,
+        hangupCauseText: 'Normal Clearing',
+        tags: site ? { site_id: site } : {},
+        state: callV1.LegState.LEG_STATE_ENDED,
+      },
+    ],
+  };
+}
+
+/** The links of a tenant's chains (all months, or one version) and the legs their pages hold, as stored. */
+async function stored(
+  tenantId: string,
+  ratingVersion?: number,
+): Promise<{ links: BatchDoc[]; legs: RatedLegRecord[] }> {
+  const store = openStore(h.db);
+  const filter = ratingVersion === undefined ? { tenantId } : { tenantId, ratingVersion };
+  const links = (await store.batches.find(filter).toArray()).sort(
+    (a, b) => a.ratingVersion - b.ratingVersion || a.seq - b.seq,
+  );
+  const pages = new Map((await store.pages.find(filter).toArray()).map((page) => [page._id, page]));
+  return { links, legs: links.flatMap((link) => decodeLegs(pages.get(link.page)!)) };
 }
 
 function billed(seconds: number): number {
@@ -187,6 +179,30 @@ describe('a generated month shaped like the story', () => {
     expect(legs.every((leg) => leg.siteId.startsWith('site-') && leg.billingMonth === month)).toBe(true);
   });
 
+  it('says what each amount is made of: charges add up to the charged seconds and the amount less the fee', async () => {
+    const legs = latestLegs(await h.readAll(RatingEvents.cdrRated, tenantId));
+    const charged = legs.filter((leg) => leg.charges.length > 0);
+    expect(charged.length).toBeGreaterThan(100);
+    for (const leg of legs) {
+      const seconds = leg.charges.reduce((sum, charge) => sum + charge.seconds, 0);
+      const amount = leg.charges.reduce((sum, charge) => sum + Number(charge.amount), 0);
+      expect(amount).toBe(Number(leg.amount) - Number(leg.connectionFee));
+      if (leg.charges.length) expect(seconds).toBe(leg.pool ? leg.overageSeconds : leg.billedSeconds);
+    }
+    // A leg the bundle covers has no charges; the one the bundle runs out on charges its overage only.
+    const pooled = legs.filter((leg) => leg.pool === 'de-fixed');
+    expect(pooled.some((leg) => leg.bundleSeconds === leg.billedSeconds && leg.charges.length === 0)).toBe(true);
+    const split = pooled.find((leg) => leg.bundleSeconds > 0 && leg.overageSeconds > 0)!;
+    expect(split.charges).toEqual([
+      { pricePerMinute: '120', seconds: split.overageSeconds, amount: String(split.overageSeconds * 2) },
+    ]);
+    const directory = legs.find((leg) => leg.destinationClass === 'directory' && leg.billedSeconds > 0)!;
+    expect(directory).toMatchObject({ connectionFee: '600' });
+    expect(directory.charges).toEqual([
+      { pricePerMinute: '18000', seconds: directory.billedSeconds, amount: String(Number(directory.amount) - 600) },
+    ]);
+  });
+
   it('publishes each pool threshold once', async () => {
     const thresholds = await h.readAll(RatingEvents.poolThresholdReached, tenantId);
     expect(thresholds.map((event) => `${event.pool}:${event.thresholdPercent}`).sort()).toEqual([
@@ -202,12 +218,20 @@ describe('a generated month shaped like the story', () => {
     ).toBe(true);
   });
 
-  it('keeps every leg in exactly one slot of its pool', async () => {
-    const slots = await h.db
-      .collection('rating_pool_slots')
-      .countDocuments({ _id: { $regex: `^${tenantId}:` } } as object);
+  it('keeps every leg in exactly one link of its chain, the pools drawn in ranges without gaps', async () => {
+    const { links, legs } = await stored(tenantId);
     const published = latestLegs(await h.readAll(RatingEvents.cdrRated, tenantId));
-    expect(slots).toBe(published.filter((leg) => leg.pool).length);
+    expect(links.map((link) => link.seq)).toEqual(links.map((_, index) => index + 1));
+    expect(legs).toHaveLength(published.length);
+    expect(new Set(legs.map((leg) => `${leg.callId}:${leg.legId}`)).size).toBe(published.length);
+    for (const pool of ['de-fixed', 'de-mobile'] as const) {
+      links.reduce((end, link) => {
+        expect(link.pools[pool].from).toBe(end);
+        return link.pools[pool].to;
+      }, 0);
+      const pooled = legs.filter((leg) => leg.pool === pool);
+      expect(links.at(-1)!.pools[pool].to).toBe(pooled.reduce((sum, leg) => sum + leg.billedSeconds, 0));
+    }
   });
 });
 
@@ -321,12 +345,73 @@ describe('RatingService API', () => {
       response.pools.find((pool) => pool.pool === 'de-mobile')!;
     expect(Number(fixed(after).overageAmount)).toBe(2 * Number(fixed(before).overageAmount));
     expect(mobile(after)).toEqual(mobile(before));
-    const legs = h.db.collection('rating_legs');
-    expect(await legs.countDocuments({ tenantId, ratingVersion: 1 })).toBe(Number(rerated.legs));
-    expect(await legs.countDocuments({ tenantId, ratingVersion: 2 })).toBe(Number(rerated.legs));
+    expect((await stored(tenantId, 1)).legs).toHaveLength(Number(rerated.legs));
+    expect((await stored(tenantId, 2)).legs).toHaveLength(Number(rerated.legs));
     const latest = latestLegs(await h.readAll(RatingEvents.cdrRated, tenantId));
     expect(latest.every((leg) => leg.ratingVersion === 2 && leg.tariffVersion === 2)).toBe(true);
     expect(latest.reduce((sum, leg) => sum + Number(leg.amount), 0)).toBe(Number(after.amount));
+  });
+});
+
+describe("sites (the directory's)", () => {
+  it('refuses a default site the tenant does not have, and a tariff with one while the directory cannot tell', async () => {
+    const tenantId = 't-sites';
+    h.directory.setSites(tenantId, ['rathaus', 'bauhof']);
+    const error = await h
+      .rpc('setTariff', { tenantId, tariff: tariffFor(0, { defaultSiteId: 'schule' }) }, tenantId)
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+    expect((error as grpc.ServiceError).details).toContain('defaultSiteId: "schule" is not a site of tenant t-sites');
+    await h.rpc('setTariff', { tenantId, tariff: tariffFor(0, { defaultSiteId: 'rathaus' }) }, tenantId);
+
+    const down = 't-sites-down';
+    h.directory.setDown(down, true);
+    await expect(
+      h.rpc('setTariff', { tenantId: down, tariff: tariffFor(0, { defaultSiteId: 'site-01' }) }, down),
+    ).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    // A tariff without a default site needs no answer from the directory.
+    await h.rpc('setTariff', { tenantId: down, tariff: tariffFor(0, { defaultSiteId: '' }) }, down);
+    h.directory.setDown(down, false);
+  });
+
+  it('rates a leg naming no site of the tenant to the default site, else to unassigned: counted, never parked', async () => {
+    const tenantId = 't-sites-legs';
+    const bare = 't-sites-bare';
+    h.directory.setSites(tenantId, ['rathaus', 'bauhof']);
+    h.directory.setSites(bare, ['rathaus']);
+    await h.rpc('setTariff', { tenantId, tariff: tariffFor(0, { defaultSiteId: 'rathaus' }) }, tenantId);
+    await h.rpc('setTariff', { tenantId: bare, tariff: tariffFor(0, { defaultSiteId: '' }) }, bare);
+    await h.publishCalls([
+      callOf(tenantId, 'known', '2026-03-03T09:00:00Z', 60, 'bauhof'),
+      callOf(tenantId, 'gone', '2026-03-03T09:05:00Z', 60, 'schule'),
+      callOf(tenantId, 'none', '2026-03-03T09:10:00Z', 60, ''),
+      callOf(bare, 'gone', '2026-03-03T09:15:00Z', 60, 'schule'),
+    ]);
+    await h.settled();
+    const sites = (id: string) =>
+      h.readAll(RatingEvents.cdrRated, id).then((events) => events.map(({ leg }) => [leg!.callId, leg!.siteId]));
+    expect(await sites(tenantId)).toEqual([
+      ['known', 'bauhof'],
+      ['gone', 'rathaus'],
+      ['none', 'rathaus'],
+    ]);
+    expect(await sites(bare)).toEqual([['gone', 'unassigned']]);
+    const dlq = await h.nats.jsm.streams.info('DLQ', { subjects_filter: 'sb.t-sites*.dlq.>' });
+    expect(Object.keys(dlq.state.subjects ?? {})).toEqual([]);
+    const metrics = await (await fetch(`http://127.0.0.1:${h.service.httpPort}/metrics`)).text();
+    const counted = (tenant: string, ratedTo: string) =>
+      metrics
+        .split('\n')
+        .find(
+          (line) =>
+            line.startsWith('rating_legs_unknown_site_total{') &&
+            line.includes(`tenant="${tenant}"`) &&
+            line.includes(`rated_to="${ratedTo}"`),
+        )
+        ?.split(' ')
+        .at(-1);
+    expect(counted(tenantId, 'default')).toBe('1');
+    expect(counted(bare, 'unassigned')).toBe('1');
   });
 });
 
@@ -350,58 +435,55 @@ describe('recovery', () => {
     expect((await h.nats.jsm.streams.info('CDRS')).state.messages).toBe(published);
   });
 
-  it('re-rates a leg stored before a crash whose slot another leg took meanwhile, drawing it once', async () => {
+  it('never reads a page whose link was not written (a crash or a lost race): its legs are rated once', async () => {
     const tenantId = 't-crash';
     await h.rpc('setTariff', { tenantId, tariff: tariffFor(1) }, tenantId);
-    const call = (callId: string, answered: string, seconds: number): callV1.CallEnded => ({
-      meta: { eventId: `${tenantId}:${callId}`, tenantId, occurredAt: new Date(), producer: 'test', trace: undefined },
-      callId,
-      direction: callV1.CallDirection.CALL_DIRECTION_OUTBOUND,
-      startedAt: new Date(answered),
-      endedAt: new Date(new Date(answered).getTime() + seconds * 1000),
-      endedBy: 'caller',
-      legs: [
-        {
-          legId: `${callId}-ext`,
-          channelId: 'ch',
-          kind: callV1.LegKind.LEG_KIND_EXTERNAL,
-          endpoint: 'PJSIP/trunk',
-          from: '+4946248000',
-          to: '+49301234567',
-          createdAt: new Date(answered),
-          answeredAt: new Date(answered),
-          endedAt: new Date(new Date(answered).getTime() + seconds * 1000),
-          disposition: callV1.LegDisposition.LEG_DISPOSITION_ANSWERED,
-          hangupCause: 16,
-          hangupCauseText: 'Normal Clearing',
-          tags: { site_id: 'site-01' },
-          state: callV1.LegState.LEG_STATE_ENDED,
-        },
-      ],
-    });
-    // A replica stored leg x in slot 1 and died before claiming the slot.
-    const legs = h.db.collection('rating_legs');
-    await legs.insertOne({
-      _id: `${tenantId}:x:x-ext:1`,
+    // A replica wrote the page for link 1 of the month with leg x, then died before the link.
+    const x: RatedLegRecord = {
       tenantId,
       callId: 'x',
       legId: 'x-ext',
       ratingVersion: 1,
       billingMonth: month,
-      pool: 'de-fixed',
-      seq: 1,
-      poolBilledAfter: 120,
+      siteId: 'site-01',
+      startedAt: new Date('2026-03-02T08:00:00Z'),
+      destination: '+49301234567',
+      destinationClass: 'de-fixed',
+      durationSeconds: 120,
       billedSeconds: 120,
+      pool: 'de-fixed',
+      poolBilledAfter: 120,
       bundleSeconds: 120,
       overageSeconds: 0,
-      amount: 0,
       connectionFee: 0,
-      destinationClass: 'de-fixed',
-      source: {},
-    } as object);
-    await h.publishCalls([call('y', '2026-03-02T09:00:00Z', 300)]);
+      amount: 0,
+      charges: [],
+      tariffId: 'amt-2026',
+      tariffVersion: 1,
+      source: {
+        tenantId,
+        callId: 'x',
+        legId: 'x-ext',
+        role: 'external',
+        number: '+49301234567',
+        siteId: 'site-01',
+        createdAt: new Date('2026-03-02T08:00:00Z'),
+        answeredAt: new Date('2026-03-02T08:00:00Z'),
+        endedAt: new Date('2026-03-02T08:02:00Z'),
+        traceparent: '',
+      },
+    };
+    await openStore(h.db).pages.insertOne({
+      _id: `${tenantId}:${month}:1:000000001:dead`,
+      tenantId,
+      billingMonth: month,
+      ratingVersion: 1,
+      legs: encodeLegs([x]),
+      format: 1,
+    });
+    await h.publishCalls([callOf(tenantId, 'y', '2026-03-02T09:00:00Z', 300)]);
     await h.settled();
-    await h.publishCalls([call('x', '2026-03-02T08:00:00Z', 120)]);
+    await h.publishCalls([callOf(tenantId, 'x', '2026-03-02T08:00:00Z', 120)]);
     await h.settled();
 
     const result = await usage(tenantId, month);
@@ -412,7 +494,7 @@ describe('recovery', () => {
       ['y', 300],
       ['x', 120],
     ]);
-    expect(await legs.countDocuments({ tenantId })).toBe(2);
+    expect((await stored(tenantId)).legs.map((leg) => leg.callId)).toEqual(['y', 'x']);
   });
 
   it('parks a call-ended event with a leg of unknown kind in the DLQ and rates nothing of it', async () => {
@@ -424,6 +506,32 @@ describe('recovery', () => {
     const subject = `sb.${tenantId}.dlq.rating-call-ended`;
     const dlq = await h.nats.jsm.streams.info('DLQ', { subjects_filter: subject });
     expect(dlq.state.subjects?.[subject]).toBe(1);
-    expect(await h.db.collection('rating_legs').countDocuments({ tenantId })).toBe(0);
+    expect((await stored(tenantId)).legs).toHaveLength(0);
   });
+});
+
+// Last: shutting a replica down in this process also stops the process's telemetry (one SDK per process).
+describe('two replicas on one durable', () => {
+  it('rate a month as one replica does: every leg once, the same usage', async () => {
+    const month = '2026-03';
+    const one = generateMonth({ tenantId: 't-one-replica', month, calls: 600, sites: 5, seed: 9 });
+    const two = generateMonth({ tenantId: 't-two-replicas', month, calls: 600, sites: 5, seed: 9 });
+    await h.rpc('setTariff', { tenantId: 't-one-replica', tariff: tariffFor(0) }, 't-one-replica');
+    await h.rpc('setTariff', { tenantId: 't-two-replicas', tariff: tariffFor(0) }, 't-two-replicas');
+    await h.publishCalls(one);
+    await h.settled();
+    const second = await h.replica();
+    try {
+      await h.publishCalls(two);
+      await h.settled();
+    } finally {
+      await second.shutdown('test over');
+    }
+    const strip = (response: ratingServiceV1.GetUsageResponse) => ({ ...response, tenantId: '' });
+    expect(strip(await usage('t-two-replicas', month))).toEqual(strip(await usage('t-one-replica', month)));
+    const { links, legs } = await stored('t-two-replicas');
+    expect(links.map((link) => link.seq)).toEqual(links.map((_, index) => index + 1));
+    expect(new Set(legs.map((leg) => `${leg.callId}:${leg.legId}`)).size).toBe(legs.length);
+    expect(legs).toHaveLength((await stored('t-one-replica')).legs.length);
+  }, 240_000);
 });

@@ -4,8 +4,8 @@ import { GrpcStatusError, type GrpcServer } from '@switchboard/service-kit';
 import { billingMonthOf, isBillingMonth } from './berlin-time.js';
 import { classifyNumber } from '@switchboard/numbering';
 import type { RatingEngine } from './engine.js';
-import type { Store } from './store.js';
-import { clockOf, DEFAULT_TARIFF, TariffValidationError, type Tariff } from './tariff.js';
+import type { DirectorySites } from './sites.js';
+import { clockOf, DEFAULT_TARIFF, parseTariffInput, TariffValidationError, type Tariff } from './tariff.js';
 import type { TariffStore } from './tariff-store.js';
 import { monthUsage } from './usage.js';
 
@@ -88,14 +88,14 @@ function unary<Req, Res>(handler: (request: Req) => Promise<Res>): grpc.handleUn
 
 export function addRatingService(
   server: GrpcServer,
-  deps: { store: Store; tariffStore: TariffStore; engine: RatingEngine },
+  deps: { tariffStore: TariffStore; engine: RatingEngine; sites: Pick<DirectorySites, 'requireSites'> },
 ): void {
   const implementation: ratingServiceV1.RatingServiceServer = {
     getUsage: unary(async (request) => {
       requireTenant(request.tenantId);
       const asOf = request.asOf ?? new Date();
       const month = requireMonth(request.month, asOf);
-      return monthUsage(deps.store, deps.tariffStore, deps.engine, request.tenantId, month, asOf);
+      return monthUsage(deps.tariffStore, deps.engine, request.tenantId, month, asOf);
     }),
     classifyNumbers: unary(async (request) => {
       if (request.numbers.length > MAX_NUMBERS) throw invalid(`numbers: at most ${MAX_NUMBERS} per request`);
@@ -108,7 +108,15 @@ export function addRatingService(
     }),
     setTariff: unary(async (request) => {
       requireTenant(request.tenantId);
-      const tariff = await deps.tariffStore.add(request.tenantId, tariffInputOf(request.tariff));
+      const input = tariffInputOf(request.tariff);
+      parseTariffInput(input, 0); // every bad field first, as INVALID_ARGUMENT
+      const defaultSite = request.tariff?.defaultSiteId ?? '';
+      // Sites are the directory's: a default site must be one of the tenant's (checked on write;
+      // live rating checks each leg's site again, as sites can be removed later).
+      if (defaultSite && !(await deps.sites.requireSites(request.tenantId)).has(defaultSite)) {
+        throw invalid(`defaultSiteId: "${defaultSite}" is not a site of tenant ${request.tenantId} in the directory`);
+      }
+      const tariff = await deps.tariffStore.add(request.tenantId, input);
       return { tariff: tariffToProto(tariff) };
     }),
     listTariffs: unary(async (request) => {

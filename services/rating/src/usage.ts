@@ -2,29 +2,17 @@ import type { ratingServiceV1 } from '@switchboard/proto';
 import { berlinDateOf, monthRange } from './berlin-time.js';
 import { POOLS } from './pools.js';
 import { capacityOf, type RatingEngine } from './engine.js';
-import type { Store } from './store.js';
 import { tariffOn } from './tariff.js';
 import type { TariffStore } from './tariff-store.js';
-
-interface ClassTotals {
-  _id: string;
-  legs: number;
-  billed: number;
-  bundle: number;
-  overage: number;
-  amount: number;
-  fees: number;
-}
 
 const str = (value: number) => String(value);
 
 /**
- * Usage of a month in its current rating version, summed from the rated legs themselves (so it
- * cannot drift from them). The forecast extrapolates the pace so far to the month's end: pool
+ * Usage of a month in its current rating version, summed from its chain's links as the store holds
+ * them (every replica's), so it cannot drift from the rated legs. The forecast extrapolates the pace so far to the month's end: pool
  * minutes linearly, overage beyond capacity at the class's base price, other charges linearly.
  */
 export async function monthUsage(
-  store: Store,
   tariffStore: TariffStore,
   engine: RatingEngine,
   tenantId: string,
@@ -32,44 +20,9 @@ export async function monthUsage(
   asOf: Date,
 ): Promise<ratingServiceV1.GetUsageResponse> {
   const { start, end } = monthRange(month);
-  const ratingVersion = await engine.currentVersion(tenantId, month);
+  const { ratingVersion, classes: totals } = await engine.monthTotals(tenantId, month);
   const tariffs = await tariffStore.list(tenantId);
-  // Summed here rather than with $group: FerretDB 1.24 returns 0 for `$sum: '$field'`.
-  const totalsByClass = new Map<string, ClassTotals>();
-  const legs = store.legs.find(
-    { tenantId, billingMonth: month, ratingVersion },
-    {
-      projection: {
-        destinationClass: 1,
-        billedSeconds: 1,
-        bundleSeconds: 1,
-        overageSeconds: 1,
-        amount: 1,
-        connectionFee: 1,
-      },
-    },
-  );
-  for await (const leg of legs) {
-    const entry = totalsByClass.get(leg.destinationClass) ?? {
-      _id: leg.destinationClass,
-      legs: 0,
-      billed: 0,
-      bundle: 0,
-      overage: 0,
-      amount: 0,
-      fees: 0,
-    };
-    entry.legs += 1;
-    entry.billed += leg.billedSeconds;
-    entry.bundle += leg.bundleSeconds;
-    entry.overage += leg.overageSeconds;
-    entry.amount += leg.amount;
-    entry.fees += leg.connectionFee;
-    totalsByClass.set(leg.destinationClass, entry);
-  }
-  const totals = [...totalsByClass.values()];
-  totals.sort((a, b) => a._id.localeCompare(b._id));
-  const byClass = new Map(totals.map((entry) => [entry._id, entry]));
+  const byClass = new Map(totals.map((entry) => [entry.destinationClass, entry]));
 
   const length = end.getTime() - start.getTime();
   const elapsed = Math.min(Math.max(asOf.getTime() - start.getTime(), 0), length);
@@ -111,7 +64,7 @@ export async function monthUsage(
     packages: tariffOn(tariffs, berlinDateOf(start)).packages,
     pools,
     classes: totals.map((entry) => ({
-      destinationClass: entry._id,
+      destinationClass: entry.destinationClass,
       legs: str(entry.legs),
       billedSeconds: str(entry.billed),
       bundleSeconds: str(entry.bundle),

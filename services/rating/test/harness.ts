@@ -1,11 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
-import { CallEvents, type EventPayload, type EventType } from '@switchboard/events';
+import { CallEvents, eventSubject, type EventPayload, type EventType } from '@switchboard/events';
 import { ratingServiceV1, type callV1 } from '@switchboard/proto';
 import {
   connectNats,
   createAuthenticator,
   createLogger,
-  publishEvent,
   runService,
   type NatsHandle,
   type Role,
@@ -13,19 +12,28 @@ import {
 } from '@switchboard/service-kit';
 import { startMongo, startNats, type MongoServer, type NatsServer } from '@switchboard/testkit';
 import { MongoClient, type Db } from 'mongodb';
+import { BulkPublisher } from '../src/leg-publisher.js';
+import { serveTestDirectory, type TestDirectory } from '../src/testing/test-directory.js';
 import { RATING_DURABLE, ratingService } from '../src/service.js';
 
-const SECRET = 'rating-test-secret-rating-test-secret';
+export const SECRET = 'rating-test-secret-rating-test-secret';
+export const SITES = Array.from({ length: 47 }, (_, index) => `site-${String(index + 1).padStart(2, '0')}`);
 
 /** Real NATS, a real MongoDB-wire server and the rating service in-process, plus clients for tests. */
 export interface Harness {
   nats: NatsHandle;
   db: Db;
+  /** The directory's ExportTenant for the service: every tenant has sites site-01 … site-47 unless set. */
+  directory: TestDirectory;
+  natsUrl: string;
+  mongoUrl: string;
   /** `ferretdb` for the local stand-in, `mongodb` under Testcontainers. */
   flavour: MongoServer['flavour'];
   readonly service: RunningService;
   /** Stops the service and starts a fresh one on the same servers (empty in-memory state). */
   restart(): Promise<void>;
+  /** Starts one more replica on the same servers and durable; the caller shuts it down. */
+  replica(): Promise<RunningService>;
   client: ratingServiceV1.RatingServiceClient;
   token(tenantId: string, role?: Role): Promise<string>;
   /** Calls a unary RPC with a bearer token for `tenantId` (admin unless told otherwise). */
@@ -36,6 +44,39 @@ export interface Harness {
   /** Every message of one event type in the CDRS stream, in stream order. */
   readAll<T extends EventPayload>(type: EventType<T>, tenantId: string): Promise<T[]>;
   stop(): Promise<void>;
+}
+
+/** Publishes call-ended events, a window of JetStream publishes at a time (their acks awaited together). */
+export async function publishCalls(nats: NatsHandle, events: readonly callV1.CallEnded[]): Promise<void> {
+  const window = 2_000;
+  const bulk = new BulkPublisher(nats.connection);
+  try {
+    for (let index = 0; index < events.length; index += window) {
+      const outcome = await bulk.publishAll(
+        events.slice(index, index + window).map((event) => ({
+          subject: eventSubject(event.meta!.tenantId, CallEvents.ended.domain, CallEvents.ended.event),
+          data: CallEvents.ended.codec.encode(event).finish(),
+          msgId: event.meta!.eventId,
+        })),
+      );
+      const failed = outcome.find(Boolean);
+      if (failed) throw failed;
+    }
+  } finally {
+    bulk.close();
+  }
+}
+
+/** Resolves once the rating consumer has acked everything published to CALLS. */
+export async function waitSettled(nats: NatsHandle, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const stream = await nats.jsm.streams.info('CALLS');
+    const consumer = await nats.jsm.consumers.info('CALLS', RATING_DURABLE).catch(() => undefined);
+    if (consumer && consumer.ack_floor.stream_seq >= stream.state.last_seq && consumer.num_pending === 0) return;
+    if (Date.now() > deadline) throw new Error(`rating did not settle: ${JSON.stringify(consumer)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 export async function startHarness(dbName = 'rating'): Promise<Harness> {
@@ -54,12 +95,14 @@ export async function startHarness(dbName = 'rating'): Promise<Harness> {
       MONGO_DB: dbName,
       AUTH_JWT_SECRET: SECRET,
     };
-    let service = await runService(ratingService, { env, handleSignals: false });
     const nats = await connectNats({
       url: natsServer.url,
       name: 'rating-test',
       logger: createLogger({ service: 'rating-test', level: 'silent' }),
     });
+    const directory = serveTestDirectory(nats, createLogger({ service: 'test-directory', level: 'silent' }), SITES);
+    await nats.connection.flush();
+    let service = await runService(ratingService, { env, handleSignals: false });
     mongoClient = await MongoClient.connect(mongoServer.url);
     const db = mongoClient.db(dbName);
     let client = new ratingServiceV1.RatingServiceClient(
@@ -73,6 +116,9 @@ export async function startHarness(dbName = 'rating'): Promise<Harness> {
     return {
       nats,
       db,
+      directory,
+      natsUrl: natsServer.url,
+      mongoUrl: mongo.url,
       flavour: mongo.flavour,
       get service() {
         return service;
@@ -89,6 +135,7 @@ export async function startHarness(dbName = 'rating'): Promise<Harness> {
           grpc.credentials.createInsecure(),
         );
       },
+      replica: () => runService(ratingService, { env, handleSignals: false }),
       token,
       rpc: async <Req, Res>(method: string, request: Req, tenantId: string, role: Role = 'admin') => {
         const metadata = new grpc.Metadata();
@@ -105,24 +152,8 @@ export async function startHarness(dbName = 'rating'): Promise<Harness> {
           fn.call(client, request, metadata, (error, response) => (error ? reject(error) : resolve(response))),
         );
       },
-      publishCalls: async (events) => {
-        const window = 256;
-        for (let index = 0; index < events.length; index += window) {
-          await Promise.all(
-            events.slice(index, index + window).map((event) => publishEvent(nats, CallEvents.ended, event)),
-          );
-        }
-      },
-      settled: async (timeoutMs = 120_000) => {
-        const deadline = Date.now() + timeoutMs;
-        for (;;) {
-          const stream = await nats.jsm.streams.info('CALLS');
-          const consumer = await nats.jsm.consumers.info('CALLS', RATING_DURABLE);
-          if (consumer.ack_floor.stream_seq >= stream.state.last_seq && consumer.num_pending === 0) return;
-          if (Date.now() > deadline) throw new Error(`rating did not settle: ${JSON.stringify(consumer)}`);
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-      },
+      publishCalls: (events) => publishCalls(nats, events),
+      settled: (timeoutMs = 120_000) => waitSettled(nats, timeoutMs),
       readAll: async <T extends EventPayload>(type: EventType<T>, tenantId: string) => {
         const subject = `sb.${tenantId}.${type.domain}.${type.event}`;
         const stream = await nats.jsm.streams.info(type.stream.name, { subjects_filter: subject });
@@ -137,6 +168,7 @@ export async function startHarness(dbName = 'rating'): Promise<Harness> {
       },
       stop: async () => {
         client.close();
+        directory.stop();
         await service.shutdown('test over');
         await nats.connection.close();
         await mongoConnection.close();
