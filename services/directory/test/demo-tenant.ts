@@ -247,6 +247,8 @@ export function buildDemoTenant(): DirectoryDocument {
       departmentId: 'standesamt',
       name: 'Standesamt (Geburten, Eheschließungen)',
       members: members(civilRegistry),
+      // Faxes and voicemail messages for the department are mailed here.
+      faxMailbox: 'standesamt@amt-kropp.example',
       overflow: { kind: 'voicemail', target: 'standesamt' },
       // The registry office alone is away on its yearly training day.
       closingDays: [{ date: '2026-09-04', reason: 'Fortbildung Standesamt', yearly: false, until: '' }],
@@ -286,6 +288,7 @@ export function buildDemoTenant(): DirectoryDocument {
       strategy: 'ring-all',
       ringTimeoutSeconds: 30,
       wrapUpSeconds: 0,
+      faxMailbox: 'bauhof@amt-kropp.example',
       openingHours: DEPOT_HOURS,
       closedTarget: { kind: 'voicemail', target: 'bauhof' },
     }),

@@ -532,6 +532,8 @@ export class CallFlow {
             leaseSeconds: department.ringTimeoutSeconds + 15,
             callId: state.callId,
             excludeAgentIds: state.excluded,
+            // Presence opens higher priority tiers only after the department's tier delay.
+            waitedSeconds: Math.floor((Date.now() - (state.enqueuedAt ?? Date.now())) / 1000),
           }),
         ),
       ));

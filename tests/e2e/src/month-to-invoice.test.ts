@@ -3,6 +3,7 @@ import { billingService } from '@switchboard/billing';
 import { CallEvents } from '@switchboard/events';
 import { billingV1, callV1, ratingServiceV1, type ratingV1 } from '@switchboard/proto';
 import { ratingService } from '@switchboard/rating/service';
+import { serveTestDirectory } from '@switchboard/rating/testing';
 import {
   connectNats,
   createAuthenticator,
@@ -79,6 +80,9 @@ beforeAll(async () => {
   stops.push(() => billing.shutdown('test over'));
   bus = await connectNats({ url: nats.url, name: 'e2e', logger: createLogger({ service: 'e2e', level: 'silent' }) });
   stops.push(() => bus.connection.close());
+  // Rating checks a tariff's default site against the tenant's sites in the directory.
+  const directory = serveTestDirectory(bus, createLogger({ service: 'e2e', level: 'silent' }), ['rathaus', 'bauhof']);
+  stops.push(async () => directory.stop());
   token = await createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' }).issue({
     subject: 'operator',
     tenantId: 'provider',
