@@ -1,13 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { CALLS_STREAM, CallEvents } from '@switchboard/events';
 import { callControlV1 } from '@switchboard/proto';
-import { startNats, type NatsServer } from '@switchboard/testkit';
+import { startNats, type NatsServer, deferred } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GrpcStatusError } from './grpc-server.js';
 import { newEventMeta } from './nats/event-meta.js';
 import { natsRpcClient, serveNatsRpc, type RpcHandlers } from './nats/rpc.js';
 import { runService, type RunningService } from './service.js';
-import { deferred } from '../test/waiting.js';
 
 const definition = callControlV1.CallControlServiceService;
 type Handlers = RpcHandlers<typeof definition>;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticator, type Principal } from './auth.js';
 import { currentPrincipal } from './grpc-server.js';
 import { runService, type RunningService } from './service.js';
-import { deferred } from '../test/waiting.js';
+import { deferred } from '@switchboard/testkit';
 
 const SECRET = 'test-secret-that-is-long-enough-for-hs256';
 const auth = createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' });

@@ -5,13 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { CALLS_STREAM, CallEvents } from '@switchboard/events';
-import { startNats, type NatsServer } from '@switchboard/testkit';
+import { startNats, type NatsServer, deferred } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectNats, type NatsHandle } from './nats/connection.js';
 import { newEventMeta } from './nats/event-meta.js';
 import { publishEvent } from './nats/publish.js';
 import { createLogger } from './logger.js';
-import { deferred } from '../test/waiting.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('./shutdown.fixture.ts', import.meta.url));

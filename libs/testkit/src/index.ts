@@ -26,3 +26,4 @@ export {
 } from './sipp-caller.js';
 export { startPhone, type PhoneBehaviour, type PhoneCounts, type SippPhone } from './sipp-phone.js';
 export { DTMF_PRESS_MS, type KeyPress } from './rtp-dtmf.js';
+export { deferred, eventually } from './waiting.js';

@@ -11,12 +11,12 @@ import { SELLER, usageRows } from '../test/invoice-fixture.js';
 import { call, metadata, publishLegs, startBilling, type BillingHarness } from '../test/billing-harness.js';
 import { pdfPages } from '../test/pdf-text.js';
 import { storyMonth, storyProfile } from '../test/story-month.js';
-import { eventually } from '../test/waiting.js';
 import { CDR_CONSUMER } from './cdr-consumer.js';
 import { formatEuros } from './language.js';
 import { buildInvoice } from './invoice.js';
 import { formatCents, toCents } from './money.js';
 import { wireInvoice, wireLeg, wireProfile } from './wire.js';
+import { eventually } from '@switchboard/testkit';
 
 const TENANT = 't-kropp';
 const MARCH = '2026-03';

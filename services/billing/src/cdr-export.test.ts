@@ -8,10 +8,10 @@ import { unsafeUniformIntDistribution, xoroshiro128plus } from 'pure-rand';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, metadata, publishLegs, startBilling, type BillingHarness } from '../test/billing-harness.js';
 import { storyProfile } from '../test/story-month.js';
-import { eventually } from '../test/waiting.js';
 import { CDR_CONSUMER } from './cdr-consumer.js';
 import type { StoredLeg } from './rated-legs.js';
 import { wireProfile } from './wire.js';
+import { eventually } from '@switchboard/testkit';
 
 const TENANT = 't-controller';
 const MONTH = '2026-03';

@@ -10,11 +10,11 @@ import { invoiceVariants } from '../test/invoice-fixture.js';
 import { pdfPages } from '../test/pdf-text.js';
 import { storyMonth, storyProfile } from '../test/story-month.js';
 import { validateXRechnung } from '../test/validate-xrechnung.js';
-import { eventually } from '../test/waiting.js';
 import { CDR_CONSUMER } from './cdr-consumer.js';
 import { formatDate } from './language.js';
 import { berlinDate } from './months.js';
 import { wireProfile } from './wire.js';
+import { eventually } from '@switchboard/testkit';
 
 type Command = ReturnType<typeof createProgram>;
 /** Saxon compiles both rule sets for each check: seconds, more on a busy machine. */

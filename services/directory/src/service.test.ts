@@ -6,20 +6,12 @@ import type { Subscription } from '@nats-io/nats-core';
 import { directoryEventsV1, directoryServiceV1, directoryV1 } from '@switchboard/proto';
 import { createProgram } from '@switchboard/cli';
 import { connectNats, createLogger, type NatsHandle, type RunningService } from '@switchboard/service-kit';
-import { startMongo, startNats, type MongoServer, type NatsServer } from '@switchboard/testkit';
+import { eventually, startMongo, startNats, type MongoServer, type NatsServer } from '@switchboard/testkit';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import { renderDemoTenant } from '../test/demo-tenant.js';
-import {
-  SECRET,
-  directoryApi,
-  eventually,
-  startDirectory,
-  statusOf,
-  token,
-  type DirectoryApi,
-} from '../test/harness.js';
+import { SECRET, directoryApi, startDirectory, statusOf, token, type DirectoryApi } from '../test/harness.js';
 import { directoryRpcClient, directoryRpcSubject, type DirectoryRpcClient } from '@switchboard/rpc-clients';
 import { DirectoryStore } from './store.js';
 

@@ -12,11 +12,10 @@ import {
   type RunningService,
 } from '@switchboard/service-kit';
 import { runService } from '@switchboard/service-kit';
-import { startMongo, startNats, type MongoServer, type NatsServer } from '@switchboard/testkit';
+import { startMongo, startNats, type MongoServer, type NatsServer, eventually } from '@switchboard/testkit';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { amtMenus, department, external, menu, submenu, voicemail } from '../test/menus.js';
-import { eventually } from '../test/waiting.js';
 import { MenuStore } from './menu-store.js';
 import { ivrService } from './service.js';
 import { ivrRpcSubject } from '@switchboard/rpc-clients';

@@ -9,7 +9,7 @@ import {
   type NatsHandle,
   type RunningService,
 } from '@switchboard/service-kit';
-import { startMongo, startNats, type MongoServer, type NatsServer } from '@switchboard/testkit';
+import { eventually, startMongo, startNats, type MongoServer, type NatsServer } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminApi } from '../test/harness.js';
 import { AgentStore } from './agent-store.js';
@@ -107,17 +107,6 @@ function directoryCall<Req, Res>(method: string, request: Req): Promise<Res> {
   return new Promise((resolve, reject) =>
     fn.call(directoryClient, request, metadata, (error, response) => (error ? reject(error) : resolve(response))),
   );
-}
-
-/** Polls the test's own copy of the bucket until `probe` holds (state written by the service). */
-async function eventually<T>(probe: () => T | undefined, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 function connectPresence(): void {

@@ -1,8 +1,7 @@
 import { Kvm, type KvEntry } from '@nats-io/kv';
-import { startNats, type NatsServer } from '@switchboard/testkit';
+import { startNats, type NatsServer, deferred } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../logger.js';
-import { deferred } from '../../test/waiting.js';
 import { connectNats, type NatsHandle } from './connection.js';
 import { mirrorKv } from './kv-mirror.js';
 
