@@ -53,6 +53,32 @@ export const alertRules: readonly AlertRule[] = [
     },
   },
   {
+    alert: 'SwitchboardVoicemailFailures',
+    // Counted by the adapter (recording, fetch, store, publish) and the fax service (no audio,
+    // no mailbox, delivery); like faxes, a series may appear with its first failure.
+    expr: 'sum by (reason) (increase(voicemail_failures_total[15m])) > 0 or sum by (reason) (voicemail_failures_total unless voicemail_failures_total offset 15m) > 0',
+    for: '0m',
+    labels: { severity: 'warning' },
+    annotations: {
+      summary: 'Voicemail messages failed ({{ $labels.reason }})',
+      description:
+        '{{ $value }} voicemail messages were not fully recorded, stored or delivered in the past 15 minutes.',
+    },
+  },
+  {
+    alert: 'SwitchboardUsageOnUnknownSites',
+    // Rating charged legs to a default or catch-all site, or a close billed usage to the invoice's
+    // catch-all share: the tenant's sites, tariff or billing profile need fixing before the next close.
+    expr: 'sum by (tenant) (increase(rating_legs_unknown_site_total[1h])) > 0 or sum by (tenant) (increase(billing_unassigned_site_closes_total[1h])) > 0',
+    for: '0m',
+    labels: { severity: 'warning' },
+    annotations: {
+      summary: 'Usage of {{ $labels.tenant }} on sites the tenant does not have',
+      description:
+        '{{ $value }} legs or month closes in the past hour named a site missing from the directory or the billing profile; they are billed to a default or the catch-all share "unassigned".',
+    },
+  },
+  {
     alert: 'SwitchboardDeadLetterQueueNotEmpty',
     expr: 'max(events_stream_messages{stream="DLQ"}) > 0',
     for: '5m',

@@ -12,7 +12,7 @@ export function unassignedSitesAlert(logger: Logger) {
     unit: '{close}',
   });
   return (event: { tenantId: string; month: string; siteIds: string[] }): void => {
-    counter.add(1, { tenant_id: event.tenantId });
+    counter.add(1, { tenant: event.tenantId });
     logger.warn(
       { tenantId: event.tenantId, month: event.month, siteIds: event.siteIds },
       'usage on sites missing from the billing profile was billed to the catch-all share "unassigned"',

@@ -105,6 +105,55 @@ const TESTS: RuleTest[] = [
     ],
   },
   {
+    name: 'voicemail failures: the adapter could not fetch a recording, the fax service had no mailbox',
+    input_series: [
+      { series: 'voicemail_failures_total{reason="fetch",job="ari-adapter"}', values: '0x30 1x30' },
+      { series: 'voicemail_failures_total{reason="no_mailbox",job="fax"}', values: '_x30 1x30' },
+    ],
+    alert_rule_test: [
+      { alertname: 'SwitchboardVoicemailFailures', eval_time: '25m', exp_alerts: [] },
+      {
+        alertname: 'SwitchboardVoicemailFailures',
+        eval_time: '35m',
+        exp_alerts: ['fetch', 'no_mailbox'].map((reason) => ({
+          exp_labels: { severity: 'warning', reason },
+          exp_annotations: {
+            summary: `Voicemail messages failed (${reason})`,
+            description: '1 voicemail messages were not fully recorded, stored or delivered in the past 15 minutes.',
+          },
+        })),
+      },
+      { alertname: 'SwitchboardVoicemailFailures', eval_time: '55m', exp_alerts: [] },
+    ],
+  },
+  {
+    name: 'usage on unknown sites: rating reassigned legs of one tenant, nothing for another',
+    input_series: [
+      {
+        series: 'rating_legs_unknown_site_total{tenant="t-kropp",rated_to="default",job="rating"}',
+        values: '0x70 4x30',
+      },
+      { series: 'rating_legs_unknown_site_total{tenant="t-other",rated_to="default",job="rating"}', values: '2x100' },
+    ],
+    alert_rule_test: [
+      { alertname: 'SwitchboardUsageOnUnknownSites', eval_time: '65m', exp_alerts: [] },
+      {
+        alertname: 'SwitchboardUsageOnUnknownSites',
+        eval_time: '80m',
+        exp_alerts: [
+          {
+            exp_labels: { severity: 'warning', tenant: 't-kropp' },
+            exp_annotations: {
+              summary: 'Usage of t-kropp on sites the tenant does not have',
+              description:
+                '4 legs or month closes in the past hour named a site missing from the directory or the billing profile; they are billed to a default or the catch-all share "unassigned".',
+            },
+          },
+        ],
+      },
+    ],
+  },
+  {
     name: 'DLQ: three messages parked, reported by two services',
     input_series: [
       { series: 'events_stream_messages{stream="DLQ",job="rating"}', values: '0x10 3x20' },
