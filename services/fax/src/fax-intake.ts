@@ -1,34 +1,18 @@
 import { FAX_INBOX_BUCKET } from '@switchboard/events';
-import type { Logger } from '@switchboard/service-kit';
 import { faxServiceV1, faxV1 } from '@switchboard/proto';
 import { ConversionError, convertTiffToPdf } from './convert.js';
-import { composeFaxMail, type Mailer } from './fax-mail.js';
+import { composeFaxMail } from './fax-mail.js';
 import { SETTLED_STATUSES, type FaxRecord, type FaxStore } from './fax-store.js';
-import { parseDocumentUri, type ObjectInbox } from './inbox-object.js';
-import type { MailboxResolver, Resolution } from './mailbox-resolver.js';
+import { errorMessage, InboxDelivery, type IntakeDependencies } from './inbox-delivery.js';
+import { parseDocumentUri } from './inbox-object.js';
+import { UNDELIVERED } from './inbox-records.js';
+import type { Resolution } from './mailbox-resolver.js';
 import type { FailureReason, FaxMetrics } from './metrics.js';
 
 const { FaxStatus } = faxServiceV1;
 const { FaxResult } = faxV1;
 
-export interface FaxIntakeDependencies {
-  store: FaxStore;
-  mailboxes: MailboxResolver;
-  inbox: ObjectInbox;
-  mailer: Mailer;
-  metrics: FaxMetrics;
-  logger: Logger;
-  mailFrom: string;
-}
-
-/** A delivery that failed and will be tried again: the consumer naks the event with back-off. */
-export class DeliveryDeferredError extends Error {
-  override readonly name = 'DeliveryDeferredError';
-}
-
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+export type FaxIntakeDependencies = IntakeDependencies<FaxStore, FaxMetrics>;
 
 /**
  * Takes a received fax from the event to the department's mailbox in steps that each leave a
@@ -36,7 +20,21 @@ export function errorMessage(error: unknown): string {
  * checks what a previous delivery of the same event already did, so redelivery repeats nothing.
  */
 export class FaxIntake {
-  constructor(private readonly deps: FaxIntakeDependencies) {}
+  private readonly delivery: InboxDelivery<FaxRecord>;
+
+  constructor(private readonly deps: FaxIntakeDependencies) {
+    this.delivery = new InboxDelivery(deps, {
+      noun: 'fax',
+      statuses: {
+        pending: FaxStatus.FAX_STATUS_DELIVERY_PENDING,
+        noMailbox: FaxStatus.FAX_STATUS_NO_MAILBOX,
+        delivered: FaxStatus.FAX_STATUS_DELIVERED,
+        deliveryFailed: FaxStatus.FAX_STATUS_DELIVERY_FAILED,
+      },
+      logFields: (fax) => ({ faxId: fax._id, tenantId: fax.tenantId }),
+      deliveryFailed: (fax, detail) => this.failure(fax, 'delivery', detail),
+    });
+  }
 
   /** `lastAttempt`: the consumer will not deliver this event again, so a failure is final. */
   async process(event: faxV1.FaxReceived, options: { lastAttempt: boolean }): Promise<FaxRecord> {
@@ -50,25 +48,15 @@ export class FaxIntake {
     return this.deliver(fax, options);
   }
 
-  /**
-   * Delivers again a fax that had no mailbox or whose delivery gave up, once. It claims the fax
-   * by moving it to DELIVERY_PENDING first, so two retries never both send it.
-   */
-  async retryDelivery(tenantId: string, faxId: string): Promise<FaxRecord | null> {
-    const claimed = await this.deps.store.transition(
-      tenantId,
-      faxId,
-      [FaxStatus.FAX_STATUS_NO_MAILBOX, FaxStatus.FAX_STATUS_DELIVERY_FAILED],
-      FaxStatus.FAX_STATUS_DELIVERY_PENDING,
-    );
-    if (!claimed) return null;
-    return this.deliver(claimed, { lastAttempt: true });
+  /** Delivers again a fax that had no mailbox or whose delivery gave up, once (claimed first). */
+  retryDelivery(tenantId: string, faxId: string): Promise<FaxRecord | null> {
+    return this.delivery.retry(tenantId, faxId, (fax, options) => this.deliver(fax, options));
   }
 
   private async record(event: faxV1.FaxReceived): Promise<FaxRecord> {
     const meta = event.meta!;
     const failed = event.result === FaxResult.FAX_RESULT_FAILED;
-    const { fax, created } = await this.deps.store.recordReception({
+    const { record: fax, created } = await this.deps.store.insertOnce({
       _id: meta.eventId,
       tenantId: meta.tenantId,
       callId: event.callId,
@@ -88,13 +76,7 @@ export class FaxIntake {
       originalFileId: null,
       pdfFileId: null,
       departmentId: '',
-      mailbox: '',
-      viaFallback: false,
-      deliveryAttempts: 0,
-      deliveredAt: null,
-      messageId: '',
-      handledAt: null,
-      handledBy: '',
+      ...UNDELIVERED,
     });
     if (created) {
       this.deps.metrics.received.add(1, { result: failed ? 'failed' : 'success' });
@@ -174,7 +156,8 @@ export class FaxIntake {
       resolution = await this.deps.mailboxes.resolve(fax.tenantId, fax.dialedNumber);
     } catch (error) {
       // The directory could not be asked: never guess (the fallback is for numbers it routes nowhere).
-      return this.deferOrFail(fax, `fax route not resolved: ${errorMessage(error)}`, error, { lastAttempt });
+      const detail = `fax route not resolved: ${errorMessage(error)}`;
+      return this.delivery.deferOrFail(fax, detail, error, { lastAttempt });
     }
     const { target, unrouted } = resolution;
     if (!target) {
@@ -197,38 +180,6 @@ export class FaxIntake {
     });
     const pdf = await this.deps.store.readDocument(routed.pdfFileId!);
     const mail = composeFaxMail(routed, pdf, this.deps.mailFrom, target.mailbox);
-    try {
-      await this.deps.mailer.send(mail);
-    } catch (error) {
-      this.deps.metrics.deliveryAttempts.add(1, { outcome: 'failed' });
-      const detail = `delivery to ${target.mailbox} failed: ${errorMessage(error)}`;
-      return this.deferOrFail(routed, detail, error, { lastAttempt, mailAttempted: true });
-    }
-    this.deps.metrics.deliveryAttempts.add(1, { outcome: 'sent' });
-    this.deps.logger.info({ faxId: fax._id, tenantId: fax.tenantId, mailbox: target.mailbox }, 'fax delivered');
-    return this.deps.store.update(fax._id, {
-      $set: { status: FaxStatus.FAX_STATUS_DELIVERED, deliveredAt: new Date(), messageId: mail.messageId },
-      $inc: { deliveryAttempts: 1 },
-    });
-  }
-
-  /** A failed step is retried by redelivery (with back-off); on the last attempt it becomes DELIVERY_FAILED. */
-  private async deferOrFail(
-    fax: FaxRecord,
-    detail: string,
-    cause: unknown,
-    { lastAttempt, mailAttempted = false }: { lastAttempt: boolean; mailAttempted?: boolean },
-  ): Promise<FaxRecord> {
-    const attempts = { deliveryAttempts: mailAttempted ? 1 : 0 };
-    if (lastAttempt) {
-      this.failure(fax, 'delivery', detail);
-      return this.deps.store.update(fax._id, {
-        $set: { status: FaxStatus.FAX_STATUS_DELIVERY_FAILED },
-        $inc: attempts,
-        $push: { reasons: detail },
-      });
-    }
-    await this.deps.store.update(fax._id, { $inc: attempts, $push: { reasons: detail } });
-    throw new DeliveryDeferredError(detail, { cause });
+    return this.delivery.send(routed, mail, { lastAttempt });
   }
 }

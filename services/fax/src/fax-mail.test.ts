@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { composeFaxMail } from './fax-mail.js';
 import type { FaxRecord } from './fax-store.js';
 import { parseDocumentUri } from './inbox-object.js';
+import { UNDELIVERED } from './inbox-records.js';
 
 const fax: FaxRecord = {
   _id: '0b9f6c1e-7d0a-4a53-9a4e-2f1f0c6f9d11',
@@ -24,13 +25,7 @@ const fax: FaxRecord = {
   originalFileId: 'x:original',
   pdfFileId: 'x:pdf',
   departmentId: '',
-  mailbox: '',
-  viaFallback: false,
-  deliveryAttempts: 0,
-  deliveredAt: null,
-  messageId: '',
-  handledAt: null,
-  handledBy: '',
+  ...UNDELIVERED,
 };
 
 describe('fax e-mail', () => {

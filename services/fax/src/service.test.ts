@@ -1,15 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import { FAX_INBOX_BUCKET, FaxEvents, eventSubject } from '@switchboard/events';
-import { directoryService } from '@switchboard/directory';
 import { directoryServiceV1, faxServiceV1, faxV1 } from '@switchboard/proto';
 import {
-  connectNats,
   createAuthenticator,
   createLogger,
   newEventMeta,
   publishEvent,
-  runService,
   type NatsHandle,
   type Principal,
   type RunningService,
@@ -25,12 +22,21 @@ import {
   type NatsServer,
   type SmtpSink,
 } from '@switchboard/testkit';
+import {
+  bearer,
+  connectAdapter,
+  metricValue,
+  runDirectory,
+  runFax,
+  unaryCall,
+  type Infrastructure,
+  type Unary,
+} from '../test/harness.js';
 import { eventually } from '../test/waiting.js';
 import { FaxSettingsStore } from './fax-settings.js';
 import { FaxStore } from './fax-store.js';
 import { createFaxMetrics, createVoicemailMetrics } from './metrics.js';
 import { Retention } from './retention.js';
-import { faxService } from './service.js';
 import { sampleFaxTiff } from './testing/sample-tiff.js';
 import { VoicemailStore } from './voicemail-store.js';
 
@@ -41,12 +47,6 @@ const auth = createAuthenticator({ secret: SECRET, issuer: 'switchboard', audien
 const DB = 'fax_test';
 const DIRECTORY_DB = 'fax_test_directory';
 const DAY_MS = 24 * 60 * 60 * 1_000;
-
-type Unary<Req, Res> = (
-  request: Req,
-  metadata: grpc.Metadata,
-  callback: (error: grpc.ServiceError | null, response: Res) => void,
-) => grpc.ClientUnaryCall;
 
 let nats: NatsServer;
 let mongo: MongoServer;
@@ -60,16 +60,8 @@ let client: faxServiceV1.FaxServiceClient;
 let mongoClient: MongoClient;
 let operatorToken: string;
 
-function bearer(token: string): grpc.Metadata {
-  const metadata = new grpc.Metadata();
-  metadata.set('authorization', `Bearer ${token}`);
-  return metadata;
-}
-
 function rpc<Req, Res>(method: Unary<Req, Res>, request: Req, token = operatorToken): Promise<Res> {
-  return new Promise((resolve, reject) =>
-    method.call(client, request, bearer(token), (error, response) => (error ? reject(error) : resolve(response))),
-  );
+  return unaryCall(client, method, request, token);
 }
 
 const api = {
@@ -136,30 +128,14 @@ function download(
 const token = (principal: Principal) => auth.issue(principal);
 
 function directoryCall<Req, Res>(method: unknown, request: Req): Promise<Res> {
-  return new Promise((resolve, reject) =>
-    (method as Unary<Req, Res>).call(directoryClient, request, bearer(operatorToken), (error, response) =>
-      error ? reject(error) : resolve(response),
-    ),
-  );
+  return unaryCall(directoryClient, method, request, operatorToken);
 }
+
+const infrastructure = (): Infrastructure => ({ nats, mongo, smtp, secret: SECRET });
 
 /** The directory service on this test's NATS and MongoDB; started again after a stop, with its data. */
 async function startDirectory(): Promise<void> {
-  directory = await runService(directoryService, {
-    env: {
-      NATS_URL: nats.url,
-      MONGO_URL: mongo.url,
-      MONGO_DB: DIRECTORY_DB,
-      BIND_HOST: '127.0.0.1',
-      HTTP_PORT: '0',
-      GRPC_PORT: '0',
-      LOG_LEVEL: 'silent',
-      AUTH_JWT_SECRET: SECRET,
-      // Fixed, because the directory is restarted on its data.
-      DEVICE_SECRET_KEY: '3c9a5e07d1b84f26a0e7c5139d2b68f4e1a7c09b5d3f62e8a4c1b7d09e5f2a36',
-    },
-    handleSignals: false,
-  });
+  directory = await runDirectory(infrastructure(), DIRECTORY_DB);
   directoryClient?.close();
   directoryClient = new directoryServiceV1.DirectoryServiceClient(
     `127.0.0.1:${directory.grpcPort}`,
@@ -247,19 +223,7 @@ function mailsFor(faxId: string) {
   return smtp.messages.filter((mail) => mail.headers.get('x-switchboard-fax-id') === faxId);
 }
 
-async function metric(name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${service.httpPort}/metrics`)).text();
-  let total = 0;
-  for (const line of text.split('\n')) {
-    const match = /^(\w+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const labelText = match[2] ?? '';
-    if (Object.entries(labels).every(([key, value]) => labelText.includes(`${key}="${value}"`))) {
-      total += Number(match[3]);
-    }
-  }
-  return total;
-}
+const metric = (name: string, labels?: Record<string, string>) => metricValue(service, name, labels);
 
 async function pdfPages(pdf: Buffer) {
   return (await PDFDocument.load(pdf)).getPages().map((page) => page.getSize());
@@ -268,28 +232,8 @@ async function pdfPages(pdf: Buffer) {
 beforeAll(async () => {
   [nats, mongo, smtp] = await Promise.all([startNats(), startMongo(), startSmtpSink()]);
   await startDirectory();
-  service = await runService(faxService, {
-    env: {
-      NATS_URL: nats.url,
-      MONGO_URL: mongo.url,
-      MONGO_DB: DB,
-      BIND_HOST: '127.0.0.1',
-      HTTP_PORT: '0',
-      GRPC_PORT: '0',
-      LOG_LEVEL: 'silent',
-      AUTH_JWT_SECRET: SECRET,
-      SMTP_URL: smtp.url,
-      SMTP_TIMEOUT_MS: '2000',
-      FAX_DELIVERY_BACKOFF_MS: '300,600',
-      FAX_DELIVERY_MAX_ATTEMPTS: '50',
-    },
-    handleSignals: false,
-  });
-  adapter = await connectNats({
-    url: nats.url,
-    name: 'adapter-test',
-    logger: createLogger({ service: 'adapter-test', level: 'silent' }),
-  });
+  service = await runFax(infrastructure(), DB);
+  adapter = await connectAdapter(nats);
   inbox = await new Objm(adapter.connection).create(FAX_INBOX_BUCKET);
   client = new faxServiceV1.FaxServiceClient(`127.0.0.1:${service.grpcPort}`, grpc.credentials.createInsecure());
   mongoClient = await MongoClient.connect(mongo.url);

@@ -1,25 +1,15 @@
 import { VOICEMAIL_INBOX_BUCKET } from '@switchboard/events';
-import type { Logger } from '@switchboard/service-kit';
 import { faxServiceV1, type faxV1 } from '@switchboard/proto';
-import { DeliveryDeferredError, errorMessage } from './fax-intake.js';
-import type { Mailer } from './fax-mail.js';
-import { parseDocumentUri, type ObjectInbox } from './inbox-object.js';
-import type { MailboxResolver } from './mailbox-resolver.js';
+import { errorMessage, InboxDelivery, type IntakeDependencies } from './inbox-delivery.js';
+import { parseDocumentUri } from './inbox-object.js';
+import { UNDELIVERED } from './inbox-records.js';
 import type { VoicemailFailureReason, VoicemailMetrics } from './metrics.js';
 import { composeVoicemailMail } from './voicemail-mail.js';
 import { SETTLED_VOICEMAIL_STATUSES, type VoicemailRecord, type VoicemailStore } from './voicemail-store.js';
 
 const { VoicemailStatus } = faxServiceV1;
 
-export interface VoicemailIntakeDependencies {
-  store: VoicemailStore;
-  mailboxes: MailboxResolver;
-  inbox: ObjectInbox;
-  mailer: Mailer;
-  metrics: VoicemailMetrics;
-  logger: Logger;
-  mailFrom: string;
-}
+export type VoicemailIntakeDependencies = IntakeDependencies<VoicemailStore, VoicemailMetrics>;
 
 /**
  * Takes a recorded voicemail from the event to the department's mailbox in steps that each leave
@@ -27,7 +17,21 @@ export interface VoicemailIntakeDependencies {
  * previous delivery of the same event already did, so redelivery repeats nothing.
  */
 export class VoicemailIntake {
-  constructor(private readonly deps: VoicemailIntakeDependencies) {}
+  private readonly delivery: InboxDelivery<VoicemailRecord>;
+
+  constructor(private readonly deps: VoicemailIntakeDependencies) {
+    this.delivery = new InboxDelivery(deps, {
+      noun: 'voicemail',
+      statuses: {
+        pending: VoicemailStatus.VOICEMAIL_STATUS_DELIVERY_PENDING,
+        noMailbox: VoicemailStatus.VOICEMAIL_STATUS_NO_MAILBOX,
+        delivered: VoicemailStatus.VOICEMAIL_STATUS_DELIVERED,
+        deliveryFailed: VoicemailStatus.VOICEMAIL_STATUS_DELIVERY_FAILED,
+      },
+      logFields: (voicemail) => ({ voicemailId: voicemail._id, tenantId: voicemail.tenantId }),
+      deliveryFailed: (voicemail, detail) => this.failure(voicemail, 'delivery', detail),
+    });
+  }
 
   /** `lastAttempt`: the consumer will not deliver this event again, so a failure is final. */
   async process(event: faxV1.VoicemailReceived, options: { lastAttempt: boolean }): Promise<VoicemailRecord> {
@@ -39,21 +43,14 @@ export class VoicemailIntake {
   }
 
   /** Delivers again a voicemail that had no mailbox or whose delivery gave up, once (claimed first). */
-  async retryDelivery(tenantId: string, voicemailId: string): Promise<VoicemailRecord | null> {
-    const claimed = await this.deps.store.transition(
-      tenantId,
-      voicemailId,
-      [VoicemailStatus.VOICEMAIL_STATUS_NO_MAILBOX, VoicemailStatus.VOICEMAIL_STATUS_DELIVERY_FAILED],
-      VoicemailStatus.VOICEMAIL_STATUS_DELIVERY_PENDING,
-    );
-    if (!claimed) return null;
-    return this.deliver(claimed, { lastAttempt: true });
+  retryDelivery(tenantId: string, voicemailId: string): Promise<VoicemailRecord | null> {
+    return this.delivery.retry(tenantId, voicemailId, (voicemail, options) => this.deliver(voicemail, options));
   }
 
   private async record(event: faxV1.VoicemailReceived): Promise<VoicemailRecord> {
     const meta = event.meta!;
     const failed = event.error !== '';
-    const { voicemail, created } = await this.deps.store.record({
+    const { record: voicemail, created } = await this.deps.store.insertOnce({
       _id: meta.eventId,
       tenantId: meta.tenantId,
       callId: event.callId,
@@ -72,13 +69,7 @@ export class VoicemailIntake {
       reasons: failed ? [`recording failed: ${event.error}`] : [],
       audioFileId: null,
       audioBytes: 0,
-      mailbox: '',
-      viaFallback: false,
-      deliveryAttempts: 0,
-      deliveredAt: null,
-      messageId: '',
-      handledAt: null,
-      handledBy: '',
+      ...UNDELIVERED,
     });
     if (created) {
       // A failed recording is counted in voicemail.failures by the adapter, where it happened;
@@ -147,7 +138,7 @@ export class VoicemailIntake {
     } catch (error) {
       // The directory could not be asked: never guess (the fallback is for departments it gives no mailbox).
       const detail = `mailbox not resolved: ${errorMessage(error)}`;
-      return this.deferOrFail(voicemail, detail, error, { lastAttempt });
+      return this.delivery.deferOrFail(voicemail, detail, error, { lastAttempt });
     }
     const { target, unrouted, departmentName } = resolution;
     if (!target) {
@@ -170,45 +161,6 @@ export class VoicemailIntake {
     });
     const audio = routed.audioFileId ? await this.deps.store.readAudio(routed.audioFileId) : null;
     const mail = composeVoicemailMail(routed, audio, this.deps.mailFrom, target.mailbox);
-    try {
-      await this.deps.mailer.send(mail);
-    } catch (error) {
-      this.deps.metrics.deliveryAttempts.add(1, { outcome: 'failed' });
-      const detail = `delivery to ${target.mailbox} failed: ${errorMessage(error)}`;
-      return this.deferOrFail(routed, detail, error, { lastAttempt, mailAttempted: true });
-    }
-    this.deps.metrics.deliveryAttempts.add(1, { outcome: 'sent' });
-    this.deps.logger.info(
-      { voicemailId: voicemail._id, tenantId: voicemail.tenantId, mailbox: target.mailbox },
-      'voicemail delivered',
-    );
-    return this.deps.store.update(voicemail._id, {
-      $set: {
-        status: VoicemailStatus.VOICEMAIL_STATUS_DELIVERED,
-        deliveredAt: new Date(),
-        messageId: mail.messageId,
-      },
-      $inc: { deliveryAttempts: 1 },
-    });
-  }
-
-  /** A failed step is retried by redelivery (with back-off); on the last attempt it becomes DELIVERY_FAILED. */
-  private async deferOrFail(
-    voicemail: VoicemailRecord,
-    detail: string,
-    cause: unknown,
-    { lastAttempt, mailAttempted = false }: { lastAttempt: boolean; mailAttempted?: boolean },
-  ): Promise<VoicemailRecord> {
-    const attempts = { deliveryAttempts: mailAttempted ? 1 : 0 };
-    if (lastAttempt) {
-      this.failure(voicemail, 'delivery', detail);
-      return this.deps.store.update(voicemail._id, {
-        $set: { status: VoicemailStatus.VOICEMAIL_STATUS_DELIVERY_FAILED },
-        $inc: attempts,
-        $push: { reasons: detail },
-      });
-    }
-    await this.deps.store.update(voicemail._id, { $inc: attempts, $push: { reasons: detail } });
-    throw new DeliveryDeferredError(detail, { cause });
+    return this.delivery.send(routed, mail, { lastAttempt });
   }
 }

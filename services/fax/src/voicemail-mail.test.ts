@@ -1,5 +1,6 @@
 import { faxServiceV1 } from '@switchboard/proto';
 import { describe, expect, it } from 'vitest';
+import { UNDELIVERED } from './inbox-records.js';
 import { composeVoicemailMail, formatDuration } from './voicemail-mail.js';
 import type { VoicemailRecord } from './voicemail-store.js';
 
@@ -22,13 +23,7 @@ const voicemail: VoicemailRecord = {
   reasons: [],
   audioFileId: null,
   audioBytes: 0,
-  mailbox: '',
-  viaFallback: false,
-  deliveryAttempts: 0,
-  deliveredAt: null,
-  messageId: '',
-  handledAt: null,
-  handledBy: '',
+  ...UNDELIVERED,
 };
 const WAV = Buffer.from('RIFF....WAVE');
 

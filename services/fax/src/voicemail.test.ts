@@ -1,17 +1,14 @@
 import * as grpc from '@grpc/grpc-js';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import { VOICEMAIL_INBOX_BUCKET, VoicemailEvents, eventSubject } from '@switchboard/events';
-import { directoryService } from '@switchboard/directory';
 import { DirectoryCache } from '@switchboard/directory-cache';
 import { directoryServiceV1, faxServiceV1, faxV1 } from '@switchboard/proto';
 import { directoryRpcClient } from '@switchboard/rpc-clients';
 import {
-  connectNats,
   createAuthenticator,
   createLogger,
   newEventMeta,
   publishEvent,
-  runService,
   type NatsHandle,
   type Principal,
   type RunningService,
@@ -27,8 +24,9 @@ import {
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleVoicemailWav } from '../test/sample-wav.js';
+import { bearer, connectAdapter, metricValue, runDirectory, runFax, unaryCall } from '../test/harness.js';
 import { eventually } from '../test/waiting.js';
-import { DeliveryDeferredError } from './fax-intake.js';
+import { DeliveryDeferredError } from './inbox-delivery.js';
 import { createSmtpMailer } from './fax-mail.js';
 import { FaxRoutes, type FaxDirectoryDocument } from './fax-routes.js';
 import { FaxSettingsStore } from './fax-settings.js';
@@ -37,7 +35,7 @@ import { createFaxMetrics, createVoicemailMetrics } from './metrics.js';
 import { ObjectInbox } from './inbox-object.js';
 import { MailboxResolver } from './mailbox-resolver.js';
 import { Retention } from './retention.js';
-import { VOICEMAIL_RECEIVED_DURABLE, faxService } from './service.js';
+import { VOICEMAIL_RECEIVED_DURABLE } from './service.js';
 import { VoicemailIntake } from './voicemail-intake.js';
 import { VoicemailStore } from './voicemail-store.js';
 
@@ -48,12 +46,6 @@ const DB = 'voicemail_test';
 const DIRECTORY_DB = 'voicemail_test_directory';
 const DAY_MS = 24 * 60 * 60 * 1_000;
 const CALLER = '+4940123456';
-
-type Unary<Req, Res> = (
-  request: Req,
-  metadata: grpc.Metadata,
-  callback: (error: grpc.ServiceError | null, response: Res) => void,
-) => grpc.ClientUnaryCall;
 
 let nats: NatsServer;
 let mongo: MongoServer;
@@ -66,18 +58,8 @@ let client: faxServiceV1.FaxServiceClient;
 let mongoClient: MongoClient;
 let operatorToken: string;
 
-function bearer(token: string): grpc.Metadata {
-  const metadata = new grpc.Metadata();
-  metadata.set('authorization', `Bearer ${token}`);
-  return metadata;
-}
-
 function rpc<Req, Res>(target: grpc.Client, method: unknown, request: Req, token = operatorToken): Promise<Res> {
-  return new Promise((resolve, reject) =>
-    (method as Unary<Req, Res>).call(target, request, bearer(token), (error, response) =>
-      error ? reject(error) : resolve(response),
-    ),
-  );
+  return unaryCall(target, method, request, token);
 }
 
 const api = {
@@ -203,19 +185,7 @@ const mailFor = (voicemailId: string) =>
     (mail) => mail.headers.get('x-switchboard-voicemail-id') === voicemailId,
   );
 
-async function metric(name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${service.httpPort}/metrics`)).text();
-  let total = 0;
-  for (const line of text.split('\n')) {
-    const match = /^(\w+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const labelText = match[2] ?? '';
-    if (Object.entries(labels).every(([key, value]) => labelText.includes(`${key}="${value}"`))) {
-      total += Number(match[3]);
-    }
-  }
-  return total;
-}
+const metric = (name: string, labels?: Record<string, string>) => metricValue(service, name, labels);
 
 /** Waits until the voicemail consumer has handled (acknowledged) everything published so far. */
 async function consumerIdle(): Promise<void> {
@@ -227,42 +197,10 @@ async function consumerIdle(): Promise<void> {
 
 beforeAll(async () => {
   [nats, mongo, smtp] = await Promise.all([startNats(), startMongo(), startSmtpSink()]);
-  directory = await runService(directoryService, {
-    env: {
-      NATS_URL: nats.url,
-      MONGO_URL: mongo.url,
-      MONGO_DB: DIRECTORY_DB,
-      BIND_HOST: '127.0.0.1',
-      HTTP_PORT: '0',
-      GRPC_PORT: '0',
-      LOG_LEVEL: 'silent',
-      AUTH_JWT_SECRET: SECRET,
-      DEVICE_SECRET_KEY: '5e1b7a09c3d84f62a0e7c5139d2b68f4e1a7c09b5d3f62e8a4c1b7d09e5f2a36',
-    },
-    handleSignals: false,
-  });
-  service = await runService(faxService, {
-    env: {
-      NATS_URL: nats.url,
-      MONGO_URL: mongo.url,
-      MONGO_DB: DB,
-      BIND_HOST: '127.0.0.1',
-      HTTP_PORT: '0',
-      GRPC_PORT: '0',
-      LOG_LEVEL: 'silent',
-      AUTH_JWT_SECRET: SECRET,
-      SMTP_URL: smtp.url,
-      SMTP_TIMEOUT_MS: '2000',
-      FAX_DELIVERY_BACKOFF_MS: '300,600',
-      FAX_DELIVERY_MAX_ATTEMPTS: '50',
-    },
-    handleSignals: false,
-  });
-  adapter = await connectNats({
-    url: nats.url,
-    name: 'adapter-test',
-    logger: createLogger({ service: 'adapter-test', level: 'silent' }),
-  });
+  const infrastructure = { nats, mongo, smtp, secret: SECRET };
+  directory = await runDirectory(infrastructure, DIRECTORY_DB);
+  service = await runFax(infrastructure, DB);
+  adapter = await connectAdapter(nats);
   inbox = await new Objm(adapter.connection).create(VOICEMAIL_INBOX_BUCKET);
   client = new faxServiceV1.FaxServiceClient(`127.0.0.1:${service.grpcPort}`, grpc.credentials.createInsecure());
   mongoClient = await MongoClient.connect(mongo.url);

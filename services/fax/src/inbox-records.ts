@@ -1,0 +1,150 @@
+import { DuplicateKeyError, withTypedErrors, type IndexDeclaration } from '@switchboard/service-kit';
+import type { Collection, Db, Filter, OptionalUnlessRequiredId, UpdateFilter } from 'mongodb';
+import { GridFsFiles } from './gridfs-files.js';
+
+/** What every inbox entry (fax, voicemail) has; its id is the received event's id. */
+export interface InboxRecord {
+  _id: string;
+  tenantId: string;
+  receivedAt: Date;
+  status: number;
+  reasons: string[];
+  mailbox: string;
+  viaFallback: boolean;
+  deliveryAttempts: number;
+  deliveredAt: Date | null;
+  messageId: string;
+  handledAt: Date | null;
+  handledBy: string;
+}
+
+/** A new entry's delivery and handling fields: not mailed yet, handled by nobody. */
+export const UNDELIVERED = {
+  mailbox: '',
+  viaFallback: false,
+  deliveryAttempts: 0,
+  deliveredAt: null,
+  messageId: '',
+  handledAt: null,
+  handledBy: '',
+} satisfies Partial<InboxRecord>;
+
+export interface InboxRecordsOptions<R extends InboxRecord> {
+  /** What a record is called in errors ("fax", "voicemail"). */
+  noun: string;
+  collection: string;
+  bucket: string;
+  /** The metadata key in the bucket's `files` entries that holds the record's id. */
+  ownerKey: string;
+  /** The kinds of file a record may have in the bucket (`<record id>:<kind>`). */
+  fileKinds: readonly string[];
+  /** The record's fields that its files' metadata follows after each update. */
+  mirroredMetadata(record: R): Record<string, unknown>;
+}
+
+/** The list's index and the bucket's index by record id (`ownerIndex` names the latter). */
+export function inboxIndexes(
+  options: Pick<InboxRecordsOptions<InboxRecord>, 'collection' | 'bucket' | 'ownerKey'>,
+  ownerIndex: string,
+): IndexDeclaration[] {
+  return [
+    { collection: options.collection, key: { tenantId: 1, receivedAt: -1 }, options: { name: 'tenant_received' } },
+    {
+      collection: `${options.bucket}.files`,
+      key: { [`metadata.${options.ownerKey}`]: 1 },
+      options: { name: ownerIndex },
+    },
+  ];
+}
+
+export function inboxFileId(recordId: string, kind: string): string {
+  return `${recordId}:${kind}`;
+}
+
+/** One inbox: records in a MongoDB collection and their files in a GridFS bucket. */
+export class InboxRecords<R extends InboxRecord> {
+  private readonly records: Collection<R>;
+  protected readonly files: GridFsFiles;
+
+  constructor(
+    db: Db,
+    private readonly options: InboxRecordsOptions<R>,
+  ) {
+    this.records = db.collection<R>(options.collection);
+    this.files = new GridFsFiles(db, options.bucket, options.ownerKey);
+  }
+
+  /** Inserts the record once; a redelivered event gets the stored one back with `created: false`. */
+  async insertOnce(record: R): Promise<{ record: R; created: boolean }> {
+    try {
+      await withTypedErrors(this.records, (records) => records.insertOne(record as OptionalUnlessRequiredId<R>));
+      return { record, created: true };
+    } catch (error) {
+      if (!(error instanceof DuplicateKeyError)) throw error;
+      const stored = await this.records.findOne(filter({ _id: record._id }));
+      if (!stored) throw error;
+      return { record: stored as R, created: false };
+    }
+  }
+
+  /** Applies an update and mirrors status and reasons into the files' GridFS metadata. */
+  async update(id: string, update: UpdateFilter<R>): Promise<R> {
+    const record = await this.records.findOneAndUpdate(filter({ _id: id }), update, { returnDocument: 'after' });
+    if (!record) throw new Error(`${this.options.noun} ${id} vanished while being processed`);
+    await this.files.setMetadata(id, this.options.mirroredMetadata(record as R));
+    return record as R;
+  }
+
+  /** Moves a record from one status to another only if it is still in the first (a claim). */
+  async transition(tenantId: string, id: string, from: readonly R['status'][], to: R['status']): Promise<R | null> {
+    return this.findOneAndSet({ _id: id, tenantId, status: { $in: [...from] } }, { status: to });
+  }
+
+  async get(tenantId: string, id: string): Promise<R | null> {
+    return (await this.records.findOne(filter({ _id: id, tenantId }))) as R | null;
+  }
+
+  async list(tenantId: string, options: { offset: number; limit: number; unhandledOnly: boolean }): Promise<R[]> {
+    const found = await this.records
+      .find(filter({ tenantId, ...(options.unhandledOnly ? { handledAt: null } : {}) }))
+      .sort({ receivedAt: -1, _id: 1 })
+      .skip(options.offset)
+      .limit(options.limit)
+      .toArray();
+    return found as R[];
+  }
+
+  markHandled(tenantId: string, id: string, by: string, at: Date): Promise<R | null> {
+    return this.findOneAndSet({ _id: id, tenantId }, { handledAt: at, handledBy: by });
+  }
+
+  tenants(): Promise<string[]> {
+    return this.records.distinct('tenantId');
+  }
+
+  async receivedBefore(tenantId: string, cutoff: Date, limit: number): Promise<R[]> {
+    const found = await this.records
+      .find(filter({ tenantId, receivedAt: { $lt: cutoff } }))
+      .limit(limit)
+      .toArray();
+    return found as R[];
+  }
+
+  /** Deletes the files first, so a crash halfway leaves a record that the next sweep finds. */
+  async delete(record: R): Promise<void> {
+    for (const kind of this.options.fileKinds) await this.files.delete(inboxFileId(record._id, kind));
+    await this.records.deleteOne(filter({ _id: record._id }));
+  }
+
+  private async findOneAndSet(where: Filter<InboxRecord>, set: Partial<InboxRecord>): Promise<R | null> {
+    const record = await this.records.findOneAndUpdate(filter(where), { $set: set } as UpdateFilter<R>, {
+      returnDocument: 'after',
+    });
+    return record as R | null;
+  }
+}
+
+/** The driver cannot check a filter against a generic record type; these name only InboxRecord fields. */
+function filter<R extends InboxRecord>(where: Filter<InboxRecord>): Filter<R> {
+  return where as Filter<R>;
+}

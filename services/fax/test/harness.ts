@@ -1,0 +1,97 @@
+import * as grpc from '@grpc/grpc-js';
+import { directoryService } from '@switchboard/directory';
+import { connectNats, createLogger, runService, type NatsHandle, type RunningService } from '@switchboard/service-kit';
+import type { MongoServer, NatsServer, SmtpSink } from '@switchboard/testkit';
+import { faxService } from '../src/service.js';
+
+/** What the fax and voicemail tests run on: their own NATS, MongoDB and SMTP sink, one JWT secret. */
+export interface Infrastructure {
+  nats: NatsServer;
+  mongo: MongoServer;
+  smtp: SmtpSink;
+  secret: string;
+}
+
+export type Unary<Req, Res> = (
+  request: Req,
+  metadata: grpc.Metadata,
+  callback: (error: grpc.ServiceError | null, response: Res) => void,
+) => grpc.ClientUnaryCall;
+
+export function bearer(token: string): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  metadata.set('authorization', `Bearer ${token}`);
+  return metadata;
+}
+
+/** Calls a unary method of `target` with a bearer token (the generated clients' methods take callbacks). */
+export function unaryCall<Req, Res>(target: grpc.Client, method: unknown, request: Req, token: string): Promise<Res> {
+  return new Promise((resolve, reject) =>
+    (method as Unary<Req, Res>).call(target, request, bearer(token), (error, response) =>
+      error ? reject(error) : resolve(response),
+    ),
+  );
+}
+
+function run(
+  definition: Parameters<typeof runService>[0],
+  { nats, mongo, secret }: Infrastructure,
+  db: string,
+  env: Record<string, string>,
+): Promise<RunningService> {
+  const common = {
+    NATS_URL: nats.url,
+    MONGO_URL: mongo.url,
+    MONGO_DB: db,
+    BIND_HOST: '127.0.0.1',
+    HTTP_PORT: '0',
+    GRPC_PORT: '0',
+    LOG_LEVEL: 'silent',
+    AUTH_JWT_SECRET: secret,
+  };
+  return runService(definition, { env: { ...common, ...env }, handleSignals: false });
+}
+
+/** The directory service; its device key is fixed, so a test may restart it on its data. */
+export function runDirectory(infrastructure: Infrastructure, db: string): Promise<RunningService> {
+  const key = '3c9a5e07d1b84f26a0e7c5139d2b68f4e1a7c09b5d3f62e8a4c1b7d09e5f2a36';
+  return run(directoryService, infrastructure, db, { DEVICE_SECRET_KEY: key });
+}
+
+/** The fax service with short delivery back-off, so a retried delivery is seen within a test. */
+export function runFax(infrastructure: Infrastructure, db: string): Promise<RunningService> {
+  return run(faxService, infrastructure, db, {
+    SMTP_URL: infrastructure.smtp.url,
+    SMTP_TIMEOUT_MS: '2000',
+    FAX_DELIVERY_BACKOFF_MS: '300,600',
+    FAX_DELIVERY_MAX_ATTEMPTS: '50',
+  });
+}
+
+/** The NATS connection a test publishes on as the ARI adapter would. */
+export function connectAdapter(nats: NatsServer): Promise<NatsHandle> {
+  return connectNats({
+    url: nats.url,
+    name: 'adapter-test',
+    logger: createLogger({ service: 'adapter-test', level: 'silent' }),
+  });
+}
+
+/** The sum of a counter's series on the service's `/metrics` whose labels include `labels`. */
+export async function metricValue(
+  service: RunningService,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${service.httpPort}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    const match = /^(\w+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const labelText = match[2] ?? '';
+    if (Object.entries(labels).every(([key, value]) => labelText.includes(`${key}="${value}"`))) {
+      total += Number(match[3]);
+    }
+  }
+  return total;
+}
