@@ -83,8 +83,11 @@ describe('month close from the roll-ups', () => {
     // The next batch's legs are stored; its roll-up update waits until the close is waiting too.
     let release = () => {};
     const gate = new Promise<void>((resolve) => (release = resolve));
+    let reachedRollup = () => {};
+    const legsStored = new Promise<void>((resolve) => (reachedRollup = resolve));
     const apply = legs.rollups.apply.bind(legs.rollups);
     vi.spyOn(legs.rollups, 'apply').mockImplementationOnce(async (...args) => {
+      reachedRollup();
       await gate;
       return apply(...args);
     });
@@ -94,6 +97,8 @@ describe('month close from the roll-ups', () => {
       return awaitApplied(cutoff);
     });
     const stored = legs.record(march.slice(100));
+    // Its journal is written before the close looks for batches in flight, however busy the machine.
+    await legsStored;
     clock.now = new Date('2026-04-01T06:00:00Z');
     const { invoice } = await closeMonth(deps, tenantId, '2026-03');
     await stored;
