@@ -6,7 +6,7 @@ import { callControlV1, faxServiceV1, type faxV1 } from '@switchboard/proto';
 import { connectNats, createLogger, type NatsHandle } from '@switchboard/service-kit';
 import { startStack, type Stack } from '@switchboard/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from '../test/waiting.js';
+import { eventually } from '@switchboard/testkit';
 
 // The demo tenant in the directory, a caller who leaves a message in ari-sim, the ari-adapter
 // recording it (RecordVoicemail, as routing asks for it) and this service mailing it to the

@@ -6,8 +6,8 @@ import { faxServiceV1 } from '@switchboard/proto';
 import { startStack, type Stack } from '@switchboard/stack';
 import { PDFDocument } from 'pdf-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from '../test/waiting.js';
 import { sampleFaxTiff } from './testing/sample-tiff.js';
+import { eventually } from '@switchboard/testkit';
 
 // The demo tenant imported in the directory, a fax call through ari-sim, the adapter and routing:
 // the fax service takes the mailbox from the directory (+4946247299 → buergerbuero).

@@ -21,6 +21,7 @@ import {
   type MongoServer,
   type NatsServer,
   type SmtpSink,
+  eventually,
 } from '@switchboard/testkit';
 import {
   bearer,
@@ -32,7 +33,6 @@ import {
   type Infrastructure,
   type Unary,
 } from '../test/harness.js';
-import { eventually } from '../test/waiting.js';
 import { FaxSettingsStore } from './fax-settings.js';
 import { FaxStore } from './fax-store.js';
 import { createFaxMetrics, createVoicemailMetrics } from './metrics.js';

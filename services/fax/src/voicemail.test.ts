@@ -20,12 +20,12 @@ import {
   type MongoServer,
   type NatsServer,
   type SmtpSink,
+  eventually,
 } from '@switchboard/testkit';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleVoicemailWav } from '../test/sample-wav.js';
 import { bearer, connectAdapter, metricValue, runDirectory, runFax, unaryCall } from '../test/harness.js';
-import { eventually } from '../test/waiting.js';
 import { DeliveryDeferredError } from './inbox-delivery.js';
 import { createSmtpMailer } from './fax-mail.js';
 import { FaxRoutes, type FaxDirectoryDocument } from './fax-routes.js';
