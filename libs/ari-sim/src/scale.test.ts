@@ -3,7 +3,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type AriSim, startAriSim } from './server.js';
 
-const CALLS = 1000;
+// Correctness with many calls at once; the volume (2,000 calls and their ARI traffic) is `pnpm bench:ari-sim`.
+const CALLS = 200;
 let sim: AriSim;
 let socket: WebSocket;
 const counts = new Map<string, number>();
