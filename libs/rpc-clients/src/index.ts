@@ -14,3 +14,10 @@ export {
   presenceRpcSubject,
   type PresenceRpcClient,
 } from './presence.js';
+export {
+  RATING_RPC_DEFINITION,
+  ratingRpcClient,
+  ratingRpcServeSubject,
+  ratingRpcSubject,
+  type RatingRpcClient,
+} from './rating.js';

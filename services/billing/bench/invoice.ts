@@ -18,7 +18,7 @@ import { closeMonth } from '../src/month-close.js';
 import { RatedLegStore, type StoredLeg } from '../src/rated-legs.js';
 import { rollupIndexes } from '../src/rollups.js';
 import { SELLER } from '../test/invoice-fixture.js';
-import { storyProfile } from '../test/story-month.js';
+import { STORY_PACKAGES, storyProfile } from '../test/story-month.js';
 
 const { values } = parseArgs({
   options: {
@@ -119,6 +119,7 @@ try {
       documents,
       seller: SELLER,
       settleMs: 0,
+      voicePackages: async () => STORY_PACKAGES,
       announce: async () => undefined,
       clock: () => new Date(now),
     },

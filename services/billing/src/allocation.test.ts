@@ -9,7 +9,6 @@ import type { BillingProfile } from './profile.js';
 /** A profile with `sites` sites and nothing but usage on the invoice, split by usage. */
 function bareProfile(sites: number): BillingProfile {
   const profile = storyProfile('t-alloc', {
-    voicePackages: 0,
     recurringFees: [],
     oneOffItems: [],
     allocation: { method: 'usage', overrides: [] },
@@ -35,6 +34,7 @@ describe('site allocation with mixed signs', () => {
   it('gives each site its own rounded amount: +0.5050 € / −0.5000 € is +0.51 / −0.50, not +1.01 / −1.00', () => {
     const invoice = buildInvoice(
       bareProfile(2),
+      0,
       '2026-03',
       [],
       [correction('site-01', 5_050), correction('site-02', -5_000)],
@@ -47,6 +47,7 @@ describe('site allocation with mixed signs', () => {
   it('splits the VAT by each site’s own VAT: nets +100.00 / −99.99 give +19.00 / −19.00', () => {
     const invoice = buildInvoice(
       bareProfile(2),
+      0,
       '2026-03',
       [],
       [correction('site-01', 1_000_000), correction('site-02', -999_900)],
@@ -63,7 +64,7 @@ describe('site allocation with mixed signs', () => {
         (amounts) => {
           const profile = bareProfile(amounts.length);
           const corrections = amounts.map((amount, index) => correction(profile.sites[index]!.id, amount));
-          const invoice = buildInvoice(profile, '2026-03', [], corrections);
+          const invoice = buildInvoice(profile, 0, '2026-03', [], corrections);
           const lineShares = invoice.allocation.map((share) => share.lineNetCents[0] ?? 0);
           const lineNet = (invoice.lines[0]?.netCents ?? 0) + 0;
           expect(sum(lineShares)).toBe(lineNet);
@@ -130,7 +131,7 @@ describe('the catch-all share', () => {
         ],
       },
     });
-    const invoice = buildInvoice(profile, '2026-03', [], [correction('gone', 10_000)]);
+    const invoice = buildInvoice(profile, 0, '2026-03', [], [correction('gone', 10_000)]);
     const catchAll = invoice.allocation.at(-1)!;
     expect(catchAll.siteId).toBe('unassigned');
     const correctionIndex = invoice.lines.findIndex((line) => line.category === 'correction');

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SELLER, usageRows } from '../test/invoice-fixture.js';
 import { call, metadata, publishLegs, startBilling, type BillingHarness } from '../test/billing-harness.js';
 import { pdfPages } from '../test/pdf-text.js';
-import { storyMonth, storyProfile } from '../test/story-month.js';
+import { STORY_PACKAGES, storyMonth, storyProfile } from '../test/story-month.js';
 import { CDR_CONSUMER } from './cdr-consumer.js';
 import { formatEuros } from './language.js';
 import { buildInvoice } from './invoice.js';
@@ -148,7 +148,7 @@ describe('month close of a story-shaped month, every event delivered twice', () 
     const { invoice, created } = await closeMonth(MARCH);
     expect(created).toBe(true);
     march = invoice!;
-    const expected = buildInvoice(profile, MARCH, usageRows(legs), []);
+    const expected = buildInvoice(profile, STORY_PACKAGES, MARCH, usageRows(legs), []);
     expect(march.lines).toEqual(wireInvoice({ ...expected, ...fixedFields() }).lines);
     expect(march.allocation).toEqual(wireInvoice({ ...expected, ...fixedFields() }).allocation);
     expect(Number(march.grossCents)).toBe(expected.grossCents);
@@ -177,7 +177,7 @@ describe('month close of a story-shaped month, every event delivered twice', () 
       }
       const usageCents = [...byClass.values()].reduce((sum, amount) => sum + toCents(amount), 0);
       const fees =
-        toCents(profile.voicePackages * profile.voicePackagePrice) +
+        toCents(STORY_PACKAGES * profile.voicePackagePrice) +
         profile.recurringFees.reduce((sum, fee) => sum + toCents(fee.quantity * fee.unitPrice), 0) +
         profile.oneOffItems.reduce((sum, item) => sum + toCents(item.quantity * item.unitPrice), 0);
       expect(Number(march.netCents)).toBe(usageCents + fees);

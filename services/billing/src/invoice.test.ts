@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { storyMonth, storyProfile } from '../test/story-month.js';
+import { STORY_PACKAGES, storyMonth, storyProfile } from '../test/story-month.js';
 import { buildInvoice, priceTimesQuantityCents, type CorrectionRow, type UsageRow } from './invoice.js';
 import { toCents, vatCents } from './money.js';
 import { usageRowsOf } from './sums.js';
@@ -12,7 +12,7 @@ function usageOf(tenantId: string, seed: number): UsageRow[] {
 }
 
 function expectExact(profile: BillingProfile, usage: UsageRow[]): void {
-  const invoice = buildInvoice(profile, '2026-03', usage, []);
+  const invoice = buildInvoice(profile, STORY_PACKAGES, '2026-03', usage, []);
   const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
   expect(sum(invoice.lines.map((line) => line.netCents))).toBe(invoice.netCents);
   expect(sum(invoice.allocation.map((share) => share.netCents))).toBe(invoice.netCents);
@@ -40,7 +40,7 @@ describe('buildInvoice', () => {
 
   it('has package, usage-beyond-bundle, fee and one-off lines, each rounded once, VAT 19 % on the net', () => {
     const profile = storyProfile('t-kropp');
-    const invoice = buildInvoice(profile, '2026-03', usage, []);
+    const invoice = buildInvoice(profile, STORY_PACKAGES, '2026-03', usage, []);
     expect(invoice.lines.map((line) => line.category)).toEqual([
       'packages',
       ...invoice.lines.filter((line) => line.category === 'overage').map(() => 'overage'),
@@ -77,7 +77,7 @@ describe('buildInvoice', () => {
       },
     });
     expectExact(profile, usage);
-    const invoice = buildInvoice(profile, '2026-03', usage, []);
+    const invoice = buildInvoice(profile, STORY_PACKAGES, '2026-03', usage, []);
     // Headcount: site-01..03 have 10 more people than the rest, so a larger share of the packages.
     const packageShares = invoice.allocation.map((share) => share.lineNetCents[0] ?? 0);
     expect(packageShares[0]).toBeGreaterThan(packageShares[4] ?? 0);
@@ -111,6 +111,7 @@ describe('buildInvoice', () => {
   it('puts corrections of an earlier month on their own lines, allocated to the sites they concern', () => {
     const invoice = buildInvoice(
       storyProfile('t-kropp'),
+      STORY_PACKAGES,
       '2026-04',
       [],
       [correctionRow('site-05', 12_345), correctionRow('site-06', -2_000)],
@@ -149,7 +150,7 @@ describe('buildInvoice', () => {
       ),
       row('site-02', [[19_900, 60, 19_900]], [[500, 1]]),
     ];
-    const invoice = buildInvoice(storyProfile('t-kropp'), '2026-03', usage, []);
+    const invoice = buildInvoice(storyProfile('t-kropp'), STORY_PACKAGES, '2026-03', usage, []);
     const premium = invoice.lines.filter((line) => line.destinationClass === 'premium');
     expect(premium).toMatchObject([
       { description: 'Verbindungsminuten – Premium-Dienste (0900)', unitCode: 'MIN', quantityMilli: 1_017 },
@@ -191,6 +192,7 @@ describe('buildInvoice', () => {
     };
     const invoice = buildInvoice(
       storyProfile('t-kropp', { language: 'en' }),
+      STORY_PACKAGES,
       '2026-03',
       [],
       [rerated('site-01', 600), rerated('site-02', 300), late],
@@ -228,7 +230,7 @@ describe('buildInvoice', () => {
   it('bills an amount that charges and fees do not explain instead of dropping it', () => {
     // A rerating that changed the amount but stated the same charges: 1.00 € more, at no price.
     const unexplained: CorrectionRow = { ...correctionRow('site-04', 0), amount: 10_000, charges: [] };
-    const invoice = buildInvoice(storyProfile('t-kropp'), '2026-04', [], [unexplained]);
+    const invoice = buildInvoice(storyProfile('t-kropp'), STORY_PACKAGES, '2026-04', [], [unexplained]);
     const [line] = invoice.lines.filter((entry) => entry.category === 'correction');
     expect(line).toMatchObject({
       amount: 10_000,
@@ -242,6 +244,7 @@ describe('buildInvoice', () => {
     // Next to a priced line, the rest joins it.
     const beside = buildInvoice(
       storyProfile('t-kropp'),
+      STORY_PACKAGES,
       '2026-04',
       [],
       [{ ...correctionRow('site-04', 900), amount: 1_000 }],
@@ -253,22 +256,24 @@ describe('buildInvoice', () => {
 
   it('is a credit note only when the total is negative and the buyer asked for one', () => {
     const credit: CorrectionRow = { ...correctionRow('site-01', -5_000_000) };
-    const bare = { voicePackages: 0, recurringFees: [], oneOffItems: [] };
-    expect(buildInvoice(storyProfile('t-kropp', bare), '2026-04', [], [credit]).documentType).toBe('invoice');
+    const bare = { recurringFees: [], oneOffItems: [] };
+    expect(buildInvoice(storyProfile('t-kropp', bare), 0, '2026-04', [], [credit]).documentType).toBe('invoice');
     const asked = storyProfile('t-kropp', { ...bare, creditNoteForNegativeTotal: true });
-    expect(buildInvoice(asked, '2026-04', [], [credit])).toMatchObject({
+    expect(buildInvoice(asked, 0, '2026-04', [], [credit])).toMatchObject({
       documentType: 'credit-note',
       grossCents: -59_500,
     });
-    expect(buildInvoice(asked, '2026-04', usage, []).documentType).toBe('invoice');
+    expect(buildInvoice(asked, 0, '2026-04', usage, []).documentType).toBe('invoice');
   });
 
   it('writes German for buyers in Germany and English elsewhere unless the profile says otherwise', () => {
     const profile = storyProfile('t-kropp');
     const abroad = { ...profile.buyer, address: { ...profile.buyer.address, countryCode: 'AT' } };
-    expect(buildInvoice(profile, '2026-03', usage, []).language).toBe('de');
-    expect(buildInvoice({ ...profile, buyer: abroad }, '2026-03', usage, []).language).toBe('en');
-    expect(buildInvoice({ ...profile, buyer: abroad, language: 'de' }, '2026-03', usage, []).language).toBe('de');
+    expect(buildInvoice(profile, STORY_PACKAGES, '2026-03', usage, []).language).toBe('de');
+    expect(buildInvoice({ ...profile, buyer: abroad }, STORY_PACKAGES, '2026-03', usage, []).language).toBe('en');
+    expect(
+      buildInvoice({ ...profile, buyer: abroad, language: 'de' }, STORY_PACKAGES, '2026-03', usage, []).language,
+    ).toBe('de');
     // The settings survive the wire and are validated there.
     const stored = parseProfile(profileInput('t-kropp', wireProfile({ ...profile, creditNoteForNegativeTotal: true })));
     expect(stored).toMatchObject({ language: 'de', creditNoteForNegativeTotal: true });
@@ -282,7 +287,7 @@ describe('buildInvoice', () => {
       { ...usage[0]!, siteId: 'site-99', amount: 12_345 },
       { ...usage[0]!, siteId: 'unassigned' },
     ];
-    const invoice = buildInvoice(profile, '2026-03', [...usage, ...stray], []);
+    const invoice = buildInvoice(profile, STORY_PACKAGES, '2026-03', [...usage, ...stray], []);
     expect(invoice.allocation).toHaveLength(profile.sites.length + 1);
     expect(invoice.allocation.at(-1)).toMatchObject({
       siteId: 'unassigned',

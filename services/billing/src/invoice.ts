@@ -272,7 +272,7 @@ function correctionLines(profile: BillingProfile, corrections: readonly Correcti
 }
 
 /**
- * Builds a month's invoice lines (voice packages; usage beyond them per class and price, with
+ * Builds a month's invoice lines (the month's voice packages, as rating's tariff sets them; usage beyond them per class and price, with
  * connection fees on lines of their own; recurring fees; one-off items; corrections of earlier
  * months per class, reason and price), rounds each line once to cents, adds VAT on the net total
  * (EN 16931 BR-CO-17), and splits every line and the VAT over the sites so that the site shares
@@ -280,6 +280,7 @@ function correctionLines(profile: BillingProfile, corrections: readonly Correcti
  */
 export function buildInvoice(
   profile: BillingProfile,
+  voicePackages: number,
   month: string,
   usage: readonly UsageRow[],
   corrections: readonly CorrectionRow[],
@@ -289,16 +290,16 @@ export function buildInvoice(
   const language = languageOf(profile);
   const none: number[] = profile.sites.map(() => 0);
   const drafts: DraftLine[] = [];
-  if (profile.voicePackages > 0) {
+  if (voicePackages > 0) {
     drafts.push({
       category: 'packages',
       description: WORDS[language].package,
       destinationClass: '',
       correctedMonth: '',
-      quantityMilli: profile.voicePackages * 1000,
+      quantityMilli: voicePackages * 1000,
       unitCode: 'C62',
       unitPrice: profile.voicePackagePrice,
-      amount: profile.voicePackages * profile.voicePackagePrice,
+      amount: voicePackages * profile.voicePackagePrice,
       usageWeights: none,
     });
   }

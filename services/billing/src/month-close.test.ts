@@ -4,10 +4,10 @@ import { startMongo, type MongoServer } from '@switchboard/testkit';
 import { MongoClient, type Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SELLER } from '../test/invoice-fixture.js';
-import { storyMonth, storyProfile } from '../test/story-month.js';
+import { STORY_PACKAGES, storyMonth, storyProfile } from '../test/story-month.js';
 import { DocumentStore } from './documents.js';
 import { InvoiceStore, invoiceIndexes } from './invoices.js';
-import { closeMonth, type MonthCloseDependencies } from './month-close.js';
+import { CloseRefusedError, closeMonth, type MonthCloseDependencies } from './month-close.js';
 import { RatedLegStore, type StoredLeg } from './rated-legs.js';
 import { rollupIndexes } from './rollups.js';
 import { usageRowsOf } from './sums.js';
@@ -43,6 +43,7 @@ async function billing(name: string, tenantId: string) {
     documents: new DocumentStore(db),
     seller: SELLER,
     settleMs: 5_000,
+    voicePackages: async () => STORY_PACKAGES,
     announce: async () => undefined,
     clock: () => clock.now,
     onUnassignedSites: (event) => alerts.push(event),
@@ -126,6 +127,50 @@ describe('month close from the roll-ups', () => {
     const { invoice: april } = await closeMonth(deps, tenantId, '2026-04');
     expect(april.allocation.at(-1)).toMatchObject({ siteId: 'unassigned', netCents: 120 });
     expect(alerts.at(-1)).toEqual({ tenantId, month: '2026-04', siteIds: ['site-98'] });
+  });
+
+  it('bills the voice packages of the tariff rating has in force for each month, a change from its first month on', async () => {
+    const tenantId = 't-packages';
+    const { clock, legs, deps } = await billing('packages', tenantId);
+    // Rating's tariff: 3 packages, 5 from April (SetTariff valid_from 2026-04-01).
+    const asked: string[] = [];
+    deps.voicePackages = async (tenant, month) => {
+      asked.push(`${tenant} ${month}`);
+      return month < '2026-04' ? 3 : 5;
+    };
+    await legs.record(storyMonth(tenantId, '2026-03', 44, 50));
+    clock.now = new Date('2026-04-01T06:00:00Z');
+    const { invoice: march } = await closeMonth(deps, tenantId, '2026-03');
+    // April has no legs at all: its packages are billed all the same.
+    clock.now = new Date('2026-05-01T06:00:00Z');
+    const { invoice: april } = await closeMonth(deps, tenantId, '2026-04');
+    const price = storyProfile(tenantId).voicePackagePrice;
+    expect(march.lines.find((line) => line.category === 'packages')).toMatchObject({
+      quantityMilli: 3_000,
+      unitPrice: price,
+      amount: 3 * price,
+    });
+    expect(april.lines.find((line) => line.category === 'packages')).toMatchObject({
+      quantityMilli: 5_000,
+      amount: 5 * price,
+    });
+    expect(asked).toEqual([`${tenantId} 2026-03`, `${tenantId} 2026-04`]);
+  });
+
+  it('refuses the close while rating cannot tell the month’s voice packages, never billing 0', async () => {
+    const tenantId = 't-no-rating';
+    const { clock, deps } = await billing('no-rating', tenantId);
+    deps.voicePackages = () => Promise.reject(new Error('no responders'));
+    clock.now = new Date('2026-04-01T06:00:00Z');
+    const refused = await closeMonth(deps, tenantId, '2026-03').catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(CloseRefusedError);
+    expect((refused as Error).message).toBe(
+      'rating did not tell the voice packages of 2026-03 (no responders); close again once rating answers',
+    );
+    expect(await deps.invoices.invoice(tenantId, '2026-03')).toBeUndefined();
+    deps.voicePackages = async () => STORY_PACKAGES;
+    const { created } = await closeMonth(deps, tenantId, '2026-03');
+    expect(created).toBe(true);
   });
 
   it('warns naming tenant, month and sites', () => {

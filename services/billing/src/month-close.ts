@@ -18,6 +18,11 @@ export interface MonthCloseDependencies {
   documents: DocumentStore;
   seller: Seller;
   settleMs: number;
+  /**
+   * The month's voice packages: rating's tariff owns the number (packages of the tariff in force
+   * on the month's first day, the bundle capacity it rated against); billing only prices them.
+   */
+  voicePackages(tenantId: string, month: string): Promise<number>;
   /** Publishes the invoice-issued event; its event id makes a repeat harmless. */
   announce(invoice: InvoiceRecord): Promise<void>;
   clock?: () => Date;
@@ -81,9 +86,15 @@ export async function closeMonth(
       billed.push({ month: earlier, rows: current });
     }
   }
+  // Never billed as 0 by default: without rating's answer there is no invoice.
+  const packages = await deps.voicePackages(tenantId, month).catch((error: unknown) => {
+    throw new CloseRefusedError(
+      `rating did not tell the voice packages of ${month} (${error instanceof Error ? error.message : String(error)}); close again once rating answers`,
+    );
+  });
   const unassigned = unassignedSites(profile, [...usage.rows, ...corrections]);
   if (unassigned.length > 0) deps.onUnassignedSites?.({ tenantId, month, siteIds: unassigned });
-  const totals = buildInvoice(profile, month, usage.rows, corrections);
+  const totals = buildInvoice(profile, packages, month, usage.rows, corrections);
   const period = monthPeriod(month);
   const invoice: InvoiceRecord & { billed: BilledMonth[] } = {
     ...totals,

@@ -38,7 +38,7 @@ export const billingProfileSchema = z
       vatId: z.union([z.literal(''), z.string().regex(/^[A-Z]{2}[A-Za-z0-9]{2,13}$/, 'is not a VAT id')]),
     }),
     sites: z.array(siteSchema).min(1, 'needs at least one site').max(10_000),
-    voicePackages: z.number().int().min(0).max(100_000),
+    /** Per voice package; how many a month has is the rating tariff's (`packages`). */
     voicePackagePrice: money,
     recurringFees: z.array(z.object({ code: text(32), description: text(200), quantity, unitPrice: money })).max(100),
     oneOffItems: z

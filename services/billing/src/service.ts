@@ -1,5 +1,6 @@
 import { BillingEvents, CDRS_STREAM, INVOICES_STREAM, DLQ_STREAM, allTenantsSubject } from '@switchboard/events';
 import { billingV1 } from '@switchboard/proto';
+import { ratingRpcClient } from '@switchboard/rpc-clients';
 import { newEventMeta, type ServiceDefinition } from '@switchboard/service-kit';
 import { CDR_CONSUMER, LegBatcher, cdrRatedHandler } from './cdr-consumer.js';
 import { billingConfigSchema, sellerFrom } from './config.js';
@@ -32,6 +33,7 @@ export const billingService: ServiceDefinition<typeof billingConfigSchema> = {
     context.onShutdown(() => clearInterval(recovery));
     const invoices = new InvoiceStore(db);
     const documents = new DocumentStore(db);
+    const rating = ratingRpcClient(context.nats!);
     context.grpc.addService(
       'switchboard.billing.v1.BillingService',
       billingV1.BillingServiceService,
@@ -41,6 +43,8 @@ export const billingService: ServiceDefinition<typeof billingConfigSchema> = {
         documents,
         seller: sellerFrom(context.config),
         settleMs: context.config.CLOSE_SETTLE_MS,
+        voicePackages: async (tenantId, month) =>
+          (await rating.getUsage({ tenantId, month, asOf: undefined })).packages,
         onUnassignedSites: unassignedSitesAlert(context.logger),
         announce: async (invoice) => {
           await context.publish(BillingEvents.invoiceIssued, {

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { RatingEvents } from '@switchboard/events';
-import { billingV1, type ratingV1 } from '@switchboard/proto';
+import { billingV1, ratingServiceV1, type ratingV1 } from '@switchboard/proto';
+import { RATING_RPC_DEFINITION, ratingRpcServeSubject } from '@switchboard/rpc-clients';
 import {
   connectNats,
   createAuthenticator,
@@ -8,6 +9,7 @@ import {
   newEventMeta,
   publishEvent,
   runService,
+  serveNatsRpc,
   type NatsHandle,
   type RunningService,
 } from '@switchboard/service-kit';
@@ -17,11 +19,15 @@ import { billingService } from '../src/service.js';
 import type { StoredLeg } from '../src/rated-legs.js';
 import { wireLeg } from '../src/wire.js';
 import { SELLER_ENV } from './invoice-fixture.js';
+import { STORY_PACKAGES } from './story-month.js';
 
 export const SECRET = 'billing-test-secret-billing-test-secret';
 const auth = createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' });
 
-/** Real NATS and a MongoDB-wire server, billing running in-process, a client and a publisher. */
+/**
+ * Real NATS and a MongoDB-wire server, billing running in-process, a client and a publisher, and
+ * rating's GetUsage over NATS answering every month's voice packages as the story tariff's.
+ */
 export interface BillingHarness {
   service: RunningService;
   address: string;
@@ -58,6 +64,15 @@ export async function startBilling(): Promise<BillingHarness> {
       name: 'billing-test',
       logger: createLogger({ service: 'billing-test', level: 'silent' }),
     });
+    const served = serveNatsRpc(nats, {
+      definition: RATING_RPC_DEFINITION,
+      handlers: {
+        getUsage: async ({ tenantId, month }) =>
+          ratingServiceV1.GetUsageResponse.fromPartial({ tenantId, month, packages: STORY_PACKAGES }),
+      },
+      subjectFor: ratingRpcServeSubject,
+      logger: createLogger({ service: 'rating-double', level: 'silent' }),
+    });
     const mongoStop = mongoServer;
     return {
       service,
@@ -67,6 +82,7 @@ export async function startBilling(): Promise<BillingHarness> {
       nats,
       env,
       stop: async () => {
+        for (const subscription of served) subscription.unsubscribe();
         client.close();
         await nats.connection.close();
         await mongo.close();

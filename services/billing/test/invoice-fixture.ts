@@ -6,7 +6,7 @@ import type { BillingProfile } from '../src/profile.js';
 import type { StoredLeg } from '../src/rated-legs.js';
 import { usageRowsOf } from '../src/sums.js';
 import type { PrecedingInvoice } from '../src/xrechnung.js';
-import { storyMonth, storyProfile } from './story-month.js';
+import { STORY_PACKAGES, storyMonth, storyProfile } from './story-month.js';
 
 export const SELLER: Seller = {
   name: 'Nordtel Kommunal GmbH',
@@ -48,13 +48,14 @@ export function invoiceRecord(
   month: string,
   usage: readonly UsageRow[],
   corrections: readonly CorrectionRow[] = [],
+  packages = STORY_PACKAGES,
 ): InvoiceRecord {
   const period = monthPeriod(month);
   const issuedAt = new Date(`${period.end}T00:00:00Z`);
   issuedAt.setUTCDate(issuedAt.getUTCDate() + 1);
   issuedAt.setUTCHours(6);
   return {
-    ...buildInvoice(profile, month, usage, corrections),
+    ...buildInvoice(profile, packages, month, usage, corrections),
     tenantId: profile.tenantId,
     month,
     invoiceNumber: invoiceNumber(profile.tenantId, month),
@@ -151,7 +152,7 @@ export function invoiceVariants(): InvoiceVariant[] {
   const bigCredit = [
     marchCorrection('site-01', 'premium', 'rerated', [[19_900, -36_000, -11_940_000]], 120, [[500, -120]]),
   ];
-  const bare = { voicePackages: 0, recurringFees: [], oneOffItems: [] };
+  const bare = { recurringFees: [], oneOffItems: [] };
   const foreign = storyProfile('t-kropp', {
     buyer: {
       ...storyProfile('t-kropp').buyer,
@@ -172,7 +173,7 @@ export function invoiceVariants(): InvoiceVariant[] {
     },
     {
       name: 'negative total',
-      invoice: invoiceRecord(storyProfile('t-kropp', bare), '2026-04', [], bigCredit),
+      invoice: invoiceRecord(storyProfile('t-kropp', bare), '2026-04', [], bigCredit, 0),
       preceding: [MARCH_INVOICE],
     },
     {
@@ -182,6 +183,7 @@ export function invoiceVariants(): InvoiceVariant[] {
         '2026-04',
         [],
         bigCredit,
+        0,
       ),
       preceding: [MARCH_INVOICE],
     },

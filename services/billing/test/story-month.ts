@@ -22,6 +22,9 @@ const CLASSES: ReadonlyArray<{ name: string; weight: number; price: number; pool
 ];
 const TOTAL_WEIGHT = CLASSES.reduce((sum, entry) => sum + entry.weight, 0);
 
+/** The story tenant's voice packages: its rating tariff's, which billing learns at close. */
+export const STORY_PACKAGES = 2;
+
 export function storyProfile(tenantId: string, overrides: Partial<BillingProfile> = {}): BillingProfile {
   const sites = Array.from({ length: STORY_SITES }, (_, index) => ({
     id: `site-${String(index + 1).padStart(2, '0')}`,
@@ -40,7 +43,6 @@ export function storyProfile(tenantId: string, overrides: Partial<BillingProfile
       vatId: '',
     },
     sites,
-    voicePackages: 2,
     voicePackagePrice: 299_000,
     recurringFees: [
       { code: 'line', description: 'Anschluss je Standort', quantity: STORY_SITES, unitPrice: 19_900 },

@@ -86,17 +86,25 @@ function unary<Req, Res>(handler: (request: Req) => Promise<Res>): grpc.handleUn
   };
 }
 
+/** GetUsage, served over gRPC and, for billing's close (the month's voice packages), over NATS. */
+export function usageHandler(deps: {
+  tariffStore: TariffStore;
+  engine: RatingEngine;
+}): (request: ratingServiceV1.GetUsageRequest) => Promise<ratingServiceV1.GetUsageResponse> {
+  return async (request) => {
+    requireTenant(request.tenantId);
+    const asOf = request.asOf ?? new Date();
+    const month = requireMonth(request.month, asOf);
+    return monthUsage(deps.tariffStore, deps.engine, request.tenantId, month, asOf);
+  };
+}
+
 export function addRatingService(
   server: GrpcServer,
   deps: { tariffStore: TariffStore; engine: RatingEngine; sites: Pick<DirectorySites, 'requireSites'> },
 ): void {
   const implementation: ratingServiceV1.RatingServiceServer = {
-    getUsage: unary(async (request) => {
-      requireTenant(request.tenantId);
-      const asOf = request.asOf ?? new Date();
-      const month = requireMonth(request.month, asOf);
-      return monthUsage(deps.tariffStore, deps.engine, request.tenantId, month, asOf);
-    }),
+    getUsage: unary(usageHandler(deps)),
     classifyNumbers: unary(async (request) => {
       if (request.numbers.length > MAX_NUMBERS) throw invalid(`numbers: at most ${MAX_NUMBERS} per request`);
       return { results: request.numbers.map((number) => classifyNumber(number)) };

@@ -1,13 +1,13 @@
 import { CALLS_STREAM, CDRS_STREAM, CallEvents, DLQ_STREAM, allTenantsSubject } from '@switchboard/events';
-import { directoryRpcClient } from '@switchboard/rpc-clients';
-import type { ServiceDefinition } from '@switchboard/service-kit';
+import { RATING_RPC_DEFINITION, directoryRpcClient, ratingRpcServeSubject } from '@switchboard/rpc-clients';
+import { serveNatsRpc, type ServiceDefinition } from '@switchboard/service-kit';
 import { startBatchConsumer } from './batch-consumer.js';
 import { ratingConfigSchema } from './config.js';
 import { RatingEngine } from './engine.js';
 import { BulkPublisher, legPublisher } from './leg-publisher.js';
 import { billableLegs, type LegSource } from './legs.js';
 import { poolSnapshot, startPoolMetrics } from './pool-metrics.js';
-import { addRatingService } from './server.js';
+import { addRatingService, usageHandler } from './server.js';
 import { DirectorySites, SiteReport } from './sites.js';
 import { INDEXES, openStore } from './store.js';
 import { TariffStore } from './tariff-store.js';
@@ -37,6 +37,17 @@ export const ratingService: ServiceDefinition<typeof ratingConfigSchema> = {
       publishLegs: legPublisher(bulk),
     });
     addRatingService(context.grpc!, { tariffStore, engine, sites });
+    const served = serveNatsRpc(nats, {
+      definition: RATING_RPC_DEFINITION,
+      handlers: { getUsage: usageHandler({ tariffStore, engine }) },
+      subjectFor: ratingRpcServeSubject,
+      logger,
+      track: context.track,
+      queue: 'rating',
+    });
+    context.onShutdown(() => {
+      for (const subscription of served) subscription.unsubscribe();
+    });
     context.onShutdown(
       startPoolMetrics(() => poolSnapshot(tariffStore, engine, new Date()), config.RATING_METRICS_INTERVAL_MS, logger),
     );

@@ -149,7 +149,7 @@ async function exportedLegs(): Promise<ratingV1.RatedLeg[]> {
 }
 
 describe('a month of calls becomes one invoice', () => {
-  it('rates the legs against the bundle and bills exactly the overage, allocated to the sites', async () => {
+  it('rates the legs against the tariff’s bundles and bills its packages and exactly the overage, allocated to the sites', async () => {
     const ratingClient = new ratingServiceV1.RatingServiceClient(
       `127.0.0.1:${rating.grpcPort}`,
       grpc.credentials.createInsecure(),
@@ -179,7 +179,8 @@ describe('a month of calls becomes one invoice', () => {
             validFrom: '2026-01-01',
             prices: [price('de-fixed', '120'), price('de-mobile', '900')],
             flags: { internalFree: true, forwardingFree: true, inboundFree: true },
-            packages: 1,
+            // The one setting of the voice packages: bundle capacity and the invoice's package line.
+            packages: 3,
             defaultSiteId: 'rathaus',
           }),
         },
@@ -203,7 +204,6 @@ describe('a month of calls becomes one invoice', () => {
               { id: 'rathaus', name: 'Rathaus Kropp', headcount: 30 },
               { id: 'bauhof', name: 'Bauhof', headcount: 5 },
             ],
-            voicePackages: 1,
             voicePackagePrice: '299000',
             allocation: { method: billingV1.AllocationMethod.ALLOCATION_METHOD_USAGE, overrides: [] },
           }),
@@ -213,25 +213,25 @@ describe('a month of calls becomes one invoice', () => {
       ),
     );
 
-    // 1,200 fixed-network minutes from the town hall (200 beyond the 1,000 of the package),
-    // 200 mobile minutes from the depot (within 700), and an inbound call (free).
+    // 3,300 fixed-network minutes from the town hall (300 beyond the 3 × 1,000 of the packages),
+    // 200 mobile minutes from the depot (within 3 × 700), and an inbound call (free).
     const calls = [
       callEnded('call-1', CallDirection.CALL_DIRECTION_OUTBOUND, {
         kind: LegKind.LEG_KIND_EXTERNAL,
         to: '+4930123456',
-        minutes: 400,
+        minutes: 1_100,
         site: 'rathaus',
       }),
       callEnded('call-2', CallDirection.CALL_DIRECTION_OUTBOUND, {
         kind: LegKind.LEG_KIND_EXTERNAL,
         to: '+4930123456',
-        minutes: 400,
+        minutes: 1_100,
         site: 'rathaus',
       }),
       callEnded('call-3', CallDirection.CALL_DIRECTION_OUTBOUND, {
         kind: LegKind.LEG_KIND_EXTERNAL,
         to: '+4940987654',
-        minutes: 400,
+        minutes: 1_100,
         site: 'rathaus',
       }),
       callEnded('call-4', CallDirection.CALL_DIRECTION_OUTBOUND, {
@@ -266,8 +266,20 @@ describe('a month of calls becomes one invoice', () => {
     expect(legs).toHaveLength(7);
     const overage = legs.reduce((sum, leg) => sum + leg.overageSeconds, 0);
     const amount = legs.reduce((sum, leg) => sum + Number(leg.amount), 0);
-    expect(overage).toBe(200 * 60);
-    expect(amount).toBe(200 * 120);
+    expect(overage).toBe(300 * 60);
+    expect(amount).toBe(300 * 120);
+    const usage = await unary<ratingServiceV1.GetUsageResponse>((metadata, done) =>
+      ratingClient.getUsage(
+        ratingServiceV1.GetUsageRequest.fromPartial({ tenantId: TENANT, month: MONTH }),
+        metadata,
+        done,
+      ),
+    );
+    expect(usage.packages).toBe(3);
+    expect(usage.pools.map((pool) => [pool.pool, Number(pool.capacitySeconds)])).toEqual([
+      ['de-fixed', 3 * 1_000 * 60],
+      ['de-mobile', 3 * 700 * 60],
+    ]);
 
     const { invoice } = await unary<billingV1.CloseMonthResponse>((metadata, done) =>
       billingClient.closeMonth({ tenantId: TENANT, month: MONTH }, metadata, done),
@@ -276,7 +288,10 @@ describe('a month of calls becomes one invoice', () => {
     const overageLines = invoice!.lines.filter(
       (line) => line.category === billingV1.LineCategory.LINE_CATEGORY_OVERAGE,
     );
-    expect(overageLines.map((line) => [line.destinationClass, Number(line.amount)])).toEqual([['de-fixed', 200 * 120]]);
+    expect(overageLines.map((line) => [line.destinationClass, Number(line.amount)])).toEqual([['de-fixed', 300 * 120]]);
+    const packageLine = (lines: billingV1.InvoiceLine[]) =>
+      lines.find((line) => line.category === billingV1.LineCategory.LINE_CATEGORY_PACKAGES);
+    expect(packageLine(invoice!.lines)).toMatchObject({ quantityMilli: '3000', amount: String(3 * 299_000) });
     const lineCents = invoice!.lines.reduce((sum, line) => sum + Number(line.netCents), 0);
     expect(Number(invoice!.netCents)).toBe(lineCents);
     // The invoice is the exported legs plus the package fee (rounded once per line, to cents).
@@ -287,5 +302,28 @@ describe('a month of calls becomes one invoice', () => {
     const shares = invoice!.allocation.reduce((sum, share) => sum + Number(share.grossCents), 0);
     expect(shares).toBe(Number(invoice!.grossCents));
     expect(invoice!.allocation.map((share) => share.siteId).sort()).toEqual(['bauhof', 'rathaus']);
+
+    // A tariff with 5 packages from April on: April's invoice (a month without calls) bills 5.
+    await unary<ratingServiceV1.SetTariffResponse>((metadata, done) =>
+      ratingClient.setTariff(
+        {
+          tenantId: TENANT,
+          tariff: ratingServiceV1.Tariff.fromPartial({
+            tariffId: 'amt-2026-04',
+            validFrom: '2026-04-01',
+            prices: [price('de-fixed', '120'), price('de-mobile', '900')],
+            flags: { internalFree: true, forwardingFree: true, inboundFree: true },
+            packages: 5,
+            defaultSiteId: 'rathaus',
+          }),
+        },
+        metadata,
+        done,
+      ),
+    );
+    const { invoice: april } = await unary<billingV1.CloseMonthResponse>((metadata, done) =>
+      billingClient.closeMonth({ tenantId: TENANT, month: '2026-04' }, metadata, done),
+    );
+    expect(packageLine(april!.lines)).toMatchObject({ quantityMilli: '5000', amount: String(5 * 299_000) });
   });
 });

@@ -284,8 +284,7 @@ export interface BillingProfile {
   tenantId: string;
   buyer: Buyer | undefined;
   sites: Site[];
-  /** Booked voice packages (each 1000 de-fixed + 700 de-mobile minutes a month) and their price. */
-  voicePackages: number;
+  /** Price per voice package and month, 1/10,000 EUR. */
   voicePackagePrice: string;
   recurringFees: RecurringFee[];
   oneOffItems: OneOffItem[];
@@ -1228,7 +1227,6 @@ function createBaseBillingProfile(): BillingProfile {
     tenantId: "",
     buyer: undefined,
     sites: [],
-    voicePackages: 0,
     voicePackagePrice: "0",
     recurringFees: [],
     oneOffItems: [],
@@ -1248,9 +1246,6 @@ export const BillingProfile: MessageFns<BillingProfile> = {
     }
     for (const v of message.sites) {
       Site.encode(v!, writer.uint32(26).fork()).join();
-    }
-    if (message.voicePackages !== 0) {
-      writer.uint32(32).int32(message.voicePackages);
     }
     if (message.voicePackagePrice !== "0") {
       writer.uint32(40).int64(message.voicePackagePrice);
@@ -1308,14 +1303,6 @@ export const BillingProfile: MessageFns<BillingProfile> = {
             }
 
             message.sites.push(Site.decode(reader, reader.uint32()));
-            continue;
-          }
-          case 4: {
-            if (tag !== 32) {
-              break;
-            }
-
-            message.voicePackages = reader.int32();
             continue;
           }
           case 5: {
@@ -1387,11 +1374,6 @@ export const BillingProfile: MessageFns<BillingProfile> = {
         : "",
       buyer: isSet(object.buyer) ? Buyer.fromJSON(object.buyer) : undefined,
       sites: globalThis.Array.isArray(object?.sites) ? object.sites.map((e: any) => Site.fromJSON(e)) : [],
-      voicePackages: isSet(object.voicePackages)
-        ? globalThis.Number(object.voicePackages)
-        : isSet(object.voice_packages)
-        ? globalThis.Number(object.voice_packages)
-        : 0,
       voicePackagePrice: isSet(object.voicePackagePrice)
         ? globalThis.String(object.voicePackagePrice)
         : isSet(object.voice_package_price)
@@ -1428,9 +1410,6 @@ export const BillingProfile: MessageFns<BillingProfile> = {
     if (message.sites?.length) {
       obj.sites = message.sites.map((e) => Site.toJSON(e));
     }
-    if (message.voicePackages !== 0) {
-      obj.voicePackages = Math.round(message.voicePackages);
-    }
     if (message.voicePackagePrice !== "0") {
       obj.voicePackagePrice = message.voicePackagePrice;
     }
@@ -1460,7 +1439,6 @@ export const BillingProfile: MessageFns<BillingProfile> = {
     message.tenantId = object.tenantId ?? "";
     message.buyer = (object.buyer !== undefined && object.buyer !== null) ? Buyer.fromPartial(object.buyer) : undefined;
     message.sites = object.sites?.map((e) => Site.fromPartial(e)) || [];
-    message.voicePackages = object.voicePackages ?? 0;
     message.voicePackagePrice = object.voicePackagePrice ?? "0";
     message.recurringFees = object.recurringFees?.map((e) => RecurringFee.fromPartial(e)) || [];
     message.oneOffItems = object.oneOffItems?.map((e) => OneOffItem.fromPartial(e)) || [];

@@ -138,7 +138,11 @@ export interface Tariff {
   flags:
     | ContractFlags
     | undefined;
-  /** Voice packages booked: each 1000 `de-fixed` + 700 `de-mobile` minutes per month. */
+  /**
+   * Voice packages booked: each 1000 `de-fixed` + 700 `de-mobile` minutes per month. The only
+   * setting of their number: billing invoices the packages of the tariff in force on a month's
+   * first day (GetUsage `packages`), at the billing profile's price per package.
+   */
   packages: number;
   /** Site charged for legs that carry no `site_id`. */
   defaultSiteId: string;
