@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { KV, KvEntry } from '@nats-io/kv';
-import { callV1, directoryServiceV1 } from '@switchboard/proto';
+import { openState } from '@switchboard/opening-hours';
+import { callV1 } from '@switchboard/proto';
 import type { Logger } from '@switchboard/service-kit';
 import type { FlowClients } from './clients.js';
 import type { RoutingConfig } from './config.js';
@@ -9,7 +10,6 @@ import { routingMetrics } from './metrics.js';
 import type { TenantDirectory } from './tenant-directory.js';
 
 const { LegDisposition } = callV1;
-const { OpenState } = directoryServiceV1;
 
 /** A stored callback request, bucket `routing-callbacks`, key `<tenant>.<callId>`. */
 export interface CallbackRequest {
@@ -128,21 +128,28 @@ export class CallbackWorker {
     }
     if ((request.nextAttemptAt ?? 0) > Date.now()) return;
     const tenantId = request.tenantId;
-    let open: directoryServiceV1.IsOpenResponse;
+    // Open by the same copy of the directory the call flow decides by: a callback dialled while
+    // that copy still has the department closed would only hear the closed notice.
+    let view: Awaited<ReturnType<TenantDirectory['get']>>;
     try {
-      open = await this.deps.clients.directory.isOpen({
-        tenantId,
-        departmentId: request.departmentId,
-        siteId: '',
-        at: undefined,
-      });
+      view = await this.deps.directory.get(tenantId);
     } catch (error) {
-      // Unknown department or unreachable directory: the request waits rather than being lost.
+      // An unreachable directory: the request waits rather than being lost.
       return this.logOnce(key, () =>
         logger.warn({ err: error, key }, 'could not tell whether the department is open; the callback waits'),
       );
     }
-    if (open.state !== OpenState.OPEN_STATE_OPEN) {
+    const department = view.department(request.departmentId);
+    if (!department) {
+      return this.logOnce(key, () =>
+        logger.warn(
+          { key, department: request.departmentId },
+          'callback for a department the directory does not know; it waits',
+        ),
+      );
+    }
+    const open = openState(view.schedule(department), new Date());
+    if (open.state !== 'open') {
       return this.logOnce(key, () =>
         logger.info({ key, department: request.departmentId, reason: open.reason }, 'callback waits for opening hours'),
       );
@@ -161,8 +168,6 @@ export class CallbackWorker {
     }
     this.waitingLogged.delete(key);
     this.waitingLogged.delete(`${key}#turn`);
-    const view = await this.deps.directory.get(tenantId);
-    const department = view.department(request.departmentId);
     const attempt = (request.attempts ?? 0) + 1;
     const ringSeconds = config.ROUTING_CALLBACK_RING_SECONDS;
     let outcome: CallbackOutcome;
@@ -174,14 +179,14 @@ export class CallbackWorker {
           // Per attempt: a worker that takes over mid-ring repeats the command and gets its outcome.
           commandId: `callback:${key}:${attempt}`,
           number: request.number,
-          callerId: view.callerIdFor(department?.siteId ?? ''),
+          callerId: view.callerIdFor(department.siteId),
           ringTimeoutSeconds: ringSeconds,
           tags: {
             callback: 'true',
             department_id: request.departmentId,
             callback_of: request.callId,
             callback_arrived_at: String(request.arrivedAt ?? Date.parse(request.requestedAt)),
-            ...(department?.siteId ? { site_id: department.siteId } : {}),
+            ...(department.siteId ? { site_id: department.siteId } : {}),
           },
           waitForOutcome: true,
         });
