@@ -53,6 +53,44 @@ export function capacityOf(tariffs: readonly Tariff[], month: string, pool: Pool
   return tariffOn(tariffs, berlinDateOf(monthRange(month).start)).packages * PACKAGE_SECONDS[pool];
 }
 
+/**
+ * Draws a priced leg from its pool in the order legs come (`pools` holds each pool's billed seconds
+ * so far and is advanced) and makes its record: live rating and rerating share the rule.
+ */
+function drawnRecord(
+  priced: PricedLeg,
+  source: LegSource,
+  pools: Record<Pool, number>,
+  into: { tenantId: string; month: string; ratingVersion: number; capacity: (pool: Pool) => number },
+): RatedLegRecord {
+  const pool = priced.pool;
+  const share = shareOf(priced, pool ? into.capacity(pool) - pools[pool] : 0);
+  if (pool) pools[pool] += priced.billedSeconds;
+  return {
+    tenantId: into.tenantId,
+    callId: source.callId,
+    legId: source.legId,
+    ratingVersion: into.ratingVersion,
+    billingMonth: into.month,
+    siteId: priced.siteId,
+    startedAt: priced.startedAt,
+    destination: priced.destination,
+    destinationClass: priced.destinationClass,
+    durationSeconds: priced.durationSeconds,
+    billedSeconds: priced.billedSeconds,
+    pool: pool ?? '',
+    poolBilledAfter: pool ? pools[pool] : 0,
+    bundleSeconds: share.bundleSeconds,
+    overageSeconds: share.overageSeconds,
+    connectionFee: priced.connectionFee,
+    amount: share.amount,
+    charges: share.charges,
+    tariffId: priced.tariffId,
+    tariffVersion: priced.tariffVersion,
+    source,
+  };
+}
+
 /** The outcome of storing a batch of calls; publishing is a second step so the next batch can be stored meanwhile. */
 export interface Committed {
   /** Per call: undefined when every leg of it is stored (now or before), else why not. */
@@ -389,35 +427,14 @@ export class RatingEngine {
       // A second copy in this batch is published with the first (same event id).
       if (seen.has(leg.key)) continue;
       seen.add(leg.key);
-      const pool = leg.priced.pool;
-      const capacity = pool ? capacityOf(leg.tariffs, chain.month, pool) : 0;
-      const before = pool ? pools[pool] : 0;
-      const share = shareOf(leg.priced, capacity - before);
-      if (pool) pools[pool] = before + leg.priced.billedSeconds;
-      const { priced, source } = leg;
-      records.push({
-        tenantId: chain.tenantId,
-        callId: source.callId,
-        legId: source.legId,
-        ratingVersion: chain.version,
-        billingMonth: chain.month,
-        siteId: priced.siteId,
-        startedAt: priced.startedAt,
-        destination: priced.destination,
-        destinationClass: priced.destinationClass,
-        durationSeconds: priced.durationSeconds,
-        billedSeconds: priced.billedSeconds,
-        pool: pool ?? '',
-        poolBilledAfter: pool ? pools[pool] : 0,
-        bundleSeconds: share.bundleSeconds,
-        overageSeconds: share.overageSeconds,
-        connectionFee: priced.connectionFee,
-        amount: share.amount,
-        charges: share.charges,
-        tariffId: priced.tariffId,
-        tariffVersion: priced.tariffVersion,
-        source,
-      });
+      records.push(
+        drawnRecord(leg.priced, leg.source, pools, {
+          tenantId: chain.tenantId,
+          month: chain.month,
+          ratingVersion: chain.version,
+          capacity: (pool) => capacityOf(leg.tariffs, chain.month, pool),
+        }),
+      );
       fresh.push(leg);
       keys.push(leg.key);
     }
@@ -764,33 +781,12 @@ export class RatingEngine {
       };
       for (const { source } of old) {
         const priced = priceLeg(source, tariffOn(tariffs, tariffDateOf(source)), sites);
-        const pool = priced.pool;
-        const capacity = pool ? capacityOf(tariffs, month, pool) : 0;
-        const share = shareOf(priced, pool ? capacity - pools[pool] : 0);
-        if (pool) pools[pool] += priced.billedSeconds;
-        const record: RatedLegRecord = {
+        const record = drawnRecord(priced, source, pools, {
           tenantId,
-          callId: source.callId,
-          legId: source.legId,
+          month,
           ratingVersion: next,
-          billingMonth: month,
-          siteId: priced.siteId,
-          startedAt: priced.startedAt,
-          destination: priced.destination,
-          destinationClass: priced.destinationClass,
-          durationSeconds: priced.durationSeconds,
-          billedSeconds: priced.billedSeconds,
-          pool: pool ?? '',
-          poolBilledAfter: pool ? pools[pool] : 0,
-          bundleSeconds: share.bundleSeconds,
-          overageSeconds: share.overageSeconds,
-          connectionFee: priced.connectionFee,
-          amount: share.amount,
-          charges: share.charges,
-          tariffId: priced.tariffId,
-          tariffVersion: priced.tariffVersion,
-          source,
-        };
+          capacity: (pool) => capacityOf(tariffs, month, pool),
+        });
         records.push(record);
         pageRecords.push(record);
         if (pageRecords.length >= RERATE_PAGE_LEGS) flushPage();
