@@ -60,8 +60,12 @@ function int(rng: RandomGenerator, from: number, to: number): number {
   return unsafeUniformIntDistribution(from, to, rng);
 }
 
-/** Generates and rates one month of legs (billing month `month`, all at version 1). */
-export function storyMonth(tenantId: string, month: string, seed: number, calls = 3000): StoredLeg[] {
+/**
+ * Generates and rates one month of legs (billing month `month`, all at version 1). `poolShare` is
+ * the share of the two packages' minutes the month starts with, so that a smaller month still
+ * runs past its bundle (e.g. 500 calls with a share of 1/8 run past their pools as 3,000 calls do).
+ */
+export function storyMonth(tenantId: string, month: string, seed: number, calls = 3000, poolShare = 1): StoredLeg[] {
   const rng = xoroshiro128plus(seed);
   const [year, monthNumber] = month.split('-').map(Number) as [number, number];
   // Days 2..27 at 06:00-18:00 UTC are inside the Berlin month whatever the DST offset.
@@ -69,8 +73,8 @@ export function storyMonth(tenantId: string, month: string, seed: number, calls 
     Date.UTC(year, monthNumber - 1, int(rng, 2, 27), int(rng, 6, 17), int(rng, 0, 59), int(rng, 0, 59)),
   ).sort((a, b) => a - b);
   const remaining: Record<string, number> = {
-    'de-fixed': 2 * PACKAGE_MINUTES['de-fixed']! * 60,
-    'de-mobile': 2 * PACKAGE_MINUTES['de-mobile']! * 60,
+    'de-fixed': Math.round(poolShare * 2 * PACKAGE_MINUTES['de-fixed']! * 60),
+    'de-mobile': Math.round(poolShare * 2 * PACKAGE_MINUTES['de-mobile']! * 60),
   };
   const legs: StoredLeg[] = [];
   starts.forEach((start, callIndex) => {
