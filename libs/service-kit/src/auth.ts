@@ -1,17 +1,21 @@
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 
 /**
- * Who is calling. `admin` and `agent` act for their own tenant only; `operator` (the provider's
+ * Who is calling. `admin` (the tenant's administrator), `supervisor` (a department lead: only the
+ * departments in the token), `finance` (usage, invoices, exports) and `agent` (their own state; the
+ * token's subject is their agent id) act for their own tenant only; `operator` (the provider's
  * staff) and `service` (Switchboard's own services, e.g. routing serving every tenant's calls)
- * may address any tenant.
+ * may address any tenant. What each role may call is declared per method (policy.ts).
  */
-export const ROLES = ['admin', 'agent', 'operator', 'service'] as const;
+export const ROLES = ['admin', 'supervisor', 'finance', 'agent', 'operator', 'service'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface Principal {
   readonly subject: string;
   readonly tenantId: string;
   readonly role: Role;
+  /** A supervisor's departments (claim `depts`); empty for every other role. */
+  readonly departments?: readonly string[];
 }
 
 export interface AuthSettings {
@@ -27,6 +31,8 @@ export class AuthError extends Error {
 const ALGORITHM = 'HS256';
 /** Claim that carries the tenant id (`tid`, as in Microsoft Entra tokens). */
 const TENANT_CLAIM = 'tid';
+/** Claim that carries a supervisor's department ids. */
+const DEPARTMENTS_CLAIM = 'depts';
 
 function isRole(value: unknown): value is Role {
   return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
@@ -62,10 +68,19 @@ export function createAuthenticator({ secret, issuer, audience }: AuthSettings):
       if (typeof payload.sub !== 'string' || typeof tenantId !== 'string' || !isRole(role)) {
         throw new AuthError(`token lacks sub, ${TENANT_CLAIM} or a role (one of ${ROLES.join(', ')})`);
       }
-      return { subject: payload.sub, tenantId, role };
+      const departments = payload[DEPARTMENTS_CLAIM];
+      if (
+        departments !== undefined &&
+        !(Array.isArray(departments) && departments.every((d) => typeof d === 'string'))
+      ) {
+        throw new AuthError(`token claim ${DEPARTMENTS_CLAIM} must be a list of department ids`);
+      }
+      return { subject: payload.sub, tenantId, role, ...(departments ? { departments: departments as string[] } : {}) };
     },
     async issue(principal, ttlSeconds = 3_600) {
-      return new SignJWT({ [TENANT_CLAIM]: principal.tenantId, role: principal.role })
+      const claims: Record<string, unknown> = { [TENANT_CLAIM]: principal.tenantId, role: principal.role };
+      if (principal.departments?.length) claims[DEPARTMENTS_CLAIM] = principal.departments;
+      return new SignJWT(claims)
         .setProtectedHeader({ alg: ALGORITHM })
         .setSubject(principal.subject)
         .setIssuer(issuer)
