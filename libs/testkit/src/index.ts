@@ -27,3 +27,11 @@ export {
 export { startPhone, type PhoneBehaviour, type PhoneCounts, type SippPhone } from './sipp-phone.js';
 export { DTMF_PRESS_MS, type KeyPress } from './rtp-dtmf.js';
 export { deferred, eventually } from './waiting.js';
+export {
+  fuzzGrpcService,
+  messageArbitrary,
+  SERVER_FAILURE_CODES,
+  type FuzzedCall,
+  type FuzzHints,
+  type FuzzServiceOptions,
+} from './fuzz.js';
