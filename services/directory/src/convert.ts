@@ -42,16 +42,23 @@ const openingHoursIn = (intervals: directoryV1.OpeningInterval[]) =>
 const openingHoursOut = (intervals: Site['openingHours']): directoryV1.OpeningInterval[] =>
   intervals.map((interval) => ({ day: WEEKDAYS.indexOf(interval.day) + 1, from: interval.from, to: interval.to }));
 
-export const tenantIn = (tenant: directoryV1.Tenant): unknown => ({ ...tenant });
+export const tenantIn = (tenant: directoryV1.Tenant): unknown => ({
+  ...tenant,
+  // Proto3 cannot tell 0 from unset: 0 days means the default (90), as the proto says.
+  privacy: tenant.privacy && { ...tenant.privacy, retentionDays: tenant.privacy.retentionDays || undefined },
+});
 export const tenantOut = (tenant: Tenant): directoryV1.Tenant => ({ ...tenant });
 
-export const siteIn = (site: directoryV1.Site): unknown => ({
+export const siteIn = ({ outboundOverride, ...site }: directoryV1.Site): unknown => ({
   ...site,
   openingHours: openingHoursIn(site.openingHours),
+  // Left out when unset: MongoDB would store an undefined field as null.
+  ...(outboundOverride ? { outboundOverride } : {}),
 });
 export const siteOut = (site: Site): directoryV1.Site => ({
   ...site,
   openingHours: openingHoursOut(site.openingHours),
+  outboundOverride: site.outboundOverride,
 });
 
 export const numberIn = (number: directoryV1.PhoneNumber): unknown => ({

@@ -68,6 +68,24 @@ const closingDay = z
   });
 const dialKey = z.union([z.literal(''), z.string().regex(/^[0-9*#]$/, 'must be one key: 0–9, * or #')]).default('');
 
+/**
+ * Barring for outside calls (`checkOutbound` of `@switchboard/numbering` applies it). Every field
+ * left out takes the safe default: premium, mass traffic and directory enquiries barred,
+ * international allowed.
+ */
+export const outboundPolicySchema = z.object({
+  allowPremium: z.boolean().default(false),
+  allowMassTraffic: z.boolean().default(false),
+  allowDirectoryEnquiries: z.boolean().default(false),
+  barInternational: z.boolean().default(false),
+});
+
+/** Data protection settings; kept and carried here, applied by the services that store citizens' numbers. */
+export const privacySchema = z.object({
+  retentionDays: z.number().int('must be a whole number').min(1, 'must be at least 1').max(3_650).default(90),
+  aggregateOnlyStatistics: z.boolean().default(false),
+});
+
 export const tenantSchema = z.object({
   tenantId: id,
   name: text,
@@ -78,6 +96,8 @@ export const tenantSchema = z.object({
     .transform((zone) => zone || 'Europe/Berlin')
     .refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin'),
   closingDays: z.array(closingDay).default([]),
+  outboundPolicy: outboundPolicySchema.prefault({}),
+  privacy: privacySchema.prefault({}),
 });
 
 export const siteSchema = z.object({
@@ -93,6 +113,8 @@ export const siteSchema = z.object({
   headcount: z.number().int('must be a whole number').min(0, 'must not be negative').max(100_000),
   openingHours: z.array(openingInterval).default([]),
   closingDays: z.array(closingDay).default([]),
+  /** Replaces the tenant's policy for this site's staff and devices; absent: the tenant's applies. */
+  outboundOverride: outboundPolicySchema.optional(),
 });
 
 export const numberSchema = z
@@ -206,6 +228,8 @@ export const documentSchema = z.object({
 });
 
 export type Tenant = z.infer<typeof tenantSchema>;
+export type OutboundPolicy = z.infer<typeof outboundPolicySchema>;
+export type PrivacySettings = z.infer<typeof privacySchema>;
 export type Site = z.infer<typeof siteSchema>;
 export type PhoneNumber = z.infer<typeof numberSchema>;
 export type Department = z.infer<typeof departmentSchema>;
@@ -213,6 +237,18 @@ export type Staff = z.infer<typeof staffSchema>;
 export type OpeningInterval = Site['openingHours'][number];
 export type ClosingDay = Tenant['closingDays'][number];
 export type DirectoryDocument = z.infer<typeof documentSchema>;
+
+/**
+ * A tenant as stored: rows written before the outbound policy and privacy settings existed get
+ * their safe defaults.
+ */
+export function storedTenant(tenant: Omit<Tenant, 'outboundPolicy' | 'privacy'> & Partial<Tenant>): Tenant {
+  return {
+    ...tenant,
+    outboundPolicy: outboundPolicySchema.parse(tenant.outboundPolicy ?? {}),
+    privacy: privacySchema.parse(tenant.privacy ?? {}),
+  };
+}
 
 /** Bad input; `problems` name each field, e.g. `staff[s-1].extension: must be 2–6 digits`. */
 export class ValidationError extends Error {

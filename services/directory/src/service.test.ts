@@ -393,6 +393,126 @@ describe('import and export', () => {
   });
 });
 
+describe('outbound policy and privacy settings', () => {
+  const DEFAULT_POLICY = {
+    allowPremium: false,
+    allowMassTraffic: false,
+    allowDirectoryEnquiries: false,
+    barInternational: false,
+  };
+  const tenantP = directoryV1.Tenant.fromPartial({
+    tenantId: 't-policy',
+    name: 'Gemeinde Politik',
+    federalState: 'SH',
+  });
+  const changes = (subject: string) => received.filter((entry) => entry.subject === subject);
+
+  it('gives a tenant without them the safe defaults, and the demo depots bar international calls', async () => {
+    await operator.createTenant({ tenantId: 't-policy', tenant: tenantP });
+    expect((await operator.getTenant({ tenantId: 't-policy' })).tenant).toMatchObject({
+      outboundPolicy: DEFAULT_POLICY,
+      privacy: { retentionDays: 90, aggregateOnlyStatistics: false },
+    });
+    const { sites } = await krAgent.listSites({ tenantId: 't-kropp' });
+    const depots = sites.filter((entry) => entry.kind === 'depot');
+    expect(depots).toHaveLength(6);
+    for (const depot of depots) expect(depot.outboundOverride).toEqual({ ...DEFAULT_POLICY, barInternational: true });
+    expect(sites.filter((entry) => entry.outboundOverride)).toHaveLength(6);
+  });
+
+  it('stores, publishes and exports a changed policy, a site override and the privacy settings', async () => {
+    const policy = { ...DEFAULT_POLICY, allowDirectoryEnquiries: true };
+    await operator.updateTenant({
+      tenantId: 't-policy',
+      tenant: { ...tenantP, outboundPolicy: policy, privacy: { retentionDays: 30, aggregateOnlyStatistics: true } },
+    });
+    await operator.createSite({
+      tenantId: 't-policy',
+      site: site({ siteId: 'bauhof', outboundOverride: { ...DEFAULT_POLICY, barInternational: true } }),
+    });
+    expect((await replicaApi.getTenant({ tenantId: 't-policy' })).tenant).toMatchObject({
+      outboundPolicy: policy,
+      privacy: { retentionDays: 30, aggregateOnlyStatistics: true },
+    });
+    const [tenantEvent, siteEvent] = await eventually(() => {
+      const tenant = changes('sb.t-policy.directory.tenant_changed')[1];
+      const site = changes('sb.t-policy.directory.site_changed')[0];
+      return tenant && site ? [tenant, site] : undefined;
+    }, 'the tenant and site change events');
+    expect(directoryEventsV1.TenantChanged.decode(tenantEvent.data).tenant).toMatchObject({
+      outboundPolicy: policy,
+      privacy: { retentionDays: 30, aggregateOnlyStatistics: true },
+    });
+    expect(directoryEventsV1.SiteChanged.decode(siteEvent.data).site?.outboundOverride).toEqual({
+      ...DEFAULT_POLICY,
+      barInternational: true,
+    });
+    const exported = parse((await operator.exportTenant({ tenantId: 't-policy', format: 0 })).document) as {
+      tenant: object;
+      sites: object[];
+    };
+    expect(exported.tenant).toMatchObject({
+      outboundPolicy: policy,
+      privacy: { retentionDays: 30, aggregateOnlyStatistics: true },
+    });
+    expect(exported.sites[0]).toMatchObject({ siteId: 'bauhof', outboundOverride: { barInternational: true } });
+
+    // An import document may leave fields out: each takes its safe default; 0 days is the default too.
+    const document = {
+      tenant: {
+        tenantId: 't-policy',
+        name: 'Gemeinde Politik',
+        federalState: 'SH',
+        outboundPolicy: { allowPremium: true },
+      },
+      sites: [{ ...exported.sites[0], outboundOverride: { barInternational: true } }],
+    };
+    await operator.importTenant({ tenantId: 't-policy', document: JSON.stringify(document) });
+    expect((await operator.getTenant({ tenantId: 't-policy' })).tenant).toMatchObject({
+      outboundPolicy: { ...DEFAULT_POLICY, allowPremium: true },
+      privacy: { retentionDays: 90, aggregateOnlyStatistics: false },
+    });
+    await operator.updateSite({ tenantId: 't-policy', site: site({ siteId: 'bauhof' }) });
+    expect((await operator.getSite({ tenantId: 't-policy', siteId: 'bauhof' })).site?.outboundOverride).toBeUndefined();
+    await operator.updateTenant({
+      tenantId: 't-policy',
+      tenant: { ...tenantP, privacy: { retentionDays: 0, aggregateOnlyStatistics: false } },
+    });
+    expect((await operator.getTenant({ tenantId: 't-policy' })).tenant?.privacy?.retentionDays).toBe(90);
+  });
+
+  it('refuses bad settings with INVALID_ARGUMENT naming the field', async () => {
+    const refused = await statusOf(
+      operator.updateTenant({
+        tenantId: 't-policy',
+        tenant: { ...tenantP, privacy: { retentionDays: -5, aggregateOnlyStatistics: false } },
+      }),
+    );
+    expect(refused).toEqual({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: 'tenant.privacy.retentionDays: must be at least 1',
+    });
+    const document = JSON.stringify({
+      tenant: { tenantId: 't-policy', name: 'x', federalState: 'SH', outboundPolicy: { barInternational: 'yes' } },
+    });
+    expect((await statusOf(operator.importTenant({ tenantId: 't-policy', document }))).details).toMatch(
+      /^document\.tenant\.outboundPolicy\.barInternational: /,
+    );
+  });
+
+  it('reads a tenant stored before these settings existed with the defaults', async () => {
+    await mongoClient
+      .db(DB)
+      .collection('directory_tenants')
+      .updateOne({ _id: 't-policy' as never }, { $unset: { 'tenant.outboundPolicy': '', 'tenant.privacy': '' } });
+    const store = new DirectoryStore(mongoClient.db(DB));
+    expect((await store.load('t-policy'))?.document.tenant).toMatchObject({
+      outboundPolicy: DEFAULT_POLICY,
+      privacy: { retentionDays: 90, aggregateOnlyStatistics: false },
+    });
+  });
+});
+
 describe('per-call lookups over NATS', () => {
   it('resolves main, direct-dial and fax numbers to their entry points', async () => {
     expect(await lookups.resolveNumber({ tenantId: 't-kropp', number: '+49462472101' })).toEqual({

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { withTypedErrors, type IndexDeclaration } from '@switchboard/service-kit';
 import type { Collection, Db } from 'mongodb';
-import type { DirectoryDocument, Tenant } from './model.js';
+import { storedTenant, type DirectoryDocument, type Tenant } from './model.js';
 
 // Storage: one pointer document per tenant naming its active snapshot `version`, and the
 // entities in one collection per kind, each row tagged with the snapshot it belongs to.
@@ -72,7 +72,7 @@ export class DirectoryStore {
 
   async listTenants(): Promise<Tenant[]> {
     const rows = await this.tenants.find({}).sort({ _id: 1 }).toArray();
-    return rows.map((row) => row.tenant);
+    return rows.map((row) => storedTenant(row.tenant));
   }
 
   /** The tenant's active snapshot, or undefined when there is no such tenant. */
@@ -89,7 +89,10 @@ export class DirectoryStore {
       read('departments'),
       read('staff'),
     ]);
-    return { document: { tenant: pointer.tenant, sites, numbers, departments, staff }, version: pointer.version };
+    return {
+      document: { tenant: storedTenant(pointer.tenant), sites, numbers, departments, staff },
+      version: pointer.version,
+    };
   }
 
   async createTenant(tenant: Tenant): Promise<string> {

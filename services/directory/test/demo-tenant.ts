@@ -144,6 +144,15 @@ export function buildDemoTenant(): DirectoryDocument {
   const depots = ['kropp', 'erfde', 'suederstapel', 'boerm', 'tetenhusen', 'bergenhusen'].map((id) =>
     site(byId(id), 'depot', `bauhof-${id}`, `Bauhof ${byId(id).name}`, DEPOT_HOURS),
   );
+  // The depots' phones hang in open workshops: no calls abroad from there (the rest of the Amt may).
+  for (const depot of depots) {
+    depot.outboundOverride = {
+      allowPremium: false,
+      allowMassTraffic: false,
+      allowDirectoryEnquiries: false,
+      barInternational: true,
+    };
+  }
   const schools = [
     'kropp',
     'erfde',
@@ -367,6 +376,14 @@ export function buildDemoTenant(): DirectoryDocument {
         { date: '2026-12-24', reason: 'Heiligabend', yearly: true, until: '' },
         { date: '2026-12-31', reason: 'Silvester', yearly: true, until: '' },
       ],
+      // Written out although these are the defaults, so the document shows what can be changed.
+      outboundPolicy: {
+        allowPremium: false,
+        allowMassTraffic: false,
+        allowDirectoryEnquiries: false,
+        barInternational: false,
+      },
+      privacy: { retentionDays: 90, aggregateOnlyStatistics: false },
     },
     sites,
     numbers,

@@ -312,6 +312,40 @@ export interface Tenant {
   /** IANA zone for opening hours; empty means Europe/Berlin. */
   timeZone: string;
   closingDays: ClosingDay[];
+  /** Which outside numbers the tenant's calls may reach; unset is the safe default (see OutboundPolicy). */
+  outboundPolicy: OutboundPolicy | undefined;
+  privacy: PrivacySettings | undefined;
+}
+
+/**
+ * Barring for outside calls, applied on every path that can create one (routing, call control's
+ * Originate/Forward/Dial, callbacks) by libs/numbering. Every field's default is the safe choice:
+ * premium rate, mass traffic and directory enquiries barred, international allowed. Emergency
+ * numbers (110, 112) are always allowed whatever the policy says.
+ */
+export interface OutboundPolicy {
+  /** German premium-rate services (0900; the retired 0190 range too). */
+  allowPremium: boolean;
+  /** 0137 televoting / mass-traffic numbers. */
+  allowMassTraffic: boolean;
+  /** 118xy directory enquiries. */
+  allowDirectoryEnquiries: boolean;
+  /** Bars every number outside Germany (+49). */
+  barInternational: boolean;
+}
+
+/** Data protection for data that names citizens (DSGVO). */
+export interface PrivacySettings {
+  /**
+   * Days a citizen's full number is kept in rated legs, callbacks, call state and faxes before it is
+   * shortened (last three digits replaced by "xxx"); 0 means the default of 90.
+   */
+  retentionDays: number;
+  /**
+   * Works-council mode: no API, metric or dashboard gives per-person call figures to anyone but the
+   * person; department and tenant aggregates stay.
+   */
+  aggregateOnlyStatistics: boolean;
 }
 
 export interface Address {
@@ -331,6 +365,8 @@ export interface Site {
   headcount: number;
   openingHours: OpeningInterval[];
   closingDays: ClosingDay[];
+  /** Replaces the tenant's outbound policy for calls of this site's staff and devices when set. */
+  outboundOverride: OutboundPolicy | undefined;
 }
 
 export interface EntryPoint {
@@ -634,7 +670,15 @@ export const ClosingDay: MessageFns<ClosingDay> = {
 };
 
 function createBaseTenant(): Tenant {
-  return { tenantId: "", name: "", federalState: "", timeZone: "", closingDays: [] };
+  return {
+    tenantId: "",
+    name: "",
+    federalState: "",
+    timeZone: "",
+    closingDays: [],
+    outboundPolicy: undefined,
+    privacy: undefined,
+  };
 }
 
 export const Tenant: MessageFns<Tenant> = {
@@ -653,6 +697,12 @@ export const Tenant: MessageFns<Tenant> = {
     }
     for (const v of message.closingDays) {
       ClosingDay.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.outboundPolicy !== undefined) {
+      OutboundPolicy.encode(message.outboundPolicy, writer.uint32(50).fork()).join();
+    }
+    if (message.privacy !== undefined) {
+      PrivacySettings.encode(message.privacy, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -710,6 +760,22 @@ export const Tenant: MessageFns<Tenant> = {
             message.closingDays.push(ClosingDay.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.outboundPolicy = OutboundPolicy.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.privacy = PrivacySettings.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -745,6 +811,12 @@ export const Tenant: MessageFns<Tenant> = {
         : globalThis.Array.isArray(object?.closing_days)
         ? object.closing_days.map((e: any) => ClosingDay.fromJSON(e))
         : [],
+      outboundPolicy: isSet(object.outboundPolicy)
+        ? OutboundPolicy.fromJSON(object.outboundPolicy)
+        : isSet(object.outbound_policy)
+        ? OutboundPolicy.fromJSON(object.outbound_policy)
+        : undefined,
+      privacy: isSet(object.privacy) ? PrivacySettings.fromJSON(object.privacy) : undefined,
     };
   },
 
@@ -765,6 +837,12 @@ export const Tenant: MessageFns<Tenant> = {
     if (message.closingDays?.length) {
       obj.closingDays = message.closingDays.map((e) => ClosingDay.toJSON(e));
     }
+    if (message.outboundPolicy !== undefined) {
+      obj.outboundPolicy = OutboundPolicy.toJSON(message.outboundPolicy);
+    }
+    if (message.privacy !== undefined) {
+      obj.privacy = PrivacySettings.toJSON(message.privacy);
+    }
     return obj;
   },
 
@@ -778,6 +856,238 @@ export const Tenant: MessageFns<Tenant> = {
     message.federalState = object.federalState ?? "";
     message.timeZone = object.timeZone ?? "";
     message.closingDays = object.closingDays?.map((e) => ClosingDay.fromPartial(e)) || [];
+    message.outboundPolicy = (object.outboundPolicy !== undefined && object.outboundPolicy !== null)
+      ? OutboundPolicy.fromPartial(object.outboundPolicy)
+      : undefined;
+    message.privacy = (object.privacy !== undefined && object.privacy !== null)
+      ? PrivacySettings.fromPartial(object.privacy)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseOutboundPolicy(): OutboundPolicy {
+  return { allowPremium: false, allowMassTraffic: false, allowDirectoryEnquiries: false, barInternational: false };
+}
+
+export const OutboundPolicy: MessageFns<OutboundPolicy> = {
+  encode(message: OutboundPolicy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.allowPremium !== false) {
+      writer.uint32(8).bool(message.allowPremium);
+    }
+    if (message.allowMassTraffic !== false) {
+      writer.uint32(16).bool(message.allowMassTraffic);
+    }
+    if (message.allowDirectoryEnquiries !== false) {
+      writer.uint32(24).bool(message.allowDirectoryEnquiries);
+    }
+    if (message.barInternational !== false) {
+      writer.uint32(32).bool(message.barInternational);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OutboundPolicy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOutboundPolicy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.allowPremium = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.allowMassTraffic = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.allowDirectoryEnquiries = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.barInternational = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OutboundPolicy {
+    return {
+      allowPremium: isSet(object.allowPremium)
+        ? globalThis.Boolean(object.allowPremium)
+        : isSet(object.allow_premium)
+        ? globalThis.Boolean(object.allow_premium)
+        : false,
+      allowMassTraffic: isSet(object.allowMassTraffic)
+        ? globalThis.Boolean(object.allowMassTraffic)
+        : isSet(object.allow_mass_traffic)
+        ? globalThis.Boolean(object.allow_mass_traffic)
+        : false,
+      allowDirectoryEnquiries: isSet(object.allowDirectoryEnquiries)
+        ? globalThis.Boolean(object.allowDirectoryEnquiries)
+        : isSet(object.allow_directory_enquiries)
+        ? globalThis.Boolean(object.allow_directory_enquiries)
+        : false,
+      barInternational: isSet(object.barInternational)
+        ? globalThis.Boolean(object.barInternational)
+        : isSet(object.bar_international)
+        ? globalThis.Boolean(object.bar_international)
+        : false,
+    };
+  },
+
+  toJSON(message: OutboundPolicy): unknown {
+    const obj: any = {};
+    if (message.allowPremium !== false) {
+      obj.allowPremium = message.allowPremium;
+    }
+    if (message.allowMassTraffic !== false) {
+      obj.allowMassTraffic = message.allowMassTraffic;
+    }
+    if (message.allowDirectoryEnquiries !== false) {
+      obj.allowDirectoryEnquiries = message.allowDirectoryEnquiries;
+    }
+    if (message.barInternational !== false) {
+      obj.barInternational = message.barInternational;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<OutboundPolicy>, I>>(base?: I): OutboundPolicy {
+    return OutboundPolicy.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<OutboundPolicy>, I>>(object: I): OutboundPolicy {
+    const message = createBaseOutboundPolicy();
+    message.allowPremium = object.allowPremium ?? false;
+    message.allowMassTraffic = object.allowMassTraffic ?? false;
+    message.allowDirectoryEnquiries = object.allowDirectoryEnquiries ?? false;
+    message.barInternational = object.barInternational ?? false;
+    return message;
+  },
+};
+
+function createBasePrivacySettings(): PrivacySettings {
+  return { retentionDays: 0, aggregateOnlyStatistics: false };
+}
+
+export const PrivacySettings: MessageFns<PrivacySettings> = {
+  encode(message: PrivacySettings, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.retentionDays !== 0) {
+      writer.uint32(8).int32(message.retentionDays);
+    }
+    if (message.aggregateOnlyStatistics !== false) {
+      writer.uint32(16).bool(message.aggregateOnlyStatistics);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PrivacySettings {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePrivacySettings();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.retentionDays = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.aggregateOnlyStatistics = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PrivacySettings {
+    return {
+      retentionDays: isSet(object.retentionDays)
+        ? globalThis.Number(object.retentionDays)
+        : isSet(object.retention_days)
+        ? globalThis.Number(object.retention_days)
+        : 0,
+      aggregateOnlyStatistics: isSet(object.aggregateOnlyStatistics)
+        ? globalThis.Boolean(object.aggregateOnlyStatistics)
+        : isSet(object.aggregate_only_statistics)
+        ? globalThis.Boolean(object.aggregate_only_statistics)
+        : false,
+    };
+  },
+
+  toJSON(message: PrivacySettings): unknown {
+    const obj: any = {};
+    if (message.retentionDays !== 0) {
+      obj.retentionDays = Math.round(message.retentionDays);
+    }
+    if (message.aggregateOnlyStatistics !== false) {
+      obj.aggregateOnlyStatistics = message.aggregateOnlyStatistics;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PrivacySettings>, I>>(base?: I): PrivacySettings {
+    return PrivacySettings.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PrivacySettings>, I>>(object: I): PrivacySettings {
+    const message = createBasePrivacySettings();
+    message.retentionDays = object.retentionDays ?? 0;
+    message.aggregateOnlyStatistics = object.aggregateOnlyStatistics ?? false;
     return message;
   },
 };
@@ -897,6 +1207,7 @@ function createBaseSite(): Site {
     headcount: 0,
     openingHours: [],
     closingDays: [],
+    outboundOverride: undefined,
   };
 }
 
@@ -925,6 +1236,9 @@ export const Site: MessageFns<Site> = {
     }
     for (const v of message.closingDays) {
       ClosingDay.encode(v!, writer.uint32(66).fork()).join();
+    }
+    if (message.outboundOverride !== undefined) {
+      OutboundPolicy.encode(message.outboundOverride, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -1006,6 +1320,14 @@ export const Site: MessageFns<Site> = {
             message.closingDays.push(ClosingDay.decode(reader, reader.uint32()));
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.outboundOverride = OutboundPolicy.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1040,6 +1362,11 @@ export const Site: MessageFns<Site> = {
         : globalThis.Array.isArray(object?.closing_days)
         ? object.closing_days.map((e: any) => ClosingDay.fromJSON(e))
         : [],
+      outboundOverride: isSet(object.outboundOverride)
+        ? OutboundPolicy.fromJSON(object.outboundOverride)
+        : isSet(object.outbound_override)
+        ? OutboundPolicy.fromJSON(object.outbound_override)
+        : undefined,
     };
   },
 
@@ -1069,6 +1396,9 @@ export const Site: MessageFns<Site> = {
     if (message.closingDays?.length) {
       obj.closingDays = message.closingDays.map((e) => ClosingDay.toJSON(e));
     }
+    if (message.outboundOverride !== undefined) {
+      obj.outboundOverride = OutboundPolicy.toJSON(message.outboundOverride);
+    }
     return obj;
   },
 
@@ -1087,6 +1417,9 @@ export const Site: MessageFns<Site> = {
     message.headcount = object.headcount ?? 0;
     message.openingHours = object.openingHours?.map((e) => OpeningInterval.fromPartial(e)) || [];
     message.closingDays = object.closingDays?.map((e) => ClosingDay.fromPartial(e)) || [];
+    message.outboundOverride = (object.outboundOverride !== undefined && object.outboundOverride !== null)
+      ? OutboundPolicy.fromPartial(object.outboundOverride)
+      : undefined;
     return message;
   },
 };
