@@ -1,6 +1,16 @@
 import type { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
-import { billingEventsV1, callV1, directoryEventsV1, faxV1, ivrV1, ratingV1, type commonV1 } from '@switchboard/proto';
 import {
+  auditEventsV1,
+  billingEventsV1,
+  callV1,
+  directoryEventsV1,
+  faxV1,
+  ivrV1,
+  ratingV1,
+  type commonV1,
+} from '@switchboard/proto';
+import {
+  AUDIT_STREAM,
   CALLS_STREAM,
   CDRS_STREAM,
   DIRECTORY_STREAM,
@@ -80,4 +90,9 @@ export const DirectoryEvents = {
     directoryEventsV1.DepartmentChanged,
   ),
   staffChanged: eventType('directory', 'staff_changed', DIRECTORY_STREAM, directoryEventsV1.StaffChanged),
+} as const;
+
+/** A change made through an admin API, for the audit log (service-kit publishes, the directory stores). */
+export const AuditEvents = {
+  recorded: eventType('audit', 'recorded', AUDIT_STREAM, auditEventsV1.AuditRecorded),
 } as const;

@@ -10,6 +10,7 @@ export {
   tenantOfSubject,
 } from './subjects.js';
 export {
+  AUDIT_STREAM,
   CALLS_STREAM,
   CDRS_STREAM,
   DIRECTORY_STREAM,
@@ -23,6 +24,7 @@ export {
   type StreamDefinition,
 } from './streams.js';
 export {
+  AuditEvents,
   BillingEvents,
   CallEvents,
   DirectoryEvents,

@@ -68,6 +68,18 @@ export const DIRECTORY_STREAM: StreamDefinition = {
   duplicateWindowMs: 10 * MINUTE,
 };
 
+/**
+ * Audit entries: every change made through an admin API, published by the service that made it;
+ * the directory stores them (append-only). Kept a month so a directory outage loses none.
+ */
+export const AUDIT_STREAM: StreamDefinition = {
+  name: 'AUDIT',
+  subjects: [allTenantsSubject('audit', 'recorded')],
+  description: 'Changes made through the admin APIs (audit.recorded), for the audit log the directory keeps.',
+  maxAgeMs: 30 * DAY,
+  duplicateWindowMs: 10 * MINUTE,
+};
+
 /** Poison messages parked by any consumer, kept for an operator to inspect and replay. */
 export const DLQ_STREAM: StreamDefinition = {
   name: 'DLQ',
@@ -84,6 +96,7 @@ export const STREAMS: readonly StreamDefinition[] = [
   INVOICES_STREAM,
   IVR_STREAM,
   DIRECTORY_STREAM,
+  AUDIT_STREAM,
   DLQ_STREAM,
 ];
 

@@ -3,6 +3,7 @@ export * as commonV1 from './gen/switchboard/common/v1/event_meta.js';
 export * as callV1 from './gen/switchboard/call/v1/call_events.js';
 export * as callControlV1 from './gen/switchboard/callcontrol/v1/call_control.js';
 export * as auditV1 from './gen/switchboard/audit/v1/audit.js';
+export * as auditEventsV1 from './gen/switchboard/audit/v1/audit_events.js';
 export * as directoryV1 from './gen/switchboard/directory/v1/directory.js';
 export * as directoryEventsV1 from './gen/switchboard/directory/v1/directory_events.js';
 export * as directoryServiceV1 from './gen/switchboard/directory/v1/directory_service.js';
