@@ -8,3 +8,11 @@ export {
 export { classifyNumber, type Classification } from './classify.js';
 export { DESTINATION_CLASSES, type DestinationClass } from './destination-classes.js';
 export { normalizeNumber, type NormalizeOptions } from './normalize.js';
+export {
+  DEFAULT_OUTBOUND_POLICY,
+  OUTBOUND_DENIAL_CATEGORIES,
+  checkOutbound,
+  type OutboundDecision,
+  type OutboundDenialCategory,
+  type OutboundPolicy,
+} from './outbound.js';
