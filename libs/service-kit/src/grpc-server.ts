@@ -5,7 +5,16 @@ import { loadProtoPackageDefinition } from '@switchboard/proto';
 import { HealthImplementation } from 'grpc-health-check';
 import { AuthError, mayAccessTenant, type Authenticator, type Principal } from './auth.js';
 import type { Logger } from './logger.js';
-import { recordRpc } from './metrics.js';
+import { recordDenial, recordRpc } from './metrics.js';
+import {
+  PolicyDenial,
+  authorizeCall,
+  requestTenant,
+  shortMethodName,
+  validatePolicy,
+  type AnyMethodPolicy,
+  type ServicePolicy,
+} from './policy.js';
 
 /** An error a handler throws or passes to its callback to answer with a specific status. */
 export class GrpcStatusError extends Error implements Partial<grpc.StatusObject> {
@@ -44,14 +53,6 @@ function bearerToken(metadata: grpc.Metadata): string | undefined {
   return match?.[1];
 }
 
-function requestTenant(request: unknown): string | undefined {
-  if (request && typeof request === 'object' && 'tenantId' in request) {
-    const tenantId = (request as { tenantId: unknown }).tenantId;
-    return typeof tenantId === 'string' && tenantId !== '' ? tenantId : undefined;
-  }
-  return undefined;
-}
-
 function toStatus(error: unknown): Partial<grpc.StatusObject> {
   if (error instanceof GrpcStatusError) return { code: error.code, details: error.details };
   return { code: grpc.status.INTERNAL, details: 'internal error' };
@@ -62,12 +63,26 @@ export interface GrpcServerOptions {
   logger: Logger;
   /** .proto files (relative to proto/) served by reflection, e.g. `switchboard/call/v1/call_events.proto`. */
   reflectionProtos?: readonly string[];
+  /** Called after a handler succeeded for a method whose policy says `audit: true`. */
+  onAudited?: (change: AuditedChange) => void;
+}
+
+/** A successful change through an admin API, as passed to `onAudited`. */
+export interface AuditedChange {
+  /** The name the service was added with, e.g. `switchboard.rating.v1.RatingService`. */
+  service: string;
+  /** The method as in the proto, e.g. `SetTariff`. */
+  method: string;
+  principal: Principal;
+  /** The request's tenant, or the caller's when the request names none. */
+  tenantId: string;
+  request: unknown;
 }
 
 /**
  * grpc-js server with the standard health service and reflection (both open, for probes and
- * grpcurl); every service added through `addService` needs a bearer JWT and may only touch the
- * tenant of its token unless its role is cross-tenant.
+ * grpcurl); every service added through `addService` needs a bearer JWT, and each call must be
+ * allowed by the method's declared policy (role and scope, see policy.ts) before its handler runs.
  */
 export class GrpcServer {
   readonly server = new grpc.Server();
@@ -82,22 +97,32 @@ export class GrpcServer {
     }
   }
 
-  addService(
+  /** Throws when the policy does not declare every method of the definition (or declares one too many). */
+  addService<D extends grpc.ServiceDefinition>(
     name: string,
-    definition: grpc.ServiceDefinition,
+    definition: D,
     implementation: grpc.UntypedServiceImplementation,
+    policy: ServicePolicy<D>,
   ): void {
+    validatePolicy(name, definition, policy);
+    const policies = policy as unknown as Record<string, AnyMethodPolicy>;
     const secured: grpc.UntypedServiceImplementation = {};
     for (const [method, attributes] of Object.entries(definition)) {
       const handler = implementation[method];
       if (!handler) throw new Error(`${name} has no implementation for ${method}`);
-      secured[method] = this.secure(name, method, attributes, handler);
+      secured[method] = this.secure(name, attributes, policies[method]!, handler);
     }
     this.server.addService(definition, secured);
     this.serviceNames.push(name);
   }
 
-  private async authorize(metadata: grpc.Metadata, request: unknown): Promise<Principal> {
+  private async authorize(
+    method: string,
+    rpcMethod: string,
+    policy: AnyMethodPolicy,
+    metadata: grpc.Metadata,
+    request: unknown,
+  ): Promise<Principal> {
     if (this.draining)
       throw new GrpcStatusError(grpc.status.UNAVAILABLE, 'server is shutting down; retry on another replica');
     const token = bearerToken(metadata);
@@ -112,23 +137,40 @@ export class GrpcServer {
         error instanceof AuthError ? error.message : 'token invalid',
       );
     }
-    const tenantId = requestTenant(request);
-    if (tenantId !== undefined && !mayAccessTenant(principal, tenantId)) {
-      throw new GrpcStatusError(
-        grpc.status.PERMISSION_DENIED,
-        `${principal.role} of tenant ${principal.tenantId} may not access tenant ${tenantId}`,
-      );
+    try {
+      await authorizeCall(method, policy, principal, request);
+    } catch (error) {
+      if (!(error instanceof PolicyDenial)) throw error;
+      recordDenial('grpc', rpcMethod, principal.role);
+      throw new GrpcStatusError(grpc.status.PERMISSION_DENIED, error.message);
     }
     return principal;
   }
 
+  private audited(service: string, method: string, principal: Principal, request: unknown, log: Logger): void {
+    try {
+      this.options.onAudited?.({
+        service,
+        method,
+        principal,
+        tenantId: requestTenant(request) ?? principal.tenantId,
+        request,
+      });
+    } catch (error) {
+      log.error({ err: error }, 'could not record the audited change');
+    }
+  }
+
   private secure(
     service: string,
-    method: string,
     attributes: grpc.MethodDefinition<unknown, unknown>,
+    policy: AnyMethodPolicy,
     handler: grpc.UntypedHandleCall,
   ): grpc.UntypedHandleCall {
-    const log = this.options.logger.child({ rpc: `${service}/${method}` });
+    const rpcMethod = attributes.path.replace(/^\//, '');
+    const method = shortMethodName(attributes.path);
+    const protoMethod = method.slice(method.indexOf('/') + 1);
+    const log = this.options.logger.child({ rpc: rpcMethod });
     const reject = (error: unknown): Partial<grpc.StatusObject> => {
       const status = toStatus(error);
       if (status.code === grpc.status.INTERNAL) log.error({ err: error }, 'rpc failed');
@@ -136,18 +178,20 @@ export class GrpcServer {
     };
     if (!attributes.requestStream && !attributes.responseStream) {
       const unary = handler as grpc.handleUnaryCall<unknown, unknown>;
-      const rpcMethod = attributes.path.replace(/^\//, '');
       return ((call: grpc.ServerUnaryCall<unknown, unknown>, reply: grpc.sendUnaryData<unknown>) => {
         const startedAt = process.hrtime.bigint();
         const callback: grpc.sendUnaryData<unknown> = (error, value) => {
           recordRpc('grpc', rpcMethod, error ? (error.code ?? grpc.status.UNKNOWN) : grpc.status.OK, startedAt);
           reply(error, value);
         };
-        this.authorize(call.metadata, call.request).then(
+        this.authorize(method, rpcMethod, policy, call.metadata, call.request).then(
           (principal) =>
             principals.run(principal, () => {
               try {
-                unary(call, (error, value) => callback(error ? reject(error) : null, value));
+                unary(call, (error, value) => {
+                  if (!error && policy.audit) this.audited(service, protoMethod, principal, call.request, log);
+                  callback(error ? reject(error) : null, value);
+                });
               } catch (error) {
                 callback(reject(error));
               }
@@ -158,9 +202,21 @@ export class GrpcServer {
     }
     const streaming = handler as (call: grpc.ServerWritableStream<unknown, unknown>) => void;
     return ((call: grpc.ServerWritableStream<unknown, unknown>) => {
-      this.authorize(call.metadata, attributes.requestStream ? undefined : call.request).then(
+      const startedAt = process.hrtime.bigint();
+      this.authorize(
+        method,
+        rpcMethod,
+        policy,
+        call.metadata,
+        attributes.requestStream ? undefined : call.request,
+      ).then(
         (principal) => principals.run(principal, () => streaming(call)),
-        (error: unknown) => call.emit('error', reject(error)),
+        (error: unknown) => {
+          const status = reject(error);
+          // Only refusals are timed for streams: a stream's duration is its consumer's, not ours.
+          recordRpc('grpc', rpcMethod, status.code ?? grpc.status.UNKNOWN, startedAt);
+          call.emit('error', status);
+        },
       );
     }) as grpc.UntypedHandleCall;
   }

@@ -28,8 +28,17 @@ export {
   GrpcStatusError,
   assertTenantAccess,
   currentPrincipal,
+  type AuditedChange,
   type GrpcServerOptions,
 } from './grpc-server.js';
+export {
+  definePolicy,
+  describeGrant,
+  type Grant,
+  type MethodPolicy,
+  type RequestOf,
+  type ServicePolicy,
+} from './policy.js';
 export { startHttpServer, type HttpServer, type HttpServerOptions, type Readiness } from './http-server.js';
 export {
   DuplicateKeyError,

@@ -27,6 +27,17 @@ export function recordRpc(system: RpcSystem, method: string, code: grpc.status, 
   });
 }
 
+let rpcDenied: ReturnType<Meter['createCounter']> | undefined;
+
+/** Counts one call the access policy refused (PERMISSION_DENIED), by method and the caller's role. */
+export function recordDenial(system: RpcSystem, method: string, role: string): void {
+  rpcDenied ??= meter().createCounter('rpc.server.denied', {
+    description: "Calls refused by the method's access policy, by method and the caller's role.",
+    unit: '{call}',
+  });
+  rpcDenied.add(1, { rpc_system: system, rpc_method: method, role });
+}
+
 let startTimeRegistered = false;
 
 /** `process.start.time` (seconds since the epoch): a change means the process restarted. */

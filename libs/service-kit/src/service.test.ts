@@ -4,6 +4,7 @@ import { service as healthService } from 'grpc-health-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticator, type Principal } from './auth.js';
 import { currentPrincipal } from './grpc-server.js';
+import type { ServicePolicy } from './policy.js';
 import { runService, type RunningService } from './service.js';
 import { deferred } from '@switchboard/testkit';
 
@@ -37,6 +38,18 @@ function healthStatus(client: grpc.Client): Promise<string> {
 
 const token = (principal: Principal) => auth.issue(principal);
 
+// Answer as routing (a service, any tenant) or a tenant's admin would; every other method is closed.
+const callControlPolicy = Object.fromEntries(
+  Object.keys(callControlV1.CallControlServiceService).map((key) => [
+    key,
+    {
+      description: key,
+      audit: false,
+      allow: key === 'answer' ? { admin: 'tenant', service: 'any-tenant' } : {},
+    },
+  ]),
+) as unknown as ServicePolicy<typeof callControlV1.CallControlServiceService>;
+
 let running: RunningService;
 let client: callControlV1.CallControlServiceClient;
 let health: grpc.Client;
@@ -63,10 +76,12 @@ beforeAll(async () => {
         const all = Object.fromEntries(
           Object.keys(callControlV1.CallControlServiceService).map((name) => [name, notUsed]),
         );
-        server?.addService('switchboard.callcontrol.v1.CallControlService', callControlV1.CallControlServiceService, {
-          ...all,
-          ...implementation,
-        });
+        server?.addService(
+          'switchboard.callcontrol.v1.CallControlService',
+          callControlV1.CallControlServiceService,
+          { ...all, ...implementation },
+          callControlPolicy,
+        );
       },
     },
     {
@@ -122,11 +137,16 @@ describe('gRPC server from the kit', () => {
     expect(answered).toHaveLength(0);
   });
 
-  it("denies tenant A's token access to tenant B, and lets a service token serve any tenant", async () => {
+  it("denies tenant A's token access to tenant B and an agent the method, and lets a service token serve any tenant", async () => {
     const adminOfA = await token({ subject: 'anna', tenantId: 't-a', role: 'admin' });
     await expect(answer({ tenantId: 't-b', callId: 'c2' }, adminOfA)).rejects.toMatchObject({
       code: grpc.status.PERMISSION_DENIED,
-      details: 'admin of tenant t-a may not access tenant t-b',
+      details: 'admin of tenant t-a may not call CallControlService/Answer for tenant t-b',
+    });
+    const agent = await token({ subject: 'a-1', tenantId: 't-a', role: 'agent' });
+    await expect(answer({ tenantId: 't-a', callId: 'c2' }, agent)).rejects.toMatchObject({
+      code: grpc.status.PERMISSION_DENIED,
+      details: 'agent may not call CallControlService/Answer (allowed: admin, service)',
     });
     await answer({ tenantId: 't-a', callId: 'c3' }, adminOfA);
     const routing = await token({ subject: 'routing', tenantId: 'platform', role: 'service' });
@@ -144,11 +164,15 @@ describe('gRPC server from the kit', () => {
     const metrics = await fetch(`${base}/metrics`);
     expect(metrics.status).toBe(200);
     const text = await metrics.text();
-    // The earlier tests' calls: two answered, three refused without a valid token, one denied.
+    // The earlier tests' calls: two answered, three refused without a valid token, two denied.
     const method = 'rpc_method="switchboard.callcontrol.v1.CallControlService/Answer"';
     expect(text).toContain(`rpc_server_duration_count{rpc_system="grpc",${method},rpc_status="OK"`);
     expect(text).toMatch(new RegExp(`rpc_status="UNAUTHENTICATED"[^}]*} 3`));
-    expect(text).toMatch(new RegExp(`rpc_status="PERMISSION_DENIED"[^}]*} 1`));
+    expect(text).toMatch(new RegExp(`rpc_status="PERMISSION_DENIED"[^}]*} 2`));
+    // Denials are also counted by the caller's role.
+    const denied = `rpc_server_denied_total{rpc_system="grpc",${method}`;
+    expect(text).toContain(`${denied},role="admin"} 1`);
+    expect(text).toContain(`${denied},role="agent"} 1`);
   });
 
   it('reports NOT_SERVING and refuses new calls while in-flight work drains, then exits cleanly', async () => {
