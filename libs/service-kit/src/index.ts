@@ -79,3 +79,4 @@ export {
   type RpcHandlers,
   type ServeNatsRpcOptions,
 } from './nats/rpc.js';
+export { recordOutboundDenied, type OutboundPath } from './metrics.js';

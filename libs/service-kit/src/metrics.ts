@@ -38,6 +38,24 @@ export function recordDenial(system: RpcSystem, method: string, role: string): v
   rpcDenied.add(1, { rpc_system: system, rpc_method: method, role });
 }
 
+/** Where an outside call was refused: routing's desk-phone calls and callbacks, or a call-control method. */
+export type OutboundPath = 'routing' | 'callback' | 'originate' | 'forward' | 'dial' | 'dial_all';
+
+let outboundDenied: ReturnType<Meter['createCounter']> | undefined;
+
+/**
+ * Counts one outside call the tenant's outbound policy refused (`switchboard_outbound_denied_total`
+ * in Prometheus). `category` is one of `OUTBOUND_DENIAL_CATEGORIES` of `@switchboard/numbering`:
+ * both labels are closed lists, never a number.
+ */
+export function recordOutboundDenied(category: string, path: OutboundPath): void {
+  outboundDenied ??= meter().createCounter('switchboard.outbound.denied', {
+    description: "Outside calls refused by the tenant's outbound barring policy, by category and path.",
+    unit: '{call}',
+  });
+  outboundDenied.add(1, { category, path });
+}
+
 let startTimeRegistered = false;
 
 /** `process.start.time` (seconds since the epoch): a change means the process restarted. */
