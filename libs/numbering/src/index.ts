@@ -8,6 +8,7 @@ export {
 export { classifyNumber, type Classification } from './classify.js';
 export { DESTINATION_CLASSES, type DestinationClass } from './destination-classes.js';
 export { normalizeNumber, type NormalizeOptions } from './normalize.js';
+export { SHORTENED_SUFFIX, isShortened, sameNumber, shortenNumber } from './shorten.js';
 export {
   DEFAULT_OUTBOUND_POLICY,
   OUTBOUND_DENIAL_CATEGORIES,

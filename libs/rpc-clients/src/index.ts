@@ -21,3 +21,23 @@ export {
   ratingRpcSubject,
   type RatingRpcClient,
 } from './rating.js';
+export {
+  DEFAULT_RETENTION_DAYS,
+  PRIVACY_ERASE_DEFINITION,
+  PRIVACY_SERVICES,
+  PRIVACY_SHORTENED_METRIC,
+  privacyEraseClient,
+  privacyOf,
+  retentionCutoff,
+  startPrivacySweep,
+  tenantPrivacy,
+  privacyEraseServeSubject,
+  privacyEraseSubject,
+  servePrivacyErase,
+  type ErasedCount,
+  type PrivacyEraseClient,
+  type PrivacyService,
+  type PrivacySettings,
+  type PrivacySweepOptions,
+  type ServePrivacyEraseOptions,
+} from './privacy.js';

@@ -16,6 +16,11 @@ export const directoryConfigSchema = z.object({
     .int()
     .positive()
     .default(5 * 60_000),
+  /**
+   * How long EraseNumber waits for each service that stores citizens' numbers to shorten one
+   * (rating rewrites every page of the tenant that holds it).
+   */
+  DIRECTORY_ERASE_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
   /** Realm of the devices' digest credentials; `asterisk` is Asterisk's default realm. */
   DEVICE_SIP_REALM: z
     .string()

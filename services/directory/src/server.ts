@@ -24,6 +24,7 @@ import {
 } from './convert.js';
 import { AlreadyExistsError, InUseError, type Directory } from './directory.js';
 import { ValidationError } from './model.js';
+import type { NumberEraser } from './privacy-erase.js';
 import { SecretBoxError } from './secret-box.js';
 import { NotFoundError, type EntityKind } from './store.js';
 
@@ -35,6 +36,8 @@ const ADMIN_ROLES = new Set(['admin', 'operator', 'service']);
 const CREDENTIAL_READERS = new Set(['operator', 'service']);
 /** A person hands the new password to whoever sets up the phone; the kit keeps admins to their tenant. */
 const PASSWORD_ROTATORS = new Set(['admin', 'operator']);
+/** A citizen's request to erase their number goes to the tenant's administrator (or the provider). */
+const ERASERS = new Set(['admin', 'operator']);
 const { OpenState: OpenStateEnum } = directoryServiceV1;
 const OPEN_STATES: Record<OpenState, directoryServiceV1.OpenState> = {
   open: OpenStateEnum.OPEN_STATE_OPEN,
@@ -83,7 +86,7 @@ function handle<Req, Res>(work: (request: Req) => Promise<Res>): (request: Req) 
 }
 
 /** The admin API's handlers; `resolveNumber` and `isOpen` answer from memory only. */
-export function createDirectoryHandlers(directory: Directory): DirectoryHandlers {
+export function createDirectoryHandlers(directory: Directory, eraseNumber: NumberEraser): DirectoryHandlers {
   const write = <Req extends { tenantId: string }, Res>(work: (tenantId: string, request: Req) => Promise<Res>) =>
     handle(async (request: Req) => {
       const tenantId = tenantOf(request);
@@ -244,6 +247,11 @@ export function createDirectoryHandlers(directory: Directory): DirectoryHandlers
         siteId: staff?.siteId || number.siteId,
         staffId: staff?.staffId ?? '',
       };
+    }),
+    eraseNumber: handle(async (request: directoryServiceV1.EraseNumberRequest) => {
+      const tenantId = tenantOf(request);
+      requireRole(ERASERS, 'erase numbers');
+      return eraseNumber(tenantId, requireKey('number', request.number));
     }),
     isOpen: read(async (tenantId, request: directoryServiceV1.IsOpenRequest) => {
       const view = directory.cache.get(tenantId);

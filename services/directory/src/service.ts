@@ -7,6 +7,7 @@ import { directoryConfigSchema } from './config.js';
 import { CREDENTIAL_INDEXES, DeviceCredentials } from './device-credentials.js';
 import { Directory } from './directory.js';
 import { DIRECTORY_RPC_DEFINITION, directoryRpcServeSubject } from '@switchboard/rpc-clients';
+import { numberEraser } from './privacy-erase.js';
 import { SecretBox, decodeSecretKey } from './secret-box.js';
 import { createDirectoryHandlers } from './server.js';
 import { DirectoryStore, STORE_INDEXES } from './store.js';
@@ -61,7 +62,7 @@ export const directoryService: ServiceDefinition<typeof directoryConfigSchema> =
       },
     });
 
-    const handlers = createDirectoryHandlers(directory);
+    const handlers = createDirectoryHandlers(directory, numberEraser(nats, config.DIRECTORY_ERASE_TIMEOUT_MS));
     context.grpc!.addService(
       'switchboard.directory.v1.DirectoryService',
       directoryServiceV1.DirectoryServiceService,

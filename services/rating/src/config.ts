@@ -14,4 +14,6 @@ export const ratingConfigSchema = z.object({
   RATING_METRICS_INTERVAL_MS: z.coerce.number().int().min(1_000).default(60_000),
   /** How long rating waits for the directory's answer (a tenant's sites) over NATS. */
   RATING_DIRECTORY_TIMEOUT_MS: z.coerce.number().int().min(100).default(2_000),
+  /** How often rated legs past their tenant's retention days get their numbers shortened (ms). */
+  PRIVACY_SWEEP_INTERVAL_MS: z.coerce.number().int().min(1_000).default(3_600_000),
 });

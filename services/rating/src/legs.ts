@@ -1,3 +1,4 @@
+import type { DestinationClass } from '@switchboard/numbering';
 import { callV1 } from '@switchboard/proto';
 import { PoisonMessageError } from '@switchboard/service-kit';
 
@@ -12,6 +13,11 @@ export interface LegSource {
   role: LegRole;
   /** Number that decides the class: the called party, or the caller for inbound legs. */
   number: string;
+  /**
+   * The class of the full number, set when retention or an erase shortened `number` (which then
+   * classifies as nothing): a rerate rates the leg as before.
+   */
+  numberClass?: DestinationClass;
   /** Site from the leg's tags, else from another leg of the call; '' when none names one. */
   siteId: string;
   createdAt: Date;

@@ -36,6 +36,8 @@ const FREE: ClassPrice = {
 };
 
 function classOf(source: LegSource, tariff: Tariff): { destination: string; destinationClass: DestinationClass } {
+  const classify = (number: string) =>
+    source.numberClass ? { normalized: number, destinationClass: source.numberClass } : classifyNumber(number);
   switch (source.role) {
     case 'inbound':
       return { destination: source.number, destinationClass: 'inbound' };
@@ -44,14 +46,14 @@ function classOf(source: LegSource, tariff: Tariff): { destination: string; dest
     case 'forwarded':
       // Without the contract's free forwarding, a home-office leg costs what a call to that number costs.
       if (tariff.flags.forwardingFree) {
-        const { normalized } = classifyNumber(source.number);
+        const { normalized } = classify(source.number);
         return { destination: normalized || source.number, destinationClass: 'forwarded-home-office' };
       }
       break;
     case 'external':
       break;
   }
-  const { normalized, destinationClass } = classifyNumber(source.number);
+  const { normalized, destinationClass } = classify(source.number);
   return { destination: normalized || source.number, destinationClass };
 }
 

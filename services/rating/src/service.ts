@@ -1,5 +1,11 @@
 import { CALLS_STREAM, CDRS_STREAM, CallEvents, DLQ_STREAM, allTenantsSubject } from '@switchboard/events';
-import { RATING_RPC_DEFINITION, directoryRpcClient, ratingRpcServeSubject } from '@switchboard/rpc-clients';
+import {
+  RATING_RPC_DEFINITION,
+  directoryRpcClient,
+  ratingRpcServeSubject,
+  servePrivacyErase,
+  startPrivacySweep,
+} from '@switchboard/rpc-clients';
 import { serveNatsRpc, type ServiceDefinition } from '@switchboard/service-kit';
 import { startBatchConsumer } from './batch-consumer.js';
 import { ratingConfigSchema } from './config.js';
@@ -7,6 +13,7 @@ import { RatingEngine } from './engine.js';
 import { BulkPublisher, legPublisher } from './leg-publisher.js';
 import { billableLegs, type LegSource } from './legs.js';
 import { poolSnapshot, startPoolMetrics } from './pool-metrics.js';
+import { RatingPrivacy } from './privacy.js';
 import { addRatingService, usageHandler } from './server.js';
 import { DirectorySites, SiteReport } from './sites.js';
 import { INDEXES, openStore } from './store.js';
@@ -45,9 +52,24 @@ export const ratingService: ServiceDefinition<typeof ratingConfigSchema> = {
       track: context.track,
       queue: 'rating',
     });
-    context.onShutdown(() => {
-      for (const subscription of served) subscription.unsubscribe();
+    const privacy = new RatingPrivacy(store, directoryRpcClient(nats, config.RATING_DIRECTORY_TIMEOUT_MS), logger);
+    const erasing = servePrivacyErase(nats, {
+      service: 'rating',
+      erase: (tenantId, number) => privacy.erase(tenantId, number),
+      logger,
+      track: context.track,
     });
+    context.onShutdown(() => {
+      for (const subscription of [...served, ...erasing]) subscription.unsubscribe();
+    });
+    context.onShutdown(
+      startPrivacySweep({
+        intervalMs: config.PRIVACY_SWEEP_INTERVAL_MS,
+        sweep: (now) => privacy.sweep(now).then(() => undefined),
+        logger,
+        track: context.track,
+      }),
+    );
     context.onShutdown(
       startPoolMetrics(() => poolSnapshot(tariffStore, engine, new Date()), config.RATING_METRICS_INTERVAL_MS, logger),
     );

@@ -1,6 +1,7 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { Binary, type Collection, type Db } from 'mongodb';
 import type { IndexDeclaration } from '@switchboard/service-kit';
+import type { DestinationClass } from '@switchboard/numbering';
 import type { ratingV1 } from '@switchboard/proto';
 import type { LegRole, LegSource } from './legs.js';
 import type { Charge } from './pricing.js';
@@ -78,6 +79,13 @@ export interface PageDoc {
   legs: Binary;
   /** 1: raw DEFLATE of the JSON of the tuples. */
   format: 1;
+  /**
+   * Retention (src/privacy.ts): the earliest start of a leg whose number is still whole, null when
+   * none is; absent on a page no sweep has looked at yet.
+   */
+  fullFrom?: Date | null;
+  /** Bumped by every privacy rewrite of `legs`: the compare-and-set that keeps two rewrites from undoing each other. */
+  privacyRev?: number;
 }
 
 export interface MonthDoc {
@@ -208,6 +216,8 @@ export function encodeLegs(legs: readonly RatedLegRecord[]): Binary {
       leg.tariffId,
       leg.tariffVersion,
       leg.charges.map((charge) => [charge.pricePerMinute, charge.seconds, charge.amount]),
+      // Only on legs retention or an erase shortened: the class of the full number.
+      ...(leg.source.numberClass ? [leg.source.numberClass] : []),
     ]),
   );
 }
@@ -236,6 +246,7 @@ type LegTuple = [
   string,
   number,
   Array<[number, number, number]>,
+  DestinationClass?,
 ];
 
 export function decodeLegs(
@@ -255,6 +266,7 @@ export function decodeLegs(
       answeredAt: answeredAt === null ? undefined : new Date(answeredAt),
       endedAt: new Date(endedAt),
       traceparent,
+      ...(tuple[23] ? { numberClass: tuple[23] } : {}),
     };
     return {
       tenantId,

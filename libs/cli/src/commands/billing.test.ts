@@ -1,6 +1,6 @@
 import { billingV1 } from '@switchboard/proto';
 import { describe, expect, it } from 'vitest';
-import { CDR_COLUMNS, cdrRow, eurosFromTenThousandths, formatInvoice, shortenDestination } from './billing.js';
+import { CDR_COLUMNS, cdrRow, eurosFromTenThousandths, formatInvoice } from './billing.js';
 
 describe('sb invoice (text)', () => {
   it('prints each line with quantity, unit and contract unit price beside its net amount', () => {
@@ -39,14 +39,6 @@ describe('sb invoice (text)', () => {
 });
 
 describe('sb cdr export rows', () => {
-  it('hide the last three digits of a destination, whatever its length', () => {
-    expect(shortenDestination('+494621234567')).toBe('+494621234xxx');
-    expect(shortenDestination('201')).toBe('xxx');
-    expect(shortenDestination('110')).toBe('xxx');
-    expect(shortenDestination('12')).toBe('xx');
-    expect(shortenDestination('')).toBe('');
-  });
-
   it('write money as EUR with four decimals, exactly', () => {
     expect(eurosFromTenThousandths('0')).toBe('0.0000');
     expect(eurosFromTenThousandths('500')).toBe('0.0500');

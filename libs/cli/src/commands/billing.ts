@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import type * as grpc from '@grpc/grpc-js';
+import { shortenNumber } from '@switchboard/numbering';
 import { billingV1, type ratingV1 } from '@switchboard/proto';
 import { stringify } from 'csv-stringify';
 import { Option, type Command } from 'commander';
@@ -98,19 +99,6 @@ export const CDR_COLUMNS = [
   'site_id',
 ] as const;
 
-/** Data protection: a destination without its last three digits (`+4946212345xxx`, `xxx`). */
-export function shortenDestination(destination: string): string {
-  let hidden = 0;
-  const characters = [...destination];
-  for (let index = characters.length - 1; index >= 0 && hidden < 3; index -= 1) {
-    if (/\d/.test(characters[index] ?? '')) {
-      characters[index] = 'x';
-      hidden += 1;
-    }
-  }
-  return characters.join('');
-}
-
 /** 1/10,000 EUR (int64 as a string) → EUR with four decimals: `-12345` → `-1.2345`. */
 export function eurosFromTenThousandths(amount: string): string {
   const value = BigInt(amount);
@@ -125,7 +113,8 @@ export function cdrRow(leg: ratingV1.RatedLeg): Array<string | number> {
     leg.legId,
     leg.startedAt?.toISOString() ?? '',
     leg.billingMonth,
-    shortenDestination(leg.destination),
+    // Data protection: the export never shows a whole number, also before retention shortened it.
+    shortenNumber(leg.destination),
     leg.destinationClass,
     leg.durationSeconds,
     leg.billedSeconds,

@@ -10,12 +10,15 @@ import { GrpcStatusError, serveNatsRpc, type Logger, type NatsHandle } from '@sw
 export interface TestDirectory {
   setSites(tenantId: string, sites: readonly string[] | undefined): void;
   setDown(tenantId: string, down: boolean): void;
+  /** The tenant's privacy settings in its export document (none: the defaults). */
+  setPrivacy(tenantId: string, privacy: { retentionDays?: number; aggregateOnlyStatistics?: boolean }): void;
   stop(): void;
 }
 
 export function serveTestDirectory(nats: NatsHandle, logger: Logger, defaultSites: readonly string[]): TestDirectory {
   const sites = new Map<string, readonly string[] | undefined>();
   const down = new Set<string>();
+  const privacy = new Map<string, { retentionDays?: number; aggregateOnlyStatistics?: boolean }>();
   const unimplemented = () =>
     Promise.reject(new GrpcStatusError(grpc.status.UNIMPLEMENTED, 'the test directory answers ExportTenant only'));
   const subscriptions = serveNatsRpc(nats, {
@@ -33,7 +36,10 @@ export function serveTestDirectory(nats: NatsHandle, logger: Logger, defaultSite
         const known = sites.has(tenantId) ? sites.get(tenantId) : defaultSites;
         if (!known) throw new GrpcStatusError(grpc.status.NOT_FOUND, `no tenant ${tenantId}`);
         return {
-          document: JSON.stringify({ tenant: { tenantId }, sites: known.map((siteId) => ({ siteId, name: siteId })) }),
+          document: JSON.stringify({
+            tenant: { tenantId, ...(privacy.has(tenantId) ? { privacy: privacy.get(tenantId) } : {}) },
+            sites: known.map((siteId) => ({ siteId, name: siteId })),
+          }),
         };
       },
     },
@@ -48,6 +54,10 @@ export function serveTestDirectory(nats: NatsHandle, logger: Logger, defaultSite
     setDown: (tenantId, isDown) => {
       if (isDown) down.add(tenantId);
       else down.delete(tenantId);
+      changed(tenantId);
+    },
+    setPrivacy: (tenantId, settings) => {
+      privacy.set(tenantId, settings);
       changed(tenantId);
     },
     stop: () => subscriptions.forEach((subscription) => subscription.unsubscribe()),

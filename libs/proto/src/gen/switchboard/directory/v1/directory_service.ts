@@ -435,6 +435,30 @@ export interface IsOpenResponse {
   localTime: string;
 }
 
+export interface EraseNumberRequest {
+  tenantId: string;
+  /** The citizen's number as E.164 ("+49…"); a national form ("0…") is accepted and normalised. */
+  number: string;
+}
+
+/** What one service changed for one kind of record, e.g. rating / rated-leg / 12. */
+export interface ErasedRecords {
+  service: string;
+  kind: string;
+  count: string;
+}
+
+export interface EraseNumberResponse {
+  /**
+   * The E.164 number that was erased and the form it is now stored in (the directory's answer; a
+   * service answering the fan-out on sb.<tenant>.privacy.erase.<service> fills only `changes`).
+   */
+  number: string;
+  shortened: string;
+  /** One entry per service and kind (count 0 when the service holds none), sorted by service, kind. */
+  changes: ErasedRecords[];
+}
+
 function createBaseCreateTenantRequest(): CreateTenantRequest {
   return { tenantId: "", tenant: undefined };
 }
@@ -5571,6 +5595,299 @@ export const IsOpenResponse: MessageFns<IsOpenResponse> = {
   },
 };
 
+function createBaseEraseNumberRequest(): EraseNumberRequest {
+  return { tenantId: "", number: "" };
+}
+
+export const EraseNumberRequest: MessageFns<EraseNumberRequest> = {
+  encode(message: EraseNumberRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    if (message.number !== "") {
+      writer.uint32(18).string(message.number);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EraseNumberRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEraseNumberRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.number = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EraseNumberRequest {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      number: isSet(object.number) ? globalThis.String(object.number) : "",
+    };
+  },
+
+  toJSON(message: EraseNumberRequest): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.number !== "") {
+      obj.number = message.number;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EraseNumberRequest>, I>>(base?: I): EraseNumberRequest {
+    return EraseNumberRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EraseNumberRequest>, I>>(object: I): EraseNumberRequest {
+    const message = createBaseEraseNumberRequest();
+    message.tenantId = object.tenantId ?? "";
+    message.number = object.number ?? "";
+    return message;
+  },
+};
+
+function createBaseErasedRecords(): ErasedRecords {
+  return { service: "", kind: "", count: "0" };
+}
+
+export const ErasedRecords: MessageFns<ErasedRecords> = {
+  encode(message: ErasedRecords, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.service !== "") {
+      writer.uint32(10).string(message.service);
+    }
+    if (message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.count !== "0") {
+      writer.uint32(24).int64(message.count);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ErasedRecords {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseErasedRecords();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.count = reader.int64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ErasedRecords {
+    return {
+      service: isSet(object.service) ? globalThis.String(object.service) : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      count: isSet(object.count) ? globalThis.String(object.count) : "0",
+    };
+  },
+
+  toJSON(message: ErasedRecords): unknown {
+    const obj: any = {};
+    if (message.service !== "") {
+      obj.service = message.service;
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.count !== "0") {
+      obj.count = message.count;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ErasedRecords>, I>>(base?: I): ErasedRecords {
+    return ErasedRecords.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ErasedRecords>, I>>(object: I): ErasedRecords {
+    const message = createBaseErasedRecords();
+    message.service = object.service ?? "";
+    message.kind = object.kind ?? "";
+    message.count = object.count ?? "0";
+    return message;
+  },
+};
+
+function createBaseEraseNumberResponse(): EraseNumberResponse {
+  return { number: "", shortened: "", changes: [] };
+}
+
+export const EraseNumberResponse: MessageFns<EraseNumberResponse> = {
+  encode(message: EraseNumberResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.number !== "") {
+      writer.uint32(10).string(message.number);
+    }
+    if (message.shortened !== "") {
+      writer.uint32(18).string(message.shortened);
+    }
+    for (const v of message.changes) {
+      ErasedRecords.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EraseNumberResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEraseNumberResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.number = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.shortened = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.changes.push(ErasedRecords.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EraseNumberResponse {
+    return {
+      number: isSet(object.number) ? globalThis.String(object.number) : "",
+      shortened: isSet(object.shortened) ? globalThis.String(object.shortened) : "",
+      changes: globalThis.Array.isArray(object?.changes)
+        ? object.changes.map((e: any) => ErasedRecords.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: EraseNumberResponse): unknown {
+    const obj: any = {};
+    if (message.number !== "") {
+      obj.number = message.number;
+    }
+    if (message.shortened !== "") {
+      obj.shortened = message.shortened;
+    }
+    if (message.changes?.length) {
+      obj.changes = message.changes.map((e) => ErasedRecords.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EraseNumberResponse>, I>>(base?: I): EraseNumberResponse {
+    return EraseNumberResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EraseNumberResponse>, I>>(object: I): EraseNumberResponse {
+    const message = createBaseEraseNumberResponse();
+    message.number = object.number ?? "";
+    message.shortened = object.shortened ?? "";
+    message.changes = object.changes?.map((e) => ErasedRecords.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * The directory's admin API, plus the two lookups routing and ivr use per call (ResolveNumber,
  * IsOpen), which are also served over NATS request/reply on
@@ -5888,6 +6205,20 @@ export const DirectoryServiceService = {
     responseSerialize: (value: IsOpenResponse): Buffer => Buffer.from(IsOpenResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): IsOpenResponse => IsOpenResponse.decode(value),
   },
+  /**
+   * Data protection (DSGVO): shortens a citizen's number (last three digits → "xxx") everywhere
+   * the tenant's data holds it, whatever its age, and reports what each service changed. Fails
+   * UNAVAILABLE naming the services that did not answer; erasing is idempotent, so a retry is safe.
+   */
+  eraseNumber: {
+    path: "/switchboard.directory.v1.DirectoryService/EraseNumber" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EraseNumberRequest): Buffer => Buffer.from(EraseNumberRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EraseNumberRequest => EraseNumberRequest.decode(value),
+    responseSerialize: (value: EraseNumberResponse): Buffer => Buffer.from(EraseNumberResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): EraseNumberResponse => EraseNumberResponse.decode(value),
+  },
 } as const;
 
 export interface DirectoryServiceServer extends UntypedServiceImplementation {
@@ -5931,6 +6262,12 @@ export interface DirectoryServiceServer extends UntypedServiceImplementation {
   rotateDevicePassword: handleUnaryCall<RotateDevicePasswordRequest, RotateDevicePasswordResponse>;
   resolveNumber: handleUnaryCall<ResolveNumberRequest, ResolveNumberResponse>;
   isOpen: handleUnaryCall<IsOpenRequest, IsOpenResponse>;
+  /**
+   * Data protection (DSGVO): shortens a citizen's number (last three digits → "xxx") everywhere
+   * the tenant's data holds it, whatever its age, and reports what each service changed. Fails
+   * UNAVAILABLE naming the services that did not answer; erasing is idempotent, so a retry is safe.
+   */
+  eraseNumber: handleUnaryCall<EraseNumberRequest, EraseNumberResponse>;
 }
 
 export interface DirectoryServiceClient extends Client {
@@ -6407,6 +6744,26 @@ export interface DirectoryServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: IsOpenResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Data protection (DSGVO): shortens a citizen's number (last three digits → "xxx") everywhere
+   * the tenant's data holds it, whatever its age, and reports what each service changed. Fails
+   * UNAVAILABLE naming the services that did not answer; erasing is idempotent, so a retry is safe.
+   */
+  eraseNumber(
+    request: EraseNumberRequest,
+    callback: (error: ServiceError | null, response: EraseNumberResponse) => void,
+  ): ClientUnaryCall;
+  eraseNumber(
+    request: EraseNumberRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: EraseNumberResponse) => void,
+  ): ClientUnaryCall;
+  eraseNumber(
+    request: EraseNumberRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: EraseNumberResponse) => void,
   ): ClientUnaryCall;
 }
 

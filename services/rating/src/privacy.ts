@@ -1,0 +1,151 @@
+import { metrics, type Counter } from '@opentelemetry/api';
+import { classifyNumber, isShortened, sameNumber, shortenNumber } from '@switchboard/numbering';
+import {
+  PRIVACY_SHORTENED_METRIC,
+  retentionCutoff,
+  tenantPrivacy,
+  type DirectoryRpcClient,
+  type ErasedCount,
+} from '@switchboard/rpc-clients';
+import type { Logger } from '@switchboard/service-kit';
+import type { Filter } from 'mongodb';
+import { billingMonthOf } from './berlin-time.js';
+import { decodeLegs, encodeLegs, type PageDoc, type RatedLegRecord, type Store } from './store.js';
+
+// Data protection for rated legs: a citizen's number (the caller of an inbound leg, the called
+// party of an outbound or forwarded one) is kept whole for the tenant's retention days, then the
+// page holding the leg is rewritten with the number shortened (last three digits → xxx). Only the
+// numbers change: seconds, amounts, pools, the links' totals and usage stay exactly as rated, and a
+// rerate classifies such a leg by the class kept with it (`LegSource.numberClass`).
+
+/** Pages rewritten per query; a page holds up to one batch's legs. */
+const BATCH = 50;
+/** Tries of one page's rewrite while other writers (a replica's sweep, an erase) change it too. */
+const CAS_TRIES = 5;
+
+const KIND = 'rated-leg';
+
+/** Whether the leg names a citizen: every rated leg but an internal one (two staff members). */
+function namesCitizen(leg: RatedLegRecord): boolean {
+  return leg.source.role !== 'internal' && !isShortened(leg.source.number);
+}
+
+/** The leg with its numbers shortened; what decides its class on a rerate is kept with it. */
+function shortened(leg: RatedLegRecord): RatedLegRecord {
+  const numberClass =
+    leg.source.role === 'inbound'
+      ? undefined
+      : (leg.source.numberClass ?? classifyNumber(leg.source.number).destinationClass);
+  const destination = shortenNumber(leg.destination);
+  return {
+    ...leg,
+    destination,
+    source: {
+      ...leg.source,
+      // An outbound leg's destination is its number normalised: a rerate gives the same destination again.
+      number: leg.source.role === 'inbound' ? shortenNumber(leg.source.number) : destination,
+      ...(numberClass ? { numberClass } : {}),
+    },
+  };
+}
+
+export class RatingPrivacy {
+  private readonly counter: Counter;
+
+  constructor(
+    private readonly store: Store,
+    private readonly directory: Pick<DirectoryRpcClient, 'exportTenant'>,
+    private readonly logger: Logger,
+  ) {
+    this.counter = metrics.getMeter('@switchboard/rating').createCounter(PRIVACY_SHORTENED_METRIC.name, {
+      description: PRIVACY_SHORTENED_METRIC.description,
+      unit: PRIVACY_SHORTENED_METRIC.unit,
+    });
+  }
+
+  /**
+   * Shortens the numbers of legs that started before each tenant's retention cutoff. Only pages of
+   * months up to the cutoff's month are read, and each page records the start of its earliest leg
+   * still whole (`fullFrom`), so a page is read again only once that leg is due.
+   */
+  async sweep(now: Date): Promise<number> {
+    let total = 0;
+    for (const tenantId of await this.store.pages.distinct('tenantId')) {
+      let cutoff: Date;
+      try {
+        cutoff = retentionCutoff(now, (await tenantPrivacy(this.directory, tenantId)).retentionDays);
+      } catch (error) {
+        this.logger.warn(
+          { err: error, tenantId },
+          'retention: tenant settings unavailable; its legs wait for the next sweep',
+        );
+        continue;
+      }
+      const due: Filter<PageDoc> = {
+        tenantId,
+        billingMonth: { $lte: billingMonthOf(cutoff) },
+        $or: [{ fullFrom: { $exists: false } }, { fullFrom: { $lt: cutoff } }],
+      };
+      for (;;) {
+        const pages = await this.store.pages.find(due).limit(BATCH).toArray();
+        let rewritten = 0;
+        for (const page of pages) {
+          const result = await this.rewrite(page, (leg) => leg.startedAt < cutoff);
+          if (result === undefined) continue;
+          rewritten += 1;
+          total += result;
+          if (result > 0) this.counter.add(result, { tenant: tenantId, kind: KIND, reason: 'retention' });
+        }
+        // A page another writer changed meanwhile is left for the next round, so this loop ends.
+        if (pages.length < BATCH || rewritten === 0) break;
+      }
+    }
+    if (total > 0) this.logger.info({ legs: total }, 'retention shortened the numbers of rated legs');
+    return total;
+  }
+
+  /** Shortens `number` (E.164) in every rated leg of the tenant, whatever its age or rating version. */
+  async erase(tenantId: string, number: string): Promise<ErasedCount[]> {
+    const matches = (leg: RatedLegRecord) =>
+      sameNumber(leg.source.number, number) || sameNumber(leg.destination, number);
+    let count = 0;
+    for await (const first of this.store.pages.find({ tenantId })) {
+      let page: PageDoc | null = first;
+      for (let attempt = 0; page && decodeLegs(page).some((leg) => namesCitizen(leg) && matches(leg)); attempt += 1) {
+        if (attempt === CAS_TRIES) throw new Error(`page ${page._id} kept changing; erase again`);
+        const result = await this.rewrite(page, matches);
+        if (result !== undefined) {
+          count += result;
+          break;
+        }
+        page = await this.store.pages.findOne({ _id: page._id });
+      }
+    }
+    if (count > 0) this.counter.add(count, { tenant: tenantId, kind: KIND, reason: 'erase' });
+    return [{ kind: KIND, count }];
+  }
+
+  /**
+   * Rewrites one page with the citizen legs `due` picks shortened and records `fullFrom`. Returns
+   * how many legs it shortened, or undefined when another writer changed the page first.
+   */
+  private async rewrite(page: PageDoc, due: (leg: RatedLegRecord) => boolean): Promise<number | undefined> {
+    let count = 0;
+    let fullFrom: Date | null = null;
+    const legs = decodeLegs(page).map((leg) => {
+      if (!namesCitizen(leg)) return leg;
+      if (due(leg)) {
+        count += 1;
+        return shortened(leg);
+      }
+      if (!fullFrom || leg.startedAt < fullFrom) fullFrom = leg.startedAt;
+      return leg;
+    });
+    const revision = page.privacyRev ?? 0;
+    const result = await this.store.pages.updateOne(
+      { _id: page._id, privacyRev: page.privacyRev === undefined ? { $exists: false } : revision },
+      { $set: { fullFrom, privacyRev: revision + 1, ...(count > 0 ? { legs: encodeLegs(legs) } : {}) } },
+    );
+    return result.matchedCount === 1 ? count : undefined;
+  }
+}
