@@ -110,7 +110,7 @@ describe('enforcement in GrpcServer', () => {
       expect.arrayContaining([
         'PresenceService/SetState agent (self): allowed',
         'PresenceService/SetState agent (another agent): denied',
-        'PresenceService/SetState agent (self (agentId), another tenant): denied',
+        'PresenceService/SetState agent (another tenant): denied',
         'PresenceService/SetState supervisor (agent of own departments): allowed',
         'PresenceService/SetState supervisor (not agent of own departments): denied',
         'PresenceService/ListAgents supervisor (another department): denied',
@@ -118,7 +118,7 @@ describe('enforcement in GrpcServer', () => {
         'PresenceService/ListAgents service (any tenant): allowed',
         'PresenceService/WatchAgents supervisor (own department): allowed',
         'PresenceService/UpsertAgent finance (own tenant): denied',
-        'PresenceService/UpsertAgent admin (own tenant, another tenant): denied',
+        'PresenceService/UpsertAgent admin (another tenant): denied',
       ]),
     );
   });

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ROLES, type Authenticator, type Principal, type Role } from './auth.js';
 import { GrpcServer } from './grpc-server.js';
 import { createLogger } from './logger.js';
-import { describeGrant, type AnyMethodPolicy, type RequestOf, type ServicePolicy } from './policy.js';
+import type { AnyMethodPolicy, RequestOf, ServicePolicy } from './policy.js';
 
 // Test support (import from `@switchboard/service-kit/testing`): every cell of a service's
 // "who may call what" table derived from its declared policy, and a GrpcServer with the real
@@ -88,7 +88,7 @@ export function policyCells<D extends grpc.ServiceDefinition>(
       }
       const ownTenant = tenant(role === 'operator' || role === 'service' ? OTHER_TENANT : CELL_TENANT);
       const otherTenant = (fields: Record<string, unknown>) => {
-        if (hasTenant) add(`${describeGrant(grant)}, another tenant`, { ...fields, ...tenant(OTHER_TENANT) }, false);
+        if (hasTenant) add('another tenant', { ...fields, ...tenant(OTHER_TENANT) }, false);
       };
       if (grant === 'tenant') {
         add('own tenant', ownTenant, true);
@@ -119,10 +119,31 @@ export function policyCells<D extends grpc.ServiceDefinition>(
   return cells;
 }
 
+/**
+ * Every role may call every method in its widest scope (the tenant-bound roles still only their
+ * tenant): for tests of clients such as the CLI against a GrpcServer, where who may call is not
+ * the subject. Never for a service (a service's policy is its own policy.ts).
+ */
+export function permitAll<D extends grpc.ServiceDefinition>(definition: D): ServicePolicy<D> {
+  const allow = Object.fromEntries(
+    ROLES.map((role) => [role, role === 'operator' || role === 'service' ? 'any-tenant' : 'tenant']),
+  );
+  return Object.fromEntries(
+    Object.keys(definition).map((key) => [key, { description: key, audit: false, allow }]),
+  ) as unknown as ServicePolicy<D>;
+}
+
 /** What a cell's call came to: the status, and whether the handler ran. */
 export interface CellOutcome {
   readonly code: grpc.status;
   readonly reached: boolean;
+}
+
+/** What the declaration says a cell comes to: allowed reaches the handler, denied never does. */
+export function expectedOutcome(cell: PolicyCell): CellOutcome {
+  return cell.allowed
+    ? { code: grpc.status.OK, reached: true }
+    : { code: grpc.status.PERMISSION_DENIED, reached: false };
 }
 
 export interface PolicyCellServer {

@@ -23,6 +23,7 @@ import { createAdapterMetrics } from './metrics.js';
 import { Reconciler } from './reconciler.js';
 import { TenantResolver, type TenantLookup } from './tenant-resolver.js';
 import { VoicemailRecorder } from './voicemail.js';
+import { callControlPolicy } from './policy.js';
 
 const CALL_CONTROL = 'switchboard.callcontrol.v1.CallControlService';
 
@@ -179,7 +180,7 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
       track,
       subjectFor: (method) => callControlServeSubject(config.ADAPTER_ID, method),
     });
-    grpc!.addService(CALL_CONTROL, definition, grpcImplementation(definition, handlers));
+    grpc!.addService(CALL_CONTROL, definition, grpcImplementation(definition, handlers), callControlPolicy);
     logger.info({ adapterId: config.ADAPTER_ID, app: config.ARI_APP, ari: config.ARI_URL }, 'connected to Asterisk');
   },
 };

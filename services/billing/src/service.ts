@@ -1,15 +1,17 @@
 import { BillingEvents, CDRS_STREAM, INVOICES_STREAM, DLQ_STREAM, allTenantsSubject } from '@switchboard/events';
 import { billingV1 } from '@switchboard/proto';
-import { ratingRpcClient } from '@switchboard/rpc-clients';
+import { directoryRpcClient, ratingRpcClient, servePrivacyErase, startPrivacySweep } from '@switchboard/rpc-clients';
 import { newEventMeta, type ServiceDefinition } from '@switchboard/service-kit';
 import { CDR_CONSUMER, LegBatcher, cdrRatedHandler } from './cdr-consumer.js';
 import { billingConfigSchema, sellerFrom } from './config.js';
 import { DocumentStore } from './documents.js';
 import { InvoiceStore, invoiceIndexes } from './invoices.js';
+import { BillingPrivacy } from './privacy.js';
 import { RatedLegStore } from './rated-legs.js';
 import { rollupIndexes } from './rollups.js';
 import { unassignedSitesAlert } from './unassigned.js';
 import { billingServer } from './server.js';
+import { billingPolicy } from './policy.js';
 
 export const SERVICE_NAME = 'billing';
 
@@ -59,6 +61,28 @@ export const billingService: ServiceDefinition<typeof billingConfigSchema> = {
             grossCents: String(invoice.grossCents),
           });
         },
+      }),
+      billingPolicy,
+    );
+    const privacy = new BillingPrivacy(
+      db,
+      legs,
+      directoryRpcClient(context.nats!, context.config.BILLING_DIRECTORY_TIMEOUT_MS),
+      context.logger,
+    );
+    const erasing = servePrivacyErase(context.nats!, {
+      service: SERVICE_NAME,
+      erase: (tenantId, number) => privacy.erase(tenantId, number),
+      logger: context.logger,
+      track: context.track,
+    });
+    context.onShutdown(() => erasing.forEach((subscription) => subscription.unsubscribe()));
+    context.onShutdown(
+      startPrivacySweep({
+        intervalMs: context.config.PRIVACY_SWEEP_INTERVAL_MS,
+        sweep: (now) => privacy.sweep(now).then(() => undefined),
+        logger: context.logger,
+        track: context.track,
       }),
     );
     await context.consume({

@@ -11,6 +11,7 @@ import { numberEraser } from './privacy-erase.js';
 import { SecretBox, decodeSecretKey } from './secret-box.js';
 import { createDirectoryHandlers } from './server.js';
 import { DirectoryStore, STORE_INDEXES } from './store.js';
+import { directoryPolicy } from './policy.js';
 
 const NAME = 'directory';
 
@@ -67,6 +68,7 @@ export const directoryService: ServiceDefinition<typeof directoryConfigSchema> =
       'switchboard.directory.v1.DirectoryService',
       directoryServiceV1.DirectoryServiceService,
       grpcImplementation(directoryServiceV1.DirectoryServiceService, handlers),
+      directoryPolicy,
     );
     const served = serveNatsRpc(nats, {
       definition: DIRECTORY_RPC_DEFINITION,

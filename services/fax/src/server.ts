@@ -11,7 +11,6 @@ import { audioFileName, type VoicemailRecord, type VoicemailStore } from './voic
 
 const { DocumentFormat } = faxServiceV1;
 const CHUNK_BYTES = 64 * 1024;
-const ADMIN_ROLES = new Set(['admin', 'operator', 'service']);
 
 export interface FaxApiDependencies {
   store: FaxStore;
@@ -86,16 +85,6 @@ function unary<Req, Res>(work: (request: Req) => Promise<Res>): grpc.handleUnary
       (error: unknown) => callback(toStatusError(error) as grpc.ServiceError),
     );
   };
-}
-
-function requireAdmin(): void {
-  const principal = currentPrincipal();
-  if (!ADMIN_ROLES.has(principal.role)) {
-    throw new GrpcStatusError(
-      grpc.status.PERMISSION_DENIED,
-      `${principal.role} may not change fax or voicemail administration`,
-    );
-  }
 }
 
 function clampPageSize(requested: number, fallback: number, max: number): number {
@@ -219,7 +208,6 @@ export function createFaxApi({
     }),
 
     retryFaxDelivery: unary(async (request) => {
-      requireAdmin();
       const fax = await found(request.tenantId, request.faxId);
       const retried = await intake.retryDelivery(request.tenantId, request.faxId);
       if (!retried) {
@@ -237,7 +225,6 @@ export function createFaxApi({
     getFaxSettings: unary(async (request) => ({ settings: await settings.get(request.tenantId) })),
 
     updateFaxSettings: unary(async (request) => {
-      requireAdmin();
       if (!request.settings) throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, 'settings are required');
       return { settings: await settings.update(request.tenantId, request.settings) };
     }),
@@ -315,7 +302,6 @@ export function createFaxApi({
     }),
 
     retryVoicemailDelivery: unary(async (request) => {
-      requireAdmin();
       const voicemail = await foundVoicemail(request.tenantId, request.voicemailId);
       const retried = await voicemailIntake.retryDelivery(request.tenantId, request.voicemailId);
       if (!retried) {

@@ -16,6 +16,7 @@ import { RETENTION_INDEXES, Retention } from './retention.js';
 import { createFaxApi } from './server.js';
 import { VoicemailIntake } from './voicemail-intake.js';
 import { VOICEMAIL_STORE_INDEXES, VoicemailStore } from './voicemail-store.js';
+import { faxPolicy } from './policy.js';
 
 export const FAX_RECEIVED_DURABLE = 'fax-received';
 export const VOICEMAIL_RECEIVED_DURABLE = 'fax-voicemail-received';
@@ -82,6 +83,7 @@ export const faxService: ServiceDefinition<typeof faxConfigSchema> = {
       'switchboard.fax.v1.FaxService',
       faxServiceV1.FaxServiceService,
       createFaxApi({ store, settings, mailboxes, intake, retention, voicemails, voicemailIntake }),
+      faxPolicy,
     );
 
     const maxAttempts = config.FAX_DELIVERY_MAX_ATTEMPTS;

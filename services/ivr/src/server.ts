@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { type ivrServiceV1 } from '@switchboard/proto';
-import { GrpcStatusError, currentPrincipal, type RpcHandlers } from '@switchboard/service-kit';
+import { GrpcStatusError, type RpcHandlers } from '@switchboard/service-kit';
 import { evaluateStep } from './evaluate.js';
 import type { MenuCache } from './menu-cache.js';
 import type { MenuCatalog } from './menu-catalog.js';
@@ -8,28 +8,19 @@ import { reasonLabel, type IvrMetrics } from './metrics.js';
 
 export type IvrHandlers = RpcHandlers<typeof ivrServiceV1.IvrServiceService>;
 
-const EDITOR_ROLES = new Set(['admin', 'operator', 'service']);
-
-// Only called from gRPC handlers, where the kit has put the caller's principal in context.
-function requireEditor(): void {
-  const { role } = currentPrincipal();
-  if (!EDITOR_ROLES.has(role)) throw new GrpcStatusError(grpc.status.PERMISSION_DENIED, `${role} may not change menus`);
-}
-
 function requireMenu(menu: ivrServiceV1.Menu | undefined): ivrServiceV1.Menu {
   if (!menu) throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, 'menu is required');
   return menu;
 }
 
 /**
- * The IVR API. The handlers are transport-neutral: the kit serves them over gRPC (with the
- * token's tenant checked against `tenant_id`) and EvaluateStep also over NATS (subject tenant
+ * The IVR API. The handlers are transport-neutral: the kit serves them over gRPC (the caller's
+ * role and tenant checked against policy.ts first) and EvaluateStep also over NATS (subject tenant
  * checked). Menus of another tenant are simply not found: every lookup is by the request's tenant.
  */
 export function createIvrHandlers(catalog: MenuCatalog, cache: MenuCache, metrics: IvrMetrics): IvrHandlers {
   return {
     createMenu: async ({ tenantId, menu }) => {
-      requireEditor();
       const saved = await catalog.save(tenantId, { upserts: [requireMenu(menu)], deletes: [], mustExist: false });
       return { menu: saved.menus[0] };
     },
@@ -39,17 +30,14 @@ export function createIvrHandlers(catalog: MenuCatalog, cache: MenuCache, metric
       return { menus: [...menus], revision: String(revision) };
     },
     updateMenu: async ({ tenantId, menu }) => {
-      requireEditor();
       const saved = await catalog.save(tenantId, { upserts: [requireMenu(menu)], deletes: [], mustExist: true });
       return { menu: saved.menus[0] };
     },
     deleteMenu: async ({ tenantId, menuId }) => {
-      requireEditor();
       await catalog.save(tenantId, { upserts: [], deletes: [menuId] });
       return {};
     },
     saveMenus: async ({ tenantId, menus, deleteMenuIds, expectedRevision }) => {
-      requireEditor();
       const expected = Number(expectedRevision);
       const saved = await catalog.save(tenantId, {
         upserts: menus,

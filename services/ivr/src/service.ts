@@ -9,6 +9,7 @@ import { MenuStore } from './menu-store.js';
 import { createIvrMetrics } from './metrics.js';
 import { createIvrHandlers } from './server.js';
 import { ivrRpcServeSubject } from '@switchboard/rpc-clients';
+import { ivrPolicy } from './policy.js';
 
 const IVR_SERVICE = 'switchboard.ivr.v1.IvrService';
 
@@ -77,6 +78,6 @@ export const ivrService: ServiceDefinition<typeof ivrConfigSchema> = {
       logger,
       track,
     });
-    context.grpc!.addService(IVR_SERVICE, definition, grpcImplementation(definition, handlers));
+    context.grpc!.addService(IVR_SERVICE, definition, grpcImplementation(definition, handlers), ivrPolicy);
   },
 };

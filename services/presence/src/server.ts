@@ -8,6 +8,7 @@ import { presenceConfigSchema } from './config.js';
 import { DirectorySync } from './directory-sync.js';
 import { observeAgents } from './metrics.js';
 import { PRESENCE_QUEUE, hotPathMethods, presenceRpcServeSubject } from '@switchboard/rpc-clients';
+import { presencePolicy } from './policy.js';
 import { Presence, unaryMethods } from './presence.js';
 import { watchAgents } from './watch.js';
 
@@ -47,10 +48,17 @@ export const presenceService: ServiceDefinition<typeof presenceConfigSchema> = {
 
     const watch = watchAgents(store, logger);
     onShutdown(watch.closeAll);
-    server!.addService(PRESENCE_SERVICE, presenceV1.PresenceServiceService, {
-      ...grpcImplementation(unaryMethods, handlers),
-      watchAgents: watch.handler as grpc.UntypedHandleCall,
-    });
+    server!.addService(
+      PRESENCE_SERVICE,
+      presenceV1.PresenceServiceService,
+      {
+        ...grpcImplementation(unaryMethods, handlers),
+        watchAgents: watch.handler as grpc.UntypedHandleCall,
+      },
+      presencePolicy((tenantId, agentId) =>
+        store.get(tenantId, agentId)?.agent.departments.map((membership) => membership.departmentId),
+      ),
+    );
 
     await consume(callEventConsumer(store));
 

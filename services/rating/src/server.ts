@@ -8,6 +8,7 @@ import type { DirectorySites } from './sites.js';
 import { clockOf, DEFAULT_TARIFF, parseTariffInput, TariffValidationError, type Tariff } from './tariff.js';
 import type { TariffStore } from './tariff-store.js';
 import { monthUsage } from './usage.js';
+import { ratingPolicy } from './policy.js';
 
 const MAX_NUMBERS = 1000;
 
@@ -135,5 +136,10 @@ export function addRatingService(
         : { tariffs: [tariffToProto(DEFAULT_TARIFF)], isDefault: true };
     }),
   };
-  server.addService('switchboard.rating.v1.RatingService', ratingServiceV1.RatingServiceService, implementation);
+  server.addService(
+    'switchboard.rating.v1.RatingService',
+    ratingServiceV1.RatingServiceService,
+    implementation,
+    ratingPolicy,
+  );
 }

@@ -11,6 +11,7 @@ import { DepartmentQueues } from './department-queue.js';
 import { routingApi } from './routing-api.js';
 import { TenantDirectory } from './tenant-directory.js';
 import { WaitEstimates } from './wait-estimates.js';
+import { routingPolicy } from './policy.js';
 
 /** The per-call flow: one durable work queue of call.started shared by every replica. */
 export const routingService: ServiceDefinition<typeof routingConfigSchema> = {
@@ -75,6 +76,7 @@ export const routingService: ServiceDefinition<typeof routingConfigSchema> = {
       'switchboard.routing.v1.RoutingService',
       routingV1.RoutingServiceService,
       grpcImplementation(routingV1.RoutingServiceService, routingApi(states, queues)),
+      routingPolicy,
     );
 
     await consume({

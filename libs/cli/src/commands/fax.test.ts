@@ -10,6 +10,7 @@ import {
   createLogger,
   currentPrincipal,
 } from '@switchboard/service-kit';
+import { permitAll } from '@switchboard/service-kit/testing';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerFaxCommand } from './fax.js';
@@ -92,7 +93,12 @@ beforeAll(async () => {
     authenticator: createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' }),
     logger: createLogger({ service: 'cli-fax-test', level: 'silent' }),
   });
-  server.addService('switchboard.fax.v1.FaxService', faxServiceV1.FaxServiceService, implementation());
+  server.addService(
+    'switchboard.fax.v1.FaxService',
+    faxServiceV1.FaxServiceService,
+    implementation(),
+    permitAll(faxServiceV1.FaxServiceService),
+  );
   address = `127.0.0.1:${await server.listen('127.0.0.1', 0)}`;
   server.setServing(true);
   dir = await mkdtemp(path.join(tmpdir(), 'sb-cli-fax-'));

@@ -4,6 +4,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { ivrServiceV1 } from '@switchboard/proto';
 import { GrpcServer, GrpcStatusError, createAuthenticator, createLogger } from '@switchboard/service-kit';
+import { permitAll } from '@switchboard/service-kit/testing';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerIvrCommand } from './ivr.js';
@@ -67,7 +68,12 @@ beforeAll(async () => {
     authenticator: createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' }),
     logger: createLogger({ service: 'cli-ivr-test', level: 'silent' }),
   });
-  server.addService('switchboard.ivr.v1.IvrService', ivrServiceV1.IvrServiceService, implementation());
+  server.addService(
+    'switchboard.ivr.v1.IvrService',
+    ivrServiceV1.IvrServiceService,
+    implementation(),
+    permitAll(ivrServiceV1.IvrServiceService),
+  );
   address = `127.0.0.1:${await server.listen('127.0.0.1', 0)}`;
   server.setServing(true);
   dir = await mkdtemp(path.join(tmpdir(), 'sb-cli-ivr-'));

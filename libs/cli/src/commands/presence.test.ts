@@ -7,6 +7,7 @@ import {
   createLogger,
   currentPrincipal,
 } from '@switchboard/service-kit';
+import { permitAll } from '@switchboard/service-kit/testing';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerPresenceCommand } from './presence.js';
@@ -86,7 +87,12 @@ beforeAll(async () => {
     authenticator: createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' }),
     logger: createLogger({ service: 'cli-presence-test', level: 'silent' }),
   });
-  server.addService('switchboard.presence.v1.PresenceService', presenceV1.PresenceServiceService, implementation());
+  server.addService(
+    'switchboard.presence.v1.PresenceService',
+    presenceV1.PresenceServiceService,
+    implementation(),
+    permitAll(presenceV1.PresenceServiceService),
+  );
   address = `127.0.0.1:${await server.listen('127.0.0.1', 0)}`;
   server.setServing(true);
 });

@@ -7,6 +7,7 @@ import {
   createLogger,
   currentPrincipal,
 } from '@switchboard/service-kit';
+import { permitAll } from '@switchboard/service-kit/testing';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerRoutingCommands } from './routing.js';
@@ -65,7 +66,12 @@ beforeAll(async () => {
     authenticator: createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' }),
     logger: createLogger({ service: 'cli-routing-test', level: 'silent' }),
   });
-  server.addService('switchboard.routing.v1.RoutingService', routingV1.RoutingServiceService, implementation);
+  server.addService(
+    'switchboard.routing.v1.RoutingService',
+    routingV1.RoutingServiceService,
+    implementation,
+    permitAll(routingV1.RoutingServiceService),
+  );
   address = `127.0.0.1:${await server.listen('127.0.0.1', 0)}`;
   server.setServing(true);
 });

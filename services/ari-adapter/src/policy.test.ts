@@ -1,0 +1,25 @@
+import { callControlV1 } from '@switchboard/proto';
+import {
+  expectedOutcome,
+  policyCells,
+  servePolicyCells,
+  type PolicyCellServer,
+} from '@switchboard/service-kit/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callControlPolicy } from './policy.js';
+
+// Every cell of the declared policy over gRPC: allowed cells reach the handler, denied ones never do.
+const definition = callControlV1.CallControlServiceService;
+const policy = callControlPolicy;
+let server: PolicyCellServer;
+
+beforeAll(async () => {
+  server = await servePolicyCells('switchboard.callcontrol.v1.CallControlService', definition, policy);
+});
+afterAll(() => server?.close());
+
+describe('who may call what: switchboard.callcontrol.v1.CallControlService', () => {
+  it.each(policyCells(definition, policy).map((cell) => [cell.label, cell] as const))('%s', async (_label, cell) => {
+    expect(await server.call(cell)).toEqual(expectedOutcome(cell));
+  });
+});
