@@ -24,6 +24,10 @@ export const billingConfigSchema = z.object({
    * write still in flight when the close starts is never lost between two invoices.
    */
   CLOSE_SETTLE_MS: z.coerce.number().int().min(0).default(5_000),
+  /** How often stored legs past their tenant's retention days get their numbers shortened (ms). */
+  PRIVACY_SWEEP_INTERVAL_MS: z.coerce.number().int().min(1_000).default(3_600_000),
+  /** How long billing waits for the directory (a tenant's privacy settings) over NATS (ms). */
+  BILLING_DIRECTORY_TIMEOUT_MS: z.coerce.number().int().min(100).default(2_000),
 });
 
 export type BillingConfig = z.infer<typeof billingConfigSchema>;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isShortened, shortenNumber } from '@switchboard/numbering';
 import { DuplicateKeyError, withTypedErrors } from '@switchboard/service-kit';
 import { MongoBulkWriteError, type Collection, type Db, type FindCursor } from 'mongodb';
 import type { ChargeSum } from './invoice.js';
@@ -457,6 +458,24 @@ export class RatedLegStore {
   exportMonth(tenantId: string, month: string): FindCursor<StoredLeg> {
     return this.current.month(tenantId, month);
   }
+
+  /**
+   * Data protection (src/privacy.ts): shortens the destination of the tenant's legs, current and
+   * replaced versions, that started in `[from, before)` (any time when left out) and that `pick`
+   * selects; internal legs name no citizen and stay. Amounts and seconds are not touched.
+   */
+  async shortenNumbers(
+    range: { tenantId: string; from?: Date; before?: Date },
+    pick: (leg: StoredLeg) => boolean,
+  ): Promise<{ shortened: number; missed: number }> {
+    const total = { shortened: 0, missed: 0 };
+    for (const collection of [this.current, this.versions]) {
+      const outcome = await collection.shortenNumbers(range, pick);
+      total.shortened += outcome.shortened;
+      total.missed += outcome.missed;
+    }
+    return total;
+  }
 }
 
 /**
@@ -572,6 +591,28 @@ class LegCollection {
 
   async replace(record: LegRecord): Promise<void> {
     await this.collection.replaceOne({ _id: record._id }, encode(record));
+  }
+
+  /**
+   * Rewrites the picked legs with their destination shortened, each only if it is still as read
+   * (a rerating that replaced it meanwhile wins, counted in `missed`).
+   */
+  async shortenNumbers(
+    range: { tenantId: string; from?: Date; before?: Date },
+    pick: (leg: StoredLeg) => boolean,
+  ): Promise<{ shortened: number; missed: number }> {
+    const outcome = { shortened: 0, missed: 0 };
+    const startedAt = { ...(range.from ? { $gte: range.from } : {}), ...(range.before ? { $lt: range.before } : {}) };
+    const filter = { tenantId: range.tenantId, ...(range.from || range.before ? { startedAt } : {}) };
+    for await (const document of this.collection.find(filter).batchSize(500)) {
+      const record = decode(document);
+      if (record.destinationClass === 'internal' || isShortened(record.destination) || !pick(record)) continue;
+      const { leg } = encode({ ...record, destination: shortenNumber(record.destination) });
+      const result = await this.collection.updateOne({ _id: document._id, leg: document.leg }, { $set: { leg } });
+      if (result.modifiedCount === 1) outcome.shortened += 1;
+      else outcome.missed += 1;
+    }
+    return outcome;
   }
 
   /** A month's legs as the export shows them, by start time, streamed. */
