@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerAuditCommand } from './commands/audit.js';
 import { registerDirectoryCommands } from './commands/directory.js';
 import { registerFaxCommand } from './commands/fax.js';
 import { registerRatingCommands } from './commands/rating.js';
@@ -19,6 +20,7 @@ export function createProgram(): Command {
   registerBillingCommands(program);
   registerIvrCommand(program);
   registerDirectoryCommands(program);
+  registerAuditCommand(program);
   registerPresenceCommand(program);
   registerRoutingCommands(program);
   return program;

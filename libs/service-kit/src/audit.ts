@@ -3,19 +3,9 @@ import { metrics, type Counter } from '@opentelemetry/api';
 import { SubjectError } from '@switchboard/events';
 import { auditV1, type auditEventsV1 } from '@switchboard/proto';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
-import type { Principal } from './auth.js';
+import type { AuditedChange } from './grpc-server.js';
 import type { Logger } from './logger.js';
 import { newEventMeta } from './nats/event-meta.js';
-
-/** A change an admin API made, as GrpcServer reports it after the handler succeeded. */
-export interface AuditedChange {
-  /** The gRPC service (e.g. `switchboard.directory.v1.DirectoryService`) or its short name. */
-  service: string;
-  method: string;
-  principal: Principal;
-  tenantId: string;
-  request: unknown;
-}
 
 /** Longest summary stored, in UTF-8 bytes. */
 export const SUMMARY_LIMIT_BYTES = 4_096;

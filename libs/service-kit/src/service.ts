@@ -1,6 +1,14 @@
 import type { z } from 'zod';
 import type { PubAck } from '@nats-io/jetstream';
-import { DLQ_STREAM, type EventPayload, type EventType, type StreamDefinition } from '@switchboard/events';
+import {
+  AUDIT_STREAM,
+  AuditEvents,
+  DLQ_STREAM,
+  type EventPayload,
+  type EventType,
+  type StreamDefinition,
+} from '@switchboard/events';
+import { createAuditRecorder } from './audit.js';
 import { createAuthenticator, type Authenticator } from './auth.js';
 import {
   baseConfigSchema,
@@ -129,7 +137,8 @@ export async function runService<S extends z.ZodObject>(
   try {
     if (definition.nats) {
       nats = await connectNats({ url: config.NATS_URL ?? '', name: definition.name, logger });
-      await ensureStreams(nats.jsm, definition.nats.streams);
+      // A service with an API publishes its audit entries: the stream must exist before the first change.
+      await ensureStreams(nats.jsm, [...definition.nats.streams, ...(definition.grpc ? [AUDIT_STREAM] : [])]);
       // ensureStreams always adds the DLQ stream; its size is what the DLQ panel and alert watch.
       const streamNames = [...new Set([DLQ_STREAM.name, ...definition.nats.streams.map((stream) => stream.name)])];
       stopObservingJetStream = observeJetStream(
@@ -153,7 +162,18 @@ export async function runService<S extends z.ZodObject>(
         issuer: config.AUTH_JWT_ISSUER ?? '',
         audience: config.AUTH_JWT_AUDIENCE ?? '',
       });
-      grpc = new GrpcServer({ authenticator, logger, reflectionProtos: definition.grpc.reflectionProtos });
+      const publisher = nats;
+      grpc = new GrpcServer({
+        authenticator,
+        logger,
+        reflectionProtos: definition.grpc.reflectionProtos,
+        onAudited: createAuditRecorder({
+          producer: definition.name,
+          publish: publisher && ((event) => publishEvent(publisher, AuditEvents.recorded, event)),
+          logger,
+          track: (work) => context.track(work),
+        }),
+      });
     }
 
     const context: ServiceContext<z.infer<S>> = {

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { ROLES, type Authenticator, type Principal, type Role } from './auth.js';
+import { ROLES, crossTenant, type Authenticator, type Principal, type Role } from './auth.js';
 import { GrpcServer } from './grpc-server.js';
 import { createLogger } from './logger.js';
 import type { AnyMethodPolicy, RequestOf, ServicePolicy } from './policy.js';
@@ -87,8 +87,9 @@ export function policyCells<D extends grpc.ServiceDefinition>(
         continue;
       }
       const ownTenant = tenant(role === 'operator' || role === 'service' ? OTHER_TENANT : CELL_TENANT);
+      // Operators and services address every tenant, whatever else their grant checks.
       const otherTenant = (fields: Record<string, unknown>) => {
-        if (hasTenant) add('another tenant', { ...fields, ...tenant(OTHER_TENANT) }, false);
+        if (hasTenant && !crossTenant(role)) add('another tenant', { ...fields, ...tenant(OTHER_TENANT) }, false);
       };
       if (grant === 'tenant') {
         add('own tenant', ownTenant, true);

@@ -1,4 +1,5 @@
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import type { AuditLog } from './audit-log.js';
 import { type DirectoryCache, TenantView } from './cache.js';
 import type { ChangePublisher } from './change-events.js';
 import { type DeviceCredential, type DeviceCredentials, deviceOwners } from './device-credentials.js';
@@ -53,6 +54,8 @@ export class Directory {
     readonly cache: DirectoryCache,
     private readonly events: ChangePublisher,
     private readonly credentials: DeviceCredentials,
+    /** Every service's changes to the tenant, kept here (append-only) and listed to its admins. */
+    readonly audit: AuditLog,
   ) {}
 
   /** Loads every tenant and forgets those that no longer exist. */
@@ -220,9 +223,14 @@ export class Directory {
     return { document, version };
   }
 
-  async exportTenant(tenantId: string, format: 'yaml' | 'json'): Promise<string> {
+  /**
+   * The tenant as one document; with `includeAudit` its audit log follows (`audit`, oldest first),
+   * which an import ignores: the log is append-only and never replaced.
+   */
+  async exportTenant(tenantId: string, format: 'yaml' | 'json', includeAudit = false): Promise<string> {
     const document = await this.current(tenantId);
-    return format === 'json' ? `${JSON.stringify(document, null, 2)}\n` : stringifyYaml(document);
+    const exported = includeAudit ? { ...document, audit: await this.audit.exportTenant(tenantId) } : document;
+    return format === 'json' ? `${JSON.stringify(exported, null, 2)}\n` : stringifyYaml(exported);
   }
 
   /** The digest credentials of the tenant's current devices. */

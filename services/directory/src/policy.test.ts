@@ -25,6 +25,7 @@ describe('who may call what: switchboard.directory.v1.DirectoryService', () => {
       updateDepartment: {
         supervisor: { allowed: { department: department('dept-a') }, denied: { department: department('dept-b') } },
       },
+      exportTenant: { service: { allowed: { includeAudit: false }, denied: { includeAudit: true } } },
     }).map((cell) => [cell.label, cell] as const),
   )('%s', async (_label, cell) => {
     expect(await server.call(cell)).toEqual(expectedOutcome(cell));

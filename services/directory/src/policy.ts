@@ -52,7 +52,20 @@ export const directoryPolicy = definePolicy(directoryServiceV1.DirectoryServiceS
   deleteStaff: { description: 'Deletes a staff member.', audit: true, allow: ADMINS },
   listStaff: { description: "The tenant's staff.", audit: false, allow: ADMINS_AND_SERVICES },
   importTenant: { description: "Replaces the tenant's directory with a document.", audit: true, allow: ADMINS },
-  exportTenant: { description: "The tenant's directory as a document.", audit: false, allow: ADMINS_AND_SERVICES },
+  exportTenant: {
+    description: "The tenant's directory as a document; with include_audit its audit log too (admins, operators).",
+    audit: false,
+    allow: {
+      ...ADMINS,
+      // Services load the directory; who changed it is for the tenant's administrators.
+      service: { scope: 'any tenant, without the audit log', check: (request) => !request.includeAudit },
+    },
+  },
+  listAuditEntries: {
+    description: "The tenant's audit log: every change made through an admin API, newest first.",
+    audit: false,
+    allow: ADMINS,
+  },
   listDeviceCredentials: {
     description: "Devices' SIP credentials (HA1), for provisioning Asterisk.",
     audit: false,

@@ -197,8 +197,20 @@ export function createDirectoryHandlers(directory: Directory, eraseNumber: Numbe
       document: await directory.exportTenant(
         tenantId,
         request.format === directoryServiceV1.DocumentFormat.DOCUMENT_FORMAT_JSON ? 'json' : 'yaml',
+        request.includeAudit,
       ),
     })),
+    listAuditEntries: read(async (tenantId, request: directoryServiceV1.ListAuditEntriesRequest) =>
+      directory.audit.list({
+        tenantId,
+        since: request.since,
+        until: request.until,
+        service: request.service,
+        subject: request.subject,
+        pageSize: request.pageSize,
+        pageToken: request.pageToken,
+      }),
+    ),
 
     listDeviceCredentials: handle(async (request: directoryServiceV1.ListDeviceCredentialsRequest) => {
       const tenantId = tenantOf(request);

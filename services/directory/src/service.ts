@@ -1,7 +1,8 @@
-import { DIRECTORY_STREAM, tenantOfSubject } from '@switchboard/events';
+import { AUDIT_STREAM, DIRECTORY_STREAM, tenantOfSubject } from '@switchboard/events';
 import { directoryServiceV1 } from '@switchboard/proto';
 import { grpcImplementation, serveNatsRpc, type ServiceDefinition } from '@switchboard/service-kit';
 import { DirectoryCache } from './cache.js';
+import { AUDIT_INDEXES, AuditLog, auditConsumer } from './audit-log.js';
 import { changePublisher } from './change-events.js';
 import { directoryConfigSchema } from './config.js';
 import { CREDENTIAL_INDEXES, DeviceCredentials } from './device-credentials.js';
@@ -20,8 +21,8 @@ export const directoryService: ServiceDefinition<typeof directoryConfigSchema> =
   name: NAME,
   version: '0.1.0',
   config: directoryConfigSchema,
-  nats: { streams: [DIRECTORY_STREAM] },
-  mongo: { indexes: [...STORE_INDEXES, ...CREDENTIAL_INDEXES] },
+  nats: { streams: [DIRECTORY_STREAM, AUDIT_STREAM] },
+  mongo: { indexes: [...STORE_INDEXES, ...CREDENTIAL_INDEXES, ...AUDIT_INDEXES] },
   grpc: {
     reflectionProtos: [
       'switchboard/directory/v1/directory.proto',
@@ -46,8 +47,11 @@ export const directoryService: ServiceDefinition<typeof directoryConfigSchema> =
       new DirectoryCache(),
       changePublisher(context.publish, NAME),
       credentials,
+      new AuditLog(context.mongo!.db),
     );
     await directory.loadAll();
+    // Every service's audit entries, this one's included, land in the directory's log.
+    await context.consume(auditConsumer(directory.audit));
     logger.info({ tenants: directory.cache.tenantIds().length }, 'directory loaded');
 
     // Other replicas' writes arrive as change events: reload that tenant.

@@ -125,11 +125,12 @@ export function registerDirectoryCommands(program: Command, io: DirectoryCommand
 
   tenant
     .command('export')
-    .description('print (or save) a tenant as one document')
+    .description('print (or save) a tenant as one document, with its audit log (which an import ignores)')
     .requiredOption('--tenant <id>', 'tenant to export')
     .option('--out <file>', 'write to this file instead of standard output')
     .option('--json', 'JSON instead of YAML')
-    .action(async (options: { tenant: string; out?: string; json?: boolean }) => {
+    .option('--no-audit', "leave out the tenant's audit log (only admins and operators may read it)")
+    .action(async (options: { tenant: string; out?: string; json?: boolean; audit: boolean }) => {
       const { document } = await call<directoryServiceV1.ExportTenantRequest, directoryServiceV1.ExportTenantResponse>(
         io,
         options.tenant,
@@ -139,6 +140,7 @@ export function registerDirectoryCommands(program: Command, io: DirectoryCommand
           format: options.json
             ? directoryServiceV1.DocumentFormat.DOCUMENT_FORMAT_JSON
             : directoryServiceV1.DocumentFormat.DOCUMENT_FORMAT_YAML,
+          includeAudit: options.audit,
         },
       );
       if (!options.out) return io.write(document);

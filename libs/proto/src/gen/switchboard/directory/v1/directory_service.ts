@@ -19,6 +19,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../../google/protobuf/timestamp.js";
+import { AuditEntry } from "../../audit/v1/audit.js";
 import {
   Department,
   EntryPoint,
@@ -359,10 +360,37 @@ export interface ExportTenantRequest {
   tenantId: string;
   /** Unspecified means YAML. */
   format: DocumentFormat;
+  /**
+   * Adds the tenant's audit log (key `audit`, oldest first) to the document; for whoever may list
+   * it (ListAuditEntries). ImportTenant ignores it: the log is append-only and never replaced.
+   */
+  includeAudit?: boolean | undefined;
 }
 
 export interface ExportTenantResponse {
   document: string;
+}
+
+export interface ListAuditEntriesRequest {
+  tenantId: string;
+  /** Entries at or after `since` and before `until`; either may be left out. */
+  since: Date | undefined;
+  until:
+    | Date
+    | undefined;
+  /** Only this service's changes (e.g. "directory", "rating"). */
+  service: string;
+  /** Only this caller's changes (the token's subject). */
+  subject: string;
+  /** At most 1000; 0 means 100. */
+  pageSize: number;
+  pageToken: string;
+}
+
+export interface ListAuditEntriesResponse {
+  /** Newest first. */
+  entries: AuditEntry[];
+  nextPageToken: string;
 }
 
 /**
@@ -4457,7 +4485,7 @@ export const ImportTenantResponse: MessageFns<ImportTenantResponse> = {
 };
 
 function createBaseExportTenantRequest(): ExportTenantRequest {
-  return { tenantId: "", format: 0 };
+  return { tenantId: "", format: 0, includeAudit: undefined };
 }
 
 export const ExportTenantRequest: MessageFns<ExportTenantRequest> = {
@@ -4467,6 +4495,9 @@ export const ExportTenantRequest: MessageFns<ExportTenantRequest> = {
     }
     if (message.format !== 0) {
       writer.uint32(16).int32(message.format);
+    }
+    if (message.includeAudit !== undefined) {
+      writer.uint32(24).bool(message.includeAudit);
     }
     return writer;
   },
@@ -4500,6 +4531,14 @@ export const ExportTenantRequest: MessageFns<ExportTenantRequest> = {
             message.format = reader.int32() as any;
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.includeAudit = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4520,6 +4559,11 @@ export const ExportTenantRequest: MessageFns<ExportTenantRequest> = {
         ? globalThis.String(object.tenant_id)
         : "",
       format: isSet(object.format) ? documentFormatFromJSON(object.format) : 0,
+      includeAudit: isSet(object.includeAudit)
+        ? globalThis.Boolean(object.includeAudit)
+        : isSet(object.include_audit)
+        ? globalThis.Boolean(object.include_audit)
+        : undefined,
     };
   },
 
@@ -4531,6 +4575,9 @@ export const ExportTenantRequest: MessageFns<ExportTenantRequest> = {
     if (message.format !== 0) {
       obj.format = documentFormatToJSON(message.format);
     }
+    if (message.includeAudit !== undefined) {
+      obj.includeAudit = message.includeAudit;
+    }
     return obj;
   },
 
@@ -4541,6 +4588,7 @@ export const ExportTenantRequest: MessageFns<ExportTenantRequest> = {
     const message = createBaseExportTenantRequest();
     message.tenantId = object.tenantId ?? "";
     message.format = object.format ?? 0;
+    message.includeAudit = object.includeAudit ?? undefined;
     return message;
   },
 };
@@ -4608,6 +4656,272 @@ export const ExportTenantResponse: MessageFns<ExportTenantResponse> = {
   fromPartial<I extends Exact<DeepPartial<ExportTenantResponse>, I>>(object: I): ExportTenantResponse {
     const message = createBaseExportTenantResponse();
     message.document = object.document ?? "";
+    return message;
+  },
+};
+
+function createBaseListAuditEntriesRequest(): ListAuditEntriesRequest {
+  return { tenantId: "", since: undefined, until: undefined, service: "", subject: "", pageSize: 0, pageToken: "" };
+}
+
+export const ListAuditEntriesRequest: MessageFns<ListAuditEntriesRequest> = {
+  encode(message: ListAuditEntriesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    if (message.since !== undefined) {
+      Timestamp.encode(toTimestamp(message.since), writer.uint32(18).fork()).join();
+    }
+    if (message.until !== undefined) {
+      Timestamp.encode(toTimestamp(message.until), writer.uint32(26).fork()).join();
+    }
+    if (message.service !== "") {
+      writer.uint32(34).string(message.service);
+    }
+    if (message.subject !== "") {
+      writer.uint32(42).string(message.subject);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(48).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(58).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAuditEntriesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAuditEntriesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.since = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.until = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.service = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAuditEntriesRequest {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      since: isSet(object.since) ? fromJsonTimestamp(object.since) : undefined,
+      until: isSet(object.until) ? fromJsonTimestamp(object.until) : undefined,
+      service: isSet(object.service) ? globalThis.String(object.service) : "",
+      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListAuditEntriesRequest): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.since !== undefined) {
+      obj.since = message.since.toISOString();
+    }
+    if (message.until !== undefined) {
+      obj.until = message.until.toISOString();
+    }
+    if (message.service !== "") {
+      obj.service = message.service;
+    }
+    if (message.subject !== "") {
+      obj.subject = message.subject;
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListAuditEntriesRequest>, I>>(base?: I): ListAuditEntriesRequest {
+    return ListAuditEntriesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListAuditEntriesRequest>, I>>(object: I): ListAuditEntriesRequest {
+    const message = createBaseListAuditEntriesRequest();
+    message.tenantId = object.tenantId ?? "";
+    message.since = object.since ?? undefined;
+    message.until = object.until ?? undefined;
+    message.service = object.service ?? "";
+    message.subject = object.subject ?? "";
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListAuditEntriesResponse(): ListAuditEntriesResponse {
+  return { entries: [], nextPageToken: "" };
+}
+
+export const ListAuditEntriesResponse: MessageFns<ListAuditEntriesResponse> = {
+  encode(message: ListAuditEntriesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entries) {
+      AuditEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAuditEntriesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAuditEntriesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entries.push(AuditEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAuditEntriesResponse {
+    return {
+      entries: globalThis.Array.isArray(object?.entries) ? object.entries.map((e: any) => AuditEntry.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListAuditEntriesResponse): unknown {
+    const obj: any = {};
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => AuditEntry.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListAuditEntriesResponse>, I>>(base?: I): ListAuditEntriesResponse {
+    return ListAuditEntriesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListAuditEntriesResponse>, I>>(object: I): ListAuditEntriesResponse {
+    const message = createBaseListAuditEntriesResponse();
+    message.entries = object.entries?.map((e) => AuditEntry.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
     return message;
   },
 };
@@ -6157,6 +6471,21 @@ export const DirectoryServiceService = {
     responseDeserialize: (value: Buffer): ExportTenantResponse => ExportTenantResponse.decode(value),
   },
   /**
+   * The tenant's audit log: every change made through an admin API of any service, newest first.
+   * Append-only; the tenant's admins and operators read it.
+   */
+  listAuditEntries: {
+    path: "/switchboard.directory.v1.DirectoryService/ListAuditEntries" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListAuditEntriesRequest): Buffer =>
+      Buffer.from(ListAuditEntriesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListAuditEntriesRequest => ListAuditEntriesRequest.decode(value),
+    responseSerialize: (value: ListAuditEntriesResponse): Buffer =>
+      Buffer.from(ListAuditEntriesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListAuditEntriesResponse => ListAuditEntriesResponse.decode(value),
+  },
+  /**
    * Digest credentials of every device of a tenant, for the ari-adapter to provision Asterisk.
    * Role service (or operator) only.
    */
@@ -6250,6 +6579,11 @@ export interface DirectoryServiceServer extends UntypedServiceImplementation {
   /** Replaces a whole tenant from one YAML or JSON document; all or nothing. */
   importTenant: handleUnaryCall<ImportTenantRequest, ImportTenantResponse>;
   exportTenant: handleUnaryCall<ExportTenantRequest, ExportTenantResponse>;
+  /**
+   * The tenant's audit log: every change made through an admin API of any service, newest first.
+   * Append-only; the tenant's admins and operators read it.
+   */
+  listAuditEntries: handleUnaryCall<ListAuditEntriesRequest, ListAuditEntriesResponse>;
   /**
    * Digest credentials of every device of a tenant, for the ari-adapter to provision Asterisk.
    * Role service (or operator) only.
@@ -6676,6 +7010,25 @@ export interface DirectoryServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ExportTenantResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The tenant's audit log: every change made through an admin API of any service, newest first.
+   * Append-only; the tenant's admins and operators read it.
+   */
+  listAuditEntries(
+    request: ListAuditEntriesRequest,
+    callback: (error: ServiceError | null, response: ListAuditEntriesResponse) => void,
+  ): ClientUnaryCall;
+  listAuditEntries(
+    request: ListAuditEntriesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListAuditEntriesResponse) => void,
+  ): ClientUnaryCall;
+  listAuditEntries(
+    request: ListAuditEntriesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListAuditEntriesResponse) => void,
   ): ClientUnaryCall;
   /**
    * Digest credentials of every device of a tenant, for the ari-adapter to provision Asterisk.
