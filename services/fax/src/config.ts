@@ -25,6 +25,8 @@ export const faxConfigSchema = z.object({
   /** Retention of tenants that set none (faxes and voicemails). */
   FAX_RETENTION_DEFAULT_DAYS: positiveInt.default(90),
   FAX_RETENTION_SWEEP_INTERVAL_MS: positiveInt.default(60 * 60 * 1_000),
+  /** How often callers' numbers past the tenant's privacy retention days are shortened (ms). */
+  PRIVACY_SWEEP_INTERVAL_MS: positiveInt.default(60 * 60 * 1_000),
 });
 
 export type FaxConfig = z.infer<typeof faxConfigSchema>;

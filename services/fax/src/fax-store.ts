@@ -46,6 +46,8 @@ export class FaxStore extends InboxRecords<FaxRecord> {
       ...INBOX,
       noun: 'fax',
       fileKinds: ['original', 'pdf'] satisfies DocumentKind[],
+      // The sending station's id is usually its number too.
+      citizenFields: ['callerNumber', 'remoteStationId'],
       mirroredMetadata: (fax) => ({
         status: faxServiceV1.faxStatusToJSON(fax.status),
         reasons: fax.reasons,

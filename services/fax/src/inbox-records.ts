@@ -1,3 +1,4 @@
+import { isShortened, shortenNumber } from '@switchboard/numbering';
 import { DuplicateKeyError, withTypedErrors, type IndexDeclaration } from '@switchboard/service-kit';
 import type { Collection, Db, Filter, OptionalUnlessRequiredId, UpdateFilter } from 'mongodb';
 import { GridFsFiles } from './gridfs-files.js';
@@ -40,6 +41,8 @@ export interface InboxRecordsOptions<R extends InboxRecord> {
   fileKinds: readonly string[];
   /** The record's fields that its files' metadata follows after each update. */
   mirroredMetadata(record: R): Record<string, unknown>;
+  /** Fields naming a citizen's number, shortened by retention and erase (in the files' metadata too). */
+  citizenFields: ReadonlyArray<keyof R & string>;
 }
 
 /** The list's index and the bucket's index by record id (`ownerIndex` names the latter). */
@@ -128,6 +131,33 @@ export class InboxRecords<R extends InboxRecord> {
       .limit(limit)
       .toArray();
     return found as R[];
+  }
+
+  /**
+   * Data protection: shortens the citizen fields that `due` picks in the tenant's records received
+   * before `receivedBefore` (any time when left out), in the record and in its files' metadata.
+   * Returns how many records changed; a field shortened already stays as it is, so it is idempotent.
+   */
+  async shortenNumbers(
+    tenantId: string,
+    receivedBefore: Date | undefined,
+    due: (value: string) => boolean,
+  ): Promise<number> {
+    let changed = 0;
+    const where = filter<R>({ tenantId, ...(receivedBefore ? { receivedAt: { $lt: receivedBefore } } : {}) });
+    for await (const record of this.records.find(where)) {
+      const set: Record<string, string> = {};
+      for (const field of this.options.citizenFields) {
+        const value = (record as Record<string, unknown>)[field];
+        if (typeof value === 'string' && !isShortened(value) && due(value)) set[field] = shortenNumber(value);
+      }
+      if (Object.keys(set).length === 0) continue;
+      // The files first: a crash in between leaves the record whole, and the next sweep finds it.
+      await this.files.setMetadata(record._id, set);
+      await this.records.updateOne(filter({ _id: record._id }), { $set: set } as UpdateFilter<R>);
+      changed += 1;
+    }
+    return changed;
   }
 
   /** Deletes the files first, so a crash halfway leaves a record that the next sweep finds. */

@@ -27,9 +27,9 @@ export interface RetentionLogEntry {
   retentionDays: number;
 }
 
-const LOG = 'fax_retention_log';
+export const RETENTION_LOG = 'fax_retention_log';
 export const RETENTION_INDEXES: readonly IndexDeclaration[] = [
-  { collection: LOG, key: { tenantId: 1, deletedAt: -1 }, options: { name: 'tenant_deleted' } },
+  { collection: RETENTION_LOG, key: { tenantId: 1, deletedAt: -1 }, options: { name: 'tenant_deleted' } },
 ];
 
 const DAY_MS = 24 * 60 * 60 * 1_000;
@@ -70,7 +70,7 @@ export class Retention {
     db: Db,
     private readonly deps: RetentionDependencies,
   ) {
-    this.log = db.collection<RetentionLogEntry>(LOG);
+    this.log = db.collection<RetentionLogEntry>(RETENTION_LOG);
     const { faxes, voicemails } = deps;
     this.inboxes = [
       {

@@ -1,4 +1,4 @@
-import { directoryRpcClient } from '@switchboard/rpc-clients';
+import { directoryRpcClient, servePrivacyErase, startPrivacySweep } from '@switchboard/rpc-clients';
 import { DirectoryCache } from '@switchboard/directory-cache';
 import { FAX_INBOX_BUCKET, FAX_STREAM, FaxEvents, VOICEMAIL_INBOX_BUCKET, VoicemailEvents } from '@switchboard/events';
 import { faxServiceV1 } from '@switchboard/proto';
@@ -12,6 +12,7 @@ import { FAX_STORE_INDEXES, FaxStore } from './fax-store.js';
 import { ObjectInbox } from './inbox-object.js';
 import { MailboxResolver } from './mailbox-resolver.js';
 import { createFaxMetrics, createVoicemailMetrics } from './metrics.js';
+import { FaxPrivacy } from './privacy.js';
 import { RETENTION_INDEXES, Retention } from './retention.js';
 import { createFaxApi } from './server.js';
 import { VoicemailIntake } from './voicemail-intake.js';
@@ -112,6 +113,29 @@ export const faxService: ServiceDefinition<typeof faxConfigSchema> = {
         await voicemailIntake.process(event, { lastAttempt: message.deliveryCount >= maxAttempts });
       },
     });
+
+    const privacy = new FaxPrivacy(
+      db,
+      store,
+      voicemails,
+      directoryRpcClient(nats, config.FAX_DIRECTORY_TIMEOUT_MS),
+      logger,
+    );
+    const erasing = servePrivacyErase(nats, {
+      service: 'fax',
+      erase: (tenantId, number) => privacy.erase(tenantId, number),
+      logger,
+      track: context.track,
+    });
+    context.onShutdown(() => erasing.forEach((subscription) => subscription.unsubscribe()));
+    context.onShutdown(
+      startPrivacySweep({
+        intervalMs: config.PRIVACY_SWEEP_INTERVAL_MS,
+        sweep: (now) => privacy.sweep(now).then(() => undefined),
+        logger,
+        track: context.track,
+      }),
+    );
 
     let sweeping: Promise<unknown> = Promise.resolve();
     const timer = setInterval(() => {

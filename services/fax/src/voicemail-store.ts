@@ -49,6 +49,7 @@ export class VoicemailStore extends InboxRecords<VoicemailRecord> {
       ...INBOX,
       noun: 'voicemail',
       fileKinds: [AUDIO],
+      citizenFields: ['callerNumber'],
       mirroredMetadata: (voicemail) => ({
         status: faxServiceV1.voicemailStatusToJSON(voicemail.status),
         reasons: voicemail.reasons,
