@@ -45,6 +45,8 @@ export const routingConfigSchema = z.object({
   ROUTING_PRESENCE_BUCKET: bucketName.default('presence'),
   /** How long call state and callback requests are kept after the last write. */
   ROUTING_STATE_TTL_MS: z.coerce.number().int().min(60_000).default(86_400_000),
+  /** How often callback requests and ended calls past the tenant's retention days are withdrawn or shortened (ms). */
+  PRIVACY_SWEEP_INTERVAL_MS: z.coerce.number().int().min(1_000).default(3_600_000),
   /** First of these department ids a tenant has takes calls nothing else can route. */
   ROUTING_FALLBACK_DEPARTMENTS: ids.default(['fallback', 'zentrale']),
   /** Waiting callers retry a reservation at least this often, in case a presence change was missed. */

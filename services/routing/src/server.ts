@@ -1,6 +1,7 @@
 import { Kvm } from '@nats-io/kv';
 import { CALLS_STREAM, DIRECTORY_STREAM } from '@switchboard/events';
 import { routingV1 } from '@switchboard/proto';
+import { directoryRpcClient, servePrivacyErase, startPrivacySweep } from '@switchboard/rpc-clients';
 import { grpcImplementation, type ServiceDefinition } from '@switchboard/service-kit';
 import { CallRouter } from './call-router.js';
 import { CallbackWorker } from './callback-worker.js';
@@ -8,6 +9,7 @@ import { CallStateStore } from './call-state.js';
 import { flowClients } from './clients.js';
 import { routingConfigSchema } from './config.js';
 import { DepartmentQueues } from './department-queue.js';
+import { RoutingPrivacy } from './privacy.js';
 import { routingApi } from './routing-api.js';
 import { TenantDirectory } from './tenant-directory.js';
 import { WaitEstimates } from './wait-estimates.js';
@@ -20,12 +22,33 @@ export const routingService: ServiceDefinition<typeof routingConfigSchema> = {
   config: routingConfigSchema,
   nats: { streams: [CALLS_STREAM, DIRECTORY_STREAM] },
   grpc: { reflectionProtos: ['switchboard/routing/v1/routing_service.proto'] },
-  async start({ config, logger, nats: handle, grpc, consume, onShutdown, addReadinessCheck }) {
+  async start({ config, logger, nats: handle, grpc, consume, onShutdown, addReadinessCheck, track }) {
     const nats = handle!;
     const kvm = new Kvm(nats.js);
     const ttl = config.ROUTING_STATE_TTL_MS;
     const states = new CallStateStore(await kvm.create(config.ROUTING_CALLS_BUCKET, { history: 1, ttl }));
     const callbacks = await kvm.create(config.ROUTING_CALLBACKS_BUCKET, { history: 1, ttl });
+    const privacy = new RoutingPrivacy(
+      states.kv,
+      callbacks,
+      directoryRpcClient(nats, config.ROUTING_RPC_TIMEOUT_MS),
+      logger,
+    );
+    const erasing = servePrivacyErase(nats, {
+      service: 'routing',
+      erase: (tenantId, number) => privacy.erase(tenantId, number),
+      logger,
+      track,
+    });
+    onShutdown(() => erasing.forEach((subscription) => subscription.unsubscribe()));
+    onShutdown(
+      startPrivacySweep({
+        intervalMs: config.PRIVACY_SWEEP_INTERVAL_MS,
+        sweep: (now) => privacy.sweep(now).then(() => undefined),
+        logger,
+        track,
+      }),
+    );
     const queues = await DepartmentQueues.open(nats, {
       bucket: config.ROUTING_QUEUE_BUCKET,
       presenceBucket: config.ROUTING_PRESENCE_BUCKET,
