@@ -5,6 +5,7 @@ import { registerFaxCommand } from './commands/fax.js';
 import { registerRatingCommands } from './commands/rating.js';
 import { registerBillingCommands } from './commands/billing.js';
 import { registerIvrCommand } from './commands/ivr.js';
+import { registerKeysCommands } from './commands/keys.js';
 import { registerPresenceCommand } from './commands/presence.js';
 import { registerRoutingCommands } from './commands/routing.js';
 import { registerTokenCommand } from './commands/token.js';
@@ -14,6 +15,7 @@ import { registerVoicemailCommand } from './commands/voicemail.js';
 export function createProgram(): Command {
   const program = new Command('sb').description('Switchboard operator CLI').showHelpAfterError();
   registerTokenCommand(program);
+  registerKeysCommands(program);
   registerFaxCommand(program);
   registerVoicemailCommand(program);
   registerRatingCommands(program);

@@ -1,4 +1,15 @@
-import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { readFileSync } from 'node:fs';
+import {
+  ANY_TENANT,
+  TokenError,
+  parsePublicKeys,
+  publicKeyRing,
+  tokenKid,
+  verifyToken,
+  type PublicKeyRing,
+  type PublicKeySet,
+} from '@switchboard/tokens';
+import { secretFile } from './secret-file.js';
 
 /**
  * Who is calling. `admin` (the tenant's administrator), `supervisor` (a department lead: only the
@@ -18,21 +29,23 @@ export interface Principal {
   readonly departments?: readonly string[];
 }
 
+/** The issuer's public keys: a JWKS already read, or a file re-read when it changes. */
+export type PublicKeySource = PublicKeySet | { file: string };
+
 export interface AuthSettings {
-  secret: string;
+  publicKeys: PublicKeySource;
   issuer: string;
   audience: string;
+  /** Told when a changed key file cannot be used (the keys read before stay in force). */
+  onKeyFileRejected?: (error: Error) => void;
 }
 
 export class AuthError extends Error {
   override readonly name = 'AuthError';
 }
 
-const ALGORITHM = 'HS256';
-/** Claim that carries the tenant id (`tid`, as in Microsoft Entra tokens). */
-const TENANT_CLAIM = 'tid';
-/** Claim that carries a supervisor's department ids. */
-const DEPARTMENTS_CLAIM = 'depts';
+/** `*`: the tenant claim of a service token, which is no one tenant's. */
+export const SERVICE_TENANT = ANY_TENANT;
 
 function isRole(value: unknown): value is Role {
   return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
@@ -46,48 +59,63 @@ export function mayAccessTenant(principal: Principal, tenantId: string): boolean
   return crossTenant(principal.role) || principal.tenantId === tenantId;
 }
 
+/**
+ * Checks bearer tokens. Services only verify: minting needs the signing key, which only the issuer
+ * (the CLI, test harnesses, the local stack) holds, through `@switchboard/tokens`.
+ */
 export interface Authenticator {
   verify(token: string): Promise<Principal>;
-  issue(principal: Principal, ttlSeconds?: number): Promise<string>;
 }
 
-/** Verifies (and, for the CLI, services and tests, issues) HS256 bearer JWTs with jose. */
-export function createAuthenticator({ secret, issuer, audience }: AuthSettings): Authenticator {
-  const key = new TextEncoder().encode(secret);
+/** How often a key file is looked at again (one stat) even when every token's kid is known. */
+const KEY_FILE_RECHECK_MS = 10_000;
+
+/** ES256 tokens of the keys in the JWKS (by kid), with `iss` and `aud` checked; see @switchboard/tokens. */
+export function createAuthenticator({ publicKeys, issuer, audience, onKeyFileRejected }: AuthSettings): Authenticator {
+  const options = { issuer, audience };
+  const keys = keySource(publicKeys, onKeyFileRejected);
   return {
     async verify(token) {
-      let payload;
+      const ring = await keys.current(tokenKid(token));
+      let claims;
       try {
-        ({ payload } = await jwtVerify(token, key, { issuer, audience, algorithms: [ALGORITHM] }));
+        claims = await verifyToken(token, ring, options);
       } catch (error) {
-        const reason = error instanceof joseErrors.JWTExpired ? 'token expired' : 'token invalid';
-        throw new AuthError(reason, { cause: error });
+        throw new AuthError(error instanceof TokenError ? error.message : 'token invalid', { cause: error });
       }
-      const tenantId = payload[TENANT_CLAIM];
-      const role = payload['role'];
-      if (typeof payload.sub !== 'string' || typeof tenantId !== 'string' || !isRole(role)) {
-        throw new AuthError(`token lacks sub, ${TENANT_CLAIM} or a role (one of ${ROLES.join(', ')})`);
-      }
-      const departments = payload[DEPARTMENTS_CLAIM];
-      if (
-        departments !== undefined &&
-        !(Array.isArray(departments) && departments.every((d) => typeof d === 'string'))
-      ) {
-        throw new AuthError(`token claim ${DEPARTMENTS_CLAIM} must be a list of department ids`);
-      }
-      return { subject: payload.sub, tenantId, role, ...(departments ? { departments: departments as string[] } : {}) };
+      if (!isRole(claims.role)) throw new AuthError(`token role "${claims.role}" is not one of ${ROLES.join(', ')}`);
+      return { ...claims, role: claims.role };
     },
-    async issue(principal, ttlSeconds = 3_600) {
-      const claims: Record<string, unknown> = { [TENANT_CLAIM]: principal.tenantId, role: principal.role };
-      if (principal.departments?.length) claims[DEPARTMENTS_CLAIM] = principal.departments;
-      return new SignJWT(claims)
-        .setProtectedHeader({ alg: ALGORITHM })
-        .setSubject(principal.subject)
-        .setIssuer(issuer)
-        .setAudience(audience)
-        .setIssuedAt()
-        .setExpirationTime(`${ttlSeconds}s`)
-        .sign(key);
+  };
+}
+
+interface KeySource {
+  /** The keys to check a token with; a file is looked at again when the token's kid is new to it. */
+  current(kid: string | undefined): Promise<PublicKeyRing>;
+}
+
+function keySource(source: PublicKeySource, onRejected?: (error: Error) => void): KeySource {
+  if (!('file' in source)) {
+    const ring = publicKeyRing(source);
+    return { current: async () => ring };
+  }
+  const what = `the JWKS in ${source.file}`;
+  // Read at once: a service must not start with keys it cannot use.
+  let ring = publicKeyRing(parsePublicKeys(readFileSync(source.file, 'utf8'), what));
+  const file = secretFile(source.file);
+  let checkedAt = 0;
+  return {
+    async current(kid) {
+      const unknownKid = kid !== undefined && ring.get(kid) === undefined;
+      if (!unknownKid && Date.now() - checkedAt < KEY_FILE_RECHECK_MS) return ring;
+      checkedAt = Date.now();
+      try {
+        const { text, changed } = await file.read();
+        if (changed) ring = publicKeyRing(parsePublicKeys(text, what));
+      } catch (error) {
+        onRejected?.(error as Error);
+      }
+      return ring;
     },
   };
 }

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { parsePublicKeys } from '@switchboard/tokens';
 import { z } from 'zod';
 
 /** A configuration that failed validation; the message lists every problem at once. */
@@ -29,6 +31,8 @@ export function loadConfig<S extends z.ZodObject>(schema: S, env: Env = process.
   if (result.success) return deepFreeze(result.data);
   const problems = result.error.issues.map((issue) => {
     const key = issue.path.map(String).join('.');
+    // A rule across variables names them all; no single value to show.
+    if (issue.code === 'custom' && issue.params?.['acrossVariables']) return `${key}: ${issue.message}`;
     const missing = issue.path.length === 1 && env[key] === undefined;
     return missing ? `${key}: is required but not set` : `${key}: ${issue.message} (got ${shown(key, env[key] ?? '')})`;
   });
@@ -72,15 +76,113 @@ export const mongoConfigSchema = z.object({
   MONGO_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be a database name (letters, digits, "-", "_")'),
 });
 
+/** A file the process must be able to read at start (a mounted Secret). */
+const readableFile = z
+  .string()
+  .min(1)
+  .refine(
+    (path) => {
+      try {
+        readFileSync(path);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { error: 'cannot be read (missing file or no permission)' },
+  );
+
+const keySetProblem = (text: string, what: string): string | undefined => {
+  try {
+    parsePublicKeys(text, what);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+};
+
+/**
+ * How services check bearer tokens: the issuer's public keys (a JWKS document with one key, or two
+ * during a rotation), inline in AUTH_PUBLIC_KEYS or in the file AUTH_PUBLIC_KEYS_FILE (re-read when
+ * it changes). Services hold no signing key.
+ */
 export const grpcConfigSchema = z.object({
   GRPC_PORT: port.default(50051),
-  /** HS256 secret shared by the token issuer and every service; at least 32 characters. */
-  AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters'),
+  AUTH_PUBLIC_KEYS: z
+    .string()
+    .superRefine((text, context) => {
+      const problem = keySetProblem(text, 'the JWKS');
+      if (problem) context.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
+  AUTH_PUBLIC_KEYS_FILE: readableFile
+    .superRefine((path, context) => {
+      let text: string;
+      try {
+        text = readFileSync(path, 'utf8');
+      } catch {
+        return;
+      }
+      const problem = keySetProblem(text, `the JWKS in ${path}`);
+      if (problem) context.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
   AUTH_JWT_ISSUER: z.string().min(1).default('switchboard'),
   AUTH_JWT_AUDIENCE: z.string().min(1).default('switchboard'),
 });
+
+/**
+ * The service's own token for calling other services (`sb token --role service`), inline or in a
+ * file that is re-read when it changes, so a renewed Secret takes effect without a restart.
+ */
+export const serviceTokenConfigSchema = z.object({
+  AUTH_SERVICE_TOKEN: z
+    .string()
+    .regex(/^[\w-]+\.[\w-]+\.[\w-]+$/, 'must be a JWT (header.payload.signature), e.g. from `sb token --role service`')
+    .optional(),
+  AUTH_SERVICE_TOKEN_FILE: readableFile.optional(),
+});
+
+/**
+ * The rules across variables of the auth fragments: exactly one source of public keys for a gRPC
+ * service, at most one of the service token. Applied to the whole schema (so they are reported
+ * together with every other problem).
+ */
+export function withAuthRules<S extends z.ZodObject>(schema: S, { grpc }: { grpc: boolean }): S {
+  const set = (value: unknown) => typeof value === 'string' && value !== '';
+  return schema.superRefine(
+    (raw, context) => {
+      const env = raw as Env;
+      const pairs: Array<[string, boolean]> = [
+        ['AUTH_PUBLIC_KEYS', grpc],
+        ['AUTH_SERVICE_TOKEN', false],
+      ];
+      for (const [name, required] of pairs) {
+        const inline = set(env[name]);
+        const file = set(env[`${name}_FILE`]);
+        if (inline && file) {
+          context.addIssue({
+            code: 'custom',
+            path: [`${name}, ${name}_FILE`],
+            message: 'set one of them, not both',
+            params: { acrossVariables: true },
+          });
+        } else if (required && !inline && !file) {
+          context.addIssue({
+            code: 'custom',
+            path: [`${name} or ${name}_FILE`],
+            message: 'is required but not set',
+            params: { acrossVariables: true },
+          });
+        }
+      }
+    },
+    { when: () => true },
+  ) as S;
+}
 
 export type BaseConfig = z.infer<typeof baseConfigSchema>;
 export type NatsConfig = z.infer<typeof natsConfigSchema>;
 export type MongoConfig = z.infer<typeof mongoConfigSchema>;
 export type GrpcConfig = z.infer<typeof grpcConfigSchema>;
+export type ServiceTokenConfig = z.infer<typeof serviceTokenConfigSchema>;

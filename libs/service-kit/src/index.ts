@@ -5,22 +5,26 @@ export {
   loadConfig,
   mongoConfigSchema,
   natsConfigSchema,
+  serviceTokenConfigSchema,
   type BaseConfig,
   type GrpcConfig,
   type MongoConfig,
   type NatsConfig,
+  type ServiceTokenConfig,
 } from './config.js';
 export { createLogger, type Logger, type LoggerOptions } from './logger.js';
 export { startTelemetry, type Telemetry, type TelemetryOptions } from './telemetry.js';
 export {
   AuthError,
   ROLES,
+  SERVICE_TENANT,
   createAuthenticator,
   crossTenant,
   mayAccessTenant,
   type AuthSettings,
   type Authenticator,
   type Principal,
+  type PublicKeySource,
   type Role,
 } from './auth.js';
 export {

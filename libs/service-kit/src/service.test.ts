@@ -2,14 +2,13 @@ import * as grpc from '@grpc/grpc-js';
 import { callControlV1 } from '@switchboard/proto';
 import { service as healthService } from 'grpc-health-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthenticator, type Principal } from './auth.js';
+import type { Principal } from './auth.js';
 import { currentPrincipal } from './grpc-server.js';
 import type { ServicePolicy } from './policy.js';
 import { runService, type RunningService } from './service.js';
-import { deferred } from '@switchboard/testkit';
+import { deferred, testTokens } from '@switchboard/testkit';
 
-const SECRET = 'test-secret-that-is-long-enough-for-hs256';
-const auth = createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' });
+const auth = testTokens();
 const HealthClient = grpc.makeClientConstructor(healthService, 'grpc.health.v1.Health');
 
 type Unary<Req, Res> = (
@@ -36,7 +35,7 @@ function healthStatus(client: grpc.Client): Promise<string> {
   );
 }
 
-const token = (principal: Principal) => auth.issue(principal);
+const token = (principal: Principal) => auth.token(principal);
 
 // Answer as routing (a service, any tenant) or a tenant's admin would; every other method is closed.
 const callControlPolicy = Object.fromEntries(
@@ -85,7 +84,7 @@ beforeAll(async () => {
       },
     },
     {
-      env: { BIND_HOST: '127.0.0.1', HTTP_PORT: '0', GRPC_PORT: '0', LOG_LEVEL: 'silent', AUTH_JWT_SECRET: SECRET },
+      env: { BIND_HOST: '127.0.0.1', HTTP_PORT: '0', GRPC_PORT: '0', LOG_LEVEL: 'silent', ...auth.env },
       handleSignals: false,
     },
   );
@@ -120,19 +119,16 @@ describe('gRPC server from the kit', () => {
     });
     await expect(answer({ tenantId: 't-a', callId: 'c1' }, 'not-a-jwt')).rejects.toMatchObject({
       code: grpc.status.UNAUTHENTICATED,
-      details: 'token invalid',
+      details: 'token invalid (not a signed JWT)',
     });
-    const foreign = await createAuthenticator({
-      secret: 'another-secret-another-secret-xx',
-      issuer: 'switchboard',
-      audience: 'switchboard',
-    }).issue({
+    const foreign = await testTokens().token({
       subject: 'mallory',
       tenantId: 't-a',
       role: 'admin',
     });
     await expect(answer({ tenantId: 't-a', callId: 'c1' }, foreign)).rejects.toMatchObject({
       code: grpc.status.UNAUTHENTICATED,
+      details: expect.stringMatching(/^token signed by an unknown key \(kid "[^"]+"\); this service accepts "/),
     });
     expect(answered).toHaveLength(0);
   });

@@ -9,6 +9,7 @@ import {
   type StreamDefinition,
 } from '@switchboard/events';
 import { createAuditRecorder } from './audit.js';
+import { parsePublicKeys } from '@switchboard/tokens';
 import { createAuthenticator, type Authenticator } from './auth.js';
 import {
   baseConfigSchema,
@@ -16,10 +17,13 @@ import {
   loadConfig,
   mongoConfigSchema,
   natsConfigSchema,
+  serviceTokenConfigSchema,
+  withAuthRules,
   type BaseConfig,
   type GrpcConfig,
   type MongoConfig,
   type NatsConfig,
+  type ServiceTokenConfig,
 } from './config.js';
 import { GrpcServer } from './grpc-server.js';
 import { startHttpServer, type HttpServer } from './http-server.js';
@@ -29,6 +33,7 @@ import { applyIndexes, connectMongo, type IndexDeclaration, type MongoHandle } f
 import { connectNats, ensureStreams, type NatsHandle } from './nats/connection.js';
 import { startConsumer, type ConsumerOptions, type RunningConsumer } from './nats/consumer.js';
 import { publishEvent } from './nats/publish.js';
+import { serviceTokenSource } from './service-token.js';
 import { startTelemetry } from './telemetry.js';
 
 type Env = Record<string, string | undefined>;
@@ -46,7 +51,7 @@ export interface ServiceDefinition<S extends z.ZodObject> {
   start(context: ServiceContext<z.infer<S>>): Promise<void> | void;
 }
 
-export type KitConfig = BaseConfig & Partial<NatsConfig & MongoConfig & GrpcConfig>;
+export type KitConfig = BaseConfig & ServiceTokenConfig & Partial<NatsConfig & MongoConfig & GrpcConfig>;
 
 export interface ServiceContext<C> {
   readonly config: Readonly<C & KitConfig>;
@@ -55,7 +60,14 @@ export interface ServiceContext<C> {
   readonly nats: NatsHandle | undefined;
   readonly mongo: MongoHandle | undefined;
   readonly grpc: GrpcServer | undefined;
+  /** Checks bearer tokens (present with gRPC); it cannot mint: services hold no signing key. */
   readonly authenticator: Authenticator | undefined;
+  /**
+   * This service's own token for calling other services' APIs, from AUTH_SERVICE_TOKEN or
+   * AUTH_SERVICE_TOKEN_FILE (re-read when the file changes); rejects with the reason when there is
+   * none, it is not a `service` token or it expired.
+   */
+  serviceToken(): Promise<string>;
   /** A durable consumer that shutdown stops before it drains NATS. */
   consume(options: ConsumerOptions): Promise<RunningConsumer>;
   publish<T extends EventPayload>(type: EventType<T>, payload: T): Promise<PubAck>;
@@ -83,12 +95,12 @@ export interface RunOptions {
 }
 
 function composeSchema(definition: ServiceDefinition<z.ZodObject>): z.ZodObject {
-  let schema: z.ZodObject = baseConfigSchema;
+  let schema: z.ZodObject = baseConfigSchema.extend(serviceTokenConfigSchema.shape);
   if (definition.nats) schema = schema.extend(natsConfigSchema.shape);
   if (definition.mongo) schema = schema.extend(mongoConfigSchema.shape);
   if (definition.grpc) schema = schema.extend(grpcConfigSchema.shape);
   if (definition.config) schema = schema.extend(definition.config.shape);
-  return schema;
+  return withAuthRules(schema, { grpc: definition.grpc !== undefined });
 }
 
 /**
@@ -158,9 +170,13 @@ export async function runService<S extends z.ZodObject>(
     }
     if (definition.grpc) {
       authenticator = createAuthenticator({
-        secret: config.AUTH_JWT_SECRET ?? '',
+        publicKeys: config.AUTH_PUBLIC_KEYS_FILE
+          ? { file: config.AUTH_PUBLIC_KEYS_FILE }
+          : parsePublicKeys(config.AUTH_PUBLIC_KEYS ?? '', 'AUTH_PUBLIC_KEYS'),
         issuer: config.AUTH_JWT_ISSUER ?? '',
         audience: config.AUTH_JWT_AUDIENCE ?? '',
+        onKeyFileRejected: (error) =>
+          logger.error({ err: error }, 'changed public key file not used; the keys read before still verify'),
       });
       const publisher = nats;
       grpc = new GrpcServer({
@@ -183,6 +199,11 @@ export async function runService<S extends z.ZodObject>(
       mongo,
       grpc,
       authenticator,
+      serviceToken: serviceTokenSource({
+        service: definition.name,
+        inline: config.AUTH_SERVICE_TOKEN,
+        file: config.AUTH_SERVICE_TOKEN_FILE,
+      }),
       consume: async (consumerOptions) => {
         if (!nats) throw new Error(`${definition.name} consumes events but its definition does not ask for nats`);
         const consumer = await startConsumer(nats, logger, {

@@ -3,8 +3,9 @@ import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startAriSim, type AriSim, type AriSimOptions, type EndpointBehavior } from '@switchboard/ari-sim';
-import { createAuthenticator, type Principal } from '@switchboard/service-kit';
+import type { Principal } from '@switchboard/service-kit';
 import { startMongo, startNats, startSmtpSink, type SmtpSink } from '@switchboard/testkit';
+import { ANY_TENANT, createTokenIssuer, generateSigningKey, publicKeyOf } from '@switchboard/tokens';
 import { REPO_ROOT, spawnService, type ServiceProcess } from './child.js';
 import { CALL_PATH, DEMO_SELLER, MONGO_SERVICES, SERVICE_NAMES, type ServiceName } from './services.js';
 import { awaitAgents, configurePhones, importTenant, numberPlan, readTenant, saveMenus } from './tenant.js';
@@ -68,7 +69,7 @@ export interface Stack {
   logDir: string;
   /** The running processes (a killed one is removed). */
   services: StackService[];
-  /** A bearer token for the services' gRPC APIs (default: admin of the stack's tenant). */
+  /** A bearer token for the services' gRPC APIs (default: admin of the stack's tenant, 15 minutes). */
   token(principal?: Partial<Principal>): Promise<string>;
   /** `127.0.0.1:<port>` of a service's gRPC API (first running replica). */
   grpcAddress(name: ServiceName): string;
@@ -94,10 +95,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const logDir = options.logDir ?? (await mkdtemp(path.join(tmpdir(), 'sb-stack-logs-')));
   await mkdir(logDir, { recursive: true });
   const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
-  const secret = randomBytes(32).toString('hex');
   const deviceSecretKey = randomBytes(32).toString('hex');
   const ariPassword = randomBytes(12).toString('hex');
-  const authenticator = createAuthenticator({ secret, issuer: 'switchboard', audience: 'switchboard' });
+  // Services get only the public key and each its own service token; the stack is the issuer.
+  const signingKey = generateSigningKey();
+  const publicKeys = JSON.stringify({ keys: [publicKeyOf(signingKey)] });
+  const issuer = createTokenIssuer({ signingKey, issuer: 'switchboard', audience: 'switchboard' });
+  const serviceTokens = new Map(
+    await Promise.all(
+      names.map(
+        async (name) => [name, await issuer.issue({ subject: name, tenantId: ANY_TENANT, role: 'service' })] as const,
+      ),
+    ),
+  );
 
   const processes: ServiceProcess[] = [];
   const services: StackService[] = [];
@@ -161,7 +171,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     const envFor = (name: ServiceName): Record<string, string> => ({
       NATS_URL: nats.url,
-      AUTH_JWT_SECRET: secret,
+      AUTH_PUBLIC_KEYS: publicKeys,
+      AUTH_SERVICE_TOKEN: serviceTokens.get(name)!,
       BIND_HOST: '127.0.0.1',
       HTTP_PORT: '0',
       GRPC_PORT: '0',
@@ -209,7 +220,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     };
 
     const token = (principal: Partial<Principal> = {}) =>
-      authenticator.issue({ subject: 'stack', tenantId: tenant.tenantId, role: 'admin', ...principal });
+      issuer.issue({ subject: 'stack', tenantId: tenant.tenantId, role: 'admin', ...principal });
     const grpcAddress = (name: ServiceName) => {
       const found = services.find((service) => service.name === name);
       if (!found) throw new Error(`${name} is not running in this stack`);

@@ -35,3 +35,4 @@ export {
   type FuzzHints,
   type FuzzServiceOptions,
 } from './fuzz.js';
+export { testTokens, type TestTokens } from './tokens.js';

@@ -6,10 +6,17 @@ import * as grpc from '@grpc/grpc-js';
 import { Objm } from '@nats-io/obj';
 import { FAX_INBOX_BUCKET } from '@switchboard/events';
 import { callControlV1, callV1, faxV1 } from '@switchboard/proto';
-import { createAuthenticator } from '@switchboard/service-kit';
 import { recordSpans } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ADAPTER_ID, MAIN_NUMBER, TENANT, command, startHarness, type Harness } from '../test/harness.js';
+import {
+  ADAPTER_ID,
+  ADAPTER_TOKENS,
+  MAIN_NUMBER,
+  TENANT,
+  command,
+  startHarness,
+  type Harness,
+} from '../test/harness.js';
 
 const { CallDirection, LegDisposition, LegKind, LegState } = callV1;
 const { CollectEnd } = callControlV1;
@@ -270,11 +277,7 @@ describe('ari-adapter against the ARI emulator', () => {
       `127.0.0.1:${h.adapter.grpcPort}`,
       grpc.credentials.createInsecure(),
     );
-    const auth = createAuthenticator({
-      secret: 'adapter-test-secret-adapter-test-secret',
-      issuer: 'switchboard',
-      audience: 'switchboard',
-    });
+    const auth = ADAPTER_TOKENS;
     const answer = (token: string | undefined, tenantId: string) =>
       new Promise<callControlV1.AnswerResponse>((resolve, reject) => {
         const metadata = new grpc.Metadata();
@@ -287,9 +290,9 @@ describe('ari-adapter against the ARI emulator', () => {
       });
     try {
       await expect(answer(undefined, TENANT)).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
-      const otherTenant = await auth.issue({ subject: 'eve', tenantId: 't-other', role: 'admin' });
+      const otherTenant = await auth.token({ subject: 'eve', tenantId: 't-other', role: 'admin' });
       await expect(answer(otherTenant, TENANT)).rejects.toMatchObject({ code: grpc.status.PERMISSION_DENIED });
-      const admin = await auth.issue({ subject: 'anna', tenantId: TENANT, role: 'admin' });
+      const admin = await auth.token({ subject: 'anna', tenantId: TENANT, role: 'admin' });
       await answer(admin, TENANT);
       await h.events.waitFor<callV1.CallLegUpdated>(
         'call.leg_updated',

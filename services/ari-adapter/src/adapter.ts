@@ -33,7 +33,7 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
   config: adapterConfigSchema,
   nats: { streams: [CALLS_STREAM, FAX_STREAM] },
   grpc: { reflectionProtos: ['switchboard/callcontrol/v1/call_control.proto'] },
-  start: async ({ config, logger, nats, grpc, authenticator, publish, track, onShutdown, addReadinessCheck }) => {
+  start: async ({ config, logger, nats, grpc, serviceToken, publish, track, onShutdown, addReadinessCheck }) => {
     const source = tenantSource(config);
     const metrics = createAdapterMetrics();
     const registry = new CallRegistry();
@@ -41,7 +41,9 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
     let tenants: DirectoryTenantMap | undefined;
     let resolver: TenantLookup;
     if (source.kind === 'directory') {
-      directory = directoryClient(source.address, authenticator!, config.DIRECTORY_TIMEOUT_MS);
+      // Fails the start at once, with the reason, when the adapter has no usable token of its own.
+      await serviceToken();
+      directory = directoryClient(source.address, serviceToken, config.DIRECTORY_TIMEOUT_MS);
       tenants = new DirectoryTenantMap({
         directory,
         fallbackTenant: source.fallbackTenant,

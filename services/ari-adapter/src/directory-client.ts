@@ -1,6 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
 import { directoryServiceV1 } from '@switchboard/proto';
-import type { Authenticator } from '@switchboard/service-kit';
 
 // The adapter reads the directory over its gRPC API (tenants, numbers, staff, device credentials
 // are not all served over NATS). Never per call: at start, on change events and periodically.
@@ -15,28 +14,25 @@ type Unary<Res> = (
 /** The directory reads the adapter makes. */
 export interface DirectoryClient {
   listTenants(): Promise<directoryServiceV1.ListTenantsResponse>;
+  getTenant(tenantId: string): Promise<directoryServiceV1.GetTenantResponse>;
+  listSites(tenantId: string): Promise<directoryServiceV1.ListSitesResponse>;
   listNumbers(tenantId: string): Promise<directoryServiceV1.ListNumbersResponse>;
   listStaff(tenantId: string): Promise<directoryServiceV1.ListStaffResponse>;
   listDeviceCredentials(tenantId: string): Promise<directoryServiceV1.ListDeviceCredentialsResponse>;
 }
 
-const TOKEN_TTL_SECONDS = 60;
-
 /**
- * Each request carries a short-lived token of role `service` (which reads every tenant), signed
- * with the kit's AUTH_JWT_SECRET.
+ * Each request carries the adapter's own token of role `service` (which reads every tenant), issued
+ * to it (AUTH_SERVICE_TOKEN_FILE) and read afresh so a renewed one is used at once.
  */
 export function directoryClient(
   address: string,
-  authenticator: Authenticator,
+  serviceToken: () => Promise<string>,
   timeoutMs: number,
 ): DirectoryClient & { close(): void } {
   const client = new directoryServiceV1.DirectoryServiceClient(address, grpc.credentials.createInsecure());
   const call = async <Res>(method: keyof DirectoryClient, request: { tenantId: string }): Promise<Res> => {
-    const token = await authenticator.issue(
-      { subject: 'ari-adapter', tenantId: request.tenantId, role: 'service' },
-      TOKEN_TTL_SECONDS,
-    );
+    const token = await serviceToken();
     const metadata = new grpc.Metadata();
     metadata.set('authorization', `Bearer ${token}`);
     // Every method used here is unary with the same shape; grpc-js' overloads defeat one typing.
@@ -50,6 +46,8 @@ export function directoryClient(
   return {
     // An empty tenant_id lists every tenant to a cross-tenant role.
     listTenants: () => call('listTenants', { tenantId: '' }),
+    getTenant: (tenantId) => call('getTenant', { tenantId }),
+    listSites: (tenantId) => call('listSites', { tenantId }),
     listNumbers: (tenantId) => call('listNumbers', { tenantId }),
     listStaff: (tenantId) => call('listStaff', { tenantId }),
     listDeviceCredentials: (tenantId) => call('listDeviceCredentials', { tenantId }),

@@ -20,7 +20,7 @@ import {
   type NatsHandle,
   type RunningService,
 } from '@switchboard/service-kit';
-import { startNats, type NatsServer } from '@switchboard/testkit';
+import { startNats, testTokens, type NatsServer } from '@switchboard/testkit';
 import { ariAdapter } from '../src/adapter.js';
 
 export const ADAPTER_ID = 'pbx-test';
@@ -132,6 +132,9 @@ export function command(callId: string, commandId: string = randomUUID()) {
  * NATS, the ARI emulator and the adapter, wired as in production but on loopback; `env` adds to
  * or overrides the adapter's environment.
  */
+/** The key pair of the adapter tests: the adapter and the stand-in directory verify with it. */
+export const ADAPTER_TOKENS = testTokens();
+
 export async function startHarness(
   simOptions: Partial<AriSimOptions> = {},
   env: Record<string, string> = {},
@@ -157,7 +160,8 @@ export async function startHarness(
         ...(env['DIRECTORY_ADDRESS']
           ? { FALLBACK_TENANT: FALLBACK_TENANT }
           : { NUMBER_PLAN: JSON.stringify(NUMBER_PLAN) }),
-        AUTH_JWT_SECRET: 'adapter-test-secret-adapter-test-secret',
+        ...ADAPTER_TOKENS.env,
+        AUTH_SERVICE_TOKEN: await ADAPTER_TOKENS.serviceToken('ari-adapter'),
         BIND_HOST: '127.0.0.1',
         HTTP_PORT: '0',
         GRPC_PORT: '0',

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { directoryServiceV1, directoryV1 } from '@switchboard/proto';
 import { createAuthenticator } from '@switchboard/service-kit';
+import { ADAPTER_TOKENS } from './harness.js';
 
 /** One tenant as the stand-in serves it: its numbers, one staff member per device, the credentials. */
 export interface StandInTenant {
@@ -23,7 +24,7 @@ export class StandInDirectory {
   private readonly server = new grpc.Server();
   private readonly waiters = new Set<() => void>();
   private readonly authenticator = createAuthenticator({
-    secret: 'adapter-test-secret-adapter-test-secret',
+    publicKeys: ADAPTER_TOKENS.publicKeys,
     issuer: 'switchboard',
     audience: 'switchboard',
   });

@@ -8,7 +8,7 @@ import { billingV1 } from '@switchboard/proto';
 import { newEventMeta, publishEvent } from '@switchboard/service-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SELLER, usageRows } from '../test/invoice-fixture.js';
-import { call, metadata, publishLegs, startBilling, type BillingHarness } from '../test/billing-harness.js';
+import { TOKENS, call, metadata, publishLegs, startBilling, type BillingHarness } from '../test/billing-harness.js';
 import { pdfPages } from '../test/pdf-text.js';
 import { STORY_PACKAGES, storyMonth, storyProfile } from '../test/story-month.js';
 import { CDR_CONSUMER } from './cdr-consumer.js';
@@ -62,7 +62,7 @@ async function runCli(args: string[]): Promise<string> {
   const env = {
     ...process.env,
     SB_BILLING_ADDR: harness.address,
-    AUTH_JWT_SECRET: harness.env.AUTH_JWT_SECRET,
+    ...TOKENS.issuerEnv,
     SB_TOKEN: '',
   };
   const saved = { ...process.env };

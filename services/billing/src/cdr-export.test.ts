@@ -6,7 +6,7 @@ import { CDRS_STREAM } from '@switchboard/events';
 import { billingV1 } from '@switchboard/proto';
 import { unsafeUniformIntDistribution, xoroshiro128plus } from 'pure-rand';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, metadata, publishLegs, startBilling, type BillingHarness } from '../test/billing-harness.js';
+import { TOKENS, call, metadata, publishLegs, startBilling, type BillingHarness } from '../test/billing-harness.js';
 import { storyProfile } from '../test/story-month.js';
 import { CDR_CONSUMER } from './cdr-consumer.js';
 import type { StoredLeg } from './rated-legs.js';
@@ -85,7 +85,7 @@ async function runCli(args: string[]): Promise<void> {
   const saved = { ...process.env };
   Object.assign(process.env, {
     SB_BILLING_ADDR: harness.address,
-    AUTH_JWT_SECRET: harness.env.AUTH_JWT_SECRET,
+    ...TOKENS.issuerEnv,
     SB_TOKEN: '',
   });
   try {

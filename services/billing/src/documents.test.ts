@@ -5,7 +5,7 @@ import { createProgram } from '@switchboard/cli';
 import { CDRS_STREAM } from '@switchboard/events';
 import type { billingV1 } from '@switchboard/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, metadata, publishLegs, startBilling, type BillingHarness } from '../test/billing-harness.js';
+import { TOKENS, call, metadata, publishLegs, startBilling, type BillingHarness } from '../test/billing-harness.js';
 import { invoiceVariants } from '../test/invoice-fixture.js';
 import { pdfPages } from '../test/pdf-text.js';
 import { storyMonth, storyProfile } from '../test/story-month.js';
@@ -46,7 +46,7 @@ async function sb(args: string[]): Promise<Error | undefined> {
   const saved = { ...process.env };
   Object.assign(process.env, {
     SB_BILLING_ADDR: harness.address,
-    AUTH_JWT_SECRET: harness.env.AUTH_JWT_SECRET,
+    ...TOKENS.issuerEnv,
     SB_TOKEN: '',
   });
   const stderr = process.stderr.write.bind(process.stderr);

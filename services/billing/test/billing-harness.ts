@@ -4,7 +4,6 @@ import { billingV1, ratingServiceV1, type ratingV1 } from '@switchboard/proto';
 import { RATING_RPC_DEFINITION, ratingRpcServeSubject } from '@switchboard/rpc-clients';
 import {
   connectNats,
-  createAuthenticator,
   createLogger,
   newEventMeta,
   publishEvent,
@@ -13,7 +12,7 @@ import {
   type NatsHandle,
   type RunningService,
 } from '@switchboard/service-kit';
-import { startMongo, startNats, type MongoServer, type NatsServer } from '@switchboard/testkit';
+import { startMongo, startNats, type MongoServer, type NatsServer, testTokens } from '@switchboard/testkit';
 import { MongoClient, type Db } from 'mongodb';
 import { billingService } from '../src/service.js';
 import type { StoredLeg } from '../src/rated-legs.js';
@@ -21,8 +20,8 @@ import { wireLeg } from '../src/wire.js';
 import { SELLER_ENV } from './invoice-fixture.js';
 import { STORY_PACKAGES } from './story-month.js';
 
-export const SECRET = 'billing-test-secret-billing-test-secret';
-const auth = createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' });
+export const TOKENS = testTokens();
+const auth = TOKENS;
 
 /**
  * Real NATS and a MongoDB-wire server, billing running in-process, a client and a publisher, and
@@ -51,7 +50,7 @@ export async function startBilling(): Promise<BillingHarness> {
       NATS_URL: natsServer.url,
       MONGO_URL: mongoServer.url,
       MONGO_DB: 'billing',
-      AUTH_JWT_SECRET: SECRET,
+      ...TOKENS.env,
       CLOSE_SETTLE_MS: '0',
       ...SELLER_ENV,
     };
@@ -99,7 +98,7 @@ export async function startBilling(): Promise<BillingHarness> {
 }
 
 export function metadata(tenantId: string, role: 'operator' | 'admin' = 'operator'): Promise<grpc.Metadata> {
-  return auth.issue({ subject: 'billing-test', tenantId, role }).then((token) => {
+  return auth.token({ subject: 'billing-test', tenantId, role }).then((token) => {
     const value = new grpc.Metadata();
     value.set('authorization', `Bearer ${token}`);
     return value;

@@ -16,7 +16,7 @@ import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   DEVICE_SECRET_KEY,
-  SECRET,
+  TOKENS,
   directoryApi,
   startDirectory,
   statusOf,
@@ -249,7 +249,7 @@ describe('device credentials', () => {
 
   it('`sb device rotate-password` prints the new password once', async () => {
     vi.stubEnv('SB_DIRECTORY_ADDR', `127.0.0.1:${service.grpcPort}`);
-    vi.stubEnv('AUTH_JWT_SECRET', SECRET);
+    vi.stubEnv('AUTH_SIGNING_KEY', TOKENS.issuerEnv.AUTH_SIGNING_KEY);
     vi.stubEnv('SB_TOKEN', '');
     const printed: string[] = [];
     const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {

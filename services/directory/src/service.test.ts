@@ -11,7 +11,7 @@ import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import { renderDemoTenant } from '../test/demo-tenant.js';
-import { SECRET, directoryApi, startDirectory, statusOf, token, type DirectoryApi } from '../test/harness.js';
+import { TOKENS, directoryApi, startDirectory, statusOf, token, type DirectoryApi } from '../test/harness.js';
 import { directoryRpcClient, directoryRpcSubject, type DirectoryRpcClient } from '@switchboard/rpc-clients';
 import { DirectoryStore } from './store.js';
 
@@ -622,7 +622,7 @@ describe('sb CLI', () => {
   /** Runs `sb …` against the service (SB_DIRECTORY_ADDR) and returns what it printed. */
   async function sb(...args: string[]): Promise<string> {
     vi.stubEnv('SB_DIRECTORY_ADDR', `127.0.0.1:${service.grpcPort}`);
-    vi.stubEnv('AUTH_JWT_SECRET', SECRET);
+    vi.stubEnv('AUTH_SIGNING_KEY', TOKENS.issuerEnv.AUTH_SIGNING_KEY);
     vi.stubEnv('SB_TOKEN', '');
     const printed: string[] = [];
     const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {

@@ -1,18 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
 import { directoryServiceV1 } from '@switchboard/proto';
-import {
-  createAuthenticator,
-  runService,
-  type Principal,
-  type RpcClient,
-  type RunningService,
-} from '@switchboard/service-kit';
+import { runService, type Principal, type RpcClient, type RunningService } from '@switchboard/service-kit';
+import { testTokens } from '@switchboard/testkit';
 import { directoryService } from '../src/service.js';
 
-export const SECRET = 'directory-test-secret-long-enough-for-hs256';
+export const TOKENS = testTokens();
 /** The devices' credential key of the tests (32 bytes, hex). */
 export const DEVICE_SECRET_KEY = '5b0c3f6a9e21d48f7a13c0b9e2d46f81a7c35e0b94d2f6183ac70e59b1d24f6c';
-const auth = createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' });
+const auth = TOKENS;
 
 export type DirectoryApi = RpcClient<typeof directoryServiceV1.DirectoryServiceService>;
 
@@ -23,7 +18,7 @@ type Unary = (
 ) => grpc.ClientUnaryCall;
 
 export function token(principal: Principal): Promise<string> {
-  return auth.issue(principal);
+  return auth.token(principal);
 }
 
 /** Every DirectoryService method as a promise, sent with one bearer token. */
@@ -55,7 +50,7 @@ export function startDirectory(
       HTTP_PORT: '0',
       GRPC_PORT: '0',
       LOG_LEVEL: 'silent',
-      AUTH_JWT_SECRET: SECRET,
+      ...TOKENS.env,
       DEVICE_SECRET_KEY,
       ...env,
     },

@@ -3,7 +3,6 @@ import { Objm, type ObjectStore } from '@nats-io/obj';
 import { FAX_INBOX_BUCKET, FaxEvents, eventSubject } from '@switchboard/events';
 import { directoryServiceV1, faxServiceV1, faxV1 } from '@switchboard/proto';
 import {
-  createAuthenticator,
   createLogger,
   newEventMeta,
   publishEvent,
@@ -22,6 +21,7 @@ import {
   type NatsServer,
   type SmtpSink,
   eventually,
+  testTokens,
 } from '@switchboard/testkit';
 import {
   bearer,
@@ -42,8 +42,7 @@ import { VoicemailStore } from './voicemail-store.js';
 
 const { FaxStatus, DocumentFormat } = faxServiceV1;
 const { FaxResult } = faxV1;
-const SECRET = 'fax-test-secret-that-is-long-enough-for-hs256';
-const auth = createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' });
+const auth = testTokens();
 const DB = 'fax_test';
 const DIRECTORY_DB = 'fax_test_directory';
 const DAY_MS = 24 * 60 * 60 * 1_000;
@@ -125,13 +124,13 @@ function download(
   });
 }
 
-const token = (principal: Principal) => auth.issue(principal);
+const token = (principal: Principal) => auth.token(principal);
 
 function directoryCall<Req, Res>(method: unknown, request: Req): Promise<Res> {
   return unaryCall(directoryClient, method, request, operatorToken);
 }
 
-const infrastructure = (): Infrastructure => ({ nats, mongo, smtp, secret: SECRET });
+const infrastructure = (): Infrastructure => ({ nats, mongo, smtp, tokens: auth });
 
 /** The directory service on this test's NATS and MongoDB; started again after a stop, with its data. */
 async function startDirectory(): Promise<void> {

@@ -5,7 +5,6 @@ import { DirectoryCache } from '@switchboard/directory-cache';
 import { directoryServiceV1, faxServiceV1, faxV1 } from '@switchboard/proto';
 import { directoryRpcClient } from '@switchboard/rpc-clients';
 import {
-  createAuthenticator,
   createLogger,
   newEventMeta,
   publishEvent,
@@ -21,6 +20,7 @@ import {
   type NatsServer,
   type SmtpSink,
   eventually,
+  testTokens,
 } from '@switchboard/testkit';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,8 +40,7 @@ import { VoicemailIntake } from './voicemail-intake.js';
 import { VoicemailStore } from './voicemail-store.js';
 
 const { VoicemailStatus } = faxServiceV1;
-const SECRET = 'voicemail-test-secret-long-enough-for-hs256';
-const auth = createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' });
+const auth = testTokens();
 const DB = 'voicemail_test';
 const DIRECTORY_DB = 'voicemail_test_directory';
 const DAY_MS = 24 * 60 * 60 * 1_000;
@@ -125,7 +124,7 @@ function download(
   });
 }
 
-const token = (principal: Principal) => auth.issue(principal);
+const token = (principal: Principal) => auth.token(principal);
 
 let calls = 0;
 /** What the ARI adapter does: the WAV into the object store, then voicemail-received. */
@@ -197,7 +196,7 @@ async function consumerIdle(): Promise<void> {
 
 beforeAll(async () => {
   [nats, mongo, smtp] = await Promise.all([startNats(), startMongo(), startSmtpSink()]);
-  const infrastructure = { nats, mongo, smtp, secret: SECRET };
+  const infrastructure = { nats, mongo, smtp, tokens: auth };
   directory = await runDirectory(infrastructure, DIRECTORY_DB);
   service = await runFax(infrastructure, DB);
   adapter = await connectAdapter(nats);

@@ -1,15 +1,15 @@
 import * as grpc from '@grpc/grpc-js';
 import { directoryService } from '@switchboard/directory';
 import { connectNats, createLogger, runService, type NatsHandle, type RunningService } from '@switchboard/service-kit';
-import type { MongoServer, NatsServer, SmtpSink } from '@switchboard/testkit';
+import type { MongoServer, NatsServer, SmtpSink, TestTokens } from '@switchboard/testkit';
 import { faxService } from '../src/service.js';
 
-/** What the fax and voicemail tests run on: their own NATS, MongoDB and SMTP sink, one JWT secret. */
+/** What the fax and voicemail tests run on: their own NATS, MongoDB and SMTP sink, one token key pair. */
 export interface Infrastructure {
   nats: NatsServer;
   mongo: MongoServer;
   smtp: SmtpSink;
-  secret: string;
+  tokens: TestTokens;
 }
 
 export type Unary<Req, Res> = (
@@ -35,7 +35,7 @@ export function unaryCall<Req, Res>(target: grpc.Client, method: unknown, reques
 
 function run(
   definition: Parameters<typeof runService>[0],
-  { nats, mongo, secret }: Infrastructure,
+  { nats, mongo, tokens }: Infrastructure,
   db: string,
   env: Record<string, string>,
 ): Promise<RunningService> {
@@ -47,7 +47,7 @@ function run(
     HTTP_PORT: '0',
     GRPC_PORT: '0',
     LOG_LEVEL: 'silent',
-    AUTH_JWT_SECRET: secret,
+    ...tokens.env,
   };
   return runService(definition, { env: { ...common, ...env }, handleSignals: false });
 }

@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { ivrServiceV1 } from '@switchboard/proto';
-import { connectNats, createAuthenticator, createLogger, natsRpcClient } from '@switchboard/service-kit';
-import { startMongo, startNats } from '@switchboard/testkit';
+import { connectNats, createLogger, natsRpcClient } from '@switchboard/service-kit';
+import { startMongo, startNats, testTokens } from '@switchboard/testkit';
 import { amtMenus } from '../test/menus.js';
 import { ivrRpcSubject } from '@switchboard/rpc-clients';
 
@@ -24,7 +24,7 @@ const { values } = parseArgs({
 });
 const seconds = Number(values.seconds);
 const concurrency = Number(values.concurrency);
-const SECRET = 'ivr-bench-secret-that-is-long-enough-for-hs256';
+const TOKENS = testTokens();
 const TENANT = 't-kropp';
 const { StepInput, OpenState } = ivrServiceV1;
 
@@ -63,7 +63,7 @@ const service = spawn(process.execPath, ['--import', '@switchboard/service-kit/i
     HTTP_PORT: '0',
     GRPC_PORT: String(grpcPort),
     LOG_LEVEL: 'warn',
-    AUTH_JWT_SECRET: SECRET,
+    ...TOKENS.env,
   },
   stdio: ['ignore', 'inherit', 'inherit'],
 });
@@ -78,7 +78,7 @@ try {
     definition: { evaluateStep: ivrServiceV1.IvrServiceService.evaluateStep },
     subjectFor: (method, request) => ivrRpcSubject(request.tenantId, method),
   });
-  const token = await createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' }).issue({
+  const token = await TOKENS.token({
     subject: 'bench',
     tenantId: TENANT,
     role: 'admin',

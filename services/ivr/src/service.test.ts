@@ -3,7 +3,6 @@ import { ivrServiceV1 } from '@switchboard/proto';
 import {
   GrpcStatusError,
   connectNats,
-  createAuthenticator,
   createLogger,
   natsRpcClient,
   type NatsHandle,
@@ -12,7 +11,7 @@ import {
   type RunningService,
 } from '@switchboard/service-kit';
 import { runService } from '@switchboard/service-kit';
-import { startMongo, startNats, type MongoServer, type NatsServer, eventually } from '@switchboard/testkit';
+import { startMongo, startNats, type MongoServer, type NatsServer, eventually, testTokens } from '@switchboard/testkit';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { amtMenus, department, external, menu, submenu, voicemail } from '../test/menus.js';
@@ -21,8 +20,8 @@ import { ivrService } from './service.js';
 import { ivrRpcSubject } from '@switchboard/rpc-clients';
 
 const { ActionKind, OpenState, StepInput, StepReason } = ivrServiceV1;
-const SECRET = 'ivr-test-secret-that-is-long-enough-for-hs256';
-const auth = createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' });
+const TOKENS = testTokens();
+const auth = TOKENS;
 const TENANT = 't-kropp';
 const OTHER = 't-other';
 
@@ -42,7 +41,7 @@ let hotPath: Evaluate;
 let clients: ivrServiceV1.IvrServiceClient[];
 let adminToken: string;
 
-const token = (principal: Principal) => auth.issue(principal);
+const token = (principal: Principal) => auth.token(principal);
 
 function call<Req, Res>(
   method: keyof ivrServiceV1.IvrServiceClient,
@@ -106,7 +105,7 @@ function startInstance(resyncIntervalMs = 30_000): Promise<RunningService> {
       HTTP_PORT: '0',
       GRPC_PORT: '0',
       LOG_LEVEL: 'silent',
-      AUTH_JWT_SECRET: SECRET,
+      ...TOKENS.env,
     },
     handleSignals: false,
   });

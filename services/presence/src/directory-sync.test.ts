@@ -1,15 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { directoryService } from '@switchboard/directory';
 import { directoryServiceV1, directoryV1, presenceV1 } from '@switchboard/proto';
-import {
-  connectNats,
-  createAuthenticator,
-  createLogger,
-  runService,
-  type NatsHandle,
-  type RunningService,
-} from '@switchboard/service-kit';
-import { eventually, startMongo, startNats, type MongoServer, type NatsServer } from '@switchboard/testkit';
+import { connectNats, createLogger, runService, type NatsHandle, type RunningService } from '@switchboard/service-kit';
+import { eventually, startMongo, startNats, type MongoServer, type NatsServer, testTokens } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminApi } from '../test/harness.js';
 import { AgentStore } from './agent-store.js';
@@ -17,7 +10,7 @@ import { DirectorySync } from './directory-sync.js';
 import { agentCounts } from './metrics.js';
 import { presenceService } from './server.js';
 
-const SECRET = 'presence-sync-test-secret-long-enough';
+const TOKENS = testTokens();
 const TENANT = 't-sync';
 const BUCKET = 'presence-sync-test';
 const { AgentState } = presenceV1;
@@ -87,7 +80,7 @@ let token: string;
 
 const env = (extra: Record<string, string>) => ({
   NATS_URL: nats.url,
-  AUTH_JWT_SECRET: SECRET,
+  ...TOKENS.env,
   DEVICE_SECRET_KEY: '3c9a5e07d1b84f26a0e7c5139d2b68f4e1a7c09b5d3f62e8a4c1b7d09e5f2a36',
   BIND_HOST: '127.0.0.1',
   HTTP_PORT: '0',
@@ -129,7 +122,7 @@ beforeAll(async () => {
   presence = await runService(presenceService, { handleSignals: false, env: env({ PRESENCE_BUCKET: BUCKET }) });
   bus = await connectNats({ url: nats.url, name: 'presence-sync-test', logger: quiet });
   store = await AgentStore.open(bus, { bucket: BUCKET, replicas: 1, logger: quiet });
-  token = await createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' }).issue({
+  token = await TOKENS.token({
     subject: 'admin',
     tenantId: TENANT,
     role: 'admin',

@@ -1,19 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { Kvm, KvWatchInclude, type KV } from '@nats-io/kv';
 import { presenceV1 } from '@switchboard/proto';
-import {
-  connectNats,
-  createAuthenticator,
-  createLogger,
-  runService,
-  type NatsHandle,
-  type RunningService,
-} from '@switchboard/service-kit';
-import { startNats, type NatsServer } from '@switchboard/testkit';
+import { connectNats, createLogger, runService, type NatsHandle, type RunningService } from '@switchboard/service-kit';
+import { startNats, type NatsServer, testTokens } from '@switchboard/testkit';
 import { presenceRpcClient, type PresenceRpcClient } from '@switchboard/rpc-clients';
 import { presenceService } from '../src/server.js';
 
-const SECRET = 'presence-test-secret-presence-test-secret';
+const TOKENS = testTokens();
 export const BUCKET = 'presence-test';
 
 type Agent = presenceV1.Agent;
@@ -136,7 +129,7 @@ export async function startHarness(replicaCount = 2): Promise<Harness> {
           NATS_URL: nats.url,
           PRESENCE_BUCKET: BUCKET,
           PRESENCE_LEASE_SECONDS: '30',
-          AUTH_JWT_SECRET: SECRET,
+          ...TOKENS.env,
           BIND_HOST: '127.0.0.1',
           HTTP_PORT: '0',
           GRPC_PORT: '0',
@@ -159,8 +152,8 @@ export async function startHarness(replicaCount = 2): Promise<Harness> {
       grpc.credentials.createInsecure(),
     );
     stops.push(async () => grpcClient.close());
-    const auth = createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' });
-    const token = (tenantId: string) => auth.issue({ subject: `admin-${tenantId}`, tenantId, role: 'admin' });
+    const auth = TOKENS;
+    const token = (tenantId: string) => auth.token({ subject: `admin-${tenantId}`, tenantId, role: 'admin' });
 
     const waitForAgent = async (
       tenantId: string,

@@ -7,7 +7,7 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { callV1 } from '@switchboard/proto';
 import { connectNats, createLogger } from '@switchboard/service-kit';
-import { startMongo, startNats } from '@switchboard/testkit';
+import { startMongo, startNats, testTokens } from '@switchboard/testkit';
 import { MongoClient } from 'mongodb';
 import { generateMonth } from '../test/generate-month.js';
 import { SITES, publishCalls, waitSettled } from '../test/harness.js';
@@ -69,7 +69,7 @@ const rating = await spawnRating(
     NATS_URL: natsServer.url,
     MONGO_URL: mongoServer.url,
     MONGO_DB: 'rating_bench',
-    AUTH_JWT_SECRET: 'rating-bench-secret-rating-bench-secret',
+    ...testTokens().env,
     RATING_BATCH_SIZE: values.batch,
     RATING_DIRECTORY_TIMEOUT_MS: '200',
   },

@@ -1,13 +1,13 @@
 import * as grpc from '@grpc/grpc-js';
 import { RatingEvents } from '@switchboard/events';
 import { ratingServiceV1, type callV1, type ratingV1 } from '@switchboard/proto';
-import { connectNats, createAuthenticator, createLogger, type NatsHandle } from '@switchboard/service-kit';
+import { connectNats, createLogger, type NatsHandle } from '@switchboard/service-kit';
 import { startMongo, startNats, type MongoServer, type NatsServer } from '@switchboard/testkit';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveTestDirectory, type TestDirectory } from './testing/test-directory.js';
 import { generateMonth } from '../test/generate-month.js';
-import { SECRET, SITES, publishCalls, waitSettled } from '../test/harness.js';
+import { TOKENS, SITES, publishCalls, waitSettled } from '../test/harness.js';
 import { spawnRating, type RatingProcess } from '../test/rating-process.js';
 import { tariffFor } from '../test/tariffs.js';
 import { totalsOf, type ClassTotals } from './chain.js';
@@ -59,7 +59,7 @@ const start = async () => {
     NATS_URL: natsServer.url,
     MONGO_URL: mongoServer.url,
     MONGO_DB: 'rating_crash',
-    AUTH_JWT_SECRET: SECRET,
+    ...TOKENS.env,
     // Small batches: many of them stored, published and acked while the test waits to kill.
     RATING_BATCH_SIZE: '50',
     RATING_BATCH_WAIT_MS: '0',
@@ -71,7 +71,7 @@ const start = async () => {
 };
 
 async function rpc<Res>(rating: RatingProcess, method: string, request: object, tenantId: string): Promise<Res> {
-  const token = await createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' }).issue({
+  const token = await TOKENS.token({
     subject: 'test',
     tenantId,
     role: 'admin',

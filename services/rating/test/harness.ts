@@ -3,20 +3,19 @@ import { CallEvents, eventSubject, type EventPayload, type EventType } from '@sw
 import { ratingServiceV1, type callV1 } from '@switchboard/proto';
 import {
   connectNats,
-  createAuthenticator,
   createLogger,
   runService,
   type NatsHandle,
   type Role,
   type RunningService,
 } from '@switchboard/service-kit';
-import { startMongo, startNats, type MongoServer, type NatsServer } from '@switchboard/testkit';
+import { startMongo, startNats, type MongoServer, type NatsServer, testTokens } from '@switchboard/testkit';
 import { MongoClient, type Db } from 'mongodb';
 import { BulkPublisher } from '../src/leg-publisher.js';
 import { serveTestDirectory, type TestDirectory } from '../src/testing/test-directory.js';
 import { RATING_DURABLE, ratingService } from '../src/service.js';
 
-export const SECRET = 'rating-test-secret-rating-test-secret';
+export const TOKENS = testTokens();
 export const SITES = Array.from({ length: 47 }, (_, index) => `site-${String(index + 1).padStart(2, '0')}`);
 
 /** Real NATS, a real MongoDB-wire server and the rating service in-process, plus clients for tests. */
@@ -93,7 +92,7 @@ export async function startHarness(dbName = 'rating'): Promise<Harness> {
       NATS_URL: natsServer.url,
       MONGO_URL: mongoServer.url,
       MONGO_DB: dbName,
-      AUTH_JWT_SECRET: SECRET,
+      ...TOKENS.env,
     };
     const nats = await connectNats({
       url: natsServer.url,
@@ -109,8 +108,8 @@ export async function startHarness(dbName = 'rating'): Promise<Harness> {
       `127.0.0.1:${service.grpcPort}`,
       grpc.credentials.createInsecure(),
     );
-    const auth = createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' });
-    const token = (tenantId: string, role: Role = 'admin') => auth.issue({ subject: 'test', tenantId, role });
+    const auth = TOKENS;
+    const token = (tenantId: string, role: Role = 'admin') => auth.token({ subject: 'test', tenantId, role });
     const mongo = mongoServer;
     const mongoConnection = mongoClient;
     return {

@@ -17,22 +17,15 @@ import {
   presenceV1,
   routingV1,
 } from '@switchboard/proto';
-import {
-  connectNats,
-  createAuthenticator,
-  createLogger,
-  runService,
-  type NatsHandle,
-  type RunningService,
-} from '@switchboard/service-kit';
-import { startMongo, startNats, type MongoServer, type NatsServer } from '@switchboard/testkit';
+import { connectNats, createLogger, runService, type NatsHandle, type RunningService } from '@switchboard/service-kit';
+import { startMongo, startNats, type MongoServer, type NatsServer, testTokens } from '@switchboard/testkit';
 
 // The whole call path on loopback: NATS, FerretDB, the ARI emulator, the adapter, directory, ivr
 // and presence in this process, and routing as child processes (so a test can SIGKILL one).
 
 export const TENANT = 't-route';
 export const ADAPTER_ID = 'pbx-route';
-const SECRET = 'routing-test-secret-routing-test-secret';
+const TOKENS = testTokens();
 const ROUTING_DIR = fileURLToPath(new URL('..', import.meta.url));
 const quiet = createLogger({ service: 'routing-test', level: 'silent' });
 
@@ -214,7 +207,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     );
     const env = (extra: Record<string, string>) => ({
       NATS_URL: nats.url,
-      AUTH_JWT_SECRET: SECRET,
+      ...TOKENS.env,
       DEVICE_SECRET_KEY: '3c9a5e07d1b84f26a0e7c5139d2b68f4e1a7c09b5d3f62e8a4c1b7d09e5f2a36',
       BIND_HOST: '127.0.0.1',
       HTTP_PORT: '0',
@@ -264,8 +257,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     });
     stops.push(async () => dialWatch.unsubscribe());
 
-    const auth = createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' });
-    const token = await auth.issue({ subject: 'routing-test', tenantId: TENANT, role: 'admin' });
+    const auth = TOKENS;
+    const token = await auth.token({ subject: 'routing-test', tenantId: TENANT, role: 'admin' });
     const address = (service: RunningService) => `127.0.0.1:${service.grpcPort}`;
     const insecure = grpc.credentials.createInsecure();
     const directoryClient = new directoryServiceV1.DirectoryServiceClient(address(directory), insecure);

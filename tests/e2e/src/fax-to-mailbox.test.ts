@@ -12,7 +12,6 @@ import { sampleFaxTiff } from '@switchboard/fax/testing';
 import { callControlV1, directoryServiceV1 } from '@switchboard/proto';
 import {
   connectNats,
-  createAuthenticator,
   createLogger,
   natsRpcClient,
   runService,
@@ -29,13 +28,14 @@ import {
   type MongoServer,
   type NatsServer,
   type SmtpSink,
+  testTokens,
 } from '@switchboard/testkit';
 import { PDFDocument } from 'pdf-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const TENANT = 't-kropp';
 const FAX_NUMBER = '+494624809';
-const SECRET = 'e2e-secret-e2e-secret-e2e-secret-e2e';
+const TOKENS = testTokens();
 const quiet = createLogger({ service: 'e2e', level: 'silent' });
 
 let nats: NatsServer;
@@ -52,7 +52,7 @@ const stops: Array<() => Promise<unknown>> = [];
 
 const commonEnv = (extra: Record<string, string>) => ({
   NATS_URL: nats.url,
-  AUTH_JWT_SECRET: SECRET,
+  ...TOKENS.env,
   DEVICE_SECRET_KEY: '3c9a5e07d1b84f26a0e7c5139d2b68f4e1a7c09b5d3f62e8a4c1b7d09e5f2a36',
   BIND_HOST: '127.0.0.1',
   HTTP_PORT: '0',
@@ -145,7 +145,7 @@ describe('a fax to the civil registry', () => {
       `127.0.0.1:${directory.grpcPort}`,
       grpc.credentials.createInsecure(),
     );
-    const token = await createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' }).issue({
+    const token = await TOKENS.token({
       subject: 'admin',
       tenantId: TENANT,
       role: 'admin',

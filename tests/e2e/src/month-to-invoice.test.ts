@@ -6,7 +6,6 @@ import { ratingService } from '@switchboard/rating/service';
 import { serveTestDirectory } from '@switchboard/rating/testing';
 import {
   connectNats,
-  createAuthenticator,
   createLogger,
   newEventMeta,
   publishEvent,
@@ -14,12 +13,12 @@ import {
   type NatsHandle,
   type RunningService,
 } from '@switchboard/service-kit';
-import { startMongo, startNats, type MongoServer, type NatsServer } from '@switchboard/testkit';
+import { startMongo, startNats, type MongoServer, type NatsServer, testTokens } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const TENANT = 't-kropp';
 const MONTH = '2026-03';
-const SECRET = 'e2e-secret-e2e-secret-e2e-secret-e2e';
+const TOKENS = testTokens();
 const { LegKind, LegDisposition, CallDirection, LegState } = callV1;
 
 let nats: NatsServer;
@@ -33,7 +32,7 @@ const stops: Array<() => Promise<unknown>> = [];
 const env = (extra: Record<string, string>) => ({
   NATS_URL: nats.url,
   MONGO_URL: mongo.url,
-  AUTH_JWT_SECRET: SECRET,
+  ...TOKENS.env,
   BIND_HOST: '127.0.0.1',
   HTTP_PORT: '0',
   GRPC_PORT: '0',
@@ -83,7 +82,7 @@ beforeAll(async () => {
   // Rating checks a tariff's default site against the tenant's sites in the directory.
   const directory = serveTestDirectory(bus, createLogger({ service: 'e2e', level: 'silent' }), ['rathaus', 'bauhof']);
   stops.push(async () => directory.stop());
-  token = await createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' }).issue({
+  token = await TOKENS.token({
     subject: 'operator',
     tenantId: 'provider',
     role: 'operator',

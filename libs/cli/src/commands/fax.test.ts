@@ -10,12 +10,13 @@ import {
   createLogger,
   currentPrincipal,
 } from '@switchboard/service-kit';
+import { testTokens } from '@switchboard/testkit';
 import { permitAll } from '@switchboard/service-kit/testing';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerFaxCommand } from './fax.js';
 
-const SECRET = 'cli-fax-test-secret-cli-fax-test-secret';
+const TOKENS = testTokens();
 const PDF = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(150_000, 7)]);
 const FAX = faxServiceV1.Fax.fromPartial({
   faxId: 'fax-1',
@@ -81,7 +82,7 @@ async function sb(...args: string[]): Promise<string> {
   let output = '';
   const program = new Command('sb').exitOverride();
   registerFaxCommand(program, {
-    env: { SB_FAX_ADDR: address, AUTH_JWT_SECRET: SECRET, USER: 'ops' },
+    env: { SB_FAX_ADDR: address, ...TOKENS.issuerEnv, USER: 'ops' },
     write: (text) => (output += text),
   });
   await program.parseAsync(args, { from: 'user' });
@@ -90,7 +91,11 @@ async function sb(...args: string[]): Promise<string> {
 
 beforeAll(async () => {
   server = new GrpcServer({
-    authenticator: createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' }),
+    authenticator: createAuthenticator({
+      publicKeys: TOKENS.publicKeys,
+      issuer: 'switchboard',
+      audience: 'switchboard',
+    }),
     logger: createLogger({ service: 'cli-fax-test', level: 'silent' }),
   });
   server.addService(

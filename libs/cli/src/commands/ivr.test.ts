@@ -4,12 +4,13 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { ivrServiceV1 } from '@switchboard/proto';
 import { GrpcServer, GrpcStatusError, createAuthenticator, createLogger } from '@switchboard/service-kit';
+import { testTokens } from '@switchboard/testkit';
 import { permitAll } from '@switchboard/service-kit/testing';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerIvrCommand } from './ivr.js';
 
-const SECRET = 'cli-ivr-test-secret-cli-ivr-test-secret';
+const TOKENS = testTokens();
 const { TargetKind } = ivrServiceV1;
 
 const MAIN = ivrServiceV1.Menu.fromPartial({
@@ -56,7 +57,7 @@ async function sb(...args: string[]): Promise<string> {
   let output = '';
   const program = new Command('sb').exitOverride();
   registerIvrCommand(program, {
-    env: { SB_IVR_ADDR: address, AUTH_JWT_SECRET: SECRET, USER: 'ops' },
+    env: { SB_IVR_ADDR: address, ...TOKENS.issuerEnv, USER: 'ops' },
     write: (text) => (output += text),
   });
   await program.parseAsync(args, { from: 'user' });
@@ -65,7 +66,11 @@ async function sb(...args: string[]): Promise<string> {
 
 beforeAll(async () => {
   server = new GrpcServer({
-    authenticator: createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' }),
+    authenticator: createAuthenticator({
+      publicKeys: TOKENS.publicKeys,
+      issuer: 'switchboard',
+      audience: 'switchboard',
+    }),
     logger: createLogger({ service: 'cli-ivr-test', level: 'silent' }),
   });
   server.addService(

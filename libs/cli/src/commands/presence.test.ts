@@ -7,12 +7,13 @@ import {
   createLogger,
   currentPrincipal,
 } from '@switchboard/service-kit';
+import { testTokens } from '@switchboard/testkit';
 import { permitAll } from '@switchboard/service-kit/testing';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerPresenceCommand } from './presence.js';
 
-const SECRET = 'cli-presence-test-secret-cli-presence-test';
+const TOKENS = testTokens();
 const { AgentState } = presenceV1;
 
 let server: GrpcServer;
@@ -75,7 +76,7 @@ async function sb(...args: string[]): Promise<string> {
   let output = '';
   const program = new Command('sb').exitOverride();
   registerPresenceCommand(program, {
-    env: { SB_PRESENCE_ADDR: address, AUTH_JWT_SECRET: SECRET, USER: 'ops' },
+    env: { SB_PRESENCE_ADDR: address, ...TOKENS.issuerEnv, USER: 'ops' },
     write: (text) => (output += text),
   });
   await program.parseAsync(args, { from: 'user' });
@@ -84,7 +85,11 @@ async function sb(...args: string[]): Promise<string> {
 
 beforeAll(async () => {
   server = new GrpcServer({
-    authenticator: createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' }),
+    authenticator: createAuthenticator({
+      publicKeys: TOKENS.publicKeys,
+      issuer: 'switchboard',
+      audience: 'switchboard',
+    }),
     logger: createLogger({ service: 'cli-presence-test', level: 'silent' }),
   });
   server.addService(

@@ -1,10 +1,10 @@
 import { ratingService } from '@switchboard/rating/service';
 import { runService, type RunningService } from '@switchboard/service-kit';
-import { startMongo, startNats, type MongoServer, type NatsServer } from '@switchboard/testkit';
+import { startMongo, startNats, type MongoServer, type NatsServer, testTokens } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createProgram } from '../program.js';
 
-const SECRET = 'cli-rating-secret-cli-rating-secret';
+const TOKENS = testTokens();
 let nats: NatsServer;
 let mongo: MongoServer;
 let rating: RunningService;
@@ -38,12 +38,12 @@ beforeAll(async () => {
       NATS_URL: nats.url,
       MONGO_URL: mongo.url,
       MONGO_DB: 'cli',
-      AUTH_JWT_SECRET: SECRET,
+      ...TOKENS.env,
     },
     handleSignals: false,
   });
   process.env['SB_RATING_ADDR'] = `127.0.0.1:${rating.grpcPort}`;
-  process.env['AUTH_JWT_SECRET'] = SECRET;
+  process.env['AUTH_SIGNING_KEY'] = TOKENS.issuerEnv.AUTH_SIGNING_KEY;
   delete process.env['SB_TOKEN'];
 });
 

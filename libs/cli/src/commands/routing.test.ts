@@ -7,12 +7,13 @@ import {
   createLogger,
   currentPrincipal,
 } from '@switchboard/service-kit';
+import { testTokens } from '@switchboard/testkit';
 import { permitAll } from '@switchboard/service-kit/testing';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerRoutingCommands } from './routing.js';
 
-const SECRET = 'cli-routing-test-secret-cli-routing-test';
+const TOKENS = testTokens();
 const NOW = new Date('2026-03-02T08:01:00Z');
 const callers: string[] = [];
 
@@ -54,7 +55,7 @@ async function sb(...args: string[]): Promise<string> {
   const program = new Command('sb').exitOverride();
   registerRoutingCommands(
     program,
-    { env: { SB_ROUTING_ADDR: address, AUTH_JWT_SECRET: SECRET, USER: 'ops' }, write: (text) => (output += text) },
+    { env: { SB_ROUTING_ADDR: address, ...TOKENS.issuerEnv, USER: 'ops' }, write: (text) => (output += text) },
     () => NOW,
   );
   await program.parseAsync(args, { from: 'user' });
@@ -63,7 +64,11 @@ async function sb(...args: string[]): Promise<string> {
 
 beforeAll(async () => {
   server = new GrpcServer({
-    authenticator: createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' }),
+    authenticator: createAuthenticator({
+      publicKeys: TOKENS.publicKeys,
+      issuer: 'switchboard',
+      audience: 'switchboard',
+    }),
     logger: createLogger({ service: 'cli-routing-test', level: 'silent' }),
   });
   server.addService(

@@ -10,12 +10,13 @@ import {
   createLogger,
   currentPrincipal,
 } from '@switchboard/service-kit';
+import { testTokens } from '@switchboard/testkit';
 import { permitAll } from '@switchboard/service-kit/testing';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerVoicemailCommand } from './voicemail.js';
 
-const SECRET = 'cli-voicemail-test-secret-cli-voicemail';
+const TOKENS = testTokens();
 const WAV = Buffer.concat([Buffer.from('RIFF\0\0\0\0WAVE'), Buffer.alloc(100_000, 3)]);
 const VOICEMAIL = faxServiceV1.Voicemail.fromPartial({
   voicemailId: 'vm-1',
@@ -90,7 +91,7 @@ async function sb(...args: string[]): Promise<string> {
   let output = '';
   const program = new Command('sb').exitOverride();
   registerVoicemailCommand(program, {
-    env: { SB_FAX_ADDR: address, AUTH_JWT_SECRET: SECRET, USER: 'ops' },
+    env: { SB_FAX_ADDR: address, ...TOKENS.issuerEnv, USER: 'ops' },
     write: (text) => (output += text),
   });
   await program.parseAsync(args, { from: 'user' });
@@ -99,7 +100,11 @@ async function sb(...args: string[]): Promise<string> {
 
 beforeAll(async () => {
   server = new GrpcServer({
-    authenticator: createAuthenticator({ secret: SECRET, issuer: 'switchboard', audience: 'switchboard' }),
+    authenticator: createAuthenticator({
+      publicKeys: TOKENS.publicKeys,
+      issuer: 'switchboard',
+      audience: 'switchboard',
+    }),
     logger: createLogger({ service: 'cli-voicemail-test', level: 'silent' }),
   });
   server.addService(
