@@ -271,7 +271,7 @@ describe('ari-adapter against the ARI emulator', () => {
     await ended(callId);
   });
 
-  it('serves the same commands as the gRPC CallControl API, with tenant-scoped tokens', async () => {
+  it('serves the same commands as the gRPC CallControl API, with tenant-scoped tokens and the declared roles', async () => {
     const { callId } = await inboundCall({ hangupAtMs: 600_000 });
     const client = new callControlV1.CallControlServiceClient(
       `127.0.0.1:${h.adapter.grpcPort}`,
@@ -294,6 +294,27 @@ describe('ari-adapter against the ARI emulator', () => {
       await expect(answer(otherTenant, TENANT)).rejects.toMatchObject({ code: grpc.status.PERMISSION_DENIED });
       const admin = await auth.token({ subject: 'anna', tenantId: TENANT, role: 'admin' });
       await answer(admin, TENANT);
+      // Outside calls are never an agent's or finance's: refused before the adapter dials anything.
+      for (const role of ['agent', 'finance'] as const) {
+        const token = await auth.token({ subject: 'ben', tenantId: TENANT, role });
+        const metadata = new grpc.Metadata();
+        metadata.set('authorization', `Bearer ${token}`);
+        const refused = new Promise((resolve, reject) =>
+          client.originate(
+            callControlV1.OriginateRequest.fromPartial({
+              tenantId: TENANT,
+              commandId: `originate-${role}`,
+              number: '+4990012345678',
+            }),
+            metadata,
+            (error, response) => (error ? reject(error) : resolve(response)),
+          ),
+        );
+        await expect(refused).rejects.toMatchObject({
+          code: grpc.status.PERMISSION_DENIED,
+          details: `${role} may not call CallControlService/Originate (allowed: admin, operator, service)`,
+        });
+      }
       await h.events.waitFor<callV1.CallLegUpdated>(
         'call.leg_updated',
         (event) => event.callId === callId && event.leg?.state === LegState.LEG_STATE_ANSWERED,

@@ -124,6 +124,34 @@ describe('billing profile', () => {
   });
 });
 
+describe('who may change billing', () => {
+  it('refuses an agent the profile and the close before validation, and finance any change', async () => {
+    for (const role of ['agent', 'finance'] as const) {
+      const md = await metadata(TENANT, role);
+      // Neither request is valid: the policy refuses first, so the answer is not INVALID_ARGUMENT.
+      const profileError = await call((done) =>
+        harness.client.setBillingProfile({ tenantId: TENANT, profile: undefined }, md, done),
+      ).catch((e: grpc.ServiceError) => e);
+      expect(profileError).toMatchObject({
+        code: grpc.status.PERMISSION_DENIED,
+        details: `${role} may not call BillingService/SetBillingProfile (allowed: admin, operator)`,
+      });
+      const closeError = await call((done) =>
+        harness.client.closeMonth({ tenantId: TENANT, month: 'not a month' }, md, done),
+      ).catch((e: grpc.ServiceError) => e);
+      expect(closeError).toMatchObject({
+        code: grpc.status.PERMISSION_DENIED,
+        details: `${role} may not call BillingService/CloseMonth (allowed: admin, operator)`,
+      });
+    }
+    const finance = await metadata(TENANT, 'finance');
+    const { profile: read } = await call<billingV1.GetBillingProfileResponse>((done) =>
+      harness.client.getBillingProfile({ tenantId: TENANT }, finance, done),
+    );
+    expect(read?.sites).toHaveLength(47);
+  });
+});
+
 describe('month close of a story-shaped month, every event delivered twice', () => {
   let march: billingV1.Invoice;
 

@@ -11,6 +11,7 @@ import {
   serveNatsRpc,
   type NatsHandle,
   type RunningService,
+  type Role,
 } from '@switchboard/service-kit';
 import { startMongo, startNats, type MongoServer, type NatsServer, testTokens } from '@switchboard/testkit';
 import { MongoClient, type Db } from 'mongodb';
@@ -97,7 +98,7 @@ export async function startBilling(): Promise<BillingHarness> {
   }
 }
 
-export function metadata(tenantId: string, role: 'operator' | 'admin' = 'operator'): Promise<grpc.Metadata> {
+export function metadata(tenantId: string, role: Role = 'operator'): Promise<grpc.Metadata> {
   return auth.token({ subject: 'billing-test', tenantId, role }).then((token) => {
     const value = new grpc.Metadata();
     value.set('authorization', `Bearer ${token}`);

@@ -222,7 +222,7 @@ describe('device credentials', () => {
     expect((await operator.listDeviceCredentials({ tenantId: 't-dev' })).devices).toHaveLength(3);
     expect(await statusOf(devAgent.rotateDevicePassword({ tenantId: 't-dev', deviceId: 'dev-101' }))).toEqual({
       code: grpc.status.PERMISSION_DENIED,
-      details: "agent may not rotate a device's password",
+      details: 'agent may not call DirectoryService/RotateDevicePassword (allowed: admin, operator)',
     });
     expect(await denied(adapter.rotateDevicePassword({ tenantId: 't-dev', deviceId: 'dev-101' }))).toBe(
       grpc.status.PERMISSION_DENIED,

@@ -93,7 +93,7 @@ beforeAll(async () => {
   operator = await apiFor(service.grpcPort!, { subject: 'ops', tenantId: 'provider', role: 'operator' });
   krAdmin = await apiFor(service.grpcPort!, { subject: 'anna', tenantId: 't-kropp', role: 'admin' });
   krAgent = await apiFor(service.grpcPort!, { subject: 'ben', tenantId: 't-kropp', role: 'agent' });
-  replicaApi = await apiFor(replica.grpcPort!, { subject: 'routing', tenantId: 'provider', role: 'service' });
+  replicaApi = await apiFor(replica.grpcPort!, { subject: 'ops', tenantId: 'provider', role: 'operator' });
   await operator.importTenant({ tenantId: 't-kropp', document: await readFile(DEMO_FILE, 'utf8') });
   // NATS lookups go to either replica: wait until the other one has the tenant too.
   await eventually(
@@ -118,10 +118,10 @@ describe('demo tenant', () => {
 
   it('imports with 47 sites, 60 staff, the departments of the story and a main number into the IVR', async () => {
     const [sites, people, departments, tenant] = await Promise.all([
-      krAgent.listSites({ tenantId: 't-kropp' }),
-      krAgent.listStaff({ tenantId: 't-kropp' }),
-      krAgent.listDepartments({ tenantId: 't-kropp' }),
-      krAgent.getTenant({ tenantId: 't-kropp' }),
+      krAdmin.listSites({ tenantId: 't-kropp' }),
+      krAdmin.listStaff({ tenantId: 't-kropp' }),
+      krAdmin.listDepartments({ tenantId: 't-kropp' }),
+      krAdmin.getTenant({ tenantId: 't-kropp' }),
     ]);
     expect(sites.sites).toHaveLength(47);
     expect(new Set(sites.sites.map((entry) => entry.municipality)).size).toBe(14);
@@ -305,7 +305,7 @@ describe('admin API', () => {
     });
   });
 
-  it('keeps tenants apart: other tenants are PERMISSION_DENIED, agents read but do not write', async () => {
+  it('keeps tenants apart: other tenants are PERMISSION_DENIED, agents neither read nor write the directory', async () => {
     expect((await statusOf(krAdmin.listStaff({ tenantId: 't-test' }))).code).toBe(grpc.status.PERMISSION_DENIED);
     expect((await statusOf(krAdmin.exportTenant({ tenantId: 't-test', format: 0 }))).code).toBe(
       grpc.status.PERMISSION_DENIED,
@@ -320,6 +320,10 @@ describe('admin API', () => {
       grpc.status.PERMISSION_DENIED,
     );
     // Over NATS the subject's tenant must be the request's.
+    expect(await statusOf(krAgent.listSites({ tenantId: 't-kropp' }))).toEqual({
+      code: grpc.status.PERMISSION_DENIED,
+      details: 'agent may not call DirectoryService/ListSites (allowed: admin, operator)',
+    });
     const reply = await caller.connection.request(
       directoryRpcSubject('t-test', 'ResolveNumber'),
       directoryServiceV1.ResolveNumberRequest.encode({ tenantId: 't-kropp', number: '+494624720' }).finish(),
@@ -413,7 +417,7 @@ describe('outbound policy and privacy settings', () => {
       outboundPolicy: DEFAULT_POLICY,
       privacy: { retentionDays: 90, aggregateOnlyStatistics: false },
     });
-    const { sites } = await krAgent.listSites({ tenantId: 't-kropp' });
+    const { sites } = await krAdmin.listSites({ tenantId: 't-kropp' });
     const depots = sites.filter((entry) => entry.kind === 'depot');
     expect(depots).toHaveLength(6);
     for (const depot of depots) expect(depot.outboundOverride).toEqual({ ...DEFAULT_POLICY, barInternational: true });

@@ -527,19 +527,20 @@ describe('fax service', () => {
   });
 
   it('lists the inbox newest first and marks a fax handled', async () => {
-    const agent = await token({ subject: 'clara', tenantId: 't-kropp', role: 'agent' });
-    const all = await api.listFaxes({ tenantId: 't-kropp' }, agent);
+    // The inbox is the tenant administrator's (see policy.ts).
+    const clara = await token({ subject: 'clara', tenantId: 't-kropp', role: 'admin' });
+    const all = await api.listFaxes({ tenantId: 't-kropp' }, clara);
     expect(all.faxes.length).toBeGreaterThanOrEqual(6);
     const times = all.faxes.map((fax) => fax.receivedAt!.getTime());
     expect([...times].sort((a, b) => b - a)).toEqual(times);
-    const paged = await api.listFaxes({ tenantId: 't-kropp', pageSize: 2 }, agent);
+    const paged = await api.listFaxes({ tenantId: 't-kropp', pageSize: 2 }, clara);
     expect(paged.faxes.map((fax) => fax.faxId)).toEqual(all.faxes.slice(0, 2).map((fax) => fax.faxId));
     expect(paged.nextPageToken).toBe('2');
 
     const target = all.faxes[0]!;
-    const handled = await api.markFaxHandled({ tenantId: 't-kropp', faxId: target.faxId }, agent);
+    const handled = await api.markFaxHandled({ tenantId: 't-kropp', faxId: target.faxId }, clara);
     expect(handled.fax).toMatchObject({ handledBy: 'clara' });
-    const open = await api.listFaxes({ tenantId: 't-kropp', unhandledOnly: true }, agent);
+    const open = await api.listFaxes({ tenantId: 't-kropp', unhandledOnly: true }, clara);
     expect(open.faxes.map((fax) => fax.faxId)).not.toContain(target.faxId);
     expect(open.faxes).toHaveLength(all.faxes.length - 1);
   });

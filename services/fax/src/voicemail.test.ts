@@ -492,21 +492,22 @@ describe('voicemail inbox', () => {
   });
 
   it('lists the inbox newest first, marks a voicemail handled and keeps tenants apart', async () => {
-    const agent = await token({ subject: 'clara', tenantId: 't-kropp', role: 'agent' });
-    const all = await api.listVoicemails({ tenantId: 't-kropp' }, agent);
+    // The inbox is the tenant administrator's (see policy.ts).
+    const clara = await token({ subject: 'clara', tenantId: 't-kropp', role: 'admin' });
+    const all = await api.listVoicemails({ tenantId: 't-kropp' }, clara);
     expect(all.voicemails.length).toBeGreaterThanOrEqual(6);
     const times = all.voicemails.map((voicemail) => voicemail.receivedAt!.getTime());
     expect([...times].sort((a, b) => b - a)).toEqual(times);
-    const paged = await api.listVoicemails({ tenantId: 't-kropp', pageSize: 2 }, agent);
+    const paged = await api.listVoicemails({ tenantId: 't-kropp', pageSize: 2 }, clara);
     expect(paged.voicemails.map((voicemail) => voicemail.voicemailId)).toEqual(
       all.voicemails.slice(0, 2).map((voicemail) => voicemail.voicemailId),
     );
     expect(paged.nextPageToken).toBe('2');
 
     const target = all.voicemails[0]!;
-    const handled = await api.markVoicemailHandled({ tenantId: 't-kropp', voicemailId: target.voicemailId }, agent);
+    const handled = await api.markVoicemailHandled({ tenantId: 't-kropp', voicemailId: target.voicemailId }, clara);
     expect(handled.voicemail).toMatchObject({ handledBy: 'clara' });
-    const open = await api.listVoicemails({ tenantId: 't-kropp', unhandledOnly: true }, agent);
+    const open = await api.listVoicemails({ tenantId: 't-kropp', unhandledOnly: true }, clara);
     expect(open.voicemails.map((voicemail) => voicemail.voicemailId)).not.toContain(target.voicemailId);
     expect(open.voicemails).toHaveLength(all.voicemails.length - 1);
 

@@ -3,7 +3,7 @@ import { CallEvents, DLQ_STREAM } from '@switchboard/events';
 import { callV1, presenceV1 } from '@switchboard/proto';
 import { GrpcStatusError, natsRpcClient, newEventMeta, publishEvent } from '@switchboard/service-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../test/harness.js';
+import { TOKENS, adminApi, startHarness, type Harness } from '../test/harness.js';
 import { hotPathMethods, presenceRpcSubject } from '@switchboard/rpc-clients';
 
 const { AgentState, Strategy } = presenceV1;
@@ -442,6 +442,39 @@ function publishEnded(tenantId: string, callId: string, legs: callV1.Leg[]) {
     meta: newEventMeta(tenantId, 'test'),
   });
 }
+
+describe('who may change an agent', () => {
+  it('lets an agent set only their own state, and a supervisor only the agents of their departments', async () => {
+    const tenantId = 't-roles';
+    await tenantWith(tenantId, [
+      { id: 'anna', departments: [['buergerbuero', 0]] },
+      { id: 'bernd', departments: [['bauhof', 0]] },
+    ]);
+    const as = async (principal: Parameters<typeof TOKENS.token>[0]) =>
+      adminApi(h.grpcClient, await TOKENS.token(principal));
+    const refusal = (details: string) => ({ code: grpc.status.PERMISSION_DENIED, details });
+    const away = (agentId: string) => ({ tenantId, agentId, state: AgentState.AGENT_STATE_AWAY });
+
+    const anna = await as({ subject: 'anna', tenantId, role: 'agent' });
+    expect((await anna.setState(away('anna'))).agent?.state).toBe(AgentState.AGENT_STATE_AWAY);
+    await expect(anna.setState(away('bernd'))).rejects.toMatchObject(
+      refusal('agent may call PresenceService/SetState only in scope self (agentId)'),
+    );
+    await expect(anna.upsertAgent({ tenantId, agentId: 'anna', displayName: 'Anna' })).rejects.toMatchObject(
+      refusal('agent may not call PresenceService/UpsertAgent (allowed: admin, operator)'),
+    );
+
+    const lead = await as({ subject: 'lead', tenantId, role: 'supervisor', departments: ['buergerbuero'] });
+    const back = await lead.setState({ tenantId, agentId: 'anna', state: AgentState.AGENT_STATE_AVAILABLE });
+    expect(back.agent?.state).toBe(AgentState.AGENT_STATE_AVAILABLE);
+    await expect(lead.setState(away('bernd'))).rejects.toMatchObject(
+      refusal('supervisor may call PresenceService/SetState only in scope agent of own departments'),
+    );
+    expect((await h.api(tenantId).then((admin) => admin.getAgent({ tenantId, agentId: 'bernd' }))).agent?.state).toBe(
+      AgentState.AGENT_STATE_AVAILABLE,
+    );
+  });
+});
 
 describe('availability on every call of a staff member', () => {
   const tenantId = 't-lines';

@@ -6,7 +6,7 @@ import { startNats, type NatsServer, testTokens } from '@switchboard/testkit';
 import { presenceRpcClient, type PresenceRpcClient } from '@switchboard/rpc-clients';
 import { presenceService } from '../src/server.js';
 
-const TOKENS = testTokens();
+export const TOKENS = testTokens();
 export const BUCKET = 'presence-test';
 
 type Agent = presenceV1.Agent;

@@ -292,6 +292,41 @@ describe('RatingService API', () => {
     });
   });
 
+  it("refuses an agent's rerate and tariff before validation; finance reads usage and tariffs but changes none", async () => {
+    const denied = (role: string, method: string) => ({
+      code: grpc.status.PERMISSION_DENIED,
+      details: expect.stringMatching(new RegExp(`^${role} may not call RatingService/${method} `)),
+    });
+    await expect(h.rpc('rerateMonth', { tenantId: 't-api', month: '2026-02' }, 't-api', 'agent')).rejects.toMatchObject(
+      denied('agent', 'RerateMonth'),
+    );
+    // An invalid tariff: the agent is refused by the policy, not by validation.
+    const bad = tariffFor(-1, { validFrom: 'never' });
+    await expect(h.rpc('setTariff', { tenantId: 't-api', tariff: bad }, 't-api', 'agent')).rejects.toMatchObject(
+      denied('agent', 'SetTariff'),
+    );
+    await expect(h.rpc('setTariff', { tenantId: 't-api', tariff: bad }, 't-api', 'finance')).rejects.toMatchObject(
+      denied('finance', 'SetTariff'),
+    );
+    await expect(
+      h.rpc('rerateMonth', { tenantId: 't-api', month: '2026-02' }, 't-api', 'finance'),
+    ).rejects.toMatchObject(denied('finance', 'RerateMonth'));
+    const used = await h.rpc<ratingServiceV1.GetUsageRequest, ratingServiceV1.GetUsageResponse>(
+      'getUsage',
+      { tenantId: 't-api', month: '2026-03', asOf: undefined },
+      't-api',
+      'finance',
+    );
+    expect(used.month).toBe('2026-03');
+    const tariffs = await h.rpc<ratingServiceV1.ListTariffsRequest, ratingServiceV1.ListTariffsResponse>(
+      'listTariffs',
+      { tenantId: 't-api' },
+      't-api',
+      'finance',
+    );
+    expect(tariffs.tariffs.length).toBeGreaterThan(0);
+  });
+
   it('lists the default tariff for a tenant without one, and versions newest first', async () => {
     const none = await h.rpc<ratingServiceV1.ListTariffsRequest, ratingServiceV1.ListTariffsResponse>(
       'listTariffs',
