@@ -63,10 +63,13 @@ export class DirectoryCache<View, Document = unknown> {
   }
 
   private async load(tenantId: string): Promise<View> {
-    const { document } = await this.rpc.exportTenant({
-      tenantId,
-      format: directoryServiceV1.DocumentFormat.DOCUMENT_FORMAT_JSON,
-    });
+    // fromPartial: fields the export request gains later keep their defaults here.
+    const { document } = await this.rpc.exportTenant(
+      directoryServiceV1.ExportTenantRequest.fromPartial({
+        tenantId,
+        format: directoryServiceV1.DocumentFormat.DOCUMENT_FORMAT_JSON,
+      }),
+    );
     return this.toView(tenantId, JSON.parse(document) as Document);
   }
 }

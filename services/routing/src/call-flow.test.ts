@@ -1,6 +1,6 @@
 import { Kvm } from '@nats-io/kv';
 import { callControlV1, callV1, presenceV1 } from '@switchboard/proto';
-import { recordSpans, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '@switchboard/testkit';
+import { eventually, recordSpans, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADAPTER_ID, startStack, TENANT, type Stack } from '../test/harness.js';
 import {
@@ -403,6 +403,53 @@ describe('routing a call', () => {
     await ended(emergency);
   });
 
+  it("bars a call abroad from the site whose override bars it, not from the tenant's other sites", async () => {
+    const abroad = '+33123456789';
+    stack.sim.setEndpoint(`PJSIP/${abroad}@trunk`, { answerAfterMs: 500 });
+    const barred = await stack.call({ from: '2001', to: abroad, args: ['outbound', abroad] });
+    const allowed = await stack.call({ from: '1001', to: abroad, args: ['outbound', abroad] });
+    expect((await ended(barred)).legs).toHaveLength(1);
+    expect(stack.sim.getCall(barred)?.playbacks).toContain('sound:switchboard/number-barred');
+    const leg = await stack.log.waitUntil(
+      'the call abroad answered',
+      () => stack.log.legs(allowed).find((event) => event.leg?.answeredAt)?.leg,
+    );
+    expect(leg).toMatchObject({ endpoint: `PJSIP/${abroad}@trunk`, tags: { site_id: 'rathaus' } });
+    stack.sim.hangupCall(allowed);
+    await ended(allowed);
+  });
+
+  it('does not dial a callback to a number the policy bars and marks the request so', async () => {
+    const premium = '+499001234567';
+    const key = callKey(TENANT, 'premium-callback');
+    const requests = await new Kvm(stack.bus.js).open('routing-callbacks');
+    await requests.put(
+      key,
+      JSON.stringify({
+        tenantId: TENANT,
+        callId: 'premium-callback',
+        number: premium,
+        departmentId: 'rueckruf',
+        requestedAt: new Date().toISOString(),
+        adapterId: ADAPTER_ID,
+        arrivedAt: Date.now(),
+        attempts: 0,
+      }),
+    );
+    await routingLogged((line) => line.includes('callback to a number the outbound policy bars') && line.includes(key));
+    const marked = await eventually(async () => {
+      const request = (await requests.get(key))?.json<{ barred?: string }>();
+      return request?.barred ? request : undefined;
+    }, 'the request marked barred');
+    expect(marked).toMatchObject({
+      number: premium,
+      attempts: 0,
+      barred: "+499001234567 is a premium-rate number (0900), barred by the tenant's outbound policy",
+    });
+    expect(stack.sim.listCalls().some((call) => call.to.includes(premium))).toBe(false);
+    await requests.delete(key);
+  });
+
   it('sends a call to an unknown number to the fallback department', async () => {
     const callId = await stack.call({ from: CITIZEN, to: NUMBERS.unknown });
     const leg = await stack.log.waitUntil('the fallback agent answered', () => answeredAgent(callId));
@@ -540,7 +587,11 @@ describe('routing a call', () => {
     expect(sample('calls_overflowed_total', 'department="callback-src",target="callback"')).toBe('1');
     expect(sample('calls_callbacks_total', 'department="rueckruf",outcome="answered"')).toBe('1');
     expect(sample('calls_callbacks_total', 'department="callback-src",outcome="no_answer"')).toBe('1');
-    expect(sample('calls_outbound_total', 'result="barred"')).toBe('1');
+    expect(sample('calls_outbound_total', 'result="barred"')).toBe('2');
+    expect(sample('calls_callbacks_total', 'department="rueckruf",outcome="barred"')).toBe('1');
+    expect(sample('switchboard_outbound_denied_total', 'category="premium",path="routing"')).toBe('1');
+    expect(sample('switchboard_outbound_denied_total', 'category="international",path="routing"')).toBe('1');
+    expect(sample('switchboard_outbound_denied_total', 'category="premium",path="callback"')).toBe('1');
     expect(sample('calls_outbound_total', 'result="emergency"')).toBe('1');
     // The kit's Prometheus exporter adds `_total` to counters but no unit suffix to histograms.
     expect(sample('calls_wait_count', 'department="buergerbuero",outcome="answered"')).toBe('40');

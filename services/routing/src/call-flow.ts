@@ -1,5 +1,5 @@
 import type { KV } from '@nats-io/kv';
-import { serviceNumber } from '@switchboard/numbering';
+import { checkOutbound, classifyNumber, serviceNumber, type OutboundDecision } from '@switchboard/numbering';
 import { closesAt, openState, type OpenAnswer } from '@switchboard/opening-hours';
 import {
   callControlV1,
@@ -9,7 +9,7 @@ import {
   ivrServiceV1,
   presenceV1,
 } from '@switchboard/proto';
-import type { Logger } from '@switchboard/service-kit';
+import { recordOutboundDenied, type Logger } from '@switchboard/service-kit';
 import { commandId, hasStatus, isUnavailable, NOT_FOUND, type CallControlClient, type FlowClients } from './clients.js';
 import {
   callKey,
@@ -25,7 +25,6 @@ import type { CallbackRequest } from './callback-worker.js';
 import { closedNotice } from './closed-notice.js';
 import { queueKey, type DepartmentQueues } from './department-queue.js';
 import { routingMetrics, timed, type FallbackReason } from './metrics.js';
-import { decideOutbound } from './outbound-policy.js';
 import { LAST_ANNOUNCED_POSITION, LAST_ANNOUNCED_WAIT_MINUTES, PROMPTS } from './prompts.js';
 import type { DepartmentSettings, StaffMember, TenantDirectory, TenantView } from './tenant-directory.js';
 import type { WaitEstimates } from './wait-estimates.js';
@@ -230,7 +229,7 @@ export class CallFlow {
     if (!view) return;
     const staff = view.staffByExtension(this.state.dialedNumber);
     if (staff) return this.connectStaff(staff, this.state.caller);
-    if (decideOutbound(this.state.dialedNumber).destinationClass === 'invalid') {
+    if (classifyNumber(this.state.dialedNumber).destinationClass === 'invalid') {
       return this.announce(PROMPTS.extensionUnknown);
     }
     return this.outboundCall();
@@ -238,33 +237,63 @@ export class CallFlow {
 
   private async outboundCall(): Promise<void> {
     const { state } = this;
-    const decision = decideOutbound(state.dialedNumber);
-    routingMetrics.outbound.add(1, { tenant: state.tenantId, result: decision.result });
-    if (decision.result === 'barred') {
-      this.log.info({ dialed: state.dialedNumber, class: decision.destinationClass }, 'outbound call barred by policy');
+    // 110/112 go out whatever the policy says, so they must not wait for the directory: caller id
+    // is best effort. Every other number needs the tenant's policy: without the directory, the
+    // caller hears that the service is unavailable rather than a call the policy might bar.
+    const emergency = checkOutbound(state.dialedNumber, undefined);
+    const isEmergency = emergency.allowed && emergency.emergency;
+    const view = isEmergency
+      ? await this.deps.directory.get(state.tenantId).catch(() => undefined)
+      : await this.tenantOrFallback();
+    if (!view && !isEmergency) return;
+    const caller = view?.caller(state.callerChannel, state.caller);
+    const siteId = caller?.siteId ?? '';
+    const decision = isEmergency ? emergency : view!.checkOutbound(state.dialedNumber, siteId);
+    routingMetrics.outbound.add(1, {
+      tenant: state.tenantId,
+      result: !decision.allowed ? 'barred' : decision.emergency ? 'emergency' : 'allowed',
+    });
+    if (!decision.allowed) {
+      this.denied(decision, 'routing');
       return this.announce(PROMPTS.numberBarred);
     }
-    // Emergency calls must not depend on the directory: caller id is best effort.
-    const view = await this.deps.directory.get(state.tenantId).catch(() => undefined);
-    const caller = view?.caller(state.callerChannel, state.caller);
-    const callerId = view?.callerIdFor(caller?.siteId ?? '') || state.caller;
-    const target: ConnectTarget =
-      decision.result === 'emergency'
-        ? {
-            via: 'dial',
-            endpoint: this.deps.config.ROUTING_TRUNK_ENDPOINT.replace('{number}', decision.number),
-            callerId,
-            homeOffice: false,
-            tags: caller?.siteId ? { site_id: caller.siteId } : {},
-          }
-        : {
-            via: 'forward',
-            endpoint: decision.number,
-            callerId,
-            homeOffice: false,
-            tags: caller?.siteId ? { site_id: caller.siteId } : {},
-          };
-    return this.save({ step: 'connecting', target, siteId: caller?.siteId ?? '' });
+    const callerId = view?.callerIdFor(siteId) || state.caller;
+    const tags: Record<string, string> = siteId ? { site_id: siteId } : {};
+    const target: ConnectTarget = decision.emergency
+      ? {
+          via: 'dial',
+          endpoint: this.deps.config.ROUTING_TRUNK_ENDPOINT.replace('{number}', decision.number),
+          callerId,
+          homeOffice: false,
+          tags,
+        }
+      : { via: 'forward', endpoint: decision.number, callerId, homeOffice: false, tags };
+    return this.save({ step: 'connecting', target, siteId });
+  }
+
+  /**
+   * The refusal when the policy bars a home-office number, else undefined. The adapter refuses
+   * such a forward too; asking first lets routing skip the colleague instead of failing the call.
+   * Without the directory the adapter's check alone decides.
+   */
+  private async barredHomeOffice(
+    number: string,
+    siteId: string,
+  ): Promise<Extract<OutboundDecision, { allowed: false }> | undefined> {
+    const view = await this.deps.directory.get(this.state.tenantId).catch(() => undefined);
+    const decision = view?.checkOutbound(number, siteId);
+    if (!decision || decision.allowed) return undefined;
+    this.denied(decision, 'routing');
+    return decision;
+  }
+
+  /** Logs and counts a call the outbound policy refused (a number that is none is not counted). */
+  private denied(decision: Extract<OutboundDecision, { allowed: false }>, path: 'routing'): void {
+    this.log.info(
+      { dialed: decision.number, category: decision.category, reason: decision.reason },
+      'outbound call barred by policy',
+    );
+    if (decision.category !== 'invalid') recordOutboundDenied(decision.category, path);
   }
 
   private async connectStaff(staff: StaffMember | undefined, callerId: string): Promise<void> {
@@ -272,6 +301,9 @@ export class CallFlow {
     const tags = { staff_id: staff.staffId, ...(staff.siteId ? { site_id: staff.siteId } : {}) };
     let target: ConnectTarget;
     if (staff.homeOffice && staff.homeOfficeNumber) {
+      // The forward to home is an outside call of the colleague's site.
+      const barred = await this.barredHomeOffice(staff.homeOfficeNumber, staff.siteId);
+      if (barred) return this.announce(PROMPTS.partyUnavailable);
       target = { via: 'forward', endpoint: staff.homeOfficeNumber, callerId, homeOffice: true, tags };
     } else if (staff.devices[0]) {
       target = { via: 'dial', endpoint: dialString(staff.devices[0]), callerId, homeOffice: false, tags };
@@ -377,13 +409,20 @@ export class CallFlow {
         return this.connectStaff(view.staffByExtension(target.ref), state.caller);
       }
       case TargetKind.TARGET_KIND_EXTERNAL: {
-        const view = await this.deps.directory.get(state.tenantId).catch(() => undefined);
+        const view = await this.tenantOrFallback();
+        if (!view) return;
+        // A menu's outside number follows the policy of the site whose number was dialled.
+        const decision = view.checkOutbound(target.ref, state.siteId);
+        if (!decision.allowed) {
+          this.denied(decision, 'routing');
+          return this.fallback('ivr_error', new Error(`the menu's outside number is refused: ${decision.reason}`));
+        }
         return this.save({
           step: 'connecting',
           target: {
             via: 'forward',
-            endpoint: target.ref,
-            callerId: view?.callerIdFor(state.siteId) || state.caller,
+            endpoint: decision.number,
+            callerId: view.callerIdFor(state.siteId) || state.caller,
             homeOffice: false,
             tags: state.siteId ? { site_id: state.siteId } : {},
           },
@@ -489,7 +528,7 @@ export class CallFlow {
         continue;
       }
       if (position.mayReserve) {
-        const reserved = await this.reserve(department);
+        const reserved = await this.dialable(department, await this.reserve(department));
         if (reserved.length > 0) {
           const answered =
             reserved.length > 1
@@ -515,6 +554,26 @@ export class CallFlow {
         ),
       );
     }
+  }
+
+  /**
+   * Agents whose home-office number the policy bars (for the department's site, which their legs
+   * are tagged with) go back at once and are skipped for this call, as an agent who did not answer.
+   */
+  private async dialable(department: DepartmentSettings, reserved: Reserved[]): Promise<Reserved[]> {
+    const result: Reserved[] = [];
+    for (const agent of reserved) {
+      const number = agent.target?.externalNumber;
+      const barred = number ? await this.barredHomeOffice(number, department.siteId) : undefined;
+      if (!barred) {
+        result.push(agent);
+        continue;
+      }
+      this.log.warn({ agentId: agent.agentId, reason: barred.reason }, "agent's home-office number is barred; skipped");
+      this.state.excluded = [...this.state.excluded, agent.agentId];
+      await this.release(agent.agentId, agent.reservationId);
+    }
+    return result;
   }
 
   /** Reserves the next agent (ring-all: every free member presence hands out); empty when nobody is free. */

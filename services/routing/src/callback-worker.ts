@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { KV, KvEntry } from '@nats-io/kv';
 import { openState } from '@switchboard/opening-hours';
 import { callV1 } from '@switchboard/proto';
-import type { Logger } from '@switchboard/service-kit';
+import { recordOutboundDenied, type Logger } from '@switchboard/service-kit';
 import type { FlowClients } from './clients.js';
 import type { RoutingConfig } from './config.js';
 import { queueKey, type DepartmentQueues } from './department-queue.js';
@@ -31,9 +31,14 @@ export interface CallbackRequest {
   attempts?: number;
   /** Epoch ms before which the next attempt waits (back-off). */
   nextAttemptAt?: number;
+  /**
+   * Why the tenant's outbound policy refuses the number: the request is not dialled (it is still
+   * dialled should the policy change before the request expires).
+   */
+  barred?: string;
 }
 
-export type CallbackOutcome = 'answered' | 'busy' | 'no_answer' | 'unavailable' | 'failed' | 'dropped';
+export type CallbackOutcome = 'answered' | 'busy' | 'no_answer' | 'unavailable' | 'failed' | 'dropped' | 'barred';
 
 const LEASE_KEY = 'callback-worker';
 
@@ -168,6 +173,17 @@ export class CallbackWorker {
     }
     this.waitingLogged.delete(key);
     this.waitingLogged.delete(`${key}#turn`);
+    const attributes = { tenant: tenantId, department: request.departmentId };
+    // The callback is an outside call of the department's site, as its site_id tag says.
+    const decision = view.checkOutbound(request.number, department.siteId);
+    if (!decision.allowed) {
+      if (request.barred) return;
+      logger.warn({ key, reason: decision.reason }, 'callback to a number the outbound policy bars; not dialled');
+      routingMetrics.callbacks.add(1, { ...attributes, outcome: 'barred' });
+      if (decision.category !== 'invalid') recordOutboundDenied(decision.category, 'callback');
+      await this.update(entry, { ...request, barred: decision.reason });
+      return;
+    }
     const attempt = (request.attempts ?? 0) + 1;
     const ringSeconds = config.ROUTING_CALLBACK_RING_SECONDS;
     let outcome: CallbackOutcome;
@@ -178,7 +194,7 @@ export class CallbackWorker {
           tenantId,
           // Per attempt: a worker that takes over mid-ring repeats the command and gets its outcome.
           commandId: `callback:${key}:${attempt}`,
-          number: request.number,
+          number: decision.number,
           callerId: view.callerIdFor(department.siteId),
           ringTimeoutSeconds: ringSeconds,
           tags: {
@@ -195,7 +211,6 @@ export class CallbackWorker {
       logger.warn({ err: error, key, adapterId: request.adapterId }, 'callback originate failed');
       outcome = 'failed';
     }
-    const attributes = { tenant: tenantId, department: request.departmentId };
     routingMetrics.callbacks.add(1, { ...attributes, outcome });
     if (outcome === 'answered') {
       logger.info({ key, attempt }, 'callback answered; the citizen joins the queue');
@@ -210,7 +225,8 @@ export class CallbackWorker {
     }
     const backOff = config.ROUTING_CALLBACK_RETRY_MS * 2 ** (attempt - 1);
     logger.info({ key, attempt, outcome, retryInMs: backOff }, 'callback not answered; it is tried again later');
-    await this.update(entry, { ...request, attempts: attempt, nextAttemptAt: Date.now() + backOff });
+    // A request barred before and allowed now loses the mark (JSON leaves undefined out).
+    await this.update(entry, { ...request, barred: undefined, attempts: attempt, nextAttemptAt: Date.now() + backOff });
   }
 
   private async update(entry: KvEntry, request: CallbackRequest): Promise<void> {

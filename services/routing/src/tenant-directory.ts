@@ -1,5 +1,6 @@
 import type { DirectoryRpcClient } from '@switchboard/rpc-clients';
 import { DirectoryCache } from '@switchboard/directory-cache';
+import { checkOutbound, type OutboundDecision, type OutboundPolicy } from '@switchboard/numbering';
 import type { ClosingDay, OpeningInterval, Schedule } from '@switchboard/opening-hours';
 import type { Logger } from '@switchboard/service-kit';
 
@@ -50,8 +51,20 @@ interface NumberEntry {
 }
 
 interface DirectoryDocument {
-  tenant: { tenantId: string; timeZone: string; federalState: string; closingDays: ClosingDay[] };
-  sites: Array<{ siteId: string; openingHours: OpeningInterval[]; closingDays: ClosingDay[] }>;
+  tenant: {
+    tenantId: string;
+    timeZone: string;
+    federalState: string;
+    closingDays: ClosingDay[];
+    /** Absent in a document of a directory older than the policy: the defaults apply. */
+    outboundPolicy?: OutboundPolicy;
+  };
+  sites: Array<{
+    siteId: string;
+    openingHours: OpeningInterval[];
+    closingDays: ClosingDay[];
+    outboundOverride?: OutboundPolicy;
+  }>;
   numbers: NumberEntry[];
   departments: DepartmentSettings[];
   staff: StaffMember[];
@@ -112,6 +125,15 @@ export class TenantView {
   callerIdFor(siteId: string): string {
     const mains = this.document.numbers.filter((number) => number.kind === 'main');
     return (mains.find((number) => number.siteId === siteId) ?? mains[0])?.number ?? '';
+  }
+
+  /**
+   * The tenant's outbound policy for a call to `number` on behalf of `siteId` (the site the leg is
+   * tagged and billed with): the site's override when it has one, else the tenant's policy.
+   */
+  checkOutbound(number: string, siteId: string): OutboundDecision {
+    const site = siteId ? this.document.sites.find((candidate) => candidate.siteId === siteId) : undefined;
+    return checkOutbound(number, this.document.tenant.outboundPolicy, site?.outboundOverride);
   }
 
   fallbackDepartment(candidates: readonly string[]): DepartmentSettings | undefined {

@@ -135,7 +135,11 @@ export function tenantDocument(now = new Date()) {
     tenant: { tenantId: TENANT, name: 'Testamt', federalState: 'SH', timeZone: 'Europe/Berlin', closingDays: [] },
     sites: [
       site('rathaus', allWeek, []),
-      site('schule', allWeek, []),
+      // The school's phones may not call abroad (the tenant's default policy allows it elsewhere).
+      {
+        ...site('schule', allWeek, []),
+        outboundOverride: { barInternational: true },
+      },
       site('nachts', [{ day: otherDay, from: '08:00', to: '09:00' }], []),
       site('feiertag', allWeek, [berlinDate(now), berlinDate(tomorrow)]),
     ],
