@@ -19,6 +19,7 @@ import { DeviceProvisioner } from './device-provisioning.js';
 import { directoryClient } from './directory-client.js';
 import { DirectoryTenantMap } from './directory-tenant-map.js';
 import { FaxHandoff } from './fax-handoff.js';
+import { OutboundGuard } from './outbound-guard.js';
 import { createAdapterMetrics } from './metrics.js';
 import { Reconciler } from './reconciler.js';
 import { TenantResolver, type TenantLookup } from './tenant-resolver.js';
@@ -132,6 +133,8 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
       commands: new CommandLog(config.COMMAND_ID_TTL_MS),
       fax,
       voicemail,
+      // Without the directory there are no policies: every tenant gets the safe defaults.
+      outbound: new OutboundGuard(tenants, config.TRUNK_ENDPOINT, logger),
       stasisStartTimeoutMs: config.STASIS_START_TIMEOUT_MS,
       metrics,
       logger,

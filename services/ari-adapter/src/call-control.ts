@@ -17,8 +17,10 @@ import type { CallTracker } from './call-tracker.js';
 import type { CommandLog } from './command-log.js';
 import { DigitCollector } from './digit-collector.js';
 import type { FaxHandoff } from './fax-handoff.js';
+import type { OutboundGuard, OutboundParty } from './outbound-guard.js';
 import { unplayableMedium } from './media.js';
 import type { AdapterMetrics } from './metrics.js';
+import { endpointOfChannelName } from './tenant-resolver.js';
 import type { VoicemailRecorder } from './voicemail.js';
 
 const { LegDisposition, LegKind, LegState } = callV1;
@@ -42,6 +44,8 @@ export interface CallControlDependencies {
   commands: CommandLog;
   fax: FaxHandoff;
   voicemail: VoicemailRecorder;
+  /** The tenant's outbound barring, applied to every command that dials outside. */
+  outbound: OutboundGuard;
   /** How long a created leg may take to enter Stasis before it is given up. */
   stasisStartTimeoutMs: number;
   metrics: AdapterMetrics;
@@ -107,6 +111,11 @@ function dialledParty(endpoint: string): string {
   return endpoint.replace(/^[^/]+\//, '').replace(/@.*$/, '');
 }
 
+/** Whose outside call a leg of `call` is: its `site_id` tag, else the site of the phone calling. */
+function outboundParty(call: CallRecord, tags: Record<string, string>): OutboundParty {
+  return { siteId: tags['site_id'], device: endpointOfChannelName(callerLeg(call).endpoint) };
+}
+
 /**
  * Call-control commands for the calls this adapter owns. Every command names its call and
  * tenant and carries an id: the first successful execution's result answers any repeat of that
@@ -155,6 +164,7 @@ export class CallControl {
         this.command('dial', request, async (call) => {
           if (!DIAL_STRING.test(request.endpoint))
             throw invalid(`endpoint "${request.endpoint}" is not a dial string like PJSIP/agent1`);
+          this.deps.outbound.checkEndpoint(call.tenantId, request.endpoint, 'dial', outboundParty(call, request.tags));
           const kind = request.kind === LegKind.LEG_KIND_UNSPECIFIED ? LegKind.LEG_KIND_INTERNAL : request.kind;
           const leg = await this.dialLeg(
             call,
@@ -171,6 +181,7 @@ export class CallControl {
         this.command('forward', request, async (call) => {
           if (!E164.test(request.number))
             throw invalid(`number "${request.number}" is not in E.164 form like +4940123456`);
+          this.deps.outbound.check(call.tenantId, request.number, 'forward', outboundParty(call, request.tags));
           const endpoint = this.deps.trunkEndpoint.replace('{number}', request.number);
           const kind = request.homeOffice ? LegKind.LEG_KIND_FORWARDED_HOME_OFFICE : LegKind.LEG_KIND_EXTERNAL;
           const leg = await this.dialLeg(call, endpoint, kind, request.callerId, request.timeoutSeconds, request.tags);
@@ -217,6 +228,8 @@ export class CallControl {
   private async originate(request: callControlV1.OriginateRequest): Promise<callControlV1.OriginateResponse> {
     if (!E164.test(request.number)) throw invalid(`number "${request.number}" is not in E.164 form like +4940123456`);
     if (request.ringTimeoutSeconds < 0) throw invalid('ring_timeout_seconds must not be negative');
+    // No call, no calling phone: the site is the one the callback is tagged (and billed) with.
+    this.deps.outbound.check(request.tenantId, request.number, 'originate', { siteId: request.tags['site_id'] });
     const endpoint = this.deps.trunkEndpoint.replace('{number}', request.number);
     const callId = randomUUID();
     const pending = newPendingOriginate({
@@ -501,6 +514,9 @@ export class CallControl {
       if (!DIAL_STRING.test(target.endpoint))
         throw invalid(`endpoint "${target.endpoint}" is not a dial string like PJSIP/agent1`);
     if (request.timeoutSeconds < 0) throw invalid('timeout_seconds must not be negative');
+    // All or nothing: one refused target fails the command before any phone rings.
+    for (const target of request.targets)
+      this.deps.outbound.checkEndpoint(call.tenantId, target.endpoint, 'dial_all', outboundParty(call, target.tags));
     const group: RingGroup = { legs: [] };
     const legs = request.targets.map((target) =>
       this.prepareLeg(

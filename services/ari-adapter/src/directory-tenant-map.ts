@@ -3,16 +3,18 @@ import { tenantOfSubject } from '@switchboard/events';
 import type { Logger, NatsHandle } from '@switchboard/service-kit';
 import { isNotFound, type DirectoryClient } from './directory-client.js';
 import type { AdapterMetrics } from './metrics.js';
+import type { OutboundPolicies, TenantOutbound } from './outbound-guard.js';
 import { TenantResolver, type TenantLookup, type TenantMap, type TenantMatch } from './tenant-resolver.js';
 
 // The number plan as the directory has it: every tenant's numbers (each a prefix, so a direct-dial
-// range's base number claims its extensions) and its staff's devices. Read at start, again per
+// range's base number claims its extensions) and its staff's devices, with the tenant's outbound
+// policy, its sites' overrides and its devices' sites for call control's barring. Read at start, again per
 // tenant on its change events and completely every refresh interval (an event missed while NATS
 // was away is repaired then). Calls only read the resolver in memory.
 
-type TenantEntry = TenantMap['tenants'][number];
+type TenantEntry = TenantMap['tenants'][number] & { outbound: TenantOutbound };
 
-const CHANGES = /\.directory\.(tenant|number|staff)_changed$/;
+const CHANGES = /\.directory\.(tenant|site|number|staff)_changed$/;
 
 export interface DirectoryTenantMapOptions {
   directory: DirectoryClient;
@@ -26,7 +28,7 @@ export interface DirectoryTenantMapOptions {
   maxRetryDelayMs?: number;
 }
 
-export class DirectoryTenantMap implements TenantLookup {
+export class DirectoryTenantMap implements TenantLookup, OutboundPolicies {
   private tenants = new Map<string, TenantEntry>();
   private resolver: TenantResolver;
   private loaded = false;
@@ -58,6 +60,10 @@ export class DirectoryTenantMap implements TenantLookup {
     return this.resolver.resolve(dialedNumber, endpoint);
   }
 
+  outbound(tenantId: string): TenantOutbound | undefined {
+    return this.tenants.get(tenantId)?.outbound;
+  }
+
   /** The tenant whose staff has the device, if any. */
   ownerOf(device: string): string | undefined {
     return this.resolver.ownerOf(device);
@@ -70,7 +76,7 @@ export class DirectoryTenantMap implements TenantLookup {
     return this.request(undefined);
   }
 
-  /** Follows `sb.<tenant>.directory.{tenant,number,staff}_changed` (plain subscription: no event is shared). */
+  /** Follows `sb.<tenant>.directory.{tenant,site,number,staff}_changed` (plain subscription: no event is shared). */
   follow(nats: NatsHandle): () => void {
     const subscription = nats.connection.subscribe('sb.*.directory.*', {
       callback: (error, message) => {
@@ -157,14 +163,27 @@ export class DirectoryTenantMap implements TenantLookup {
   /** The tenant's numbers and devices, or undefined when it no longer exists. */
   private async readTenant(tenantId: string): Promise<TenantEntry | undefined> {
     try {
-      const [{ numbers }, { staff }] = await Promise.all([
+      const [{ numbers }, { staff }, { sites }, { tenant }] = await Promise.all([
         this.o.directory.listNumbers(tenantId),
         this.o.directory.listStaff(tenantId),
+        this.o.directory.listSites(tenantId),
+        this.o.directory.getTenant(tenantId),
       ]);
       return {
         tenantId,
         numberPrefixes: numbers.map((number) => number.number),
         devices: staff.flatMap((member) => member.devices),
+        outbound: {
+          policy: tenant?.outboundPolicy,
+          siteOverrides: new Map(
+            sites.flatMap((site) => (site.outboundOverride ? [[site.siteId, site.outboundOverride] as const] : [])),
+          ),
+          deviceSites: new Map(
+            staff.flatMap((member) =>
+              member.siteId ? member.devices.map((device) => [device, member.siteId] as const) : [],
+            ),
+          ),
+        },
       };
     } catch (error) {
       if (isNotFound(error)) return undefined;

@@ -8,6 +8,12 @@ export interface StandInTenant {
   numbers: string[];
   devices: string[];
   credentials: directoryServiceV1.DeviceCredential[];
+  /** The tenant's outbound policy; absent: none stored (the defaults). */
+  outboundPolicy?: directoryV1.OutboundPolicy;
+  /** Sites, with their overrides. */
+  sites?: Array<{ siteId: string; outboundOverride?: directoryV1.OutboundPolicy }>;
+  /** The site of a device's staff member. */
+  deviceSites?: Record<string, string>;
 }
 
 /**
@@ -39,6 +45,12 @@ export class StandInDirectory {
       listTenants: this.serve('listTenants', () => ({
         tenants: [...this.tenants.keys()].map((tenantId) => directoryV1.Tenant.fromPartial({ tenantId })),
       })),
+      getTenant: this.serve('getTenant', (tenantId) => ({
+        tenant: directoryV1.Tenant.fromPartial({ tenantId, outboundPolicy: tenantOrFail(tenantId).outboundPolicy }),
+      })),
+      listSites: this.serve('listSites', (tenantId) => ({
+        sites: (tenantOrFail(tenantId).sites ?? []).map((site) => directoryV1.Site.fromPartial(site)),
+      })),
       listNumbers: this.serve('listNumbers', (tenantId) => ({
         numbers: tenantOrFail(tenantId).numbers.map((number) =>
           directoryV1.PhoneNumber.fromPartial({ number, kind: directoryV1.NumberKind.NUMBER_KIND_MAIN }),
@@ -46,7 +58,11 @@ export class StandInDirectory {
       })),
       listStaff: this.serve('listStaff', (tenantId) => ({
         staff: tenantOrFail(tenantId).devices.map((device) =>
-          directoryV1.Staff.fromPartial({ staffId: `staff-${device}`, devices: [device] }),
+          directoryV1.Staff.fromPartial({
+            staffId: `staff-${device}`,
+            devices: [device],
+            siteId: tenantOrFail(tenantId).deviceSites?.[device] ?? '',
+          }),
         ),
       })),
       listDeviceCredentials: this.serve('listDeviceCredentials', (tenantId) => ({
