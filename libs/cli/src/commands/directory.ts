@@ -6,6 +6,7 @@ import { unary, withApi, type UnaryMethod } from '../api-connection.js';
 import { LIVE_STATES, liveAgents, stateName } from './presence.js';
 
 const DEFAULT_ADDRESS = '127.0.0.1:50054';
+const MAX_DOCUMENT_BYTES = 64 * 1024 * 1024;
 
 export interface DirectoryCommandIo {
   env: NodeJS.ProcessEnv;
@@ -26,14 +27,21 @@ function call<Req, Res>(
       address: io.env['SB_DIRECTORY_ADDR'] || DEFAULT_ADDRESS,
       tenant,
       env: io.env,
-      create: (address, credentials) => new directoryServiceV1.DirectoryServiceClient(address, credentials),
+      // An export with its audit log is one message, often over grpc-js's 4 MiB default.
+      create: (address, credentials) =>
+        new directoryServiceV1.DirectoryServiceClient(address, credentials, {
+          'grpc.max_receive_message_length': MAX_DOCUMENT_BYTES,
+        }),
     },
     (connection) => unary(connection, pick(connection.client), request),
   );
 }
 
-/** The tenant a document is for, so `import` needs only the file. */
-function documentTenant(text: string, file: string): string {
+/**
+ * The tenant a document is for, so `import` needs only the file, and what to send: an exported
+ * audit log is left out (the directory ignores it, and it would only make the request large).
+ */
+function importable(text: string, file: string): { tenantId: string; document: string } {
   let document: unknown;
   try {
     document = parse(text);
@@ -42,7 +50,9 @@ function documentTenant(text: string, file: string): string {
   }
   const tenantId = (document as { tenant?: { tenantId?: unknown } } | null)?.tenant?.tenantId;
   if (typeof tenantId !== 'string' || !tenantId) throw new Error(`${file} has no tenant.tenantId`);
-  return tenantId;
+  if (!('audit' in (document as object))) return { tenantId, document: text };
+  const { audit: _ignored, ...rest } = document as Record<string, unknown>;
+  return { tenantId, document: JSON.stringify(rest) };
 }
 
 const enumName = (name: string, prefix: string) => name.slice(prefix.length).toLowerCase().replaceAll('_', '-');
@@ -110,8 +120,7 @@ export function registerDirectoryCommands(program: Command, io: DirectoryCommand
     .description('replace a tenant with the document in a file; all or nothing')
     .requiredOption('--file <file>', 'YAML or JSON document, e.g. services/directory/demo/amt-kropp.yaml')
     .action(async (options: { file: string }) => {
-      const document = await readFile(options.file, 'utf8');
-      const tenantId = documentTenant(document, options.file);
+      const { tenantId, document } = importable(await readFile(options.file, 'utf8'), options.file);
       const result = await call<directoryServiceV1.ImportTenantRequest, directoryServiceV1.ImportTenantResponse>(
         io,
         tenantId,
