@@ -7,6 +7,7 @@ import { registerBillingCommands } from './commands/billing.js';
 import { registerIvrCommand } from './commands/ivr.js';
 import { registerKeysCommands } from './commands/keys.js';
 import { registerPresenceCommand } from './commands/presence.js';
+import { registerPrivacyCommand } from './commands/privacy.js';
 import { registerRoutingCommands } from './commands/routing.js';
 import { registerTokenCommand } from './commands/token.js';
 import { registerVoicemailCommand } from './commands/voicemail.js';
@@ -24,6 +25,7 @@ export function createProgram(): Command {
   registerDirectoryCommands(program);
   registerAuditCommand(program);
   registerPresenceCommand(program);
+  registerPrivacyCommand(program);
   registerRoutingCommands(program);
   return program;
 }

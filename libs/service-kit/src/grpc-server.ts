@@ -189,7 +189,10 @@ export class GrpcServer {
             principals.run(principal, () => {
               try {
                 unary(call, (error, value) => {
-                  if (!error && policy.audit) this.audited(service, protoMethod, principal, call.request, log);
+                  if (!error && policy.audit) {
+                    const request = policy.auditedRequest?.(call.request as never) ?? call.request;
+                    this.audited(service, protoMethod, principal, request, log);
+                  }
                   callback(error ? reject(error) : null, value);
                 });
               } catch (error) {

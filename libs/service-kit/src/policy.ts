@@ -38,6 +38,8 @@ export interface MethodPolicy<Req> {
   readonly allow: { readonly [R in Role]?: Grant<Req> };
   /** True for every change through an admin API: GrpcServer reports it to `onAudited` on success. */
   readonly audit: boolean;
+  /** What of the request the audit entry keeps, when not all of it may be kept (an erased number). */
+  readonly auditedRequest?: (request: Req) => unknown;
 }
 
 /** Any grant, whatever its request type (what the kit handles at run time). */
@@ -52,6 +54,7 @@ export interface AnyMethodPolicy {
   readonly description: string;
   readonly allow: { readonly [R in Role]?: AnyGrant };
   readonly audit: boolean;
+  readonly auditedRequest?: (request: never) => unknown;
 }
 
 /** A policy for every method of a ts-proto service definition, keyed like the definition. */

@@ -1,3 +1,4 @@
+import { shortenNumber } from '@switchboard/numbering';
 import { directoryServiceV1 } from '@switchboard/proto';
 import { definePolicy } from '@switchboard/service-kit';
 
@@ -81,6 +82,8 @@ export const directoryPolicy = definePolicy(directoryServiceV1.DirectoryServiceS
   eraseNumber: {
     description: "Shortens a citizen's number everywhere it is stored for the tenant.",
     audit: true,
+    // The log must not keep what the erase removed: it records the number shortened.
+    auditedRequest: (request) => ({ ...request, number: shortenNumber(request.number) }),
     allow: ADMINS,
   },
 });
