@@ -30,6 +30,26 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{- .Values.auth.existingSecret | default (printf "%s-auth" .Release.Name) -}}
 {{- end -}}
 
+{{/* The auth Secret's files for one service: the public keys, and its own token if it calls other services. */}}
+{{- define "switchboard.authVolume" -}}
+- name: auth
+  secret:
+    secretName: {{ include "switchboard.authSecretName" .root }}
+    items:
+      - key: public-keys.json
+        path: public-keys.json
+      {{- if .serviceToken }}
+      - key: {{ printf "%s.token" .name }}
+        path: service-token
+      {{- end }}
+{{- end -}}
+
+{{- define "switchboard.authMount" -}}
+- name: auth
+  mountPath: /etc/switchboard/auth
+  readOnly: true
+{{- end -}}
+
 {{- define "switchboard.ariSecretName" -}}
 {{- .Values.asterisk.ari.existingSecret | default (printf "%s-ari" .Release.Name) -}}
 {{- end -}}
@@ -42,7 +62,7 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{- end -}}
 {{- end -}}
 
-{{/* Environment every service shares: identity, telemetry, NATS, JWT verification. */}}
+{{/* Environment every service shares: identity, telemetry, NATS, JWT verification (public keys only). */}}
 {{- define "switchboard.commonEnv" -}}
 - name: OTEL_SERVICE_NAME
   value: {{ .name | quote }}
@@ -63,11 +83,13 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
   value: {{ mul (sub (int .grace) 5) 1000 | quote }}
 - name: NATS_URL
   value: {{ include "switchboard.natsUrl" .root | quote }}
-- name: AUTH_JWT_SECRET
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "switchboard.authSecretName" .root }}
-      key: AUTH_JWT_SECRET
+# Files, not variables: a renewed Secret reaches the mounted files and the kit re-reads them.
+- name: AUTH_PUBLIC_KEYS_FILE
+  value: /etc/switchboard/auth/public-keys.json
+{{- if .serviceToken }}
+- name: AUTH_SERVICE_TOKEN_FILE
+  value: /etc/switchboard/auth/service-token
+{{- end }}
 - name: AUTH_JWT_ISSUER
   value: {{ .root.Values.auth.issuer | quote }}
 - name: AUTH_JWT_AUDIENCE

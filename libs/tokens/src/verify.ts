@@ -22,6 +22,8 @@ export function publicKeyRing(set: PublicKeySet): PublicKeyRing {
 export interface VerifyOptions {
   issuer: string;
   audience: string;
+  /** The time expiry is judged at (default now): checks of a checked-in token that must not age. */
+  currentDate?: Date;
 }
 
 /** The kid a token names, or undefined (also for something that is not a JWT at all). */

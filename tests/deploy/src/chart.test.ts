@@ -115,6 +115,53 @@ describe('charts/switchboard', () => {
     expect(named(manifests, 'Service', 'sb-asterisk-sip')).toMatchObject({ spec: { type: 'NodePort' } });
   });
 
+  it('gives services the public keys and the adapter its own token, as files; no signing key in the cluster', () => {
+    const manifests = rendered.get('minimal-values.yaml')!;
+    type Volume = { name: string; secret?: { secretName: string; items: Array<{ key: string; path: string }> } };
+    const authOf = (workload: Manifest, container: string) => {
+      const spec = podSpec(workload) as PodSpec & { volumes: Volume[] };
+      const found = spec.containers.find((c) => c.name === container)!;
+      const mounts = (found as Container & { volumeMounts: Array<{ name: string; mountPath: string }> }).volumeMounts;
+      return {
+        keys: envOf(found, 'AUTH_PUBLIC_KEYS_FILE'),
+        token: envOf(found, 'AUTH_SERVICE_TOKEN_FILE'),
+        mount: mounts.find((mount) => mount.name === 'auth')?.mountPath,
+        items: spec.volumes.find((volume) => volume.name === 'auth')?.secret,
+      };
+    };
+    for (const service of SERVICES) {
+      expect(authOf(named(manifests, 'Deployment', `sb-${service}`)!, service), service).toEqual({
+        keys: '/etc/switchboard/auth/public-keys.json',
+        token: undefined,
+        mount: '/etc/switchboard/auth',
+        items: { secretName: 'sb-auth', items: [{ key: 'public-keys.json', path: 'public-keys.json' }] },
+      });
+    }
+    expect(authOf(named(manifests, 'StatefulSet', 'sb-asterisk')!, 'ari-adapter')).toEqual({
+      keys: '/etc/switchboard/auth/public-keys.json',
+      token: '/etc/switchboard/auth/service-token',
+      mount: '/etc/switchboard/auth',
+      items: {
+        secretName: 'sb-auth',
+        items: [
+          { key: 'public-keys.json', path: 'public-keys.json' },
+          { key: 'ari-adapter.token', path: 'service-token' },
+        ],
+      },
+    });
+    const secret = named(manifests, 'Secret', 'sb-auth')!['stringData'] as Record<string, string>;
+    expect(Object.keys(secret).sort()).toEqual(['ari-adapter.token', 'public-keys.json']);
+    const everything = JSON.stringify(manifests);
+    expect(everything).not.toMatch(/AUTH_SIGNING_KEY|AUTH_JWT_SECRET/);
+    expect((JSON.parse(secret['public-keys.json']!) as { keys: object[] }).keys.every((key) => !('d' in key))).toBe(
+      true,
+    );
+    // With an existing Secret the chart makes none and mounts that one.
+    const production = rendered.get('production-values.yaml')!;
+    expect(named(production, 'Secret', 'switchboard-auth')).toBeUndefined();
+    expect(authOf(named(production, 'Deployment', 'sb-ivr')!, 'ivr').items?.secretName).toBe('switchboard-auth');
+  });
+
   it('ships each generated dashboard as a ConfigMap for the Grafana sidecar', () => {
     const dashboards = ofKind(rendered.get('minimal-values.yaml')!, 'ConfigMap').filter(
       (m) => m.metadata.labels?.['grafana_dashboard'] === '1',

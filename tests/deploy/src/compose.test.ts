@@ -4,6 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { alertRules } from '@switchboard/dashboards';
+import {
+  parsePublicKeys,
+  parseSigningKey,
+  publicKeyOf,
+  publicKeyRing,
+  tokenKid,
+  verifyToken,
+} from '@switchboard/tokens';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CHART, REPO } from './helm.js';
@@ -55,9 +63,29 @@ describe('docker/compose.yaml', () => {
       tenant: { tenantId: string };
     };
     expect(adapterEnv['FALLBACK_TENANT']).toBe(demo.tenant.tenantId);
-    expect(adapterEnv['AUTH_JWT_SECRET'], "the directory accepts the adapter's tokens").toBe(
-      config.services['directory']!.environment?.['AUTH_JWT_SECRET'],
-    );
+    // Services only verify: each has the dev key set, none a signing key; the adapter's own token
+    // is one the directory accepts (checked at the time it was issued: the checked-in token ages).
+    const devAuth = join(REPO, 'docker', 'dev-auth');
+    const publicKeys = parsePublicKeys(await readFile(join(devAuth, 'public-keys.json'), 'utf8'));
+    const signingKey = parseSigningKey(await readFile(join(devAuth, 'signing-key.json'), 'utf8'));
+    expect(publicKeys.keys).toEqual([publicKeyOf(signingKey)]);
+    for (const name of SERVICES) {
+      const env = config.services[name]!.environment!;
+      expect(parsePublicKeys(env['AUTH_PUBLIC_KEYS']!), name).toEqual(publicKeys);
+      expect(
+        Object.keys(env).filter((key) => key.startsWith('AUTH_SIGNING_KEY')),
+        name,
+      ).toEqual([]);
+    }
+    const adapterToken = adapterEnv['AUTH_SERVICE_TOKEN']!;
+    expect(tokenKid(adapterToken)).toBe(signingKey.kid);
+    const issuedAt = JSON.parse(Buffer.from(adapterToken.split('.')[1]!, 'base64url').toString()) as { iat: number };
+    const options = { issuer: 'switchboard', audience: 'switchboard', currentDate: new Date(issuedAt.iat * 1000) };
+    expect(await verifyToken(adapterToken, publicKeyRing(publicKeys), options)).toEqual({
+      subject: 'ari-adapter',
+      tenantId: '*',
+      role: 'service',
+    });
     expect(config.services['asterisk']!.build).toEqual({
       context: REPO.replace(/\/$/, ''),
       dockerfile: 'docker/asterisk/Dockerfile',

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { execFile } from 'node:child_process';
-import { startMongo, startNats, type MongoServer, type NatsServer } from '@switchboard/testkit';
+import { startMongo, startNats, type MongoServer, type NatsServer, testTokens } from '@switchboard/testkit';
 import { DockerfileParser, type Dockerfile, type Instruction } from 'dockerfile-ast';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -164,7 +164,7 @@ describe('pnpm deploy --prod of a service', () => {
         NATS_URL: nats.url,
         MONGO_URL: mongo.url,
         MONGO_DB: 'deploy_test',
-        AUTH_JWT_SECRET: 'deploy-test-secret-deploy-test-secret',
+        ...testTokens().env,
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
