@@ -84,6 +84,30 @@ describe('secret masking', () => {
     });
   });
 
+  it("shortens phone numbers, a citizen's as a staff member's, and leaves ids, amounts and extensions", () => {
+    expect(
+      maskSecrets({
+        tenantId: 't-kropp',
+        number: '+4946241234567',
+        national: '04621234567',
+        international: '004946241234567',
+        homeOfficeNumber: '+491511234567',
+        extension: '101',
+        amount: '1234567890123',
+        validFrom: '2026-01-01',
+      }),
+    ).toEqual({
+      tenantId: 't-kropp',
+      number: '+4946241234xxx',
+      national: '04621234xxx',
+      international: '004946241234xxx',
+      homeOfficeNumber: '+491511234xxx',
+      extension: '101',
+      amount: '1234567890123',
+      validFrom: '2026-01-01',
+    });
+  });
+
   it('keeps a short request whole and cuts a long one to 4 KiB without splitting a character', () => {
     expect(auditSummary({ tenantId: 't', departmentId: 'bauamt' })).toBe('{"tenantId":"t","departmentId":"bauamt"}');
     const long = { tenantId: 't', names: Array.from({ length: 2_000 }, (_, index) => `Bürgerbüro ${index}`) };

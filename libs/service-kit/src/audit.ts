@@ -1,6 +1,7 @@
 import type { PubAck } from '@nats-io/jetstream';
 import { metrics, type Counter } from '@opentelemetry/api';
 import { SubjectError } from '@switchboard/events';
+import { shortenNumber } from '@switchboard/numbering';
 import { auditV1, type auditEventsV1 } from '@switchboard/proto';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import type { AuditedChange } from './grpc-server.js';
@@ -34,6 +35,9 @@ const SECRET_WORDS = new Set([
 const KEY_QUALIFIERS = new Set(['api', 'private', 'secret', 'signing', 'access', 'encryption', 'auth', 'shared']);
 // A JWT (bearer token) in any field, whatever the field is called.
 const JWT = /^eyJ[\w-]*\.[\w-]+\.[\w-]*$/;
+// A phone number (E.164, or national / international with a leading 0): the log is append-only and
+// must not keep a citizen's number that retention or an erase shortened everywhere else.
+const PHONE_NUMBER = /^(?:\+|00?)[1-9]\d{5,14}$/;
 
 function words(name: string): string[] {
   return name
@@ -53,12 +57,16 @@ export function isSecretField(name: string): boolean {
 
 /**
  * The request as plain JSON values with every secret replaced by `***` (an empty one stays empty,
- * so the entry shows it was not set); bytes become `<N bytes>`, dates ISO strings.
+ * so the entry shows it was not set) and every phone number shortened (last three digits `xxx`);
+ * bytes become `<N bytes>`, dates ISO strings.
  */
 export function maskSecrets(value: unknown): unknown {
   if (value instanceof Date) return value.toISOString();
   if (value instanceof Uint8Array) return `<${value.byteLength} bytes>`;
-  if (typeof value === 'string') return JWT.test(value) ? MASK : value;
+  if (typeof value === 'string') {
+    if (JWT.test(value)) return MASK;
+    return PHONE_NUMBER.test(value) ? shortenNumber(value) : value;
+  }
   if (typeof value === 'bigint') return value.toString();
   if (Array.isArray(value)) return value.map(maskSecrets);
   if (value && typeof value === 'object') {
