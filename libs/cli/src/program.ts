@@ -6,6 +6,7 @@ import { registerRatingCommands } from './commands/rating.js';
 import { registerBillingCommands } from './commands/billing.js';
 import { registerIvrCommand } from './commands/ivr.js';
 import { registerKeysCommands } from './commands/keys.js';
+import { registerOutboundCommands } from './commands/outbound.js';
 import { registerPresenceCommand } from './commands/presence.js';
 import { registerPrivacyCommand } from './commands/privacy.js';
 import { registerRoutingCommands } from './commands/routing.js';
@@ -23,6 +24,7 @@ export function createProgram(): Command {
   registerBillingCommands(program);
   registerIvrCommand(program);
   registerDirectoryCommands(program);
+  registerOutboundCommands(program);
   registerAuditCommand(program);
   registerPresenceCommand(program);
   registerPrivacyCommand(program);

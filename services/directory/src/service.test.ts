@@ -665,4 +665,46 @@ describe('sb CLI', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('shows and changes the outbound policy and site overrides (sb outbound)', async () => {
+    const header = 'SCOPE\tPREMIUM\tMASS TRAFFIC\tDIRECTORY ENQUIRIES\tINTERNATIONAL';
+    const shown = (await sb('outbound', 'show', '--tenant', 't-kropp')).trim().split('\n');
+    expect(shown.slice(0, 3)).toEqual([
+      header,
+      'tenant\tbarred\tbarred\tbarred\tallowed',
+      'site bauhof-bergenhusen\tbarred\tbarred\tbarred\tbarred',
+    ]);
+    expect(shown.filter((line) => line.startsWith('site bauhof-'))).toHaveLength(6);
+    expect(shown.at(-1)).toBe('Sites not listed follow the tenant. 110 and 112 are always allowed.');
+
+    expect(await sb('outbound', 'set', '--tenant', 't-kropp', '--directory-enquiries', 'allow')).toBe(
+      `${header}\ntenant\tbarred\tbarred\tallowed\tallowed\n`,
+    );
+    // A site without an override starts from the tenant's policy.
+    expect(await sb('outbound', 'set', '--tenant', 't-kropp', '--site', 'amt-kropp', '--international', 'bar')).toBe(
+      `${header}\nsite amt-kropp\tbarred\tbarred\tallowed\tbarred\n`,
+    );
+    const json = JSON.parse(await sb('outbound', 'show', '--tenant', 't-kropp', '--json')) as {
+      tenant: object;
+      sites: Record<string, object>;
+    };
+    expect(json.tenant).toEqual({ allowDirectoryEnquiries: true });
+    expect(json.sites['amt-kropp']).toEqual({ allowDirectoryEnquiries: true, barInternational: true });
+    expect(await sb('outbound', 'clear', '--tenant', 't-kropp', '--site', 'amt-kropp')).toBe(
+      "site amt-kropp follows the tenant's outbound policy\n",
+    );
+    expect(
+      (await operator.getSite({ tenantId: 't-kropp', siteId: 'amt-kropp' })).site?.outboundOverride,
+    ).toBeUndefined();
+    await expect(sb('outbound', 'set', '--tenant', 't-kropp')).rejects.toThrow(
+      /^nothing to change: give at least one of/,
+    );
+    await sb('outbound', 'set', '--tenant', 't-kropp', '--directory-enquiries', 'bar');
+    expect((await operator.getTenant({ tenantId: 't-kropp' })).tenant?.outboundPolicy).toEqual({
+      allowPremium: false,
+      allowMassTraffic: false,
+      allowDirectoryEnquiries: false,
+      barInternational: false,
+    });
+  });
 });
