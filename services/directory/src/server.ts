@@ -106,6 +106,8 @@ export function createDirectoryHandlers(directory: Directory, eraseNumber: Numbe
       return {};
     }),
     listTenants: handle(async (request: directoryServiceV1.ListTenantsRequest) => {
+      // The policy decides who may list; which tenants the answer holds depends on the caller's
+      // role (an empty tenant_id means "all I may see"), so that part stays here.
       const principal = currentPrincipal();
       const visible = (tenantId: string) =>
         request.tenantId
