@@ -419,6 +419,18 @@ describe('routing a call', () => {
     await ended(allowed);
   });
 
+  it('dials an allowed short code such as 115 on the trunk as dialled', async () => {
+    stack.sim.setEndpoint('PJSIP/115@trunk', { answerAfterMs: 500 });
+    const callId = await stack.call({ from: '1001', to: '115', args: ['outbound', '115'] });
+    const leg = await stack.log.waitUntil(
+      'the 115 leg answered',
+      () => stack.log.legs(callId).find((event) => event.leg?.answeredAt)?.leg,
+    );
+    expect(leg).toMatchObject({ endpoint: 'PJSIP/115@trunk', tags: { site_id: 'rathaus' } });
+    stack.sim.hangupCall(callId);
+    await ended(callId);
+  });
+
   it('does not dial a callback to a number the policy bars and marks the request so', async () => {
     const premium = '+499001234567';
     const key = callKey(TENANT, 'premium-callback');

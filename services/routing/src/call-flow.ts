@@ -259,15 +259,7 @@ export class CallFlow {
     }
     const callerId = view?.callerIdFor(siteId) || state.caller;
     const tags: Record<string, string> = siteId ? { site_id: siteId } : {};
-    const target: ConnectTarget = decision.emergency
-      ? {
-          via: 'dial',
-          endpoint: this.deps.config.ROUTING_TRUNK_ENDPOINT.replace('{number}', decision.number),
-          callerId,
-          homeOffice: false,
-          tags,
-        }
-      : { via: 'forward', endpoint: decision.number, callerId, homeOffice: false, tags };
+    const target = this.outsideTarget(decision.number, callerId, tags);
     return this.save({ step: 'connecting', target, siteId });
   }
 
@@ -285,6 +277,16 @@ export class CallFlow {
     if (!decision || decision.allowed) return undefined;
     this.denied(decision, 'routing');
     return decision;
+  }
+
+  /**
+   * An allowed outside number: E.164 is forwarded; a short code (110, 112, 115, 116xxx, 118xy) is
+   * dialled on the trunk as dialled, since Forward takes E.164 only.
+   */
+  private outsideTarget(number: string, callerId: string, tags: Record<string, string>): ConnectTarget {
+    if (number.startsWith('+')) return { via: 'forward', endpoint: number, callerId, homeOffice: false, tags };
+    const endpoint = this.deps.config.ROUTING_TRUNK_ENDPOINT.replace('{number}', number);
+    return { via: 'dial', endpoint, callerId, homeOffice: false, tags };
   }
 
   /** Logs and counts a call the outbound policy refused (a number that is none is not counted). */
@@ -419,13 +421,11 @@ export class CallFlow {
         }
         return this.save({
           step: 'connecting',
-          target: {
-            via: 'forward',
-            endpoint: decision.number,
-            callerId: view.callerIdFor(state.siteId) || state.caller,
-            homeOffice: false,
-            tags: state.siteId ? { site_id: state.siteId } : {},
-          },
+          target: this.outsideTarget(
+            decision.number,
+            view.callerIdFor(state.siteId) || state.caller,
+            state.siteId ? { site_id: state.siteId } : {},
+          ),
         });
       }
       case TargetKind.TARGET_KIND_VOICEMAIL:
