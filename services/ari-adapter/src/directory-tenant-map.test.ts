@@ -1,14 +1,15 @@
 import { type callV1 } from '@switchboard/proto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { FALLBACK_TENANT, TENANT, startHarness, type Harness } from '../test/harness.js';
+import { ADAPTER_TOKENS, FALLBACK_TENANT, TENANT, startHarness, type Harness } from '../test/harness.js';
 import { StandInDirectory } from '../test/stand-in-directory.js';
 
 const HUSUM = 't-husum';
 const directory = new StandInDirectory();
 let h: Harness;
+let address: string;
 
 beforeAll(async () => {
-  const address = await directory.start();
+  address = await directory.start();
   h = await startHarness({ deviceEndpoints: 'pushed' }, { DIRECTORY_ADDRESS: address });
 });
 
@@ -74,5 +75,19 @@ describe('the number plan from the directory', () => {
     await applied;
     expect(await tenantOfCall('+494841777')).toBe(FALLBACK_TENANT);
     expect(await tenantOfCall('+494624800')).toBe(TENANT);
+  });
+});
+
+describe("the adapter's own token for the directory", () => {
+  it('is required: without a service token of its own the adapter does not start, and says why', async () => {
+    const admin = await ADAPTER_TOKENS.token({ subject: 'anna', tenantId: TENANT, role: 'admin' });
+    await expect(startHarness({}, { DIRECTORY_ADDRESS: address, AUTH_SERVICE_TOKEN: admin })).rejects.toThrow(
+      'AUTH_SERVICE_TOKEN has role "admin", not "service"',
+    );
+  });
+
+  it('is what the directory sees on every request: role service, the adapter as subject', () => {
+    expect(directory.callers.size).toBeGreaterThan(0);
+    expect([...directory.callers]).toEqual(['service:ari-adapter']);
   });
 });

@@ -27,6 +27,8 @@ export class StandInDirectory {
   up = false;
   /** The methods asked, in order, with their tenant. */
   readonly requests: Array<{ method: string; tenantId: string }> = [];
+  /** Who asked (`role:subject` of the verified tokens). */
+  readonly callers = new Set<string>();
   private readonly server = new grpc.Server();
   private readonly waiters = new Set<() => void>();
   private readonly authenticator = createAuthenticator({
@@ -108,6 +110,7 @@ export class StandInDirectory {
       const bearer = String(call.metadata.get('authorization')[0] ?? '').replace(/^Bearer /, '');
       this.authenticator.verify(bearer).then(
         (principal) => {
+          this.callers.add(`${principal.role}:${principal.subject}`);
           if (principal.role !== 'service')
             return done({ code: grpc.status.PERMISSION_DENIED, details: principal.role });
           try {
