@@ -240,7 +240,13 @@ async function main(): Promise<void> {
       ariSim: { soundDurationMs: 20 },
       logDir,
     });
-    bus = await connectNats({ url: stack.natsUrl, name: 'bench-call-setup', logger: quiet });
+    // As the test user: in `nats` mode it stands in for the adapter and serves call control.
+    bus = await connectNats({
+      url: stack.natsUrl,
+      credentials: stack.natsCredentials('tester'),
+      name: 'bench-call-setup',
+      logger: quiet,
+    });
     const placedChannels = new Set<string>();
     if (options.mode === 'nats') serveAsAdapter(bus);
     else {

@@ -1,4 +1,4 @@
-import { connect } from '@nats-io/transport-node';
+import { connect, nkeyAuthenticator } from '@nats-io/transport-node';
 import { callV1 } from '@switchboard/proto';
 import {
   DEFAULT_MENUS_FILE,
@@ -76,7 +76,13 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
     }
   }
 
-  const nats = await connect({ servers: stack.natsUrl, name: 'demo' });
+  // The live view reads call events as `observer`: it may change nothing.
+  const observer = stack.natsCredentials('observer');
+  const nats = await connect({
+    servers: stack.natsUrl,
+    name: 'demo',
+    authenticator: nkeyAuthenticator(new TextEncoder().encode(observer.seed)),
+  });
   const events = nats.subscribe(`sb.${stack.tenantId}.call.>`, {
     callback: (error, message) => {
       if (error) return;

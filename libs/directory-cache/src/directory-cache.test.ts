@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { directoryServiceV1 } from '@switchboard/proto';
 import { GrpcStatusError, connectNats, createLogger, type Logger, type NatsHandle } from '@switchboard/service-kit';
-import { startNats, type NatsServer } from '@switchboard/testkit';
+import { startNats, type NatsServer, TESTER } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DirectoryCache } from './directory-cache.js';
 
@@ -40,6 +40,7 @@ beforeAll(async () => {
   server = await startNats();
   nats = await connectNats({
     url: server.url,
+    credentials: server.credentials(TESTER),
     name: 'directory-cache-test',
     logger: createLogger({ service: 'directory-cache-test', level: 'silent' }),
   });

@@ -36,3 +36,18 @@ export {
   type EventType,
   type MessageCodec,
 } from './catalog.js';
+export {
+  KV_BUCKETS,
+  NATS_GRANTS,
+  NATS_IDENTITIES,
+  NATS_RPC,
+  inboxPrefix,
+  natsPermissions,
+  protoMethods,
+  type NatsGrant,
+  type NatsIdentity,
+  type NatsPermissions,
+  type NatsRpcService,
+} from './permissions.js';
+export { NATS_ACCOUNT, natsAuthConfig, permissionsOf, type NatsUser } from './nats-server-config.js';
+export { createNatsUserKey, publicKeyOfSeed, type NatsUserKey } from './nats-keys.js';

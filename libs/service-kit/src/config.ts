@@ -39,7 +39,7 @@ export function loadConfig<S extends z.ZodObject>(schema: S, env: Env = process.
   throw new ConfigError(problems);
 }
 
-const SECRET_NAME = /SECRET|PASSWORD|TOKEN|CREDENTIAL|(^|_)KEYS?($|_)/i;
+const SECRET_NAME = /SECRET|PASSWORD|TOKEN|CREDENTIAL|SEED|(^|_)KEYS?($|_)/i;
 
 /** A bad value as the start log may show it: never a secret, nor the password inside a URL. */
 function shown(key: string, value: string): string {
@@ -69,7 +69,40 @@ export const natsConfigSchema = z.object({
       /^(nats|tls|wss?):\/\/[^\s,]+(,(nats|tls|wss?):\/\/[^\s,]+)*$/,
       'must be one or more nats:// URLs, comma-separated',
     ),
+  /** This service's nkey seed (`SU…`, see libs/events' permissions), inline or in a file. */
+  NATS_NKEY_SEED: z
+    .string()
+    .regex(/^\s*SU[A-Z2-7]{56}\s*$/, 'must be an nkey user seed (SU…, 58 characters)')
+    .optional(),
+  NATS_NKEY_SEED_FILE: z.string().min(1).optional(),
 });
+
+/** NATS never connects anonymously: exactly one of the seed variables must be set. */
+export function withNatsCredentialRule<S extends z.ZodObject>(schema: S): S {
+  return schema.superRefine(
+    (raw, context) => {
+      const env = raw as Env;
+      const inline = Boolean(env['NATS_NKEY_SEED']);
+      const file = Boolean(env['NATS_NKEY_SEED_FILE']);
+      if (inline && file) {
+        context.addIssue({
+          code: 'custom',
+          path: ['NATS_NKEY_SEED, NATS_NKEY_SEED_FILE'],
+          message: 'set one of them, not both',
+          params: { acrossVariables: true },
+        });
+      } else if (!inline && !file) {
+        context.addIssue({
+          code: 'custom',
+          path: ['NATS_NKEY_SEED or NATS_NKEY_SEED_FILE'],
+          message: 'is required but not set (NATS never connects without credentials)',
+          params: { acrossVariables: true },
+        });
+      }
+    },
+    { when: () => true },
+  ) as S;
+}
 
 export const mongoConfigSchema = z.object({
   MONGO_URL: z.string().regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// connection string'),

@@ -52,7 +52,15 @@ export {
   type IndexDeclaration,
   type MongoHandle,
 } from './mongo.js';
-export { connectNats, ensureStreams, type ConnectNatsOptions, type NatsHandle } from './nats/connection.js';
+export {
+  NatsCredentialsError,
+  connectNats,
+  ensureStreams,
+  natsSeedFromConfig,
+  type ConnectNatsOptions,
+  type NatsCredentials,
+  type NatsHandle,
+} from './nats/connection.js';
 export {
   DLQ_HEADERS,
   startConsumer,

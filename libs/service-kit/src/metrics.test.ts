@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { CALLS_STREAM, CallEvents } from '@switchboard/events';
 import { callControlV1 } from '@switchboard/proto';
-import { startNats, type NatsServer, deferred } from '@switchboard/testkit';
+import { startNats, type NatsServer, deferred, TESTER } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GrpcStatusError } from './grpc-server.js';
 import { newEventMeta } from './nats/event-meta.js';
@@ -71,7 +71,16 @@ beforeAll(async () => {
         }
       },
     },
-    { env: { BIND_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_LEVEL: 'silent', NATS_URL: nats.url }, handleSignals: false },
+    {
+      env: {
+        BIND_HOST: '127.0.0.1',
+        HTTP_PORT: '0',
+        LOG_LEVEL: 'silent',
+        NATS_URL: nats.url,
+        NATS_NKEY_SEED: nats.credentials(TESTER).seed,
+      },
+      handleSignals: false,
+    },
   );
 });
 

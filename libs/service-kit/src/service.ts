@@ -8,8 +8,8 @@ import {
   type EventType,
   type StreamDefinition,
 } from '@switchboard/events';
-import { createAuditRecorder } from './audit.js';
 import { parsePublicKeys } from '@switchboard/tokens';
+import { createAuditRecorder } from './audit.js';
 import { createAuthenticator, type Authenticator } from './auth.js';
 import {
   baseConfigSchema,
@@ -19,6 +19,7 @@ import {
   natsConfigSchema,
   serviceTokenConfigSchema,
   withAuthRules,
+  withNatsCredentialRule,
   type BaseConfig,
   type GrpcConfig,
   type MongoConfig,
@@ -30,7 +31,7 @@ import { startHttpServer, type HttpServer } from './http-server.js';
 import { createLogger, type Logger } from './logger.js';
 import { observeJetStream, type ObservedConsumer } from './metrics.js';
 import { applyIndexes, connectMongo, type IndexDeclaration, type MongoHandle } from './mongo.js';
-import { connectNats, ensureStreams, type NatsHandle } from './nats/connection.js';
+import { connectNats, ensureStreams, natsSeedFromConfig, type NatsHandle } from './nats/connection.js';
 import { startConsumer, type ConsumerOptions, type RunningConsumer } from './nats/consumer.js';
 import { publishEvent } from './nats/publish.js';
 import { serviceTokenSource } from './service-token.js';
@@ -100,7 +101,8 @@ function composeSchema(definition: ServiceDefinition<z.ZodObject>): z.ZodObject 
   if (definition.mongo) schema = schema.extend(mongoConfigSchema.shape);
   if (definition.grpc) schema = schema.extend(grpcConfigSchema.shape);
   if (definition.config) schema = schema.extend(definition.config.shape);
-  return withAuthRules(schema, { grpc: definition.grpc !== undefined });
+  const checked = withAuthRules(schema, { grpc: definition.grpc !== undefined });
+  return definition.nats ? withNatsCredentialRule(checked) : checked;
 }
 
 /**
@@ -148,7 +150,12 @@ export async function runService<S extends z.ZodObject>(
 
   try {
     if (definition.nats) {
-      nats = await connectNats({ url: config.NATS_URL ?? '', name: definition.name, logger });
+      nats = await connectNats({
+        url: config.NATS_URL ?? '',
+        name: definition.name,
+        logger,
+        credentials: { identity: definition.name, seed: await natsSeedFromConfig(config) },
+      });
       // A service with an API publishes its audit entries: the stream must exist before the first change.
       await ensureStreams(nats.jsm, [...definition.nats.streams, ...(definition.grpc ? [AUDIT_STREAM] : [])]);
       // ensureStreams always adds the DLQ stream; its size is what the DLQ panel and alert watch.

@@ -3,9 +3,10 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { nkeyAuthenticator } from '@nats-io/nats-core';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { CALLS_STREAM, CallEvents } from '@switchboard/events';
-import { startNats, type NatsServer, deferred } from '@switchboard/testkit';
+import { startNats, type NatsServer, deferred, TESTER } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectNats, type NatsHandle } from './nats/connection.js';
 import { newEventMeta } from './nats/event-meta.js';
@@ -24,10 +25,14 @@ beforeAll(async () => {
   server = await startNats();
   nats = await connectNats({
     url: server.url,
+    credentials: server.credentials(TESTER),
     name: 'shutdown-test',
     logger: createLogger({ service: 'test', level: 'silent' }),
   });
-  watcher = await connect({ servers: server.url });
+  watcher = await connect({
+    servers: server.url,
+    authenticator: nkeyAuthenticator(new TextEncoder().encode(server.credentials(TESTER).seed)),
+  });
 });
 
 afterAll(async () => {
@@ -71,6 +76,7 @@ describe('graceful shutdown', () => {
       env: {
         ...process.env,
         NATS_URL: server.url,
+        NATS_NKEY_SEED: server.credentials(TESTER).seed,
         HTTP_PORT: '0',
         BIND_HOST: '127.0.0.1',
         LOG_LEVEL: 'info',

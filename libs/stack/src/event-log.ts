@@ -2,6 +2,7 @@ import { DeliverPolicy } from '@nats-io/jetstream';
 import { CALLS_STREAM, CDRS_STREAM, CallEvents, RatingEvents } from '@switchboard/events';
 import type { callV1, ratingV1 } from '@switchboard/proto';
 import { connectNats, createLogger, type NatsHandle } from '@switchboard/service-kit';
+import type { Stack } from './stack.js';
 
 /**
  * Every call event and rated leg a stack publishes from now on, in stream order, with waits for
@@ -17,9 +18,11 @@ export interface EventLog {
   close(): Promise<void>;
 }
 
-export async function followEvents(natsUrl: string): Promise<EventLog> {
+/** Reads as `observer`: call and rating events only, so it cannot disturb what it watches. */
+export async function followEvents(stack: Pick<Stack, 'natsUrl' | 'natsCredentials'>): Promise<EventLog> {
   const bus: NatsHandle = await connectNats({
-    url: natsUrl,
+    url: stack.natsUrl,
+    credentials: stack.natsCredentials('observer'),
     name: 'stack-event-log',
     logger: createLogger({ service: 'stack-event-log', level: 'silent' }),
   });

@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startAriSim, type AriSim, type AriSimOptions, type EndpointBehavior } from '@switchboard/ari-sim';
 import type { Principal } from '@switchboard/service-kit';
-import { startMongo, startNats, startSmtpSink, type SmtpSink } from '@switchboard/testkit';
+import {
+  startMongo,
+  startNats,
+  startSmtpSink,
+  type NatsTestCredentials,
+  type NatsUserName,
+  type SmtpSink,
+} from '@switchboard/testkit';
 import { ANY_TENANT, createTokenIssuer, generateSigningKey, publicKeyOf } from '@switchboard/tokens';
 import { REPO_ROOT, spawnService, type ServiceProcess } from './child.js';
 import { CALL_PATH, DEMO_SELLER, MONGO_SERVICES, SERVICE_NAMES, type ServiceName } from './services.js';
@@ -57,6 +64,11 @@ export interface StackService {
 
 export interface Stack {
   natsUrl: string;
+  /**
+   * Credentials on the stack's NATS (auth on, keys made at start): a service's, `observer`'s
+   * (read-only call and rating events) or `tester`'s (anything, for tests faking a service).
+   */
+  natsCredentials(user: NatsUserName): NatsTestCredentials;
   mongoUrl: string;
   /** The in-process emulator; a stack on a real Asterisk has none (reading it throws). */
   readonly ariSim: AriSim;
@@ -170,7 +182,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }
 
     const envFor = (name: ServiceName): Record<string, string> => ({
-      NATS_URL: nats.url,
+      ...nats.env(name),
       AUTH_PUBLIC_KEYS: publicKeys,
       AUTH_SERVICE_TOKEN: serviceTokens.get(name)!,
       BIND_HOST: '127.0.0.1',
@@ -239,6 +251,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     return {
       natsUrl: nats.url,
+      natsCredentials: (user) => nats.credentials(user),
       mongoUrl: mongo.url,
       get ariSim(): AriSim {
         if (!ariSim) throw new Error('this stack runs against a real Asterisk: it has no ari-sim');

@@ -1,4 +1,4 @@
-export { startNats, type NatsServer } from './nats.js';
+export { TESTER, startNats, type NatsServer, type NatsTestCredentials, type NatsUserName } from './nats.js';
 export { startMongo, type MongoServer } from './mongo.js';
 export { infraMode, type InfraMode } from './docker.js';
 export { toolsBinDir } from './tools.js';

@@ -1,32 +1,93 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import {
+  NATS_IDENTITIES,
+  createNatsUserKey,
+  natsAuthConfig,
+  type NatsIdentity,
+  type NatsPermissions,
+  type NatsUserKey,
+} from '@switchboard/events';
 import { infraMode } from './docker.js';
 import { spawnServer } from './server-process.js';
 import { localBinary } from './tools.js';
 
+/** The test's own user: it fakes other services and inspects everything, so it may do anything. */
+export const TESTER = 'tester' as const;
+
+export type NatsUserName = NatsIdentity | typeof TESTER;
+
+/** What a client needs to connect as one user (service-kit's NatsCredentials). */
+export interface NatsTestCredentials {
+  readonly identity: string;
+  readonly seed: string;
+}
+
 export interface NatsServer {
   /** e.g. `nats://127.0.0.1:41235` */
   readonly url: string;
+  /** The credentials of a service (its declared permissions) or of the test itself (`tester`). */
+  credentials(user: NatsUserName | string): NatsTestCredentials;
+  /** NATS_URL and NATS_NKEY_SEED for a service the test starts (its definition's name). */
+  env(identity: NatsIdentity | string): { NATS_URL: string; NATS_NKEY_SEED: string };
   stop(): Promise<void>;
 }
 
 const NATS_IMAGE = 'nats:2.12-alpine';
 
-/** Starts a NATS server with JetStream on a free loopback port, with its own empty store. */
+const TESTER_PERMISSIONS: NatsPermissions = {
+  publish: { allow: ['>'], deny: [] },
+  subscribe: { allow: ['>'], deny: [] },
+  allow_responses: true,
+};
+
+/**
+ * Starts a NATS server with JetStream on a free loopback port, with its own empty store and
+ * authentication on: a fresh nkey per declared identity, with the permissions libs/events
+ * declares for it, plus the test's own user. Anonymous clients are refused.
+ */
 export async function startNats(): Promise<NatsServer> {
-  return (await infraMode()) === 'containers' ? startNatsContainer() : startLocalNats();
+  const keys = new Map<NatsUserName, NatsUserKey>(
+    [...NATS_IDENTITIES, TESTER].map((user): [NatsUserName, NatsUserKey] => [user, createNatsUserKey()]),
+  );
+  const auth = natsAuthConfig(
+    [...keys].map(([identity, key]) => ({
+      identity,
+      publicKey: key.publicKey,
+      ...(identity === TESTER ? { permissions: TESTER_PERMISSIONS } : {}),
+    })),
+  );
+  const server = (await infraMode()) === 'containers' ? await startNatsContainer(auth) : await startLocalNats(auth);
+  const credentials = (user: string): NatsTestCredentials => {
+    const key = keys.get(user as NatsUserName);
+    if (!key) throw new Error(`no NATS user "${user}" (known: ${[...keys.keys()].join(', ')})`);
+    return { identity: user, seed: key.seed };
+  };
+  return {
+    url: server.url,
+    credentials,
+    env: (identity) => ({ NATS_URL: server.url, NATS_NKEY_SEED: credentials(identity).seed }),
+    stop: server.stop,
+  };
 }
 
-async function startLocalNats(): Promise<NatsServer> {
+interface RunningNats {
+  url: string;
+  stop(): Promise<void>;
+}
+
+async function startLocalNats(auth: string): Promise<RunningNats> {
   const binary = await localBinary('nats-server');
   const storeDir = await mkdtemp(path.join(tmpdir(), 'sb-nats-'));
   try {
+    const configFile = path.join(storeDir, 'nats.conf');
+    await writeFile(configFile, auth);
     const server = await spawnServer({
       name: 'nats-server',
       command: binary,
       // -p -1: the server picks a free port itself, so two suites never race for one.
-      args: ['-a', '127.0.0.1', '-p', '-1', '-js', '-sd', storeDir],
+      args: ['-c', configFile, '-a', '127.0.0.1', '-p', '-1', '-js', '-sd', path.join(storeDir, 'js')],
       readyLine: /Listening for client connections on (\S+:\d+)/,
     });
     return {
@@ -42,9 +103,14 @@ async function startLocalNats(): Promise<NatsServer> {
   }
 }
 
-async function startNatsContainer(): Promise<NatsServer> {
-  const { NatsContainer } = await import('@testcontainers/nats');
-  const container = await new NatsContainer(NATS_IMAGE).withJetStream().start();
+async function startNatsContainer(auth: string): Promise<RunningNats> {
+  const { GenericContainer, Wait } = await import('testcontainers');
+  const container = await new GenericContainer(NATS_IMAGE)
+    .withCopyContentToContainer([{ content: auth, target: '/etc/nats/sb.conf' }])
+    .withCommand(['-c', '/etc/nats/sb.conf', '-js', '-sd', '/data'])
+    .withExposedPorts(4222)
+    .withWaitStrategy(Wait.forLogMessage(/Server is ready/))
+    .start();
   return {
     url: `nats://${container.getHost()}:${container.getMappedPort(4222)}`,
     stop: async () => {

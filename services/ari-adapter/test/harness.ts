@@ -20,7 +20,7 @@ import {
   type NatsHandle,
   type RunningService,
 } from '@switchboard/service-kit';
-import { startNats, testTokens, type NatsServer } from '@switchboard/testkit';
+import { startNats, testTokens, type NatsServer, TESTER } from '@switchboard/testkit';
 import { ariAdapter } from '../src/adapter.js';
 
 export const ADAPTER_ID = 'pbx-test';
@@ -151,7 +151,7 @@ export async function startHarness(
     const adapter = await runService(ariAdapter, {
       handleSignals: false,
       env: {
-        NATS_URL: nats.url,
+        ...nats.env('ari-adapter'),
         ARI_URL: sim.url,
         ARI_USERNAME: 'switchboard',
         ARI_PASSWORD: 'ari-secret',
@@ -173,6 +173,7 @@ export async function startHarness(
     stops.push(() => adapter.shutdown('test over'));
     const bus = await connectNats({
       url: nats.url,
+      credentials: nats.credentials(TESTER),
       name: 'adapter-test',
       logger: createLogger({ service: 'test', level: 'silent' }),
     });

@@ -13,7 +13,7 @@ import {
   type RunningService,
   type Role,
 } from '@switchboard/service-kit';
-import { startMongo, startNats, type MongoServer, type NatsServer, testTokens } from '@switchboard/testkit';
+import { startMongo, startNats, type MongoServer, type NatsServer, TESTER, testTokens } from '@switchboard/testkit';
 import { MongoClient, type Db } from 'mongodb';
 import { billingService } from '../src/service.js';
 import type { StoredLeg } from '../src/rated-legs.js';
@@ -48,7 +48,7 @@ export async function startBilling(): Promise<BillingHarness> {
       HTTP_PORT: '0',
       GRPC_PORT: '0',
       LOG_LEVEL: 'silent',
-      NATS_URL: natsServer.url,
+      ...natsServer.env('billing'),
       MONGO_URL: mongoServer.url,
       MONGO_DB: 'billing',
       ...TOKENS.env,
@@ -61,6 +61,7 @@ export async function startBilling(): Promise<BillingHarness> {
     const mongo = await MongoClient.connect(mongoServer.url);
     const nats = await connectNats({
       url: natsServer.url,
+      credentials: natsServer.credentials(TESTER),
       name: 'billing-test',
       logger: createLogger({ service: 'billing-test', level: 'silent' }),
     });

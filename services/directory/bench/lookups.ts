@@ -3,7 +3,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { connectNats, createLogger } from '@switchboard/service-kit';
-import { startMongo, startNats } from '@switchboard/testkit';
+import { startMongo, startNats, TESTER } from '@switchboard/testkit';
 import { directoryApi, startDirectory, token } from '../test/harness.js';
 import { directoryRpcClient } from '@switchboard/rpc-clients';
 
@@ -18,7 +18,7 @@ const requests = Number(values.requests);
 const concurrency = Number(values.concurrency);
 
 const [nats, mongo] = await Promise.all([startNats(), startMongo()]);
-const service = await startDirectory({ nats: nats.url, mongo: mongo.url, db: 'directory_bench' });
+const service = await startDirectory({ nats, mongo: mongo.url, db: 'directory_bench' });
 const admin = directoryApi(
   service.grpcPort!,
   await token({ subject: 'bench', tenantId: 'provider', role: 'operator' }),
@@ -27,6 +27,7 @@ const document = await readFile(new URL('../demo/amt-kropp.yaml', import.meta.ur
 await admin.api.importTenant({ tenantId: 't-kropp', document });
 const caller = await connectNats({
   url: nats.url,
+  credentials: nats.credentials(TESTER),
   name: 'bench',
   logger: createLogger({ service: 'bench', level: 'silent' }),
 });

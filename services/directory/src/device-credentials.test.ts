@@ -11,7 +11,7 @@ import {
   type NatsHandle,
   type RunningService,
 } from '@switchboard/service-kit';
-import { startMongo, startNats, type MongoServer, type NatsServer } from '@switchboard/testkit';
+import { startMongo, startNats, type MongoServer, type NatsServer, TESTER } from '@switchboard/testkit';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
@@ -82,9 +82,10 @@ const storedRows = (tenantId: string) =>
 
 beforeAll(async () => {
   [nats, mongo] = await Promise.all([startNats(), startMongo()]);
-  service = await startDirectory({ nats: nats.url, mongo: mongo.url, db: DB });
+  service = await startDirectory({ nats, mongo: mongo.url, db: DB });
   caller = await connectNats({
     url: nats.url,
+    credentials: nats.credentials(TESTER),
     name: 'adapter-test',
     logger: createLogger({ service: 't', level: 'silent' }),
   });
@@ -287,10 +288,7 @@ describe('the credential key', () => {
       loadConfig(directoryConfigSchema, { DEVICE_SECRET_KEY: randomBytes(32).toString('base64') }),
     ).not.toThrow();
     await expect(
-      startDirectory(
-        { nats: nats.url, mongo: mongo.url, db: DB },
-        { DEVICE_SECRET_KEY: randomBytes(16).toString('hex') },
-      ),
+      startDirectory({ nats, mongo: mongo.url, db: DB }, { DEVICE_SECRET_KEY: randomBytes(16).toString('hex') }),
     ).rejects.toThrow(/DEVICE_SECRET_KEY: must be 32 bytes/);
   });
 
@@ -298,7 +296,7 @@ describe('the credential key', () => {
     const listed = await credentials();
     const newKey = randomBytes(32).toString('hex');
     const next = await startDirectory(
-      { nats: nats.url, mongo: mongo.url, db: DB },
+      { nats, mongo: mongo.url, db: DB },
       { DEVICE_SECRET_KEY: newKey, DEVICE_SECRET_KEYS_PREVIOUS: DEVICE_SECRET_KEY },
     );
     try {
@@ -314,10 +312,7 @@ describe('the credential key', () => {
       expect((await statusOf(adapter.listDeviceCredentials({ tenantId: 't-dev' }))).code).toBe(grpc.status.INTERNAL);
       // And a replica started with neither key refuses to start rather than serve what it cannot open.
       await expect(
-        startDirectory(
-          { nats: nats.url, mongo: mongo.url, db: DB },
-          { DEVICE_SECRET_KEY: randomBytes(32).toString('hex') },
-        ),
+        startDirectory({ nats, mongo: mongo.url, db: DB }, { DEVICE_SECRET_KEY: randomBytes(32).toString('hex') }),
       ).rejects.toThrow(/DEVICE_SECRET_KEY or DEVICE_SECRET_KEYS_PREVIOUS/);
     } finally {
       await next.shutdown('test over');

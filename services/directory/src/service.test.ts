@@ -6,7 +6,7 @@ import type { Subscription } from '@nats-io/nats-core';
 import { directoryEventsV1, directoryServiceV1, directoryV1 } from '@switchboard/proto';
 import { createProgram } from '@switchboard/cli';
 import { connectNats, createLogger, type NatsHandle, type RunningService } from '@switchboard/service-kit';
-import { eventually, startMongo, startNats, type MongoServer, type NatsServer } from '@switchboard/testkit';
+import { eventually, startMongo, startNats, type MongoServer, type NatsServer, TESTER } from '@switchboard/testkit';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
@@ -74,12 +74,13 @@ const at = (iso: string) => ({ at: new Date(iso) });
 
 beforeAll(async () => {
   [nats, mongo] = await Promise.all([startNats(), startMongo()]);
-  const urls = { nats: nats.url, mongo: mongo.url, db: DB };
+  const urls = { nats, mongo: mongo.url, db: DB };
   // Only the first reloads periodically: the replica learns changes from change events alone.
   service = await startDirectory(urls, { DIRECTORY_RELOAD_INTERVAL_MS: '300' });
   replica = await startDirectory(urls);
   caller = await connectNats({
     url: nats.url,
+    credentials: nats.credentials(TESTER),
     name: 'routing-test',
     logger: createLogger({ service: 't', level: 'silent' }),
   });
@@ -319,11 +320,11 @@ describe('admin API', () => {
     expect((await statusOf(krAgent.deleteSite({ tenantId: 't-kropp', siteId: 'kita-wohlde' }))).code).toBe(
       grpc.status.PERMISSION_DENIED,
     );
-    // Over NATS the subject's tenant must be the request's.
     expect(await statusOf(krAgent.listSites({ tenantId: 't-kropp' }))).toEqual({
       code: grpc.status.PERMISSION_DENIED,
       details: 'agent may not call DirectoryService/ListSites (allowed: admin, operator)',
     });
+    // Over NATS the subject's tenant must be the request's.
     const reply = await caller.connection.request(
       directoryRpcSubject('t-test', 'ResolveNumber'),
       directoryServiceV1.ResolveNumberRequest.encode({ tenantId: 't-kropp', number: '+494624720' }).finish(),

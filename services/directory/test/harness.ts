@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { directoryServiceV1 } from '@switchboard/proto';
+import type { NatsServer } from '@switchboard/testkit';
 import { runService, type Principal, type RpcClient, type RunningService } from '@switchboard/service-kit';
 import { testTokens } from '@switchboard/testkit';
 import { directoryService } from '../src/service.js';
@@ -38,12 +39,12 @@ export function directoryApi(port: number, bearer: string): { api: DirectoryApi;
 }
 
 export function startDirectory(
-  urls: { nats: string; mongo: string; db: string },
+  urls: { nats: NatsServer; mongo: string; db: string },
   env: Record<string, string> = {},
 ): Promise<RunningService> {
   return runService(directoryService, {
     env: {
-      NATS_URL: urls.nats,
+      ...urls.nats.env('directory'),
       MONGO_URL: urls.mongo,
       MONGO_DB: urls.db,
       BIND_HOST: '127.0.0.1',

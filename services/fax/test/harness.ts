@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { directoryService } from '@switchboard/directory';
 import { connectNats, createLogger, runService, type NatsHandle, type RunningService } from '@switchboard/service-kit';
 import type { MongoServer, NatsServer, SmtpSink, TestTokens } from '@switchboard/testkit';
+import { TESTER } from '@switchboard/testkit';
 import { faxService } from '../src/service.js';
 
 /** What the fax and voicemail tests run on: their own NATS, MongoDB and SMTP sink, one token key pair. */
@@ -40,7 +41,7 @@ function run(
   env: Record<string, string>,
 ): Promise<RunningService> {
   const common = {
-    NATS_URL: nats.url,
+    ...nats.env(definition.name),
     MONGO_URL: mongo.url,
     MONGO_DB: db,
     BIND_HOST: '127.0.0.1',
@@ -72,6 +73,7 @@ export function runFax(infrastructure: Infrastructure, db: string): Promise<Runn
 export function connectAdapter(nats: NatsServer): Promise<NatsHandle> {
   return connectNats({
     url: nats.url,
+    credentials: nats.credentials(TESTER),
     name: 'adapter-test',
     logger: createLogger({ service: 'adapter-test', level: 'silent' }),
   });

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { ivrServiceV1 } from '@switchboard/proto';
 import { connectNats, createLogger, natsRpcClient } from '@switchboard/service-kit';
-import { startMongo, startNats, testTokens } from '@switchboard/testkit';
+import { startMongo, startNats, TESTER, testTokens } from '@switchboard/testkit';
 import { amtMenus } from '../test/menus.js';
 import { ivrRpcSubject } from '@switchboard/rpc-clients';
 
@@ -56,7 +56,7 @@ const service = spawn(process.execPath, ['--import', '@switchboard/service-kit/i
   cwd: fileURLToPath(new URL('..', import.meta.url)),
   env: {
     ...process.env,
-    NATS_URL: nats.url,
+    ...nats.env('ivr'),
     MONGO_URL: mongo.url,
     MONGO_DB: 'ivr_bench',
     BIND_HOST: '127.0.0.1',
@@ -69,6 +69,7 @@ const service = spawn(process.execPath, ['--import', '@switchboard/service-kit/i
 });
 const router = await connectNats({
   url: nats.url,
+  credentials: nats.credentials(TESTER),
   name: 'ivr-bench',
   logger: createLogger({ service: 'ivr-bench', level: 'silent' }),
 });

@@ -11,7 +11,15 @@ import {
   type RunningService,
 } from '@switchboard/service-kit';
 import { runService } from '@switchboard/service-kit';
-import { startMongo, startNats, type MongoServer, type NatsServer, eventually, testTokens } from '@switchboard/testkit';
+import {
+  startMongo,
+  startNats,
+  type MongoServer,
+  type NatsServer,
+  eventually,
+  TESTER,
+  testTokens,
+} from '@switchboard/testkit';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { amtMenus, department, external, menu, submenu, voicemail } from '../test/menus.js';
@@ -98,7 +106,7 @@ function startInstance(resyncIntervalMs = 30_000): Promise<RunningService> {
   return runService(ivrService, {
     env: {
       IVR_RESYNC_INTERVAL_MS: String(resyncIntervalMs),
-      NATS_URL: nats.url,
+      ...nats.env('ivr'),
       MONGO_URL: mongo.url,
       MONGO_DB: 'ivr_test',
       BIND_HOST: '127.0.0.1',
@@ -120,6 +128,7 @@ beforeAll(async () => {
   );
   router = await connectNats({
     url: nats.url,
+    credentials: nats.credentials(TESTER),
     name: 'routing-test',
     logger: createLogger({ service: 'routing-test', level: 'silent' }),
   });

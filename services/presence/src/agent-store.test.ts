@@ -1,6 +1,6 @@
 import { presenceV1 } from '@switchboard/proto';
 import { connectNats, createLogger, type NatsHandle } from '@switchboard/service-kit';
-import { startNats, type NatsServer } from '@switchboard/testkit';
+import { startNats, type NatsServer, TESTER } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentStore } from './agent-store.js';
 import { confirm, newAgent, reserve, setState } from './transitions.js';
@@ -15,7 +15,7 @@ let lagging: AgentStore;
 
 beforeAll(async () => {
   nats = await startNats();
-  bus = await connectNats({ url: nats.url, name: 'store-test', logger });
+  bus = await connectNats({ url: nats.url, credentials: nats.credentials(TESTER), name: 'store-test', logger });
   writer = await AgentStore.open(bus, { bucket: 'store-test', replicas: 1, logger });
   lagging = await AgentStore.open(bus, { bucket: 'store-test', replicas: 1, logger });
 });

@@ -1,8 +1,17 @@
 import * as grpc from '@grpc/grpc-js';
 import { directoryService } from '@switchboard/directory';
+import { KV_BUCKETS } from '@switchboard/events';
 import { directoryServiceV1, directoryV1, presenceV1 } from '@switchboard/proto';
 import { connectNats, createLogger, runService, type NatsHandle, type RunningService } from '@switchboard/service-kit';
-import { eventually, startMongo, startNats, type MongoServer, type NatsServer, testTokens } from '@switchboard/testkit';
+import {
+  eventually,
+  startMongo,
+  startNats,
+  type MongoServer,
+  type NatsServer,
+  TESTER,
+  testTokens,
+} from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminApi } from '../test/harness.js';
 import { AgentStore } from './agent-store.js';
@@ -12,7 +21,7 @@ import { presenceService } from './server.js';
 
 const TOKENS = testTokens();
 const TENANT = 't-sync';
-const BUCKET = 'presence-sync-test';
+const BUCKET = KV_BUCKETS.presence;
 const { AgentState } = presenceV1;
 const quiet = createLogger({ service: 'test', level: 'silent' });
 
@@ -79,7 +88,6 @@ let presenceApi: ReturnType<typeof adminApi>;
 let token: string;
 
 const env = (extra: Record<string, string>) => ({
-  NATS_URL: nats.url,
   ...TOKENS.env,
   DEVICE_SECRET_KEY: '3c9a5e07d1b84f26a0e7c5139d2b68f4e1a7c09b5d3f62e8a4c1b7d09e5f2a36',
   BIND_HOST: '127.0.0.1',
@@ -117,10 +125,18 @@ beforeAll(async () => {
   [nats, mongo] = await Promise.all([startNats(), startMongo()]);
   directory = await runService(directoryService, {
     handleSignals: false,
-    env: env({ MONGO_URL: mongo.url, MONGO_DB: 'presence_sync_directory' }),
+    env: { ...env({ MONGO_URL: mongo.url, MONGO_DB: 'presence_sync_directory' }), ...nats.env('directory') },
   });
-  presence = await runService(presenceService, { handleSignals: false, env: env({ PRESENCE_BUCKET: BUCKET }) });
-  bus = await connectNats({ url: nats.url, name: 'presence-sync-test', logger: quiet });
+  presence = await runService(presenceService, {
+    handleSignals: false,
+    env: { ...env({ PRESENCE_BUCKET: BUCKET }), ...nats.env('presence') },
+  });
+  bus = await connectNats({
+    url: nats.url,
+    credentials: nats.credentials(TESTER),
+    name: 'presence-sync-test',
+    logger: quiet,
+  });
   store = await AgentStore.open(bus, { bucket: BUCKET, replicas: 1, logger: quiet });
   token = await TOKENS.token({
     subject: 'admin',
@@ -211,7 +227,10 @@ describe('presence follows the directory', () => {
   it('loads the tenant again at start, so a change it missed converges', async () => {
     await presence.shutdown('restart');
     await store.remove(TENANT, 's-1');
-    presence = await runService(presenceService, { handleSignals: false, env: env({ PRESENCE_BUCKET: BUCKET }) });
+    presence = await runService(presenceService, {
+      handleSignals: false,
+      env: { ...env({ PRESENCE_BUCKET: BUCKET }), ...nats.env('presence') },
+    });
     connectPresence();
     const back = await eventually(() => agent('s-1'), 's-1 back from the start-up sync');
     expect(back).toMatchObject({ devices: ['PJSIP/sync-11b', 'PJSIP/sync-11'], state: AgentState.AGENT_STATE_OFFLINE });

@@ -1,13 +1,15 @@
 import * as grpc from '@grpc/grpc-js';
 import { Kvm, KvWatchInclude, type KV } from '@nats-io/kv';
+import { KV_BUCKETS } from '@switchboard/events';
 import { presenceV1 } from '@switchboard/proto';
 import { connectNats, createLogger, runService, type NatsHandle, type RunningService } from '@switchboard/service-kit';
-import { startNats, type NatsServer, testTokens } from '@switchboard/testkit';
+import { startNats, type NatsServer, TESTER, testTokens } from '@switchboard/testkit';
 import { presenceRpcClient, type PresenceRpcClient } from '@switchboard/rpc-clients';
 import { presenceService } from '../src/server.js';
 
 export const TOKENS = testTokens();
-export const BUCKET = 'presence-test';
+/** The bucket NATS permissions grant presence (libs/events); each test has a NATS of its own. */
+export const BUCKET = KV_BUCKETS.presence;
 
 type Agent = presenceV1.Agent;
 type Unary<Req, Res> = (
@@ -126,7 +128,7 @@ export async function startHarness(replicaCount = 2): Promise<Harness> {
       const replica = await runService(presenceService, {
         handleSignals: false,
         env: {
-          NATS_URL: nats.url,
+          ...nats.env('presence'),
           PRESENCE_BUCKET: BUCKET,
           PRESENCE_LEASE_SECONDS: '30',
           ...TOKENS.env,
@@ -142,6 +144,7 @@ export async function startHarness(replicaCount = 2): Promise<Harness> {
     }
     const bus = await connectNats({
       url: nats.url,
+      credentials: nats.credentials(TESTER),
       name: 'presence-test',
       logger: createLogger({ service: 'test', level: 'silent' }),
     });

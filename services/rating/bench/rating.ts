@@ -7,7 +7,7 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { callV1 } from '@switchboard/proto';
 import { connectNats, createLogger } from '@switchboard/service-kit';
-import { startMongo, startNats, testTokens } from '@switchboard/testkit';
+import { startMongo, startNats, TESTER, testTokens } from '@switchboard/testkit';
 import { MongoClient } from 'mongodb';
 import { generateMonth } from '../test/generate-month.js';
 import { SITES, publishCalls, waitSettled } from '../test/harness.js';
@@ -55,6 +55,7 @@ const natsServer = await startNats();
 const mongoServer = await startMongo();
 const nats = await connectNats({
   url: natsServer.url,
+  credentials: natsServer.credentials(TESTER),
   name: 'rating-bench',
   logger: createLogger({ service: 'rating-bench', level: 'silent' }),
 });
@@ -66,7 +67,7 @@ const rating = await spawnRating(
     HTTP_PORT: '0',
     GRPC_PORT: '0',
     LOG_LEVEL: 'info',
-    NATS_URL: natsServer.url,
+    ...natsServer.env('rating'),
     MONGO_URL: mongoServer.url,
     MONGO_DB: 'rating_bench',
     ...testTokens().env,

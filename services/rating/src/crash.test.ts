@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { RatingEvents } from '@switchboard/events';
 import { ratingServiceV1, type callV1, type ratingV1 } from '@switchboard/proto';
 import { connectNats, createLogger, type NatsHandle } from '@switchboard/service-kit';
-import { startMongo, startNats, type MongoServer, type NatsServer } from '@switchboard/testkit';
+import { startMongo, startNats, type MongoServer, type NatsServer, TESTER } from '@switchboard/testkit';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveTestDirectory, type TestDirectory } from './testing/test-directory.js';
@@ -36,7 +36,12 @@ const processes: RatingProcess[] = [];
 beforeAll(async () => {
   natsServer = await startNats();
   mongoServer = await startMongo();
-  nats = await connectNats({ url: natsServer.url, name: 'rating-crash-test', logger });
+  nats = await connectNats({
+    url: natsServer.url,
+    credentials: natsServer.credentials(TESTER),
+    name: 'rating-crash-test',
+    logger,
+  });
   directory = serveTestDirectory(nats, logger, SITES);
   await nats.connection.flush();
   mongo = await MongoClient.connect(mongoServer.url);
@@ -56,7 +61,7 @@ const start = async () => {
     BIND_HOST: '127.0.0.1',
     HTTP_PORT: '0',
     GRPC_PORT: '0',
-    NATS_URL: natsServer.url,
+    ...natsServer.env('rating'),
     MONGO_URL: mongoServer.url,
     MONGO_DB: 'rating_crash',
     ...TOKENS.env,

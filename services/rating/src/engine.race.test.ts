@@ -9,7 +9,7 @@ import {
   type MongoHandle,
   type NatsHandle,
 } from '@switchboard/service-kit';
-import { startMongo, startNats, type MongoServer, type NatsServer } from '@switchboard/testkit';
+import { startMongo, startNats, type MongoServer, type NatsServer, TESTER } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { billableLegs } from './legs.js';
 import { RatingEngine } from './engine.js';
@@ -26,7 +26,7 @@ let mongo: MongoHandle;
 beforeAll(async () => {
   natsServer = await startNats();
   mongoServer = await startMongo();
-  nats = await connectNats({ url: natsServer.url, name: 'race', logger });
+  nats = await connectNats({ url: natsServer.url, credentials: natsServer.credentials(TESTER), name: 'race', logger });
   await ensureStreams(nats.jsm, [CDRS_STREAM, DLQ_STREAM]);
   mongo = await connectMongo({ url: mongoServer.url, dbName: 'race', appName: 'race' });
   await applyIndexes(mongo.db, INDEXES);

@@ -32,15 +32,18 @@ export interface BulkMessage {
 
 /** JetStream publishes whose acks arrive on one subscription: no request object per message. */
 export class BulkPublisher {
-  private readonly prefix = `${createInbox()}.`;
+  private readonly prefix: string;
   private readonly subscription: Subscription;
   private readonly waiting = new Map<string, (error: Error | undefined) => void>();
   private next = 0;
 
   constructor(
     private readonly connection: NatsConnection,
+    /** The connection's inbox prefix (NatsHandle.inboxPrefix): the only inbox its NATS user may read. */
+    inboxPrefix: string,
     private readonly timeoutMs = 30_000,
   ) {
+    this.prefix = `${createInbox(inboxPrefix)}.`;
     this.subscription = connection.subscribe(`${this.prefix}*`, {
       callback: (error, message) => this.onAck(error, message),
     });

@@ -36,7 +36,7 @@ export const ratingService: ServiceDefinition<typeof ratingConfigSchema> = {
     const tariffStore = new TariffStore(store);
     const sites = new DirectorySites(directoryRpcClient(nats, config.RATING_DIRECTORY_TIMEOUT_MS), logger);
     context.onShutdown(sites.follow(nats));
-    const bulk = new BulkPublisher(nats.connection);
+    const bulk = new BulkPublisher(nats.connection, nats.inboxPrefix);
     context.onShutdown(() => bulk.close());
     const engine = new RatingEngine(store, tariffStore, context.publish, logger, {
       sites,

@@ -9,7 +9,7 @@ import {
   type Role,
   type RunningService,
 } from '@switchboard/service-kit';
-import { startMongo, startNats, type MongoServer, type NatsServer, testTokens } from '@switchboard/testkit';
+import { startMongo, startNats, type MongoServer, type NatsServer, TESTER, testTokens } from '@switchboard/testkit';
 import { MongoClient, type Db } from 'mongodb';
 import { BulkPublisher } from '../src/leg-publisher.js';
 import { serveTestDirectory, type TestDirectory } from '../src/testing/test-directory.js';
@@ -48,7 +48,7 @@ export interface Harness {
 /** Publishes call-ended events, a window of JetStream publishes at a time (their acks awaited together). */
 export async function publishCalls(nats: NatsHandle, events: readonly callV1.CallEnded[]): Promise<void> {
   const window = 2_000;
-  const bulk = new BulkPublisher(nats.connection);
+  const bulk = new BulkPublisher(nats.connection, nats.inboxPrefix);
   try {
     for (let index = 0; index < events.length; index += window) {
       const outcome = await bulk.publishAll(
@@ -89,13 +89,14 @@ export async function startHarness(dbName = 'rating'): Promise<Harness> {
       HTTP_PORT: '0',
       GRPC_PORT: '0',
       LOG_LEVEL: 'silent',
-      NATS_URL: natsServer.url,
+      ...natsServer.env('rating'),
       MONGO_URL: mongoServer.url,
       MONGO_DB: dbName,
       ...TOKENS.env,
     };
     const nats = await connectNats({
       url: natsServer.url,
+      credentials: natsServer.credentials(TESTER),
       name: 'rating-test',
       logger: createLogger({ service: 'rating-test', level: 'silent' }),
     });

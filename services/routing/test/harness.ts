@@ -18,7 +18,7 @@ import {
   routingV1,
 } from '@switchboard/proto';
 import { connectNats, createLogger, runService, type NatsHandle, type RunningService } from '@switchboard/service-kit';
-import { startMongo, startNats, type MongoServer, type NatsServer, testTokens } from '@switchboard/testkit';
+import { startMongo, startNats, type MongoServer, type NatsServer, TESTER, testTokens } from '@switchboard/testkit';
 
 // The whole call path on loopback: NATS, FerretDB, the ARI emulator, the adapter, directory, ivr
 // and presence in this process, and routing as child processes (so a test can SIGKILL one).
@@ -206,7 +206,6 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       () => mongo.stop(),
     );
     const env = (extra: Record<string, string>) => ({
-      NATS_URL: nats.url,
       ...TOKENS.env,
       DEVICE_SECRET_KEY: '3c9a5e07d1b84f26a0e7c5139d2b68f4e1a7c09b5d3f62e8a4c1b7d09e5f2a36',
       BIND_HOST: '127.0.0.1',
@@ -225,7 +224,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     stops.push(() => sim.stop());
     const services: RunningService[] = [];
     const start = async (definition: Parameters<typeof runService>[0], extra: Record<string, string>) => {
-      const service = await runService(definition, { handleSignals: false, env: env(extra) });
+      const service = await runService(definition, {
+        handleSignals: false,
+        env: { ...env(extra), ...nats.env(definition.name) },
+      });
       stops.push(() => service.shutdown('test over'));
       services.push(service);
       return service;
@@ -245,7 +247,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const ivr = await start(ivrService as never, { MONGO_URL: mongo.url, MONGO_DB: 'routing_ivr' });
     const presence = await start(presenceService as never, { PRESENCE_LEASE_SECONDS: '30' });
 
-    const bus = await connectNats({ url: nats.url, name: 'routing-test', logger: quiet });
+    const bus = await connectNats({
+      url: nats.url,
+      credentials: nats.credentials(TESTER),
+      name: 'routing-test',
+      logger: quiet,
+    });
     stops.push(() => bus.connection.close());
     const log = new CallLog();
     await log.follow(bus);
@@ -300,6 +307,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           env: {
             PATH: process.env['PATH'] ?? '',
             ...env({
+              ...nats.env('routing'),
               LOG_LEVEL: 'info',
               OTEL_SERVICE_NAME: 'routing',
               ROUTING_REPLICA_ID: id,

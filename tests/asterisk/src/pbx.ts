@@ -161,7 +161,7 @@ async function startOnAsterisk(options: PbxOptions): Promise<Pbx> {
     stops.push(() => asterisk.stop());
     const stack = await startStack({ ...stackOptions(options), asterisk });
     stops.push(() => stack.stop());
-    const events = await followEvents(stack.natsUrl);
+    const events = await followEvents(stack);
     stops.push(() => events.close());
     // As an administrator sets up a phone: a new password from the directory, shown once.
     const passwords = new Map<string, Promise<{ username: string; password: string }>>();
@@ -296,7 +296,7 @@ async function startOnEmulator(options: PbxOptions): Promise<Pbx> {
   const stack = await startStack({ ...stackOptions(options), phoneBehavior: simBehaviour(DEFAULT_PHONE) });
   let events: EventLog | undefined;
   try {
-    events = await followEvents(stack.natsUrl);
+    events = await followEvents(stack);
     const sim = stack.ariSim;
     for (const [device, phone] of Object.entries(options.phones ?? {}))
       sim.setEndpoint(`PJSIP/${device}`, simBehaviour(phone));

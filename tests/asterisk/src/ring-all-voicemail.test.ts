@@ -43,6 +43,7 @@ describe.each(['asterisk', 'emulator'] as const)('ring-all and voicemail on %s',
     });
     bus = await connectNats({
       url: pbx.stack.natsUrl,
+      credentials: pbx.stack.natsCredentials('tester'),
       name: 'ring-all-voicemail-test',
       logger: createLogger({ service: 'test', level: 'silent' }),
     });

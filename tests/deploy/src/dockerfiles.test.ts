@@ -161,7 +161,7 @@ describe('pnpm deploy --prod of a service', () => {
         BIND_HOST: '127.0.0.1',
         HTTP_PORT: '0',
         GRPC_PORT: '0',
-        NATS_URL: nats.url,
+        ...nats.env('ivr'),
         MONGO_URL: mongo.url,
         MONGO_DB: 'deploy_test',
         ...testTokens().env,

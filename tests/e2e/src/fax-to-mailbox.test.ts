@@ -28,6 +28,7 @@ import {
   type MongoServer,
   type NatsServer,
   type SmtpSink,
+  TESTER,
   testTokens,
 } from '@switchboard/testkit';
 import { PDFDocument } from 'pdf-lib';
@@ -51,7 +52,6 @@ let tiffDir: string;
 const stops: Array<() => Promise<unknown>> = [];
 
 const commonEnv = (extra: Record<string, string>) => ({
-  NATS_URL: nats.url,
   ...TOKENS.env,
   DEVICE_SECRET_KEY: '3c9a5e07d1b84f26a0e7c5139d2b68f4e1a7c09b5d3f62e8a4c1b7d09e5f2a36',
   BIND_HOST: '127.0.0.1',
@@ -74,6 +74,7 @@ beforeAll(async () => {
   adapter = await runService(ariAdapter, {
     handleSignals: false,
     env: commonEnv({
+      ...nats.env('ari-adapter'),
       ARI_URL: sim.url,
       ARI_USERNAME: 'switchboard',
       ARI_PASSWORD: 'ari-secret',
@@ -87,15 +88,21 @@ beforeAll(async () => {
   stops.push(() => adapter.shutdown('test over'));
   directory = await runService(directoryService, {
     handleSignals: false,
-    env: commonEnv({ MONGO_URL: mongo.url, MONGO_DB: 'e2e_directory' }),
+    env: commonEnv({ ...nats.env('directory'), MONGO_URL: mongo.url, MONGO_DB: 'e2e_directory' }),
   });
   stops.push(() => directory.shutdown('test over'));
   fax = await runService(faxService, {
     handleSignals: false,
-    env: commonEnv({ MONGO_URL: mongo.url, MONGO_DB: 'e2e_fax', SMTP_URL: smtp.url, FAX_DELIVERY_BACKOFF_MS: '200' }),
+    env: commonEnv({
+      ...nats.env('fax'),
+      MONGO_URL: mongo.url,
+      MONGO_DB: 'e2e_fax',
+      SMTP_URL: smtp.url,
+      FAX_DELIVERY_BACKOFF_MS: '200',
+    }),
   });
   stops.push(() => fax.shutdown('test over'));
-  bus = await connectNats({ url: nats.url, name: 'e2e', logger: quiet });
+  bus = await connectNats({ url: nats.url, credentials: nats.credentials(TESTER), name: 'e2e', logger: quiet });
   stops.push(() => bus.connection.close());
 
   // Routing is a later service; here a stand-in sends calls to the fax number into ReceiveFAX,

@@ -13,7 +13,7 @@ import {
   type NatsHandle,
   type RunningService,
 } from '@switchboard/service-kit';
-import { startMongo, startNats, type MongoServer, type NatsServer, testTokens } from '@switchboard/testkit';
+import { startMongo, startNats, type MongoServer, type NatsServer, TESTER, testTokens } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const TENANT = 't-kropp';
@@ -30,7 +30,6 @@ let token: string;
 const stops: Array<() => Promise<unknown>> = [];
 
 const env = (extra: Record<string, string>) => ({
-  NATS_URL: nats.url,
   MONGO_URL: mongo.url,
   ...TOKENS.env,
   BIND_HOST: '127.0.0.1',
@@ -56,11 +55,15 @@ beforeAll(async () => {
     () => nats.stop(),
     () => mongo.stop(),
   );
-  rating = await runService(ratingService, { handleSignals: false, env: env({ MONGO_DB: 'e2e_rating' }) });
+  rating = await runService(ratingService, {
+    handleSignals: false,
+    env: { ...env({ MONGO_DB: 'e2e_rating' }), ...nats.env('rating') },
+  });
   stops.push(() => rating.shutdown('test over'));
   billing = await runService(billingService, {
     handleSignals: false,
     env: env({
+      ...nats.env('billing'),
       MONGO_DB: 'e2e_billing',
       CLOSE_SETTLE_MS: '0',
       SELLER_NAME: 'Nordtel Kommunal GmbH',
@@ -77,7 +80,12 @@ beforeAll(async () => {
     }),
   });
   stops.push(() => billing.shutdown('test over'));
-  bus = await connectNats({ url: nats.url, name: 'e2e', logger: createLogger({ service: 'e2e', level: 'silent' }) });
+  bus = await connectNats({
+    url: nats.url,
+    credentials: nats.credentials(TESTER),
+    name: 'e2e',
+    logger: createLogger({ service: 'e2e', level: 'silent' }),
+  });
   stops.push(() => bus.connection.close());
   // Rating checks a tariff's default site against the tenant's sites in the directory.
   const directory = serveTestDirectory(bus, createLogger({ service: 'e2e', level: 'silent' }), ['rathaus', 'bauhof']);

@@ -35,7 +35,7 @@ beforeAll(async () => {
       HTTP_PORT: '0',
       GRPC_PORT: '0',
       LOG_LEVEL: 'silent',
-      NATS_URL: nats.url,
+      ...nats.env('rating'),
       MONGO_URL: mongo.url,
       MONGO_DB: 'cli',
       ...TOKENS.env,

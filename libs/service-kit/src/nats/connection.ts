@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
   jetstream,
@@ -8,14 +9,23 @@ import {
   type JetStreamManager,
   type StreamConfig,
 } from '@nats-io/jetstream';
-import { nanos } from '@nats-io/nats-core';
-import { DLQ_STREAM, type StreamDefinition } from '@switchboard/events';
+import { errors, nanos, nkeyAuthenticator } from '@nats-io/nats-core';
+import { DLQ_STREAM, inboxPrefix, publicKeyOfSeed, type StreamDefinition } from '@switchboard/events';
 import type { Logger } from '../logger.js';
 
 export interface NatsHandle {
   readonly connection: NatsConnection;
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
+  /** Where replies to this connection's requests arrive; the only inbox its user may subscribe to. */
+  readonly inboxPrefix: string;
+}
+
+/** Who connects: an identity of libs/events' permissions (a service's name) and its nkey seed. */
+export interface NatsCredentials {
+  readonly identity: string;
+  /** The user's nkey seed (`SU…`). */
+  readonly seed: string;
 }
 
 export interface ConnectNatsOptions {
@@ -23,24 +33,77 @@ export interface ConnectNatsOptions {
   /** Shown in the server's connection list: the service name. */
   name: string;
   logger: Logger;
+  credentials: NatsCredentials;
 }
 
-export async function connectNats({ url, name, logger }: ConnectNatsOptions): Promise<NatsHandle> {
-  const connection = await connect({
-    servers: url.split(','),
-    name,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 1_000,
-  });
+/** NATS refused the connection's credentials, or none were given. */
+export class NatsCredentialsError extends Error {
+  override readonly name = 'NatsCredentialsError';
+}
+
+/**
+ * The seed from NATS_NKEY_SEED or the file NATS_NKEY_SEED_FILE (a mounted Secret). There is no
+ * anonymous fallback: without a seed the service does not start.
+ */
+export async function natsSeedFromConfig(config: {
+  NATS_NKEY_SEED?: string;
+  NATS_NKEY_SEED_FILE?: string;
+}): Promise<string> {
+  if (config.NATS_NKEY_SEED) return config.NATS_NKEY_SEED.trim();
+  const file = config.NATS_NKEY_SEED_FILE;
+  if (file) {
+    try {
+      return (await readFile(file, 'utf8')).trim();
+    } catch (error) {
+      throw new NatsCredentialsError(`cannot read NATS_NKEY_SEED_FILE ${file}: ${(error as Error).message}`);
+    }
+  }
+  throw new NatsCredentialsError('no NATS credentials: set NATS_NKEY_SEED or NATS_NKEY_SEED_FILE');
+}
+
+export async function connectNats({ url, name, logger, credentials }: ConnectNatsOptions): Promise<NatsHandle> {
+  let publicKey: string;
+  try {
+    publicKey = publicKeyOfSeed(credentials.seed);
+  } catch (error) {
+    throw new NatsCredentialsError(`the NATS seed of ${credentials.identity} is unusable: ${(error as Error).message}`);
+  }
+  const prefix = inboxPrefix(credentials.identity);
+  let connection: NatsConnection;
+  try {
+    connection = await connect({
+      servers: url.split(','),
+      name,
+      authenticator: nkeyAuthenticator(new TextEncoder().encode(credentials.seed)),
+      inboxPrefix: prefix,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 1_000,
+    });
+  } catch (error) {
+    if (error instanceof errors.AuthorizationError) {
+      throw new NatsCredentialsError(
+        `NATS at ${url} refused ${credentials.identity} (nkey ${publicKey}): ${error.message}; is the key in the server's configuration?`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
   void (async () => {
     for await (const status of connection.status()) {
-      if (status.type === 'disconnect' || status.type === 'reconnect' || status.type === 'error') {
+      // The server reports a denied publish or subscribe only asynchronously; say what was denied.
+      if (status.type === 'error' && status.error instanceof errors.PermissionViolationError) {
+        const { operation, subject, queue } = status.error;
+        logger.error(
+          { nats: { operation, subject, ...(queue ? { queue } : {}) }, identity: credentials.identity },
+          `nats permission violation: ${credentials.identity} may not ${operation === 'publish' ? 'publish to' : 'subscribe to'} ${subject}`,
+        );
+      } else if (status.type === 'disconnect' || status.type === 'reconnect' || status.type === 'error') {
         logger.warn({ nats: status }, `nats ${status.type}`);
       }
     }
   })();
   const jsm = await jetstreamManager(connection);
-  return { connection, js: jetstream(connection), jsm };
+  return { connection, js: jetstream(connection), jsm, inboxPrefix: prefix };
 }
 
 function toStreamConfig(definition: StreamDefinition): Partial<StreamConfig> & { name: string } {

@@ -1,9 +1,10 @@
 import { jetstream, jetstreamManager, AckPolicy, type JsMsg } from '@nats-io/jetstream';
+import { nkeyAuthenticator } from '@nats-io/nats-core';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { SpanKind, trace } from '@opentelemetry/api';
 import { CALLS_STREAM, CallEvents, DLQ_STREAM } from '@switchboard/events';
 import type { callV1 } from '@switchboard/proto';
-import { recordSpans, startNats, type NatsServer, deferred, eventually } from '@switchboard/testkit';
+import { recordSpans, startNats, type NatsServer, deferred, eventually, TESTER } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../logger.js';
 import { connectNats, ensureStreams, type NatsHandle } from './connection.js';
@@ -47,9 +48,12 @@ async function nextParked(durable: string): Promise<JsMsg> {
 
 beforeAll(async () => {
   server = await startNats();
-  nats = await connectNats({ url: server.url, name: 'consumer-test', logger });
+  nats = await connectNats({ url: server.url, credentials: server.credentials(TESTER), name: 'consumer-test', logger });
   await ensureStreams(nats.jsm, [CALLS_STREAM]);
-  other = await connect({ servers: server.url });
+  other = await connect({
+    servers: server.url,
+    authenticator: nkeyAuthenticator(new TextEncoder().encode(server.credentials(TESTER).seed)),
+  });
 });
 
 afterAll(async () => {

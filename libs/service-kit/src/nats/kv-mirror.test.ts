@@ -1,5 +1,5 @@
 import { Kvm, type KvEntry } from '@nats-io/kv';
-import { startNats, type NatsServer, deferred } from '@switchboard/testkit';
+import { startNats, type NatsServer, deferred, TESTER } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../logger.js';
 import { connectNats, type NatsHandle } from './connection.js';
@@ -11,7 +11,12 @@ const logger = createLogger({ service: 'kv-mirror-test', level: 'silent' });
 
 beforeAll(async () => {
   server = await startNats();
-  nats = await connectNats({ url: server.url, name: 'kv-mirror-test', logger });
+  nats = await connectNats({
+    url: server.url,
+    credentials: server.credentials(TESTER),
+    name: 'kv-mirror-test',
+    logger,
+  });
 });
 
 afterAll(async () => {

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { callControlV1 } from '@switchboard/proto';
-import { startNats, type NatsServer } from '@switchboard/testkit';
+import { startNats, type NatsServer, TESTER } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GrpcStatusError } from '../grpc-server.js';
 import { createLogger } from '../logger.js';
@@ -20,7 +20,7 @@ const answered: string[] = [];
 
 beforeAll(async () => {
   server = await startNats();
-  nats = await connectNats({ url: server.url, name: 'rpc-test', logger });
+  nats = await connectNats({ url: server.url, credentials: server.credentials(TESTER), name: 'rpc-test', logger });
   const handlers: Handlers = {
     ...(Object.fromEntries(Object.keys(definition).map((key) => [key, unimplemented])) as unknown as Handlers),
     answer: async (request) => {
