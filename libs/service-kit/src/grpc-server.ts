@@ -29,6 +29,14 @@ export class GrpcStatusError extends Error implements Partial<grpc.StatusObject>
 
 const principals = new AsyncLocalStorage<Principal>();
 
+/** Stands in for a request whose bytes are not the method's message, so the call can be refused. */
+class UndecodableRequest {
+  readonly reason: string;
+  constructor(error: unknown) {
+    this.reason = error instanceof Error ? error.message : 'not a protobuf message';
+  }
+}
+
 /** The verified caller of the RPC being handled. */
 export function currentPrincipal(): Principal {
   const principal = principals.getStore();
@@ -97,7 +105,11 @@ export class GrpcServer {
     }
   }
 
-  /** Throws when the policy does not declare every method of the definition (or declares one too many). */
+  /**
+   * Throws when the policy does not declare every method of the definition (or declares one too many).
+   * A request that is not the method's protobuf message is refused as INVALID_ARGUMENT (grpc-js
+   * itself would answer INTERNAL, which reads as our failure, not the caller's).
+   */
   addService<D extends grpc.ServiceDefinition>(
     name: string,
     definition: D,
@@ -112,7 +124,20 @@ export class GrpcServer {
       if (!handler) throw new Error(`${name} has no implementation for ${method}`);
       secured[method] = this.secure(name, attributes, policies[method]!, handler);
     }
-    this.server.addService(definition, secured);
+    const tolerant: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+    for (const [method, attributes] of Object.entries(definition)) {
+      tolerant[method] = {
+        ...attributes,
+        requestDeserialize: (bytes: Buffer) => {
+          try {
+            return attributes.requestDeserialize(bytes) as unknown;
+          } catch (error) {
+            return new UndecodableRequest(error);
+          }
+        },
+      };
+    }
+    this.server.addService(tolerant, secured);
     this.serviceNames.push(name);
   }
 
@@ -136,6 +161,9 @@ export class GrpcServer {
         grpc.status.UNAUTHENTICATED,
         error instanceof AuthError ? error.message : 'token invalid',
       );
+    }
+    if (request instanceof UndecodableRequest) {
+      throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, `malformed ${method} request: ${request.reason}`);
     }
     try {
       await authorizeCall(method, policy, principal, request);

@@ -181,6 +181,29 @@ describe('denials and audited changes', () => {
     });
   });
 
+  it("refuses bytes that are not the method's message as INVALID_ARGUMENT, after authentication", async () => {
+    const send = (token: string | undefined) => {
+      const metadata = new grpc.Metadata();
+      if (token) metadata.set('authorization', `Bearer ${token}`);
+      return new Promise<grpc.ServiceError>((resolve) =>
+        client.makeUnaryRequest(
+          '/switchboard.presence.v1.PresenceService/UpsertAgent',
+          (bytes: Buffer) => bytes,
+          (bytes: Buffer) => bytes,
+          // Field 1 (tenant_id) says "string of 100 bytes" but the message ends after 2.
+          Buffer.from([0x0a, 0x64, 0x74, 0x2d]),
+          metadata,
+          (error) => resolve(error!),
+        ),
+      );
+    };
+    expect(await send(issue({ subject: 'anna', tenantId: 't-a', role: 'admin' }))).toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: expect.stringMatching(/^malformed PresenceService\/UpsertAgent request: /),
+    });
+    expect(await send(undefined)).toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+  });
+
   it('reports a successful audited change to onAudited, and neither a denied nor a failed one', async () => {
     audited.length = 0;
     await upsert({ subject: 'anna', tenantId: 't-a', role: 'admin' }, 't-a');
