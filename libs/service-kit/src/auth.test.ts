@@ -1,3 +1,4 @@
+import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -76,6 +77,20 @@ describe('a service cannot mint', () => {
     expect(Object.keys(auth)).toEqual(['verify']);
     const signing = Object.keys(kit).filter((name) => /issue|sign|mint|generate/i.test(name));
     expect(signing).toEqual([]);
+  });
+
+  it('has no service depending on the package that signs (only tests and tools do)', () => {
+    const services = new URL('../../../services/', import.meta.url);
+    const names = readdirSync(services, { withFileTypes: true }).filter((entry) => entry.isDirectory());
+    const signers = names
+      .map((entry) => entry.name)
+      .filter((service) => {
+        const manifest = JSON.parse(readFileSync(new URL(`${service}/package.json`, services), 'utf8')) as {
+          dependencies?: Record<string, string>;
+        };
+        return '@switchboard/tokens' in (manifest.dependencies ?? {});
+      });
+    expect(signers).toEqual([]);
   });
 });
 

@@ -53,7 +53,7 @@ export function describeSeconds(seconds: number): string {
 type Env = Record<string, string | undefined>;
 
 /** The issuer's key from `AUTH_SIGNING_KEY` (the private JWK) or the file `AUTH_SIGNING_KEY_FILE`. */
-export function signingKeyFromEnv(env: Env): SigningKey {
+function signingKeyFromEnv(env: Env): SigningKey {
   const inline = env['AUTH_SIGNING_KEY'];
   const file = env['AUTH_SIGNING_KEY_FILE'];
   if (inline && file) throw new Error('set AUTH_SIGNING_KEY or AUTH_SIGNING_KEY_FILE, not both');
