@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { AUDIT_STREAM, AuditEvents } from '@switchboard/events';
-import { startNats, type NatsServer } from '@switchboard/testkit';
+import { TESTER, startNats, type NatsServer } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   MASK,
@@ -10,8 +10,8 @@ import {
   createAuditRecorder,
   isSecretField,
   maskSecrets,
-  type AuditedChange,
 } from './audit.js';
+import type { AuditedChange } from './grpc-server.js';
 import { startHttpServer, type HttpServer } from './http-server.js';
 import { createLogger } from './logger.js';
 import { connectNats, ensureStreams, type NatsHandle } from './nats/connection.js';
@@ -171,7 +171,7 @@ describe('recording', () => {
 
   beforeAll(async () => {
     nats = await startNats();
-    handle = await connectNats({ url: nats.url, name: 'audit-test', logger });
+    handle = await connectNats({ url: nats.url, credentials: nats.credentials(TESTER), name: 'audit-test', logger });
     const telemetry = startTelemetry({ serviceName: 'audit-test', serviceVersion: '0.0.0' });
     http = await startHttpServer({
       host: '127.0.0.1',
@@ -225,7 +225,7 @@ describe('recording', () => {
     expect(attempts).toBe(2);
     const info = await handle.jsm.streams.info(AUDIT_STREAM.name);
     expect(info.state.messages).toBe(1);
-    const stored = await handle.jsm.streams.getMessage(AUDIT_STREAM.name, { seq: info.state.first_seq });
+    const stored = (await handle.jsm.streams.getMessage(AUDIT_STREAM.name, { seq: info.state.first_seq }))!;
     expect(stored.subject).toBe('sb.t-kropp.audit.recorded');
     const event = AuditEvents.recorded.codec.decode(stored.data);
     expect(event.entry).toMatchObject({
