@@ -3,7 +3,7 @@ import { createProgram } from '@switchboard/cli';
 import { directoryServiceV1 } from '@switchboard/proto';
 import { servePrivacyErase, type PrivacyService } from '@switchboard/rpc-clients';
 import { connectNats, createLogger, type NatsHandle, type RunningService } from '@switchboard/service-kit';
-import { eventually, startMongo, startNats, type MongoServer, type NatsServer } from '@switchboard/testkit';
+import { eventually, startMongo, startNats, type MongoServer, type NatsServer, TESTER } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { directoryApi, startDirectory, statusOf, token, type DirectoryApi } from '../test/harness.js';
 
@@ -38,8 +38,8 @@ function serve(service: PrivacyService, kinds: Array<[string, number]>) {
 
 beforeAll(async () => {
   [nats, mongo] = await Promise.all([startNats(), startMongo()]);
-  directory = await startDirectory({ nats: nats.url, mongo: mongo.url, db: 'erase' });
-  services = await connectNats({ url: nats.url, name: 'erase-test', logger });
+  directory = await startDirectory({ nats, mongo: mongo.url, db: 'erase' });
+  services = await connectNats({ url: nats.url, credentials: nats.credentials(TESTER), name: 'erase-test', logger });
   serve('rating', [['rated-leg', 3]]);
   serve('billing', [['billed-leg', 3]]);
   serve('fax', [

@@ -28,6 +28,7 @@ beforeAll(async () => {
   stack = await startStack({ services: ['directory', 'fax', 'ari-adapter'], handleSignals: false });
   nats = await connectNats({
     url: stack.natsUrl,
+    credentials: stack.natsCredentials('tester'),
     name: 'voicemail-flow-test',
     logger: createLogger({ service: 'voicemail-flow-test', level: 'silent' }),
   });

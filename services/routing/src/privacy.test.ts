@@ -8,7 +8,7 @@ import {
   servePrivacyErase,
 } from '@switchboard/rpc-clients';
 import { connectNats, createLogger, serveNatsRpc, type NatsHandle } from '@switchboard/service-kit';
-import { startNats, type NatsServer } from '@switchboard/testkit';
+import { startNats, type NatsServer, TESTER } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callKey, type CallState } from './call-state.js';
 import type { CallbackRequest } from './callback-worker.js';
@@ -60,7 +60,12 @@ const read = async <T>(kv: KV, key: string): Promise<T | undefined> => {
 
 beforeAll(async () => {
   server = await startNats();
-  nats = await connectNats({ url: server.url, name: 'routing-privacy-test', logger });
+  nats = await connectNats({
+    url: server.url,
+    credentials: server.credentials(TESTER),
+    name: 'routing-privacy-test',
+    logger,
+  });
   const kvm = new Kvm(nats.js);
   calls = await kvm.create('routing-calls', { history: 1 });
   callbacks = await kvm.create('routing-callbacks', { history: 1 });
