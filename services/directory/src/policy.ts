@@ -11,7 +11,7 @@ const ADMINS_AND_SERVICES = { ...ADMINS, service: 'any-tenant' } as const;
 export const directoryPolicy = definePolicy(directoryServiceV1.DirectoryServiceService, {
   createTenant: { description: 'Creates a tenant.', audit: true, allow: ADMINS },
   updateTenant: { description: "Changes a tenant's settings.", audit: true, allow: ADMINS },
-  getTenant: { description: 'One tenant.', audit: false, allow: ADMINS },
+  getTenant: { description: 'One tenant.', audit: false, allow: ADMINS_AND_SERVICES },
   deleteTenant: { description: 'Deletes a tenant and everything in it.', audit: true, allow: ADMINS },
   listTenants: {
     description: 'Tenants the caller may see (an admin only their own).',
@@ -22,7 +22,7 @@ export const directoryPolicy = definePolicy(directoryServiceV1.DirectoryServiceS
   updateSite: { description: 'Changes a site.', audit: true, allow: ADMINS },
   getSite: { description: 'One site.', audit: false, allow: ADMINS },
   deleteSite: { description: 'Deletes a site.', audit: true, allow: ADMINS },
-  listSites: { description: "The tenant's sites.", audit: false, allow: ADMINS },
+  listSites: { description: "The tenant's sites.", audit: false, allow: ADMINS_AND_SERVICES },
   createNumber: { description: 'Creates a number.', audit: true, allow: ADMINS },
   updateNumber: { description: 'Changes a number.', audit: true, allow: ADMINS },
   getNumber: { description: 'One number.', audit: false, allow: ADMINS },
