@@ -224,6 +224,38 @@ describe('the audit log', () => {
   });
 });
 
+function varint(value: number): number[] {
+  const bytes: number[] = [];
+  for (let rest = BigInt(value); ; rest >>= 7n) {
+    if (rest < 0x80n) return [...bytes, Number(rest)];
+    bytes.push(Number(rest & 0x7fn) | 0x80);
+  }
+}
+
+/** ListAuditEntries with `since` = `seconds`, encoded by hand: the generated client cannot hold such a time. */
+async function rawList(tenantId: string, seconds: number): Promise<{ code: grpc.status; details: string }> {
+  const tenant = Buffer.from(tenantId);
+  const since = [0x08, ...varint(seconds)];
+  const request = Buffer.from([0x0a, tenant.length, ...tenant, 0x12, since.length, ...since]);
+  const client = new grpc.Client(`127.0.0.1:${service.grpcPort}`, grpc.credentials.createInsecure());
+  const metadata = new grpc.Metadata();
+  metadata.set('authorization', `Bearer ${await token({ subject: 'anna', tenantId, role: 'admin' })}`);
+  try {
+    return await new Promise((resolve) =>
+      client.makeUnaryRequest(
+        '/switchboard.directory.v1.DirectoryService/ListAuditEntries',
+        (bytes: Buffer) => bytes,
+        (bytes: Buffer) => bytes,
+        request,
+        metadata,
+        (error) => resolve({ code: error?.code ?? grpc.status.OK, details: error?.details ?? '' }),
+      ),
+    );
+  } finally {
+    client.close();
+  }
+}
+
 describe('listing', () => {
   const PAGED = 't-paged';
   const start = Date.UTC(2026, 2, 2, 8, 0, 0);
@@ -295,6 +327,13 @@ describe('listing', () => {
       details: 'page_token: is not a token of this list (pass next_page_token unchanged)',
     });
     expect((await refused({ pageSize: -1 })).details).toBe('page_size: must not be negative');
+    // A Timestamp past what a date can hold (9e12 s, about the year 287,000), as raw bytes.
+    expect(await rawList(PAGED, 9_000_000_000_000)).toEqual({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: 'since: is not a time',
+    });
+    const farCursor = Buffer.from(JSON.stringify({ at: 9e15, id: 'e-1' })).toString('base64url');
+    expect((await refused({ pageToken: farCursor })).code).toBe(grpc.status.INVALID_ARGUMENT);
     expect((await refused({ since: new Date(start), until: new Date(start) })).details).toBe(
       'since: must be before until',
     );

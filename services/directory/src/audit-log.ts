@@ -60,7 +60,8 @@ function encodeCursor(row: AuditRow): string {
 function decodeCursor(token: string): Cursor {
   try {
     const cursor = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<Cursor>;
-    if (Number.isSafeInteger(cursor.at) && typeof cursor.id === 'string' && cursor.id) return cursor as Cursor;
+    const valid = Number.isSafeInteger(cursor.at) && !Number.isNaN(new Date(cursor.at!).getTime());
+    if (valid && typeof cursor.id === 'string' && cursor.id) return cursor as Cursor;
   } catch {
     // Reported below like any other token that is not one of ours.
   }
@@ -122,6 +123,12 @@ export class AuditLog {
   /** One page, newest first, and the token of the next page ('' after the last). */
   async list(query: AuditQuery): Promise<{ entries: auditV1.AuditEntry[]; nextPageToken: string }> {
     if (query.pageSize < 0) throw new ValidationError(['page_size: must not be negative']);
+    for (const [field, value] of [
+      ['since', query.since],
+      ['until', query.until],
+    ] as const) {
+      if (value && Number.isNaN(value.getTime())) throw new ValidationError([`${field}: is not a time`]);
+    }
     if (query.since && query.until && query.since >= query.until) {
       throw new ValidationError(['since: must be before until']);
     }
