@@ -83,6 +83,12 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
   value: {{ mul (sub (int .grace) 5) 1000 | quote }}
 - name: NATS_URL
   value: {{ include "switchboard.natsUrl" .root | quote }}
+# This service's own NATS key (its public half is natsAuth.users.<name>); no pod gets another's.
+- name: NATS_NKEY_SEED
+  valueFrom:
+    secretKeyRef:
+      name: {{ printf "%s-nats-%s" .root.Release.Name .name }}
+      key: seed
 # Files, not variables: a renewed Secret reaches the mounted files and the kit re-reads them.
 - name: AUTH_PUBLIC_KEYS_FILE
   value: /etc/switchboard/auth/public-keys.json
