@@ -431,6 +431,16 @@ describe('routing a call', () => {
     await ended(callId);
   });
 
+  it('promises no callback to a caller whose number cannot be called back: voicemail instead', async () => {
+    const withheld = await stack.call({ from: 'anonymous', to: NUMBERS.callback });
+    await ended(withheld);
+    const playbacks = stack.sim.getCall(withheld)?.playbacks ?? [];
+    expect(playbacks).toContain('sound:switchboard/voicemail-greeting');
+    expect(playbacks).not.toContain('sound:switchboard/callback-registered');
+    const requests = await new Kvm(stack.bus.js).open('routing-callbacks');
+    expect(await requests.get(callKey(TENANT, withheld))).toBeNull();
+  });
+
   it('does not dial a callback to a number the policy bars and marks the request so', async () => {
     const premium = '+499001234567';
     const key = callKey(TENANT, 'premium-callback');
@@ -596,7 +606,7 @@ describe('routing a call', () => {
     expect(Number(sample('calls_fallback_total', 'reason="unknown_number"'))).toBe(1);
     expect(Number(sample('calls_fallback_total', 'reason="ivr_error"'))).toBe(1);
     expect(sample('calls_overflowed_total', 'department="overflow-src",target="department"')).toBe('1');
-    expect(sample('calls_overflowed_total', 'department="callback-src",target="callback"')).toBe('1');
+    expect(sample('calls_overflowed_total', 'department="callback-src",target="callback"')).toBe('2');
     expect(sample('calls_callbacks_total', 'department="rueckruf",outcome="answered"')).toBe('1');
     expect(sample('calls_callbacks_total', 'department="callback-src",outcome="no_answer"')).toBe('1');
     expect(sample('calls_outbound_total', 'result="barred"')).toBe('2');

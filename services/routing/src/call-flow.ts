@@ -448,7 +448,7 @@ export class CallFlow {
     const key = queueKey(state.tenantId, department.departmentId, state.startedAt, state.callId);
     const enqueuedAt = Date.now();
     // Before the queue entry exists: a key pressed as soon as the caller waits counts.
-    this.callbackKey = department.callbackKey;
+    this.callbackKey = this.callbackAllowed(view, department) ? department.callbackKey : '';
     await Promise.all([
       this.save({
         step: 'queued',
@@ -507,7 +507,7 @@ export class CallFlow {
     const schedule = view.schedule(department);
     const now = new Date();
     const closes = openState(schedule, now).state === 'open' ? (closesAt(schedule, now)?.getTime() ?? Infinity) : 0;
-    this.callbackKey = department.callbackKey;
+    this.callbackKey = this.callbackAllowed(view, department) ? department.callbackKey : '';
     for (;;) {
       // A key pressed from here on ends this round's wait at once.
       this.wake = new AbortController();
@@ -540,7 +540,7 @@ export class CallFlow {
       }
       // Music only once nobody could be reserved at once: a caller who gets an agent hears no blip.
       if (!this.music) await this.holdMusic();
-      await this.announceWait(position.position, department.callbackKey);
+      await this.announceWait(position.position, this.callbackKey);
       const untilOverflow =
         department.overflow.kind === 'none' || department.maxWaitSeconds === 0
           ? Infinity
@@ -848,6 +848,8 @@ export class CallFlow {
     this.log.info({ department: department.departmentId, kind, target }, 'max wait passed: overflow');
     if (kind === 'department') return this.enqueue(target);
     if (kind === 'callback') {
+      const view = await this.deps.directory.get(state.tenantId).catch(() => undefined);
+      if (!this.callbackAllowed(view, department)) return this.toVoicemail(department.departmentId, []);
       await this.storeCallback(department.departmentId);
       return this.announce(PROMPTS.callbackRegistered);
     }
@@ -870,6 +872,7 @@ export class CallFlow {
       case 'voicemail':
         return this.toVoicemail(target, notice);
       case 'callback':
+        if (!this.callbackAllowed(view, department)) return this.toVoicemail(department.departmentId, notice);
         // The callback worker dials it once the department is open again.
         await this.storeCallback(department.departmentId);
         return this.announce(PROMPTS.callbackRegistered, notice);
@@ -921,6 +924,22 @@ export class CallFlow {
     );
     await this.storeCallback(department.departmentId, true);
     return this.announce(PROMPTS.callbackRegistered);
+  }
+
+  /**
+   * Whether the caller can be promised a callback: the outbound policy of the department's site
+   * must allow their number (a withheld one never can). Such a caller is offered no callback key
+   * and leaves a message in the department's voicemail box instead. Without the directory the
+   * request is stored, and the callback worker checks before it dials.
+   */
+  private callbackAllowed(view: TenantView | undefined, department: DepartmentSettings): boolean {
+    const decision = view?.checkOutbound(this.state.caller, department.siteId);
+    if (!decision || decision.allowed) return true;
+    this.log.info(
+      { department: department.departmentId, reason: decision.reason },
+      "no callback: the outbound policy does not allow the caller's number",
+    );
+    return false;
   }
 
   private async storeCallback(departmentId: string, keepsPlace = false): Promise<void> {
