@@ -23,7 +23,9 @@ const utilisation =
 const perAgentPanels: readonly PanelSpec[] = [
   {
     title: 'Agent states (per person)',
-    description: 'Current state of each agent. Only generated with --per-agent, for sites whose staff council agreed.',
+    description:
+      'Current state of each agent. Only generated with --per-agent, for sites whose staff council agreed; ' +
+      'a tenant in aggregate-only statistics mode has no such series (presence never exports them).',
     kind: 'table',
     unit: 'short',
     queries: [{ expr: `max by (agent, state) (presence_agent_state{${TENANT}}) == 1`, legend: '{{agent}} {{state}}' }],

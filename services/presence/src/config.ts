@@ -22,6 +22,8 @@ export const presenceConfigSchema = z.object({
     .transform((value) => value === 'true'),
   /** Delay before the start-up sync from the directory is tried again after a failure. */
   PRESENCE_DIRECTORY_RETRY_MS: z.coerce.number().int().positive().default(5_000),
+  /** How long presence waits for the directory's answer on a tenant's privacy settings (ms). */
+  PRESENCE_DIRECTORY_TIMEOUT_MS: z.coerce.number().int().positive().default(2_000),
 });
 
 export type PresenceConfig = z.infer<typeof presenceConfigSchema>;

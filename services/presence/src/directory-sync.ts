@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { directoryRpcClient, type DirectoryRpcClient } from '@switchboard/rpc-clients';
 import { DIRECTORY_STREAM, DirectoryEvents, allTenantsSubject, tenantOfSubject } from '@switchboard/events';
-import { presenceV1, type directoryV1 } from '@switchboard/proto';
+import { presenceV1, type directoryEventsV1, type directoryV1 } from '@switchboard/proto';
 import {
   GrpcStatusError,
   PoisonMessageError,
@@ -16,6 +16,7 @@ import { KeyedSerial } from './serial.js';
 import { newAgent, updateProfile } from './transitions.js';
 
 type Agent = presenceV1.Agent;
+type TenantChanged = directoryEventsV1.TenantChanged;
 type Profile = presenceV1.UpsertAgentRequest & { homeOffice: boolean };
 
 export const DIRECTORY_SYNC_DURABLE = 'presence-directory-sync';
@@ -67,6 +68,8 @@ function sameProfile(agent: Agent, profile: Profile): boolean {
 export class DirectorySync {
   private readonly serial = new KeyedSerial();
   private readonly directory: DirectoryRpcClient;
+  /** Told each tenant change (the tenant, undefined when deleted): presence's privacy settings follow it. */
+  onTenantChanged?: (tenantId: string, tenant: directoryV1.Tenant | undefined) => void;
 
   constructor(
     nats: NatsHandle,
@@ -151,7 +154,8 @@ export class DirectorySync {
         const decode = decoders[event];
         if (!tenantId || !decode) throw new PoisonMessageError(`unexpected directory event on ${message.subject}`);
         // A payload that does not decode is parked; the reload itself needs nothing from it.
-        decode(message);
+        const payload = decode(message);
+        if (event === 'tenant_changed') this.onTenantChanged?.(tenantId, (payload as TenantChanged).tenant);
         await this.syncTenant(tenantId);
       },
     };

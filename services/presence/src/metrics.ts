@@ -1,6 +1,7 @@
 import { metrics } from '@opentelemetry/api';
 import { presenceV1 } from '@switchboard/proto';
 import type { AgentStore } from './agent-store.js';
+import type { StatisticsPrivacy } from './privacy.js';
 
 const meter = metrics.getMeter('@switchboard/presence');
 
@@ -61,11 +62,31 @@ export function agentCounts(store: AgentStore): { tenant: string; department: st
 }
 
 /**
+ * One series per person (`presence.agent.state`): each agent's current state, for the tenants
+ * known not to be in aggregate-only statistics mode. A tenant whose setting is not known yet has
+ * none until it is (its load is started here).
+ */
+export function agentStates(
+  store: AgentStore,
+  privacy: StatisticsPrivacy,
+): { tenant: string; agent: string; state: string }[] {
+  const rows: { tenant: string; agent: string; state: string }[] = [];
+  for (const tenant of store.tenants()) {
+    if (privacy.known(tenant) !== false) {
+      void privacy.aggregateOnly(tenant);
+      continue;
+    }
+    for (const agent of store.list(tenant)) rows.push({ tenant, agent: agent.agentId, state: stateLabel(agent.state) });
+  }
+  return rows;
+}
+
+/**
  * The live-state gauges, read from this replica's copy of the bucket when Prometheus scrapes:
  * `presence.agents` always, `presence.agent.state` (one series per person) only when enabled.
  * Every replica holds the same copy, so dashboards take max (not sum) over replicas.
  */
-export function observeAgents(store: AgentStore, perAgent: boolean): () => void {
+export function observeAgents(store: AgentStore, perAgent: boolean, privacy: StatisticsPrivacy): () => void {
   const agents = meter.createObservableGauge('presence.agents', {
     description: 'Agents per department and state; an agent counts once per department membership.',
     unit: '{agent}',
@@ -79,15 +100,12 @@ export function observeAgents(store: AgentStore, perAgent: boolean): () => void 
   if (!perAgent) return () => agents.removeCallback(observeCounts);
 
   const agentState = meter.createObservableGauge('presence.agent.state', {
-    description: "1 for the agent's current state (enabled with PRESENCE_PER_AGENT_METRICS=true).",
+    description:
+      "1 for the agent's current state (enabled with PRESENCE_PER_AGENT_METRICS=true; never for aggregate-only tenants).",
     unit: '1',
   });
   const observeStates = (result: { observe(value: number, attributes: Record<string, string>): void }) => {
-    for (const tenant of store.tenants()) {
-      for (const agent of store.list(tenant)) {
-        result.observe(1, { tenant, agent: agent.agentId, state: stateLabel(agent.state) });
-      }
-    }
+    for (const attributes of agentStates(store, privacy)) result.observe(1, attributes);
   };
   agentState.addCallback(observeStates);
   return () => {

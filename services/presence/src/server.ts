@@ -7,8 +7,9 @@ import { callEventConsumer } from './call-events.js';
 import { presenceConfigSchema } from './config.js';
 import { DirectorySync } from './directory-sync.js';
 import { observeAgents } from './metrics.js';
-import { PRESENCE_QUEUE, hotPathMethods, presenceRpcServeSubject } from '@switchboard/rpc-clients';
+import { PRESENCE_QUEUE, directoryRpcClient, hotPathMethods, presenceRpcServeSubject } from '@switchboard/rpc-clients';
 import { presencePolicy } from './policy.js';
+import { StatisticsPrivacy, privateHandlers } from './privacy.js';
 import { Presence, unaryMethods } from './presence.js';
 import { watchAgents } from './watch.js';
 
@@ -30,6 +31,7 @@ export const presenceService: ServiceDefinition<typeof presenceConfigSchema> = {
     addReadinessCheck('presence-kv-watch', () => store.following);
     const presence = new Presence(store, { defaultLeaseSeconds: config.PRESENCE_LEASE_SECONDS });
     const handlers = presence.handlers();
+    const privacy = new StatisticsPrivacy(directoryRpcClient(nats!, config.PRESENCE_DIRECTORY_TIMEOUT_MS), logger);
 
     const subscriptions = serveNatsRpc(nats!, {
       definition: hotPathMethods,
@@ -46,13 +48,13 @@ export const presenceService: ServiceDefinition<typeof presenceConfigSchema> = {
     });
     onShutdown(() => subscriptions.forEach((subscription) => subscription.unsubscribe()));
 
-    const watch = watchAgents(store, logger);
+    const watch = watchAgents(store, logger, (tenantId, principal) => privacy.viewFor(tenantId, principal));
     onShutdown(watch.closeAll);
     server!.addService(
       PRESENCE_SERVICE,
       presenceV1.PresenceServiceService,
       {
-        ...grpcImplementation(unaryMethods, handlers),
+        ...grpcImplementation(unaryMethods, privateHandlers(handlers, privacy)),
         watchAgents: watch.handler as grpc.UntypedHandleCall,
       },
       presencePolicy((tenantId, agentId) =>
@@ -62,11 +64,13 @@ export const presenceService: ServiceDefinition<typeof presenceConfigSchema> = {
 
     await consume(callEventConsumer(store));
 
-    onShutdown(observeAgents(store, config.PRESENCE_PER_AGENT_METRICS));
+    onShutdown(observeAgents(store, config.PRESENCE_PER_AGENT_METRICS, privacy));
 
     // Agents come from the directory: its change events reload a tenant, and at start every
     // known tenant is loaded once (in the background: the directory may start after presence).
     const sync = new DirectorySync(nats!, store, logger);
+    sync.onTenantChanged = (tenantId, tenant) =>
+      privacy.update(tenantId, tenant && (tenant.privacy?.aggregateOnlyStatistics ?? false));
     await consume({ ...sync.consumer(), maxDeliver: 20, backoffMs: [1_000, 5_000, 15_000] });
     let stopped = false;
     let retry: NodeJS.Timeout | undefined;

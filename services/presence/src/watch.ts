@@ -1,15 +1,22 @@
 import * as grpc from '@grpc/grpc-js';
 import { KvWatchInclude } from '@nats-io/kv';
 import { presenceV1 } from '@switchboard/proto';
-import type { Logger } from '@switchboard/service-kit';
+import { currentPrincipal, type Logger, type Principal } from '@switchboard/service-kit';
 import { checkId, type AgentStore } from './agent-store.js';
+import type { AgentView } from './privacy.js';
 import { isMember } from './strategies.js';
 
 /**
  * WatchAgents: a KV watch on the tenant's keys, so the stream shows every state change any
- * replica wrote, in order, starting with each agent's current state.
+ * replica wrote, in order, starting with each agent's current state — each as the caller may see
+ * it (`viewFor`, aggregate-only statistics); a change that does not show in that view is not sent,
+ * so the stream's timing tells no more than its content.
  */
-export function watchAgents(store: AgentStore, logger: Logger) {
+export function watchAgents(
+  store: AgentStore,
+  logger: Logger,
+  viewFor: (tenantId: string, principal: Principal) => Promise<AgentView>,
+) {
   const open = new Set<() => void>();
   const handler = (call: grpc.ServerWritableStream<presenceV1.WatchAgentsRequest, presenceV1.WatchAgentsResponse>) => {
     const { tenantId, departmentId } = call.request;
@@ -21,7 +28,10 @@ export function watchAgents(store: AgentStore, logger: Logger) {
       call.emit('error', error);
       return;
     }
+    const principal = currentPrincipal();
     void (async () => {
+      const view = await viewFor(tenantId, principal);
+      const sent = new Map<string, string>();
       const watch = await store.kv.watch({ key, include: KvWatchInclude.LastValue, ignoreDeletes: true });
       const end = () => {
         open.delete(end);
@@ -34,7 +44,11 @@ export function watchAgents(store: AgentStore, logger: Logger) {
         if (call.cancelled) break;
         const agent = presenceV1.Agent.decode(entry.value);
         if (departmentId && !isMember(agent, departmentId)) continue;
-        call.write({ agent });
+        const shown = view(agent);
+        const text = JSON.stringify(presenceV1.Agent.toJSON(shown));
+        if (sent.get(shown.agentId) === text) continue;
+        sent.set(shown.agentId, text);
+        call.write({ agent: shown });
       }
       if (!call.cancelled) call.end();
     })().catch((error: unknown) => {

@@ -2,9 +2,21 @@ import * as grpc from '@grpc/grpc-js';
 import { Kvm, KvWatchInclude, type KV } from '@nats-io/kv';
 import { KV_BUCKETS } from '@switchboard/events';
 import { presenceV1 } from '@switchboard/proto';
-import { connectNats, createLogger, runService, type NatsHandle, type RunningService } from '@switchboard/service-kit';
+import {
+  connectNats,
+  createLogger,
+  runService,
+  serveNatsRpc,
+  type NatsHandle,
+  type RunningService,
+} from '@switchboard/service-kit';
 import { startNats, type NatsServer, TESTER, testTokens } from '@switchboard/testkit';
-import { presenceRpcClient, type PresenceRpcClient } from '@switchboard/rpc-clients';
+import {
+  DIRECTORY_RPC_DEFINITION,
+  directoryRpcServeSubject,
+  presenceRpcClient,
+  type PresenceRpcClient,
+} from '@switchboard/rpc-clients';
 import { presenceService } from '../src/server.js';
 
 export const TOKENS = testTokens();
@@ -63,6 +75,8 @@ export interface Harness {
   waitForAgent(tenantId: string, agentId: string, match: (agent: Agent) => boolean, timeoutMs?: number): Promise<Agent>;
   /** Every value the agent is written with from now on, so a short state (wrap-up) is not missed. */
   followAgent(tenantId: string, agentId: string): Promise<AgentFollower>;
+  /** The tenant's aggregate-only statistics setting as the directory answers it (before presence first asks). */
+  setAggregateOnly(tenantId: string, aggregateOnly: boolean): void;
   stop(): Promise<void>;
 }
 
@@ -115,7 +129,7 @@ async function followAgent(kv: KV, tenantId: string, agentId: string): Promise<A
 }
 
 /** NATS and two presence replicas sharing one bucket, as in production but on loopback. */
-export async function startHarness(replicaCount = 2): Promise<Harness> {
+export async function startHarness(replicaCount = 2, env: Record<string, string> = {}): Promise<Harness> {
   const stops: Array<() => Promise<unknown>> = [];
   const stop = async () => {
     for (const step of stops.reverse()) await step().catch(() => undefined);
@@ -137,6 +151,7 @@ export async function startHarness(replicaCount = 2): Promise<Harness> {
           GRPC_PORT: '0',
           LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
           SHUTDOWN_TIMEOUT_MS: '5000',
+          ...env,
         },
       });
       stops.push(() => replica.shutdown('test over'));
@@ -149,6 +164,21 @@ export async function startHarness(replicaCount = 2): Promise<Harness> {
       logger: createLogger({ service: 'test', level: 'silent' }),
     });
     stops.push(() => bus.connection.close());
+    // The directory's ExportTenant, which presence asks for a tenant's privacy settings.
+    const aggregateOnly = new Map<string, boolean>();
+    const directory = serveNatsRpc(bus, {
+      definition: { exportTenant: DIRECTORY_RPC_DEFINITION.exportTenant },
+      handlers: {
+        exportTenant: async ({ tenantId }) => ({
+          document: JSON.stringify({
+            tenant: { tenantId, privacy: { aggregateOnlyStatistics: aggregateOnly.get(tenantId) ?? false } },
+          }),
+        }),
+      },
+      subjectFor: directoryRpcServeSubject,
+      logger: createLogger({ service: 'test-directory', level: 'silent' }),
+    });
+    stops.push(async () => directory.forEach((subscription) => subscription.unsubscribe()));
     const kv = await new Kvm(bus.js).open(BUCKET);
     const grpcClient = new presenceV1.PresenceServiceClient(
       `127.0.0.1:${replicas[0]!.grpcPort}`,
@@ -190,6 +220,7 @@ export async function startHarness(replicaCount = 2): Promise<Harness> {
       api: async (tenantId) => adminApi(grpcClient, await token(tenantId)),
       waitForAgent,
       followAgent: (tenantId, agentId) => followAgent(kv, tenantId, agentId),
+      setAggregateOnly: (tenantId, on) => aggregateOnly.set(tenantId, on),
       stop,
     };
   } catch (error) {
