@@ -6,7 +6,7 @@ import {
   privacyEraseClient,
 } from '@switchboard/rpc-clients';
 import { createLogger, serveNatsRpc, type NatsHandle, type RunningService } from '@switchboard/service-kit';
-import { startMongo, startNats, startSmtpSink } from '@switchboard/testkit';
+import { startMongo, startNats, startSmtpSink, testTokens } from '@switchboard/testkit';
 import { MongoClient, type Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectAdapter, runFax, type Infrastructure } from '../test/harness.js';
@@ -74,7 +74,7 @@ const voicemailRecord = (id: string, receivedAt: string, callerNumber: string): 
 
 beforeAll(async () => {
   const [natsServer, mongo, smtp] = await Promise.all([startNats(), startMongo(), startSmtpSink()]);
-  infrastructure = { nats: natsServer, mongo, smtp, secret: 'fax-privacy-secret-fax-privacy-secret' };
+  infrastructure = { nats: natsServer, mongo, smtp, tokens: testTokens() };
   fax = await runFax(infrastructure, 'fax-privacy');
   nats = await connectAdapter(natsServer);
   // The directory's ExportTenant as the fax service asks it: this tenant keeps numbers for 30 days.
