@@ -1,6 +1,8 @@
 export {
   SUBJECT_ROOT,
   SubjectError,
+  TENANT_ID_PATTERN,
+  TENANT_ID_RULE,
   UNKNOWN_TENANT,
   allTenantsSubject,
   callControlServeSubject,

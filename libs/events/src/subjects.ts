@@ -4,6 +4,13 @@ export const SUBJECT_ROOT = 'sb';
 // A subject token must not contain NATS separators or wildcards, nor whitespace.
 const TOKEN = /^[A-Za-z0-9_-]+$/;
 
+/**
+ * A tenant id as the directory creates it: it becomes a subject token, a KV key part and a
+ * database key, so every API refuses any other shape before it reaches a handler.
+ */
+export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+export const TENANT_ID_RULE = '1–63 lowercase letters, digits, "-" or "_", starting alphanumeric';
+
 export class SubjectError extends Error {
   override readonly name = 'SubjectError';
 }

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { loadProtoPackageDefinition } from '@switchboard/proto';
+import { TENANT_ID_PATTERN, TENANT_ID_RULE } from '@switchboard/events';
 import { HealthImplementation } from 'grpc-health-check';
 import { AuthError, mayAccessTenant, type Authenticator, type Principal } from './auth.js';
 import type { Logger } from './logger.js';
@@ -164,6 +165,10 @@ export class GrpcServer {
     }
     if (request instanceof UndecodableRequest) {
       throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, `malformed ${method} request: ${request.reason}`);
+    }
+    const tenantId = requestTenant(request);
+    if (tenantId !== undefined && !TENANT_ID_PATTERN.test(tenantId)) {
+      throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, `tenant_id must be ${TENANT_ID_RULE}`);
     }
     try {
       await authorizeCall(method, policy, principal, request);

@@ -204,6 +204,15 @@ describe('denials and audited changes', () => {
     expect(await send(undefined)).toMatchObject({ code: grpc.status.UNAUTHENTICATED });
   });
 
+  it('refuses a tenant id no tenant can have as INVALID_ARGUMENT before the handler', async () => {
+    for (const tenantId of [' ', 'T-A', 'a.b', 'a*', '_unknown', 'x'.repeat(64)]) {
+      await expect(upsert({ subject: 'ops', tenantId: 'provider', role: 'operator' }, tenantId)).rejects.toMatchObject({
+        code: grpc.status.INVALID_ARGUMENT,
+        details: expect.stringMatching(/^tenant_id must be 1–63 lowercase letters/),
+      });
+    }
+  });
+
   it('reports a successful audited change to onAudited, and neither a denied nor a failed one', async () => {
     audited.length = 0;
     await upsert({ subject: 'anna', tenantId: 't-a', role: 'admin' }, 't-a');

@@ -22,7 +22,7 @@ afterEach(() => server?.forceShutdown());
 async function serve(broken: (method: string, request: Record<string, unknown>) => void): Promise<string> {
   server = new grpc.Server();
   const implementation: grpc.UntypedServiceImplementation = {};
-  const tolerant: grpc.ServiceDefinition = {};
+  const tolerant: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   for (const [name, method] of Object.entries(methods)) {
     // grpc-js answers INTERNAL for a request it cannot decode; a server refuses it as bad input.
     tolerant[name] = {

@@ -104,6 +104,31 @@ function scalar(field: FieldDescriptor, hints: FuzzHints): fc.Arbitrary<unknown>
 
 const packageOf = (name: string) => name.split('.').slice(0, -1).join('.');
 
+interface MessageDescriptor {
+  field: FieldDescriptor[];
+  nestedType?: Array<MessageDescriptor & { name: string; options?: { mapEntry?: boolean } | null }>;
+}
+
+/** One value of a field (one element when repeated) of message `typeName`. */
+function fieldArbitrary(
+  definition: PackageDefinition,
+  typeName: string,
+  field: FieldDescriptor,
+  hints: FuzzHints,
+  depth: number,
+): fc.Arbitrary<unknown> {
+  if (field.type === 'TYPE_MESSAGE') {
+    // Nested names resolve from inside the message outwards (pkg.Msg.Nested before pkg.Nested).
+    return messageArbitrary(definition, lookup(definition, typeName, field.typeName).name, hints, depth - 1);
+  }
+  if (field.type === 'TYPE_ENUM') {
+    const values = (lookup(definition, typeName, field.typeName).type as EnumTypeDefinition).type.value;
+    // Numbers no .proto declares arrive as they are on the wire from newer or broken clients.
+    return fc.oneof(fc.constantFrom(...values.map((value) => value.name)), fc.integer({ min: -1, max: 1000 }));
+  }
+  return scalar(field, hints);
+}
+
 /** Requests of one message type, every field optional, as plain objects proto-loader serialises. */
 export function messageArbitrary(
   definition: PackageDefinition,
@@ -111,26 +136,22 @@ export function messageArbitrary(
   hints: FuzzHints,
   depth = hints.depth ?? 3,
 ): fc.Arbitrary<Record<string, unknown>> {
-  const message = lookup(definition, '', typeName).type as MessageType;
-  const fields = (message.type as unknown as { field: FieldDescriptor[] }).field;
+  const message = (lookup(definition, '', typeName).type as MessageType).type as unknown as MessageDescriptor;
   const model: Record<string, fc.Arbitrary<unknown>> = {};
-  for (const field of fields) {
-    let arbitrary: fc.Arbitrary<unknown>;
-    if (field.type === 'TYPE_MESSAGE') {
-      if (depth <= 0) continue;
-      arbitrary = messageArbitrary(
-        definition,
-        lookup(definition, packageOf(typeName), field.typeName).name,
-        hints,
-        depth - 1,
+  for (const field of message.field) {
+    if (field.type === 'TYPE_MESSAGE' && depth <= 0) continue;
+    // A map<K, V> is a repeated nested "entry" message on the wire and a plain object to protobufjs.
+    const entry = message.nestedType?.find((nested) => nested.name === field.typeName && nested.options?.mapEntry);
+    if (entry) {
+      const [key, value] = entry.field;
+      model[field.name] = fc.dictionary(
+        fieldArbitrary(definition, typeName, key!, hints, depth).map(String),
+        fieldArbitrary(definition, typeName, value!, hints, depth),
+        { maxKeys: 5 },
       );
-    } else if (field.type === 'TYPE_ENUM') {
-      const values = (lookup(definition, packageOf(typeName), field.typeName).type as EnumTypeDefinition).type.value;
-      // Numbers no .proto declares arrive as they are on the wire from newer or broken clients.
-      arbitrary = fc.oneof(fc.constantFrom(...values.map((value) => value.name)), fc.integer({ min: -1, max: 1000 }));
-    } else {
-      arbitrary = scalar(field, hints);
+      continue;
     }
+    const arbitrary = fieldArbitrary(definition, typeName, field, hints, depth);
     model[field.name] = field.label === 'LABEL_REPEATED' ? fc.array(arbitrary, { maxLength: 5 }) : arbitrary;
   }
   return fc.record(model, { requiredKeys: [] });

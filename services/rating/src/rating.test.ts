@@ -281,6 +281,12 @@ describe('RatingService API', () => {
       code: grpc.status.INVALID_ARGUMENT,
       details: 'month: must be YYYY-MM, got "2026-13"',
     });
+    // Found by tests/fuzz: a time whose Berlin month is in the year 10000 (was INTERNAL).
+    const asOf = new Date(Date.UTC(9999, 11, 31, 23, 30));
+    await expect(h.rpc('getUsage', { tenantId: 't-api', month: '', asOf }, 't-api')).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: expect.stringMatching(/^as_of: must be a time in a billing month/),
+    });
   });
 
   it("denies one tenant's admin another tenant's usage and tariffs", async () => {

@@ -21,7 +21,12 @@ function requireTenant(tenantId: string): void {
 }
 
 function requireMonth(month: string, fallback?: Date): string {
-  if (!month && fallback) return billingMonthOf(fallback);
+  if (!month && fallback) {
+    // A time whose Berlin month is no YYYY-MM (e.g. past the year 9999) cannot name a month either.
+    const ofTime = Number.isNaN(fallback.getTime()) ? '' : billingMonthOf(fallback);
+    if (!isBillingMonth(ofTime)) throw invalid(`as_of: must be a time in a billing month, got ${String(fallback)}`);
+    return ofTime;
+  }
   if (!isBillingMonth(month)) throw invalid(`month: must be YYYY-MM, got "${month}"`);
   return month;
 }
