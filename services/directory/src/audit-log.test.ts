@@ -190,6 +190,49 @@ describe('the audit log', () => {
     expect((await listed(operator, { service: 'rating' }))[0]?.summary).toBe('{"tenantId":"t-audit"}');
   });
 
+  it("parks an entry that is not its event's own, and one without a time, storing neither", async () => {
+    const subject = eventSubject(TENANT, AuditEvents.recorded.domain, AuditEvents.recorded.event);
+    const publish = async (entry: Partial<auditV1.AuditEntry>) => {
+      const meta = newEventMeta(TENANT, 'ivr');
+      const event = {
+        meta,
+        entry: {
+          entryId: meta.eventId,
+          tenantId: TENANT,
+          at: meta.occurredAt!,
+          subject: 'x',
+          role: 'admin',
+          service: 'ivr',
+          method: 'SaveMenus',
+          summary: '{}',
+          ...entry,
+        },
+      };
+      await tester.js.publish(subject, AuditEvents.recorded.codec.encode(event).finish(), { msgID: meta.eventId });
+      return event.entry.entryId;
+    };
+    const forged = await publish({ entryId: 'someone-elses-id' });
+    const timeless = await publish({ at: undefined });
+    const reasons = await eventually(async () => {
+      const parked = await tester.jsm.streams.info('DLQ', { subjects_filter: `sb.${TENANT}.dlq.directory-audit` });
+      const count = parked.state.subjects?.[`sb.${TENANT}.dlq.directory-audit`] ?? 0;
+      if (count < 2) return undefined;
+      const reasonsOf: string[] = [];
+      for (let seq = parked.state.first_seq; seq <= parked.state.last_seq; seq += 1) {
+        const message = await tester.jsm.streams.getMessage('DLQ', { seq }).catch(() => null);
+        if (message?.subject === `sb.${TENANT}.dlq.directory-audit`)
+          reasonsOf.push(message.header.get('Sb-Dlq-Reason'));
+      }
+      return reasonsOf;
+    }, 'both entries parked');
+    expect(reasons.sort()).toEqual([
+      'audit entry does not carry its event id and tenant as its own',
+      'audit entry has no valid time',
+    ]);
+    expect(await storedCount(forged)).toBe(0);
+    expect(await storedCount(timeless)).toBe(0);
+  });
+
   it("is listed to the tenant's admins and operators only", async () => {
     const otherAdmin = await apiAs({ subject: 'olaf', tenantId: 't-other', role: 'admin' });
     const agent = await apiAs({ subject: 's-1', tenantId: TENANT, role: 'agent' });

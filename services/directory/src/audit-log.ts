@@ -185,8 +185,9 @@ export function auditConsumer(log: AuditLog): ConsumerOptions {
     concurrency: 4,
     handler: async (message) => {
       const { meta, entry } = message.decode(AuditEvents.recorded);
-      if (!entry?.at || entry.entryId !== meta?.eventId || entry.tenantId !== meta.tenantId) {
-        throw new PoisonMessageError('audit entry lacks its time or does not carry the event id and tenant as its own');
+      if (!entry?.at || Number.isNaN(entry.at.getTime())) throw new PoisonMessageError('audit entry has no valid time');
+      if (entry.entryId !== meta?.eventId || entry.tenantId !== meta.tenantId) {
+        throw new PoisonMessageError('audit entry does not carry its event id and tenant as its own');
       }
       await log.record({ ...entry, at: entry.at });
     },
