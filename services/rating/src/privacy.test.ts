@@ -156,6 +156,39 @@ describe('retention of rated legs', () => {
   });
 });
 
+describe('two replicas sweeping at once', () => {
+  it('shorten every due leg exactly once between them', async () => {
+    const tenantId = 't-two-replicas';
+    h.directory.setPrivacy(tenantId, { retentionDays: 30 });
+    await h.publishCalls(
+      Array.from({ length: 40 }, (_, index) =>
+        call(
+          tenantId,
+          `c${index}`,
+          'outbound',
+          CALLED,
+          `2026-01-${String(2 + (index % 20)).padStart(2, '0')}T09:00:00Z`,
+          60,
+        ),
+      ),
+    );
+    await h.settled();
+    const now = new Date('2026-03-20T00:00:00Z');
+    const before = await legsOf(tenantId);
+    const [first, second] = await Promise.all([sweeper().sweep(now), sweeper().sweep(now)]);
+    const after = await legsOf(tenantId);
+    expect(after.every((leg) => leg.destination === '+49301234xxx')).toBe(true);
+    // Other tenants' legs were due already and shortened by the tests above; this tenant's 40 once.
+    expect(first + second).toBe(40);
+    const exact = (leg: RatedLegRecord) => ({
+      ...leg,
+      destination: '',
+      source: { ...leg.source, number: '', numberClass: undefined },
+    });
+    expect(after.map(exact)).toEqual(before.map(exact));
+  });
+});
+
 describe('erase', () => {
   const tenantId = 't-erase';
 
