@@ -322,7 +322,7 @@ describe('admin API', () => {
     );
     expect(await statusOf(krAgent.listSites({ tenantId: 't-kropp' }))).toEqual({
       code: grpc.status.PERMISSION_DENIED,
-      details: 'agent may not call DirectoryService/ListSites (allowed: admin, operator)',
+      details: 'agent may not call DirectoryService/ListSites (allowed: admin, operator, service)',
     });
     // Over NATS the subject's tenant must be the request's.
     const reply = await caller.connection.request(
