@@ -19,6 +19,9 @@ interface EnumTypeDefinition {
   type: { value: Array<{ name: string; number: number }> };
 }
 
+/** How long a server-streaming call may stay silent before it counts as accepted. */
+const STREAM_OPEN_MS = 1_000;
+
 /** Codes that mean the server failed rather than refusing the request. */
 export const SERVER_FAILURE_CODES: ReadonlySet<grpc.status> = new Set([grpc.status.INTERNAL, grpc.status.UNKNOWN]);
 
@@ -178,7 +181,10 @@ export interface FuzzServiceOptions {
   seed: number;
   /** Generated requests per method (raw-byte requests: a third of that). */
   runs: number;
-  /** Deadline per call (default 5 s); a server-streaming call is cancelled at its first message. */
+  /**
+   * Deadline per call (default 5 s); a server-streaming call is cancelled at its first message, or
+   * after a second of silence (an open stream accepted the request).
+   */
   timeoutMs?: number;
   /** Called with every answer, e.g. to count codes. */
   onCall?(call: FuzzedCall): void;
@@ -203,6 +209,9 @@ function send(
         resolve({ code, details });
         stream.cancel();
       };
+      // A stream that stays open without a word accepted the request; waiting on is its client's business.
+      const open = setTimeout(() => settle(grpc.status.OK, 'open'), Math.min(timeoutMs, STREAM_OPEN_MS));
+      stream.on('close', () => clearTimeout(open));
       stream.on('data', () => settle(grpc.status.OK, 'streaming'));
       stream.on('error', (error: grpc.ServiceError) => settle(error.code, error.details));
       stream.on('status', (status: grpc.StatusObject) => settle(status.code, status.details));

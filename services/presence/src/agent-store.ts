@@ -15,7 +15,8 @@ export interface StoredAgent {
   readonly revision: number;
 }
 
-const TOKEN = /^[A-Za-z0-9_-]+$/;
+// Ids become KV key tokens; NATS refuses long subjects without an answer, so the length is bounded.
+const TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
 /** `presence.returned{reason}` by the state the sweeper ends. */
 const RETURN_REASONS: Partial<Record<presenceV1.AgentState, string>> = {
   [presenceV1.AgentState.AGENT_STATE_RINGING]: 'lease_expired',
@@ -28,7 +29,7 @@ export function checkId(kind: string, value: string): string {
   if (!TOKEN.test(value)) {
     throw new GrpcStatusError(
       grpc.status.INVALID_ARGUMENT,
-      `${kind} "${value}" must be letters, digits, "-" or "_" (and not empty)`,
+      `${kind} "${value.slice(0, 40)}${value.length > 40 ? '…' : ''}" must be 1–128 letters, digits, "-" or "_"`,
     );
   }
   return value;

@@ -72,6 +72,8 @@ export class Presence {
     agentId: string,
     change: (agent: Agent) => Agent | undefined,
   ): Promise<{ agent: Agent; changed: boolean }> {
+    checkId('tenant_id', tenantId);
+    checkId('agent_id', agentId);
     const result = await this.store.mutate(tenantId, agentId, (current) => {
       if (!current) throw notFound(tenantId, agentId);
       return change(current);

@@ -3,7 +3,7 @@ import type { presenceV1 } from '@switchboard/proto';
 import { GrpcStatusError } from '@switchboard/service-kit';
 import { z } from 'zod';
 
-const id = z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be letters, digits, "-" or "_"');
+const id = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be 1–128 letters, digits, "-" or "_"');
 const e164 = z.string().regex(/^\+[1-9]\d{4,14}$/, 'must be an E.164 number like +4946241234');
 
 const upsertAgentSchema = z.object({
