@@ -72,6 +72,16 @@ describe('NATS permissions declaration', () => {
     expect(mayPublish('observer', 'sb.t-kropp.call.ended')).toBe(false);
   });
 
+  it("lets only a stream's owner change its configuration; who lists it may create it", () => {
+    expect(mayPublish('routing', '$JS.API.STREAM.CREATE.CALLS')).toBe(true);
+    expect(mayPublish('routing', '$JS.API.STREAM.UPDATE.CALLS')).toBe(false);
+    expect(mayPublish('ari-adapter', '$JS.API.STREAM.UPDATE.CALLS')).toBe(true);
+    expect(mayPublish('billing', '$JS.API.STREAM.UPDATE.AUDIT')).toBe(false);
+    expect(mayPublish('directory', '$JS.API.STREAM.UPDATE.AUDIT')).toBe(true);
+    expect(mayPublish('billing', '$JS.API.STREAM.UPDATE.DLQ')).toBe(true);
+    expect(mayPublish('billing', '$JS.API.STREAM.DELETE.INVOICES')).toBe(false);
+  });
+
   it('parks poison messages only under its own durables', () => {
     expect(mayPublish('rating', 'sb.t-kropp.dlq.rating-call-ended')).toBe(true);
     expect(mayPublish('rating', 'sb.t-kropp.dlq.billing-cdr-rated')).toBe(false);

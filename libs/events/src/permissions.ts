@@ -315,6 +315,30 @@ function streamAdmin(stream: string): string[] {
   return ['INFO', 'CREATE', 'UPDATE'].map((operation) => `${JS}.STREAM.${operation}.${stream}`);
 }
 
+/**
+ * Who updates an event stream's configuration: its publisher (the AUDIT stream: the directory,
+ * which keeps it). Everyone else who lists a stream may only create it when it is missing — one
+ * who could change a stream's subjects and read it could make it capture others' messages. DLQ
+ * has no owner: every service parks there and none reads it.
+ */
+export const STREAM_OWNERS: Readonly<Record<string, NatsIdentity>> = {
+  [CALLS_STREAM.name]: 'ari-adapter',
+  [FAX_STREAM.name]: 'ari-adapter',
+  [CDRS_STREAM.name]: 'rating',
+  [INVOICES_STREAM.name]: 'billing',
+  [IVR_STREAM.name]: 'ivr',
+  [DIRECTORY_STREAM.name]: 'directory',
+  [AUDIT_STREAM.name]: 'directory',
+};
+
+/** INFO and CREATE of a stream it lists; UPDATE only for its owner (and for the ownerless DLQ). */
+function eventStreamAccess(identity: NatsIdentity, stream: string): string[] {
+  const owner = STREAM_OWNERS[stream];
+  return owner === undefined || owner === identity
+    ? streamAdmin(stream)
+    : ['INFO', 'CREATE'].map((operation) => `${JS}.STREAM.${operation}.${stream}`);
+}
+
 /** Everything a consumer named `name` (a token or `*`) on `stream` needs: create, info, fetch, ack. */
 function consumerAccess(stream: string, name: string): string[] {
   return [
@@ -389,7 +413,7 @@ export function natsPermissions(identity: NatsIdentity): NatsPermissions {
   if (grant.streams.length)
     add(
       publish,
-      [DLQ_STREAM, ...grant.streams].flatMap((stream) => streamAdmin(stream.name)),
+      [DLQ_STREAM, ...grant.streams].flatMap((stream) => eventStreamAccess(identity, stream.name)),
     );
   add(publish, grant.publishes.map(subjectOf));
   for (const { stream, durable } of grant.durables) {

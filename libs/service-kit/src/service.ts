@@ -157,7 +157,12 @@ export async function runService<S extends z.ZodObject>(
         credentials: { identity: definition.name, seed: await natsSeedFromConfig(config) },
       });
       // A service with an API publishes its audit entries: the stream must exist before the first change.
-      await ensureStreams(nats.jsm, [...definition.nats.streams, ...(definition.grpc ? [AUDIT_STREAM] : [])]);
+      const stale = await ensureStreams(nats.jsm, [
+        ...definition.nats.streams,
+        ...(definition.grpc ? [AUDIT_STREAM] : []),
+      ]);
+      if (stale.length)
+        logger.warn({ streams: stale }, 'streams differ from their declaration; their owner updates them');
       // ensureStreams always adds the DLQ stream; its size is what the DLQ panel and alert watch.
       const streamNames = [...new Set([DLQ_STREAM.name, ...definition.nats.streams.map((stream) => stream.name)])];
       stopObservingJetStream = observeJetStream(

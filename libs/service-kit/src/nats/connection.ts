@@ -123,22 +123,55 @@ function isNotFound(error: unknown): boolean {
   );
 }
 
+function sameConfig(current: StreamConfig, declared: ReturnType<typeof toStreamConfig>): boolean {
+  return (
+    [...current.subjects].sort().join() === [...(declared.subjects ?? [])].sort().join() &&
+    current.description === declared.description &&
+    current.max_age === declared.max_age &&
+    current.duplicate_window === declared.duplicate_window
+  );
+}
+
 /**
- * Creates the streams, or updates them to the declared config. The dead-letter stream is always
- * included: parking a poison message must never fail for want of it.
+ * Creates the streams, or updates them to the declared config when they differ. The dead-letter
+ * stream is always included: parking a poison message must never fail for want of it. Only a
+ * stream's owner may update it (libs/events' permissions: whoever could change a stream's subjects
+ * and read it could capture others' messages); the names of streams that differ from their
+ * declaration but this connection may not update are returned — their owner updates them.
  */
-export async function ensureStreams(jsm: JetStreamManager, definitions: readonly StreamDefinition[]): Promise<void> {
+export async function ensureStreams(
+  jsm: JetStreamManager,
+  definitions: readonly StreamDefinition[],
+): Promise<string[]> {
   const all = new Map([DLQ_STREAM, ...definitions].map((definition) => [definition.name, definition]));
+  const notUpdated: string[] = [];
   for (const definition of all.values()) {
     const config = toStreamConfig(definition);
+    let current: StreamConfig;
     try {
-      await jsm.streams.info(definition.name);
-      await jsm.streams.update(definition.name, config);
+      current = (await jsm.streams.info(definition.name)).config;
     } catch (error) {
       if (!isNotFound(error)) throw error;
       await jsm.streams.add(config);
+      continue;
+    }
+    if (sameConfig(current, config)) continue;
+    try {
+      await jsm.streams.update(definition.name, config);
+    } catch (error) {
+      if (!isPermissionViolation(error)) throw error;
+      notUpdated.push(definition.name);
     }
   }
+  return notUpdated;
+}
+
+/** A request the server refused to let this user send (nats.js may wrap it in a RequestError). */
+export function isPermissionViolation(error: unknown): boolean {
+  return (
+    error instanceof errors.PermissionViolationError ||
+    (error instanceof Error && error.cause instanceof errors.PermissionViolationError)
+  );
 }
 
 export { isNotFound as isJetStreamNotFound };

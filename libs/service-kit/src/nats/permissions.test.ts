@@ -2,11 +2,22 @@ import { Writable } from 'node:stream';
 import { AckPolicy, jetstreamManager } from '@nats-io/jetstream';
 import { errors, type Msg } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
-import { CDRS_STREAM, INVOICES_STREAM, callControlSubject, createNatsUserKey, eventSubject } from '@switchboard/events';
+import {
+  CALLS_STREAM,
+  CDRS_STREAM,
+  FAX_STREAM,
+  INVOICES_STREAM,
+  callControlSubject,
+  createNatsUserKey,
+  eventSubject,
+} from '@switchboard/events';
+import { callControlV1 } from '@switchboard/proto';
+import * as grpc from '@grpc/grpc-js';
 import { eventually, startNats, TESTER, type NatsServer } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../logger.js';
 import { NatsCredentialsError, connectNats, ensureStreams, type NatsHandle } from './connection.js';
+import { natsRpcClient } from './rpc.js';
 
 // The declared permissions (libs/events) against a real nats-server with auth on: who is refused,
 // and that a denied publish or subscribe is logged by the kit with its subject.
@@ -147,6 +158,34 @@ describe('NATS permissions', () => {
     });
     expect(reply.string()).toBe('answered');
     expect(routing.inboxPrefix).toBe('_INBOX_routing');
+  });
+
+  it('answers a NATS request the caller may not send with PERMISSION_DENIED at once', async () => {
+    const rating = await connectAs('rating');
+    const control = natsRpcClient(rating, {
+      definition: callControlV1.CallControlServiceService,
+      subjectFor: (method, request) => callControlSubject(request.tenantId, 'pbx-1', method),
+      timeoutMs: 30_000,
+    });
+    const denied = control.originate(callControlV1.OriginateRequest.fromPartial({ tenantId: 't-kropp' }));
+    await expect(denied).rejects.toMatchObject({ code: grpc.status.PERMISSION_DENIED });
+    await expect(denied).rejects.toThrow(/may not call sb.t-kropp.callcontrol.pbx-1.Originate/);
+  });
+
+  it("leaves a stream's configuration to its owner: others create it when missing, never change it", async () => {
+    const tester = await connectAs(TESTER);
+    const routing = await connectAs('routing');
+    const adapter = await connectAs('ari-adapter');
+    const maxAge = async () => (await tester.jsm.streams.info(CALLS_STREAM.name)).config.max_age;
+    // Missing: routing may create the adapter's stream, as it is declared.
+    await expect(ensureStreams(routing.jsm, [CALLS_STREAM])).resolves.toEqual([]);
+    const declared = await maxAge();
+    // Changed behind its back: routing may not change it back (it reports it), the adapter does.
+    await tester.jsm.streams.update(CALLS_STREAM.name, { max_age: declared * 2 });
+    await expect(ensureStreams(routing.jsm, [CALLS_STREAM])).resolves.toEqual([CALLS_STREAM.name]);
+    expect(await maxAge()).toBe(declared * 2);
+    await expect(ensureStreams(adapter.jsm, [CALLS_STREAM, FAX_STREAM])).resolves.toEqual([]);
+    expect(await maxAge()).toBe(declared);
   });
 
   it('lets rating publish rated legs and billing take them from its own durable', async () => {

@@ -5,7 +5,7 @@ import { tenantOfSubject } from '@switchboard/events';
 import { GrpcStatusError } from '../grpc-server.js';
 import type { Logger } from '../logger.js';
 import { recordRpc } from '../metrics.js';
-import type { NatsHandle } from './connection.js';
+import { isPermissionViolation, type NatsHandle } from './connection.js';
 import { withProcessSpan, withPublishSpan } from './trace-headers.js';
 
 // Request/reply over NATS for the per-call hot path, driven by the same ts-proto service
@@ -166,6 +166,10 @@ export function natsRpcClient<D extends UnaryDefinition>(
           SpanKind.CLIENT,
         );
       } catch (error) {
+        // Who may call a method is the NATS publish permission on its subject (libs/events).
+        if (isPermissionViolation(error)) {
+          throw new GrpcStatusError(grpc.status.PERMISSION_DENIED, `this service may not call ${subject} over NATS`);
+        }
         const text = String((error as Error).message ?? error);
         const noResponders = /no responders/i.test(text) || (error as { code?: string }).code === '503';
         throw new GrpcStatusError(
