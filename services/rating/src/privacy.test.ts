@@ -5,7 +5,7 @@ import { createLogger } from '@switchboard/service-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../test/harness.js';
 import { tariffFor } from '../test/tariffs.js';
-import { RatingPrivacy } from './privacy.js';
+import { PRIVACY_LOCKS, RatingPrivacy } from './privacy.js';
 import { decodeLegs, openStore, type RatedLegRecord } from './store.js';
 
 let h: Harness;
@@ -186,6 +186,25 @@ describe('two replicas sweeping at once', () => {
       source: { ...leg.source, number: '', numberClass: undefined },
     });
     expect(after.map(exact)).toEqual(before.map(exact));
+  });
+});
+
+describe("a replica's lock on a tenant", () => {
+  it('keeps other sweeps off the tenant while held, and is taken over once its holder is gone', async () => {
+    const tenantId = 't-locked';
+    await h.publishCalls([call(tenantId, 'l1', 'outbound', CALLED, '2026-01-05T09:00:00Z', 60)]);
+    await h.settled();
+    const locks = h.db.collection<{ _id: string; owner: string; expiresAt: Date }>(PRIVACY_LOCKS);
+    const now = new Date('2026-06-01T00:00:00Z');
+    await locks.insertOne({ _id: tenantId, owner: 'another-replica', expiresAt: new Date(Date.now() + 60_000) });
+    await sweeper().sweep(now);
+    expect((await legsOf(tenantId))[0]!.destination).toBe(CALLED);
+    // Its holder crashed: the lease ran out. One sweep clears the stale lock, the next takes it.
+    await locks.updateOne({ _id: tenantId }, { $set: { expiresAt: new Date(Date.now() - 1) } });
+    await sweeper().sweep(now);
+    await sweeper().sweep(now);
+    expect((await legsOf(tenantId))[0]!.destination).toBe('+49301234xxx');
+    expect(await locks.countDocuments({ _id: tenantId })).toBe(0);
   });
 });
 

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { metrics, type Counter } from '@opentelemetry/api';
 import { classifyNumber, isShortened, sameNumber, shortenNumber } from '@switchboard/numbering';
 import {
@@ -8,7 +10,7 @@ import {
   type ErasedCount,
 } from '@switchboard/rpc-clients';
 import type { Logger } from '@switchboard/service-kit';
-import type { Filter } from 'mongodb';
+import { MongoServerError, type Collection, type Filter } from 'mongodb';
 import { billingMonthOf } from './berlin-time.js';
 import { decodeLegs, encodeLegs, type PageDoc, type RatedLegRecord, type Store } from './store.js';
 
@@ -24,6 +26,25 @@ const BATCH = 50;
 const CAS_TRIES = 5;
 
 const KIND = 'rated-leg';
+
+/**
+ * One rewriter of a tenant's pages at a time: a document `_id = <tenant>` in this collection,
+ * inserted to take it (a unique `_id` is the one compare-and-set FerretDB keeps under concurrency;
+ * its updates with a revision filter may both match) and deleted to give it back. Without it a
+ * sweep that read a page before an erase rewrote it could write the erased number back.
+ */
+export const PRIVACY_LOCKS = 'rating_privacy_locks';
+/** A lock older than this is a crashed holder's and is taken over. */
+const LOCK_LEASE_MS = 10 * 60_000;
+/** How long an erase waits for another replica's rewrite of the tenant (the directory waits 60 s). */
+const LOCK_WAIT_MS = 45_000;
+const DUPLICATE_KEY = 11_000;
+
+interface PrivacyLock {
+  _id: string;
+  owner: string;
+  expiresAt: Date;
+}
 
 /** Whether the leg names a citizen: every rated leg but an internal one (two staff members). */
 function namesCitizen(leg: RatedLegRecord): boolean {
@@ -51,12 +72,15 @@ function shortened(leg: RatedLegRecord): RatedLegRecord {
 
 export class RatingPrivacy {
   private readonly counter: Counter;
+  private readonly locks: Collection<PrivacyLock>;
+  private readonly owner = randomUUID();
 
   constructor(
     private readonly store: Store,
     private readonly directory: Pick<DirectoryRpcClient, 'exportTenant'>,
     private readonly logger: Logger,
   ) {
+    this.locks = store.pages.db.collection<PrivacyLock>(PRIVACY_LOCKS);
     this.counter = metrics.getMeter('@switchboard/rating').createCounter(PRIVACY_SHORTENED_METRIC.name, {
       description: PRIVACY_SHORTENED_METRIC.description,
       unit: PRIVACY_SHORTENED_METRIC.unit,
@@ -81,26 +105,35 @@ export class RatingPrivacy {
         );
         continue;
       }
-      const due: Filter<PageDoc> = {
-        tenantId,
-        billingMonth: { $lte: billingMonthOf(cutoff) },
-        $or: [{ fullFrom: { $exists: false } }, { fullFrom: { $lt: cutoff } }],
-      };
-      for (;;) {
-        const pages = await this.store.pages.find(due).limit(BATCH).toArray();
-        let rewritten = 0;
-        for (const page of pages) {
-          const result = await this.rewrite(page, (leg) => leg.startedAt < cutoff);
-          if (result === undefined) continue;
-          rewritten += 1;
-          total += result;
-          if (result > 0) this.counter.add(result, { tenant: tenantId, kind: KIND, reason: 'retention' });
-        }
-        // A page another writer changed meanwhile is left for the next round, so this loop ends.
-        if (pages.length < BATCH || rewritten === 0) break;
-      }
+      const shortened = await this.ifTenantFree(tenantId, () => this.sweepTenant(tenantId, cutoff));
+      // Another replica rewrites this tenant's pages right now; the next round looks again.
+      if (shortened === undefined) continue;
+      total += shortened;
     }
     if (total > 0) this.logger.info({ legs: total }, 'retention shortened the numbers of rated legs');
+    return total;
+  }
+
+  private async sweepTenant(tenantId: string, cutoff: Date): Promise<number> {
+    let total = 0;
+    const due: Filter<PageDoc> = {
+      tenantId,
+      billingMonth: { $lte: billingMonthOf(cutoff) },
+      $or: [{ fullFrom: { $exists: false } }, { fullFrom: { $lt: cutoff } }],
+    };
+    for (;;) {
+      const pages = await this.store.pages.find(due).limit(BATCH).toArray();
+      let rewritten = 0;
+      for (const page of pages) {
+        const result = await this.rewrite(page, (leg) => leg.startedAt < cutoff);
+        if (result === undefined) continue;
+        rewritten += 1;
+        total += result;
+        if (result > 0) this.counter.add(result, { tenant: tenantId, kind: KIND, reason: 'retention' });
+      }
+      // A page another writer changed meanwhile is left for the next round, so this loop ends.
+      if (pages.length < BATCH || rewritten === 0) break;
+    }
     return total;
   }
 
@@ -108,6 +141,12 @@ export class RatingPrivacy {
   async erase(tenantId: string, number: string): Promise<ErasedCount[]> {
     const matches = (leg: RatedLegRecord) =>
       sameNumber(leg.source.number, number) || sameNumber(leg.destination, number);
+    const count = await this.withTenantLock(tenantId, () => this.eraseTenant(tenantId, matches));
+    if (count > 0) this.counter.add(count, { tenant: tenantId, kind: KIND, reason: 'erase' });
+    return [{ kind: KIND, count }];
+  }
+
+  private async eraseTenant(tenantId: string, matches: (leg: RatedLegRecord) => boolean): Promise<number> {
     let count = 0;
     for await (const first of this.store.pages.find({ tenantId })) {
       let page: PageDoc | null = first;
@@ -121,8 +160,45 @@ export class RatingPrivacy {
         page = await this.store.pages.findOne({ _id: page._id });
       }
     }
-    if (count > 0) this.counter.add(count, { tenant: tenantId, kind: KIND, reason: 'erase' });
-    return [{ kind: KIND, count }];
+    return count;
+  }
+
+  /** Runs `work` holding the tenant's lock; undefined, without running it, while another replica holds it. */
+  private async ifTenantFree<T>(tenantId: string, work: () => Promise<T>): Promise<T | undefined> {
+    if (!(await this.tryLock(tenantId))) return undefined;
+    return this.holding(tenantId, work);
+  }
+
+  /** Runs `work` holding the tenant's lock, waiting up to LOCK_WAIT_MS for it (then fails: erase again). */
+  private async withTenantLock<T>(tenantId: string, work: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    while (!(await this.tryLock(tenantId))) {
+      if (Date.now() > deadline) {
+        throw new Error(`another replica is rewriting tenant ${tenantId}'s rated legs; erase again`);
+      }
+      await delay(100);
+    }
+    return this.holding(tenantId, work);
+  }
+
+  private async holding<T>(tenantId: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } finally {
+      await this.locks.deleteOne({ _id: tenantId, owner: this.owner });
+    }
+  }
+
+  private async tryLock(tenantId: string): Promise<boolean> {
+    try {
+      await this.locks.insertOne({ _id: tenantId, owner: this.owner, expiresAt: new Date(Date.now() + LOCK_LEASE_MS) });
+      return true;
+    } catch (error) {
+      if (!(error instanceof MongoServerError && error.code === DUPLICATE_KEY)) throw error;
+    }
+    const held = await this.locks.findOne({ _id: tenantId });
+    if (held && held.expiresAt < new Date()) await this.locks.deleteOne({ _id: tenantId, owner: held.owner });
+    return false;
   }
 
   /**
