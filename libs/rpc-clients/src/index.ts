@@ -31,6 +31,7 @@ export {
   retentionCutoff,
   startPrivacySweep,
   tenantPrivacy,
+  tenantRetentionCutoff,
   privacyEraseServeSubject,
   privacyEraseSubject,
   servePrivacyErase,

@@ -139,6 +139,25 @@ export function retentionCutoff(now: Date, retentionDays: number): Date {
 }
 
 /**
+ * A tenant's retention cutoff for a sweep, or undefined when the directory cannot say now: then
+ * nothing of the tenant is shortened this round (logged with what waits, e.g. "its legs wait").
+ */
+export async function tenantRetentionCutoff(
+  directory: Pick<DirectoryRpcClient, 'exportTenant'>,
+  tenantId: string,
+  now: Date,
+  logger: Logger,
+  waiting: string,
+): Promise<Date | undefined> {
+  try {
+    return retentionCutoff(now, (await tenantPrivacy(directory, tenantId)).retentionDays);
+  } catch (error) {
+    logger.warn({ err: error, tenantId }, `retention: tenant settings unavailable; ${waiting} for the next sweep`);
+    return undefined;
+  }
+}
+
+/**
  * The counter every service adds its shortened records to, declared once: `privacy.shortened`
  * (`{record}`; attributes `tenant`, `kind` — e.g. `rated-leg`, `callback` — and `reason` =
  * `retention` | `erase`).

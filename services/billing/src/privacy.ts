@@ -2,8 +2,7 @@ import { metrics, type Counter } from '@opentelemetry/api';
 import { sameNumber } from '@switchboard/numbering';
 import {
   PRIVACY_SHORTENED_METRIC,
-  retentionCutoff,
-  tenantPrivacy,
+  tenantRetentionCutoff,
   type DirectoryRpcClient,
   type ErasedCount,
 } from '@switchboard/rpc-clients';
@@ -54,16 +53,8 @@ export class BillingPrivacy {
   async sweep(now: Date): Promise<number> {
     let total = 0;
     for (const tenantId of await this.rollups.distinct('tenantId')) {
-      let cutoff: Date;
-      try {
-        cutoff = retentionCutoff(now, (await tenantPrivacy(this.directory, tenantId)).retentionDays);
-      } catch (error) {
-        this.logger.warn(
-          { err: error, tenantId },
-          'retention: tenant settings unavailable; its legs wait for the next sweep',
-        );
-        continue;
-      }
+      const cutoff = await tenantRetentionCutoff(this.directory, tenantId, now, this.logger, 'its legs wait');
+      if (!cutoff) continue;
       const mark = await this.marks.findOne({ _id: tenantId });
       if (mark && mark.before >= cutoff) continue;
       const { shortened, missed } = await this.legs.shortenNumbers(

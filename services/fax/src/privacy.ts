@@ -2,8 +2,7 @@ import { metrics, type Counter } from '@opentelemetry/api';
 import { isShortened, sameNumber, shortenNumber } from '@switchboard/numbering';
 import {
   PRIVACY_SHORTENED_METRIC,
-  retentionCutoff,
-  tenantPrivacy,
+  tenantRetentionCutoff,
   type DirectoryRpcClient,
   type ErasedCount,
 } from '@switchboard/rpc-clients';
@@ -60,16 +59,8 @@ export class FaxPrivacy {
   async sweep(now: Date): Promise<number> {
     let total = 0;
     for (const tenantId of await this.tenants()) {
-      let cutoff: Date;
-      try {
-        cutoff = retentionCutoff(now, (await tenantPrivacy(this.directory, tenantId)).retentionDays);
-      } catch (error) {
-        this.logger.warn(
-          { err: error, tenantId },
-          'retention: tenant settings unavailable; its inbox waits for the next sweep',
-        );
-        continue;
-      }
+      const cutoff = await tenantRetentionCutoff(this.directory, tenantId, now, this.logger, 'its inbox waits');
+      if (!cutoff) continue;
       for (const { kind, shorten } of this.kinds) {
         const count = await shorten(tenantId, cutoff, () => true);
         if (count > 0) this.counter.add(count, { tenant: tenantId, kind, reason: 'retention' });

@@ -4,8 +4,7 @@ import { metrics, type Counter } from '@opentelemetry/api';
 import { classifyNumber, isShortened, sameNumber, shortenNumber } from '@switchboard/numbering';
 import {
   PRIVACY_SHORTENED_METRIC,
-  retentionCutoff,
-  tenantPrivacy,
+  tenantRetentionCutoff,
   type DirectoryRpcClient,
   type ErasedCount,
 } from '@switchboard/rpc-clients';
@@ -95,16 +94,8 @@ export class RatingPrivacy {
   async sweep(now: Date): Promise<number> {
     let total = 0;
     for (const tenantId of await this.store.pages.distinct('tenantId')) {
-      let cutoff: Date;
-      try {
-        cutoff = retentionCutoff(now, (await tenantPrivacy(this.directory, tenantId)).retentionDays);
-      } catch (error) {
-        this.logger.warn(
-          { err: error, tenantId },
-          'retention: tenant settings unavailable; its legs wait for the next sweep',
-        );
-        continue;
-      }
+      const cutoff = await tenantRetentionCutoff(this.directory, tenantId, now, this.logger, 'its legs wait');
+      if (!cutoff) continue;
       const shortened = await this.ifTenantFree(tenantId, () => this.sweepTenant(tenantId, cutoff));
       // Another replica rewrites this tenant's pages right now; the next round looks again.
       if (shortened === undefined) continue;

@@ -3,8 +3,7 @@ import { metrics, type Counter } from '@opentelemetry/api';
 import { isShortened, normalizeNumber, sameNumber, shortenNumber } from '@switchboard/numbering';
 import {
   PRIVACY_SHORTENED_METRIC,
-  retentionCutoff,
-  tenantPrivacy,
+  tenantRetentionCutoff,
   type DirectoryRpcClient,
   type ErasedCount,
 } from '@switchboard/rpc-clients';
@@ -62,15 +61,10 @@ export class RoutingPrivacy {
     const cutoffs = new Map<string, Date | undefined>();
     const cutoffOf = async (tenantId: string): Promise<Date | undefined> => {
       if (!cutoffs.has(tenantId)) {
-        try {
-          cutoffs.set(tenantId, retentionCutoff(now, (await tenantPrivacy(this.directory, tenantId)).retentionDays));
-        } catch (error) {
-          this.logger.warn(
-            { err: error, tenantId },
-            'retention: tenant settings unavailable; its calls wait for the next sweep',
-          );
-          cutoffs.set(tenantId, undefined);
-        }
+        cutoffs.set(
+          tenantId,
+          await tenantRetentionCutoff(this.directory, tenantId, now, this.logger, 'its calls wait'),
+        );
       }
       return cutoffs.get(tenantId);
     };
