@@ -43,6 +43,7 @@ export {
   NATS_GRANTS,
   NATS_IDENTITIES,
   NATS_RPC,
+  PRIVACY_ERASERS,
   STREAM_OWNERS,
   inboxPrefix,
   natsPermissions,

@@ -71,8 +71,11 @@ export function protoMethods(definition: Record<string, UnaryMethod>): string[] 
   return Object.values(definition).map((method) => (method.path ?? '').slice((method.path ?? '').lastIndexOf('/') + 1));
 }
 
-/** The services answering `sb.<tenant>.privacy.erase.<service>` (rpc-clients' PRIVACY_SERVICES). */
-const PRIVACY_ERASERS: readonly NatsIdentity[] = ['billing', 'fax', 'rating', 'routing'];
+/**
+ * The services that store citizens' numbers, each answering `sb.<tenant>.privacy.erase.<service>`;
+ * the directory's EraseNumber asks exactly these (rpc-clients' PRIVACY_SERVICES).
+ */
+export const PRIVACY_ERASERS = ['billing', 'fax', 'rating', 'routing'] as const satisfies readonly NatsIdentity[];
 
 /**
  * NATS request/reply: publishing on a method's request subject is the permission to call it, so

@@ -1,4 +1,4 @@
-import { SUBJECT_ROOT, eventSubject } from '@switchboard/events';
+import { PRIVACY_ERASERS, SUBJECT_ROOT, eventSubject } from '@switchboard/events';
 import { directoryServiceV1 } from '@switchboard/proto';
 import {
   GrpcStatusError,
@@ -16,8 +16,8 @@ import type { DirectoryRpcClient } from './directory.js';
 // than one shared subject with many replies: a service that does not answer is named by its own
 // "no responders" or timeout, and NATS permissions grant each service exactly its own subject.
 
-/** The services that store citizens' numbers, each answering its erase subject. */
-export const PRIVACY_SERVICES = ['billing', 'fax', 'rating', 'routing'] as const;
+/** The services that store citizens' numbers, each answering its erase subject (declared with their NATS permissions). */
+export const PRIVACY_SERVICES = PRIVACY_ERASERS;
 export type PrivacyService = (typeof PRIVACY_SERVICES)[number];
 
 const { eraseNumber } = directoryServiceV1.DirectoryServiceService;
