@@ -44,12 +44,12 @@ export type OutboundPath = 'routing' | 'callback' | 'originate' | 'forward' | 'd
 let outboundDenied: ReturnType<Meter['createCounter']> | undefined;
 
 /**
- * Counts one outside call the tenant's outbound policy refused (`switchboard_outbound_denied_total`
+ * Counts one outside call the tenant's outbound policy refused (`outbound_denied_total`
  * in Prometheus). `category` is one of `OUTBOUND_DENIAL_CATEGORIES` of `@switchboard/numbering`:
  * both labels are closed lists, never a number.
  */
 export function recordOutboundDenied(category: string, path: OutboundPath): void {
-  outboundDenied ??= meter().createCounter('switchboard.outbound.denied', {
+  outboundDenied ??= meter().createCounter('outbound.denied', {
     description: "Outside calls refused by the tenant's outbound barring policy, by category and path.",
     unit: '{call}',
   });

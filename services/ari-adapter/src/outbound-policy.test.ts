@@ -91,7 +91,7 @@ const dialTrunk = (callId: string, endpoint: string, tags: Record<string, string
 
 async function metric(labels: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${h.adapter.httpPort}/metrics`)).text();
-  const value = new RegExp(`^switchboard_outbound_denied_total\\{[^}]*${labels}[^}]*\\} (\\d+)`, 'm').exec(text)?.[1];
+  const value = new RegExp(`^outbound_denied_total\\{[^}]*${labels}[^}]*\\} (\\d+)`, 'm').exec(text)?.[1];
   return Number(value ?? 0);
 }
 

@@ -611,9 +611,9 @@ describe('routing a call', () => {
     expect(sample('calls_callbacks_total', 'department="callback-src",outcome="no_answer"')).toBe('1');
     expect(sample('calls_outbound_total', 'result="barred"')).toBe('2');
     expect(sample('calls_callbacks_total', 'department="rueckruf",outcome="barred"')).toBe('1');
-    expect(sample('switchboard_outbound_denied_total', 'category="premium",path="routing"')).toBe('1');
-    expect(sample('switchboard_outbound_denied_total', 'category="international",path="routing"')).toBe('1');
-    expect(sample('switchboard_outbound_denied_total', 'category="premium",path="callback"')).toBe('1');
+    expect(sample('outbound_denied_total', 'category="premium",path="routing"')).toBe('1');
+    expect(sample('outbound_denied_total', 'category="international",path="routing"')).toBe('1');
+    expect(sample('outbound_denied_total', 'category="premium",path="callback"')).toBe('1');
     expect(sample('calls_outbound_total', 'result="emergency"')).toBe('1');
     // The kit's Prometheus exporter adds `_total` to counters but no unit suffix to histograms.
     expect(sample('calls_wait_count', 'department="buergerbuero",outcome="answered"')).toBe('40');
