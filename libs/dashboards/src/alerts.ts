@@ -79,6 +79,19 @@ export const alertRules: readonly AlertRule[] = [
     },
   },
   {
+    alert: 'SwitchboardAuditEntriesNotPublished',
+    // The audit log is append-only proof of who changed what; an entry the kit could not publish
+    // after its retries exists only in that service's log until someone records it.
+    expr: 'sum by (job, tenant) (increase(audit_publish_failures_total[15m])) > 0 or sum by (job, tenant) (audit_publish_failures_total unless audit_publish_failures_total offset 15m) > 0',
+    for: '0m',
+    labels: { severity: 'critical' },
+    annotations: {
+      summary: '{{ $labels.job }} could not record changes of {{ $labels.tenant }} in the audit log',
+      description:
+        '{{ $value }} audited changes in the past 15 minutes are only in the service log (message "audit entry not published"); restore NATS and keep those log lines as the record.',
+    },
+  },
+  {
     alert: 'SwitchboardDeadLetterQueueNotEmpty',
     expr: 'max(events_stream_messages{stream="DLQ"}) > 0',
     for: '5m',

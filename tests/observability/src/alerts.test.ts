@@ -127,6 +127,33 @@ const TESTS: RuleTest[] = [
     ],
   },
   {
+    name: 'audit entries not published: rating lost one entry of a tenant, then nothing more',
+    input_series: [
+      {
+        series: 'audit_publish_failures_total{tenant="t-kropp",method="SetTariff",job="rating"}',
+        values: '_x30 1x30',
+      },
+    ],
+    alert_rule_test: [
+      { alertname: 'SwitchboardAuditEntriesNotPublished', eval_time: '25m', exp_alerts: [] },
+      {
+        alertname: 'SwitchboardAuditEntriesNotPublished',
+        eval_time: '35m',
+        exp_alerts: [
+          {
+            exp_labels: { severity: 'critical', job: 'rating', tenant: 't-kropp' },
+            exp_annotations: {
+              summary: 'rating could not record changes of t-kropp in the audit log',
+              description:
+                '1 audited changes in the past 15 minutes are only in the service log (message "audit entry not published"); restore NATS and keep those log lines as the record.',
+            },
+          },
+        ],
+      },
+      { alertname: 'SwitchboardAuditEntriesNotPublished', eval_time: '55m', exp_alerts: [] },
+    ],
+  },
+  {
     name: 'usage on unknown sites: rating reassigned legs of one tenant, nothing for another',
     input_series: [
       {
