@@ -1,12 +1,11 @@
-import { readFileSync, readdirSync } from 'node:fs';
-import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { loadProtoPackageDefinition, PROTO_ROOT } from '@switchboard/proto';
+import { loadProtoPackageDefinition } from '@switchboard/proto';
 import { ROLES, type Role } from '@switchboard/service-kit';
 import { startStack, type ServiceName, type Stack } from '@switchboard/stack';
 import { fuzzGrpcService, type FuzzedCall } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DECLARED } from '../../../scripts/policy-table.js';
+import { protoFileDeclaring } from './protos.js';
 
 // Every gRPC method of every service, on the whole system as it runs (the embedded stack on the
 // emulator), gets seeded random and malformed requests from a role its policy lets in: no answer
@@ -15,19 +14,6 @@ import { DECLARED } from '../../../scripts/policy-table.js';
 
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 12);
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261203);
-
-/** The .proto file that declares `service <name>`, relative to proto/. */
-function protoFileOf(serviceName: string): string {
-  const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-      entry.isDirectory() ? walk(path.join(dir, entry.name)) : [path.join(dir, entry.name)],
-    );
-  const file = walk(PROTO_ROOT).find(
-    (candidate) => candidate.endsWith('.proto') && readFileSync(candidate, 'utf8').includes(`service ${serviceName} {`),
-  );
-  if (!file) throw new Error(`no .proto declares service ${serviceName}`);
-  return path.relative(PROTO_ROOT, file);
-}
 
 /** A role the method's policy admits at tenant level, so the request reaches the handler. */
 function roleFor(allow: Partial<Record<Role, unknown>>): Role {
@@ -57,7 +43,7 @@ describe('bad input on every gRPC method', () => {
       const tokens = new Map<Role, Promise<string>>();
       await fuzzGrpcService({
         address: stack.grpcAddress(folder as ServiceName),
-        definition: loadProtoPackageDefinition([protoFileOf(serviceName)]),
+        definition: loadProtoPackageDefinition([protoFileDeclaring(`service ${serviceName} {`)]),
         service: qualified,
         token: (method) => {
           const key = method.charAt(0).toLowerCase() + method.slice(1);

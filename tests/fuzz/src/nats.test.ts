@@ -1,5 +1,3 @@
-import { readFileSync, readdirSync } from 'node:fs';
-import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { MethodDefinition } from '@grpc/proto-loader';
 import {
@@ -18,12 +16,13 @@ import {
   type EventPayload,
   type EventType,
 } from '@switchboard/events';
-import { loadProtoPackageDefinition, PROTO_ROOT } from '@switchboard/proto';
+import { loadProtoPackageDefinition } from '@switchboard/proto';
 import { DLQ_HEADERS, RPC_HEADERS, connectNats, createLogger, type NatsHandle } from '@switchboard/service-kit';
 import { startStack, type Stack } from '@switchboard/stack';
 import { SERVER_FAILURE_CODES, eventually, messageArbitrary } from '@switchboard/testkit';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { protoFileDeclaring } from './protos.js';
 
 // Bad input on every NATS subject a service consumes or answers, on the running stack: events
 // that are no protobuf of their type must end in the DLQ with a reason (never redelivered for
@@ -160,19 +159,12 @@ describe('bad input on every NATS subject', () => {
   }, 240_000);
 
   it('answers every request/reply method with a status that is not a server failure', async () => {
-    const protoFiles = readdirSync(PROTO_ROOT, { recursive: true })
-      .map(String)
-      .filter((file) => file.endsWith('_service.proto') || file.endsWith('call_control.proto'));
     const answers = new Map<string, number>();
     for (const served of Object.values(NATS_RPC)) {
       for (const [method, callers] of Object.entries(served.callers)) {
         if (callers.length === 0) continue;
         const subject = served.serveSubject(method).replace('*', stack.tenantId).replace('*', ADAPTER_ID);
-        const file = protoFiles.find((candidate) =>
-          readFileSync(path.join(PROTO_ROOT, candidate), 'utf8').includes(`rpc ${method}(`),
-        );
-        if (!file) throw new Error(`no .proto declares rpc ${method}`);
-        const definition = loadProtoPackageDefinition([file]);
+        const definition = loadProtoPackageDefinition([protoFileDeclaring(`rpc ${method}(`)]);
         const found = Object.entries(definition).flatMap(([name, value]) =>
           'format' in value
             ? []
