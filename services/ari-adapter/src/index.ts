@@ -1,2 +1,2 @@
-export { ariAdapter } from './adapter.js';
+export { ariAdapter } from './service.js';
 export { adapterConfigSchema, numberPlanSchema, type AdapterConfig, type NumberPlan } from './config.js';

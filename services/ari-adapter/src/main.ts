@@ -1,4 +1,4 @@
 import { runService } from '@switchboard/service-kit';
-import { ariAdapter } from './adapter.js';
+import { ariAdapter } from './service.js';
 
 await runService(ariAdapter);

@@ -21,7 +21,7 @@ import {
   type RunningService,
 } from '@switchboard/service-kit';
 import { startNats, testTokens, type NatsServer, TESTER } from '@switchboard/testkit';
-import { ariAdapter } from '../src/adapter.js';
+import { ariAdapter } from '../src/service.js';
 
 export const ADAPTER_ID = 'pbx-test';
 export const TENANT = 't-kropp';

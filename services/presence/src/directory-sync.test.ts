@@ -17,7 +17,7 @@ import { adminApi } from '../test/harness.js';
 import { AgentStore } from './agent-store.js';
 import { DirectorySync } from './directory-sync.js';
 import { agentCounts } from './metrics.js';
-import { presenceService } from './server.js';
+import { presenceService } from './service.js';
 
 const TOKENS = testTokens();
 const TENANT = 't-sync';

@@ -1,1 +1,1 @@
-export { presenceService } from './server.js';
+export { presenceService } from './service.js';

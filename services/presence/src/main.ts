@@ -1,4 +1,4 @@
 import { runService } from '@switchboard/service-kit';
-import { presenceService } from './server.js';
+import { presenceService } from './service.js';
 
 await runService(presenceService);

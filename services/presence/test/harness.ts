@@ -17,7 +17,7 @@ import {
   presenceRpcClient,
   type PresenceRpcClient,
 } from '@switchboard/rpc-clients';
-import { presenceService } from '../src/server.js';
+import { presenceService } from '../src/service.js';
 
 export const TOKENS = testTokens();
 /** The bucket NATS permissions grant presence (libs/events); each test has a NATS of its own. */

@@ -1,3 +1,3 @@
-export { routingService } from './server.js';
+export { routingService } from './service.js';
 export { routingConfigSchema, type RoutingConfig } from './config.js';
 export { PROMPTS } from './prompts.js';

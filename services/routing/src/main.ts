@@ -1,4 +1,4 @@
 import { runService } from '@switchboard/service-kit';
-import { routingService } from './server.js';
+import { routingService } from './service.js';
 
 await runService(routingService);

@@ -1,123 +1,58 @@
-import { Kvm } from '@nats-io/kv';
-import { CALLS_STREAM, DIRECTORY_STREAM } from '@switchboard/events';
-import { routingV1 } from '@switchboard/proto';
-import { directoryRpcClient, servePrivacyErase, startPrivacySweep } from '@switchboard/rpc-clients';
-import { grpcImplementation, type ServiceDefinition } from '@switchboard/service-kit';
-import { CallRouter } from './call-router.js';
-import { CallbackWorker } from './callback-worker.js';
-import { CallStateStore } from './call-state.js';
-import { flowClients } from './clients.js';
-import { routingConfigSchema } from './config.js';
-import { DepartmentQueues } from './department-queue.js';
-import { RoutingPrivacy } from './privacy.js';
-import { routingApi } from './routing-api.js';
-import { TenantDirectory } from './tenant-directory.js';
-import { WaitEstimates } from './wait-estimates.js';
-import { routingPolicy } from './policy.js';
+import * as grpc from '@grpc/grpc-js';
+import { type routingV1 } from '@switchboard/proto';
+import { GrpcStatusError, type RpcHandlers } from '@switchboard/service-kit';
+import type { CallStateStore } from './call-state.js';
+import type { DepartmentQueues } from './department-queue.js';
 
-/** The per-call flow: one durable work queue of call.started shared by every replica. */
-export const routingService: ServiceDefinition<typeof routingConfigSchema> = {
-  name: 'routing',
-  version: '0.1.0',
-  config: routingConfigSchema,
-  nats: { streams: [CALLS_STREAM, DIRECTORY_STREAM] },
-  grpc: { reflectionProtos: ['switchboard/routing/v1/routing_service.proto'] },
-  async start({ config, logger, nats: handle, grpc, consume, onShutdown, addReadinessCheck, track }) {
-    const nats = handle!;
-    const kvm = new Kvm(nats.js);
-    const ttl = config.ROUTING_STATE_TTL_MS;
-    const states = new CallStateStore(await kvm.create(config.ROUTING_CALLS_BUCKET, { history: 1, ttl }));
-    const callbacks = await kvm.create(config.ROUTING_CALLBACKS_BUCKET, { history: 1, ttl });
-    const privacy = new RoutingPrivacy(
-      states.kv,
-      callbacks,
-      directoryRpcClient(nats, config.ROUTING_RPC_TIMEOUT_MS),
-      logger,
-    );
-    const erasing = servePrivacyErase(nats, {
-      service: 'routing',
-      erase: (tenantId, number) => privacy.erase(tenantId, number),
-      logger,
-      track,
-    });
-    onShutdown(() => erasing.forEach((subscription) => subscription.unsubscribe()));
-    onShutdown(
-      startPrivacySweep({
-        intervalMs: config.PRIVACY_SWEEP_INTERVAL_MS,
-        sweep: (now) => privacy.sweep(now).then(() => undefined),
-        logger,
-        track,
-      }),
-    );
-    const queues = await DepartmentQueues.open(nats, {
-      bucket: config.ROUTING_QUEUE_BUCKET,
-      presenceBucket: config.ROUTING_PRESENCE_BUCKET,
-      ttlMs: ttl,
-      logger,
-    });
-    onShutdown(() => queues.close());
-    addReadinessCheck('routing-queue-watch', () => queues.following);
-
-    const clients = flowClients(nats, config.ROUTING_RPC_TIMEOUT_MS);
-    const directory = new TenantDirectory(clients.directory, logger);
-    onShutdown(directory.follow(nats));
-
-    const router = new CallRouter({
-      replicaId: config.ROUTING_REPLICA_ID,
-      config,
-      logger,
-      states,
-      queues,
-      directory,
-      clients,
-      callbacks,
-      waits: new WaitEstimates({
-        windowMs: config.ROUTING_WAIT_ESTIMATE_WINDOW_MS,
-        minSamples: config.ROUTING_WAIT_ESTIMATE_MIN_SAMPLES,
-      }),
-    });
-    onShutdown(router.followCallEnds(nats, logger));
-    onShutdown(router.followKeys(nats, logger));
-
-    const worker = new CallbackWorker({
-      replicaId: config.ROUTING_REPLICA_ID,
-      config,
-      logger,
-      callbacks,
-      leases: await kvm.create(config.ROUTING_CALLBACK_LEASE_BUCKET, { history: 1 }),
-      directory,
-      clients,
-      queues,
-    });
-    worker.start();
-    onShutdown(() => worker.stop());
-    // The kit stops consumers first and waits for their handlers: hand the calls over at once so
-    // the handlers return (checkpointed, nak'ed) and another replica resumes each call.
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => router.handOverAll());
-
-    grpc!.addService(
-      'switchboard.routing.v1.RoutingService',
-      routingV1.RoutingServiceService,
-      grpcImplementation(routingV1.RoutingServiceService, routingApi(states, queues)),
-      routingPolicy,
-    );
-
-    await consume({
-      stream: CALLS_STREAM,
-      durable: 'routing-call-ended',
-      filterSubjects: ['sb.*.call.ended'],
-      handler: (message) => router.onCallEnded(message),
-      concurrency: 16,
-    });
-    await consume({
-      stream: CALLS_STREAM,
-      durable: 'routing-calls',
-      filterSubjects: ['sb.*.call.started'],
-      handler: (message) => router.onCallStarted(message),
-      ackWaitMs: config.ROUTING_ACK_WAIT_MS,
-      concurrency: config.ROUTING_MAX_CALLS,
-      maxDeliver: 20,
-      backoffMs: [100, 1_000, 5_000],
-    });
-  },
-};
+/** ListCalls and GetQueue: read-only views of the call state and queue buckets. */
+export function routingApi(
+  states: CallStateStore,
+  queues: DepartmentQueues,
+): RpcHandlers<typeof routingV1.RoutingServiceService> {
+  const required = (field: string, value: string) => {
+    if (!value) throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, `${field} is required`);
+    return value;
+  };
+  return {
+    listCalls: async (request) => {
+      const tenantId = required('tenant_id', request.tenantId);
+      const live = (await states.list(tenantId)).filter(
+        (state) => state.step !== 'ended' && (!request.departmentId || state.departmentId === request.departmentId),
+      );
+      live.sort((a, b) => a.startedAt - b.startedAt);
+      return {
+        calls: live.map((state) => {
+          const waiting = state.step === 'queued' || state.step === 'ringing';
+          const position =
+            waiting && state.departmentId && state.queueKey
+              ? (queues.position(tenantId, state.departmentId, state.queueKey)?.position ?? 0)
+              : 0;
+          return {
+            callId: state.callId,
+            step: state.step,
+            departmentId: state.departmentId ?? '',
+            agentId: state.agentId ?? '',
+            queuePosition: position,
+            startedAt: new Date(state.startedAt),
+            enqueuedAt: waiting && state.enqueuedAt ? new Date(state.enqueuedAt) : undefined,
+            owner: state.owner,
+            caller: state.caller,
+            dialedNumber: state.dialedNumber,
+          };
+        }),
+      };
+    },
+    getQueue: async (request) => {
+      const tenantId = required('tenant_id', request.tenantId);
+      const departmentId = required('department_id', request.departmentId);
+      return {
+        entries: queues.entries(tenantId, departmentId).map((entry, index) => ({
+          callId: entry.callId,
+          position: index + 1,
+          enqueuedAt: new Date(entry.enqueuedAt),
+          ringing: entry.ringing,
+        })),
+      };
+    },
+  };
+}
