@@ -9,7 +9,10 @@ export {
   callControlSubject,
   deadLetterSubject,
   eventSubject,
+  rpcServeSubject,
+  rpcSubject,
   tenantOfSubject,
+  type RpcDomain,
 } from './subjects.js';
 export {
   AUDIT_STREAM,

@@ -22,7 +22,7 @@ import {
   VOICEMAIL_INBOX_BUCKET,
   type StreamDefinition,
 } from './streams.js';
-import { SUBJECT_ROOT, allTenantsSubject } from './subjects.js';
+import { SUBJECT_ROOT, allTenantsSubject, rpcServeSubject } from './subjects.js';
 
 // Who may do what on NATS, declared once: every identity's publish and subscribe permissions are
 // derived from this file (natsPermissions), and the nats-server configuration from those
@@ -51,6 +51,10 @@ export const KV_BUCKETS = {
   routingQueue: 'routing-queue',
   routingCallbacks: 'routing-callbacks',
   routingCallbackLease: 'routing-callback-lease',
+  /** The directory's read model: one versioned snapshot per tenant (key = tenant id). */
+  directorySnapshots: 'directory-snapshots',
+  /** The ivr's compiled menus: one versioned snapshot per tenant (key = tenant id). */
+  ivrMenus: 'ivr-menus',
 } as const;
 
 interface UnaryMethod {
@@ -104,7 +108,7 @@ export const NATS_RPC: Readonly<Record<string, NatsRpcService>> = {
   },
   directory: {
     server: 'directory',
-    serveSubject: (method) => `${SUBJECT_ROOT}.*.directory.rpc.${method}`,
+    serveSubject: (method) => rpcServeSubject('directory', method),
     callers: {
       ResolveNumber: ['routing'],
       IsOpen: ['routing'],
@@ -118,17 +122,17 @@ export const NATS_RPC: Readonly<Record<string, NatsRpcService>> = {
   },
   ivr: {
     server: 'ivr',
-    serveSubject: (method) => `${SUBJECT_ROOT}.*.ivr.rpc.${method}`,
+    serveSubject: (method) => rpcServeSubject('ivr', method),
     callers: { EvaluateStep: ['routing'] },
   },
   presence: {
     server: 'presence',
-    serveSubject: (method) => `${SUBJECT_ROOT}.*.presence.rpc.${method}`,
+    serveSubject: (method) => rpcServeSubject('presence', method),
     callers: { Reserve: ['routing'], Confirm: ['routing'], Renew: ['routing'], Release: ['routing'] },
   },
   rating: {
     server: 'rating',
-    serveSubject: (method) => `${SUBJECT_ROOT}.*.rating.rpc.${method}`,
+    serveSubject: (method) => rpcServeSubject('rating', method),
     callers: { GetUsage: ['billing'] },
   },
   // The directory's EraseNumber asks each service that stores citizens' numbers to shorten one.
@@ -210,7 +214,7 @@ export const NATS_GRANTS: Readonly<Record<NatsIdentity, NatsGrant>> = {
     subscribes: [DIRECTORY_CHANGES],
     durables: [{ stream: AUDIT_STREAM, durable: 'directory-audit' }],
     follows: [],
-    kv: { owns: [], reads: [] },
+    kv: { owns: [KV_BUCKETS.directorySnapshots], reads: [] },
     objectStores: { owns: [] },
   },
   fax: {
@@ -234,7 +238,7 @@ export const NATS_GRANTS: Readonly<Record<NatsIdentity, NatsGrant>> = {
     subscribes: [],
     durables: [],
     follows: [IVR_STREAM],
-    kv: { owns: [], reads: [] },
+    kv: { owns: [KV_BUCKETS.ivrMenus], reads: [] },
     objectStores: { owns: [] },
   },
   presence: {
@@ -278,8 +282,9 @@ export const NATS_GRANTS: Readonly<Record<NatsIdentity, NatsGrant>> = {
         KV_BUCKETS.routingCallbacks,
         KV_BUCKETS.routingCallbackLease,
       ],
-      // Watched to notice agents freeing up; routing creates it (never writes it) when presence has not.
-      reads: [KV_BUCKETS.presence],
+      // Followed into memory: agents freeing up (presence), numbers, hours and staff (directory),
+      // menus (ivr). Routing creates a bucket (never writes it) when its owner has not yet.
+      reads: [KV_BUCKETS.presence, KV_BUCKETS.directorySnapshots, KV_BUCKETS.ivrMenus],
     },
     objectStores: { owns: [] },
   },

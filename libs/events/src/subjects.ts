@@ -64,3 +64,16 @@ export function deadLetterSubject(tenantId: string, durable: string): string {
 
 /** Tenant token used for parked messages whose original subject carried none. */
 export const UNKNOWN_TENANT = '_unknown';
+
+/** The services that answer request/reply on `sb.<tenantId>.<service>.rpc.<Method>`. */
+export type RpcDomain = 'directory' | 'ivr' | 'presence' | 'rating';
+
+/** A request for one tenant: `sb.<tenantId>.<service>.rpc.<Method>`; the tenant token lets NATS permissions scope callers. */
+export function rpcSubject(domain: RpcDomain, tenantId: string, method: string): string {
+  return `${eventSubject(tenantId, domain, 'rpc')}.${checkToken('method', method)}`;
+}
+
+/** What the service's replicas serve (one queue group per service): every tenant's requests for one method. */
+export function rpcServeSubject(domain: RpcDomain, method: string): string {
+  return [SUBJECT_ROOT, '*', domain, 'rpc', checkToken('method', method)].join('.');
+}

@@ -1,3 +1,4 @@
+import { rpcServeSubject, rpcSubject } from '@switchboard/events';
 import { directoryServiceV1 } from '@switchboard/proto';
 import { natsRpcClient, type NatsHandle, type RpcClient } from '@switchboard/service-kit';
 
@@ -14,11 +15,10 @@ const { resolveNumber, isOpen, exportTenant, listStaff, listDepartments } = dire
 export const DIRECTORY_RPC_DEFINITION = { resolveNumber, isOpen, exportTenant, listStaff, listDepartments };
 export type DirectoryRpcClient = RpcClient<typeof DIRECTORY_RPC_DEFINITION>;
 
-export function directoryRpcSubject(tenantId: string, method: string): string {
-  return `sb.${tenantId}.directory.rpc.${method}`;
-}
+export const directoryRpcSubject = (tenantId: string, method: string): string =>
+  rpcSubject('directory', tenantId, method);
 
-export const directoryRpcServeSubject = (method: string): string => `sb.*.directory.rpc.${method}`;
+export const directoryRpcServeSubject = (method: string): string => rpcServeSubject('directory', method);
 
 export function directoryRpcClient(nats: NatsHandle, timeoutMs = 2_000): DirectoryRpcClient {
   return natsRpcClient(nats, {

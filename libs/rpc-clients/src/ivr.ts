@@ -1,14 +1,7 @@
-import { SUBJECT_ROOT, eventSubject } from '@switchboard/events';
+import { rpcServeSubject, rpcSubject } from '@switchboard/events';
 
-/**
- * IVR requests over NATS: `sb.<tenantId>.ivr.rpc.<Method>`; the tenant token lets NATS
- * permissions scope callers.
- */
-export function ivrRpcSubject(tenantId: string, method: string): string {
-  return `${eventSubject(tenantId, 'ivr', 'rpc')}.${method}`;
-}
+/** IVR requests over NATS: `sb.<tenantId>.ivr.rpc.<Method>`. */
+export const ivrRpcSubject = (tenantId: string, method: string): string => rpcSubject('ivr', tenantId, method);
 
 /** What the ivr service serves: every tenant's requests for one method. */
-export function ivrRpcServeSubject(method: string): string {
-  return `${SUBJECT_ROOT}.*.ivr.rpc.${method}`;
-}
+export const ivrRpcServeSubject = (method: string): string => rpcServeSubject('ivr', method);

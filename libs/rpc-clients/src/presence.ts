@@ -1,26 +1,16 @@
-import { eventSubject } from '@switchboard/events';
+import { rpcServeSubject, rpcSubject } from '@switchboard/events';
 import { presenceV1 } from '@switchboard/proto';
 import { natsRpcClient, type NatsHandle, type RpcClient } from '@switchboard/service-kit';
 
 // Routing's hot-path requests: `sb.<tenantId>.presence.rpc.<Method>` (Reserve, Confirm, Renew,
 // Release), served by every presence replica in one queue group.
 
-const METHOD = /^[A-Za-z]+$/;
-
-function checkMethod(method: string): string {
-  if (!METHOD.test(method)) throw new Error(`method "${method}" is not a valid subject token`);
-  return method;
-}
-
 /** The subject a client sends one tenant's request to. */
-export function presenceRpcSubject(tenantId: string, method: string): string {
-  return `${eventSubject(tenantId, 'presence', 'rpc')}.${checkMethod(method)}`;
-}
+export const presenceRpcSubject = (tenantId: string, method: string): string =>
+  rpcSubject('presence', tenantId, method);
 
 /** What presence serves: every tenant's requests for one method. */
-export function presenceRpcServeSubject(method: string): string {
-  return `sb.*.presence.rpc.${checkMethod(method)}`;
-}
+export const presenceRpcServeSubject = (method: string): string => rpcServeSubject('presence', method);
 
 /** Queue group shared by the replicas, so each request is handled once. */
 export const PRESENCE_QUEUE = 'presence';

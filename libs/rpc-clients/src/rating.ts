@@ -1,4 +1,4 @@
-import { SUBJECT_ROOT, eventSubject } from '@switchboard/events';
+import { rpcServeSubject, rpcSubject } from '@switchboard/events';
 import { ratingServiceV1 } from '@switchboard/proto';
 import { natsRpcClient, type NatsHandle, type RpcClient } from '@switchboard/service-kit';
 
@@ -10,11 +10,9 @@ const { getUsage } = ratingServiceV1.RatingServiceService;
 export const RATING_RPC_DEFINITION = { getUsage };
 export type RatingRpcClient = RpcClient<typeof RATING_RPC_DEFINITION>;
 
-export function ratingRpcSubject(tenantId: string, method: string): string {
-  return `${eventSubject(tenantId, 'rating', 'rpc')}.${method}`;
-}
+export const ratingRpcSubject = (tenantId: string, method: string): string => rpcSubject('rating', tenantId, method);
 
-export const ratingRpcServeSubject = (method: string): string => `${SUBJECT_ROOT}.*.rating.rpc.${method}`;
+export const ratingRpcServeSubject = (method: string): string => rpcServeSubject('rating', method);
 
 export function ratingRpcClient(nats: NatsHandle, timeoutMs = 5_000): RatingRpcClient {
   return natsRpcClient(nats, {
