@@ -131,3 +131,29 @@ describe('openState', () => {
     expect(closesAt(allWeek, new Date('2026-11-17T10:00:00Z'))).toEqual(new Date('2026-11-19T23:00:00Z'));
   });
 });
+
+describe('answers kept for the minute', () => {
+  it('answers a schedule asked again within its minute like the first time, and anew in the next minute', () => {
+    const berlin = schedule({});
+    // Monday 9 November 2026, 11:59 in Berlin (UTC+1), then the closing minute 12:00.
+    const lastSecond = new Date('2026-11-09T10:59:59.900Z');
+    expect(openState(berlin, new Date('2026-11-09T10:59:00.000Z')).state).toBe('open');
+    expect(openState(berlin, lastSecond)).toEqual({ state: 'open', reason: '', localTime: '2026-11-09T11:59' });
+    expect(closesAt(berlin, lastSecond)).toEqual(new Date('2026-11-09T11:00:00Z'));
+    expect(nextOpening(berlin, lastSecond)).toBe(lastSecond);
+    const closingMinute = new Date('2026-11-09T11:00:00.000Z');
+    expect(openState(berlin, closingMinute).state).toBe('closed');
+    expect(closesAt(berlin, closingMinute)).toBeUndefined();
+    expect(nextOpening(berlin, closingMinute)).toEqual(new Date('2026-11-10T07:00:00Z'));
+  });
+
+  it('keeps answers per schedule object: changed hours (a new schedule) are answered at once', () => {
+    const at = new Date('2026-11-09T12:30:00Z');
+    const morning = schedule({});
+    const allDay = schedule({ openingHours: [{ day: 'mon', from: '08:00', to: '18:00' }] });
+    expect(openState(morning, at).state).toBe('closed');
+    expect(openState(allDay, at).state).toBe('open');
+    expect(closesAt(allDay, at)).toEqual(new Date('2026-11-09T17:00:00Z'));
+    expect(openState(morning, at).state).toBe('closed');
+  });
+});

@@ -108,8 +108,43 @@ function dayClosure(schedule: Schedule, date: string, year: number): string | un
   return closing ? `closing day: ${closing.reason || closing.date}` : undefined;
 }
 
+/**
+ * Every answer about a schedule is the same throughout a minute: hours are `HH:MM` and closing
+ * days whole local days, in zones whose offsets are whole minutes. So the answers are kept per
+ * schedule object for the minute they were asked in — a call that asks again within the minute
+ * (routing asks at every step and queue round) pays a map lookup, not the time-zone arithmetic
+ * (Intl and luxon: about 2 ms per call before). A schedule object is treated as immutable:
+ * whoever changes hours builds a new one.
+ */
+interface MinuteAnswers {
+  minute: number;
+  open?: OpenAnswer;
+  /** The interval in effect at or after the minute; null: none within the look-ahead. */
+  interval?: { start: number; end: number } | null;
+  /** closesAt's answer; null: none. */
+  closes?: number | null;
+}
+
+const answers = new WeakMap<Schedule, MinuteAnswers>();
+
+function answersAt(schedule: Schedule, at: Date): MinuteAnswers {
+  const minute = Math.floor(at.getTime() / 60_000);
+  let found = answers.get(schedule);
+  if (found?.minute !== minute) {
+    found = { minute };
+    answers.set(schedule, found);
+  }
+  return found;
+}
+
 /** Open, closed or holiday at an instant, in the schedule's zone; holidays win over hours. */
 export function openState(schedule: Schedule, at: Date): OpenAnswer {
+  const minute = answersAt(schedule, at);
+  minute.open ??= computeOpenState(schedule, at);
+  return minute.open;
+}
+
+function computeOpenState(schedule: Schedule, at: Date): OpenAnswer {
   const { date, time, day, year } = localParts(at, schedule.timeZone);
   const localTime = `${date}T${time}`;
   const closure = dayClosure(schedule, date, year);
@@ -148,11 +183,21 @@ function intervalFrom(schedule: Schedule, at: Date): { start: DateTime; end: Dat
   return undefined;
 }
 
+/** intervalFrom as instants, kept for the minute (see MinuteAnswers). */
+function intervalAt(schedule: Schedule, at: Date): { start: number; end: number } | undefined {
+  const minute = answersAt(schedule, at);
+  if (minute.interval === undefined) {
+    const interval = intervalFrom(schedule, at);
+    minute.interval = interval ? { start: interval.start.toMillis(), end: interval.end.toMillis() } : null;
+  }
+  return minute.interval ?? undefined;
+}
+
 /** When the schedule is next open: `at` itself when open now; undefined when not within 400 days. */
 export function nextOpening(schedule: Schedule, at: Date): Date | undefined {
-  const interval = intervalFrom(schedule, at);
+  const interval = intervalAt(schedule, at);
   if (!interval) return undefined;
-  return interval.start.toMillis() <= at.getTime() ? at : interval.start.toJSDate();
+  return interval.start <= at.getTime() ? at : new Date(interval.start);
 }
 
 /**
@@ -160,14 +205,20 @@ export function nextOpening(schedule: Schedule, at: Date): Date | undefined {
  * as one opening); undefined when closed now or open throughout the look-ahead.
  */
 export function closesAt(schedule: Schedule, at: Date): Date | undefined {
-  if (openState(schedule, at).state !== 'open') return undefined;
-  let end = intervalFrom(schedule, at)?.end;
-  for (let index = 0; end && index < LOOKAHEAD_DAYS * 3; index++) {
-    const following = intervalFrom(schedule, end.toJSDate());
-    if (!following || following.start > end) return end.toJSDate();
-    end = following.end;
+  const minute = answersAt(schedule, at);
+  minute.closes ??= computeClosesAt(schedule, at);
+  return minute.closes === null ? undefined : new Date(minute.closes);
+}
+
+function computeClosesAt(schedule: Schedule, at: Date): number | null {
+  if (openState(schedule, at).state !== 'open') return null;
+  let end = intervalAt(schedule, at)?.end;
+  for (let index = 0; end !== undefined && index < LOOKAHEAD_DAYS * 3; index++) {
+    const following = intervalFrom(schedule, new Date(end));
+    if (!following || following.start.toMillis() > end) return end;
+    end = following.end.toMillis();
   }
-  return undefined;
+  return null;
 }
 
 export interface LocalClock {
