@@ -23,7 +23,25 @@ const GERMAN_TYPES: Partial<Record<NonNullable<NumberType>, DestinationClass>> =
   VOIP: 'national-subscriber',
 };
 
+/**
+ * Classes of recently classified numbers: libphonenumber's parse and validation cost about 70 µs,
+ * and routing asks for the same caller's number at several steps of one call. Bounded (oldest out),
+ * so it holds a few thousand numbers at most and forgets them as calls move on.
+ */
+const RECENT_LIMIT = 4_096;
+const recent = new Map<string, DestinationClass>();
+
 function classifyE164(e164: string): DestinationClass {
+  let found = recent.get(e164);
+  if (found === undefined) {
+    found = parseAndClassify(e164);
+    if (recent.size >= RECENT_LIMIT) recent.delete(recent.keys().next().value!);
+    recent.set(e164, found);
+  }
+  return found;
+}
+
+function parseAndClassify(e164: string): DestinationClass {
   const parsed = parsePhoneNumberFromString(e164);
   if (e164.startsWith('+49')) {
     const national = e164.slice(3);
