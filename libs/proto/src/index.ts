@@ -7,6 +7,7 @@ export * as auditEventsV1 from './gen/switchboard/audit/v1/audit_events.js';
 export * as directoryV1 from './gen/switchboard/directory/v1/directory.js';
 export * as directoryEventsV1 from './gen/switchboard/directory/v1/directory_events.js';
 export * as directoryServiceV1 from './gen/switchboard/directory/v1/directory_service.js';
+export * as directorySnapshotV1 from './gen/switchboard/directory/v1/directory_snapshot.js';
 export * as faxV1 from './gen/switchboard/fax/v1/fax_events.js';
 export * as faxServiceV1 from './gen/switchboard/fax/v1/fax_service.js';
 export * as ivrV1 from './gen/switchboard/ivr/v1/ivr_events.js';
