@@ -1,5 +1,5 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Msg } from '@nats-io/nats-core';
 import { CallEvents, callControlSubject } from '@switchboard/events';
@@ -15,7 +15,7 @@ import {
 import { startStack, type ServiceName, type Stack } from '@switchboard/stack';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BENCH_DIGIT, BENCH_NUMBER, BENCH_TENANT, writeBenchTenant } from './bench-tenant.js';
-import { cpuMs, histogramMeans, result, type Result } from './measure.js';
+import { cpuMs, histogramMeans, natsServerPid, result, type Result } from './measure.js';
 
 // Call setup through the whole chain. `--mode ari`: ari-sim → ari-adapter → routing → ivr →
 // presence → Dial; latency = the caller's StasisStart (placeCall) → the Dial request on NATS,
@@ -308,6 +308,10 @@ async function main(): Promise<void> {
     };
 
     const pids = stack.services.map((service) => ({ name: `${service.name}-${service.replica}`, pid: service.pid }));
+    // The NATS server and this script (the adapter stand-in, or ari-sim in-process) share the cores too.
+    const natsPid = await natsServerPid(stack.natsUrl);
+    if (natsPid) pids.push({ name: 'nats-server', pid: natsPid });
+    pids.push({ name: options.mode === 'nats' ? 'bench (adapter stand-in)' : 'bench (ari-sim)', pid: process.pid });
     const cpuBefore = await Promise.all(pids.map(({ pid }) => cpuMs(pid)));
     const latencies: number[] = [];
     let failed = 0;
@@ -365,6 +369,7 @@ async function main(): Promise<void> {
       load: options.rate ? { rate: options.rate } : { concurrency: options.concurrency },
       agents: options.agents,
       routingReplicas: options.routingReplicas,
+      loadAverage: loadavg().map((value) => Math.round(value * 100) / 100),
       cpuPerCallMs,
       stepMeans: steps,
     };

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { percentile } from '../src/summary.js';
 
 export interface Result {
@@ -31,6 +31,20 @@ export async function cpuMs(pid: number): Promise<number> {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
   return (ticks * 1_000) / 100;
+}
+
+/**
+ * The pid of the nats-server serving `natsUrl` (its command line names the port), to count the
+ * server's CPU per call too: it shares the two cores with the services.
+ */
+export async function natsServerPid(natsUrl: string): Promise<number | undefined> {
+  const port = new URL(natsUrl).port;
+  for (const entry of await readdir('/proc').catch(() => [])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const command = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (command[0]?.endsWith('nats-server') && command.includes(port)) return Number(entry);
+  }
+  return undefined;
 }
 
 /**
