@@ -309,7 +309,7 @@ async function main(): Promise<void> {
 
     const pids = stack.services.map((service) => ({ name: `${service.name}-${service.replica}`, pid: service.pid }));
     // The NATS server and this script (the adapter stand-in, or ari-sim in-process) share the cores too.
-    const natsPid = await natsServerPid(stack.natsUrl);
+    const natsPid = await natsServerPid();
     if (natsPid) pids.push({ name: 'nats-server', pid: natsPid });
     pids.push({ name: options.mode === 'nats' ? 'bench (adapter stand-in)' : 'bench (ari-sim)', pid: process.pid });
     const cpuBefore = await Promise.all(pids.map(({ pid }) => cpuMs(pid)));

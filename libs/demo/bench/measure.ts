@@ -34,15 +34,16 @@ export async function cpuMs(pid: number): Promise<number> {
 }
 
 /**
- * The pid of the nats-server serving `natsUrl` (its command line names the port), to count the
+ * The pid of the nats-server this process started (the stack runs it as our child), to count the
  * server's CPU per call too: it shares the two cores with the services.
  */
-export async function natsServerPid(natsUrl: string): Promise<number | undefined> {
-  const port = new URL(natsUrl).port;
+export async function natsServerPid(): Promise<number | undefined> {
   for (const entry of await readdir('/proc').catch(() => [])) {
     if (!/^\d+$/.test(entry)) continue;
-    const command = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
-    if (command[0]?.endsWith('nats-server') && command.includes(port)) return Number(entry);
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const command = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (command === 'nats-server' && parent === process.pid) return Number(entry);
   }
   return undefined;
 }
