@@ -609,6 +609,42 @@ describe('availability on every call of a staff member', () => {
     });
   });
 
+  it('the answered leg of a queue call confirms the reservation; a Confirm after it changes nothing', async () => {
+    const [reservation] = (await h.rpc.reserve(reserveRequest(tenantId, { callId: 'queue-0', leaseSeconds: 60 })))
+      .reservations;
+    expect(reservation?.agentId).toBe('ada');
+    const held = { tenantId, agentId: 'ada', reservationId: reservation!.reservationId };
+    const desk = answeredLeg({
+      kind: LegKind.LEG_KIND_INTERNAL,
+      endpoint: `PJSIP/${tenantId}-ada`,
+      tags: { agent_id: 'ada', department_id: 'registry' },
+    });
+    await expectOnCallThenFree(['ada'], async (onCall) => {
+      await publishEvent(h.bus, CallEvents.legUpdated, {
+        meta: newEventMeta(tenantId, 'test'),
+        callId: 'queue-0',
+        leg: desk,
+        bridged: true,
+      });
+      await onCall();
+      const confirmed = await h.waitForAgent(
+        tenantId,
+        'ada',
+        (agent) => agent.state === AgentState.AGENT_STATE_ON_CALL,
+      );
+      expect(confirmed.assignment).toEqual({
+        reservationId: held.reservationId,
+        callId: 'queue-0',
+        departmentId: 'registry',
+        leaseExpiresAt: undefined,
+      });
+      const before = (await h.kv.get(`${tenantId}.ada`))!.revision;
+      expect((await h.rpc.confirm(held)).agent?.state).toBe(AgentState.AGENT_STATE_ON_CALL);
+      expect((await h.kv.get(`${tenantId}.ada`))!.revision).toBe(before);
+      await publishEnded(tenantId, 'queue-0', [trunkCaller, desk]);
+    });
+  });
+
   it('a queue call to the desk phone, tagged too, counts once; a call of someone away leaves them away', async () => {
     const [reservation] = (await h.rpc.reserve(reserveRequest(tenantId, { callId: 'queue-1' }))).reservations;
     expect(reservation?.agentId).toBe('ada');

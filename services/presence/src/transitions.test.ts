@@ -4,6 +4,7 @@ import { candidates } from './strategies.js';
 import {
   callAnswered,
   callEnded,
+  confirm,
   deadlineOf,
   expire,
   newAgent,
@@ -45,6 +46,26 @@ describe('agent transitions', () => {
     expect(release(wrapUp, 'r1', true, at(5))).toBeUndefined();
     expect(expire(wrapUp, at(33))).toBeUndefined();
     expect(expire(wrapUp, at(34))).toMatchObject({ state: AgentState.AGENT_STATE_AVAILABLE, idleSince: at(34) });
+  });
+
+  it('the answered leg of a reserved agent does what Confirm does, whichever comes first', () => {
+    const ringing = reserve(agent('anna', 0), terms, at(1));
+    const byEvent = callAnswered(ringing, 'call-1', 'registry', at(2))!;
+    expect(byEvent).toEqual(confirm(ringing, 'r1', at(2)));
+    expect(byEvent).toMatchObject({
+      state: AgentState.AGENT_STATE_ON_CALL,
+      stateSince: at(2),
+      assignment: { reservationId: 'r1', callId: 'call-1', departmentId: 'registry', leaseExpiresAt: undefined },
+    });
+    expect(deadlineOf(byEvent)).toBeUndefined();
+    expect(confirm(byEvent, 'r1', at(3))).toBeUndefined();
+    expect(callAnswered(confirm(ringing, 'r1', at(2))!, 'call-1', 'registry', at(3))).toBeUndefined();
+    // Not the call the agent rings for (another caller's leg): no reservation taken over.
+    expect(callAnswered(ringing, 'call-2', '', at(2))?.assignment).toMatchObject({
+      reservationId: '',
+      callId: 'call-2',
+    });
+    expect(release(byEvent, 'r1', true, at(4))).toMatchObject({ state: AgentState.AGENT_STATE_WRAP_UP });
   });
 
   it('keeps the idle place of an agent who rang without a call', () => {

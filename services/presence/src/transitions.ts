@@ -152,14 +152,22 @@ function notHeld(agent: Agent, reservationId: string): GrpcStatusError {
   );
 }
 
-/** The agent answered: on call, no lease any more. Repeating it is a no-op. */
-export function confirm(agent: Agent, reservationId: string, now: Date): Agent | undefined {
-  if (!holds(agent, reservationId)) throw notHeld(agent, reservationId);
-  if (agent.state === AgentState.AGENT_STATE_ON_CALL) return undefined;
+/** The reserved agent answered: on call under the same reservation, no lease any more. */
+function answered(agent: Agent, now: Date): Agent {
   return {
     ...withState(agent, AgentState.AGENT_STATE_ON_CALL, now),
     assignment: { ...agent.assignment!, leaseExpiresAt: undefined },
   };
+}
+
+/**
+ * Confirm: the agent answered. Repeating it, or confirming after the answered leg's event did the
+ * same (callAnswered), is a no-op.
+ */
+export function confirm(agent: Agent, reservationId: string, now: Date): Agent | undefined {
+  if (!holds(agent, reservationId)) throw notHeld(agent, reservationId);
+  if (agent.state === AgentState.AGENT_STATE_ON_CALL) return undefined;
+  return answered(agent, now);
 }
 
 export function renew(agent: Agent, reservationId: string, leaseMs: number, now: Date): Agent {
@@ -213,7 +221,9 @@ export function deadlineOf(agent: Agent): number | undefined {
 
 /**
  * A leg of the agent's is up (call event): answered and bridged, or their own phone calling.
- * An agent already on another call keeps it and notes this one beside it.
+ * For the call the agent is reserved for (ringing) it is exactly what Confirm does, so routing
+ * need not confirm: whichever of the two comes first puts the agent on call, the other finds
+ * nothing to change. An agent already on another call keeps it and notes this one beside it.
  */
 export function callAnswered(agent: Agent, callId: string, departmentId: string, now: Date): Agent | undefined {
   if (agent.lastEndedCallId === callId || agent.otherCallIds.includes(callId)) return undefined;
@@ -221,15 +231,14 @@ export function callAnswered(agent: Agent, callId: string, departmentId: string,
     if (agent.assignment?.callId === callId) return undefined;
     return { ...agent, otherCallIds: [...agent.otherCallIds, callId] };
   }
-  const sameCall = agent.assignment?.callId === callId;
+  if (agent.state === AgentState.AGENT_STATE_RINGING && agent.assignment?.callId === callId) {
+    return answered(agent, now);
+  }
+  // A call without a reservation: a direct dial or the agent's own call, or one whose lease ran
+  // out before the answer reached presence.
   return {
     ...withState(agent, AgentState.AGENT_STATE_ON_CALL, now),
-    assignment: {
-      reservationId: sameCall ? agent.assignment!.reservationId : '',
-      callId,
-      departmentId: departmentId || (sameCall ? agent.assignment!.departmentId : ''),
-      leaseExpiresAt: undefined,
-    },
+    assignment: { reservationId: '', callId, departmentId, leaseExpiresAt: undefined },
     wrapUpUntil: undefined,
     phoneBusyUntil: undefined,
   };

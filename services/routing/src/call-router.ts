@@ -1,7 +1,8 @@
 import { CallEvents } from '@switchboard/events';
 import { callV1 } from '@switchboard/proto';
 import { PoisonMessageError, type DeliveredMessage, type Logger, type NatsHandle } from '@switchboard/service-kit';
-import { agentAnsweredIn, answeredAgentIn, CallFlow, type FlowDeps } from './call-flow.js';
+import { agentAnsweredIn, answeredAgentIn } from './flow/call-end.js';
+import { CallFlow, type FlowDeps } from './flow/driver.js';
 import { callKey, heldReservations, StateConflictError, type CallState, type Versioned } from './call-state.js';
 import { routingMetrics } from './metrics.js';
 

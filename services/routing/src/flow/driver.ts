@@ -1,0 +1,217 @@
+import type { KV } from '@nats-io/kv';
+import type { callV1 } from '@switchboard/proto';
+import type { Logger } from '@switchboard/service-kit';
+import { commandId, hasStatus, NOT_FOUND, type CallControlClient, type FlowClients } from '../clients.js';
+import {
+  heldReservations,
+  StateConflictError,
+  type CallState,
+  type CallStateStore,
+  type Versioned,
+} from '../call-state.js';
+import type { RoutingConfig } from '../config.js';
+import type { DepartmentQueues } from '../department-queue.js';
+import { routingMetrics } from '../metrics.js';
+import type { TenantDirectory } from '../tenant-directory.js';
+import type { WaitEstimates } from '../wait-estimates.js';
+import { announceAndHangUp, recordVoicemail } from './announce.js';
+import { connect, entry } from './entry.js';
+import { answeredAgentIn, CallGone, Handover } from './call-end.js';
+import { ivrStep } from './ivr.js';
+import { CallMetrics } from './metrics.js';
+import { waitInQueue, type Waiting } from './queue.js';
+
+/** What a step leads to: the fields of the call's state that change. */
+export type Change = Partial<CallState>;
+
+export interface FlowDeps {
+  replicaId: string;
+  config: RoutingConfig;
+  logger: Logger;
+  states: CallStateStore;
+  queues: DepartmentQueues;
+  directory: TenantDirectory;
+  clients: FlowClients;
+  callbacks: KV;
+  waits: WaitEstimates;
+}
+
+/** The step that runs for each `CallState.step`; a step returns the change it leads to, if any. */
+const STEPS: Partial<Record<CallState['step'], (call: CallFlow) => Promise<Change | void>>> = {
+  entry,
+  ivr: ivrStep,
+  queued: waitInQueue,
+  ringing: waitInQueue,
+  connecting: connect,
+  announcing: announceAndHangUp,
+  voicemail: recordVoicemail,
+};
+
+/**
+ * One call's way through routing: the driver owns the call's state, its compare-and-set saves,
+ * the end of the local flow (hang-up or handover) and the step loop; the steps (entry, ivr,
+ * queue, announce) act on the call and return the state change they lead to. Every step
+ * boundary is written with compare-and-set, so a replica that picks the call up after a crash
+ * resumes from the last step.
+ */
+export class CallFlow {
+  private current: Versioned;
+  private readonly controller = new AbortController();
+  private reason: 'hangup' | 'handover' | undefined;
+  private readonly aborted: Promise<never>;
+  /** The call.ended event that stopped the flow, if any (which agent answered). */
+  endedEvent: callV1.CallEnded | undefined;
+  readonly log: Logger;
+  readonly metrics: CallMetrics;
+  /** What the queue step remembers between its rounds on this replica. */
+  readonly waiting: Waiting = {
+    lastAnnouncement: 0,
+    music: false,
+    presenceFailed: false,
+    callbackKey: '',
+    callbackPressed: false,
+    wake: new AbortController(),
+  };
+
+  constructor(
+    readonly deps: FlowDeps,
+    initial: Versioned,
+  ) {
+    this.current = initial;
+    this.log = deps.logger.child({ callId: initial.state.callId, tenantId: initial.state.tenantId });
+    this.metrics = new CallMetrics(this, deps.waits);
+    this.aborted = new Promise<never>((_, reject) => {
+      this.controller.signal.addEventListener('abort', () =>
+        reject(this.reason === 'handover' ? new Handover('replica stopping') : new CallGone('caller hung up')),
+      );
+    });
+    this.aborted.catch(() => undefined);
+  }
+
+  get state(): CallState {
+    return this.current.state;
+  }
+
+  /** Aborted when the local flow ends (hang-up or handover). */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** A key the caller pressed (call.dtmf_received): the callback key leaves the queue for a callback. */
+  pressed(digit: string): void {
+    const { waiting } = this;
+    if (this.state.step !== 'queued' || !waiting.callbackKey || digit !== waiting.callbackKey) return;
+    waiting.callbackPressed = true;
+    waiting.wake.abort();
+  }
+
+  /** Ends the local flow now: the caller hung up, or the replica hands the call over. */
+  stop(reason: 'hangup' | 'handover', ended?: callV1.CallEnded): void {
+    this.reason ??= reason;
+    this.endedEvent ??= ended;
+    this.controller.abort();
+  }
+
+  async run(): Promise<void> {
+    const attributes = { tenant: this.state.tenantId };
+    routingMetrics.active.add(1, attributes);
+    try {
+      for (;;) {
+        const step = STEPS[this.state.step];
+        if (!step) return;
+        const change = await step(this);
+        if (change) await this.save(change);
+      }
+    } catch (error) {
+      if (error instanceof Handover) {
+        await this.handOver();
+        throw error;
+      }
+      if (error instanceof CallGone || hasStatus(error, NOT_FOUND)) {
+        await this.finishAbandoned();
+        return;
+      }
+      throw error;
+    } finally {
+      this.metrics.leaveQueue();
+      routingMetrics.active.add(-1, attributes);
+    }
+  }
+
+  /** Writes the state (compare-and-set). A call ended meanwhile is CallGone; a lost call too. */
+  async save(patch: Change): Promise<void> {
+    // In place: the steps hold `call.state` across saves.
+    const next: CallState = Object.assign(this.current.state, patch, { owner: patch.owner ?? this.deps.replicaId });
+    try {
+      this.current = await this.deps.states.update(next, this.current.revision);
+    } catch (error) {
+      if (!(error instanceof StateConflictError)) throw error;
+      const fresh = await this.deps.states.get(next.tenantId, next.callId);
+      if (!fresh || fresh.state.step === 'ended') throw new CallGone('the call ended meanwhile');
+      if (fresh.state.owner && fresh.state.owner !== this.deps.replicaId) {
+        throw new CallGone(`call taken over by ${fresh.state.owner}`);
+      }
+      this.current = await this.deps.states.update(next, fresh.revision);
+    }
+  }
+
+  /** Races `work` against the end of the local flow (CallGone or Handover). */
+  guard<T>(work: Promise<T>): Promise<T> {
+    return Promise.race([work, this.aborted]);
+  }
+
+  control(timeoutMs = this.deps.config.ROUTING_RPC_TIMEOUT_MS): CallControlClient {
+    return this.deps.clients.control(this.state.adapterId, timeoutMs);
+  }
+
+  command(name?: string) {
+    return { tenantId: this.state.tenantId, callId: this.state.callId, commandId: commandId(this.state.callId, name) };
+  }
+
+  async answer(): Promise<void> {
+    if (this.state.answered) return;
+    await this.guard(this.control().answer(this.command('answer')));
+    this.state.answered = true;
+  }
+
+  /** Ends a reservation; an agent whose phone answered busy is held out of offers for the back-off. */
+  async release(agentId: string, reservationId: string, phoneBusy = false): Promise<void> {
+    const busySeconds = phoneBusy ? this.deps.config.ROUTING_BUSY_BACKOFF_SECONDS : 0;
+    await this.deps.clients.presence
+      .release({ tenantId: this.state.tenantId, agentId, reservationId, wrapUp: false, busySeconds })
+      .catch((error: unknown) => this.log.warn({ err: error, agentId }, 'release failed; the lease returns the agent'));
+  }
+
+  /** The caller is gone: their queue entry and held agents go back, the state ends, an abandon is counted. */
+  private async finishAbandoned(): Promise<void> {
+    const { state } = this;
+    const wasWaiting = state.step === 'queued' || state.step === 'ringing';
+    // An agent may have answered just before the call ended, before the Dial reply came.
+    const answeredBy = answeredAgentIn(this.endedEvent);
+    if (answeredBy !== undefined && wasWaiting && state.departmentId) this.metrics.countAnswered(state.departmentId);
+    if (state.queueKey && wasWaiting) await this.deps.queues.remove(state.queueKey).catch(() => undefined);
+    if (state.step === 'ringing') {
+      for (const held of heldReservations(state)) {
+        if (held.agentId !== answeredBy) await this.release(held.agentId, held.reservationId);
+      }
+    }
+    const abandoned = wasWaiting && !this.metrics.answered;
+    let ended = false;
+    try {
+      await this.save({ step: 'ended', endedReason: abandoned ? 'abandoned' : 'ended' });
+      ended = true;
+    } catch (error) {
+      // Someone else (the call-ended cleanup) ended it first and counted it.
+      if (!(error instanceof CallGone)) this.log.warn({ err: error }, 'could not mark the call ended');
+    }
+    if (ended && abandoned && state.departmentId) this.metrics.countAbandoned(state.departmentId);
+    this.log.info({ step: state.step }, 'caller gone');
+  }
+
+  private async handOver(): Promise<void> {
+    await this.save({ owner: '' }).catch((error: unknown) =>
+      this.log.warn({ err: error }, 'could not checkpoint the call for handover'),
+    );
+    this.log.info({ step: this.state.step }, 'call handed over to another replica');
+  }
+}
