@@ -89,12 +89,35 @@ describe('NATS request/reply with protobuf service definitions', () => {
     expect(answered).not.toContain('c9');
   });
 
-  it('reports UNAVAILABLE when no adapter serves the subject', async () => {
+  it('reports UNAVAILABLE when no adapter serves the subject, naming it', async () => {
     await expect(
       client('adapter-404').answer({ tenantId: 't-a', callId: 'c1', commandId: 'x6' }),
     ).rejects.toMatchObject({
       code: grpc.status.UNAVAILABLE,
+      details: 'nobody serves sb.t-a.callcontrol.adapter-404.Answer',
     });
+  });
+
+  it('reports DEADLINE_EXCEEDED naming the subject when a request is not answered in time', async () => {
+    // Takes the request and never answers it, as a hung adapter would.
+    const silent = nats.connection.subscribe('sb.t-a.callcontrol.adapter-mute.Answer');
+    await nats.connection.flush();
+    const impatient = natsRpcClient(nats, {
+      definition,
+      timeoutMs: 50,
+      subjectFor: (method, request) => `sb.${request.tenantId}.callcontrol.adapter-mute.${method}`,
+    });
+    try {
+      const failure = await impatient.answer({ tenantId: 't-a', callId: 'c1', commandId: 'x7' }).catch((e) => e);
+      expect(failure).toBeInstanceOf(GrpcStatusError);
+      expect(failure).toMatchObject({
+        code: grpc.status.DEADLINE_EXCEEDED,
+        details: 'no reply on sb.t-a.callcontrol.adapter-mute.Answer within 50 ms',
+      });
+      expect(silent.getReceived()).toBe(1);
+    } finally {
+      silent.unsubscribe();
+    }
   });
 
   it('answers a malformed request with INVALID_ARGUMENT', async () => {

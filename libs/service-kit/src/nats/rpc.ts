@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { headers as newHeaders, type Msg, type Subscription } from '@nats-io/nats-core';
+import { errors, headers as newHeaders, type Msg, type Subscription } from '@nats-io/nats-core';
 import { SpanKind } from '@opentelemetry/api';
 import { tenantOfSubject } from '@switchboard/events';
 import { GrpcStatusError } from '../grpc-server.js';
@@ -148,6 +148,7 @@ export function natsRpcClient<D extends UnaryDefinition>(
   options: NatsRpcClientOptions<D>,
 ): RpcClient<D> {
   const client: Record<string, (request: unknown) => Promise<unknown>> = {};
+  const timeoutMs = options.timeoutMs ?? 5_000;
   for (const key of Object.keys(options.definition)) {
     const method = options.definition[key]!;
     client[key] = async (request) => {
@@ -160,7 +161,7 @@ export function natsRpcClient<D extends UnaryDefinition>(
           headers,
           () =>
             nats.connection.request(subject, method.requestSerialize(request as never), {
-              timeout: options.timeoutMs ?? 5_000,
+              timeout: timeoutMs,
               headers,
             }),
           SpanKind.CLIENT,
@@ -170,11 +171,16 @@ export function natsRpcClient<D extends UnaryDefinition>(
         if (isPermissionViolation(error)) {
           throw new GrpcStatusError(grpc.status.PERMISSION_DENIED, `this service may not call ${subject} over NATS`);
         }
-        const text = String((error as Error).message ?? error);
-        const noResponders = /no responders/i.test(text) || (error as { code?: string }).code === '503';
+        // nats.js's own errors carry no call site (noAsyncTraces), so these name the subject.
+        if (error instanceof errors.RequestError && error.isNoResponders()) {
+          throw new GrpcStatusError(grpc.status.UNAVAILABLE, `nobody serves ${subject}`);
+        }
+        if (error instanceof errors.TimeoutError) {
+          throw new GrpcStatusError(grpc.status.DEADLINE_EXCEEDED, `no reply on ${subject} within ${timeoutMs} ms`);
+        }
         throw new GrpcStatusError(
-          noResponders ? grpc.status.UNAVAILABLE : grpc.status.DEADLINE_EXCEEDED,
-          noResponders ? `nobody serves ${subject}` : `no reply on ${subject}: ${text}`,
+          grpc.status.DEADLINE_EXCEEDED,
+          `no reply on ${subject}: ${String((error as Error).message ?? error)}`,
         );
       }
       const status = response.headers?.get(RPC_HEADERS.status);
