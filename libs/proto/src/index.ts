@@ -12,6 +12,7 @@ export * as faxV1 from './gen/switchboard/fax/v1/fax_events.js';
 export * as faxServiceV1 from './gen/switchboard/fax/v1/fax_service.js';
 export * as ivrV1 from './gen/switchboard/ivr/v1/ivr_events.js';
 export * as ivrServiceV1 from './gen/switchboard/ivr/v1/ivr_service.js';
+export * as ivrSnapshotV1 from './gen/switchboard/ivr/v1/ivr_snapshot.js';
 export * as ratingV1 from './gen/switchboard/rating/v1/rating_events.js';
 export * as ratingServiceV1 from './gen/switchboard/rating/v1/rating_service.js';
 export * as billingV1 from './gen/switchboard/billing/v1/billing_service.js';
