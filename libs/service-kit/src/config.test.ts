@@ -90,6 +90,22 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads the trace sampler by its OpenTelemetry name, with a ratio of 0 to 1 (default: all, parent-based)', () => {
+    expect(loadConfig(schema, goodEnv)).toMatchObject({
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: 1,
+    });
+    expect(
+      loadConfig(schema, { ...goodEnv, OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.05' }),
+    ).toMatchObject({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: 0.05 });
+    // A chart that leaves the ratio empty means the default, not 0.
+    expect(loadConfig(schema, { ...goodEnv, OTEL_TRACES_SAMPLER_ARG: ' ' }).OTEL_TRACES_SAMPLER_ARG).toBe(1);
+    expect(problemsOf({ ...goodEnv, OTEL_TRACES_SAMPLER: 'ratio', OTEL_TRACES_SAMPLER_ARG: '5' })).toEqual([
+      expect.stringMatching(/^OTEL_TRACES_SAMPLER: .*"always_on".*"parentbased_traceidratio".* \(got "ratio"\)$/),
+      expect.stringMatching(/^OTEL_TRACES_SAMPLER_ARG: .*1.* \(got "5"\)$/),
+    ]);
+  });
+
   describe('auth', () => {
     let dir: string;
     beforeAll(async () => {

@@ -50,8 +50,35 @@ function shown(key: string, value: string): string {
 const port = z.coerce.number().int().min(0).max(65_535);
 const positiveMs = z.coerce.number().int().positive();
 
+/** The OpenTelemetry specification's names for `OTEL_TRACES_SAMPLER`. */
+export const TRACE_SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+
+export type TraceSamplerName = (typeof TRACE_SAMPLERS)[number];
+
+/**
+ * Tracing, read by `instrument.ts` before anything else (telemetry starts before the service's
+ * code loads) and again with the rest of the configuration. Traces are recorded only when an
+ * endpoint is set; which ones, the sampler decides.
+ */
+export const telemetryConfigSchema = z.object({
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_TRACES_SAMPLER: z.enum(TRACE_SAMPLERS).default('parentbased_traceidratio'),
+  /** The ratio of root traces the `*traceidratio` samplers keep; an empty value is the default. */
+  OTEL_TRACES_SAMPLER_ARG: z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
+    z.coerce.number().min(0).max(1).default(1),
+  ),
+});
+
 /** Variables every service reads. Services `.extend()` the fragments they need. */
-export const baseConfigSchema = z.object({
+export const baseConfigSchema = telemetryConfigSchema.extend({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Port of `/healthz`, `/readyz` and `/metrics`; 0 picks a free one (tests). */
   /** Interface the HTTP and gRPC servers bind; tests use 127.0.0.1. */
@@ -59,7 +86,6 @@ export const baseConfigSchema = z.object({
   HTTP_PORT: port.default(8080),
   /** How long shutdown waits for in-flight calls and messages before it gives up. */
   SHUTDOWN_TIMEOUT_MS: positiveMs.default(30_000),
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
 });
 
 export const natsConfigSchema = z.object({

@@ -127,6 +127,8 @@ export async function runService<S extends z.ZodObject>(
     serviceName: definition.name,
     serviceVersion: definition.version,
     otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+    sampler: config.OTEL_TRACES_SAMPLER,
+    samplerRatio: config.OTEL_TRACES_SAMPLER_ARG,
   });
 
   const consumers: RunningConsumer[] = [];
