@@ -18,5 +18,6 @@ export * as ratingServiceV1 from './gen/switchboard/rating/v1/rating_service.js'
 export * as billingV1 from './gen/switchboard/billing/v1/billing_service.js';
 export * as billingEventsV1 from './gen/switchboard/billing/v1/billing_events.js';
 export * as presenceV1 from './gen/switchboard/presence/v1/presence_service.js';
+export * as presenceReservationV1 from './gen/switchboard/presence/v1/presence_reservation_service.js';
 export * as routingV1 from './gen/switchboard/routing/v1/routing_service.js';
 export { loadProtoPackageDefinition, PROTO_ROOT } from './descriptors.js';

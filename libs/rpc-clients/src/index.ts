@@ -8,7 +8,7 @@ export {
 export { ivrRpcServeSubject, ivrRpcSubject } from './ivr.js';
 export {
   PRESENCE_QUEUE,
-  hotPathMethods,
+  PRESENCE_RESERVATION_DEFINITION,
   presenceRpcClient,
   presenceRpcServeSubject,
   presenceRpcSubject,

@@ -7,7 +7,9 @@ export type AgentDepartments = (tenantId: string, agentId: string) => readonly s
 const ADMINS = { admin: 'tenant', operator: 'any-tenant' } as const;
 
 /**
- * Who may call what on the presence API (the table in services/README.md is generated from this).
+ * Who may call what on the presence gRPC API (the table in services/README.md is generated from
+ * this). Routing's reservations (PresenceReservationService) are NATS request/reply only: who may
+ * send them is the NATS permission on their subjects (libs/events), not a token.
  * A supervisor acts on an agent who is a member of one of their departments, looked up with
  * `agentDepartments` (presence's own copy of the agents).
  */
@@ -44,26 +46,6 @@ export function presencePolicy(agentDepartments: AgentDepartments) {
       description: 'Agents of a tenant, or of one department.',
       audit: false,
       allow: { ...ADMINS, supervisor: { departments: 'departmentId' } },
-    },
-    reserve: {
-      description: "Reserves free agents of a department for a call (routing's per-call path, also over NATS).",
-      audit: false,
-      allow: { ...ADMINS, service: 'any-tenant' },
-    },
-    confirm: {
-      description: 'The reserved agent answered.',
-      audit: false,
-      allow: { ...ADMINS, service: 'any-tenant' },
-    },
-    renew: {
-      description: 'Extends the lease of a ringing reservation.',
-      audit: false,
-      allow: { ...ADMINS, service: 'any-tenant' },
-    },
-    release: {
-      description: 'Ends a reservation or a call.',
-      audit: false,
-      allow: { ...ADMINS, service: 'any-tenant' },
     },
     watchAgents: {
       description: "Every state change of the tenant's (or a department's) agents.",

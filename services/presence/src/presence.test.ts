@@ -4,18 +4,20 @@ import { callV1, presenceV1 } from '@switchboard/proto';
 import { GrpcStatusError, natsRpcClient, newEventMeta, publishEvent } from '@switchboard/service-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOKENS, adminApi, startHarness, type Harness } from '../test/harness.js';
-import { hotPathMethods, presenceRpcSubject } from '@switchboard/rpc-clients';
+import { PRESENCE_RESERVATION_DEFINITION, presenceRpcSubject } from '@switchboard/rpc-clients';
 
 const { AgentState, Strategy } = presenceV1;
 const { LegKind, LegState } = callV1;
 
 let h: Harness;
+/** One replica: what the ordering tests reserve must not race the other replica's copy. */
+let one: Harness;
 
 beforeAll(async () => {
-  h = await startHarness(2);
+  [h, one] = await Promise.all([startHarness(2), startHarness(1)]);
 });
 
-afterAll(async () => h?.stop());
+afterAll(async () => Promise.all([h?.stop(), one?.stop()]));
 
 interface AgentSpec {
   id: string;
@@ -27,8 +29,8 @@ interface AgentSpec {
 }
 
 /** Agents of a fresh tenant, made available in the order given (the first has been idle longest). */
-async function tenantWith(tenantId: string, agents: AgentSpec[], department = 'registry') {
-  const api = await h.api(tenantId);
+async function tenantWith(tenantId: string, agents: AgentSpec[], department = 'registry', on = h) {
+  const api = await on.api(tenantId);
   for (const spec of agents) {
     await api.upsertAgent({
       tenantId,
@@ -53,12 +55,11 @@ function reserveRequest(tenantId: string, extra: Partial<presenceV1.ReserveReque
   return presenceV1.ReserveRequest.fromPartial({ tenantId, departmentId: 'registry', callId: 'call-1', ...extra });
 }
 
-/** Through gRPC, i.e. one replica: the ordering tests must not race the other replica's copy. */
+/** On the one-replica harness: the ordering tests must not race another replica's copy. */
 async function reserveAndRelease(tenantId: string, extra: Partial<presenceV1.ReserveRequest> = {}) {
-  const api = await h.api(tenantId);
-  const [reservation] = (await api.reserve(reserveRequest(tenantId, extra))).reservations;
+  const [reservation] = (await one.rpc.reserve(reserveRequest(tenantId, extra))).reservations;
   expect(reservation).toBeDefined();
-  await api.release({
+  await one.rpc.release({
     tenantId,
     agentId: reservation!.agentId,
     reservationId: reservation!.reservationId,
@@ -168,9 +169,9 @@ describe('presence against real NATS with two replicas', () => {
 
   it('confirms and releases at once on any replica what another replica reserved', async () => {
     const tenantId = 't-replicas';
-    const api = await tenantWith(tenantId, [{ id: 'anna' }]);
+    await tenantWith(tenantId, [{ id: 'anna' }]);
     for (let round = 0; round < 20; round++) {
-      const [reservation] = (await api.reserve(reserveRequest(tenantId, { callId: `c${round}` }))).reservations;
+      const [reservation] = (await h.rpc.reserve(reserveRequest(tenantId, { callId: `c${round}` }))).reservations;
       const held = { tenantId, agentId: 'anna', reservationId: reservation!.reservationId };
       expect((await h.rpc.confirm(held)).agent?.state).toBe(AgentState.AGENT_STATE_ON_CALL);
       expect(await h.rpc.release({ ...held, wrapUp: false, busySeconds: 0 })).toMatchObject({ released: true });
@@ -179,14 +180,14 @@ describe('presence against real NATS with two replicas', () => {
 
   it('reserves the longest idle agent first', async () => {
     const tenantId = 't-idle';
-    const api = await tenantWith(tenantId, [{ id: 'carla' }, { id: 'anna' }, { id: 'ben' }]);
+    await tenantWith(tenantId, [{ id: 'carla' }, { id: 'anna' }, { id: 'ben' }], 'registry', one);
     const order: string[] = [];
     for (let round = 0; round < 4; round++) {
-      const [reservation] = (await api.reserve(reserveRequest(tenantId))).reservations;
+      const [reservation] = (await one.rpc.reserve(reserveRequest(tenantId))).reservations;
       order.push(reservation!.agentId);
       // A finished call puts the agent at the back of the idle order.
-      await api.confirm({ tenantId, agentId: reservation!.agentId, reservationId: reservation!.reservationId });
-      await api.release({
+      await one.rpc.confirm({ tenantId, agentId: reservation!.agentId, reservationId: reservation!.reservationId });
+      await one.rpc.release({
         tenantId,
         agentId: reservation!.agentId,
         reservationId: reservation!.reservationId,
@@ -199,7 +200,7 @@ describe('presence against real NATS with two replicas', () => {
 
   it('rotates round robin in agent-id order, whoever has been idle longest', async () => {
     const tenantId = 't-rr';
-    await tenantWith(tenantId, [{ id: 'c' }, { id: 'b' }, { id: 'a' }]);
+    await tenantWith(tenantId, [{ id: 'c' }, { id: 'b' }, { id: 'a' }], 'registry', one);
     const order: string[] = [];
     for (let round = 0; round < 4; round++) {
       order.push(await reserveAndRelease(tenantId, { strategy: Strategy.STRATEGY_ROUND_ROBIN }));
@@ -210,41 +211,46 @@ describe('presence against real NATS with two replicas', () => {
 
   it('rings all free members at once', async () => {
     const tenantId = 't-all';
-    const api = await tenantWith(tenantId, [
-      { id: 'a' },
-      { id: 'b' },
-      { id: 'c' },
-      { id: 'x', departments: [['depot', 0]] },
-    ]);
+    const api = await tenantWith(
+      tenantId,
+      [{ id: 'a' }, { id: 'b' }, { id: 'c' }, { id: 'x', departments: [['depot', 0]] }],
+      'registry',
+      one,
+    );
     await api.setState({ tenantId, agentId: 'b', state: AgentState.AGENT_STATE_AWAY });
-    const { reservations } = await api.reserve(reserveRequest(tenantId, { strategy: Strategy.STRATEGY_RING_ALL }));
+    const { reservations } = await one.rpc.reserve(reserveRequest(tenantId, { strategy: Strategy.STRATEGY_RING_ALL }));
     expect(reservations.map((reservation) => reservation.agentId).sort()).toEqual(['a', 'c']);
     expect(new Set(reservations.map((reservation) => reservation.reservationId)).size).toBe(1);
   });
 
   it('picks by skills with priorities, then longest idle', async () => {
     const tenantId = 't-skills';
-    const api = await tenantWith(tenantId, [
-      { id: 'a', skills: [['english', 2]] },
-      {
-        id: 'b',
-        skills: [
-          ['english', 1],
-          ['marriage', 1],
-        ],
-      },
-      { id: 'c', skills: [['english', 1]] },
-      { id: 'd' },
-    ]);
+    await tenantWith(
+      tenantId,
+      [
+        { id: 'a', skills: [['english', 2]] },
+        {
+          id: 'b',
+          skills: [
+            ['english', 1],
+            ['marriage', 1],
+          ],
+        },
+        { id: 'c', skills: [['english', 1]] },
+        { id: 'd' },
+      ],
+      'registry',
+      one,
+    );
     const skills = (requiredSkills: string[]) =>
       reserveRequest(tenantId, { strategy: Strategy.STRATEGY_SKILLS, requiredSkills });
     const picked = async (requiredSkills: string[]) =>
-      (await api.reserve(skills(requiredSkills))).reservations.map((reservation) => reservation.agentId);
+      (await one.rpc.reserve(skills(requiredSkills))).reservations.map((reservation) => reservation.agentId);
     expect(await picked(['english', 'marriage'])).toEqual(['b']);
     expect(await picked(['english'])).toEqual(['c']);
     expect(await picked(['english'])).toEqual(['a']);
     expect(await picked(['english'])).toEqual([]);
-    await expect(api.reserve(skills([]))).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+    await expect(one.rpc.reserve(skills([]))).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
   });
 
   it('offers tier 1 first and the next tier only when tier 1 is busy and the caller waited the tier delay', async () => {
@@ -272,12 +278,23 @@ describe('presence against real NATS with two replicas', () => {
 
   it('dials a home-office agent on the external number and skips excluded agents', async () => {
     const tenantId = 't-home';
-    const api = await tenantWith(tenantId, [{ id: 'anna', homeOfficeNumber: '+4915112345678' }, { id: 'ben' }]);
+    const api = await tenantWith(
+      tenantId,
+      [{ id: 'anna', homeOfficeNumber: '+4915112345678' }, { id: 'ben' }],
+      'registry',
+      one,
+    );
     await api.setHomeOffice({ tenantId, agentId: 'anna', enabled: true, homeOfficeNumber: '' });
-    const [home] = (await api.reserve(reserveRequest(tenantId, { callId: 'c1' }))).reservations;
+    const [home] = (await one.rpc.reserve(reserveRequest(tenantId, { callId: 'c1' }))).reservations;
     expect(home).toMatchObject({ agentId: 'anna', target: { externalNumber: '+4915112345678' } });
-    await api.release({ tenantId, agentId: 'anna', reservationId: home!.reservationId, wrapUp: false, busySeconds: 0 });
-    const [next] = (await api.reserve(reserveRequest(tenantId, { callId: 'c1', excludeAgentIds: ['anna'] })))
+    await one.rpc.release({
+      tenantId,
+      agentId: 'anna',
+      reservationId: home!.reservationId,
+      wrapUp: false,
+      busySeconds: 0,
+    });
+    const [next] = (await one.rpc.reserve(reserveRequest(tenantId, { callId: 'c1', excludeAgentIds: ['anna'] })))
       .reservations;
     expect(next).toMatchObject({ agentId: 'ben', target: { endpoint: `PJSIP/${tenantId}-ben` } });
   });
@@ -387,7 +404,7 @@ describe('presence against real NATS with two replicas', () => {
     expect((await h.rpc.reserve(reserveRequest('t-two'))).reservations).toHaveLength(0);
     // A request on one tenant's subject that names another tenant is refused.
     const smuggler = natsRpcClient(h.bus, {
-      definition: hotPathMethods,
+      definition: PRESENCE_RESERVATION_DEFINITION,
       subjectFor: (method) => presenceRpcSubject('t-two', method),
     });
     await expect(smuggler.reserve(reserveRequest('t-one'))).rejects.toMatchObject({

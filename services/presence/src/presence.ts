@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { presenceV1 } from '@switchboard/proto';
+import { presenceV1, type presenceReservationV1 } from '@switchboard/proto';
 import { GrpcStatusError, type RpcHandlers } from '@switchboard/service-kit';
 import { checkId, type AgentStore } from './agent-store.js';
 import { presenceMetrics } from './metrics.js';
@@ -12,21 +12,10 @@ import { validateHomeOfficeNumber, validateUpsert } from './validation.js';
 type Agent = presenceV1.Agent;
 const { Strategy } = presenceV1;
 
-const { upsertAgent, setState, setHomeOffice, getAgent, listAgents, reserve, confirm, renew, release } =
-  presenceV1.PresenceServiceService;
+const { upsertAgent, setState, setHomeOffice, getAgent, listAgents } = presenceV1.PresenceServiceService;
 
-/** The unary methods, served over gRPC. */
-export const unaryMethods = {
-  upsertAgent,
-  setState,
-  setHomeOffice,
-  getAgent,
-  listAgents,
-  reserve,
-  confirm,
-  renew,
-  release,
-};
+/** PresenceService's unary methods, served over gRPC. */
+export const unaryMethods = { upsertAgent, setState, setHomeOffice, getAgent, listAgents };
 
 export interface PresenceOptions {
   defaultLeaseSeconds: number;
@@ -135,7 +124,8 @@ export class Presence {
     return { reservations };
   }
 
-  handlers(): RpcHandlers<typeof unaryMethods> {
+  /** PresenceService's unary handlers and PresenceReservationService's (routing's, over NATS). */
+  handlers(): RpcHandlers<typeof unaryMethods> & RpcHandlers<presenceReservationV1.PresenceReservationServiceService> {
     return {
       upsertAgent: async (request) => {
         validateUpsert(request);

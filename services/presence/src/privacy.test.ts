@@ -33,9 +33,16 @@ beforeAll(async () => {
     }
     await api.setState({ tenantId, agentId: 'anna', state: AgentState.AGENT_STATE_AVAILABLE });
     const [reservation] = (
-      await api.reserve({ tenantId, departmentId: 'registry', callId: 'call-1', leaseSeconds: 60 })
+      await h.rpc.reserve(
+        presenceV1.ReserveRequest.fromPartial({
+          tenantId,
+          departmentId: 'registry',
+          callId: 'call-1',
+          leaseSeconds: 60,
+        }),
+      )
     ).reservations;
-    await api.confirm({ tenantId, agentId: 'anna', reservationId: reservation!.reservationId });
+    await h.rpc.confirm({ tenantId, agentId: 'anna', reservationId: reservation!.reservationId });
   }
 });
 
@@ -110,7 +117,7 @@ describe('aggregate-only statistics', () => {
     // The call ends (from the agent's own view the reservation is known) and the agent goes away.
     const own = await as(COUNCIL, 'anna', 'agent');
     const { agent: whole } = await own.getAgent({ tenantId: COUNCIL, agentId: 'anna' });
-    await api.release({
+    await h.rpc.release({
       tenantId: COUNCIL,
       agentId: 'anna',
       reservationId: whole!.assignment!.reservationId,

@@ -97,8 +97,8 @@ type Handlers = RpcHandlers<typeof unaryMethods>;
 type OneAgent = 'getAgent' | 'setState' | 'setHomeOffice' | 'upsertAgent';
 
 /**
- * The API's handlers with every agent they answer shown as the caller may see it: the gRPC
- * methods that return agents. Reserve and the rest return reservations, not figures.
+ * The gRPC API's handlers with every agent they answer shown as the caller may see it.
+ * Routing's reservations (NATS, role-less: a service sees all) are not wrapped.
  */
 export function privateHandlers(handlers: Handlers, privacy: StatisticsPrivacy): Handlers {
   const viewOf = (tenantId: string) => privacy.viewFor(tenantId, currentPrincipal());

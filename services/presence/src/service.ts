@@ -7,7 +7,12 @@ import { callEventConsumer } from './call-events.js';
 import { presenceConfigSchema } from './config.js';
 import { DirectorySync } from './directory-sync.js';
 import { observeAgents } from './metrics.js';
-import { PRESENCE_QUEUE, directoryRpcClient, hotPathMethods, presenceRpcServeSubject } from '@switchboard/rpc-clients';
+import {
+  PRESENCE_QUEUE,
+  PRESENCE_RESERVATION_DEFINITION,
+  directoryRpcClient,
+  presenceRpcServeSubject,
+} from '@switchboard/rpc-clients';
 import { presencePolicy } from './policy.js';
 import { StatisticsPrivacy, privateHandlers } from './privacy.js';
 import { Presence, unaryMethods } from './presence.js';
@@ -33,8 +38,9 @@ export const presenceService: ServiceDefinition<typeof presenceConfigSchema> = {
     const handlers = presence.handlers();
     const privacy = new StatisticsPrivacy(directoryRpcClient(nats!, config.PRESENCE_DIRECTORY_TIMEOUT_MS), logger);
 
+    // Routing's reservations: NATS request/reply only, no token (the NATS permission decides).
     const subscriptions = serveNatsRpc(nats!, {
-      definition: hotPathMethods,
+      definition: PRESENCE_RESERVATION_DEFINITION,
       handlers: {
         reserve: handlers.reserve,
         confirm: handlers.confirm,

@@ -30,7 +30,7 @@ type Unary<Req, Res> = (
   callback: (error: grpc.ServiceError | null, response: Res) => void,
 ) => unknown;
 
-/** The gRPC client with promises, authenticated as an admin of one tenant. */
+/** The gRPC client with promises, authenticated as an admin of one tenant (reservations: `rpc`, over NATS). */
 export function adminApi(client: presenceV1.PresenceServiceClient, token: string) {
   const call =
     <Req, Res>(method: Unary<Req, Res>, complete: (partial: Req) => Req = (request) => request) =>
@@ -53,12 +53,6 @@ export function adminApi(client: presenceV1.PresenceServiceClient, token: string
     ),
     getAgent: call<presenceV1.GetAgentRequest, presenceV1.GetAgentResponse>(client.getAgent as never),
     listAgents: call<presenceV1.ListAgentsRequest, presenceV1.ListAgentsResponse>(client.listAgents as never),
-    reserve: call<Partial<presenceV1.ReserveRequest>, presenceV1.ReserveResponse>(
-      client.reserve as never,
-      presenceV1.ReserveRequest.fromPartial,
-    ),
-    confirm: call<presenceV1.ConfirmRequest, presenceV1.ConfirmResponse>(client.confirm as never),
-    release: call<presenceV1.ReleaseRequest, presenceV1.ReleaseResponse>(client.release as never),
   };
 }
 

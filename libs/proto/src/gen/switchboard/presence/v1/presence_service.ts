@@ -3500,9 +3500,9 @@ export const WatchAgentsResponse: MessageFns<WatchAgentsResponse> = {
 };
 
 /**
- * PresenceService owns the live state of a tenant's agents and hands free agents to routing.
- * Reserve, Confirm, Renew and Release are also served over NATS request/reply on
- * `sb.<tenantId>.presence.rpc.<Method>` (queue group `presence`) for routing's per-call path.
+ * PresenceService owns the live state of a tenant's agents: profiles, states and their changes
+ * (gRPC). Routing's reservations are PresenceReservationService (presence_reservation_service.proto,
+ * NATS request/reply), with the request and response messages declared here.
  */
 export type PresenceServiceService = typeof PresenceServiceService;
 export const PresenceServiceService = {
@@ -3560,52 +3560,6 @@ export const PresenceServiceService = {
     responseDeserialize: (value: Buffer): ListAgentsResponse => ListAgentsResponse.decode(value),
   },
   /**
-   * Reserves free agents of a department atomically, under a lease. None free is no error: the
-   * response is empty and the caller queues.
-   */
-  reserve: {
-    path: "/switchboard.presence.v1.PresenceService/Reserve" as const,
-    requestStream: false as const,
-    responseStream: false as const,
-    requestSerialize: (value: ReserveRequest): Buffer => Buffer.from(ReserveRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): ReserveRequest => ReserveRequest.decode(value),
-    responseSerialize: (value: ReserveResponse): Buffer => Buffer.from(ReserveResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ReserveResponse => ReserveResponse.decode(value),
-  },
-  /** The reserved agent answered: the agent is on the call and the lease ends. */
-  confirm: {
-    path: "/switchboard.presence.v1.PresenceService/Confirm" as const,
-    requestStream: false as const,
-    responseStream: false as const,
-    requestSerialize: (value: ConfirmRequest): Buffer => Buffer.from(ConfirmRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): ConfirmRequest => ConfirmRequest.decode(value),
-    responseSerialize: (value: ConfirmResponse): Buffer => Buffer.from(ConfirmResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ConfirmResponse => ConfirmResponse.decode(value),
-  },
-  /** Extends the lease of a reservation that is still ringing. */
-  renew: {
-    path: "/switchboard.presence.v1.PresenceService/Renew" as const,
-    requestStream: false as const,
-    responseStream: false as const,
-    requestSerialize: (value: RenewRequest): Buffer => Buffer.from(RenewRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): RenewRequest => RenewRequest.decode(value),
-    responseSerialize: (value: RenewResponse): Buffer => Buffer.from(RenewResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): RenewResponse => RenewResponse.decode(value),
-  },
-  /**
-   * Ends a reservation or a call: back to available, or through wrap-up after a call.
-   * Releasing a reservation that no longer holds the agent changes nothing.
-   */
-  release: {
-    path: "/switchboard.presence.v1.PresenceService/Release" as const,
-    requestStream: false as const,
-    responseStream: false as const,
-    requestSerialize: (value: ReleaseRequest): Buffer => Buffer.from(ReleaseRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): ReleaseRequest => ReleaseRequest.decode(value),
-    responseSerialize: (value: ReleaseResponse): Buffer => Buffer.from(ReleaseResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): ReleaseResponse => ReleaseResponse.decode(value),
-  },
-  /**
    * Every state change of the tenant's agents (first the current state of each), for queues and
    * dashboards.
    */
@@ -3633,20 +3587,6 @@ export interface PresenceServiceServer extends UntypedServiceImplementation {
   getAgent: handleUnaryCall<GetAgentRequest, GetAgentResponse>;
   /** Agents of a tenant, or of one department, ordered by agent id. */
   listAgents: handleUnaryCall<ListAgentsRequest, ListAgentsResponse>;
-  /**
-   * Reserves free agents of a department atomically, under a lease. None free is no error: the
-   * response is empty and the caller queues.
-   */
-  reserve: handleUnaryCall<ReserveRequest, ReserveResponse>;
-  /** The reserved agent answered: the agent is on the call and the lease ends. */
-  confirm: handleUnaryCall<ConfirmRequest, ConfirmResponse>;
-  /** Extends the lease of a reservation that is still ringing. */
-  renew: handleUnaryCall<RenewRequest, RenewResponse>;
-  /**
-   * Ends a reservation or a call: back to available, or through wrap-up after a call.
-   * Releasing a reservation that no longer holds the agent changes nothing.
-   */
-  release: handleUnaryCall<ReleaseRequest, ReleaseResponse>;
   /**
    * Every state change of the tenant's agents (first the current state of each), for queues and
    * dashboards.
@@ -3736,76 +3676,6 @@ export interface PresenceServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListAgentsResponse) => void,
-  ): ClientUnaryCall;
-  /**
-   * Reserves free agents of a department atomically, under a lease. None free is no error: the
-   * response is empty and the caller queues.
-   */
-  reserve(
-    request: ReserveRequest,
-    callback: (error: ServiceError | null, response: ReserveResponse) => void,
-  ): ClientUnaryCall;
-  reserve(
-    request: ReserveRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: ReserveResponse) => void,
-  ): ClientUnaryCall;
-  reserve(
-    request: ReserveRequest,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: ReserveResponse) => void,
-  ): ClientUnaryCall;
-  /** The reserved agent answered: the agent is on the call and the lease ends. */
-  confirm(
-    request: ConfirmRequest,
-    callback: (error: ServiceError | null, response: ConfirmResponse) => void,
-  ): ClientUnaryCall;
-  confirm(
-    request: ConfirmRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: ConfirmResponse) => void,
-  ): ClientUnaryCall;
-  confirm(
-    request: ConfirmRequest,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: ConfirmResponse) => void,
-  ): ClientUnaryCall;
-  /** Extends the lease of a reservation that is still ringing. */
-  renew(
-    request: RenewRequest,
-    callback: (error: ServiceError | null, response: RenewResponse) => void,
-  ): ClientUnaryCall;
-  renew(
-    request: RenewRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: RenewResponse) => void,
-  ): ClientUnaryCall;
-  renew(
-    request: RenewRequest,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: RenewResponse) => void,
-  ): ClientUnaryCall;
-  /**
-   * Ends a reservation or a call: back to available, or through wrap-up after a call.
-   * Releasing a reservation that no longer holds the agent changes nothing.
-   */
-  release(
-    request: ReleaseRequest,
-    callback: (error: ServiceError | null, response: ReleaseResponse) => void,
-  ): ClientUnaryCall;
-  release(
-    request: ReleaseRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: ReleaseResponse) => void,
-  ): ClientUnaryCall;
-  release(
-    request: ReleaseRequest,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: ReleaseResponse) => void,
   ): ClientUnaryCall;
   /**
    * Every state change of the tenant's agents (first the current state of each), for queues and
