@@ -12,7 +12,7 @@ import {
   type NatsHandle,
 } from '@switchboard/service-kit';
 import type { AgentStore } from './agent-store.js';
-import { KeyedSerial } from './serial.js';
+import { KeyedCoalescer } from './serial.js';
 import { newAgent, updateProfile } from './transitions.js';
 
 type Agent = presenceV1.Agent;
@@ -53,9 +53,29 @@ export function profilesOf(
   }));
 }
 
-function sameProfile(agent: Agent, profile: Profile): boolean {
-  const next = updateProfile(agent, profile);
-  return JSON.stringify(presenceV1.Agent.toJSON(next)) === JSON.stringify(presenceV1.Agent.toJSON(agent));
+type Membership = presenceV1.DepartmentMembership;
+type Skill = presenceV1.Skill;
+
+function sameList<T>(a: readonly T[], b: readonly T[], same: (x: T, y: T) => boolean): boolean {
+  return a.length === b.length && a.every((item, index) => same(item, b[index]!));
+}
+
+const sameMembership = (a: Membership, b: Membership) =>
+  a.departmentId === b.departmentId &&
+  a.wrapUpSeconds === b.wrapUpSeconds &&
+  a.priority === b.priority &&
+  a.tierDelaySeconds === b.tierDelaySeconds;
+const sameSkill = (a: Skill, b: Skill) => a.name === b.name && a.priority === b.priority;
+
+/** Whether the agent already has the profile: every field updateProfile sets, compared directly. */
+export function sameProfile(agent: Agent, profile: Profile): boolean {
+  return (
+    agent.displayName === profile.displayName &&
+    agent.homeOfficeNumber === profile.homeOfficeNumber &&
+    sameList(agent.devices, profile.devices, (a, b) => a === b) &&
+    sameList(agent.departments, profile.departments, sameMembership) &&
+    sameList(agent.skills, profile.skills, sameSkill)
+  );
 }
 
 /**
@@ -66,7 +86,7 @@ function sameProfile(agent: Agent, profile: Profile): boolean {
  * directory when the agent is created; after that it is the agent's own (SetHomeOffice).
  */
 export class DirectorySync {
-  private readonly serial = new KeyedSerial();
+  private readonly reloads = new KeyedCoalescer<number>();
   private readonly directory: DirectoryRpcClient;
   /** Told each tenant change (the tenant, undefined when deleted): presence's privacy settings follow it. */
   onTenantChanged?: (tenantId: string, tenant: directoryV1.Tenant | undefined) => void;
@@ -80,9 +100,14 @@ export class DirectorySync {
     this.directory = directoryRpcClient(nats, 10_000);
   }
 
-  /** Reloads one tenant; resolves to the number of agents written or removed. */
+  /**
+   * Reloads one tenant; resolves to the number of agents written or removed. One reload of a
+   * tenant runs at a time, and requests made while the next one waits share it: it starts after
+   * them, so it reads their changes too. A tenant's import (an event per staff member) then costs
+   * a few reloads instead of one per event.
+   */
   syncTenant(tenantId: string): Promise<number> {
-    return this.serial.run(tenantId, () => this.reconcile(tenantId));
+    return this.reloads.run(tenantId, () => this.reconcile(tenantId));
   }
 
   private async reconcile(tenantId: string): Promise<number> {
@@ -148,6 +173,8 @@ export class DirectorySync {
       stream: DIRECTORY_STREAM,
       durable: DIRECTORY_SYNC_DURABLE,
       filterSubjects: Object.keys(decoders).map((event) => allTenantsSubject('directory', event)),
+      // Several events in hand at once, so a burst of one tenant's changes shares its reloads.
+      concurrency: 32,
       handler: async (message) => {
         const tenantId = tenantOfSubject(message.subject);
         const event = message.subject.split('.').at(-1) ?? '';
