@@ -1,7 +1,7 @@
 // Call-control throughput of the adapter against the ARI emulator: `pnpm bench:ari-adapter
 // [--calls 200] [--commands 5000] [--concurrency 50] [--json out.json]`. Everything runs on this
 // machine: NATS, the emulator and the adapter (one process with the driver), so the figures
-// include the emulator's and ari-client's cost.
+// include the emulator's cost.
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { command, MAIN_NUMBER, startHarness } from '../test/harness.js';

@@ -1,4 +1,4 @@
-import ari from 'ari-client';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { answeredCall, startHarness, type Harness } from '../test/harness.js';
 import { metricSum } from '../test/metrics.js';
@@ -29,10 +29,15 @@ describe('another events connection taking the Stasis app over', () => {
     expect(await readiness()).toEqual({ status: 200, checks: { asterisk: true, nats: true, 'stasis-app': true } });
     await answeredCall(h);
 
-    const intruder = await ari.connect(h.sim.url, 'switchboard', 'ari-secret');
+    const intruder = new WebSocket(`${h.sim.url.replace('http', 'ws')}/ari/events?app=switchboard`, {
+      headers: { authorization: `Basic ${Buffer.from('switchboard:ari-secret').toString('base64')}` },
+    });
     const taken: string[] = [];
-    intruder.on('StasisStart', (event) => taken.push(event.channel.id));
-    await intruder.start('switchboard');
+    intruder.on('message', (data: Buffer) => {
+      const event = JSON.parse(data.toString()) as { type: string; channel?: { id: string } };
+      if (event.type === 'StasisStart' && event.channel) taken.push(event.channel.id);
+    });
+    await new Promise((resolve, reject) => intruder.once('open', resolve).once('error', reject));
     await vi.waitFor(
       async () =>
         expect(await readiness()).toEqual({
@@ -49,7 +54,7 @@ describe('another events connection taking the Stasis app over', () => {
     await vi.waitFor(() => expect(taken).toContain(next), WAIT);
 
     // The intruder goes; the adapter does not take the app back by itself: nobody has it now.
-    intruder.stop();
+    intruder.close();
     await vi.waitFor(() => expect(() => h.sim.placeCall({ from: '+4946241234', to: '+494624800' })).toThrow(), WAIT);
     expect((await readiness()).status).toBe(503);
   });

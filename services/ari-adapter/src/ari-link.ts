@@ -1,22 +1,8 @@
-import ari, { type Client } from 'ari-client';
 import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
+import WebSocket from 'ws';
 import type { Logger } from '@switchboard/service-kit';
+import { decodeAriEvent, type AriEvent } from './ari-types.js';
 import type { AdapterMetrics } from './metrics.js';
-
-/** ARI events the adapter reacts to. */
-export const HANDLED_EVENTS = [
-  'StasisStart',
-  'StasisEnd',
-  'ChannelStateChange',
-  'ChannelHangupRequest',
-  'ChannelDestroyed',
-  'ChannelDtmfReceived',
-  'Dial',
-  'PlaybackFinished',
-  'RecordingStarted',
-  'RecordingFinished',
-  'RecordingFailed',
-] as const;
 
 export interface AriLinkOptions {
   url: string;
@@ -25,68 +11,41 @@ export interface AriLinkOptions {
   app: string;
   logger: Logger;
   metrics: AdapterMetrics;
-  onEvent(type: string, event: unknown): void;
+  onEvent(event: AriEvent): void;
   /** After every (re)connection of the events WebSocket: ARI does not replay missed events. */
   onConnected(): Promise<void>;
   /** Another connection took the app over; this link has closed for good. */
   onReplaced(): void;
 }
 
+// The first connection: Asterisk may still be coming up (about a minute), then the start fails.
 const connectPolicy = retry(handleAll, {
   maxAttempts: 10,
   backoff: new ExponentialBackoff({ initialDelay: 500, maxDelay: 10_000 }),
 });
 
-// ari-client gives up after 10 quick retries (about a minute); past that the adapter keeps trying.
-const restartPolicy = retry(handleAll, {
+// Once running, the adapter never gives up on Asterisk.
+const reconnectPolicy = retry(handleAll, {
   maxAttempts: Number.MAX_SAFE_INTEGER,
-  backoff: new ExponentialBackoff({ initialDelay: 1_000, maxDelay: 30_000 }),
+  backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 10_000 }),
 });
 
-/** The link to one Asterisk through `ari-client`: REST client plus the app's events WebSocket. */
+/**
+ * The app's events WebSocket (`/ari/events?app=<app>`), read with `ws` and decoded by
+ * `decodeAriEvent`: ari-client wrapped every event's channel, bridge or playback in a Swagger
+ * resource object the adapter never used. Reconnects with back-off until closed or replaced.
+ */
 export class AriLink {
+  private socket: WebSocket | undefined;
   private connected = false;
-  private closed = false;
-  private restarting = false;
   private replaced = false;
+  private readonly stopped = new AbortController();
 
-  private constructor(
-    readonly client: Client,
-    private readonly options: AriLinkOptions,
-  ) {}
+  constructor(private readonly options: AriLinkOptions) {}
 
-  /** Loads the REST API (retrying while Asterisk comes up); events flow after `start()`. */
-  static async connect(options: AriLinkOptions): Promise<AriLink> {
-    const client = await connectPolicy.execute(() => ari.connect(options.url, options.username, options.password));
-    return new AriLink(client, options);
-  }
-
-  /** Opens the app's events WebSocket and re-syncs once connected. */
+  /** Opens the events WebSocket (retrying while Asterisk comes up) and re-syncs once connected. */
   async start(): Promise<void> {
-    const { client, options } = this;
-    // ari-client's typings overload `on` per event name; the handler treats them alike.
-    const on = client.on.bind(client) as (type: string, listener: (event: unknown) => void) => void;
-    for (const type of HANDLED_EVENTS) {
-      on(type, (event: unknown) => {
-        try {
-          options.onEvent(type, event);
-        } catch (error) {
-          options.logger.error({ err: error, type }, 'ARI event handling failed');
-        }
-      });
-    }
-    client.on('WebSocketReconnecting', () => {
-      this.connected = false;
-      options.logger.warn('ARI events connection lost; reconnecting');
-    });
-    client.on('WebSocketMaxRetries', () => void this.restart());
-    on('ApplicationReplaced', (event) => {
-      if ((event as { application?: string }).application === options.app) this.replacedByAnother();
-    });
-    await client.start(options.app);
-    // Only now: ari-client also emits WebSocketConnected for the first connection, which is
-    // reconciled below, not counted as a reconnect.
-    client.on('WebSocketConnected', () => void this.afterConnect(true));
+    await connectPolicy.execute(() => this.open(), this.stopped.signal);
     await this.afterConnect(false);
   }
 
@@ -103,8 +62,83 @@ export class AriLink {
   }
 
   close(): void {
-    this.closed = true;
-    this.client.stop();
+    this.stopped.abort();
+    this.connected = false;
+    this.socket?.close();
+  }
+
+  /** One connection attempt: resolves once the WebSocket is open, rejects when it fails first. */
+  private open(): Promise<void> {
+    const { url, username, password, app } = this.options;
+    const events = new URL('/ari/events', url);
+    events.protocol = events.protocol === 'https:' ? 'wss:' : 'ws:';
+    events.searchParams.set('app', app);
+    const socket = new WebSocket(events, {
+      headers: { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` },
+    });
+    return new Promise((resolve, reject) => {
+      const failed = (error: Error) => {
+        socket.removeAllListeners();
+        // Aborting a handshake emits one more error, which says nothing new.
+        socket.on('error', () => undefined);
+        socket.terminate();
+        reject(error);
+      };
+      socket.once('error', failed);
+      socket.once('unexpected-response', (_request, response) =>
+        failed(new Error(`Asterisk refused the events connection: HTTP ${response.statusCode}`)),
+      );
+      socket.once('open', () => {
+        if (this.stopped.signal.aborted) return failed(new Error('the events connection was closed'));
+        socket.removeAllListeners();
+        this.socket = socket;
+        this.connected = true;
+        // A text frame is one event; ARI sends no binary ones.
+        socket.on('message', (data: Buffer) => this.onMessage(data.toString('utf8')));
+        socket.on('error', (error) => this.options.logger.warn({ err: error }, 'ARI events connection failed'));
+        socket.once('close', () => this.lost(socket));
+        resolve();
+      });
+    });
+  }
+
+  private onMessage(text: string): void {
+    const decoded = decodeAriEvent(text);
+    if (decoded.kind === 'skipped') return;
+    if (decoded.kind === 'malformed') {
+      this.options.metrics.malformedEvents.add(1, { type: decoded.type ?? 'unknown' });
+      this.options.logger.warn(
+        { type: decoded.type, reason: decoded.reason, message: text.slice(0, 500) },
+        'ARI event refused: not what Asterisk documents; ignored',
+      );
+      return;
+    }
+    const { event } = decoded;
+    if (event.type === 'ApplicationReplaced') {
+      if (event.application === this.options.app) this.replacedByAnother();
+      return;
+    }
+    try {
+      this.options.onEvent(event);
+    } catch (error) {
+      this.options.logger.error({ err: error, type: event.type }, 'ARI event handling failed');
+    }
+  }
+
+  /** The connection dropped (Asterisk restarted, network): reconnect unless closed on purpose. */
+  private lost(socket: WebSocket): void {
+    if (socket !== this.socket) return;
+    this.socket = undefined;
+    this.connected = false;
+    if (this.stopped.signal.aborted) return;
+    this.options.logger.warn('ARI events connection lost; reconnecting');
+    void reconnectPolicy
+      .execute(() => this.open(), this.stopped.signal)
+      .then(
+        () => this.afterConnect(true),
+        // Only when closed meanwhile: the policy itself never gives up.
+        () => undefined,
+      );
   }
 
   /**
@@ -115,10 +149,8 @@ export class AriLink {
   private replacedByAnother(): void {
     if (this.replaced) return;
     this.replaced = true;
-    this.connected = false;
-    this.closed = true;
-    // Closed on purpose, so ari-client does not reconnect (which would take the app back).
-    this.client.stop();
+    // Closed on purpose, so the link does not reconnect (which would take the app back).
+    this.close();
     this.options.metrics.appReplaced.add(1);
     this.options.logger.error(
       { app: this.options.app },
@@ -129,7 +161,6 @@ export class AriLink {
   }
 
   private async afterConnect(reconnected: boolean): Promise<void> {
-    this.connected = true;
     if (reconnected) {
       this.options.metrics.reconnects.add(1);
       this.options.logger.info('ARI events connection re-established; re-syncing channels');
@@ -138,23 +169,6 @@ export class AriLink {
       await this.options.onConnected();
     } catch (error) {
       this.options.logger.error({ err: error }, 're-sync of live channels failed');
-    }
-  }
-
-  private async restart(): Promise<void> {
-    // Each failed start ends in another WebSocketMaxRetries: without this guard every one of them
-    // began a restart loop of its own (seen against a stopped Asterisk: thousands a minute).
-    if (this.closed || this.restarting) return;
-    this.restarting = true;
-    this.options.logger.error('ari-client gave up reconnecting; restarting the events connection');
-    try {
-      // A successful start emits WebSocketConnected, which re-syncs.
-      await restartPolicy.execute(async () => {
-        if (this.closed) return;
-        await this.client.start(this.options.app);
-      });
-    } finally {
-      this.restarting = false;
     }
   }
 }

@@ -8,14 +8,9 @@ import {
   ariTime,
   stasisArgs,
   type AriChannel,
-  type ChannelDestroyedEvent,
-  type ChannelDtmfReceivedEvent,
-  type ChannelEvent,
-  type ChannelHangupRequestEvent,
-  type DialEvent,
-  type PlaybackEvent,
+  type AriEvent,
+  type AriEventOf,
   type RecordingEvent,
-  type StasisStartEvent,
 } from './ari-types.js';
 import {
   type CallRegistry,
@@ -46,7 +41,7 @@ export interface TrackerDependencies {
   /** Called when a channel re-enters Stasis after ReceiveFAX. */
   onFaxDone(call: CallRecord, args: string[]): Promise<void>;
   /** RecordingStarted, RecordingFinished and RecordingFailed, for the voicemail recorder. */
-  onRecording(type: string, event: RecordingEvent): void;
+  onRecording(event: RecordingEvent): void;
   metrics: AdapterMetrics;
   logger: Logger;
 }
@@ -91,29 +86,29 @@ export class CallTracker {
   }
 
   /** Applies one event; state changes happen in event order, ARI requests they cause run detached. */
-  handle(type: string, event: unknown): void {
-    switch (type) {
+  handle(event: AriEvent): void {
+    switch (event.type) {
       case 'StasisStart':
-        return this.onStasisStart(event as StasisStartEvent);
+        return this.onStasisStart(event);
       case 'StasisEnd':
-        return this.onStasisEnd(event as ChannelEvent);
+        return this.onStasisEnd(event);
       case 'ChannelStateChange':
-        return this.onStateChange(event as ChannelEvent);
+        return this.onStateChange(event);
       case 'ChannelHangupRequest':
-        return this.onHangupRequest(event as ChannelHangupRequestEvent);
+        return this.onHangupRequest(event);
       case 'ChannelDestroyed':
-        return this.onDestroyed(event as ChannelDestroyedEvent);
+        return this.onDestroyed(event);
       case 'ChannelDtmfReceived':
-        return this.onDtmf(event as ChannelDtmfReceivedEvent);
+        return this.onDtmf(event);
       case 'Dial':
-        return this.onDial(event as DialEvent);
+        return this.onDial(event);
       case 'PlaybackFinished':
-        return this.onPlaybackFinished(event as PlaybackEvent);
+        return this.onPlaybackFinished(event);
       case 'RecordingStarted':
       case 'RecordingFinished':
       case 'RecordingFailed':
-        return this.deps.onRecording(type, event as RecordingEvent);
-      default:
+        return this.deps.onRecording(event);
+      case 'ApplicationReplaced':
         return;
     }
   }
@@ -390,7 +385,7 @@ export class CallTracker {
     leg.settleOutcome(LegDisposition.LEG_DISPOSITION_ANSWERED);
   }
 
-  private onStasisStart(event: StasisStartEvent): void {
+  private onStasisStart(event: AriEventOf<'StasisStart'>): void {
     const args = stasisArgs(event);
     const known = this.deps.registry.byChannelId(event.channel.id);
     if (known) {
@@ -428,7 +423,7 @@ export class CallTracker {
     );
   }
 
-  private onStasisEnd(event: ChannelEvent): void {
+  private onStasisEnd(event: AriEventOf<'StasisEnd'>): void {
     const known = this.deps.registry.byChannelId(event.channel.id);
     if (!known) return;
     const { call, leg } = known;
@@ -438,7 +433,7 @@ export class CallTracker {
       this.endLeg(call, leg, leg.pendingCause ?? NORMAL_CLEARING, '', ariTime(event.timestamp));
   }
 
-  private onStateChange(event: ChannelEvent): void {
+  private onStateChange(event: AriEventOf<'ChannelStateChange'>): void {
     const known = this.deps.registry.byChannelId(event.channel.id);
     if (!known) return;
     const { call, leg } = known;
@@ -450,7 +445,7 @@ export class CallTracker {
     }
   }
 
-  private onHangupRequest(event: ChannelHangupRequestEvent): void {
+  private onHangupRequest(event: AriEventOf<'ChannelHangupRequest'>): void {
     const known = this.deps.registry.byChannelId(event.channel.id);
     if (!known) return;
     const { call, leg } = known;
@@ -462,7 +457,7 @@ export class CallTracker {
     }
   }
 
-  private onDestroyed(event: ChannelDestroyedEvent): void {
+  private onDestroyed(event: AriEventOf<'ChannelDestroyed'>): void {
     const known = this.deps.registry.byChannelId(event.channel.id);
     if (!known) {
       const pending = this.originating.get(event.channel.id);
@@ -480,7 +475,7 @@ export class CallTracker {
     this.endLeg(known.call, known.leg, event.cause, event.cause_txt, ariTime(event.timestamp));
   }
 
-  private onDtmf(event: ChannelDtmfReceivedEvent): void {
+  private onDtmf(event: AriEventOf<'ChannelDtmfReceived'>): void {
     const known = this.deps.registry.byChannelId(event.channel.id);
     if (!known) return;
     const { call, leg } = known;
@@ -496,7 +491,7 @@ export class CallTracker {
     else call.typeAhead = (call.typeAhead + event.digit).slice(-MAX_TYPE_AHEAD);
   }
 
-  private onDial(event: DialEvent): void {
+  private onDial(event: AriEventOf<'Dial'>): void {
     const known = this.deps.registry.byChannelId(event.peer.id);
     if (!known) {
       const pending = this.originating.get(event.peer.id);
@@ -525,7 +520,7 @@ export class CallTracker {
     this.deps.track(work.catch((error: unknown) => this.deps.logger.error({ err: error, callId: call.callId }, what)));
   }
 
-  private onPlaybackFinished(event: PlaybackEvent): void {
+  private onPlaybackFinished(event: AriEventOf<'PlaybackFinished'>): void {
     const channelId = event.playback.target_uri.replace(/^channel:/, '');
     const known = this.deps.registry.byChannelId(channelId);
     if (!known || !known.call.playbacks.delete(event.playback.id)) return;

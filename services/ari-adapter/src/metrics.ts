@@ -46,6 +46,11 @@ export function createAdapterMetrics() {
       description: 'Re-established ARI event connections.',
       unit: '{connection}',
     }),
+    malformedEvents: meter.createCounter('ari.events.malformed', {
+      description:
+        'ARI events refused and ignored: not JSON, no type, or a handled type without a field the adapter reads.',
+      unit: '{event}',
+    }),
     playbackFailures: meter.createCounter('playback.failures', {
       description: 'Playbacks Asterisk could not play (the caller did not hear them), by reason.',
       unit: '{playback}',

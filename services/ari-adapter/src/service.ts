@@ -62,14 +62,14 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
     }
     // The tracker calls back into the fax hand-off and the voicemail recorder, which need the tracker.
     const late: { fax?: FaxHandoff; voicemail?: VoicemailRecorder } = {};
-    const link = await AriLink.connect({
+    const link = new AriLink({
       url: config.ARI_URL,
       username: config.ARI_USERNAME,
       password: config.ARI_PASSWORD,
       app: config.ARI_APP,
       logger,
       metrics,
-      onEvent: (type, event) => tracker.handle(type, event),
+      onEvent: (event) => tracker.handle(event),
       // ARI does not replay what happened while the WebSocket was down: compare with what is live.
       // Asterisk may have restarted meanwhile and forgotten the pushed devices: push them again.
       onConnected: () => {
@@ -101,7 +101,7 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
       publish,
       track: (work) => void track(work),
       onFaxDone: (call, args) => late.fax!.done(call, args),
-      onRecording: (type, event) => late.voicemail!.onRecording(type, event),
+      onRecording: (event) => late.voicemail!.onRecording(event),
       metrics,
       logger,
     });
@@ -172,7 +172,10 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
     addReadinessCheck('stasis-app', () => link.holdsApp);
     // Also while shutdown drains: calls whose channels vanished must still end for it to finish.
     reconciler.start(config.RECONCILE_INTERVAL_MS);
-    onShutdown(() => link.close());
+    onShutdown(async () => {
+      link.close();
+      await ari.close();
+    });
     // Hooks run last-added first: the timer stops before the link closes.
     onShutdown(() => reconciler.stop());
 

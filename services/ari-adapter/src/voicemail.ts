@@ -66,10 +66,10 @@ export class VoicemailRecorder {
   ) {}
 
   /** RecordingStarted, RecordingFinished, RecordingFailed of any channel; only ours matter. */
-  onRecording(type: string, event: RecordingEvent): void {
+  onRecording(event: RecordingEvent): void {
     const pending = this.pending.get(event.recording.name);
     if (!pending) return;
-    if (type === 'RecordingStarted') {
+    if (event.type === 'RecordingStarted') {
       pending.startedAt = ariTime(event.timestamp);
       // A recording that outlives its own limit lost its events: stop it, then the file decides.
       pending.watchdog = setTimeout(
@@ -83,14 +83,14 @@ export class VoicemailRecorder {
         },
         pending.maxDurationSeconds * 1000 + WATCHDOG_GRACE_MS,
       );
-    } else if (type === 'RecordingFinished') {
+    } else if (event.type === 'RecordingFinished') {
       pending.settle({
         kind: 'finished',
         duration: event.recording.duration ?? 0,
         talkingDuration: event.recording.talking_duration,
         at: ariTime(event.timestamp),
       });
-    } else if (type === 'RecordingFailed') {
+    } else {
       pending.settle({ kind: 'failed', cause: event.recording.cause ?? 'unknown cause' });
     }
   }
