@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { directoryRpcClient, type DirectoryRpcClient } from '@switchboard/rpc-clients';
 import { DIRECTORY_STREAM, DirectoryEvents, allTenantsSubject, tenantOfSubject } from '@switchboard/events';
-import { presenceV1, type directoryEventsV1, type directoryV1 } from '@switchboard/proto';
+import { type presenceV1, type directoryEventsV1, type directoryV1 } from '@switchboard/proto';
 import {
   GrpcStatusError,
   PoisonMessageError,
