@@ -1,3 +1,4 @@
+import { KV_BUCKETS } from '@switchboard/events';
 import { z } from 'zod';
 
 /** The ivr service's own variables; the kit adds NATS, Mongo and gRPC ones. */
@@ -9,6 +10,8 @@ export const ivrConfigSchema = z.object({
    * was missed (publish failed after the write, or a reload failed).
    */
   IVR_RESYNC_INTERVAL_MS: z.coerce.number().int().positive().default(30_000),
+  /** The KV bucket of the menu snapshots routing mirrors (key = tenant id). */
+  IVR_MENUS_BUCKET: z.string().min(1).default(KV_BUCKETS.ivrMenus),
 });
 
 export type IvrConfig = z.infer<typeof ivrConfigSchema>;

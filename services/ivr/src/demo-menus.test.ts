@@ -1,18 +1,13 @@
 import { readFile } from 'node:fs/promises';
+import { compileMenuSet, evaluateStep } from '@switchboard/ivr-menus';
 import { ivrServiceV1 } from '@switchboard/proto';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { compileMenuSet, evaluateStep } from './evaluate.js';
+import { demoMenus } from '../test/menus.js';
 import { validateMenuSet } from './menu-validation.js';
 
 const { ActionKind, OpenState, StepInput, StepReason, TargetKind } = ivrServiceV1;
-const MENUS_FILE = new URL('../demo/amt-kropp-menus.yaml', import.meta.url);
 const TENANT_FILE = new URL('../../directory/demo/amt-kropp.yaml', import.meta.url);
-
-async function demoMenus(): Promise<ivrServiceV1.Menu[]> {
-  const document = parse(await readFile(MENUS_FILE, 'utf8')) as { menus: unknown[] };
-  return document.menus.map((menu) => ivrServiceV1.Menu.fromJSON(menu));
-}
 
 async function demoDepartments(): Promise<string[]> {
   const tenant = parse(await readFile(TENANT_FILE, 'utf8')) as { departments: { departmentId: string }[] };

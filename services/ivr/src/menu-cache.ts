@@ -1,5 +1,5 @@
 import type { Logger } from '@switchboard/service-kit';
-import { compileMenuSet, type CompiledMenuSet } from './evaluate.js';
+import { compileMenuSet, type CompiledMenuSet } from '@switchboard/ivr-menus';
 import type { MenuStore, StoredMenuSet } from './menu-store.js';
 
 const EMPTY: CompiledMenuSet = { revision: 0, menus: new Map() };
@@ -41,6 +41,13 @@ export class MenuCache {
 
   revision(tenantId: string): number {
     return this.get(tenantId).revision;
+  }
+
+  /** Every tenant held, with its menus as stored (for the snapshots routing mirrors). */
+  *stored(): IterableIterator<StoredMenuSet> {
+    for (const [tenantId, set] of this.sets) {
+      yield { tenantId, revision: set.revision, menus: [...set.menus.values()].map((compiled) => compiled.menu) };
+    }
   }
 
   /** Takes a set read from (or just written to) MongoDB if it is newer than the one held. */

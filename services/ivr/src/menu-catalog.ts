@@ -3,7 +3,8 @@ import { IvrEvents } from '@switchboard/events';
 import { type ivrServiceV1 } from '@switchboard/proto';
 import { GrpcStatusError, newEventMeta, type Logger, type ServiceContext } from '@switchboard/service-kit';
 import type { MenuCache } from './menu-cache.js';
-import type { MenuStore } from './menu-store.js';
+import type { MenuSnapshots } from './menu-snapshots.js';
+import type { MenuStore, StoredMenuSet } from './menu-store.js';
 import { MenuValidationError, validateMenuSet } from './menu-validation.js';
 
 type Menu = ivrServiceV1.Menu;
@@ -25,11 +26,15 @@ export interface SavedMenus {
 // Concurrent saves of one tenant retry on the fresh set; a save that keeps losing gives up.
 const MAX_ATTEMPTS = 5;
 
-/** Writes a tenant's menus: applies a change, validates the whole resulting set, saves, tells replicas. */
+/**
+ * Writes a tenant's menus: applies a change, validates the whole resulting set, saves, then
+ * publishes the tenant's snapshot (routing) and tells the other replicas.
+ */
 export class MenuCatalog {
   constructor(
     private readonly store: MenuStore,
     private readonly cache: MenuCache,
+    private readonly snapshots: MenuSnapshots,
     private readonly publish: ServiceContext<unknown>['publish'],
     private readonly logger: Logger,
   ) {}
@@ -97,10 +102,20 @@ export class MenuCatalog {
         continue;
       }
       this.cache.offer({ tenantId, revision, menus });
+      await this.publishSnapshot({ tenantId, revision, menus });
       await this.announce(tenantId, revision, saved, change.deletes);
       return { revision, menus: saved };
     }
     throw new GrpcStatusError(grpc.status.ABORTED, `menus of tenant ${tenantId} keep changing; try again`);
+  }
+
+  private async publishSnapshot(set: StoredMenuSet): Promise<void> {
+    try {
+      await this.snapshots.publish(set);
+    } catch (error) {
+      // The save stands; a replica's next resync writes the snapshot it finds missing.
+      this.logger.error({ err: error, tenantId: set.tenantId, revision: set.revision }, 'menu snapshot not published');
+    }
   }
 
   private async announce(tenantId: string, revision: number, saved: Menu[], deleted: readonly string[]) {

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { type ivrServiceV1 } from '@switchboard/proto';
 import { GrpcStatusError, type RpcHandlers } from '@switchboard/service-kit';
-import { evaluateStep } from './evaluate.js';
+import { evaluateStep } from '@switchboard/ivr-menus';
 import type { MenuCache } from './menu-cache.js';
 import type { MenuCatalog } from './menu-catalog.js';
 import { reasonLabel, type IvrMetrics } from './metrics.js';

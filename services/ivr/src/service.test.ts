@@ -1,4 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
+import { Kvm } from '@nats-io/kv';
+import { KV_BUCKETS } from '@switchboard/events';
+import { MenuMirror, decodeMenuSnapshot, evaluateStep } from '@switchboard/ivr-menus';
 import { ivrServiceV1 } from '@switchboard/proto';
 import {
   GrpcStatusError,
@@ -22,7 +25,7 @@ import {
 } from '@switchboard/testkit';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { amtMenus, department, external, menu, submenu, voicemail } from '../test/menus.js';
+import { amtMenus, demoMenus, department, everyStep, external, menu, submenu, voicemail } from '../test/menus.js';
 import { MenuStore } from './menu-store.js';
 import { ivrService } from './service.js';
 import { ivrRpcSubject } from '@switchboard/rpc-clients';
@@ -85,6 +88,23 @@ async function rejection(work: Promise<unknown>): Promise<{ code: number; detail
   )) as { code: number; details: string } | undefined;
   if (!error) throw new Error('expected the request to fail');
   return { code: error.code, details: error.details };
+}
+
+/** The revision of the tenant's snapshot in the menu bucket (0 when it has none). */
+async function snapshotRevision(tenantId: string): Promise<number> {
+  const entry = await (await new Kvm(router.js).open(KV_BUCKETS.ivrMenus)).get(tenantId);
+  return entry?.operation === 'PUT' ? Number(decodeMenuSnapshot(entry.value).revision) : 0;
+}
+
+/** A step's answer or its error (code and message), to compare two ways of answering it. */
+function outcome(work: () => Promise<ivrServiceV1.EvaluateStepResponse>): Promise<unknown> {
+  return work().then(
+    (response) => ({ response }),
+    (error: unknown) => {
+      const { code, details } = error as { code: number; details: string };
+      return { code, details };
+    },
+  );
 }
 
 /** A counter from /metrics; both in-process instances share one meter provider, so one scrape sees both. */
@@ -312,6 +332,8 @@ describe('menu administration', () => {
       expectedRevision: before.revision,
     });
     expect(saved.revision).toBe(String(Number(before.revision) + 1));
+    // The snapshot for routing is written before the save returns.
+    expect(await snapshotRevision(TENANT)).toBe(Number(saved.revision));
     // Saved through the first instance; the second answers from its own refreshed memory.
     const answer = await eventually(async () => {
       const response = await call<ivrServiceV1.EvaluateStepRequest, ivrServiceV1.EvaluateStepResponse>(
@@ -358,6 +380,11 @@ describe('menu administration', () => {
         action: ActionKind.ACTION_KIND_TRANSFER,
         reason: StepReason.STEP_REASON_FALLBACK,
       });
+      // The instance that found the save also writes the snapshot routing lacked.
+      await eventually(
+        async () => ((await snapshotRevision(TENANT)) === Number(revision) ? true : undefined),
+        'the snapshot of the save whose event never came',
+      );
     } finally {
       await client.close();
     }
@@ -418,5 +445,66 @@ describe('tenant isolation', () => {
     expect(await rejection(step({ tenantId: OTHER, menuId: 'main', input: StepInput.STEP_INPUT_ENTER }))).toMatchObject(
       { code: grpc.status.NOT_FOUND },
     );
+  });
+});
+
+describe('menu snapshots for routing', () => {
+  it('answer every step of the Amt and the demo menus as EvaluateStep does', async () => {
+    const operatorToken = await token({ subject: 'ops', tenantId: 'provider', role: 'operator' });
+    const demo = await saveMenus({ tenantId: 't-demo', menus: await demoMenus() }, { token: operatorToken });
+    const current = await call<ivrServiceV1.ListMenusRequest, ivrServiceV1.ListMenusResponse>('listMenus', {
+      tenantId: TENANT,
+    });
+    const mirror = await MenuMirror.open(router, {
+      logger: createLogger({ service: 'routing-test', level: 'silent' }),
+    });
+    try {
+      for (const [tenantId, revision, menus] of [
+        [TENANT, current.revision, current.menus],
+        ['t-demo', demo.revision, demo.menus],
+      ] as const) {
+        const mirrored = await eventually(() => {
+          const held = mirror.get(tenantId);
+          return held?.set.revision === Number(revision) ? held.set : undefined;
+        }, `revision ${revision} of ${tenantId} in the mirror`);
+        for (const partial of everyStep(menus)) {
+          const request = ivrServiceV1.EvaluateStepRequest.fromPartial({ tenantId, callId: 'call-3', ...partial });
+          const local = await outcome(async () => evaluateStep(mirrored, request));
+          // Asked of the first instance: it resyncs often, so it holds every save the mirror has.
+          const answered = await outcome(() =>
+            call<ivrServiceV1.EvaluateStepRequest, ivrServiceV1.EvaluateStepResponse>('evaluateStep', request, {
+              instance: 0,
+              token: operatorToken,
+            }),
+          );
+          expect(local, JSON.stringify(partial)).toEqual(answered);
+        }
+      }
+    } finally {
+      mirror.stop();
+    }
+  });
+
+  it('are written at start for every tenant with menus, also one the bucket lost', async () => {
+    const kv = await new Kvm(router.js).open(KV_BUCKETS.ivrMenus);
+    await kv.purge(TENANT);
+    const client = await MongoClient.connect(mongo.url);
+    let third: RunningService | undefined;
+    try {
+      // A tenant saved while no instance could write its snapshot.
+      expect(await new MenuStore(client.db('ivr_test')).replace('t-start', 0, amtMenus(), new Date())).toBe(true);
+      expect([await snapshotRevision(TENANT), await snapshotRevision('t-start')]).toEqual([0, 0]);
+      third = await startInstance();
+      const revisions = await call<ivrServiceV1.ListMenusRequest, ivrServiceV1.ListMenusResponse>('listMenus', {
+        tenantId: TENANT,
+      });
+      expect([await snapshotRevision(TENANT), await snapshotRevision('t-start')]).toEqual([
+        Number(revisions.revision),
+        1,
+      ]);
+    } finally {
+      await third?.shutdown('test done');
+      await client.close();
+    }
   });
 });

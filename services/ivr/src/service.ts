@@ -5,6 +5,7 @@ import { grpcImplementation, serveNatsRpc, type ServiceDefinition } from '@switc
 import { ivrConfigSchema } from './config.js';
 import { MenuCache } from './menu-cache.js';
 import { MenuCatalog } from './menu-catalog.js';
+import { MenuSnapshots } from './menu-snapshots.js';
 import { MenuStore } from './menu-store.js';
 import { createIvrMetrics } from './metrics.js';
 import { createIvrHandlers } from './server.js';
@@ -13,7 +14,10 @@ import { ivrPolicy } from './policy.js';
 
 const IVR_SERVICE = 'switchboard.ivr.v1.IvrService';
 
-/** Voice menus per tenant: the admin API over MongoDB, EvaluateStep from memory over gRPC and NATS. */
+/**
+ * Voice menus per tenant: the admin API over MongoDB, a snapshot per tenant in KV for routing, and
+ * EvaluateStep from memory over gRPC and NATS.
+ */
 export const ivrService: ServiceDefinition<typeof ivrConfigSchema> = {
   name: 'ivr',
   version: '0.1.0',
@@ -26,7 +30,20 @@ export const ivrService: ServiceDefinition<typeof ivrConfigSchema> = {
     const nats = context.nats!;
     const store = new MenuStore(context.mongo!.db);
     const cache = new MenuCache(store, logger);
-    const catalog = new MenuCatalog(store, cache, context.publish, logger);
+    const snapshots = await MenuSnapshots.open(nats, config.IVR_MENUS_BUCKET);
+    const catalog = new MenuCatalog(store, cache, snapshots, context.publish, logger);
+    // Every tenant whose snapshot the bucket may lack or hold older: all of them at start (a
+    // snapshot lost or never written heals), later only one whose write failed.
+    const publishSnapshots = async () => {
+      for (const set of cache.stored()) {
+        if (!snapshots.behind(set.tenantId, set.revision)) continue;
+        await snapshots
+          .publish(set)
+          .catch((error: unknown) =>
+            logger.error({ err: error, tenantId: set.tenantId }, 'menu snapshot not published; resync will retry'),
+          );
+      }
+    };
 
     // Every replica must see every change, so an ordered (ephemeral) consumer rather than a shared
     // durable; it is started before the initial load so no change falls in between.
@@ -56,10 +73,16 @@ export const ivrService: ServiceDefinition<typeof ivrConfigSchema> = {
       },
     });
     await cache.loadAll();
+    await publishSnapshots();
 
     let resyncing: Promise<void> = Promise.resolve();
     const timer = setInterval(() => {
-      resyncing = track(cache.resync().catch((error: unknown) => logger.error({ err: error }, 'menu resync failed')));
+      resyncing = track(
+        cache
+          .resync()
+          .catch((error: unknown) => logger.error({ err: error }, 'menu resync failed'))
+          .then(publishSnapshots),
+      );
     }, config.IVR_RESYNC_INTERVAL_MS);
     timer.unref();
     context.onShutdown(async () => {

@@ -1,6 +1,8 @@
+import { readFile } from 'node:fs/promises';
 import { ivrServiceV1 } from '@switchboard/proto';
+import { parse } from 'yaml';
 
-const { TargetKind } = ivrServiceV1;
+const { OpenState, StepInput, TargetKind } = ivrServiceV1;
 type Target = ivrServiceV1.Target;
 
 export const department = (ref: string): Target => ({ kind: TargetKind.TARGET_KIND_DEPARTMENT, ref });
@@ -54,5 +56,39 @@ export function amtMenus(): ivrServiceV1.Menu[] {
     ),
     menu('standesamt', { '1': department('standesamt'), '2': external('+4943319876543'), '0': submenu('main') }),
     menu('after-hours', { '1': voicemail('zentrale') }, { maxRetries: 0, fallback: voicemail('zentrale') }),
+  ];
+}
+
+/** The demo tenant's menus (demo/amt-kropp-menus.yaml), as the stack saves them. */
+export async function demoMenus(): Promise<ivrServiceV1.Menu[]> {
+  const file = new URL('../demo/amt-kropp-menus.yaml', import.meta.url);
+  const document = parse(await readFile(file, 'utf8')) as { menus: unknown[] };
+  return document.menus.map((each) => ivrServiceV1.Menu.fromJSON(each));
+}
+
+/**
+ * Steps through every menu of a set: entering it in each opening state, each of its options, a key
+ * it lacks and no input at every retry count, and a menu that does not exist.
+ */
+export function everyStep(menus: readonly ivrServiceV1.Menu[]): Array<Partial<ivrServiceV1.EvaluateStepRequest>> {
+  const openStates = [
+    OpenState.OPEN_STATE_UNSPECIFIED,
+    OpenState.OPEN_STATE_OPEN,
+    OpenState.OPEN_STATE_CLOSED,
+    OpenState.OPEN_STATE_HOLIDAY,
+  ];
+  return [
+    ...menus.flatMap(({ menuId, options, maxRetries }) => {
+      const retries = Array.from({ length: maxRetries + 1 }, (_, retryCount) => retryCount);
+      return [
+        ...openStates.map((openState) => ({ menuId, input: StepInput.STEP_INPUT_ENTER, openState })),
+        ...options.map(({ digits }) => ({ menuId, input: StepInput.STEP_INPUT_DIGITS, digits })),
+        ...retries.flatMap((retryCount) => [
+          { menuId, input: StepInput.STEP_INPUT_DIGITS, digits: '*#*', retryCount },
+          { menuId, input: StepInput.STEP_INPUT_TIMEOUT, retryCount },
+        ]),
+      ];
+    }),
+    { menuId: 'no-such-menu', input: StepInput.STEP_INPUT_ENTER },
   ];
 }
