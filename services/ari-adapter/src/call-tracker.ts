@@ -2,7 +2,7 @@ import type { PubAck } from '@nats-io/jetstream';
 import { ROOT_CONTEXT, SpanKind, context, trace } from '@opentelemetry/api';
 import { CallEvents, type EventPayload, type EventType } from '@switchboard/events';
 import { callV1 } from '@switchboard/proto';
-import { activeTraceContext, newEventMeta, type Logger } from '@switchboard/service-kit';
+import { newEventMeta, type Logger } from '@switchboard/service-kit';
 import type { AriOps } from './ari-ops.js';
 import {
   ariTime,
@@ -218,15 +218,19 @@ export class CallTracker {
     this.deps.track(call.finished);
     this.deps.metrics.callsStarted.add(1);
     this.deps.metrics.callsInFlight.add(1);
-    this.publish(call, CallEvents.started, {
-      meta: newEventMeta(call.tenantId, PRODUCER, at),
-      callId: call.callId,
-      adapterId: this.deps.adapterId,
-      callerLeg: legMessage(leg),
-      direction,
-      dialedNumber,
-      callerName,
-    });
+    this.publish(
+      call,
+      CallEvents.started,
+      {
+        callId: call.callId,
+        adapterId: this.deps.adapterId,
+        callerLeg: legMessage(leg),
+        direction,
+        dialedNumber,
+        callerName,
+      },
+      at,
+    );
     return call;
   }
 
@@ -479,13 +483,12 @@ export class CallTracker {
     const known = this.deps.registry.byChannelId(event.channel.id);
     if (!known) return;
     const { call, leg } = known;
-    this.publish(call, CallEvents.dtmfReceived, {
-      meta: newEventMeta(call.tenantId, PRODUCER, ariTime(event.timestamp)),
-      callId: call.callId,
-      legId: leg.legId,
-      digit: event.digit,
-      durationMs: event.duration_ms,
-    });
+    this.publish(
+      call,
+      CallEvents.dtmfReceived,
+      { callId: call.callId, legId: leg.legId, digit: event.digit, durationMs: event.duration_ms },
+      ariTime(event.timestamp),
+    );
     if (leg.legId !== call.callerLegId) return;
     if (call.collector && !call.collector.finished) call.collector.digit(event.digit);
     else call.typeAhead = (call.typeAhead + event.digit).slice(-MAX_TYPE_AHEAD);
@@ -535,13 +538,12 @@ export class CallTracker {
       );
       call.collector?.promptFailed();
     }
-    this.publish(call, CallEvents.playbackFinished, {
-      meta: newEventMeta(call.tenantId, PRODUCER, ariTime(event.timestamp)),
-      callId: call.callId,
-      playbackId: event.playback.id,
-      outcome,
-      mediaUri: event.playback.media_uri,
-    });
+    this.publish(
+      call,
+      CallEvents.playbackFinished,
+      { callId: call.callId, playbackId: event.playback.id, outcome, mediaUri: event.playback.media_uri },
+      ariTime(event.timestamp),
+    );
     if (call.playbacks.size === 0) call.collector?.promptsFinished();
   }
 
@@ -629,15 +631,19 @@ export class CallTracker {
     );
     this.deps.metrics.callsEnded.add(1, { ended_by: call.endedBy ?? 'system' });
     this.deps.metrics.callsInFlight.add(-1);
-    this.publish(call, CallEvents.ended, {
-      meta: newEventMeta(call.tenantId, PRODUCER, endedAt),
-      callId: call.callId,
-      direction: call.direction,
-      startedAt: call.startedAt,
+    this.publish(
+      call,
+      CallEvents.ended,
+      {
+        callId: call.callId,
+        direction: call.direction,
+        startedAt: call.startedAt,
+        endedAt,
+        legs: legs.map(legMessage),
+        endedBy: call.endedBy ?? 'system',
+      },
       endedAt,
-      legs: legs.map(legMessage),
-      endedBy: call.endedBy ?? 'system',
-    });
+    );
     void call.publishing.then(() => {
       call.span.end(endedAt);
       call.markFinished();
@@ -645,29 +651,36 @@ export class CallTracker {
   }
 
   private publishLeg(call: CallRecord, leg: LegRecord): void {
-    this.publish(call, CallEvents.legUpdated, {
-      meta: newEventMeta(call.tenantId, PRODUCER),
-      callId: call.callId,
-      leg: legMessage(leg),
-      bridged: leg.bridged,
-    });
+    this.publish(call, CallEvents.legUpdated, { callId: call.callId, leg: legMessage(leg), bridged: leg.bridged });
   }
 
-  /** Publishes in call order; a failure is logged and counted, and later events still go out. */
-  publish<T extends EventPayload>(call: CallRecord, type: EventType<T>, payload: T): void {
-    this.publishConfirmed(call, type, payload).catch(() => undefined);
+  /**
+   * Publishes in call order; a failure is logged and counted, and later events still go out. The
+   * envelope (`meta`) is made when the event's turn comes, inside the call's span: its trace
+   * context is written once, where it names the call's trace (rated legs link to it).
+   */
+  publish<T extends EventPayload>(
+    call: CallRecord,
+    type: EventType<T>,
+    payload: Omit<T, 'meta'>,
+    occurredAt: Date = new Date(),
+  ): void {
+    this.publishConfirmed(call, type, payload, occurredAt).catch(() => undefined);
   }
 
   /**
    * As `publish`, and resolves once JetStream has stored the event (rejects when it could not):
    * for what may only be cleaned up after it was handed on, such as a voicemail's file in Asterisk.
    */
-  publishConfirmed<T extends EventPayload>(call: CallRecord, type: EventType<T>, payload: T): Promise<void> {
+  publishConfirmed<T extends EventPayload>(
+    call: CallRecord,
+    type: EventType<T>,
+    payload: Omit<T, 'meta'>,
+    occurredAt: Date = new Date(),
+  ): Promise<void> {
     const sent = call.publishing.then(() =>
       context.with(trace.setSpan(ROOT_CONTEXT, call.span), async () => {
-        // The envelope names the call's trace too, for records derived from the event (rated legs).
-        if (payload.meta) payload.meta.trace = activeTraceContext();
-        await this.deps.publish(type, payload);
+        await this.deps.publish(type, { ...payload, meta: newEventMeta(call.tenantId, PRODUCER, occurredAt) } as T);
       }),
     );
     call.publishing = sent.catch((error: unknown) => {

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { ObjectStore } from '@nats-io/obj';
 import { FAX_INBOX_BUCKET, FaxEvents } from '@switchboard/events';
 import { faxV1 } from '@switchboard/proto';
-import { newEventMeta, type Logger } from '@switchboard/service-kit';
+import type { Logger } from '@switchboard/service-kit';
 import type { AriOps } from './ari-ops.js';
 import { callerLeg, type CallRecord } from './calls.js';
 import type { CallTracker } from './call-tracker.js';
@@ -69,7 +69,6 @@ export class FaxHandoff {
     }
     const success = status === 'SUCCESS' && documentUri !== '';
     this.deps.tracker.publish(call, FaxEvents.received, {
-      meta: newEventMeta(call.tenantId, 'ari-adapter'),
       callId: call.callId,
       adapterId: this.deps.adapterId,
       dialedNumber: call.dialedNumber,

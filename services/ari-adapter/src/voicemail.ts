@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ObjectStore } from '@nats-io/obj';
 import { VOICEMAIL_INBOX_BUCKET, VoicemailEvents } from '@switchboard/events';
 import { callControlV1 } from '@switchboard/proto';
-import { newEventMeta, type Logger } from '@switchboard/service-kit';
+import type { Logger } from '@switchboard/service-kit';
 import type { AriOps } from './ari-ops.js';
 import { ariTime, type RecordingEvent } from './ari-types.js';
 import type { CallTracker } from './call-tracker.js';
@@ -240,7 +240,6 @@ export class VoicemailRecorder {
   ): Promise<void> {
     const { call, caller, options, startedAt } = message;
     return this.deps.tracker.publishConfirmed(call, VoicemailEvents.received, {
-      meta: newEventMeta(call.tenantId, 'ari-adapter'),
       callId: call.callId,
       adapterId: this.deps.adapterId,
       departmentId: options.departmentId,
