@@ -56,4 +56,45 @@ describe('agent store', () => {
       /reservation r0 no longer holds agent anna/,
     );
   });
+
+  it("keeps each department's members, on the replica that wrote and on one that follows", async () => {
+    const now = new Date();
+    const agentIn = (agentId: string, ...departments: string[]) =>
+      newAgent(
+        presenceV1.UpsertAgentRequest.fromPartial({
+          tenantId: 't-members',
+          agentId,
+          departments: departments.map((departmentId) => ({ departmentId, wrapUpSeconds: 0 })),
+          devices: [`PJSIP/${agentId}`],
+        }),
+        now,
+      );
+    const follower = await AgentStore.open(bus, { bucket: 'store-test', replicas: 1, logger });
+    try {
+      await writer.mutate('t-members', 'anna', () => agentIn('anna', 'registry', 'permits'));
+      await writer.mutate('t-members', 'ben', () => agentIn('ben', 'registry'));
+      await writer.mutate(
+        't-members',
+        'anna',
+        (agent) => agent && { ...agent, departments: agentIn('anna', 'permits').departments },
+      );
+      await writer.mutate(
+        't-members',
+        'ben',
+        (agent) => agent && setState(agent, AgentState.AGENT_STATE_AVAILABLE, now),
+      );
+      await writer.remove('t-members', 'ben');
+      await writer.mutate('t-members', 'cem', () => agentIn('cem', 'registry'));
+      await follower.catchUp();
+      for (const store of [writer, follower]) {
+        const ids = (departmentId: string) =>
+          store.departmentMembers('t-members', departmentId).map((agent) => agent.agentId);
+        expect(ids('registry')).toEqual(['cem']);
+        expect(ids('permits')).toEqual(['anna']);
+        expect(ids('depot')).toEqual([]);
+      }
+    } finally {
+      follower.close();
+    }
+  });
 });

@@ -74,6 +74,8 @@ export class AgentStore {
   private readonly catchUpWaiters = new Set<{ sequence: number; resolve(): void }>();
   /** Devices and home-office numbers to agents, for call legs that carry no agent id. */
   private readonly lines = new LineIndex();
+  /** Per tenant, each department's member ids: Reserve looks at the department's members only. */
+  private readonly members = new Map<string, Map<string, Set<string>>>();
 
   private constructor(
     readonly kv: KV,
@@ -109,6 +111,9 @@ export class AgentStore {
       this.forget(tenantId, agentId);
       return;
     }
+    // This replica's own writes come back through the watch: already remembered, not decoded again.
+    const cached = this.get(tenantId, agentId);
+    if (cached && cached.revision >= entry.revision) return;
     let agent: Agent;
     try {
       agent = presenceV1.Agent.decode(entry.value);
@@ -126,9 +131,33 @@ export class AgentStore {
     const cached = tenant.get(agentId);
     if (cached && cached.revision >= stored.revision) return cached;
     this.lines.update(tenantId, agentId, cached?.agent, stored.agent);
+    this.updateMembers(tenantId, agentId, cached?.agent, stored.agent);
     tenant.set(agentId, stored);
     this.arm(`${tenantId}.${agentId}`, stored.agent);
     return stored;
+  }
+
+  private updateMembers(tenantId: string, agentId: string, before: Agent | undefined, after: Agent | undefined): void {
+    const old = before?.departments ?? [];
+    const next = after?.departments ?? [];
+    if (
+      old.length === next.length &&
+      old.every((membership, index) => membership.departmentId === next[index]!.departmentId)
+    ) {
+      return;
+    }
+    let tenant = this.members.get(tenantId);
+    if (!tenant) this.members.set(tenantId, (tenant = new Map()));
+    for (const { departmentId } of old) {
+      const ids = tenant.get(departmentId);
+      ids?.delete(agentId);
+      if (ids?.size === 0) tenant.delete(departmentId);
+    }
+    for (const { departmentId } of next) {
+      let ids = tenant.get(departmentId);
+      if (!ids) tenant.set(departmentId, (ids = new Set()));
+      ids.add(agentId);
+    }
   }
 
   private arm(key: string, agent: Agent): void {
@@ -210,6 +239,14 @@ export class AgentStore {
     return [...(this.agents.get(tenantId)?.values() ?? [])].map((stored) => stored.agent);
   }
 
+  /** The department's members as this replica last saw them. */
+  departmentMembers(tenantId: string, departmentId: string): Agent[] {
+    const agents = this.agents.get(tenantId);
+    const ids = this.members.get(tenantId)?.get(departmentId);
+    if (!agents || !ids) return [];
+    return [...ids].map((agentId) => agents.get(agentId)!.agent);
+  }
+
   private async fetch(tenantId: string, agentId: string): Promise<StoredAgent | undefined> {
     const entry = await this.kv.get(agentKey(tenantId, agentId));
     if (!entry || entry.operation !== 'PUT') return undefined;
@@ -277,6 +314,7 @@ export class AgentStore {
 
   private forget(tenantId: string, agentId: string): void {
     this.lines.update(tenantId, agentId, this.get(tenantId, agentId)?.agent, undefined);
+    this.updateMembers(tenantId, agentId, this.get(tenantId, agentId)?.agent, undefined);
     this.agents.get(tenantId)?.delete(agentId);
     this.disarm(`${tenantId}.${agentId}`);
   }

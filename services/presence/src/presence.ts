@@ -104,7 +104,7 @@ export class Presence {
     const reservations: presenceV1.Reservation[] = [];
     // A candidate another replica took meanwhile fails its revision check; the next one is tried.
     const take = async () => {
-      for (const agent of candidates(this.store.list(request.tenantId), wanted)) {
+      for (const agent of candidates(this.store.departmentMembers(request.tenantId, request.departmentId), wanted)) {
         const reservation = await this.reserveOne(agent, wanted, terms);
         if (!reservation) continue;
         reservations.push(reservation);

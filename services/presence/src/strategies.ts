@@ -71,48 +71,64 @@ function roundRobinOrder(members: Agent[], departmentId: string): Agent[] {
 }
 
 /**
+ * `list` best first by `compare`, lazily: the best is found in one pass, and the rest is sorted
+ * only when the caller asks for more (the best was taken by another replica meanwhile). A
+ * reservation usually takes the first, so a large department costs a scan, not a sort.
+ */
+function* bestFirst(list: readonly Agent[], compare: (a: Agent, b: Agent) => number): Generator<Agent> {
+  if (list.length === 0) return;
+  let best = 0;
+  for (let index = 1; index < list.length; index++) {
+    if (compare(list[index]!, list[best]!) < 0) best = index;
+  }
+  yield list[best]!;
+  yield* list.filter((_, index) => index !== best).sort(compare);
+}
+
+/**
  * The department's agents this request may take, best first, by the request's strategy: only
  * those of the best tier that has a free member. Tier 1 is the lowest member priority present in
  * the department; a higher tier is offered only when no lower-tier member is free and, when the
  * department has a tier delay and the request says how long the caller waited, only once the
- * caller waited that long.
+ * caller waited that long. `agents` may hold others than the department's members (they are
+ * left out); the store hands over the department's members only.
  */
-export function candidates(agents: readonly Agent[], wanted: Wanted): Agent[] {
-  const ordered = byStrategy(agents, wanted);
-  if (ordered.length === 0) return ordered;
-  const tierOf = (agent: Agent) => membership(agent, wanted.departmentId)!.priority ?? 0;
-  const best = Math.min(...ordered.map(tierOf));
-  let firstTier = best;
-  let delaySeconds = 0;
-  for (const agent of agents) {
-    const member = membership(agent, wanted.departmentId);
-    if (!member) continue;
-    firstTier = Math.min(firstTier, member.priority ?? 0);
-    // Every membership carries the department's delay; while a change is applied, the longer holds.
-    delaySeconds = Math.max(delaySeconds, member.tierDelaySeconds ?? 0);
-  }
-  if (best > firstTier && wanted.waitedSeconds !== undefined && wanted.waitedSeconds < delaySeconds) return [];
-  return ordered.filter((agent) => tierOf(agent) === best);
-}
-
-function byStrategy(agents: readonly Agent[], wanted: Wanted): Agent[] {
+export function candidates(agents: readonly Agent[], wanted: Wanted): Iterable<Agent> {
   if (wanted.strategy === Strategy.STRATEGY_SKILLS && wanted.requiredSkills.length === 0) {
     throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, 'STRATEGY_SKILLS needs at least one required skill');
   }
-  const eligible = (list: Agent[]) => list.filter((agent) => isEligible(agent, wanted));
+  let firstTier = Infinity;
+  let delaySeconds = 0;
+  let best = Infinity;
+  const eligible: Agent[] = [];
+  for (const agent of agents) {
+    const member = membership(agent, wanted.departmentId);
+    if (!member) continue;
+    const tier = member.priority ?? 0;
+    firstTier = Math.min(firstTier, tier);
+    // Every membership carries the department's delay; while a change is applied, the longer holds.
+    delaySeconds = Math.max(delaySeconds, member.tierDelaySeconds ?? 0);
+    if (isEligible(agent, wanted)) {
+      eligible.push(agent);
+      best = Math.min(best, tier);
+    }
+  }
+  if (eligible.length === 0) return [];
+  if (best > firstTier && wanted.waitedSeconds !== undefined && wanted.waitedSeconds < delaySeconds) return [];
+  const tier = eligible.filter((agent) => (membership(agent, wanted.departmentId)!.priority ?? 0) === best);
   switch (wanted.strategy) {
-    case Strategy.STRATEGY_ROUND_ROBIN:
-      return eligible(
-        roundRobinOrder(
-          agents.filter((agent) => isMember(agent, wanted.departmentId)),
-          wanted.departmentId,
-        ),
-      );
-    case Strategy.STRATEGY_SKILLS:
-      return eligible([...agents]).sort(
-        (a, b) => skillScore(a, wanted.requiredSkills)! - skillScore(b, wanted.requiredSkills)! || byLongestIdle(a, b),
-      );
+    case Strategy.STRATEGY_ROUND_ROBIN: {
+      const free = new Set(tier);
+      return roundRobinOrder(
+        agents.filter((agent) => isMember(agent, wanted.departmentId)),
+        wanted.departmentId,
+      ).filter((agent) => free.has(agent));
+    }
+    case Strategy.STRATEGY_SKILLS: {
+      const score = new Map(tier.map((agent) => [agent, skillScore(agent, wanted.requiredSkills)!]));
+      return bestFirst(tier, (a, b) => score.get(a)! - score.get(b)! || byLongestIdle(a, b));
+    }
     default:
-      return eligible([...agents]).sort(byLongestIdle);
+      return bestFirst(tier, byLongestIdle);
   }
 }

@@ -88,9 +88,9 @@ describe('agent transitions', () => {
       requiredSkills: [],
       waitedSeconds: undefined,
     };
-    expect(candidates([busy, agent('bert', 9)], { ...wanted, excludeAgentIds: [] }).map((a) => a.agentId)).toEqual([
-      'bert',
-    ]);
+    expect([...candidates([busy, agent('bert', 9)], { ...wanted, excludeAgentIds: [] })].map((a) => a.agentId)).toEqual(
+      ['bert'],
+    );
     expect(phoneBusy(busy, 'r1', 20_000, at(12))).toBeUndefined();
     expect(expire(busy, at(30))).toBeUndefined();
     const back = expire(busy, at(31))!;
@@ -114,7 +114,8 @@ describe('agent transitions', () => {
       agent('e', 4, { lastReservedAt: { registry: at(9) } }),
     ];
     const wanted = { departmentId: 'registry', requiredSkills: [], excludeAgentIds: [], waitedSeconds: undefined };
-    const ids = (strategy: presenceV1.Strategy) => candidates(agents, { ...wanted, strategy }).map((a) => a.agentId);
+    const ids = (strategy: presenceV1.Strategy) =>
+      [...candidates(agents, { ...wanted, strategy })].map((a) => a.agentId);
     expect(ids(Strategy.STRATEGY_LONGEST_IDLE)).toEqual(['c', 'a', 'e']);
     expect(ids(Strategy.STRATEGY_ROUND_ROBIN)).toEqual(['a', 'c', 'e']);
   });
@@ -132,7 +133,7 @@ describe('agent transitions', () => {
     ];
     const wanted = { departmentId: 'registry', requiredSkills: ['english'], excludeAgentIds: [] };
     const ids = (strategy: presenceV1.Strategy, waitedSeconds: number | undefined, list = agents) =>
-      candidates(list, { ...wanted, strategy, waitedSeconds }).map((a) => a.agentId);
+      [...candidates(list, { ...wanted, strategy, waitedSeconds })].map((a) => a.agentId);
     // Tier 1's only member is on a call: tier 2 is offered once the caller waited 20 s, tier 3 never.
     for (const strategy of [
       Strategy.STRATEGY_LONGEST_IDLE,
@@ -152,12 +153,14 @@ describe('agent transitions', () => {
     expect(ids(Strategy.STRATEGY_RING_ALL, 0, free)).toEqual(['t1-busy']);
     // Excluded (it did not answer this caller) counts as not free: the next tier after the delay.
     expect(
-      candidates(free, {
-        ...wanted,
-        strategy: Strategy.STRATEGY_LONGEST_IDLE,
-        waitedSeconds: 25,
-        excludeAgentIds: ['t1-busy'],
-      }).map((a) => a.agentId),
+      [
+        ...candidates(free, {
+          ...wanted,
+          strategy: Strategy.STRATEGY_LONGEST_IDLE,
+          waitedSeconds: 25,
+          excludeAgentIds: ['t1-busy'],
+        }),
+      ].map((a) => a.agentId),
     ).toEqual(['t2-b', 't2-a']);
     // Without a delay the next tier is offered as soon as no lower one is free.
     const noDelay = agents.map((a) => ({ ...a, departments: member(a.departments[0]!.priority ?? 0) }));
