@@ -1,5 +1,6 @@
+import { presenceV1 } from '@switchboard/proto';
 import { describe, expect, it } from 'vitest';
-import { positionIn, queueKey, type QueueEntry } from './department-queue.js';
+import { departmentsToWake, positionIn, queueKey, Wakeups, type QueueEntry } from './department-queue.js';
 
 const entry = (arrival: number, callId: string, ringing = false): QueueEntry => ({
   key: queueKey('t1', 'd1', arrival, callId),
@@ -24,5 +25,47 @@ describe('department queue order', () => {
   it('keeps call ids with dots as one key token', () => {
     expect(queueKey('t1', 'd1', 5, '1764.12')).toBe('t1.d1.000000000000005-1764_12');
     expect(positionIn([], 'nope')).toBeUndefined();
+  });
+});
+
+/** An agent's entry in presence's bucket, as presence writes it. */
+const agentEntry = (departments: string[], state: presenceV1.AgentState) => ({
+  operation: 'PUT' as const,
+  value: presenceV1.Agent.encode(
+    presenceV1.Agent.fromPartial({
+      tenantId: 't1',
+      agentId: 'anna',
+      departments: departments.map((departmentId) => ({ departmentId })),
+      state,
+    }),
+  ).finish(),
+});
+
+describe('waking waiting callers on a change of an agent', () => {
+  const { AGENT_STATE_AVAILABLE, AGENT_STATE_ON_CALL } = presenceV1.AgentState;
+
+  it("wakes the callers of the agent's departments only, and only when the agent is available", () => {
+    expect(departmentsToWake(agentEntry(['a', 'c'], AGENT_STATE_AVAILABLE))).toEqual(['a', 'c']);
+    expect(departmentsToWake(agentEntry(['a'], AGENT_STATE_ON_CALL))).toEqual([]);
+    expect(departmentsToWake({ operation: 'DEL', value: new Uint8Array() })).toEqual([]);
+    expect(departmentsToWake({ operation: 'PUT', value: new Uint8Array([0xff, 0xff, 0xff]) })).toBeUndefined();
+  });
+
+  it('does not wake a caller waiting in department B when an agent of department A changes', async () => {
+    const wakeups = new Wakeups();
+    const woken: string[] = [];
+    const never = new AbortController().signal;
+    const waitIn = (department: string) =>
+      wakeups.wait('t1', department, 60_000, never).then(() => woken.push(department));
+    const inA = waitIn('a');
+    const inB = waitIn('b');
+    for (const department of departmentsToWake(agentEntry(['a'], AGENT_STATE_AVAILABLE)) ?? [])
+      wakeups.wake('t1', department);
+    await inA;
+    expect(woken).toEqual(['a']);
+    // B's caller still waits: only its own department's change (or the tenant-wide one) wakes it.
+    wakeups.wakeTenant('t1');
+    await inB;
+    expect(woken).toEqual(['a', 'b']);
   });
 });

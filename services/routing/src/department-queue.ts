@@ -1,5 +1,6 @@
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { Kvm, KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
+import { presenceV1 } from '@switchboard/proto';
 import { mirrorKv, type KvMirror, type Logger, type NatsHandle } from '@switchboard/service-kit';
 import { encodeKeyToken } from './call-state.js';
 
@@ -36,12 +37,76 @@ export function positionIn(entries: Iterable<QueueEntry>, key: string): QueuePos
 }
 
 function positionInSorted(sorted: readonly QueueEntry[], key: string): QueuePosition | undefined {
-  const index = sorted.findIndex((entry) => entry.key === key);
-  if (index < 0) return undefined;
-  return { position: index + 1, mayReserve: sorted.slice(0, index).every((entry) => entry.ringing) };
+  let mayReserve = true;
+  for (let index = 0; index < sorted.length; index++) {
+    const entry = sorted[index]!;
+    if (entry.key === key) return { position: index + 1, mayReserve };
+    mayReserve &&= entry.ringing;
+  }
+  return undefined;
+}
+
+/**
+ * The departments whose waiting callers a change of an agent in presence's bucket may help: the
+ * agent's departments when the agent is available now (nobody else can be reserved), none
+ * otherwise; undefined when the value cannot be read (then every department of the tenant).
+ */
+export function departmentsToWake(entry: Pick<KvEntry, 'operation' | 'value'>): string[] | undefined {
+  // A removed agent serves nobody.
+  if (entry.operation !== 'PUT') return [];
+  let agent: presenceV1.Agent;
+  try {
+    agent = presenceV1.Agent.decode(entry.value);
+  } catch {
+    return undefined;
+  }
+  if (agent.state !== presenceV1.AgentState.AGENT_STATE_AVAILABLE) return [];
+  return agent.departments.map((membership) => membership.departmentId);
 }
 
 type Waiter = () => void;
+
+/** Callers waiting for a change, by `<tenant>.<department>`. */
+export class Wakeups {
+  private readonly waiters = new Map<string, Set<Waiter>>();
+
+  /** Wakes the department's waiting callers. */
+  wake(tenantId: string, departmentId: string): void {
+    this.wakeScope(`${tenantId}.${departmentId}`);
+  }
+
+  /** Wakes every waiting caller of the tenant. */
+  wakeTenant(tenantId: string): void {
+    const prefix = `${tenantId}.`;
+    for (const scope of [...this.waiters.keys()]) if (scope.startsWith(prefix)) this.wakeScope(scope);
+  }
+
+  /** Resolves on the department's next wake-up, after `timeoutMs` at the latest, or when `signal` aborts. */
+  wait(tenantId: string, departmentId: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const scope = `${tenantId}.${departmentId}`;
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.waiters.get(scope)?.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      signal.addEventListener('abort', done);
+      let set = this.waiters.get(scope);
+      if (!set) this.waiters.set(scope, (set = new Set()));
+      set.add(done);
+    });
+  }
+
+  private wakeScope(scope: string): void {
+    const waiting = this.waiters.get(scope);
+    if (!waiting) return;
+    this.waiters.delete(scope);
+    for (const waiter of waiting) waiter();
+  }
+}
 
 /** Presence owns its bucket: bind to it as it is, create it (as presence would) only when missing. */
 async function openShared(nats: NatsHandle, kvm: Kvm, bucket: string): Promise<KV> {
@@ -59,8 +124,7 @@ export class DepartmentQueues {
   private readonly mirror = new Map<string, Map<string, QueueEntry>>();
   /** Sorted entries per department, rebuilt after a change (every waiter of it asks its position). */
   private readonly sorted = new Map<string, QueueEntry[]>();
-  /** `<tenant>.<department>` or `<tenant>` → callers to wake on a change. */
-  private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly wakeups = new Wakeups();
   private readonly stops: Array<() => void> = [];
   private queueMirror: KvMirror | undefined;
 
@@ -98,7 +162,14 @@ export class DepartmentQueues {
     void (async () => {
       for await (const entry of watch) {
         const tenantId = entry.key.split('.')[0];
-        if (tenantId) this.wake(tenantId);
+        if (!tenantId) continue;
+        const departments = departmentsToWake(entry);
+        if (!departments) {
+          this.logger.warn({ key: entry.key }, 'undecodable presence entry: waking every caller of the tenant');
+          this.wakeups.wakeTenant(tenantId);
+          continue;
+        }
+        for (const departmentId of departments) this.wakeups.wake(tenantId, departmentId);
       }
     })().catch((error: unknown) => this.logger.error({ err: error }, 'presence KV watch failed'));
   }
@@ -120,17 +191,7 @@ export class DepartmentQueues {
         this.logger.error({ err: error, key: entry.key }, 'undecodable queue entry; ignored');
       }
     }
-    this.wake(department);
-  }
-
-  private wake(scope: string): void {
-    const tenantId = scope.split('.')[0]!;
-    for (const key of new Set([scope, tenantId])) {
-      const waiting = this.waiters.get(key);
-      if (!waiting) continue;
-      this.waiters.delete(key);
-      for (const waiter of waiting) waiter();
-    }
+    this.wakeups.wake(tenantId, departmentId);
   }
 
   async put(tenantId: string, departmentId: string, entry: QueueEntry): Promise<void> {
@@ -167,26 +228,11 @@ export class DepartmentQueues {
   }
 
   /**
-   * Resolves on the next change of the department's queue or of the tenant's agents, after
-   * `timeoutMs` at the latest (the periodic retry), or when `signal` aborts.
+   * Resolves on the next change of the department's queue or of an available agent of the
+   * department, after `timeoutMs` at the latest (the periodic retry), or when `signal` aborts.
    */
   waitForChange(tenantId: string, departmentId: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const scopes = [`${tenantId}.${departmentId}`, tenantId];
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        for (const scope of scopes) this.waiters.get(scope)?.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      signal.addEventListener('abort', done);
-      for (const scope of scopes) {
-        let set = this.waiters.get(scope);
-        if (!set) this.waiters.set(scope, (set = new Set()));
-        set.add(done);
-      }
-    });
+    return this.wakeups.wait(tenantId, departmentId, timeoutMs, signal);
   }
 
   close(): void {

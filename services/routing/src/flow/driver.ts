@@ -36,6 +36,22 @@ export interface FlowDeps {
   waits: WaitEstimates;
 }
 
+/**
+ * The steps written to the call's state: created (`entry`, by the router), queued (with the
+ * arrival), ringing (with the attempt and the reservations) and the ends. The IVR dialog and a
+ * connect are replayed from the last of these: their command ids are deterministic, so the
+ * adapter answers a repeated one with the first one's result instead of acting twice.
+ */
+const CHECKPOINTS: ReadonlySet<CallState['step']> = new Set<CallState['step']>([
+  'queued',
+  'ringing',
+  'bridged',
+  'handed-off',
+  'announcing',
+  'voicemail',
+  'ended',
+]);
+
 /** The step that runs for each `CallState.step`; a step returns the change it leads to, if any. */
 const STEPS: Partial<Record<CallState['step'], (call: CallFlow) => Promise<Change | void>>> = {
   entry,
@@ -55,7 +71,13 @@ const STEPS: Partial<Record<CallState['step'], (call: CallFlow) => Promise<Chang
  * resumes from the last step.
  */
 export class CallFlow {
-  private current: Versioned;
+  /** The call's state as the steps change it; written at each checkpoint. */
+  readonly state: CallState;
+  private revision: number;
+  /** The state as last written: what a replica taking the call over would find. */
+  private checkpoint: CallState;
+  /** PlayAndCollect prompts of the IVR so far: their command ids are `<callId>:ivr-<n>`. */
+  ivrVisits = 0;
   private readonly controller = new AbortController();
   private reason: 'hangup' | 'handover' | undefined;
   private readonly aborted: Promise<never>;
@@ -77,7 +99,9 @@ export class CallFlow {
     readonly deps: FlowDeps,
     initial: Versioned,
   ) {
-    this.current = initial;
+    this.state = initial.state;
+    this.revision = initial.revision;
+    this.checkpoint = { ...initial.state };
     this.log = deps.logger.child({ callId: initial.state.callId, tenantId: initial.state.tenantId });
     this.metrics = new CallMetrics(this, deps.waits);
     this.aborted = new Promise<never>((_, reject) => {
@@ -86,10 +110,6 @@ export class CallFlow {
       );
     });
     this.aborted.catch(() => undefined);
-  }
-
-  get state(): CallState {
-    return this.current.state;
   }
 
   /** Aborted when the local flow ends (hang-up or handover). */
@@ -110,6 +130,7 @@ export class CallFlow {
     this.reason ??= reason;
     this.endedEvent ??= ended;
     this.controller.abort();
+    this.waiting.wake.abort();
   }
 
   async run(): Promise<void> {
@@ -138,12 +159,20 @@ export class CallFlow {
     }
   }
 
-  /** Writes the state (compare-and-set). A call ended meanwhile is CallGone; a lost call too. */
-  async save(patch: Change): Promise<void> {
+  /**
+   * Applies a step's change. Written (compare-and-set) only when the call reaches a step a replica
+   * that takes it over resumes from (CHECKPOINTS); any other step stays in memory and is replayed
+   * from the last checkpoint. A call ended meanwhile is CallGone; a call taken over too.
+   */
+  async save(change: Change): Promise<void> {
     // In place: the steps hold `call.state` across saves.
-    const next: CallState = Object.assign(this.current.state, patch, { owner: patch.owner ?? this.deps.replicaId });
+    Object.assign(this.state, change, { owner: this.deps.replicaId });
+    if (CHECKPOINTS.has(this.state.step)) await this.write({ ...this.state });
+  }
+
+  private async write(next: CallState): Promise<void> {
     try {
-      this.current = await this.deps.states.update(next, this.current.revision);
+      this.revision = (await this.deps.states.update(next, this.revision)).revision;
     } catch (error) {
       if (!(error instanceof StateConflictError)) throw error;
       const fresh = await this.deps.states.get(next.tenantId, next.callId);
@@ -151,8 +180,9 @@ export class CallFlow {
       if (fresh.state.owner && fresh.state.owner !== this.deps.replicaId) {
         throw new CallGone(`call taken over by ${fresh.state.owner}`);
       }
-      this.current = await this.deps.states.update(next, fresh.revision);
+      this.revision = (await this.deps.states.update(next, fresh.revision)).revision;
     }
+    this.checkpoint = next;
   }
 
   /** Races `work` against the end of the local flow (CallGone or Handover). */
@@ -208,8 +238,9 @@ export class CallFlow {
     this.log.info({ step: state.step }, 'caller gone');
   }
 
+  /** The last checkpoint, ownerless: the replica that takes the call resumes (or replays) from it. */
   private async handOver(): Promise<void> {
-    await this.save({ owner: '' }).catch((error: unknown) =>
+    await this.write({ ...this.checkpoint, owner: '' }).catch((error: unknown) =>
       this.log.warn({ err: error }, 'could not checkpoint the call for handover'),
     );
     this.log.info({ step: this.state.step }, 'call handed over to another replica');

@@ -42,14 +42,12 @@ export async function ivrStep(call: CallFlow): Promise<Change | void> {
     return fallback(call, isUnavailable(error) ? 'service_unavailable' : 'ivr_error', error);
   }
   if (answer.action === ActionKind.ACTION_KIND_PLAY_AND_COLLECT && answer.collect) {
-    // A replica that resumes here plays this menu again.
-    await call.save({
-      ivr: { ...step, menuId: answer.menuId, retryCount: answer.retryCount, input: 'enter', digits: '' },
-    });
     const collect = answer.collect;
     const result = await call.guard(
       call.control(COLLECT_TIMEOUT_MS).playAndCollect({
-        ...call.command(),
+        // Per visit, not written: a replica that takes the call over replays the dialog from the
+        // entry with the same ids, and the adapter answers each with the digits it collected.
+        ...call.command(`ivr-${++call.ivrVisits}`),
         media: collect.prompts,
         language: collect.language,
         maxDigits: collect.maxDigits || 1,

@@ -26,7 +26,7 @@ export interface Waiting {
   /** The waiting department's callback key (empty: none) and whether the caller pressed it. */
   callbackKey: string;
   callbackPressed: boolean;
-  /** Ends the current wait early (the caller pressed the callback key). */
+  /** Ends the wait at once: the caller pressed the callback key (which ends the waiting), hung up or is handed over. */
   wake: AbortController;
 }
 
@@ -95,8 +95,6 @@ export async function waitInQueue(call: CallFlow): Promise<Change | void> {
   const closes = openState(schedule, now).state === 'open' ? (closesAt(schedule, now)?.getTime() ?? Infinity) : 0;
   waiting.callbackKey = callbackAllowed(call, view, department) ? department.callbackKey : '';
   for (;;) {
-    // A key pressed from here on ends this round's wait at once.
-    waiting.wake = new AbortController();
     if (Date.now() >= closes) return closedWhileWaiting(call, view, department);
     if (waiting.callbackPressed) return callbackKeepingPlace(call, department);
     if ((await deps.directory.get(state.tenantId).catch(() => view)) !== view) return;
@@ -131,7 +129,7 @@ export async function waitInQueue(call: CallFlow): Promise<Change | void> {
         state.tenantId,
         department.departmentId,
         Math.max(Math.min(deps.config.ROUTING_QUEUE_RETRY_MS, untilOverflow, closes - Date.now()), 10),
-        AbortSignal.any([call.signal, waiting.wake.signal]),
+        waiting.wake.signal,
       ),
     );
   }

@@ -162,8 +162,14 @@ export async function ringAll(
       { agentId: winner.agentId, department: department.departmentId, rang: group.length },
       'call answered',
     );
+    // Ring-all still confirms: presence's answered-leg path does not yet put a ring-all winner
+    // on call (routing's ring-all test); a single dial's answered leg does it, without Confirm.
     await Promise.all([
-      confirm(call, winner.agentId, winner.reservationId),
+      call.deps.clients.presence
+        .confirm({ tenantId: state.tenantId, agentId: winner.agentId, reservationId: winner.reservationId })
+        .catch((error: unknown) =>
+          call.log.warn({ err: error }, 'presence did not confirm; leg events will put the agent on call'),
+        ),
       ...group
         .filter((member) => member !== winner)
         .map((member) => call.release(member.agentId, member.reservationId)),
@@ -247,10 +253,8 @@ export async function ring(
     // Counted first: a short call may end (and abort this flow) before the writes below.
     call.metrics.countAnswered(department.departmentId);
     call.log.info({ agentId: reservation.agentId, department: department.departmentId }, 'call answered');
-    await Promise.all([
-      confirm(call, reservation.agentId, reservation.reservationId),
-      deps.queues.remove(state.queueKey!),
-    ]);
+    // Presence puts the agent on call from their answered leg's event (no Confirm).
+    await deps.queues.remove(state.queueKey!);
     await call.save({ step: 'bridged' });
     return true;
   }
@@ -268,14 +272,6 @@ export async function ring(
   });
   await putEntry(call, department, false);
   return false;
-}
-
-function confirm(call: CallFlow, agentId: string, reservationId: string): Promise<unknown> {
-  return call.deps.clients.presence
-    .confirm({ tenantId: call.state.tenantId, agentId, reservationId })
-    .catch((error: unknown) =>
-      call.log.warn({ err: error }, 'presence did not confirm; leg events will put the agent on call'),
-    );
 }
 
 /** The caller's queue entry, marked ringing or not (the first-come-first-served rule reads it). */
