@@ -1,66 +1,19 @@
-import { openState, type OpenAnswer } from '@switchboard/opening-hours';
-import type { Department, DirectoryDocument, PhoneNumber, Site, Staff } from './model.js';
+import { DirectoryModel } from '@switchboard/directory-cache';
+import type { DirectoryDocument, PhoneNumber, Staff } from './model.js';
+import { tenantSnapshot } from './snapshot.js';
 
-export interface Resolution {
-  number: PhoneNumber;
-  /** Whose extension a direct-dial range call reached, if anyone's. */
-  staff?: Staff;
-}
-
-/** One tenant's directory indexed for the per-call lookups. */
+/**
+ * One tenant's directory: the document, and the model ResolveNumber and IsOpen answer from
+ * (libs/directory-cache, the same code routing answers with from the published snapshot).
+ */
 export class TenantView {
-  private readonly exact = new Map<string, PhoneNumber>();
-  /** Direct-dial ranges, longest prefix first. */
-  private readonly ranges: PhoneNumber[];
-  private readonly staffByExtension: Map<string, Staff>;
-  readonly departments: Map<string, Department>;
-  readonly sites: Map<string, Site>;
+  readonly model: DirectoryModel;
 
   constructor(
     readonly document: DirectoryDocument,
     readonly version: string,
   ) {
-    for (const number of document.numbers)
-      if (number.kind !== 'direct-dial-range') this.exact.set(number.number, number);
-    this.ranges = document.numbers
-      .filter((number) => number.kind === 'direct-dial-range')
-      .sort((a, b) => b.number.length - a.number.length);
-    this.staffByExtension = new Map(document.staff.map((staff) => [staff.extension, staff]));
-    this.departments = new Map(document.departments.map((department) => [department.departmentId, department]));
-    this.sites = new Map(document.sites.map((site) => [site.siteId, site]));
-  }
-
-  resolve(dialled: string): Resolution | undefined {
-    const number = this.exact.get(dialled);
-    if (number) return { number };
-    for (const range of this.ranges) {
-      if (dialled.length === range.number.length + range.rangeDigits && dialled.startsWith(range.number)) {
-        const staff = this.staffByExtension.get(dialled.slice(range.number.length));
-        return staff ? { number: range, staff } : { number: range };
-      }
-    }
-    return undefined;
-  }
-
-  private schedule(site: Site | undefined, openingHours: Site['openingHours'], own: Department['closingDays'] = []) {
-    const { tenant } = this.document;
-    return {
-      federalState: tenant.federalState,
-      timeZone: tenant.timeZone,
-      closingDays: [...tenant.closingDays, ...(site?.closingDays ?? []), ...own],
-      openingHours,
-    };
-  }
-
-  /** A department uses its own hours, or its site's when it has none; its own closing days add to the site's. */
-  departmentOpen(department: Department, at: Date): OpenAnswer {
-    const site = this.sites.get(department.siteId);
-    const hours = department.openingHours.length > 0 ? department.openingHours : (site?.openingHours ?? []);
-    return openState(this.schedule(site, hours, department.closingDays), at);
-  }
-
-  siteOpen(site: Site, at: Date): OpenAnswer {
-    return openState(this.schedule(site, site.openingHours), at);
+    this.model = new DirectoryModel(tenantSnapshot(document));
   }
 }
 

@@ -103,9 +103,3 @@ export const departmentOut = (department: Department): directoryV1.Department =>
 
 export const staffIn = (staff: directoryV1.Staff): unknown => ({ ...staff });
 export const staffOut = (staff: Staff): directoryV1.Staff => ({ ...staff });
-
-export const numberKindOut = (kind: PhoneNumber['kind']) => numberKind.fromModel(kind);
-export const entryPointOut = (entryPoint: PhoneNumber['entryPoint']): directoryV1.EntryPoint => ({
-  kind: entryPointKind.fromModel(entryPoint.kind),
-  target: entryPoint.target,
-});

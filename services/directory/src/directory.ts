@@ -1,3 +1,4 @@
+import type { KV } from '@nats-io/kv';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { AuditLog } from './audit-log.js';
 import { type DirectoryCache, TenantView } from './cache.js';
@@ -17,6 +18,7 @@ import {
   type Tenant,
 } from './model.js';
 import { referenceProblems } from './references.js';
+import { SnapshotPublisher } from './snapshot.js';
 import { type DirectoryStore, NotFoundError, entityKey, type EntityKind } from './store.js';
 
 /** A delete or change that other entities still depend on. */
@@ -41,13 +43,15 @@ const SINGULAR: Record<EntityKind, string> = {
 
 /**
  * The directory's operations. Every write validates the whole tenant as it would be afterwards
- * (schema and references), writes MongoDB, refreshes this replica's cache and publishes the
- * change event, on which other replicas refresh theirs. Writes that add or remove devices bring
+ * (schema and references), writes MongoDB, then writes the tenant's snapshot to the
+ * `directory-snapshots` bucket (what routing follows; reading the tenant for it refreshes this
+ * replica's cache) and publishes the change event, on which other replicas refresh theirs. Writes that add or remove devices bring
  * the devices' SIP credentials along before the event, so whoever provisions them re-reads the
  * final state.
  */
 export class Directory {
   private readonly reloads = new Map<string, Promise<void>>();
+  readonly snapshots: SnapshotPublisher;
 
   constructor(
     private readonly store: DirectoryStore,
@@ -56,16 +60,36 @@ export class Directory {
     private readonly credentials: DeviceCredentials,
     /** Every service's changes to the tenant, kept here (append-only) and listed to its admins. */
     readonly audit: AuditLog,
-  ) {}
+    /** The `directory-snapshots` bucket and the largest message the NATS server takes. */
+    snapshotBucket: { kv: KV; maxPayload: () => number },
+  ) {
+    // The snapshot reads the tenant through this replica's cache: one MongoDB read per write.
+    this.snapshots = new SnapshotPublisher(
+      snapshotBucket.kv,
+      async (tenantId) => {
+        await this.refresh(tenantId);
+        return this.cache.get(tenantId)?.document;
+      },
+      snapshotBucket.maxPayload,
+    );
+  }
 
-  /** Loads every tenant and forgets those that no longer exist. */
+  /**
+   * Loads every tenant and forgets those that no longer exist, through their snapshots: each whose
+   * content is missing or differs in the bucket is written, so one a failed or lost write left
+   * behind heals.
+   */
   async loadAll(): Promise<void> {
     const tenantIds = await this.store.tenantIds();
-    for (const tenantId of tenantIds) await this.refresh(tenantId);
+    for (const tenantId of tenantIds) {
+      await this.snapshots.publish(tenantId);
+    }
     // Tenants missing from the list are reloaded too (the load finds none and drops them) rather
     // than dropped here, which could drop one created after the list was read.
     for (const tenantId of this.cache.tenantIds()) {
-      if (!tenantIds.includes(tenantId)) await this.refresh(tenantId);
+      if (!tenantIds.includes(tenantId)) {
+        await this.snapshots.publish(tenantId);
+      }
     }
   }
 
@@ -124,7 +148,7 @@ export class Directory {
       }
       throw error;
     }
-    await this.refresh(tenant.tenantId);
+    await this.snapshots.publish(tenant.tenantId);
     await this.events.tenant(tenant.tenantId, 'created', tenant, this.cache.get(tenant.tenantId)?.version ?? '');
     return tenant;
   }
@@ -132,7 +156,7 @@ export class Directory {
   async updateTenant(input: unknown): Promise<Tenant> {
     const tenant = parseOrThrow(tenantSchema, input, 'tenant');
     await this.store.updateTenant(tenant);
-    await this.refresh(tenant.tenantId);
+    await this.snapshots.publish(tenant.tenantId);
     await this.events.tenant(tenant.tenantId, 'updated', tenant, this.cache.get(tenant.tenantId)?.version ?? '');
     return tenant;
   }
@@ -141,6 +165,7 @@ export class Directory {
     await this.store.deleteTenant(tenantId);
     const owners = await this.credentials.removeTenant(tenantId);
     this.cache.set(tenantId, undefined);
+    await this.snapshots.publish(tenantId);
     await this.events.tenant(tenantId, 'deleted', undefined, '');
     await this.publishStaffChanges(tenantId, owners, []);
   }
@@ -178,7 +203,7 @@ export class Directory {
     if (mode === 'create') await this.store.insert(tenantId, kind, entity);
     else await this.store.replace(tenantId, kind, entity);
     if (kind === 'staff') await this.credentials.sync(tenantId, next.staff);
-    await this.refresh(tenantId);
+    await this.snapshots.publish(tenantId);
     await this.events.entity(tenantId, kind, mode === 'create' ? 'created' : 'updated', key, entity);
     return entity;
   }
@@ -193,7 +218,7 @@ export class Directory {
     this.check(next, InUseWithProblems);
     await this.store.remove(tenantId, kind, key);
     if (kind === 'staff') await this.credentials.sync(tenantId, next.staff);
-    await this.refresh(tenantId);
+    await this.snapshots.publish(tenantId);
     await this.events.entity(tenantId, kind, 'deleted', key, undefined);
   }
 
@@ -217,7 +242,7 @@ export class Directory {
     const document = this.parseDocument(tenantId, text);
     const version = await this.store.replaceTenant(document);
     const changed = await this.credentials.sync(tenantId, document.staff);
-    await this.refresh(tenantId);
+    await this.snapshots.publish(tenantId);
     await this.events.tenant(tenantId, 'imported', document.tenant, version);
     await this.publishStaffChanges(tenantId, changed, document.staff);
     return { document, version };

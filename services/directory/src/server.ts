@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import type { OpenState } from '@switchboard/opening-hours';
-import { directoryServiceV1, directoryV1 } from '@switchboard/proto';
+import { isOpen, resolveNumber } from '@switchboard/directory-cache';
+import { directoryServiceV1 } from '@switchboard/proto';
 import {
   DuplicateKeyError,
   GrpcStatusError,
@@ -11,9 +11,7 @@ import {
 import {
   departmentIn,
   departmentOut,
-  entryPointOut,
   numberIn,
-  numberKindOut,
   numberOut,
   siteIn,
   siteOut,
@@ -26,17 +24,11 @@ import { AlreadyExistsError, InUseError, type Directory } from './directory.js';
 import { ValidationError } from './model.js';
 import type { NumberEraser } from './privacy-erase.js';
 import { SecretBoxError } from './secret-box.js';
+import { SnapshotTooLargeError } from './snapshot.js';
 import { NotFoundError, type EntityKind } from './store.js';
 
 type Definition = typeof directoryServiceV1.DirectoryServiceService;
 export type DirectoryHandlers = RpcHandlers<Definition>;
-
-const { OpenState: OpenStateEnum } = directoryServiceV1;
-const OPEN_STATES: Record<OpenState, directoryServiceV1.OpenState> = {
-  open: OpenStateEnum.OPEN_STATE_OPEN,
-  closed: OpenStateEnum.OPEN_STATE_CLOSED,
-  holiday: OpenStateEnum.OPEN_STATE_HOLIDAY,
-};
 
 function toStatusError(error: unknown): unknown {
   if (error instanceof ValidationError) return new GrpcStatusError(grpc.status.INVALID_ARGUMENT, error.message);
@@ -46,6 +38,8 @@ function toStatusError(error: unknown): unknown {
     return new GrpcStatusError(grpc.status.ALREADY_EXISTS, `already exists: ${JSON.stringify(error.key ?? {})}`);
   }
   if (error instanceof InUseError) return new GrpcStatusError(grpc.status.FAILED_PRECONDITION, error.message);
+  // The change is stored; its snapshot is too big for NATS, which the message explains.
+  if (error instanceof SnapshotTooLargeError) return new GrpcStatusError(grpc.status.RESOURCE_EXHAUSTED, error.message);
   // A stored credential this replica cannot open: a key missing from its configuration, or tampering.
   if (error instanceof SecretBoxError) return new GrpcStatusError(grpc.status.INTERNAL, error.message);
   return error;
@@ -224,44 +218,16 @@ export function createDirectoryHandlers(directory: Directory, eraseNumber: Numbe
       return { deviceId, ...(await directory.rotateDevicePassword(tenantId, deviceId)) };
     }),
 
-    resolveNumber: read(async (tenantId, request: directoryServiceV1.ResolveNumberRequest) => {
-      const view = directory.cache.get(tenantId);
-      const resolution = view?.resolve(requireKey('number', request.number));
-      if (!resolution) throw new NotFoundError(`${request.number} is not a number of tenant ${tenantId}`);
-      const { number, staff } = resolution;
-      return {
-        tenantId,
-        matchedNumber: number.number,
-        kind: numberKindOut(number.kind),
-        entryPoint: staff
-          ? { kind: directoryV1.EntryPointKind.ENTRY_POINT_KIND_EXTENSION, target: staff.extension }
-          : entryPointOut(number.entryPoint),
-        siteId: staff?.siteId || number.siteId,
-        staffId: staff?.staffId ?? '',
-      };
-    }),
+    // The same code answers routing's look-ups from the published snapshot (libs/directory-cache).
+    resolveNumber: read(async (tenantId, request: directoryServiceV1.ResolveNumberRequest) =>
+      resolveNumber(directory.cache.get(tenantId)?.model, request),
+    ),
     eraseNumber: handle(async (request: directoryServiceV1.EraseNumberRequest) => {
       const tenantId = tenantOf(request);
       return eraseNumber(tenantId, requireKey('number', request.number));
     }),
-    isOpen: read(async (tenantId, request: directoryServiceV1.IsOpenRequest) => {
-      const view = directory.cache.get(tenantId);
-      if (!view) throw new NotFoundError(`tenant ${tenantId} not found`);
-      if (Boolean(request.departmentId) === Boolean(request.siteId)) {
-        throw new ValidationError(['department_id, site_id: exactly one is required']);
-      }
-      const at = request.at ?? new Date();
-      let answer;
-      if (request.departmentId) {
-        const department = view.departments.get(request.departmentId);
-        if (!department) throw new NotFoundError(`department ${request.departmentId} not found in tenant ${tenantId}`);
-        answer = view.departmentOpen(department, at);
-      } else {
-        const site = view.sites.get(request.siteId);
-        if (!site) throw new NotFoundError(`site ${request.siteId} not found in tenant ${tenantId}`);
-        answer = view.siteOpen(site, at);
-      }
-      return { state: OPEN_STATES[answer.state], reason: answer.reason, localTime: answer.localTime };
-    }),
+    isOpen: read(async (tenantId, request: directoryServiceV1.IsOpenRequest) =>
+      isOpen(directory.cache.get(tenantId)?.model, request),
+    ),
   };
 }

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { Subscription } from '@nats-io/nats-core';
-import { directoryEventsV1, directoryServiceV1, directoryV1 } from '@switchboard/proto';
+import { DirectoryModel, isOpen, openSnapshotBucket, resolveNumber } from '@switchboard/directory-cache';
+import { directoryEventsV1, directoryServiceV1, directorySnapshotV1, directoryV1 } from '@switchboard/proto';
 import { createProgram } from '@switchboard/cli';
 import { connectNats, createLogger, type NatsHandle, type RunningService } from '@switchboard/service-kit';
 import { eventually, startMongo, startNats, type MongoServer, type NatsServer, TESTER } from '@switchboard/testkit';
@@ -620,6 +621,74 @@ describe('cache convergence', () => {
       return answer.entryPoint?.kind === EntryPointKind.ENTRY_POINT_KIND_DEPARTMENT ? answer : undefined;
     }, 'the periodic reload');
     expect(resolved.entryPoint?.target).toBe('meldeamt');
+  });
+});
+
+describe('snapshots in the directory-snapshots bucket', () => {
+  const snapshotOf = async (tenantId: string) => {
+    const entry = await (await openSnapshotBucket(caller)).get(tenantId);
+    return entry?.operation === 'PUT' ? directorySnapshotV1.TenantSnapshot.decode(entry.value) : undefined;
+  };
+
+  it('holds the demo tenant, whose snapshot answers every look-up exactly as the directory does', async () => {
+    const snapshot = (await snapshotOf('t-kropp'))!;
+    expect(snapshot).toMatchObject({ tenantId: 't-kropp', tenant: { name: 'Amt Kropp-Stapelholm' } });
+    expect(snapshot.sites).toHaveLength(47);
+    expect(snapshot.staff).toHaveLength(60);
+    const model = new DirectoryModel(snapshot);
+    const answer = (work: () => unknown) => {
+      try {
+        return work();
+      } catch (error) {
+        return { code: (error as grpc.ServiceError).code, details: (error as grpc.ServiceError).details };
+      }
+    };
+    const dialled = [
+      ...snapshot.numbers.map((entry) => entry.number),
+      ...snapshot.staff.map((member) => `+49462472${member.extension}`),
+      '+49462472999',
+      '+4940123456',
+    ];
+    for (const number of dialled) {
+      const request = { tenantId: 't-kropp', number };
+      const fromDirectory = await lookups.resolveNumber(request).catch((error: grpc.ServiceError) => ({
+        code: error.code,
+        details: error.details,
+      }));
+      expect(
+        answer(() => resolveNumber(model, request)),
+        number,
+      ).toEqual(fromDirectory);
+    }
+    const at = new Date('2026-11-07T08:30:00Z');
+    for (const departmentId of snapshot.departments.map((entry) => entry.departmentId)) {
+      const request = { tenantId: 't-kropp', departmentId, siteId: '', at };
+      expect(isOpen(model, request), departmentId).toEqual(await lookups.isOpen(request));
+    }
+  });
+
+  it('has a change in the bucket by the time the write returns, and a deleted tenant leaves it', async () => {
+    await operator.createTenant({
+      tenantId: 't-snap',
+      tenant: directoryV1.Tenant.fromPartial({ tenantId: 't-snap', name: 'Gemeinde Snap', federalState: 'SH' }),
+    });
+    const created = (await snapshotOf('t-snap'))!;
+    expect(created.tenant?.name).toBe('Gemeinde Snap');
+    await operator.createSite({ tenantId: 't-snap', site: site({ siteId: 'schule' }) });
+    const changed = (await snapshotOf('t-snap'))!;
+    expect(changed.sites.map((entry) => entry.siteId)).toEqual(['schule']);
+    expect(Number(changed.revision)).toBeGreaterThan(Number(created.revision));
+    expect(changed.publishedAt).toBeInstanceOf(Date);
+
+    await operator.deleteTenant({ tenantId: 't-snap' });
+    expect(await snapshotOf('t-snap')).toBeUndefined();
+  });
+
+  it('writes a snapshot that went missing again on its periodic pass, as at start', async () => {
+    const bucket = await openSnapshotBucket(caller);
+    await bucket.delete('t-kropp');
+    const restored = await eventually(() => snapshotOf('t-kropp'), 'the periodic pass to write t-kropp again');
+    expect(restored.staff).toHaveLength(60);
   });
 });
 

@@ -1,6 +1,8 @@
-import { AUDIT_STREAM, DIRECTORY_STREAM, tenantOfSubject } from '@switchboard/events';
-import { directoryServiceV1 } from '@switchboard/proto';
-import { grpcImplementation, serveNatsRpc, type ServiceDefinition } from '@switchboard/service-kit';
+import * as grpc from '@grpc/grpc-js';
+import { SNAPSHOT_RPC_DEFINITION, openSnapshotBucket } from '@switchboard/directory-cache';
+import { AUDIT_STREAM, DIRECTORY_STREAM, rpcServeSubject, tenantOfSubject } from '@switchboard/events';
+import { directoryServiceV1, type directorySnapshotV1 } from '@switchboard/proto';
+import { GrpcStatusError, grpcImplementation, serveNatsRpc, type ServiceDefinition } from '@switchboard/service-kit';
 import { DirectoryCache } from './cache.js';
 import { AUDIT_INDEXES, AuditLog, auditConsumer } from './audit-log.js';
 import { changePublisher } from './change-events.js';
@@ -28,6 +30,7 @@ export const directoryService: ServiceDefinition<typeof directoryConfigSchema> =
       'switchboard/directory/v1/directory.proto',
       'switchboard/directory/v1/directory_service.proto',
       'switchboard/directory/v1/directory_events.proto',
+      'switchboard/directory/v1/directory_snapshot.proto',
     ],
   },
   async start(context) {
@@ -48,6 +51,10 @@ export const directoryService: ServiceDefinition<typeof directoryConfigSchema> =
       changePublisher(context.publish, NAME),
       credentials,
       new AuditLog(context.mongo!.db),
+      {
+        kv: await openSnapshotBucket(nats),
+        maxPayload: () => nats.connection.info?.max_payload ?? 1024 * 1024,
+      },
     );
     await directory.loadAll();
     // Every service's audit entries, this one's included, land in the directory's log.
@@ -74,6 +81,20 @@ export const directoryService: ServiceDefinition<typeof directoryConfigSchema> =
       grpcImplementation(directoryServiceV1.DirectoryServiceService, handlers),
       directoryPolicy,
     );
+    const servedSnapshots = serveNatsRpc(nats, {
+      definition: SNAPSHOT_RPC_DEFINITION,
+      handlers: {
+        async getSnapshot(request: directorySnapshotV1.GetSnapshotRequest) {
+          const snapshot = await directory.snapshots.current(request.tenantId);
+          if (!snapshot) throw new GrpcStatusError(grpc.status.NOT_FOUND, `tenant ${request.tenantId} not found`);
+          return { snapshot };
+        },
+      },
+      subjectFor: (method) => rpcServeSubject('directory', method),
+      logger,
+      track: context.track,
+      queue: NAME,
+    });
     const served = serveNatsRpc(nats, {
       definition: DIRECTORY_RPC_DEFINITION,
       handlers: {
@@ -99,7 +120,7 @@ export const directoryService: ServiceDefinition<typeof directoryConfigSchema> =
       clearInterval(timer);
       await reloading;
       changes.unsubscribe();
-      for (const subscription of served) subscription.unsubscribe();
+      for (const subscription of [...served, ...servedSnapshots]) subscription.unsubscribe();
     });
   },
 };

@@ -35,8 +35,9 @@ export const protobufFileName = "switchboard/directory/v1/directory_snapshot.pro
 export interface TenantSnapshot {
   tenantId: string;
   /**
-   * Increases with every snapshot of the tenant, across directory replicas: one more than the
-   * bucket revision of the entry it replaced (0 when there was none), written with compare-and-set.
+   * Increases with every snapshot of the tenant, across directory replicas and a deletion and
+   * re-creation of the tenant: one more than the bucket revision of the entry it replaced (its
+   * deletion marker included; 1 for the first), written with compare-and-set on that revision.
    */
   revision: string;
   /** When the directory built it (UTC). */
