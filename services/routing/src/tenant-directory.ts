@@ -1,12 +1,23 @@
-import type { DirectoryRpcClient } from '@switchboard/rpc-clients';
-import { DirectoryCache } from '@switchboard/directory-cache';
+import type { KV } from '@nats-io/kv';
+import {
+  DirectoryCache,
+  SnapshotMirror,
+  openingHoursOf,
+  scheduleOf,
+  type DirectoryModel,
+  type SnapshotSource,
+} from '@switchboard/directory-cache';
 import { checkOutbound, type OutboundDecision, type OutboundPolicy } from '@switchboard/numbering';
 import type { ClosingDay, OpeningInterval, Schedule } from '@switchboard/opening-hours';
+import { directoryV1 } from '@switchboard/proto';
+import type { DirectoryRpcClient } from '@switchboard/rpc-clients';
 import type { Logger } from '@switchboard/service-kit';
 
-// What routing needs of a tenant's directory, kept in memory per tenant: loaded over NATS
-// (ExportTenant as JSON) on the tenant's first call and again after each of its change events.
-// No per-call request reads MongoDB.
+// What routing needs of a tenant's directory, in memory: the directory's snapshot of the tenant
+// (KV bucket directory-snapshots, followed by libs/directory-cache's SnapshotMirror), turned into
+// this view once per snapshot (SnapshotDirectory). No per-call request leaves the process.
+// TenantDirectory, the copy loaded as JSON over ExportTenant, serves until routing's service.ts
+// follows the snapshots instead; then it goes.
 
 export interface DepartmentSettings {
   departmentId: string;
@@ -44,19 +55,20 @@ export interface StaffMember {
   homeOfficeNumber: string;
 }
 
-interface NumberEntry {
+export interface NumberEntry {
   number: string;
   kind: 'main' | 'direct-dial-range' | 'fax';
   siteId: string;
 }
 
-interface DirectoryDocument {
+/** The parts of a tenant routing reads, as plain data (built from the snapshot by `TenantView.fromModel`). */
+export interface TenantDocument {
   tenant: {
     tenantId: string;
     timeZone: string;
     federalState: string;
     closingDays: ClosingDay[];
-    /** Absent in a document of a directory older than the policy: the defaults apply. */
+    /** Absent: the defaults apply. */
     outboundPolicy?: OutboundPolicy;
   };
   sites: Array<{
@@ -70,6 +82,76 @@ interface DirectoryDocument {
   staff: StaffMember[];
 }
 
+/** `STRATEGY_ROUND_ROBIN` → `round-robin`; `unspecified` for the zero value. */
+const kebab = (name: string, prefix: string) => name.slice(prefix.length).toLowerCase().replaceAll('_', '-');
+
+function target(found: directoryV1.OverflowTarget | undefined): Target {
+  const kind = kebab(directoryV1.overflowKindToJSON(found?.kind ?? 0), 'OVERFLOW_KIND_');
+  return {
+    kind: kind === 'unspecified' ? 'none' : (kind as Target['kind']),
+    target: found?.target ?? '',
+  };
+}
+
+function departmentSettings(department: directoryV1.Department): DepartmentSettings {
+  const strategy = kebab(directoryV1.strategyToJSON(department.strategy), 'STRATEGY_');
+  return {
+    departmentId: department.departmentId,
+    name: department.name,
+    siteId: department.siteId,
+    // Unspecified means longest idle (directory.proto).
+    strategy: strategy === 'unspecified' ? 'longest-idle' : (strategy as DepartmentSettings['strategy']),
+    requiredSkills: department.requiredSkills,
+    ringTimeoutSeconds: department.ringTimeoutSeconds,
+    wrapUpSeconds: department.wrapUpSeconds,
+    maxWaitSeconds: department.maxWaitSeconds,
+    overflow: target(department.overflow),
+    openingHours: openingHoursOf(department.openingHours),
+    closingDays: department.closingDays,
+    closedTarget: target(department.closedTarget),
+    callbackKey: department.callbackKey,
+  };
+}
+
+const NUMBER_KINDS: Partial<Record<directoryV1.NumberKind, NumberEntry['kind']>> = {
+  [directoryV1.NumberKind.NUMBER_KIND_MAIN]: 'main',
+  [directoryV1.NumberKind.NUMBER_KIND_DIRECT_DIAL_RANGE]: 'direct-dial-range',
+  [directoryV1.NumberKind.NUMBER_KIND_FAX]: 'fax',
+};
+
+/** The snapshot as routing reads it. */
+function documentOf({ tenant, snapshot }: DirectoryModel): TenantDocument {
+  return {
+    tenant: {
+      tenantId: tenant.tenantId,
+      timeZone: tenant.timeZone,
+      federalState: tenant.federalState,
+      closingDays: tenant.closingDays,
+      outboundPolicy: tenant.outboundPolicy,
+    },
+    sites: snapshot.sites.map((site) => ({
+      siteId: site.siteId,
+      openingHours: openingHoursOf(site.openingHours),
+      closingDays: site.closingDays,
+      outboundOverride: site.outboundOverride,
+    })),
+    numbers: snapshot.numbers.flatMap((number) => {
+      const kind = NUMBER_KINDS[number.kind];
+      return kind ? [{ number: number.number, kind, siteId: number.siteId }] : [];
+    }),
+    departments: snapshot.departments.map(departmentSettings),
+    staff: snapshot.staff.map((member) => ({
+      staffId: member.staffId,
+      displayName: member.displayName,
+      extension: member.extension,
+      devices: member.devices,
+      siteId: member.siteId,
+      homeOffice: member.homeOffice,
+      homeOfficeNumber: member.homeOfficeNumber,
+    })),
+  };
+}
+
 export class TenantView {
   private readonly departments: Map<string, DepartmentSettings>;
   private readonly byExtension: Map<string, StaffMember>;
@@ -79,11 +161,15 @@ export class TenantView {
 
   constructor(
     readonly tenantId: string,
-    private readonly document: DirectoryDocument,
+    private readonly document: TenantDocument,
   ) {
     this.departments = new Map(document.departments.map((department) => [department.departmentId, department]));
     this.byExtension = new Map(document.staff.map((member) => [member.extension, member]));
     for (const member of document.staff) for (const device of member.devices) this.byDevice.set(device, member);
+  }
+
+  static fromModel(model: DirectoryModel): TenantView {
+    return new TenantView(model.tenantId, documentOf(model));
   }
 
   department(departmentId: string): DepartmentSettings | undefined {
@@ -94,14 +180,8 @@ export class TenantView {
   schedule(department: DepartmentSettings): Schedule {
     let found = this.schedules.get(department.departmentId);
     if (!found) {
-      const { tenant } = this.document;
       const site = this.document.sites.find((candidate) => candidate.siteId === department.siteId);
-      found = {
-        federalState: tenant.federalState,
-        timeZone: tenant.timeZone,
-        closingDays: [...tenant.closingDays, ...(site?.closingDays ?? []), ...department.closingDays],
-        openingHours: department.openingHours.length > 0 ? department.openingHours : (site?.openingHours ?? []),
-      };
+      found = scheduleOf(this.document.tenant, site, department);
       this.schedules.set(department.departmentId, found);
     }
     return found;
@@ -145,7 +225,54 @@ export class TenantView {
   }
 }
 
-export class TenantDirectory extends DirectoryCache<TenantView, DirectoryDocument> {
+interface Tenant {
+  model: DirectoryModel;
+  view: TenantView;
+}
+
+/**
+ * Every tenant's view and model, from the mirrored snapshots, each built once per snapshot. A
+ * look-up rejects NOT_FOUND for a tenant the directory does not know, and UNAVAILABLE (or
+ * DEADLINE_EXCEEDED) when a tenant the bucket does not hold yet cannot be asked for.
+ */
+export class SnapshotDirectory {
+  private readonly mirror: SnapshotMirror<Tenant>;
+
+  constructor(source: SnapshotSource, logger: Logger) {
+    this.mirror = new SnapshotMirror({
+      toView: (model) => ({ model, view: TenantView.fromModel(model) }),
+      source,
+      logger,
+    });
+  }
+
+  /** Follows the bucket; resolves once the snapshots stored now are in memory. */
+  follow(kv: KV): Promise<void> {
+    return this.mirror.follow(kv);
+  }
+
+  /** For /readyz: without it the copies go stale. */
+  get following(): boolean {
+    return this.mirror.following;
+  }
+
+  stop(): void {
+    this.mirror.stop();
+  }
+
+  /** The same object until the tenant's next snapshot arrives. */
+  async get(tenantId: string): Promise<TenantView> {
+    return (await this.mirror.get(tenantId)).view;
+  }
+
+  /** What ResolveNumber and IsOpen answer from (directory-lookups.ts). */
+  async model(tenantId: string): Promise<DirectoryModel> {
+    return (await this.mirror.get(tenantId)).model;
+  }
+}
+
+/** The tenant views loaded as JSON over ExportTenant on first use and after change events. */
+export class TenantDirectory extends DirectoryCache<TenantView, TenantDocument> {
   constructor(rpc: DirectoryRpcClient, logger: Logger) {
     super(rpc, logger, (tenantId, document) => new TenantView(tenantId, document));
   }
