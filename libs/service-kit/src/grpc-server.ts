@@ -6,7 +6,7 @@ import { TENANT_ID_PATTERN, TENANT_ID_RULE } from '@switchboard/events';
 import { HealthImplementation } from 'grpc-health-check';
 import { AuthError, mayAccessTenant, type Authenticator, type Principal } from './auth.js';
 import type { Logger } from './logger.js';
-import { recordDenial, recordRpc } from './metrics.js';
+import { recordDenial, rpcTimer } from './metrics.js';
 import {
   PolicyDenial,
   authorizeCall,
@@ -204,6 +204,7 @@ export class GrpcServer {
     const method = shortMethodName(attributes.path);
     const protoMethod = method.slice(method.indexOf('/') + 1);
     const log = this.options.logger.child({ rpc: rpcMethod });
+    const recordRpc = rpcTimer('grpc', rpcMethod);
     const reject = (error: unknown): Partial<grpc.StatusObject> => {
       const status = toStatus(error);
       if (status.code === grpc.status.INTERNAL) log.error({ err: error }, 'rpc failed');
@@ -214,7 +215,7 @@ export class GrpcServer {
       return ((call: grpc.ServerUnaryCall<unknown, unknown>, reply: grpc.sendUnaryData<unknown>) => {
         const startedAt = process.hrtime.bigint();
         const callback: grpc.sendUnaryData<unknown> = (error, value) => {
-          recordRpc('grpc', rpcMethod, error ? (error.code ?? grpc.status.UNKNOWN) : grpc.status.OK, startedAt);
+          recordRpc(error ? (error.code ?? grpc.status.UNKNOWN) : grpc.status.OK, startedAt);
           reply(error, value);
         };
         this.authorize(method, rpcMethod, policy, call.metadata, call.request).then(
@@ -250,7 +251,7 @@ export class GrpcServer {
         (error: unknown) => {
           const status = reject(error);
           // Only refusals are timed for streams: a stream's duration is its consumer's, not ours.
-          recordRpc('grpc', rpcMethod, status.code ?? grpc.status.UNKNOWN, startedAt);
+          recordRpc(status.code ?? grpc.status.UNKNOWN, startedAt);
           call.emit('error', status);
         },
       );

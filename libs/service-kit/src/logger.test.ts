@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { trace } from '@opentelemetry/api';
+import { INVALID_SPAN_CONTEXT, ROOT_CONTEXT, context, trace } from '@opentelemetry/api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from './logger.js';
 import { recordSpans } from '@switchboard/testkit';
@@ -36,5 +36,14 @@ describe('logger', () => {
       return span.spanContext();
     });
     expect(lines[0]).toMatchObject({ trace_id: ids.traceId, span_id: ids.spanId, trace_flags: '01' });
+  });
+
+  it('writes no ids for the empty span an untraced service runs in', () => {
+    const { lines, stream } = capture();
+    const logger = createLogger({ service: 'routing', level: 'info', destination: stream });
+    const empty = trace.setSpan(ROOT_CONTEXT, trace.wrapSpanContext(INVALID_SPAN_CONTEXT));
+    context.with(empty, () => logger.info('inside'));
+    expect(lines[0]).toMatchObject({ msg: 'inside' });
+    expect(lines[0]).not.toHaveProperty('trace_id');
   });
 });

@@ -1,4 +1,4 @@
-import { context, trace } from '@opentelemetry/api';
+import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
 
 export type { Logger };
@@ -21,7 +21,10 @@ export function createLogger({ service, level, destination }: LoggerOptions): Lo
       mixin() {
         const span = trace.getSpan(context.active());
         if (!span) return {};
-        const { traceId, spanId, traceFlags } = span.spanContext();
+        const spanContext = span.spanContext();
+        // Untraced (no exporter), instrumentations still set an empty span: no ids of zeros.
+        if (!isSpanContextValid(spanContext)) return {};
+        const { traceId, spanId, traceFlags } = spanContext;
         return { trace_id: traceId, span_id: spanId, trace_flags: `0${traceFlags.toString(16)}` };
       },
     },

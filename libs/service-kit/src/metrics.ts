@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { metrics, type BatchObservableCallback, type Meter } from '@opentelemetry/api';
+import { metrics, type Attributes, type BatchObservableCallback, type Meter } from '@opentelemetry/api';
 import type { Logger } from './logger.js';
 import type { NatsHandle } from './nats/connection.js';
 
@@ -13,18 +13,32 @@ let rpcDuration: ReturnType<Meter['createHistogram']> | undefined;
 
 export type RpcSystem = 'grpc' | 'nats';
 
-/** Records one served RPC; `code` is the gRPC status it ended with (OK, NOT_FOUND, ...). */
-export function recordRpc(system: RpcSystem, method: string, code: grpc.status, startedAt: bigint): void {
-  rpcDuration ??= meter().createHistogram('rpc.server.duration', {
-    description: 'Time to serve one RPC (gRPC or NATS request/reply), by method and status.',
-    unit: 's',
-    advice: { explicitBucketBoundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] },
-  });
-  rpcDuration.record(Number(process.hrtime.bigint() - startedAt) / 1e9, {
-    rpc_system: system,
-    rpc_method: method,
-    rpc_status: grpc.status[code] ?? String(code),
-  });
+/** Records one served RPC of a method; `code` is the gRPC status it ended with (OK, NOT_FOUND, ...). */
+export type RpcTimer = (code: grpc.status, startedAt: bigint) => void;
+
+/**
+ * The recorder of `rpc.server.duration` for one method. Its attribute objects (one per status it
+ * has ended with) are built once and reused for every record, not made per request.
+ */
+export function rpcTimer(system: RpcSystem, method: string): RpcTimer {
+  const attributesByCode = new Map<grpc.status, Attributes>();
+  return (code, startedAt) => {
+    rpcDuration ??= meter().createHistogram('rpc.server.duration', {
+      description: 'Time to serve one RPC (gRPC or NATS request/reply), by method and status.',
+      unit: 's',
+      advice: { explicitBucketBoundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] },
+    });
+    let attributes = attributesByCode.get(code);
+    if (!attributes) {
+      attributes = Object.freeze({
+        rpc_system: system,
+        rpc_method: method,
+        rpc_status: grpc.status[code] ?? String(code),
+      });
+      attributesByCode.set(code, attributes);
+    }
+    rpcDuration.record(Number(process.hrtime.bigint() - startedAt) / 1e9, attributes);
+  };
 }
 
 let rpcDenied: ReturnType<Meter['createCounter']> | undefined;

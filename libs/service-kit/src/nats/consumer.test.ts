@@ -165,23 +165,26 @@ describe('JetStream consumer', () => {
   });
 
   it('keeps the trace across the hop: the consumer span is a child of the producer span', async () => {
-    const handled = deferred<string>();
+    const handled = deferred<{ traceId: string; envelope: string }>();
     const traced = await startConsumer(nats, logger, {
       stream: CALLS_STREAM,
       durable: 'test-trace',
       filterSubjects: ['sb.t-trace.call.>'],
-      handler: async () => handled.resolve(trace.getActiveSpan()?.spanContext().traceId ?? 'none'),
+      handler: async (message) =>
+        handled.resolve({
+          traceId: trace.getActiveSpan()?.spanContext().traceId ?? 'none',
+          envelope: message.decode(CallEvents.started).meta?.trace?.traceparent ?? '',
+        }),
     });
     try {
       const tracer = trace.getTracer('test');
       const callerTraceId = await tracer.startActiveSpan('inbound call', async (span) => {
-        const event = callStarted('t-trace', 'call-trace');
-        expect(event.meta?.trace?.traceparent).toContain(span.spanContext().traceId);
-        await publishEvent(nats, CallEvents.started, event);
+        await publishEvent(nats, CallEvents.started, callStarted('t-trace', 'call-trace'));
         span.end();
         return span.spanContext().traceId;
       });
-      expect(await handled.promise).toBe(callerTraceId);
+      const { traceId, envelope } = await handled.promise;
+      expect(traceId).toBe(callerTraceId);
 
       const spans = await eventually(async () => {
         const finished = tracing.exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === callerTraceId);
@@ -192,6 +195,8 @@ describe('JetStream consumer', () => {
       expect(producer?.kind).toBe(SpanKind.PRODUCER);
       expect(consumerSpan?.parentSpanContext?.spanId).toBe(producer?.spanContext().spanId);
       expect(consumerSpan?.links[0]?.context.spanId).toBe(producer?.spanContext().spanId);
+      // The envelope names the same producer span as the headers: one injection for both.
+      expect(envelope).toBe(`00-${callerTraceId}-${producer?.spanContext().spanId}-01`);
     } finally {
       await traced.stop();
     }

@@ -127,6 +127,13 @@ export async function startConsumer(
   const messages = await consumer.consume({ max_messages: concurrency });
   const inFlight = new Set<Promise<void>>();
   let stopping = false;
+  // Built once, not per message: the metrics SDK takes the same objects every time.
+  const outcomes = {
+    acked: Object.freeze({ consumer: durable, outcome: 'acked' }),
+    retried: Object.freeze({ consumer: durable, outcome: 'retried' }),
+    parked: Object.freeze({ consumer: durable, outcome: 'parked' }),
+  };
+  const ofConsumer = Object.freeze({ consumer: durable });
 
   async function park(message: JsMsg, reason: string): Promise<void> {
     const tenantId = tenantOfSubject(message.subject) ?? UNKNOWN_TENANT;
@@ -147,11 +154,11 @@ export async function startConsumer(
       // Keep it in the stream rather than terminate a message nobody holds a copy of.
       log.error({ err: error, seq: message.seq }, 'could not park message on the dead-letter subject; will retry');
       message.nak(backoffMs.at(-1));
-      processed.add(1, { consumer: durable, outcome: 'retried' });
+      processed.add(1, outcomes.retried);
       return;
     }
     message.term(reason.slice(0, MAX_REASON_LENGTH));
-    processed.add(1, { consumer: durable, outcome: 'parked' });
+    processed.add(1, outcomes.parked);
     log.error(
       { seq: message.seq, subject: message.subject, deliveries: message.info.deliveryCount, reason },
       'message parked',
@@ -182,15 +189,15 @@ export async function startConsumer(
           const delay = backoffMs[Math.min(deliveryCount - 1, backoffMs.length - 1)];
           log.warn({ err: error, seq: message.seq, deliveryCount, retryInMs: delay }, 'handler failed; will retry');
           message.nak(delay);
-          processed.add(1, { consumer: durable, outcome: 'retried' });
+          processed.add(1, outcomes.retried);
           return;
         }
         await message.ackAck();
-        processed.add(1, { consumer: durable, outcome: 'acked' });
+        processed.add(1, outcomes.acked);
       });
     } finally {
       clearInterval(heartbeat);
-      processDuration.record((performance.now() - started) / 1000, { consumer: durable });
+      processDuration.record((performance.now() - started) / 1000, ofConsumer);
     }
   }
 

@@ -1,12 +1,14 @@
 import type { PubAck } from '@nats-io/jetstream';
-import { headers as newHeaders } from '@nats-io/nats-core';
 import { eventSubject, type EventPayload, type EventType } from '@switchboard/events';
 import type { NatsHandle } from './connection.js';
 import { withPublishSpan } from './trace-headers.js';
 
 /**
  * Publishes an event on `sb.<tenantId>.<domain>.<event>` with its event id as `Nats-Msg-Id`, so a
- * retried publish within the stream's duplicate window is stored once (`PubAck.duplicate`).
+ * retried publish within the stream's duplicate window is stored once (`PubAck.duplicate`). The
+ * trace context is injected once and goes into both the headers (the consumer's span continues it)
+ * and the envelope's `meta.trace` (records derived from the event link back to it); a `meta.trace`
+ * the caller set is replaced.
  */
 export async function publishEvent<T extends EventPayload>(
   nats: NatsHandle,
@@ -18,8 +20,11 @@ export async function publishEvent<T extends EventPayload>(
     throw new Error(`${type.domain}.${type.event} event needs meta.eventId and meta.tenantId (use newEventMeta)`);
   }
   const subject = eventSubject(meta.tenantId, type.domain, type.event);
-  const headers = newHeaders();
-  return withPublishSpan(subject, headers, () =>
-    nats.js.publish(subject, type.codec.encode(payload).finish(), { msgID: meta.eventId, headers }),
-  );
+  return withPublishSpan(subject, ({ headers, traceparent, tracestate }) => {
+    const traced = { ...payload, meta: { ...meta, trace: { traceparent, tracestate } } };
+    return nats.js.publish(subject, type.codec.encode(traced).finish(), {
+      msgID: meta.eventId,
+      ...(headers ? { headers } : {}),
+    });
+  });
 }

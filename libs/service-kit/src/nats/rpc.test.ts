@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { callControlV1 } from '@switchboard/proto';
-import { startNats, type NatsServer, TESTER } from '@switchboard/testkit';
+import { SpanKind, trace } from '@opentelemetry/api';
+import { eventually, recordSpans, startNats, type NatsServer, TESTER } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GrpcStatusError } from '../grpc-server.js';
 import { createLogger } from '../logger.js';
@@ -14,9 +15,12 @@ const unimplemented = async () => {
   throw new GrpcStatusError(grpc.status.UNIMPLEMENTED, 'not in this test');
 };
 
+const tracing = recordSpans();
 let server: NatsServer;
 let nats: NatsHandle;
 const answered: string[] = [];
+/** The span each Answer was handled in, by call id. */
+const handledIn = new Map<string, string>();
 
 beforeAll(async () => {
   server = await startNats();
@@ -25,6 +29,7 @@ beforeAll(async () => {
     ...(Object.fromEntries(Object.keys(definition).map((key) => [key, unimplemented])) as unknown as Handlers),
     answer: async (request) => {
       answered.push(request.callId);
+      handledIn.set(request.callId, trace.getActiveSpan()?.spanContext().spanId ?? '');
       return {};
     },
     play: async (request) => ({ playbackId: `pb-${request.media.join('+')}` }),
@@ -42,6 +47,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await nats?.connection.close();
   await server?.stop();
+  await tracing.stop();
 });
 
 const client = (adapter = 'adapter-1', tenantOnSubject?: string) =>
@@ -118,6 +124,26 @@ describe('NATS request/reply with protobuf service definitions', () => {
     } finally {
       silent.unsubscribe();
     }
+  });
+
+  it("serves a request in a SERVER span that is a child of the caller's CLIENT span", async () => {
+    const callerTraceId = await trace.getTracer('test').startActiveSpan('call flow', async (span) => {
+      await client().answer({ tenantId: 't-a', callId: 'c-traced', commandId: 'x8' });
+      span.end();
+      return span.spanContext().traceId;
+    });
+    const subject = 'sb.t-a.callcontrol.adapter-1.Answer';
+    const spans = await eventually(() => {
+      const finished = tracing.exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === callerTraceId);
+      return finished.length === 3 ? finished : undefined;
+    }, 'the request, serve and caller spans to end');
+    const request = spans.find((s) => s.name === `request ${subject}`);
+    const served = spans.find((s) => s.name === `process ${subject}`);
+    expect(request?.kind).toBe(SpanKind.CLIENT);
+    expect(request?.attributes).toEqual({ 'messaging.system': 'nats', 'messaging.destination.name': subject });
+    expect(served?.kind).toBe(SpanKind.SERVER);
+    expect(served?.parentSpanContext?.spanId).toBe(request?.spanContext().spanId);
+    expect(handledIn.get('c-traced')).toBe(served?.spanContext().spanId);
   });
 
   it('answers a malformed request with INVALID_ARGUMENT', async () => {

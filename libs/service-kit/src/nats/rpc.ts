@@ -4,7 +4,7 @@ import { SpanKind } from '@opentelemetry/api';
 import { tenantOfSubject } from '@switchboard/events';
 import { GrpcStatusError } from '../grpc-server.js';
 import type { Logger } from '../logger.js';
-import { recordRpc } from '../metrics.js';
+import { rpcTimer } from '../metrics.js';
 import { isPermissionViolation, type NatsHandle } from './connection.js';
 import { withProcessSpan, withPublishSpan } from './trace-headers.js';
 
@@ -47,6 +47,13 @@ function requestTenant(request: unknown): string | undefined {
   return typeof tenantId === 'string' ? tenantId : undefined;
 }
 
+const EMPTY = new Uint8Array(0);
+
+/** The message's bytes as a Buffer without copying them (the deserializers take Buffers). */
+function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
 function toStatusError(error: unknown): GrpcStatusError {
   return error instanceof GrpcStatusError ? error : new GrpcStatusError(grpc.status.INTERNAL, 'internal error');
 }
@@ -76,41 +83,35 @@ export function serveNatsRpc<D extends UnaryDefinition>(
   return Object.keys(definition).map((key) => {
     const method = definition[key]!;
     const handler = handlers[key as keyof D] as (request: unknown) => Promise<unknown>;
-    const rpcMethod = method.path?.replace(/^\//, '') ?? methodName(key);
-    const reply = (message: Msg, error: GrpcStatusError | undefined, payload?: Uint8Array, startedAt?: bigint) => {
-      if (startedAt !== undefined) recordRpc('nats', rpcMethod, error ? error.code : grpc.status.OK, startedAt);
+    const name = methodName(key);
+    const recordRpc = rpcTimer('nats', method.path?.replace(/^\//, '') ?? name);
+    const fail = (message: Msg, error: GrpcStatusError, startedAt: bigint) => {
+      recordRpc(error.code, startedAt);
       const headers = newHeaders();
-      if (error) {
-        headers.set(RPC_HEADERS.status, String(error.code));
-        headers.set(RPC_HEADERS.message, error.details);
-      }
-      message.respond(payload ?? new Uint8Array(), { headers });
+      headers.set(RPC_HEADERS.status, String(error.code));
+      headers.set(RPC_HEADERS.message, error.details);
+      message.respond(EMPTY, { headers });
     };
     const serve = async (message: Msg) => {
       const startedAt = process.hrtime.bigint();
       let request: unknown;
       try {
-        request = method.requestDeserialize(Buffer.from(message.data));
+        request = method.requestDeserialize(asBuffer(message.data));
       } catch {
-        return reply(
-          message,
-          new GrpcStatusError(grpc.status.INVALID_ARGUMENT, `malformed ${methodName(key)} request`),
-          undefined,
-          startedAt,
-        );
+        return fail(message, new GrpcStatusError(grpc.status.INVALID_ARGUMENT, `malformed ${name} request`), startedAt);
       }
       const subjectTenant = tenantOfSubject(message.subject);
       if (subjectTenant !== requestTenant(request)) {
-        return reply(
+        return fail(
           message,
           new GrpcStatusError(
             grpc.status.PERMISSION_DENIED,
             `request for tenant ${requestTenant(request) ?? '(none)'} sent on ${message.subject}`,
           ),
-          undefined,
           startedAt,
         );
       }
+      let payload: Uint8Array;
       try {
         const response = await withProcessSpan(
           message.subject,
@@ -118,14 +119,17 @@ export function serveNatsRpc<D extends UnaryDefinition>(
           () => handler(request),
           SpanKind.SERVER,
         );
-        reply(message, undefined, method.responseSerialize(response as never), startedAt);
+        payload = method.responseSerialize(response as never);
       } catch (error) {
         const status = toStatusError(error);
         if (status.code === grpc.status.INTERNAL) logger.error({ err: error, subject: message.subject }, 'rpc failed');
-        reply(message, status, undefined, startedAt);
+        return fail(message, status, startedAt);
       }
+      recordRpc(grpc.status.OK, startedAt);
+      // A success carries no headers: the caller reads a missing status as OK.
+      message.respond(payload);
     };
-    return nats.connection.subscribe(options.subjectFor(methodName(key)), {
+    return nats.connection.subscribe(options.subjectFor(name), {
       ...(options.queue ? { queue: options.queue } : {}),
       callback: (error, message) => {
         if (error) return logger.error({ err: error }, 'rpc subscription failed');
@@ -151,19 +155,16 @@ export function natsRpcClient<D extends UnaryDefinition>(
   const timeoutMs = options.timeoutMs ?? 5_000;
   for (const key of Object.keys(options.definition)) {
     const method = options.definition[key]!;
+    const name = methodName(key);
     client[key] = async (request) => {
-      const subject = options.subjectFor(methodName(key), request as RequestOf<D[keyof D]>);
-      const headers = newHeaders();
+      const subject = options.subjectFor(name, request as RequestOf<D[keyof D]>);
+      const data = method.requestSerialize(request as never);
       let response: Msg;
       try {
         response = await withPublishSpan(
           subject,
-          headers,
-          () =>
-            nats.connection.request(subject, method.requestSerialize(request as never), {
-              timeout: timeoutMs,
-              headers,
-            }),
+          ({ headers }) =>
+            nats.connection.request(subject, data, headers ? { timeout: timeoutMs, headers } : { timeout: timeoutMs }),
           SpanKind.CLIENT,
         );
       } catch (error) {
@@ -186,7 +187,7 @@ export function natsRpcClient<D extends UnaryDefinition>(
       const status = response.headers?.get(RPC_HEADERS.status);
       if (status)
         throw new GrpcStatusError(Number(status) as grpc.status, response.headers?.get(RPC_HEADERS.message) ?? '');
-      return method.responseDeserialize(Buffer.from(response.data));
+      return method.responseDeserialize(asBuffer(response.data));
     };
   }
   return client as RpcClient<D>;

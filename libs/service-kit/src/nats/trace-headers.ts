@@ -2,60 +2,74 @@ import {
   ROOT_CONTEXT,
   SpanKind,
   context,
+  isSpanContextValid,
   propagation,
   trace,
   type Context,
-  type Link,
-  type Span,
   type TextMapGetter,
-  type TextMapSetter,
 } from '@opentelemetry/api';
-import type { MsgHdrs } from '@nats-io/nats-core';
+import { headers as newHeaders, type MsgHdrs } from '@nats-io/nats-core';
 
 // There is no maintained OpenTelemetry instrumentation for the NATS client, so the W3C trace
-// context travels in message headers through these two functions (messaging semconv naming).
-
-const setter: TextMapSetter<MsgHdrs> = {
-  set: (carrier, key, value) => carrier.set(key, value),
-};
+// context travels in message headers through these functions (messaging semconv naming). They
+// run for every message, so a span that is not recorded (no exporter, or not sampled) costs no
+// attributes, no end and no headers of its own.
 
 const getter: TextMapGetter<MsgHdrs | undefined> = {
   keys: (carrier) => (carrier ? carrier.keys() : []),
-  get: (carrier, key) => (carrier?.has(key) ? carrier.get(key) : undefined),
+  // MsgHdrs answers '' for a header it does not have.
+  get: (carrier, key) => carrier?.get(key) || undefined,
 };
 
 const tracer = () => trace.getTracer('@switchboard/service-kit/nats');
 
+/** The trace context written into a message once: its headers (none when empty) and their values. */
+export interface InjectedTrace {
+  readonly headers: MsgHdrs | undefined;
+  readonly traceparent: string;
+  readonly tracestate: string;
+}
+
+function carrierOf(target: Context): Record<string, string> {
+  const carrier: Record<string, string> = {};
+  propagation.inject(target, carrier);
+  return carrier;
+}
+
+function inject(target: Context): InjectedTrace {
+  const carrier = carrierOf(target);
+  let headers: MsgHdrs | undefined;
+  for (const key in carrier) (headers ??= newHeaders()).set(key, carrier[key]!);
+  return { headers, traceparent: carrier['traceparent'] ?? '', tracestate: carrier['tracestate'] ?? '' };
+}
+
 /**
- * Runs `publish` inside a PRODUCER span `publish <subject>` (CLIENT `request <subject>` for a
- * request/reply call) whose context is written into `headers`.
+ * Runs `publish` with a PRODUCER span `publish <subject>` (CLIENT `request <subject>` for a
+ * request/reply call), whose context is injected once and handed to `publish` as headers.
  */
 export async function withPublishSpan<T>(
   subject: string,
-  headers: MsgHdrs,
-  publish: () => Promise<T>,
+  publish: (trace: InjectedTrace) => Promise<T>,
   kind: SpanKind.PRODUCER | SpanKind.CLIENT = SpanKind.PRODUCER,
 ): Promise<T> {
-  return tracer().startActiveSpan(
-    `${kind === SpanKind.CLIENT ? 'request' : 'publish'} ${subject}`,
-    { kind, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': subject } },
-    async (span) => {
-      propagation.inject(context.active(), headers, setter);
-      try {
-        return await publish();
-      } catch (error) {
-        span.recordException(error as Error);
-        throw error;
-      } finally {
-        span.end();
-      }
-    },
-  );
+  const parent = context.active();
+  const span = tracer().startSpan(`${kind === SpanKind.CLIENT ? 'request' : 'publish'} ${subject}`, { kind }, parent);
+  // Not recorded: without a tracer provider this passes on the parent's context unchanged.
+  if (!span.isRecording()) return publish(inject(trace.setSpan(parent, span)));
+  span.setAttributes({ 'messaging.system': 'nats', 'messaging.destination.name': subject });
+  try {
+    return await publish(inject(trace.setSpan(parent, span)));
+  } catch (error) {
+    span.recordException(error as Error);
+    throw error;
+  } finally {
+    span.end();
+  }
 }
 
 /** The producer's context carried by `headers`, or the root context when there is none. */
 export function extractTraceContext(headers: MsgHdrs | undefined): Context {
-  return propagation.extract(ROOT_CONTEXT, headers, getter);
+  return headers ? propagation.extract(ROOT_CONTEXT, headers, getter) : ROOT_CONTEXT;
 }
 
 /**
@@ -65,33 +79,35 @@ export function extractTraceContext(headers: MsgHdrs | undefined): Context {
 export function withProcessSpan<T>(
   subject: string,
   headers: MsgHdrs | undefined,
-  process: (span: Span) => Promise<T>,
+  process: () => Promise<T>,
   kind: SpanKind.CONSUMER | SpanKind.SERVER = SpanKind.CONSUMER,
 ): Promise<T> {
   const parent = extractTraceContext(headers);
   const producer = trace.getSpanContext(parent);
-  const links: Link[] = producer ? [{ context: producer }] : [];
-  return tracer().startActiveSpan(
+  const span = tracer().startSpan(
     `process ${subject}`,
-    {
-      kind,
-      links,
-      attributes: { 'messaging.system': 'nats', 'messaging.destination.name': subject },
-    },
+    producer ? { kind, links: [{ context: producer }] } : { kind },
     parent,
-    async (span) => {
-      try {
-        return await process(span);
-      } finally {
-        span.end();
-      }
-    },
   );
+  if (!span.isRecording()) {
+    // Nothing to record: the handler runs in the producer's context (if any), which its own
+    // messages pass on; an empty span would only put zeros into its log lines.
+    return isSpanContextValid(span.spanContext())
+      ? context.with(trace.setSpan(parent, span), process)
+      : context.with(parent, process);
+  }
+  span.setAttributes({ 'messaging.system': 'nats', 'messaging.destination.name': subject });
+  return context.with(trace.setSpan(parent, span), async () => {
+    try {
+      return await process();
+    } finally {
+      span.end();
+    }
+  });
 }
 
 /** The W3C context of the active span, for an event's envelope. */
 export function activeTraceContext(): { traceparent: string; tracestate: string } {
-  const carrier: Record<string, string> = {};
-  propagation.inject(context.active(), carrier);
+  const carrier = carrierOf(context.active());
   return { traceparent: carrier['traceparent'] ?? '', tracestate: carrier['tracestate'] ?? '' };
 }
