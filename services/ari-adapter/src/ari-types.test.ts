@@ -61,11 +61,19 @@ describe('decodeAriEvent', () => {
     });
   });
 
-  it('skips the types it does not act on without checking them', () => {
+  it('skips the types it does not act on without checking them, wherever the type is', () => {
     expect(decodeAriEvent(text({ type: 'ChannelVarset', variable: 'X' }))).toEqual({
       kind: 'skipped',
       type: 'ChannelVarset',
     });
+    expect(decodeAriEvent('{\n  "variable": "X",\n  "type": "ChannelVarset"\n}')).toEqual({
+      kind: 'skipped',
+      type: 'ChannelVarset',
+    });
+    // Not first (another producer's order, ari.conf's `format = pretty`): still found and checked.
+    expect(decodeAriEvent(JSON.stringify({ ...ENVELOPE, channel: CHANNEL, type: 'StasisEnd' }, null, 2))).toMatchObject(
+      { kind: 'event', event: { type: 'StasisEnd', channel: { id: CHANNEL.id } } },
+    );
   });
 
   it('refuses what is not JSON, has no type, or lacks a field a handler reads, and says why', () => {

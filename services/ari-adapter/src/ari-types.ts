@@ -71,11 +71,16 @@ export type DecodedMessage =
 
 const isHandled = (type: string): type is AriEventType => Object.hasOwn(schemas, type);
 
+/** Asterisk writes `type` first: most messages (three in four of a call's, ChannelVarset above all) are skipped unparsed. */
+const LEADING_TYPE = /^\{\s*"type"\s*:\s*"([^"\\]+)"/;
+
 /**
  * One WebSocket message of `/ari/events`: a handled event with the fields the adapter reads checked,
  * a skipped one, or why it is malformed (not JSON, no `type`, a handled type missing a field).
  */
 export function decodeAriEvent(text: string): DecodedMessage {
+  const leading = LEADING_TYPE.exec(text)?.[1];
+  if (leading !== undefined && !isHandled(leading)) return { kind: 'skipped', type: leading };
   let json: unknown;
   try {
     json = JSON.parse(text);
