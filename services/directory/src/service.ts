@@ -14,6 +14,7 @@ import { numberEraser } from './privacy-erase.js';
 import { SecretBox, decodeSecretKey } from './secret-box.js';
 import { createDirectoryHandlers } from './server.js';
 import { DirectoryStore, STORE_INDEXES } from './store.js';
+import { tenantSchema } from './model.js';
 import { directoryPolicy } from './policy.js';
 
 const NAME = 'directory';
@@ -85,7 +86,9 @@ export const directoryService: ServiceDefinition<typeof directoryConfigSchema> =
       definition: SNAPSHOT_RPC_DEFINITION,
       handlers: {
         async getSnapshot(request: directorySnapshotV1.GetSnapshotRequest) {
-          const snapshot = await directory.snapshots.current(request.tenantId);
+          // A name no tenant can have is not looked up (it would not even be a valid KV key).
+          const known = tenantSchema.shape.tenantId.safeParse(request.tenantId).success;
+          const snapshot = known ? await directory.snapshots.current(request.tenantId) : undefined;
           if (!snapshot) throw new GrpcStatusError(grpc.status.NOT_FOUND, `tenant ${request.tenantId} not found`);
           return { snapshot };
         },
