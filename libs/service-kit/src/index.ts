@@ -64,6 +64,7 @@ export {
 export {
   DLQ_HEADERS,
   startConsumer,
+  type AckMode,
   type ConsumerOptions,
   type DeliveredMessage,
   type RunningConsumer,

@@ -8,7 +8,7 @@ import { recordSpans, startNats, type NatsServer, deferred, eventually, TESTER }
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../logger.js';
 import { connectNats, ensureStreams, type NatsHandle } from './connection.js';
-import { DLQ_HEADERS, startConsumer, type DeliveredMessage, type RunningConsumer } from './consumer.js';
+import { DLQ_HEADERS, startConsumer, type AckMode, type DeliveredMessage, type RunningConsumer } from './consumer.js';
 import { PoisonMessageError } from './errors.js';
 import { newEventMeta } from './event-meta.js';
 import { publishEvent } from './publish.js';
@@ -87,6 +87,53 @@ describe('JetStream consumer', () => {
     }, 'the ack to reach the server');
     expect(info.num_redelivered).toBe(0);
     expect(info.num_pending).toBe(0);
+  });
+
+  it("acks without waiting for the server's confirmation when the handler is idempotent", async () => {
+    // The acks as they pass: a confirmed ack is a request (it has a reply subject), the other not.
+    const acks: Array<{ confirmed: boolean }> = [];
+    const watch = other.subscribe(`$JS.ACK.${CALLS_STREAM.name}.test-quick-ack.>`, {
+      callback: (error, message) => {
+        if (!error) acks.push({ confirmed: Boolean(message.reply) });
+      },
+    });
+    await other.flush();
+    const seen: string[] = [];
+    const quick = await startConsumer(nats, logger, {
+      stream: CALLS_STREAM,
+      durable: 'test-quick-ack',
+      filterSubjects: ['sb.t-quick.call.started'],
+      ack: 'fire-and-forget',
+      concurrency: 2,
+      handler: async (message) => {
+        seen.push(message.decode(CallEvents.started).callId);
+      },
+    });
+    try {
+      for (const callId of ['q-1', 'q-2', 'q-3']) {
+        await publishEvent(nats, CallEvents.started, callStarted('t-quick', callId));
+      }
+      const info = await eventually(async () => {
+        const current = await nats.jsm.consumers.info(CALLS_STREAM.name, 'test-quick-ack');
+        return current.num_ack_pending === 0 && current.num_pending === 0 && seen.length === 3 ? current : undefined;
+      }, 'the three acks to reach the server');
+      expect(info.num_redelivered).toBe(0);
+      expect(seen.sort()).toEqual(['q-1', 'q-2', 'q-3']);
+      await eventually(() => (acks.length >= 3 ? acks : undefined), 'the acks to pass the watcher');
+      expect(acks).toEqual([{ confirmed: false }, { confirmed: false }, { confirmed: false }]);
+    } finally {
+      await quick.stop();
+      watch.unsubscribe();
+    }
+    await expect(
+      startConsumer(nats, logger, {
+        stream: CALLS_STREAM,
+        durable: 'test-bad-ack',
+        filterSubjects: ['sb.t-quick.call.ended'],
+        ack: 'later' as AckMode,
+        handler: async () => undefined,
+      }),
+    ).rejects.toThrow("consumer test-bad-ack: ack must be 'confirmed' or 'fire-and-forget', not 'later'");
   });
 
   it('stores an event published twice with the same Nats-Msg-Id once', async () => {

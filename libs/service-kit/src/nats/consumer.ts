@@ -40,7 +40,20 @@ export interface ConsumerOptions {
   ackWaitMs?: number;
   /** Messages handled at once. */
   concurrency?: number;
+  /**
+   * How a handled message is acknowledged (both deliver at least once: after a crash a handler
+   * may see a message again). `'confirmed'` (the default) waits for the server to confirm each
+   * ack, a round trip per message: the consumer takes its next message only once the ack is
+   * stored, and a lost ack is logged. `'fire-and-forget'` sends the ack and goes on: no round
+   * trip, but an ack lost with the connection brings the message back after `ackWaitMs`, possibly
+   * after later ones. Right only for an idempotent handler, one whose repeat changes nothing
+   * (what it writes is keyed by the event id, or compared by a revision or time).
+   */
+  ack?: AckMode;
 }
+
+export type AckMode = 'confirmed' | 'fire-and-forget';
+const ACK_MODES: readonly AckMode[] = ['confirmed', 'fire-and-forget'];
 
 export interface RunningConsumer {
   readonly durable: string;
@@ -57,7 +70,13 @@ export const DLQ_HEADERS = {
   reason: 'Sb-Dlq-Reason',
 } as const;
 
-const DEFAULTS = { maxDeliver: 5, backoffMs: [1_000, 5_000, 30_000, 120_000], ackWaitMs: 30_000, concurrency: 1 };
+const DEFAULTS = {
+  maxDeliver: 5,
+  backoffMs: [1_000, 5_000, 30_000, 120_000],
+  ackWaitMs: 30_000,
+  concurrency: 1,
+  ack: 'confirmed' as AckMode,
+};
 const MAX_REASON_LENGTH = 500;
 
 const meter = metrics.getMeter('@switchboard/service-kit');
@@ -90,7 +109,10 @@ function decodeAs<T extends EventPayload>(message: JsMsg, type: EventType<T>): T
   return payload;
 }
 
-async function ensureConsumer(nats: NatsHandle, options: Required<Omit<ConsumerOptions, 'handler'>>): Promise<void> {
+async function ensureConsumer(
+  nats: NatsHandle,
+  options: Required<Omit<ConsumerOptions, 'handler' | 'ack'>>,
+): Promise<void> {
   const config: Partial<ConsumerConfig> = {
     durable_name: options.durable,
     ack_policy: AckPolicy.Explicit,
@@ -110,7 +132,7 @@ async function ensureConsumer(nats: NatsHandle, options: Required<Omit<ConsumerO
 }
 
 /**
- * Starts a durable pull consumer. Each message is acked after its handler resolves; a throwing
+ * Starts a durable pull consumer. Each message is acked after its handler resolves (see `ack`); a throwing
  * handler gets it again after a back-off delay; after `maxDeliver` deliveries (or at once for a
  * PoisonMessageError) it is copied to `sb.<tenant>.dlq.<durable>` and only then terminated.
  */
@@ -120,7 +142,12 @@ export async function startConsumer(
   options: ConsumerOptions,
 ): Promise<RunningConsumer> {
   const settings = { ...DEFAULTS, ...options };
-  const { durable, handler, maxDeliver, backoffMs, ackWaitMs, concurrency } = settings;
+  const { durable, handler, maxDeliver, backoffMs, ackWaitMs, concurrency, ack } = settings;
+  if (!ACK_MODES.includes(ack)) {
+    throw new Error(
+      `consumer ${durable}: ack must be ${ACK_MODES.map((mode) => `'${mode}'`).join(' or ')}, not '${ack}'`,
+    );
+  }
   const log = logger.child({ consumer: durable, stream: options.stream.name });
   await ensureConsumer(nats, settings);
   const consumer = await nats.js.consumers.get(options.stream.name, durable);
@@ -192,7 +219,8 @@ export async function startConsumer(
           processed.add(1, outcomes.retried);
           return;
         }
-        await message.ackAck();
+        if (ack === 'confirmed') await message.ackAck();
+        else message.ack();
         processed.add(1, outcomes.acked);
       });
     } finally {
@@ -226,6 +254,8 @@ export async function startConsumer(
       await messages.close();
       await loop;
       await Promise.all(inFlight);
+      // Acks sent without confirmation have reached the server once a flush has come back.
+      if (ack === 'fire-and-forget') await nats.connection.flush();
       log.info('consumer stopped');
     },
   };
