@@ -7,11 +7,10 @@ export const ivrConfigSchema = z.object({
   GRPC_PORT: z.coerce.number().int().min(0).max(65_535).default(50_056),
   /**
    * How often the in-memory menus are compared with MongoDB's revisions, in case a change event
-   * was missed (publish failed after the write, or a reload failed).
+   * was missed (publish failed after the write, or a reload failed); the same round writes a menu
+   * snapshot whose write failed.
    */
   IVR_RESYNC_INTERVAL_MS: z.coerce.number().int().positive().default(30_000),
   /** The KV bucket of the menu snapshots routing mirrors (key = tenant id). */
   IVR_MENUS_BUCKET: z.string().min(1).default(KV_BUCKETS.ivrMenus),
 });
-
-export type IvrConfig = z.infer<typeof ivrConfigSchema>;
