@@ -74,8 +74,8 @@ export class AgentStore {
   private readonly catchUpWaiters = new Set<{ sequence: number; resolve(): void }>();
   /** Devices and home-office numbers to agents, for call legs that carry no agent id. */
   private readonly lines = new LineIndex();
-  /** Per tenant, each department's member ids: Reserve looks at the department's members only. */
-  private readonly members = new Map<string, Map<string, Set<string>>>();
+  /** Per tenant, each department's members by id: Reserve looks at the department's members only. */
+  private readonly members = new Map<string, Map<string, Map<string, Agent>>>();
 
   private constructor(
     readonly kv: KV,
@@ -138,25 +138,18 @@ export class AgentStore {
   }
 
   private updateMembers(tenantId: string, agentId: string, before: Agent | undefined, after: Agent | undefined): void {
-    const old = before?.departments ?? [];
-    const next = after?.departments ?? [];
-    if (
-      old.length === next.length &&
-      old.every((membership, index) => membership.departmentId === next[index]!.departmentId)
-    ) {
-      return;
-    }
     let tenant = this.members.get(tenantId);
     if (!tenant) this.members.set(tenantId, (tenant = new Map()));
-    for (const { departmentId } of old) {
-      const ids = tenant.get(departmentId);
-      ids?.delete(agentId);
-      if (ids?.size === 0) tenant.delete(departmentId);
+    for (const { departmentId } of before?.departments ?? []) {
+      if (after?.departments.some((membership) => membership.departmentId === departmentId)) continue;
+      const members = tenant.get(departmentId);
+      members?.delete(agentId);
+      if (members?.size === 0) tenant.delete(departmentId);
     }
-    for (const { departmentId } of next) {
-      let ids = tenant.get(departmentId);
-      if (!ids) tenant.set(departmentId, (ids = new Set()));
-      ids.add(agentId);
+    for (const { departmentId } of after?.departments ?? []) {
+      let members = tenant.get(departmentId);
+      if (!members) tenant.set(departmentId, (members = new Map()));
+      members.set(agentId, after!);
     }
   }
 
@@ -241,10 +234,7 @@ export class AgentStore {
 
   /** The department's members as this replica last saw them. */
   departmentMembers(tenantId: string, departmentId: string): Agent[] {
-    const agents = this.agents.get(tenantId);
-    const ids = this.members.get(tenantId)?.get(departmentId);
-    if (!agents || !ids) return [];
-    return [...ids].map((agentId) => agents.get(agentId)!.agent);
+    return [...(this.members.get(tenantId)?.get(departmentId)?.values() ?? [])];
   }
 
   private async fetch(tenantId: string, agentId: string): Promise<StoredAgent | undefined> {

@@ -29,15 +29,19 @@ export interface Wanted {
   waitedSeconds: number | undefined;
 }
 
-/** A free agent this request may take: available, a member, reachable, not excluded, skilled. */
-export function isEligible(agent: Agent, wanted: Wanted): boolean {
+/** A member this request may take: available, reachable (as dialTarget decides), not excluded, skilled. */
+function isFree(agent: Agent, wanted: Wanted): boolean {
   return (
     agent.state === AgentState.AGENT_STATE_AVAILABLE &&
-    isMember(agent, wanted.departmentId) &&
-    dialTarget(agent) !== undefined &&
+    ((agent.homeOffice && agent.homeOfficeNumber !== '') || Boolean(agent.devices[0])) &&
     !wanted.excludeAgentIds.includes(agent.agentId) &&
     (wanted.strategy !== Strategy.STRATEGY_SKILLS || skillScore(agent, wanted.requiredSkills) !== undefined)
   );
+}
+
+/** A free agent this request may take: a member, available, reachable, not excluded, skilled. */
+export function isEligible(agent: Agent, wanted: Wanted): boolean {
+  return isMember(agent, wanted.departmentId) && isFree(agent, wanted);
 }
 
 /** Sum of the agent's priorities for the required skills (lower is better); undefined if one is missing. */
@@ -101,21 +105,23 @@ export function candidates(agents: readonly Agent[], wanted: Wanted): Iterable<A
   let delaySeconds = 0;
   let best = Infinity;
   const eligible: Agent[] = [];
+  const tiers: number[] = [];
   for (const agent of agents) {
     const member = membership(agent, wanted.departmentId);
     if (!member) continue;
     const tier = member.priority ?? 0;
-    firstTier = Math.min(firstTier, tier);
+    if (tier < firstTier) firstTier = tier;
     // Every membership carries the department's delay; while a change is applied, the longer holds.
-    delaySeconds = Math.max(delaySeconds, member.tierDelaySeconds ?? 0);
-    if (isEligible(agent, wanted)) {
+    if ((member.tierDelaySeconds ?? 0) > delaySeconds) delaySeconds = member.tierDelaySeconds ?? 0;
+    if (isFree(agent, wanted)) {
       eligible.push(agent);
-      best = Math.min(best, tier);
+      tiers.push(tier);
+      if (tier < best) best = tier;
     }
   }
   if (eligible.length === 0) return [];
   if (best > firstTier && wanted.waitedSeconds !== undefined && wanted.waitedSeconds < delaySeconds) return [];
-  const tier = eligible.filter((agent) => (membership(agent, wanted.departmentId)!.priority ?? 0) === best);
+  const tier = eligible.filter((_, index) => tiers[index] === best);
   switch (wanted.strategy) {
     case Strategy.STRATEGY_ROUND_ROBIN: {
       const free = new Set(tier);
