@@ -7,6 +7,7 @@ export {
   type StackService,
 } from './stack.js';
 export { SERVICE_NAMES, type ServiceName } from './services.js';
+export { spawnService, type ServiceProcess, type SpawnServiceOptions } from './child.js';
 export {
   listAgents,
   readTenant,

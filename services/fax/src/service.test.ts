@@ -10,6 +10,7 @@ import {
   type Principal,
   type RunningService,
 } from '@switchboard/service-kit';
+import type { ServiceProcess } from '@switchboard/stack';
 import { MongoClient } from 'mongodb';
 import { PDFDocument } from 'pdf-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,7 +52,7 @@ let nats: NatsServer;
 let mongo: MongoServer;
 let smtp: SmtpSink;
 let service: RunningService;
-let directory: RunningService;
+let directory: ServiceProcess;
 let directoryClient: directoryServiceV1.DirectoryServiceClient;
 let adapter: NatsHandle;
 let inbox: ObjectStore;
@@ -269,7 +270,7 @@ afterAll(async () => {
   await adapter?.connection.close();
   await service?.shutdown('test over');
   directoryClient?.close();
-  await directory?.shutdown('test over');
+  await directory?.stop();
   await Promise.all([smtp?.stop(), nats?.stop(), mongo?.stop()]);
 });
 
@@ -628,10 +629,8 @@ describe('fax service', () => {
     expect(await retention.sweep(new Date(Date.now() + 31 * DAY_MS))).toBe(0);
   });
 
-  // Last: stopping the in-process directory also stops this process's telemetry (one OpenTelemetry
-  // SDK per process), so a later test could not read the fax service's metrics.
   it('retries a fax while the directory is down and delivers it from the directory once it is back', async () => {
-    await directory.shutdown('directory outage');
+    await directory.stop();
     const sent = await receiveFax({
       tenantId: 't-later',
       dialedNumber: '+4946247100',

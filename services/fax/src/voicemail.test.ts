@@ -12,6 +12,7 @@ import {
   type Principal,
   type RunningService,
 } from '@switchboard/service-kit';
+import type { ServiceProcess } from '@switchboard/stack';
 import {
   startMongo,
   startNats,
@@ -50,7 +51,7 @@ let nats: NatsServer;
 let mongo: MongoServer;
 let smtp: SmtpSink;
 let service: RunningService;
-let directory: RunningService;
+let directory: ServiceProcess;
 let adapter: NatsHandle;
 let inbox: ObjectStore;
 let client: faxServiceV1.FaxServiceClient;
@@ -233,7 +234,7 @@ afterAll(async () => {
   await mongoClient?.close();
   await adapter?.connection.close();
   await service?.shutdown('test over');
-  await directory?.shutdown('test over');
+  await directory?.stop();
   await Promise.all([smtp?.stop(), nats?.stop(), mongo?.stop()]);
 });
 

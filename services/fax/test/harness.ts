@@ -1,6 +1,9 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { directoryService } from '@switchboard/directory';
 import { connectNats, createLogger, runService, type NatsHandle, type RunningService } from '@switchboard/service-kit';
+import { spawnService, type ServiceProcess } from '@switchboard/stack';
 import type { MongoServer, NatsServer, SmtpSink, TestTokens } from '@switchboard/testkit';
 import { TESTER } from '@switchboard/testkit';
 import { faxService } from '../src/service.js';
@@ -34,6 +37,12 @@ export function unaryCall<Req, Res>(target: grpc.Client, method: unknown, reques
   );
 }
 
+const local = {
+  BIND_HOST: '127.0.0.1',
+  HTTP_PORT: '0',
+  GRPC_PORT: '0',
+};
+
 function run(
   definition: Parameters<typeof runService>[0],
   { nats, mongo, tokens }: Infrastructure,
@@ -44,19 +53,34 @@ function run(
     ...nats.env(definition.name),
     MONGO_URL: mongo.url,
     MONGO_DB: db,
-    BIND_HOST: '127.0.0.1',
-    HTTP_PORT: '0',
-    GRPC_PORT: '0',
+    ...local,
     LOG_LEVEL: 'silent',
     ...tokens.env,
   };
   return runService(definition, { env: { ...common, ...env }, handleSignals: false });
 }
 
-/** The directory service; its device key is fixed, so a test may restart it on its data. */
-export function runDirectory(infrastructure: Infrastructure, db: string): Promise<RunningService> {
-  const key = '3c9a5e07d1b84f26a0e7c5139d2b68f4e1a7c09b5d3f62e8a4c1b7d09e5f2a36';
-  return run(directoryService, infrastructure, db, { DEVICE_SECRET_KEY: key });
+/**
+ * The directory service as its own process (from its dist: build first), its log in a new temp
+ * directory; its device key is fixed, so a test may stop it and start it again on its data.
+ */
+export async function runDirectory({ nats, mongo, tokens }: Infrastructure, db: string): Promise<ServiceProcess> {
+  return spawnService({
+    name: 'directory',
+    replica: 0,
+    env: {
+      ...nats.env('directory'),
+      MONGO_URL: mongo.url,
+      MONGO_DB: db,
+      ...local,
+      // `info`: the start waits for the kit's ready line.
+      LOG_LEVEL: 'info',
+      ...tokens.env,
+      DEVICE_SECRET_KEY: '3c9a5e07d1b84f26a0e7c5139d2b68f4e1a7c09b5d3f62e8a4c1b7d09e5f2a36',
+    },
+    logDir: await mkdtemp(path.join(tmpdir(), 'sb-fax-test-')),
+    readyTimeoutMs: 60_000,
+  });
 }
 
 /** The fax service with short delivery back-off, so a retried delivery is seen within a test. */

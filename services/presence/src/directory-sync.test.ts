@@ -1,8 +1,11 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { directoryService } from '@switchboard/directory';
 import { KV_BUCKETS } from '@switchboard/events';
 import { directoryServiceV1, directoryV1, presenceV1 } from '@switchboard/proto';
 import { connectNats, createLogger, runService, type NatsHandle, type RunningService } from '@switchboard/service-kit';
+import { spawnService, type ServiceProcess } from '@switchboard/stack';
 import {
   eventually,
   startMongo,
@@ -77,7 +80,7 @@ const tenantDocument = {
 
 let nats: NatsServer;
 let mongo: MongoServer;
-let directory: RunningService;
+let directory: ServiceProcess;
 let presence: RunningService;
 let bus: NatsHandle;
 let store: AgentStore;
@@ -123,9 +126,17 @@ const agent = (agentId: string) => store.get(TENANT, agentId)?.agent;
 
 beforeAll(async () => {
   [nats, mongo] = await Promise.all([startNats(), startMongo()]);
-  directory = await runService(directoryService, {
-    handleSignals: false,
-    env: { ...env({ MONGO_URL: mongo.url, MONGO_DB: 'presence_sync_directory' }), ...nats.env('directory') },
+  // The directory as its own process from its dist (a service never imports another); `info`
+  // logging: the start waits for the kit's ready line.
+  directory = await spawnService({
+    name: 'directory',
+    replica: 0,
+    env: {
+      ...env({ MONGO_URL: mongo.url, MONGO_DB: 'presence_sync_directory', LOG_LEVEL: 'info' }),
+      ...nats.env('directory'),
+    },
+    logDir: await mkdtemp(path.join(tmpdir(), 'sb-presence-sync-')),
+    readyTimeoutMs: 60_000,
   });
   presence = await runService(presenceService, {
     handleSignals: false,
@@ -158,7 +169,7 @@ afterAll(async () => {
   store?.close();
   await bus?.connection.close();
   await presence?.shutdown('test over');
-  await directory?.shutdown('test over');
+  await directory?.stop();
   await Promise.all([nats?.stop(), mongo?.stop()]);
 });
 
