@@ -1,4 +1,4 @@
-import type { KV, KvEntry } from '@nats-io/kv';
+import type { KvEntry } from '@nats-io/kv';
 import { KV_BUCKETS } from '@switchboard/events';
 import { mirrorKv, type KvMirror, type Logger, type NatsHandle } from '@switchboard/service-kit';
 import { compileMenuSet, type CompiledMenuSet } from './evaluate.js';
@@ -30,13 +30,8 @@ export class MenuMirror {
   /** Opens the bucket (creating it when ivr has not yet) and resolves once every stored snapshot is compiled. */
   static async open(nats: NatsHandle, options: MenuMirrorOptions): Promise<MenuMirror> {
     const kv = await openMenuBucket(nats, options.bucket ?? KV_BUCKETS.ivrMenus);
-    return MenuMirror.follow(kv, options.logger);
-  }
-
-  /** Follows an already opened bucket. */
-  static async follow(kv: KV, logger: Logger): Promise<MenuMirror> {
-    const mirror = new MenuMirror(logger);
-    mirror.kvMirror = await mirrorKv(kv, (entry) => mirror.apply(entry), { logger, what: 'ivr menus' });
+    const mirror = new MenuMirror(options.logger);
+    mirror.kvMirror = await mirrorKv(kv, (entry) => mirror.apply(entry), { logger: options.logger, what: 'ivr menus' });
     return mirror;
   }
 
