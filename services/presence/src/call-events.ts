@@ -55,6 +55,8 @@ function talked(leg: callV1.Leg, legs: readonly callV1.Leg[]): boolean {
 
 interface Change {
   tagged: boolean;
+  /** Puts the agent on a call: refused when older than a call event that changed the agent. */
+  up: boolean;
   apply(agent: Agent): Agent | undefined;
 }
 
@@ -67,7 +69,9 @@ interface Change {
  * (the leg's `department_id`, else the longest of their departments), then back to available.
  * Each event changes an agent at most once, however many of its legs are theirs. A call on a
  * device of someone away or offline leaves them so. Transitions are no-ops when repeated, so a
- * redelivered event changes nothing twice. A leg tagged `agent_id` naming an agent presence does
+ * redelivered event changes nothing twice; and an event that would put the agent on a call but is
+ * older (CALLS stream sequence) than one that changed them is ignored: delivered late (its ack
+ * lost, or retried after a failure), its call may have ended since. So acks need no round trip. A leg tagged `agent_id` naming an agent presence does
  * not know is parked (the directory has not fed that agent yet), after the other legs were
  * applied; any other leg of someone presence does not know is nobody's.
  */
@@ -77,6 +81,7 @@ export function callEventConsumer(
 ): Omit<ConsumerOptions, 'stream'> & { stream: typeof CALLS_STREAM } {
   const upChange = (callId: string, leg: callV1.Leg, tagged: boolean, at: Date): Change => ({
     tagged,
+    up: true,
     apply: (agent) => {
       const away = agent.state === AgentState.AGENT_STATE_AWAY || agent.state === AgentState.AGENT_STATE_OFFLINE;
       if (!tagged && away) return undefined;
@@ -113,7 +118,7 @@ export function callEventConsumer(
         });
       }
       for (const [agentId, { tagged, answered }] of ended) {
-        changes.set(agentId, { tagged, apply: (agent) => callEnded(agent, event.callId, answered, at) });
+        changes.set(agentId, { tagged, up: false, apply: (agent) => callEnded(agent, event.callId, answered, at) });
       }
     }
     return changes;
@@ -123,12 +128,18 @@ export function callEventConsumer(
     const tenantId = tenantOfSubject(message.subject);
     if (!tenantId) throw new PoisonMessageError(`subject ${message.subject} names no tenant`);
     const unknown: string[] = [];
+    const sequence = message.streamSequence;
     for (const [agentId, change] of changesOf(tenantId, message)) {
       let missing = false;
       await store.mutate(tenantId, agentId, (current) => {
-        if (current) return change.apply(current);
-        missing = change.tagged;
-        return undefined;
+        if (!current) {
+          missing = change.tagged;
+          return undefined;
+        }
+        const newest = Number(current.lastCallEventSequence);
+        if (change.up && sequence < newest) return undefined;
+        const next = change.apply(current);
+        return next && { ...next, lastCallEventSequence: String(Math.max(sequence, newest)) };
       });
       if (missing) unknown.push(agentId);
     }
@@ -148,5 +159,6 @@ export function callEventConsumer(
       allTenantsSubject('call', 'ended'),
     ],
     handler,
+    ack: 'fire-and-forget',
   };
 }

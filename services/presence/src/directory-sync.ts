@@ -88,7 +88,10 @@ export function sameProfile(agent: Agent, profile: Profile): boolean {
 export class DirectorySync {
   private readonly reloads = new KeyedCoalescer<number>();
   private readonly directory: DirectoryRpcClient;
-  /** Told each tenant change (the tenant, undefined when deleted): presence's privacy settings follow it. */
+  /**
+   * Told each tenant change — the tenant, or undefined when deleted or when the event may be stale
+   * (redelivered): forget the tenant's settings. Presence's privacy settings follow it.
+   */
   onTenantChanged?: (tenantId: string, tenant: directoryV1.Tenant | undefined) => void;
 
   constructor(
@@ -175,6 +178,8 @@ export class DirectorySync {
       filterSubjects: Object.keys(decoders).map((event) => allTenantsSubject('directory', event)),
       // Several events in hand at once, so a burst of one tenant's changes shares its reloads.
       concurrency: 32,
+      // A reload reads the whole tenant, so a repeat changes nothing: no round trip per ack.
+      ack: 'fire-and-forget',
       handler: async (message) => {
         const tenantId = tenantOfSubject(message.subject);
         const event = message.subject.split('.').at(-1) ?? '';
@@ -182,7 +187,12 @@ export class DirectorySync {
         if (!tenantId || !decode) throw new PoisonMessageError(`unexpected directory event on ${message.subject}`);
         // A payload that does not decode is parked; the reload itself needs nothing from it.
         const payload = decode(message);
-        if (event === 'tenant_changed') this.onTenantChanged?.(tenantId, (payload as TenantChanged).tenant);
+        // Handlers start in delivery order, so first deliveries apply in the stream's order; a
+        // redelivery may be older than a change already applied: it only makes the setting be
+        // asked of the directory again.
+        if (event === 'tenant_changed') {
+          this.onTenantChanged?.(tenantId, message.deliveryCount === 1 ? (payload as TenantChanged).tenant : undefined);
+        }
         await this.syncTenant(tenantId);
       },
     };

@@ -1,9 +1,18 @@
 import * as grpc from '@grpc/grpc-js';
 import { CallEvents, DLQ_STREAM } from '@switchboard/events';
 import { callV1, presenceV1 } from '@switchboard/proto';
-import { GrpcStatusError, natsRpcClient, newEventMeta, publishEvent } from '@switchboard/service-kit';
+import {
+  GrpcStatusError,
+  createLogger,
+  natsRpcClient,
+  newEventMeta,
+  publishEvent,
+  type DeliveredMessage,
+} from '@switchboard/service-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TOKENS, adminApi, startHarness, type Harness } from '../test/harness.js';
+import { BUCKET, TOKENS, adminApi, startHarness, type Harness } from '../test/harness.js';
+import { AgentStore } from './agent-store.js';
+import { callEventConsumer } from './call-events.js';
 import { PRESENCE_RESERVATION_DEFINITION, presenceRpcSubject } from '@switchboard/rpc-clients';
 
 const { AgentState, Strategy } = presenceV1;
@@ -708,5 +717,79 @@ describe('availability on every call of a staff member', () => {
     const ada = presenceV1.Agent.decode((await h.kv.get(`${tenantId}.ada`))!.value);
     expect(ada.state).toBe(AgentState.AGENT_STATE_AWAY);
     await publishEnded(tenantId, 'marker-1', [marker]);
+  });
+});
+
+describe('late call events', () => {
+  it('ignores a redelivered event that would put the agent back on a call that has ended since', async () => {
+    const tenantId = 't-late';
+    await tenantWith(tenantId, [{ id: 'eve', departments: [['registry', 0]] }]);
+    const store = await AgentStore.open(h.bus, {
+      bucket: BUCKET,
+      replicas: 1,
+      logger: createLogger({ service: 'test', level: 'silent' }),
+    });
+    try {
+      const { handler } = callEventConsumer(store);
+      const leg = answeredLeg({ kind: LegKind.LEG_KIND_INTERNAL, endpoint: 'PJSIP/desk', tags: { staff_id: 'eve' } });
+      /** A delivery as the kit hands it over, at a CALLS stream sequence. */
+      const delivered = (
+        event: 'leg_updated' | 'ended',
+        streamSequence: number,
+        deliveryCount: number,
+        data: Uint8Array,
+      ) =>
+        ({
+          subject: `sb.${tenantId}.call.${event}`,
+          data,
+          headers: undefined,
+          deliveryCount,
+          streamSequence,
+          decode: (type) => type.codec.decode(data),
+        }) as DeliveredMessage;
+      const up = (callId: string, sequence: number, deliveryCount = 1) =>
+        handler(
+          delivered(
+            'leg_updated',
+            sequence,
+            deliveryCount,
+            callV1.CallLegUpdated.encode({ meta: newEventMeta(tenantId, 'test'), callId, leg, bridged: true }).finish(),
+          ),
+        );
+      const ended = (callId: string, sequence: number) =>
+        handler(
+          delivered(
+            'ended',
+            sequence,
+            1,
+            callV1.CallEnded.encode(
+              callV1.CallEnded.fromPartial({
+                meta: newEventMeta(tenantId, 'test'),
+                callId,
+                legs: [{ ...leg, state: LegState.LEG_STATE_ENDED, endedAt: new Date() }],
+              }),
+            ).finish(),
+          ),
+        );
+      const state = async () => {
+        await store.catchUp();
+        return store.get(tenantId, 'eve')!.agent;
+      };
+      await up('call-x', 10);
+      expect(await state()).toMatchObject({ state: AgentState.AGENT_STATE_ON_CALL, lastCallEventSequence: '10' });
+      await ended('call-x', 11);
+      await up('call-y', 12);
+      await ended('call-y', 13);
+      expect(await state()).toMatchObject({ state: AgentState.AGENT_STATE_AVAILABLE, lastEndedCallId: 'call-y' });
+      // call-x's answer again (its ack was lost): its call is over, the agent stays free.
+      await up('call-x', 10, 2);
+      expect(await state()).toMatchObject({ state: AgentState.AGENT_STATE_AVAILABLE, lastCallEventSequence: '13' });
+      // A new call's answer still counts.
+      await up('call-z', 14);
+      expect((await state()).state).toBe(AgentState.AGENT_STATE_ON_CALL);
+      await ended('call-z', 15);
+    } finally {
+      store.close();
+    }
   });
 });

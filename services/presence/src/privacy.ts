@@ -32,6 +32,7 @@ export function withoutCallFigures(agent: Agent): Agent {
     lastEndedCallId: '',
     phoneBusyUntil: undefined,
     otherCallIds: [],
+    lastCallEventSequence: '0',
   };
 }
 
@@ -79,7 +80,7 @@ export class StatisticsPrivacy {
     return this.aggregateOnlyTenants.get(tenantId);
   }
 
-  /** From the directory's tenant_changed event: the tenant's new setting (undefined: deleted, forget it). */
+  /** From the directory's tenant_changed event: the tenant's new setting (undefined: deleted or not sure, forget it). */
   update(tenantId: string, aggregateOnly: boolean | undefined): void {
     if (aggregateOnly === undefined) this.aggregateOnlyTenants.delete(tenantId);
     else this.aggregateOnlyTenants.set(tenantId, aggregateOnly);

@@ -236,6 +236,12 @@ export interface Agent {
    * a queue call): when the assignment's call ends, the agent stays ON_CALL for the next of them.
    */
   otherCallIds: string[];
+  /**
+   * The CALLS stream sequence of the newest call event that changed the agent. A call event older
+   * than it that would put the agent on a call is a late redelivery (its call may have ended since)
+   * and changes nothing.
+   */
+  lastCallEventSequence: string;
 }
 
 export interface Agent_LastReservedAtEntry {
@@ -760,6 +766,7 @@ function createBaseAgent(): Agent {
     lastEndedCallId: "",
     phoneBusyUntil: undefined,
     otherCallIds: [],
+    lastCallEventSequence: "0",
   };
 }
 
@@ -815,6 +822,9 @@ export const Agent: MessageFns<Agent> = {
     }
     for (const v of message.otherCallIds) {
       writer.uint32(138).string(v!);
+    }
+    if (message.lastCallEventSequence !== "0") {
+      writer.uint32(144).int64(message.lastCallEventSequence);
     }
     return writer;
   },
@@ -971,6 +981,14 @@ export const Agent: MessageFns<Agent> = {
             message.otherCallIds.push(reader.string());
             continue;
           }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.lastCallEventSequence = reader.int64().toString();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1076,6 +1094,11 @@ export const Agent: MessageFns<Agent> = {
         : globalThis.Array.isArray(object?.other_call_ids)
         ? object.other_call_ids.map((e: any) => globalThis.String(e))
         : [],
+      lastCallEventSequence: isSet(object.lastCallEventSequence)
+        ? globalThis.String(object.lastCallEventSequence)
+        : isSet(object.last_call_event_sequence)
+        ? globalThis.String(object.last_call_event_sequence)
+        : "0",
     };
   },
 
@@ -1138,6 +1161,9 @@ export const Agent: MessageFns<Agent> = {
     if (message.otherCallIds?.length) {
       obj.otherCallIds = message.otherCallIds;
     }
+    if (message.lastCallEventSequence !== "0") {
+      obj.lastCallEventSequence = message.lastCallEventSequence;
+    }
     return obj;
   },
 
@@ -1173,6 +1199,7 @@ export const Agent: MessageFns<Agent> = {
     message.lastEndedCallId = object.lastEndedCallId ?? "";
     message.phoneBusyUntil = object.phoneBusyUntil ?? undefined;
     message.otherCallIds = object.otherCallIds?.map((e) => e) || [];
+    message.lastCallEventSequence = object.lastCallEventSequence ?? "0";
     return message;
   },
 };
