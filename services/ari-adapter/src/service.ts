@@ -90,6 +90,8 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
       requestTimeoutMs: config.ARI_REQUEST_TIMEOUT_MS,
       metrics,
     });
+    // Registered first, so it runs last: the other hooks may still send ARI requests.
+    onShutdown(() => ari.close());
     const objm = new Objm(nats!.connection);
     const inbox = await objm.create(FAX_INBOX_BUCKET);
     const voicemailInbox = await objm.create(VOICEMAIL_INBOX_BUCKET);
@@ -172,10 +174,7 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
     addReadinessCheck('stasis-app', () => link.holdsApp);
     // Also while shutdown drains: calls whose channels vanished must still end for it to finish.
     reconciler.start(config.RECONCILE_INTERVAL_MS);
-    onShutdown(async () => {
-      link.close();
-      await ari.close();
-    });
+    onShutdown(() => link.close());
     // Hooks run last-added first: the timer stops before the link closes.
     onShutdown(() => reconciler.stop());
 
