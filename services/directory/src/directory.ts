@@ -45,9 +45,9 @@ const SINGULAR: Record<EntityKind, string> = {
  * The directory's operations. Every write validates the whole tenant as it would be afterwards
  * (schema and references), writes MongoDB, then writes the tenant's snapshot to the
  * `directory-snapshots` bucket (what routing follows; reading the tenant for it refreshes this
- * replica's cache) and publishes the change event, on which other replicas refresh theirs. Writes that add or remove devices bring
- * the devices' SIP credentials along before the event, so whoever provisions them re-reads the
- * final state.
+ * replica's cache) and publishes the change event, on which other replicas refresh theirs.
+ * Writes that add or remove devices bring the devices' SIP credentials along before the event,
+ * so whoever provisions them re-reads the final state.
  */
 export class Directory {
   private readonly reloads = new Map<string, Promise<void>>();
@@ -77,20 +77,27 @@ export class Directory {
   /**
    * Loads every tenant and forgets those that no longer exist, through their snapshots: each whose
    * content is missing or differs in the bucket is written, so one a failed or lost write left
-   * behind heals.
+   * behind heals. A snapshot that cannot be written (too large, NATS away) does not keep the other
+   * tenants from loading: the tenant is loaded into the cache anyway and named in the answer.
    */
-  async loadAll(): Promise<void> {
+  async loadAll(): Promise<Array<{ tenantId: string; error: unknown }>> {
+    const failures: Array<{ tenantId: string; error: unknown }> = [];
+    const load = async (tenantId: string) => {
+      try {
+        await this.snapshots.publish(tenantId);
+      } catch (error) {
+        failures.push({ tenantId, error });
+        await this.refresh(tenantId);
+      }
+    };
     const tenantIds = await this.store.tenantIds();
-    for (const tenantId of tenantIds) {
-      await this.snapshots.publish(tenantId);
-    }
+    for (const tenantId of tenantIds) await load(tenantId);
     // Tenants missing from the list are reloaded too (the load finds none and drops them) rather
     // than dropped here, which could drop one created after the list was read.
     for (const tenantId of this.cache.tenantIds()) {
-      if (!tenantIds.includes(tenantId)) {
-        await this.snapshots.publish(tenantId);
-      }
+      if (!tenantIds.includes(tenantId)) await load(tenantId);
     }
+    return failures;
   }
 
   /**

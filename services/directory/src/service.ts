@@ -57,7 +57,12 @@ export const directoryService: ServiceDefinition<typeof directoryConfigSchema> =
         maxPayload: () => nats.connection.info?.max_payload ?? 1024 * 1024,
       },
     );
-    await directory.loadAll();
+    const loadAll = async () => {
+      for (const { tenantId, error } of await directory.loadAll()) {
+        logger.error({ err: error, tenantId }, 'tenant snapshot not written; readers keep the one they have');
+      }
+    };
+    await loadAll();
     // Every service's audit entries, this one's included, land in the directory's log.
     await context.consume(auditConsumer(directory.audit));
     logger.info({ tenants: directory.cache.tenantIds().length }, 'directory loaded');
@@ -115,7 +120,7 @@ export const directoryService: ServiceDefinition<typeof directoryConfigSchema> =
     let reloading: Promise<void> = Promise.resolve();
     const timer = setInterval(() => {
       reloading = context.track(
-        directory.loadAll().catch((error: unknown) => logger.error({ err: error }, 'directory reload failed')),
+        loadAll().catch((error: unknown) => logger.error({ err: error }, 'directory reload failed')),
       );
     }, config.DIRECTORY_RELOAD_INTERVAL_MS);
     timer.unref();
