@@ -173,6 +173,13 @@ export class Presence {
         return this.serial.run(`${request.tenantId}.${request.departmentId}`, () => this.reserveAgents(request));
       },
       confirm: async (request) => {
+        // Confirmed already (the answered leg's event came first): a reservation never goes back
+        // to ringing, so nothing newer could make Confirm change anything — no check against the
+        // bucket.
+        const cached = this.store.get(checkId('tenant_id', request.tenantId), checkId('agent_id', request.agentId));
+        if (cached && transitions.confirmed(cached.agent, request.reservationId)) {
+          return { agent: cached.agent };
+        }
         const now = this.now();
         const { agent } = await this.change(request.tenantId, request.agentId, (current) =>
           transitions.confirm(current, request.reservationId, now),

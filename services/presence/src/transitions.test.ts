@@ -5,6 +5,7 @@ import {
   callAnswered,
   callEnded,
   confirm,
+  confirmed,
   deadlineOf,
   expire,
   newAgent,
@@ -59,6 +60,11 @@ describe('agent transitions', () => {
     });
     expect(deadlineOf(byEvent)).toBeUndefined();
     expect(confirm(byEvent, 'r1', at(3))).toBeUndefined();
+    expect([confirmed(ringing, 'r1'), confirmed(byEvent, 'r1'), confirmed(byEvent, 'r2')]).toEqual([
+      false,
+      true,
+      false,
+    ]);
     expect(callAnswered(confirm(ringing, 'r1', at(2))!, 'call-1', 'registry', at(3))).toBeUndefined();
     // Not the call the agent rings for (another caller's leg): no reservation taken over.
     expect(callAnswered(ringing, 'call-2', '', at(2))?.assignment).toMatchObject({

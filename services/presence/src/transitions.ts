@@ -170,6 +170,11 @@ export function confirm(agent: Agent, reservationId: string, now: Date): Agent |
   return answered(agent, now);
 }
 
+/** On the call under this reservation already: Confirm has nothing left to do. */
+export function confirmed(agent: Agent, reservationId: string): boolean {
+  return holds(agent, reservationId) && agent.state === AgentState.AGENT_STATE_ON_CALL;
+}
+
 export function renew(agent: Agent, reservationId: string, leaseMs: number, now: Date): Agent {
   if (!holds(agent, reservationId) || agent.state !== AgentState.AGENT_STATE_RINGING) {
     throw notHeld(agent, reservationId);
