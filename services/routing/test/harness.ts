@@ -1,14 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { Kvm, KvWatchInclude } from '@nats-io/kv';
-import { ariAdapter } from '@switchboard/ari-adapter';
 import { startAriSim, type AriSim, type EndpointBehavior } from '@switchboard/ari-sim';
-import { directoryService } from '@switchboard/directory';
 import { CALLS_STREAM, CallEvents } from '@switchboard/events';
-import { ivrService } from '@switchboard/ivr';
-import { presenceService } from '@switchboard/presence';
 import {
   callControlV1,
   type callV1,
@@ -17,11 +16,13 @@ import {
   presenceV1,
   routingV1,
 } from '@switchboard/proto';
-import { connectNats, createLogger, runService, type NatsHandle, type RunningService } from '@switchboard/service-kit';
+import { connectNats, createLogger, type NatsHandle } from '@switchboard/service-kit';
+import { spawnService, type ServiceName, type ServiceProcess } from '@switchboard/stack';
 import { startMongo, startNats, type MongoServer, type NatsServer, TESTER, testTokens } from '@switchboard/testkit';
 
-// The whole call path on loopback: NATS, FerretDB, the ARI emulator, the adapter, directory, ivr
-// and presence in this process, and routing as child processes (so a test can SIGKILL one).
+// The whole call path on loopback: NATS, FerretDB and the ARI emulator in this process; the
+// adapter, directory, ivr and presence as child processes from their built dist (a service never
+// imports another), and routing as child processes too (so a test can SIGKILL one).
 
 export const TENANT = 't-route';
 export const ADAPTER_ID = 'pbx-route';
@@ -125,8 +126,8 @@ export interface Stack {
   /** Call ids of the Dial commands routing sent, in the order it sent them. */
   dials: string[];
   routing: RoutingProcess[];
-  /** The in-process ivr service (a test may stop it). */
-  ivrService: RunningService;
+  /** The ivr service's process (a test may stop it; the reason is for the reader). */
+  ivrService: { shutdown(reason: string): Promise<void> };
   directory: ReturnType<typeof directoryApi>;
   ivr: ReturnType<typeof ivrApi>;
   presence: ReturnType<typeof presenceApi>;
@@ -189,7 +190,10 @@ export interface StackOptions {
   replicas: number;
   timeScale: number;
   endpoints?: Record<string, EndpointBehavior>;
-  /** Extra environment of the routing processes (e.g. an OTLP endpoint). */
+  /**
+   * Extra environment of the routing processes (e.g. an OTLP endpoint). Its `OTEL_*` entries go to
+   * the adapter too: a call's trace starts there, and routing's flow continues it.
+   */
   routingEnv?: Record<string, string>;
 }
 
@@ -222,30 +226,48 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       endpoints: options.endpoints ?? {},
     });
     stops.push(() => sim.stop());
-    const services: RunningService[] = [];
-    const start = async (definition: Parameters<typeof runService>[0], extra: Record<string, string>) => {
-      const service = await runService(definition, {
-        handleSignals: false,
-        env: { ...env(extra), ...nats.env(definition.name) },
+    const telemetry = Object.fromEntries(
+      Object.entries(options.routingEnv ?? {}).filter(([name]) => name.startsWith('OTEL_')),
+    );
+    const logDir = await mkdtemp(path.join(tmpdir(), 'sb-routing-test-'));
+    const start = async (name: ServiceName, extra: Record<string, string>): Promise<ServiceProcess> => {
+      const service = await spawnService({
+        name,
+        replica: 0,
+        // `info`: the start waits for the kit's ready line. Logs go to files in logDir, kept for a look
+        // after a failure (as libs/stack keeps its own).
+        env: {
+          ...env(extra),
+          ...nats.env(name),
+          LOG_LEVEL: 'info',
+          OTEL_SERVICE_NAME: name,
+          ...(name === 'ari-adapter' ? telemetry : {}),
+        },
+        logDir,
+        readyTimeoutMs: 60_000,
       });
-      stops.push(() => service.shutdown('test over'));
-      services.push(service);
+      stops.push(() => service.stop());
       return service;
     };
-    await start(ariAdapter, {
-      ARI_URL: sim.url,
-      ARI_USERNAME: 'switchboard',
-      ARI_PASSWORD: 'ari-secret',
-      ADAPTER_ID,
-      // Calls from the emulator's trunk channels with `outbound` args fall to the fallback tenant.
-      NUMBER_PLAN: JSON.stringify({
-        fallbackTenant: TENANT,
-        tenants: [{ tenantId: TENANT, numberPrefixes: ['+4946247'] }],
+    const starts = [
+      start('ari-adapter', {
+        ARI_URL: sim.url,
+        ARI_USERNAME: 'switchboard',
+        ARI_PASSWORD: 'ari-secret',
+        ADAPTER_ID,
+        // Calls from the emulator's trunk channels with `outbound` args fall to the fallback tenant.
+        NUMBER_PLAN: JSON.stringify({
+          fallbackTenant: TENANT,
+          tenants: [{ tenantId: TENANT, numberPrefixes: ['+4946247'] }],
+        }),
       }),
-    });
-    const directory = await start(directoryService as never, { MONGO_URL: mongo.url, MONGO_DB: 'routing_directory' });
-    const ivr = await start(ivrService as never, { MONGO_URL: mongo.url, MONGO_DB: 'routing_ivr' });
-    const presence = await start(presenceService as never, { PRESENCE_LEASE_SECONDS: '30' });
+      start('directory', { MONGO_URL: mongo.url, MONGO_DB: 'routing_directory' }),
+      start('ivr', { MONGO_URL: mongo.url, MONGO_DB: 'routing_ivr' }),
+      start('presence', { PRESENCE_LEASE_SECONDS: '30' }),
+    ] as const;
+    // Side by side; every start settles first, so when one fails `stop` reaches each that started.
+    await Promise.allSettled(starts);
+    const [, directory, ivr, presence] = await Promise.all(starts);
 
     const bus = await connectNats({
       url: nats.url,
@@ -266,7 +288,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     const auth = TOKENS;
     const token = await auth.token({ subject: 'routing-test', tenantId: TENANT, role: 'admin' });
-    const address = (service: RunningService) => `127.0.0.1:${service.grpcPort}`;
+    const address = (service: ServiceProcess) => `127.0.0.1:${service.grpcPort}`;
     const insecure = grpc.credentials.createInsecure();
     const directoryClient = new directoryServiceV1.DirectoryServiceClient(address(directory), insecure);
     const ivrClient = new ivrServiceV1.IvrServiceClient(address(ivr), insecure);
@@ -377,7 +399,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       log,
       dials,
       routing,
-      ivrService: ivr,
+      ivrService: { shutdown: () => ivr.stop() },
       directory: directoryApi(directoryClient, token),
       ivr: ivrApi(ivrClient, token),
       presence: presenceApi(presenceClient, token),
