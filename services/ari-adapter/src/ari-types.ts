@@ -52,18 +52,15 @@ function recording() {
 }
 
 type Schemas = typeof schemas;
-export type AriEventType = keyof Schemas;
+type AriEventType = keyof Schemas;
 /** A handled event: its fields checked, `type` telling which. */
 export type AriEvent = { [K in AriEventType]: z.infer<Schemas[K]> & { type: K } }[AriEventType];
 export type AriEventOf<K extends AriEventType> = Extract<AriEvent, { type: K }>;
 
-export type StasisStartEvent = AriEventOf<'StasisStart'>;
+type StasisStartEvent = AriEventOf<'StasisStart'>;
 export type RecordingEvent = AriEventOf<'RecordingStarted' | 'RecordingFinished' | 'RecordingFailed'>;
 
-/** The events the adapter acts on; every other type on the WebSocket is skipped unread. */
-export const HANDLED_EVENTS = Object.keys(schemas) as AriEventType[];
-
-export type DecodedMessage =
+type DecodedMessage =
   | { kind: 'event'; event: AriEvent }
   /** A type the adapter does not act on (ChannelVarset, ChannelDialplan, Bridge…, …): nothing to do. */
   | { kind: 'skipped'; type: string }
