@@ -28,5 +28,3 @@ export const faxConfigSchema = z.object({
   /** How often callers' numbers past the tenant's privacy retention days are shortened (ms). */
   PRIVACY_SWEEP_INTERVAL_MS: positiveInt.default(60 * 60 * 1_000),
 });
-
-export type FaxConfig = z.infer<typeof faxConfigSchema>;

@@ -126,8 +126,6 @@ export const tariffInputSchema = z
     });
   });
 
-export type TariffInput = z.infer<typeof tariffInputSchema>;
-
 export class TariffValidationError extends Error {
   override readonly name = 'TariffValidationError';
   constructor(readonly issues: readonly string[]) {
