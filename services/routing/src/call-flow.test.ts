@@ -1,4 +1,5 @@
 import { Kvm } from '@nats-io/kv';
+import { KV_BUCKETS } from '@switchboard/events';
 import { callControlV1, callV1, presenceV1 } from '@switchboard/proto';
 import { eventually, recordSpans, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -346,6 +347,12 @@ describe('routing a call', () => {
     await stack.waitForQueue('rueckwunsch', (size) => size === 1);
     const pressing = await stack.call({ from: citizen, to: NUMBERS.callbackKey });
     await stack.waitForQueue('rueckwunsch', (size) => size === 2);
+    // The key once the caller heard it offered (a key pressed before works too, unannounced).
+    await eventually(
+      () => (stack.sim.getCall(pressing)?.playbacks.includes(sound('callback-offer-5')) ? true : undefined),
+      'the callback offer played',
+      20_000,
+    );
     stack.sim.pressDigits(pressing, '5');
     await ended(pressing);
     expect(stack.sim.getCall(pressing)?.playbacks).toEqual(
@@ -677,6 +684,10 @@ describe('routing a call', () => {
   // Last: it stops the ivr service.
   it('sends a caller to the fallback department when the IVR service does not answer', async () => {
     await stack.ivrService.shutdown('the IVR is down');
+    // Routing evaluates the menus it mirrors itself; only a tenant whose menus it lacks (no
+    // snapshot yet) asks the ivr service, which is down now.
+    const menus = await new Kvm(stack.bus.js).open(KV_BUCKETS.ivrMenus);
+    await menus.purge(TENANT);
     const callId = await stack.call({ from: CITIZEN, to: NUMBERS.ivr });
     const leg = await stack.log.waitUntil('the fallback agent answered', () => answeredAgent(callId));
     expect(leg.tags).toMatchObject({ agent_id: 'f-1', department_id: 'fallback' });

@@ -3,11 +3,10 @@ import type { KV, KvEntry } from '@nats-io/kv';
 import { openState } from '@switchboard/opening-hours';
 import { callV1 } from '@switchboard/proto';
 import { recordOutboundDenied, type Logger } from '@switchboard/service-kit';
-import type { FlowClients } from './clients.js';
+import type { FlowClients, TenantViews } from './clients.js';
 import type { RoutingConfig } from './config.js';
 import { queueKey, type DepartmentQueues } from './department-queue.js';
 import { routingMetrics } from './metrics.js';
-import type { TenantDirectory } from './tenant-directory.js';
 
 const { LegDisposition } = callV1;
 
@@ -61,7 +60,7 @@ export interface CallbackWorkerDeps {
   callbacks: KV;
   /** Bucket holding the worker lease: one replica at a time dials callbacks. */
   leases: KV;
-  directory: TenantDirectory;
+  directory: TenantViews;
   clients: FlowClients;
   queues: DepartmentQueues;
 }
@@ -135,7 +134,7 @@ export class CallbackWorker {
     const tenantId = request.tenantId;
     // Open by the same copy of the directory the call flow decides by: a callback dialled while
     // that copy still has the department closed would only hear the closed notice.
-    let view: Awaited<ReturnType<TenantDirectory['get']>>;
+    let view: Awaited<ReturnType<TenantViews['get']>>;
     try {
       view = await this.deps.directory.get(tenantId);
     } catch (error) {

@@ -2,39 +2,51 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { callControlSubject } from '@switchboard/events';
 import { callControlV1, ivrServiceV1 } from '@switchboard/proto';
-import {
-  directoryRpcClient,
-  ivrRpcSubject,
-  presenceRpcClient,
-  type DirectoryRpcClient,
-  type PresenceRpcClient,
-} from '@switchboard/rpc-clients';
+import { ivrRpcSubject, presenceRpcClient, type PresenceRpcClient } from '@switchboard/rpc-clients';
 import { GrpcStatusError, natsRpcClient, type NatsHandle, type RpcClient } from '@switchboard/service-kit';
+import type { DirectoryLookups } from './directory-lookups.js';
+import type { MenuStepClient } from './menus.js';
+import type { TenantView } from './tenant-directory.js';
 
-// The services a call's flow talks to, all over NATS request/reply (the hot path).
+// What a call's flow asks: the directory and the menus in memory (mirrored snapshots), presence
+// and the adapter over NATS request/reply (the requests that act).
 
 const { evaluateStep } = ivrServiceV1.IvrServiceService;
 const IVR_DEFINITION = { evaluateStep };
 
-export type IvrRpcClient = RpcClient<typeof IVR_DEFINITION>;
 export type CallControlClient = RpcClient<typeof callControlV1.CallControlServiceService>;
 
+/** Every tenant's view of the directory, the same object until the tenant's next snapshot. */
+export interface TenantViews {
+  get(tenantId: string): Promise<TenantView>;
+}
+
 export interface FlowClients {
-  directory: DirectoryRpcClient;
-  ivr: IvrRpcClient;
+  /** ResolveNumber and IsOpen, answered from the mirrored directory snapshot. */
+  directory: DirectoryLookups;
+  /** Menu steps, evaluated on the mirrored menus. */
+  ivr: MenuStepClient;
   presence: PresenceRpcClient;
   /** Call control of the adapter that owns the call; `timeoutMs` covers ringing for Dial/Forward. */
   control(adapterId: string, timeoutMs: number): CallControlClient;
 }
 
-export function flowClients(nats: NatsHandle, timeoutMs: number): FlowClients {
+/** ivr's EvaluateStep over NATS: only for a menu the mirror does not hold yet (menus.ts). */
+export function ivrRpcClient(nats: NatsHandle, timeoutMs: number): MenuStepClient {
+  return natsRpcClient(nats, {
+    definition: IVR_DEFINITION,
+    subjectFor: (method, request) => ivrRpcSubject(request.tenantId, method),
+    timeoutMs,
+  });
+}
+
+export function flowClients(
+  nats: NatsHandle,
+  timeoutMs: number,
+  inMemory: Pick<FlowClients, 'directory' | 'ivr'>,
+): FlowClients {
   return {
-    directory: directoryRpcClient(nats, timeoutMs),
-    ivr: natsRpcClient(nats, {
-      definition: IVR_DEFINITION,
-      subjectFor: (method, request) => ivrRpcSubject(request.tenantId, method),
-      timeoutMs,
-    }),
+    ...inMemory,
     presence: presenceRpcClient(nats, timeoutMs),
     control: (adapterId, commandTimeoutMs) =>
       natsRpcClient(nats, {

@@ -1,17 +1,21 @@
 import { Kvm } from '@nats-io/kv';
 import { CALLS_STREAM, DIRECTORY_STREAM } from '@switchboard/events';
 import { routingV1 } from '@switchboard/proto';
+import { openSnapshotBucket, snapshotRpcClient } from '@switchboard/directory-cache';
+import { MenuMirror } from '@switchboard/ivr-menus';
 import { directoryRpcClient, servePrivacyErase, startPrivacySweep } from '@switchboard/rpc-clients';
 import { grpcImplementation, type ServiceDefinition } from '@switchboard/service-kit';
 import { CallRouter } from './call-router.js';
 import { CallbackWorker } from './callback-worker.js';
 import { CallStateStore } from './call-state.js';
-import { flowClients } from './clients.js';
+import { flowClients, ivrRpcClient } from './clients.js';
 import { routingConfigSchema } from './config.js';
 import { DepartmentQueues } from './department-queue.js';
+import { directoryLookups } from './directory-lookups.js';
+import { mirroredMenuSteps } from './menus.js';
 import { RoutingPrivacy } from './privacy.js';
 import { routingApi } from './server.js';
-import { TenantDirectory } from './tenant-directory.js';
+import { SnapshotDirectory } from './tenant-directory.js';
 import { WaitEstimates } from './wait-estimates.js';
 import { routingPolicy } from './policy.js';
 
@@ -58,9 +62,19 @@ export const routingService: ServiceDefinition<typeof routingConfigSchema> = {
     onShutdown(() => queues.close());
     addReadinessCheck('routing-queue-watch', () => queues.following);
 
-    const clients = flowClients(nats, config.ROUTING_RPC_TIMEOUT_MS);
-    const directory = new TenantDirectory(clients.directory, logger);
-    onShutdown(directory.follow(nats));
+    // The directory and the menus in memory, from their owners' snapshots: no request per call
+    // for a number, opening hours or a key press.
+    const directory = new SnapshotDirectory(snapshotRpcClient(nats, config.ROUTING_RPC_TIMEOUT_MS), logger);
+    await directory.follow(await openSnapshotBucket(nats));
+    onShutdown(() => directory.stop());
+    addReadinessCheck('directory-snapshots', () => directory.following);
+    const menus = await MenuMirror.open(nats, { logger });
+    onShutdown(() => menus.stop());
+    addReadinessCheck('ivr-menus', () => menus.following);
+    const clients = flowClients(nats, config.ROUTING_RPC_TIMEOUT_MS, {
+      directory: directoryLookups(directory),
+      ivr: mirroredMenuSteps(menus, ivrRpcClient(nats, config.ROUTING_RPC_TIMEOUT_MS), logger),
+    });
 
     const router = new CallRouter({
       replicaId: config.ROUTING_REPLICA_ID,
@@ -102,18 +116,23 @@ export const routingService: ServiceDefinition<typeof routingConfigSchema> = {
       routingPolicy,
     );
 
+    // Both handlers are idempotent, so their acks need no round trip: a repeated call.ended finds
+    // the call ended (the cleanup's write is compare-and-set), a repeated call.started finds it
+    // bridged, handed off or ended and is acked without routing it again.
     await consume({
       stream: CALLS_STREAM,
       durable: 'routing-call-ended',
       filterSubjects: ['sb.*.call.ended'],
       handler: (message) => router.onCallEnded(message),
       concurrency: 16,
+      ack: 'fire-and-forget',
     });
     await consume({
       stream: CALLS_STREAM,
       durable: 'routing-calls',
       filterSubjects: ['sb.*.call.started'],
       handler: (message) => router.onCallStarted(message),
+      ack: 'fire-and-forget',
       ackWaitMs: config.ROUTING_ACK_WAIT_MS,
       concurrency: config.ROUTING_MAX_CALLS,
       maxDeliver: 20,

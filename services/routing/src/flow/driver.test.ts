@@ -4,10 +4,10 @@ import { connectNats, createLogger, type NatsHandle } from '@switchboard/service
 import { startNats, TESTER, type NatsServer } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallStateStore, type CallState } from '../call-state.js';
-import type { FlowClients } from '../clients.js';
+import type { FlowClients, TenantViews } from '../clients.js';
 import { routingConfigSchema } from '../config.js';
 import { DepartmentQueues } from '../department-queue.js';
-import { TenantView, type TenantDirectory } from '../tenant-directory.js';
+import { TenantView } from '../tenant-directory.js';
 import { WaitEstimates } from '../wait-estimates.js';
 import { Handover } from './call-end.js';
 import { CallFlow, type FlowDeps } from './driver.js';
@@ -154,7 +154,7 @@ beforeAll(async () => {
     logger,
     states,
     queues,
-    directory: { get: async () => view } as unknown as TenantDirectory,
+    directory: { get: async () => view } satisfies TenantViews,
     callbacks: await kvm.create('routing-callbacks', { history: 1 }),
     waits: new WaitEstimates({ windowMs: 60_000, minSamples: 2 }),
   };

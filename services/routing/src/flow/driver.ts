@@ -1,7 +1,14 @@
 import type { KV } from '@nats-io/kv';
 import type { callV1 } from '@switchboard/proto';
 import type { Logger } from '@switchboard/service-kit';
-import { commandId, hasStatus, NOT_FOUND, type CallControlClient, type FlowClients } from '../clients.js';
+import {
+  commandId,
+  hasStatus,
+  NOT_FOUND,
+  type CallControlClient,
+  type FlowClients,
+  type TenantViews,
+} from '../clients.js';
 import {
   heldReservations,
   StateConflictError,
@@ -12,7 +19,6 @@ import {
 import type { RoutingConfig } from '../config.js';
 import type { DepartmentQueues } from '../department-queue.js';
 import { routingMetrics } from '../metrics.js';
-import type { TenantDirectory } from '../tenant-directory.js';
 import type { WaitEstimates } from '../wait-estimates.js';
 import { announceAndHangUp, recordVoicemail } from './announce.js';
 import { connect, entry } from './entry.js';
@@ -30,7 +36,7 @@ export interface FlowDeps {
   logger: Logger;
   states: CallStateStore;
   queues: DepartmentQueues;
-  directory: TenantDirectory;
+  directory: TenantViews;
   clients: FlowClients;
   callbacks: KV;
   waits: WaitEstimates;
