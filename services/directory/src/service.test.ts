@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { Kvm } from '@nats-io/kv';
 import type { Subscription } from '@nats-io/nats-core';
 import { DirectoryModel, isOpen, openSnapshotBucket, resolveNumber } from '@switchboard/directory-cache';
 import { directoryEventsV1, directoryServiceV1, directorySnapshotV1, directoryV1 } from '@switchboard/proto';
@@ -14,6 +15,9 @@ import { parse } from 'yaml';
 import { renderDemoTenant } from '../test/demo-tenant.js';
 import { TOKENS, directoryApi, startDirectory, statusOf, token, type DirectoryApi } from '../test/harness.js';
 import { directoryRpcClient, directoryRpcSubject, type DirectoryRpcClient } from '@switchboard/rpc-clients';
+import { DirectoryCache } from './cache.js';
+import { Directory } from './directory.js';
+import { SnapshotTooLargeError } from './snapshot.js';
 import { DirectoryStore } from './store.js';
 
 const { EntryPointKind, NumberKind, Strategy, OverflowKind, Weekday } = directoryV1;
@@ -682,6 +686,27 @@ describe('snapshots in the directory-snapshots bucket', () => {
 
     await operator.deleteTenant({ tenantId: 't-snap' });
     expect(await snapshotOf('t-snap')).toBeUndefined();
+  });
+
+  it('loads every tenant at start even when their snapshots cannot be written, naming each', async () => {
+    // A replica with a bucket of its own (empty: every snapshot must be written) whose NATS server
+    // would take none; loadAll needs no events or credentials.
+    const replicaDirectory = new Directory(
+      new DirectoryStore(mongoClient.db(DB)),
+      new DirectoryCache(),
+      {} as never,
+      {} as never,
+      {} as never,
+      { kv: await new Kvm(caller.js).create('test-snapshots', { history: 1 }), maxPayload: () => 10 },
+    );
+    const failures = await replicaDirectory.loadAll();
+    const tenants = replicaDirectory.cache.tenantIds().sort();
+    expect(tenants).toEqual(expect.arrayContaining(['t-kropp', 't-test']));
+    expect(failures.map((failure) => failure.tenantId).sort()).toEqual(tenants);
+    expect(failures.every((failure) => failure.error instanceof SnapshotTooLargeError)).toBe(true);
+    expect(replicaDirectory.cache.get('t-kropp')?.model.resolve('+494624720')?.number.entryPoint?.target).toBe(
+      'main-menu',
+    );
   });
 
   it('writes a snapshot that went missing again on its periodic pass, as at start', async () => {
