@@ -1,6 +1,5 @@
 import type { KV } from '@nats-io/kv';
 import {
-  DirectoryCache,
   SnapshotMirror,
   openingHoursOf,
   scheduleOf,
@@ -10,14 +9,11 @@ import {
 import { checkOutbound, type OutboundDecision, type OutboundPolicy } from '@switchboard/numbering';
 import type { ClosingDay, OpeningInterval, Schedule } from '@switchboard/opening-hours';
 import { directoryV1 } from '@switchboard/proto';
-import type { DirectoryRpcClient } from '@switchboard/rpc-clients';
 import type { Logger } from '@switchboard/service-kit';
 
 // What routing needs of a tenant's directory, in memory: the directory's snapshot of the tenant
 // (KV bucket directory-snapshots, followed by libs/directory-cache's SnapshotMirror), turned into
 // this view once per snapshot (SnapshotDirectory). No per-call request leaves the process.
-// TenantDirectory, the copy loaded as JSON over ExportTenant, serves until routing's service.ts
-// follows the snapshots instead; then it goes.
 
 export interface DepartmentSettings {
   departmentId: string;
@@ -268,12 +264,5 @@ export class SnapshotDirectory {
   /** What ResolveNumber and IsOpen answer from (directory-lookups.ts). */
   async model(tenantId: string): Promise<DirectoryModel> {
     return (await this.mirror.get(tenantId)).model;
-  }
-}
-
-/** The tenant views loaded as JSON over ExportTenant on first use and after change events. */
-export class TenantDirectory extends DirectoryCache<TenantView, TenantDocument> {
-  constructor(rpc: DirectoryRpcClient, logger: Logger) {
-    super(rpc, logger, (tenantId, document) => new TenantView(tenantId, document));
   }
 }
