@@ -74,6 +74,10 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 - name: OTEL_EXPORTER_OTLP_ENDPOINT
   value: {{ . | quote }}
 {{- end }}
+- name: OTEL_TRACES_SAMPLER
+  value: {{ .root.Values.global.tracesSampler | quote }}
+- name: OTEL_TRACES_SAMPLER_ARG
+  value: {{ .root.Values.global.tracesSamplerRatio | quote }}
 - name: HTTP_PORT
   value: {{ .httpPort | quote }}
 - name: GRPC_PORT
