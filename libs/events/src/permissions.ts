@@ -110,9 +110,13 @@ export const NATS_RPC: Readonly<Record<string, NatsRpcService>> = {
     server: 'directory',
     serveSubject: (method) => rpcServeSubject('directory', method),
     callers: {
+      // Routing answers these from the tenant's snapshot in memory; the NATS methods stay for
+      // tools and for a routing replica of the release before.
       ResolveNumber: ['routing'],
       IsOpen: ['routing'],
-      // The directory cache of routing, fax and rating loads a tenant at start and on changes;
+      // A snapshot the directory-snapshots bucket does not hold yet (a tenant just created).
+      GetSnapshot: ['routing'],
+      // The directory cache of fax and rating loads a tenant at start and on changes; routing,
       // billing, fax and rating read a tenant's retention days for their privacy sweeps, presence
       // whether the tenant is in aggregate-only statistics mode.
       ExportTenant: ['routing', 'fax', 'rating', 'billing', 'presence'],
@@ -265,11 +269,11 @@ export const NATS_GRANTS: Readonly<Record<NatsIdentity, NatsGrant>> = {
     objectStores: { owns: [] },
   },
   routing: {
-    description: 'routes calls from call events; keeps call state, queues and callbacks in KV; watches presence',
-    streams: [CALLS_STREAM, DIRECTORY_STREAM, AUDIT_STREAM],
+    description: 'routes calls from call events; keeps call state, queues and callbacks in KV; follows read models',
+    streams: [CALLS_STREAM, AUDIT_STREAM],
     publishes: AUDITED,
     // Hang-ups and key presses reach the replica that waits for them at once.
-    subscribes: [allTenantsSubject('call', 'ended'), allTenantsSubject('call', 'dtmf_received'), DIRECTORY_CHANGES],
+    subscribes: [allTenantsSubject('call', 'ended'), allTenantsSubject('call', 'dtmf_received')],
     durables: [
       { stream: CALLS_STREAM, durable: 'routing-call-ended' },
       { stream: CALLS_STREAM, durable: 'routing-calls' },

@@ -1,5 +1,5 @@
 import { Kvm } from '@nats-io/kv';
-import { CALLS_STREAM, DIRECTORY_STREAM } from '@switchboard/events';
+import { CALLS_STREAM } from '@switchboard/events';
 import { routingV1 } from '@switchboard/proto';
 import { openSnapshotBucket, snapshotRpcClient } from '@switchboard/directory-cache';
 import { MenuMirror } from '@switchboard/ivr-menus';
@@ -24,7 +24,7 @@ export const routingService: ServiceDefinition<typeof routingConfigSchema> = {
   name: 'routing',
   version: '0.1.0',
   config: routingConfigSchema,
-  nats: { streams: [CALLS_STREAM, DIRECTORY_STREAM] },
+  nats: { streams: [CALLS_STREAM] },
   grpc: { reflectionProtos: ['switchboard/routing/v1/routing_service.proto'] },
   async start({ config, logger, nats: handle, grpc, consume, onShutdown, addReadinessCheck, track }) {
     const nats = handle!;
