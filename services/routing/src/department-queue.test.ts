@@ -56,7 +56,7 @@ describe('waking waiting callers on a change of an agent', () => {
     const woken: string[] = [];
     const never = new AbortController().signal;
     const waitIn = (department: string) =>
-      wakeups.wait('t1', department, 60_000, never).then(() => woken.push(department));
+      wakeups.wait('t1', department, `t1.${department}.1-c`, 60_000, never).then(() => woken.push(department));
     const inA = waitIn('a');
     const inB = waitIn('b');
     for (const department of departmentsToWake(agentEntry(['a'], AGENT_STATE_AVAILABLE)) ?? [])
@@ -67,5 +67,33 @@ describe('waking waiting callers on a change of an agent', () => {
     wakeups.wakeTenant('t1');
     await inB;
     expect(woken).toEqual(['a', 'b']);
+  });
+});
+
+describe('waking the caller a change may let reserve', () => {
+  it('wakes only the named caller of a department; the others wait for their retry or a wake of all', async () => {
+    const wakeups = new Wakeups();
+    const woken: string[] = [];
+    const never = new AbortController().signal;
+    const waitAs = (key: string) => wakeups.wait('t1', 'a', key, 60_000, never).then(() => woken.push(key));
+    const first = waitAs('k1');
+    const second = waitAs('k2');
+    wakeups.wake('t1', 'a', 'k1');
+    await first;
+    expect(woken).toEqual(['k1']);
+    // A key nobody waits under wakes nobody.
+    wakeups.wake('t1', 'a', 'k9');
+    wakeups.wake('t1', 'a');
+    await second;
+    expect(woken).toEqual(['k1', 'k2']);
+  });
+
+  it('ends a wait at its timeout or when its signal aborts', async () => {
+    const wakeups = new Wakeups();
+    const aborting = new AbortController();
+    const aborted = wakeups.wait('t1', 'a', 'k1', 60_000, aborting.signal);
+    aborting.abort();
+    await aborted;
+    await wakeups.wait('t1', 'a', 'k2', 10, new AbortController().signal);
   });
 });

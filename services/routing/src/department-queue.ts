@@ -66,45 +66,58 @@ export function departmentsToWake(entry: Pick<KvEntry, 'operation' | 'value'>): 
 
 type Waiter = () => void;
 
-/** Callers waiting for a change, by `<tenant>.<department>`. */
+/**
+ * Callers waiting for a change, by `<tenant>.<department>` and queue key. A change wakes only the
+ * caller it can let reserve (the first one not ringing), not the whole queue: with hundreds
+ * waiting, waking everyone at every change cost each of them a position look-up per change.
+ * The others look again at their periodic retry (position announcements, a lost queue entry).
+ */
 export class Wakeups {
-  private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly waiters = new Map<string, Map<string, Waiter>>();
 
-  /** Wakes the department's waiting callers. */
-  wake(tenantId: string, departmentId: string): void {
-    this.wakeScope(`${tenantId}.${departmentId}`);
+  /** Wakes the caller with queue key `key` in the department, or every one of its callers. */
+  wake(tenantId: string, departmentId: string, key?: string): void {
+    const scope = `${tenantId}.${departmentId}`;
+    const waiting = this.waiters.get(scope);
+    if (!waiting) return;
+    if (key === undefined) {
+      this.waiters.delete(scope);
+      for (const waiter of waiting.values()) waiter();
+      return;
+    }
+    waiting.get(key)?.();
   }
 
   /** Wakes every waiting caller of the tenant. */
   wakeTenant(tenantId: string): void {
     const prefix = `${tenantId}.`;
-    for (const scope of [...this.waiters.keys()]) if (scope.startsWith(prefix)) this.wakeScope(scope);
+    for (const scope of [...this.waiters.keys()]) {
+      const [, departmentId] = scope.split('.');
+      if (scope.startsWith(prefix) && departmentId) this.wake(tenantId, departmentId);
+    }
   }
 
-  /** Resolves on the department's next wake-up, after `timeoutMs` at the latest, or when `signal` aborts. */
-  wait(tenantId: string, departmentId: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
+  /** Resolves when the caller `key` is woken, after `timeoutMs` at the latest, or when `signal` aborts. */
+  wait(tenantId: string, departmentId: string, key: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
     if (signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const scope = `${tenantId}.${departmentId}`;
       const done = () => {
         clearTimeout(timer);
         signal.removeEventListener('abort', done);
-        this.waiters.get(scope)?.delete(done);
+        const waiting = this.waiters.get(scope);
+        if (waiting?.get(key) === done) {
+          waiting.delete(key);
+          if (waiting.size === 0) this.waiters.delete(scope);
+        }
         resolve();
       };
       const timer = setTimeout(done, timeoutMs);
       signal.addEventListener('abort', done);
-      let set = this.waiters.get(scope);
-      if (!set) this.waiters.set(scope, (set = new Set()));
-      set.add(done);
+      let waiting = this.waiters.get(scope);
+      if (!waiting) this.waiters.set(scope, (waiting = new Map()));
+      waiting.set(key, done);
     });
-  }
-
-  private wakeScope(scope: string): void {
-    const waiting = this.waiters.get(scope);
-    if (!waiting) return;
-    this.waiters.delete(scope);
-    for (const waiter of waiting) waiter();
   }
 }
 
@@ -169,7 +182,7 @@ export class DepartmentQueues {
           this.wakeups.wakeTenant(tenantId);
           continue;
         }
-        for (const departmentId of departments) this.wakeups.wake(tenantId, departmentId);
+        for (const departmentId of departments) this.wakeHead(tenantId, departmentId);
       }
     })().catch((error: unknown) => this.logger.error({ err: error }, 'presence KV watch failed'));
   }
@@ -191,25 +204,34 @@ export class DepartmentQueues {
         this.logger.error({ err: error, key: entry.key }, 'undecodable queue entry; ignored');
       }
     }
-    this.wakeups.wake(tenantId, departmentId);
+    this.wakeHead(tenantId, departmentId);
+  }
+
+  /** Wakes the department's first caller not ringing: the one a change may let reserve. */
+  private wakeHead(tenantId: string, departmentId: string): void {
+    const head = this.entries(tenantId, departmentId).find((entry) => !entry.ringing);
+    if (head) this.wakeups.wake(tenantId, departmentId, head.key);
   }
 
   async put(tenantId: string, departmentId: string, entry: QueueEntry): Promise<void> {
     const { key, ...value } = entry;
     await this.kv.put(key, JSON.stringify(value));
-    // Our own write is in the mirror at once, not only when the watch delivers it.
+    // Our own write is in the mirror at once, not only when the watch delivers it; a caller now
+    // ringing lets the next one reserve without waiting for the write to come back by the watch.
     const department = `${tenantId}.${departmentId}`;
     this.sorted.delete(department);
     let entries = this.mirror.get(department);
     if (!entries) this.mirror.set(department, (entries = new Map()));
     entries.set(key, entry);
+    if (entry.ringing) this.wakeHead(tenantId, departmentId);
   }
 
   async remove(key: string): Promise<void> {
     await this.kv.delete(key);
     const [tenantId, departmentId] = key.split('.');
+    if (!tenantId || !departmentId) return;
     this.sorted.delete(`${tenantId}.${departmentId}`);
-    this.mirror.get(`${tenantId}.${departmentId}`)?.delete(key);
+    if (this.mirror.get(`${tenantId}.${departmentId}`)?.delete(key)) this.wakeHead(tenantId, departmentId);
   }
 
   position(tenantId: string, departmentId: string, key: string): QueuePosition | undefined {
@@ -228,11 +250,18 @@ export class DepartmentQueues {
   }
 
   /**
-   * Resolves on the next change of the department's queue or of an available agent of the
-   * department, after `timeoutMs` at the latest (the periodic retry), or when `signal` aborts.
+   * Resolves when a change of the department's queue or an agent of it becoming available may let
+   * the caller `key` reserve (it is the first not ringing), after `timeoutMs` at the latest (the
+   * periodic retry), or when `signal` aborts.
    */
-  waitForChange(tenantId: string, departmentId: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
-    return this.wakeups.wait(tenantId, departmentId, timeoutMs, signal);
+  waitForChange(
+    tenantId: string,
+    departmentId: string,
+    key: string,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<void> {
+    return this.wakeups.wait(tenantId, departmentId, key, timeoutMs, signal);
   }
 
   close(): void {

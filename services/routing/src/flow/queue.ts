@@ -128,6 +128,7 @@ export async function waitInQueue(call: CallFlow): Promise<Change | void> {
       deps.queues.waitForChange(
         state.tenantId,
         department.departmentId,
+        key,
         Math.max(Math.min(deps.config.ROUTING_QUEUE_RETRY_MS, untilOverflow, closes - Date.now()), 10),
         waiting.wake.signal,
       ),
