@@ -38,4 +38,3 @@ export const directoryConfigSchema = z.object({
     ),
 });
 
-export type DirectoryConfig = z.infer<typeof directoryConfigSchema>;

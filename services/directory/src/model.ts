@@ -228,14 +228,10 @@ export const documentSchema = z.object({
 });
 
 export type Tenant = z.infer<typeof tenantSchema>;
-export type OutboundPolicy = z.infer<typeof outboundPolicySchema>;
-export type PrivacySettings = z.infer<typeof privacySchema>;
 export type Site = z.infer<typeof siteSchema>;
 export type PhoneNumber = z.infer<typeof numberSchema>;
 export type Department = z.infer<typeof departmentSchema>;
 export type Staff = z.infer<typeof staffSchema>;
-export type OpeningInterval = Site['openingHours'][number];
-export type ClosingDay = Tenant['closingDays'][number];
 export type DirectoryDocument = z.infer<typeof documentSchema>;
 
 /**

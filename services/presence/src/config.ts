@@ -26,4 +26,3 @@ export const presenceConfigSchema = z.object({
   PRESENCE_DIRECTORY_TIMEOUT_MS: z.coerce.number().int().positive().default(2_000),
 });
 
-export type PresenceConfig = z.infer<typeof presenceConfigSchema>;
