@@ -37,4 +37,3 @@ export const directoryConfigSchema = z.object({
       `each key ${KEY_FORMAT}`,
     ),
 });
-

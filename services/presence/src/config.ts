@@ -25,4 +25,3 @@ export const presenceConfigSchema = z.object({
   /** How long presence waits for the directory's answer on a tenant's privacy settings (ms). */
   PRESENCE_DIRECTORY_TIMEOUT_MS: z.coerce.number().int().positive().default(2_000),
 });
-
