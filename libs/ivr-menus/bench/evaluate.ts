@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ivrServiceV1 } from '@switchboard/proto';
-import { amtMenus, department, menu, submenu } from '../test/menus.js';
+import { amtMenus, department, menu, submenu } from '../src/testing.js';
 import { compileMenuSet, evaluateStep } from '../src/evaluate.js';
 import { decodeMenuSnapshot, encodeMenuSnapshot } from '../src/snapshot.js';
 

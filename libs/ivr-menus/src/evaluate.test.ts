@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ivrServiceV1 } from '@switchboard/proto';
 import { GrpcStatusError } from '@switchboard/service-kit';
 import { describe, expect, it } from 'vitest';
-import { amtMenus, department, external, menu, submenu, voicemail } from '../test/menus.js';
+import { amtMenus, department, external, menu, submenu, voicemail } from './testing.js';
 import { compileMenuSet, evaluateStep } from './evaluate.js';
 
 const { ActionKind, OpenState, StepInput, StepReason } = ivrServiceV1;

@@ -3,7 +3,7 @@ import { KV_BUCKETS } from '@switchboard/events';
 import { connectNats, createLogger, type NatsHandle } from '@switchboard/service-kit';
 import { eventually, startNats, type NatsServer } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { amtMenus, department, menu } from '../test/menus.js';
+import { amtMenus, department, menu } from './testing.js';
 import { MenuMirror } from './menu-mirror.js';
 import { MENU_BUCKET_CONFIG, encodeMenuSnapshot, snapshotKey } from './snapshot.js';
 

@@ -1,6 +1,7 @@
 import { ivrServiceV1 } from '@switchboard/proto';
 
-// Menus for the evaluator and mirror tests: the same Amt example as services/ivr's tests.
+// Menus for tests of the evaluator, the mirror and the ivr service (`@switchboard/ivr-menus/testing`):
+// builders and the Amt example.
 
 const { TargetKind } = ivrServiceV1;
 type Target = ivrServiceV1.Target;
