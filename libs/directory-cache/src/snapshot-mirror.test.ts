@@ -7,6 +7,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { DirectoryModel } from './model.js';
 import { SnapshotMirror, openSnapshotBucket, type SnapshotSource } from './snapshot-mirror.js';
 
+/** Waits on the KV watch; on a busy CI machine its delivery can take longer than vitest's 1 s. */
+const WAIT = { timeout: 10_000 };
+
 // The bucket on a real NATS server; GetSnapshot is a stand-in that counts its calls.
 
 let server: NatsServer;
@@ -72,12 +75,12 @@ describe('SnapshotMirror', () => {
 
   it('takes each new snapshot and each deletion from the bucket', async () => {
     await put(snapshot('t-a', '2', 'Amt A'));
-    await vi.waitFor(async () => expect((await mirror.get('t-a')).model.tenant.name).toBe('Amt A'));
+    await vi.waitFor(async () => expect((await mirror.get('t-a')).model.tenant.name).toBe('Amt A'), WAIT);
     expect(built.filter((entry) => entry.startsWith('t-a'))).toEqual(['t-a@1', 't-a@2']);
 
     await kv.delete('t-a');
     // Once the deletion arrived the tenant is unknown: GetSnapshot is asked and says NOT_FOUND.
-    await vi.waitFor(() => expect(mirror.get('t-a')).rejects.toMatchObject({ code: grpc.status.NOT_FOUND }));
+    await vi.waitFor(() => expect(mirror.get('t-a')).rejects.toMatchObject({ code: grpc.status.NOT_FOUND }), WAIT);
     expect(asked).toContain('t-a');
   });
 
@@ -85,7 +88,7 @@ describe('SnapshotMirror', () => {
     answers.set('t-b', snapshot('t-b', '3'));
     release = () => undefined;
     const waiting = [mirror.get('t-b'), mirror.get('t-b'), mirror.get('t-b')];
-    await vi.waitFor(() => expect(asked.filter((tenant) => tenant === 't-b')).toHaveLength(1));
+    await vi.waitFor(() => expect(asked.filter((tenant) => tenant === 't-b')).toHaveLength(1), WAIT);
     const releaseNow = release;
     release = undefined;
     releaseNow();
@@ -99,9 +102,9 @@ describe('SnapshotMirror', () => {
     answers.set('t-c', snapshot('t-c', '1', 'from GetSnapshot'));
     release = () => undefined;
     const asking = mirror.get('t-c');
-    await vi.waitFor(() => expect(asked).toContain('t-c'));
+    await vi.waitFor(() => expect(asked).toContain('t-c'), WAIT);
     await put(snapshot('t-c', '5', 'from the bucket'));
-    await vi.waitFor(async () => expect((await mirror.get('t-c')).model.tenant.name).toBe('from the bucket'));
+    await vi.waitFor(async () => expect((await mirror.get('t-c')).model.tenant.name).toBe('from the bucket'), WAIT);
     const releaseNow = release;
     release = undefined;
     releaseNow();
@@ -110,7 +113,7 @@ describe('SnapshotMirror', () => {
 
   it('keeps the previous copy when a snapshot in the bucket cannot be decoded', async () => {
     await put(snapshot('t-d', '1', 'good'));
-    await vi.waitFor(async () => expect((await mirror.get('t-d')).model.tenant.name).toBe('good'));
+    await vi.waitFor(async () => expect((await mirror.get('t-d')).model.tenant.name).toBe('good'), WAIT);
     await kv.put('t-d', new Uint8Array([0xff, 0xff, 0xff]));
     // The bad value is decoded on the first look-up after it arrived.
     await vi.waitFor(async () => {
@@ -119,7 +122,7 @@ describe('SnapshotMirror', () => {
         expect.objectContaining({ tenantId: 't-d' }),
         'undecodable directory snapshot; the previous copy stays',
       );
-    });
+    }, WAIT);
     expect((await mirror.get('t-d')).model.tenant.name).toBe('good');
   });
 });

@@ -127,7 +127,7 @@ afterAll(async () => {
 });
 
 describe('a call run across every service', () => {
-  it('yields one trace per call across the adapter, routing, ivr, presence and rating', async () => {
+  it('yields one trace per call across the adapter, routing, presence and rating', async () => {
     // Civil registry: 2 in the main menu, 1 in its submenu; the agent's phone answers after 2 s.
     const caller = stack.ariSim.placeCall({
       from: '+4946241111',
@@ -158,8 +158,9 @@ describe('a call run across every service', () => {
     await receiver.waitFor((spans) => callTrace(spans) !== undefined, 60_000);
     const root = callTrace(receiver.spans)!;
     expect(root.parentSpanId).toBe('');
+    // The menus are evaluated in routing from ivr's mirrored snapshot: ivr has no part in a call.
     expect([...servicesOf(receiver.spans, root.traceId)]).toEqual(
-      expect.arrayContaining(['ari-adapter', 'routing', 'ivr', 'presence', 'rating']),
+      expect.arrayContaining(['ari-adapter', 'routing', 'presence', 'rating']),
     );
   }, 120_000);
 
