@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { callControlV1 } from '@switchboard/proto';
+import { callControlSubject } from '@switchboard/events';
 import { SpanKind, trace } from '@opentelemetry/api';
 import { eventually, recordSpans, startNats, type NatsServer, TESTER } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -93,6 +94,18 @@ describe('NATS request/reply with protobuf service definitions', () => {
       code: grpc.status.PERMISSION_DENIED,
     });
     expect(answered).not.toContain('c9');
+  });
+
+  it('refuses a request whose tenant no subject can carry with INVALID_ARGUMENT, sending nothing', async () => {
+    const checked = natsRpcClient(nats, {
+      definition,
+      subjectFor: (method, request) => callControlSubject(request.tenantId, 'adapter-1', method),
+    });
+    await expect(checked.answer({ tenantId: '', callId: 'c-none', commandId: 'x0' })).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT,
+      details: expect.stringContaining('tenant id ""'),
+    });
+    expect(answered).not.toContain('c-none');
   });
 
   it('reports UNAVAILABLE when no adapter serves the subject, naming it', async () => {

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { errors, headers as newHeaders, type Msg, type Subscription } from '@nats-io/nats-core';
 import { SpanKind } from '@opentelemetry/api';
-import { tenantOfSubject } from '@switchboard/events';
+import { SubjectError, tenantOfSubject } from '@switchboard/events';
 import { GrpcStatusError } from '../grpc-server.js';
 import type { Logger } from '../logger.js';
 import { rpcTimer } from '../metrics.js';
@@ -153,11 +153,20 @@ export function natsRpcClient<D extends UnaryDefinition>(
 ): RpcClient<D> {
   const client: Record<string, (request: unknown) => Promise<unknown>> = {};
   const timeoutMs = options.timeoutMs ?? 5_000;
+  // A request naming no tenant (or one no subject can carry) is the caller's bad input, not a fault.
+  const subjectOf = (name: string, request: RequestOf<D[keyof D]>): string => {
+    try {
+      return options.subjectFor(name, request);
+    } catch (error) {
+      if (error instanceof SubjectError) throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, error.message);
+      throw error;
+    }
+  };
   for (const key of Object.keys(options.definition)) {
     const method = options.definition[key]!;
     const name = methodName(key);
     client[key] = async (request) => {
-      const subject = options.subjectFor(name, request as RequestOf<D[keyof D]>);
+      const subject = subjectOf(name, request as RequestOf<D[keyof D]>);
       const data = method.requestSerialize(request as never);
       let response: Msg;
       try {
