@@ -93,3 +93,4 @@ export {
   type ServeNatsRpcOptions,
 } from './nats/rpc.js';
 export { recordOutboundDenied, type OutboundPath } from './metrics.js';
+export { KeyedCoalescer } from './keyed-coalescer.js';

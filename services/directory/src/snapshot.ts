@@ -2,6 +2,7 @@ import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { metrics } from '@opentelemetry/api';
 import { directorySnapshotV1 } from '@switchboard/proto';
+import { KeyedCoalescer } from '@switchboard/service-kit';
 import { departmentOut, numberOut, siteOut, staffOut, tenantOut } from './convert.js';
 import type { DirectoryDocument } from './model.js';
 
@@ -69,9 +70,8 @@ function sameContent(stored: Uint8Array, next: Uint8Array): boolean {
 }
 
 export class SnapshotPublisher {
-  /** The publish of each tenant running in this replica, and the one waiting for it (at most one). */
-  private readonly running = new Map<string, Promise<TenantSnapshot | undefined>>();
-  private readonly waiting = new Map<string, Promise<TenantSnapshot | undefined>>();
+  /** One publish of a tenant at a time in this replica; requests meanwhile share the next one. */
+  private readonly publishes = new KeyedCoalescer<TenantSnapshot | undefined>();
 
   constructor(
     private readonly kv: KV,
@@ -88,23 +88,7 @@ export class SnapshotPublisher {
    * reads the database after they were made.
    */
   publish(tenantId: string): Promise<TenantSnapshot | undefined> {
-    const waiting = this.waiting.get(tenantId);
-    if (waiting) return waiting;
-    const start = () => {
-      this.waiting.delete(tenantId);
-      const run = this.write(tenantId);
-      this.running.set(tenantId, run);
-      const forget = () => {
-        if (this.running.get(tenantId) === run) this.running.delete(tenantId);
-      };
-      run.then(forget, forget);
-      return run;
-    };
-    const ahead = this.running.get(tenantId);
-    if (!ahead) return start();
-    const next = ahead.then(start, start);
-    this.waiting.set(tenantId, next);
-    return next;
+    return this.publishes.run(tenantId, () => this.write(tenantId));
   }
 
   /** The snapshot in the bucket; written first when the bucket has none (GetSnapshot). */

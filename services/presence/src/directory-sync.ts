@@ -5,6 +5,7 @@ import { DIRECTORY_STREAM, DirectoryEvents, allTenantsSubject, tenantOfSubject }
 import { type presenceV1, type directoryEventsV1, type directoryV1 } from '@switchboard/proto';
 import {
   GrpcStatusError,
+  KeyedCoalescer,
   PoisonMessageError,
   type ConsumerOptions,
   type DeliveredMessage,
@@ -12,7 +13,6 @@ import {
   type NatsHandle,
 } from '@switchboard/service-kit';
 import type { AgentStore } from './agent-store.js';
-import { KeyedCoalescer } from './serial.js';
 import { newAgent, updateProfile } from './transitions.js';
 
 type Agent = presenceV1.Agent;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KeyedCoalescer } from './serial.js';
+import { KeyedCoalescer } from './keyed-coalescer.js';
 
 /** A task whose end the test decides; counts its starts. */
 function controlled() {
