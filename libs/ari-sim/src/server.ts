@@ -15,6 +15,7 @@ import { match } from './router.js';
 import { Clock, ariTimestamp } from './time.js';
 import { type EndpointBehavior, type InboundCall } from './model.js';
 import { World } from './world.js';
+import { type MediaChange } from './media-timeline.js';
 import { type CallRecord } from './records.js';
 import { defaultSounds } from './sounds.js';
 
@@ -96,6 +97,8 @@ export interface AriSim {
   pressDigits(channelId: string, digits: string): void;
   /** The channel disappears without a single event reaching the app; only `GET /channels` shows it. */
   loseChannel(channelId: string): void;
+  /** Every change of what the channel's party hears (prompt, music, ringback, partner), in wall-clock time. */
+  mediaTimeline(channelId: string): MediaChange[];
   /** The recordings Asterisk keeps (`GET /recordings/stored`): what an app fetched and did not delete. */
   storedRecordings(): Array<{ name: string; format: string }>;
   dropWebSockets(app?: string): number;
@@ -251,6 +254,7 @@ export async function startAriSim(options: AriSimOptions): Promise<AriSim> {
     answerCall: (channelId) => world.answerNow(channelId),
     pressDigits: (channelId, digits) => world.pressDigitsNow(channelId, digits),
     loseChannel: (channelId) => world.loseChannel(channelId),
+    mediaTimeline: (channelId) => world.media.of(channelId),
     storedRecordings: () => world.listStoredRecordings(),
     dropWebSockets: (app) => hub.drop(app),
     stop: async () => {

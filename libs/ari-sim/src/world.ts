@@ -31,6 +31,7 @@ import {
   playbackSnapshot,
   recordingSnapshot,
 } from './model.js';
+import { MediaTimeline } from './media-timeline.js';
 import { PjsipConfig } from './pjsip-config.js';
 import { type CallRecord, newRecord } from './records.js';
 import { KNOWN_FORMATS, RECORDING_FORMATS, type RecordingEnd, recordedMessage, scriptedEnd } from './recordings.js';
@@ -89,6 +90,7 @@ export class World {
   /** The phones: how the device at `PJSIP/<name>` answers. */
   private readonly endpoints = new Map<string, EndpointBehavior>();
   readonly pjsip = new PjsipConfig(() => this.staticEndpointNames());
+  readonly media = new MediaTimeline();
   private readonly trunkNumbers = new Map<string, EndpointBehavior>();
   private readonly epoch = Math.floor(Date.now() / 1000);
   private uniqueSeq = 0;
@@ -282,6 +284,7 @@ export class World {
   async indicateRinging(id: string, on: boolean) {
     const ch = await this.controllable(id);
     ch.record.ringingIndicated = on;
+    this.media.update(ch);
   }
 
   async sendDtmf(id: string, dtmf: string | undefined) {
@@ -300,11 +303,11 @@ export class World {
 
   async channelMoh(id: string, mohClass: string | undefined) {
     const ch = await this.controllable(id);
-    this.startMoh(mohClass, [ch.record]);
+    this.media.setMoh(ch, this.startMoh(mohClass, [ch.record]) !== undefined);
   }
 
   async stopChannelMoh(id: string) {
-    await this.controllable(id);
+    this.media.setMoh(await this.controllable(id), false);
   }
 
   getVariable(id: string, variable: string | undefined) {
@@ -621,6 +624,7 @@ export class World {
       mohClass,
       br.members.map((m) => m.record),
     );
+    for (const m of br.members) this.media.update(m);
   }
 
   /**
@@ -640,7 +644,9 @@ export class World {
   }
 
   stopBridgeMoh(id: string) {
-    this.bridge(id).mohClass = undefined;
+    const br = this.bridge(id);
+    br.mohClass = undefined;
+    for (const m of br.members) this.media.update(m);
   }
 
   // ---- endpoints and applications ---------------------------------------------------------
@@ -868,6 +874,7 @@ export class World {
     ch.dialplan = { ...ch.dialplan, app_name: '', app_data: '' };
     this.emitChannel(ch, 'ChannelDestroyed', { cause, cause_txt: causeText(cause) });
     this.channels.delete(ch.id);
+    this.media.update(ch);
     ch.record.endedAt = ariTimestamp();
     ch.record.hangupCause = cause;
     ch.record.hangupCauseText = causeText(cause);
@@ -950,6 +957,7 @@ export class World {
         this.writeVariable(m, 'BRIDGEPEER', peers.join(','));
       }
     }
+    for (const m of br.members) this.media.update(m);
   }
 
   private leaveBridge(ch: Channel) {
@@ -959,6 +967,7 @@ export class World {
     ch.bridge = undefined;
     if (ch.vars.get('BRIDGEPEER')) this.writeVariable(ch, 'BRIDGEPEER', '');
     this.emitChannel(ch, 'ChannelLeftBridge', { bridge: bridgeSnapshot(br) });
+    for (const m of [ch, ...br.members]) this.media.update(m);
   }
 
   // ---- internals: playbacks ---------------------------------------------------------------
@@ -978,6 +987,7 @@ export class World {
     const length = this.mediaLength(uri);
     const plays = typeof length === 'number' || length === 'forever';
     for (const ch of this.listeners(pb)) (plays ? ch.record.playbacks : ch.record.playbackFailures).push(uri);
+    for (const ch of this.listeners(pb)) this.media.update(ch);
     this.emitPlayback(pb, 'PlaybackStarted');
     // A tone plays until it is stopped or its channel hangs up.
     if (length === 'forever') return;
@@ -1022,6 +1032,7 @@ export class World {
     if ('channel' in pb.target && !queue.length) {
       for (const wake of pb.target.channel.idleWaiters.splice(0)) wake();
     }
+    for (const ch of this.listeners(pb)) this.media.update(ch);
   }
 
   /**
