@@ -2,6 +2,7 @@ export {
   DEFAULT_MENUS_FILE,
   DEFAULT_TENANT_FILE,
   startStack,
+  type ServiceRestartOptions,
   type Stack,
   type StackOptions,
   type StackService,

@@ -10,6 +10,7 @@ import {
   startSmtpSink,
   type NatsTestCredentials,
   type NatsUserName,
+  type RestartOptions,
   type SmtpSink,
 } from '@switchboard/testkit';
 import { ANY_TENANT, createTokenIssuer, generateSigningKey, publicKeyOf } from '@switchboard/tokens';
@@ -53,6 +54,11 @@ export interface StackOptions {
   handleSignals?: boolean;
 }
 
+export interface ServiceRestartOptions extends RestartOptions {
+  /** How the replica is ended (default SIGTERM: a graceful shutdown; SIGKILL: a crash). */
+  signal?: 'SIGTERM' | 'SIGKILL';
+}
+
 export interface StackService {
   name: ServiceName;
   replica: number;
@@ -89,6 +95,22 @@ export interface Stack {
   metricsTargets(): string[];
   /** Signals one replica (default 0, SIGTERM) and waits until it exited. */
   kill(name: ServiceName, replica?: number, signal?: NodeJS.Signals): Promise<void>;
+  /**
+   * Starts a replica that is not running (killed, or beyond `replicas`) with the env every replica
+   * of the service gets (NATS, Mongo and service addresses as they are now); it takes the ports it
+   * had before when they are free, else new ones (`services` and `metricsTargets()` follow).
+   * Resolves once its `/readyz` answers; a start that fails rejects with the tail of its log.
+   */
+  start(name: ServiceName, replica?: number): Promise<StackService>;
+  /** `kill(name, replica, signal)` (default SIGTERM), waits `downMs` (default 0), then `start`. */
+  restart(name: ServiceName, replica?: number, options?: ServiceRestartOptions): Promise<StackService>;
+  /**
+   * Stops NATS (SIGTERM), waits `downMs`, starts it again on the same port with the same
+   * JetStream store and users; resolves once it accepts connections. Services reconnect on their own.
+   */
+  restartNats(options?: RestartOptions): Promise<void>;
+  /** Stops FerretDB for `downMs` and starts it again on the same port with the same data. */
+  restartMongo(options?: RestartOptions): Promise<void>;
   /** Stops everything it started, call path first, infrastructure last; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -210,25 +232,79 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...options.env,
       ...options.serviceEnv?.[name],
     });
+    // A replica started again asks for the ports it had, so clients holding its address (the
+    // adapter's DIRECTORY_ADDRESS, a Prometheus target) find it again.
+    const lastPorts = new Map<string, { grpcPort: number; httpPort: number }>();
+    const starting = new Set<string>();
+    const startReplica = async (name: ServiceName, replica: number): Promise<StackService> => {
+      const key = `${name}/${replica}`;
+      const spawnWith = (ports?: { grpcPort: number; httpPort: number }) =>
+        spawnService({
+          name,
+          replica,
+          env: {
+            ...envFor(name),
+            ...(ports ? { HTTP_PORT: String(ports.httpPort), GRPC_PORT: String(ports.grpcPort) } : {}),
+          },
+          logDir,
+          readyTimeoutMs,
+        });
+      const previous = lastPorts.get(key);
+      const started = await spawnWith(previous).catch((error: unknown) => {
+        // Taken by someone else meanwhile: new ports are fine.
+        if (previous && /EADDRINUSE/.test((error as Error).message)) return spawnWith();
+        throw error;
+      });
+      if (stopping) {
+        // stop() ran while this one started: it would not have seen it.
+        await started.stop();
+        throw new Error(`the stack stopped while ${name} replica ${replica} started`);
+      }
+      lastPorts.set(key, { grpcPort: started.grpcPort, httpPort: started.httpPort });
+      processes.push(started);
+      const service: StackService = {
+        name,
+        replica,
+        pid: started.pid,
+        grpcPort: started.grpcPort,
+        httpPort: started.httpPort,
+        logFile: started.logFile,
+      };
+      services.push(service);
+      return service;
+    };
     const startAll = async (group: ServiceName[]) => {
       const starts = group.flatMap((name) =>
-        Array.from({ length: options.replicas?.[name] ?? 1 }, (_, replica) =>
-          spawnService({ name, replica, env: envFor(name), logDir, readyTimeoutMs }).then((started) => {
-            processes.push(started);
-            services.push({
-              name,
-              replica,
-              pid: started.pid,
-              grpcPort: started.grpcPort,
-              httpPort: started.httpPort,
-              logFile: started.logFile,
-            });
-          }),
-        ),
+        Array.from({ length: options.replicas?.[name] ?? 1 }, (_, replica) => startReplica(name, replica)),
       );
       const results = await Promise.allSettled(starts);
       const failure = results.find((result) => result.status === 'rejected');
       if (failure) throw failure.reason;
+    };
+    const kill = async (name: ServiceName, replica = 0, signal: NodeJS.Signals = 'SIGTERM') => {
+      const index = processes.findIndex((process) => process.name === name && process.replica === replica);
+      if (index < 0) throw new Error(`no running ${name} replica ${replica}`);
+      await processes[index]!.stop(signal);
+      processes.splice(index, 1);
+      services.splice(
+        services.findIndex((service) => service.name === name && service.replica === replica),
+        1,
+      );
+    };
+    const start = async (name: ServiceName, replica = 0) => {
+      if (stopping) throw new Error(`the stack is stopping: ${name} replica ${replica} is not started`);
+      if (!wanted.has(name)) throw new Error(`${name} is not part of this stack (services: ${names.join(', ')})`);
+      if (name === 'ari-adapter' && replica !== 0) throw new Error('one ari-adapter per Asterisk: only replica 0');
+      const key = `${name}/${replica}`;
+      if (starting.has(key) || processes.some((process) => process.name === name && process.replica === replica)) {
+        throw new Error(`${name} replica ${replica} is running already`);
+      }
+      starting.add(key);
+      try {
+        return await startReplica(name, replica);
+      } finally {
+        starting.delete(key);
+      }
     };
 
     const token = (principal: Partial<Principal> = {}) =>
@@ -268,16 +344,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       token,
       grpcAddress,
       metricsTargets: () => services.map((service) => `127.0.0.1:${service.httpPort}`),
-      kill: async (name, replica = 0, signal = 'SIGTERM') => {
-        const index = processes.findIndex((process) => process.name === name && process.replica === replica);
-        if (index < 0) throw new Error(`no running ${name} replica ${replica}`);
-        await processes[index]!.stop(signal);
-        processes.splice(index, 1);
-        services.splice(
-          services.findIndex((service) => service.name === name && service.replica === replica),
-          1,
-        );
+      kill,
+      start,
+      restart: async (name, replica = 0, { signal = 'SIGTERM', downMs = 0 } = {}) => {
+        await kill(name, replica, signal);
+        if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
+        return start(name, replica);
       },
+      restartNats: (restartOptions) => nats.restart(restartOptions),
+      restartMongo: (restartOptions) => mongo.restart(restartOptions),
       stop,
     };
   } catch (error) {

@@ -1,5 +1,6 @@
 export { TESTER, startNats, type NatsServer, type NatsTestCredentials, type NatsUserName } from './nats.js';
 export { startMongo, type MongoServer } from './mongo.js';
+export { type RestartOptions } from './server-process.js';
 export { infraMode, type InfraMode } from './docker.js';
 export { toolsBinDir } from './tools.js';
 export { startSmtpSink, type SmtpSink } from './smtp.js';

@@ -10,7 +10,7 @@ import {
   type NatsUserKey,
 } from '@switchboard/events';
 import { infraMode } from './docker.js';
-import { spawnServer } from './server-process.js';
+import { RESTART_IN_CONTAINERS, restartableServer, spawnServer, type RestartOptions } from './server-process.js';
 import { localBinary } from './tools.js';
 
 /** The test's own user: it fakes other services and inspects everything, so it may do anything. */
@@ -31,6 +31,13 @@ export interface NatsServer {
   credentials(user: NatsUserName | string): NatsTestCredentials;
   /** NATS_URL and NATS_NKEY_SEED for a service the test starts (its definition's name). */
   env(identity: NatsIdentity | string): { NATS_URL: string; NATS_NKEY_SEED: string };
+  /**
+   * Stops the server (SIGTERM, waits for its exit), waits `downMs` (default 0), starts it again
+   * with the same arguments, port, JetStream store and users, and resolves once it accepts
+   * connections. Clients connected before reconnect on their own. Local servers only: under
+   * Testcontainers it rejects (a restarted container gets a new host port).
+   */
+  restart(options?: RestartOptions): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -68,12 +75,14 @@ export async function startNats(): Promise<NatsServer> {
     url: server.url,
     credentials,
     env: (identity) => ({ NATS_URL: server.url, NATS_NKEY_SEED: credentials(identity).seed }),
+    restart: server.restart,
     stop: server.stop,
   };
 }
 
 interface RunningNats {
   url: string;
+  restart(options?: RestartOptions): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -83,17 +92,39 @@ async function startLocalNats(auth: string): Promise<RunningNats> {
   try {
     const configFile = path.join(storeDir, 'nats.conf');
     await writeFile(configFile, auth);
-    const server = await spawnServer({
+    const args = (port: string) => [
+      '-c',
+      configFile,
+      '-a',
+      '127.0.0.1',
+      '-p',
+      port,
+      '-js',
+      '-sd',
+      path.join(storeDir, 'js'),
+    ];
+    const first = await spawnServer({
       name: 'nats-server',
       command: binary,
       // -p -1: the server picks a free port itself, so two suites never race for one.
-      args: ['-c', configFile, '-a', '127.0.0.1', '-p', '-1', '-js', '-sd', path.join(storeDir, 'js')],
-      readyLine: /Listening for client connections on (\S+:\d+)/,
+      args: args('-1'),
+      readyLine: /Listening for client connections on (\S+:(\d+))/,
     });
+    const port = first.ready[2]!;
+    const restartable = restartableServer(first, () =>
+      spawnServer({
+        name: 'nats-server',
+        command: binary,
+        args: args(port),
+        // After the JetStream store is recovered and the client port is open.
+        readyLine: /Server is ready/,
+      }),
+    );
     return {
-      url: `nats://${server.ready[1]}`,
+      url: `nats://${first.ready[1]}`,
+      restart: restartable.restart,
       stop: async () => {
-        await server.stop();
+        await restartable.stop();
         await rm(storeDir, { recursive: true, force: true });
       },
     };
@@ -113,6 +144,7 @@ async function startNatsContainer(auth: string): Promise<RunningNats> {
     .start();
   return {
     url: `nats://${container.getHost()}:${container.getMappedPort(4222)}`,
+    restart: () => Promise.reject(new Error(RESTART_IN_CONTAINERS)),
     stop: async () => {
       await container.stop();
     },

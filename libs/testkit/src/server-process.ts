@@ -90,3 +90,47 @@ export async function spawnServer(options: SpawnOptions): Promise<ServerProcess>
 
   return { pid: child.pid ?? -1, ready, tail: () => [...output], exitStatus: () => exited, stop };
 }
+
+export interface RestartOptions {
+  /** How long the server stays down between its exit and the new start (default 0). */
+  downMs?: number;
+}
+
+export const RESTART_IN_CONTAINERS =
+  'restart is supported only for the local servers (SWITCHBOARD_TESTKIT=local): a restarted Testcontainers container gets a new host port';
+
+/**
+ * A server that can be stopped and started again in place: `restart` stops the current process
+ * (SIGTERM, waits for its exit), waits `downMs`, then `startAgain` (same port, same data) and
+ * resolves once that one reported ready. `stop` ends whichever process is current, also during a
+ * restart (the new process is stopped as soon as it is up).
+ */
+export function restartableServer(
+  first: ServerProcess,
+  startAgain: () => Promise<ServerProcess>,
+): { restart(options?: RestartOptions): Promise<void>; stop(): Promise<void> } {
+  let current: ServerProcess | undefined = first;
+  let restarting: Promise<void> | undefined;
+  let stopped = false;
+  return {
+    restart: ({ downMs = 0 } = {}) => {
+      if (stopped) return Promise.reject(new Error('cannot restart a stopped server'));
+      if (restarting) return Promise.reject(new Error('the server is restarting already'));
+      restarting = (async () => {
+        await current!.stop();
+        current = undefined;
+        if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
+        if (stopped) return;
+        const next = await startAgain();
+        if (stopped) await next.stop();
+        else current = next;
+      })().finally(() => (restarting = undefined));
+      return restarting;
+    },
+    stop: async () => {
+      stopped = true;
+      await restarting?.catch(() => undefined);
+      await current?.stop();
+    },
+  };
+}
