@@ -1,6 +1,6 @@
 import { ExponentialBackoff, handleWhen, retry, type RetryPolicy } from 'cockatiel';
 import { Pool, type Dispatcher } from 'undici';
-import type { AriChannel } from './ari-types.js';
+import type { AriBridge, AriChannel } from './ari-types.js';
 import type { AdapterMetrics } from './metrics.js';
 
 /** How an ARI request failed. */
@@ -102,6 +102,10 @@ export class AriOps {
     return this.request('channels.list', 'refusal-or-silence', 'GET', '/channels');
   }
 
+  listBridges(): Promise<AriBridge[]> {
+    return this.request('bridges.list', 'refusal-or-silence', 'GET', '/bridges');
+  }
+
   answer(channelId: string): Promise<void> {
     return this.request('channels.answer', 'refusal-or-silence', 'POST', `/channels/${id(channelId)}/answer`);
   }
@@ -152,7 +156,7 @@ export class AriOps {
     );
   }
 
-  /** Dials `endpoint` as a new channel that enters `app` only once it is answered. */
+  /** Dials `endpoint` as a new channel that enters `app` only once it is answered; `variables` as in `create`. */
   async originate(p: {
     channelId: string;
     endpoint: string;
@@ -160,14 +164,22 @@ export class AriOps {
     appArgs: string;
     callerId: string;
     timeoutSeconds: number;
+    variables: Record<string, string>;
   }): Promise<void> {
-    await this.request('channels.originateWithId', 'refusal', 'POST', `/channels/${id(p.channelId)}`, {
-      endpoint: p.endpoint,
-      app: p.app,
-      appArgs: p.appArgs,
-      timeout: p.timeoutSeconds,
-      callerId: p.callerId || undefined,
-    });
+    await this.request(
+      'channels.originateWithId',
+      'refusal',
+      'POST',
+      `/channels/${id(p.channelId)}`,
+      {
+        endpoint: p.endpoint,
+        app: p.app,
+        appArgs: p.appArgs,
+        timeout: p.timeoutSeconds,
+        callerId: p.callerId || undefined,
+      },
+      { variables: p.variables },
+    );
   }
 
   setVariable(channelId: string, variable: string, value: string): Promise<void> {

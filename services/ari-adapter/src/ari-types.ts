@@ -17,7 +17,17 @@ const channel = z.object({
   creationtime: z.string(),
 });
 
-export type AriChannel = z.infer<typeof channel>;
+/**
+ * `channelvars` comes only in `GET /channels` answers the adapter reads without this schema, and only
+ * for the variables ari.conf lists (call-memory.ts); events are not checked for it.
+ */
+export type AriChannel = z.infer<typeof channel> & { channelvars?: Record<string, string> };
+
+/** A bridge as `GET /bridges` lists it: the channels in it tell which legs talk together. */
+export interface AriBridge {
+  id: string;
+  channels: string[];
+}
 
 const base = { timestamp: z.string() };
 const onChannel = { ...base, channel };

@@ -13,7 +13,8 @@ import {
   type LegRecord,
   type RingGroup,
 } from './calls.js';
-import type { CallTracker } from './call-tracker.js';
+import { legMemoryOf } from './call-memory.js';
+import { originatedLeg, type CallTracker } from './call-tracker.js';
 import type { CommandLog } from './command-log.js';
 import { DigitCollector } from './digit-collector.js';
 import type { FaxHandoff } from './fax-handoff.js';
@@ -249,6 +250,8 @@ export class CallControl {
         appArgs: 'originated',
         callerId: request.callerId,
         timeoutSeconds: request.ringTimeoutSeconds || DEFAULT_RING_SECONDS,
+        // Answered after an adapter restart, the call is still this tenant's callback with its tags.
+        variables: legMemoryOf(callId, request.tenantId, originatedLeg(callId, pending)),
       });
       pending.confirmedAt = performance.now();
     } catch (error) {
@@ -454,8 +457,12 @@ export class CallControl {
   private async startLeg(call: CallRecord, leg: LegRecord, callerId: string, timeoutSeconds: number): Promise<void> {
     const { legId, endpoint } = leg;
     try {
-      // Set at creation: until its StasisStart Asterisk refuses every command on the channel.
-      const variables: Record<string, string> = callerId ? { 'CALLERID(num)': callerId } : {};
+      // Set at creation: until its StasisStart Asterisk refuses every command on the channel. The
+      // leg's memory rides along, so a new adapter process can take the call over (no request more).
+      const variables: Record<string, string> = {
+        ...(callerId ? { 'CALLERID(num)': callerId } : {}),
+        ...legMemoryOf(call.callId, call.tenantId, leg),
+      };
       await this.deps.ari.create(legId, endpoint, this.deps.app, `dialed,${call.callId}`, variables);
     } catch (error) {
       const unavailable = error instanceof AriRequestError && error.failure === 'allocation-failed';
@@ -517,7 +524,7 @@ export class CallControl {
     // All or nothing: one refused target fails the command before any phone rings.
     for (const target of request.targets)
       this.deps.outbound.checkEndpoint(call.tenantId, target.endpoint, 'dial_all', outboundParty(call, target.tags));
-    const group: RingGroup = { legs: [] };
+    const group: RingGroup = { id: randomUUID(), legs: [] };
     const legs = request.targets.map((target) =>
       this.prepareLeg(
         call,

@@ -3,15 +3,24 @@ import { ROOT_CONTEXT, SpanKind, context, trace } from '@opentelemetry/api';
 import { CallEvents, type EventPayload, type EventType } from '@switchboard/events';
 import { callV1 } from '@switchboard/proto';
 import { newEventMeta, type Logger } from '@switchboard/service-kit';
-import type { AriOps } from './ari-ops.js';
+import { AriRequestError, type AriOps } from './ari-ops.js';
 import {
   ariTime,
   stasisArgs,
+  type AriBridge,
   type AriChannel,
   type AriEvent,
   type AriEventOf,
   type RecordingEvent,
 } from './ari-types.js';
+import {
+  ANSWERED_VARIABLE,
+  CALL_VARIABLE,
+  CallMemoryReader,
+  callMemoryOf,
+  type CallMemory,
+  type LegMemory,
+} from './call-memory.js';
 import {
   type CallRegistry,
   callerLeg,
@@ -22,9 +31,10 @@ import {
   type CallRecord,
   type LegRecord,
   type PendingOriginate,
+  type RingGroup,
 } from './calls.js';
 import { CAUSE_TEXT, dispositionOfCause, dispositionOfDialStatus } from './dispositions.js';
-import { endpointOfChannelName, type TenantLookup } from './tenant-resolver.js';
+import { endpointOfChannelName, type TenantLookup, type TenantMatch } from './tenant-resolver.js';
 import { failureReason, playbackOutcome } from './media.js';
 import type { AdapterMetrics } from './metrics.js';
 
@@ -61,6 +71,55 @@ const TEMPORARY_FAILURE = 41;
 /** Short numbers are extensions: a device dialling one makes an internal call. */
 const EXTENSION = /^\d{2,6}$/;
 
+/** A channel sitting in the app, with the args it entered with. */
+interface ListedChannel {
+  channel: AriChannel;
+  args: string[];
+}
+
+/** A dialled leg's channel in a take-over, with what it kept. */
+type TakenLeg = ListedChannel & { memory?: LegMemory; answeredAt?: Date };
+
+interface CallFields {
+  callId: string;
+  tenantId: string;
+  direction: callV1.CallDirection;
+  dialedNumber: string;
+  callerName: string;
+  leg: LegRecord;
+  /** When the call started. */
+  at: Date;
+}
+
+/**
+ * The caller leg of an originated call: the dialled party, kind EXTERNAL, so rating bills the call
+ * to that number. Also what the originate keeps on its channel (call-memory.ts).
+ */
+export function originatedLeg(
+  channelId: string,
+  origin: Pick<PendingOriginate, 'endpoint' | 'callerId' | 'number' | 'createdAt' | 'tags'>,
+): LegRecord {
+  return newLeg({
+    legId: channelId,
+    channelId,
+    kind: LegKind.LEG_KIND_EXTERNAL,
+    endpoint: origin.endpoint,
+    from: origin.callerId,
+    to: origin.number,
+    createdAt: origin.createdAt,
+    tags: { ...origin.tags },
+    createdByAdapter: true,
+    state: LegState.LEG_STATE_ANSWERED,
+  });
+}
+
+const legStateOf = (channel: AriChannel): callV1.LegState =>
+  channel.state === 'Up'
+    ? LegState.LEG_STATE_ANSWERED
+    : channel.state === 'Ringing'
+      ? LegState.LEG_STATE_RINGING
+      : LegState.LEG_STATE_DIALING;
+
 /**
  * Turns ARI events into call state and Switchboard call events. Every call starts with the
  * caller's channel entering Stasis and ends when its last leg is gone; the adapter then
@@ -69,8 +128,36 @@ const EXTENSION = /^\d{2,6}$/;
 export class CallTracker {
   /** Originated channels not answered yet, by channel id. */
   private readonly originating = new Map<string, PendingOriginate>();
+  private readonly memory: CallMemoryReader;
+  /** While above 0, events wait in `heldEvents` (a take-over is reading what its calls need). */
+  private held = 0;
+  private readonly heldEvents: AriEvent[] = [];
 
-  constructor(private readonly deps: TrackerDependencies) {}
+  constructor(private readonly deps: TrackerDependencies) {
+    this.memory = new CallMemoryReader(deps.ari, deps.logger);
+  }
+
+  /**
+   * Runs `work` with events held back; they are applied afterwards, in order, to what it set up. A
+   * take-over reads channel variables before its calls exist, and an event for them meanwhile (a
+   * hangup) must find them rather than be dropped as unknown.
+   */
+  async hold<T>(work: () => Promise<T>): Promise<T> {
+    this.held += 1;
+    try {
+      return await work();
+    } finally {
+      this.held -= 1;
+      while (this.held === 0 && this.heldEvents.length > 0) {
+        const event = this.heldEvents.shift()!;
+        try {
+          this.apply(event);
+        } catch (error) {
+          this.deps.logger.error({ err: error, type: event.type }, 'ARI event handling failed');
+        }
+      }
+    }
+  }
 
   /** Registers an originate before it is sent, so none of its events can arrive unrecognised. */
   expectOriginate(channelId: string, pending: PendingOriginate): void {
@@ -87,6 +174,11 @@ export class CallTracker {
 
   /** Applies one event; state changes happen in event order, ARI requests they cause run detached. */
   handle(event: AriEvent): void {
+    if (this.held > 0) this.heldEvents.push(event);
+    else this.apply(event);
+  }
+
+  private apply(event: AriEvent): void {
     switch (event.type) {
       case 'StasisStart':
         return this.onStasisStart(event);
@@ -113,10 +205,41 @@ export class CallTracker {
     }
   }
 
-  /** A channel that is in our app but unknown to us (after a restart or a missed StasisStart). */
+  /**
+   * A channel that entered our app and that no call of ours has: a new call (its StasisStart), or
+   * one whose StasisStart was missed while the events connection was down. Nothing to read first:
+   * this is every call's start, and it costs no request.
+   */
   adopt(channel: AriChannel, args: string[], at: Date): CallRecord {
     const pending = this.originating.get(channel.id);
     if (pending) return this.adoptOriginated(channel, pending, at);
+    const caller = this.callerOf(channel, args);
+    const leg = newLeg({
+      legId: channel.id,
+      channelId: channel.id,
+      kind: LegKind.LEG_KIND_CALLER,
+      endpoint: channel.name,
+      from: channel.caller.number,
+      to: caller.dialedNumber,
+      createdAt: ariTime(channel.creationtime),
+      tags: {},
+      createdByAdapter: false,
+      state: channel.state === 'Up' ? LegState.LEG_STATE_ANSWERED : LegState.LEG_STATE_RINGING,
+    });
+    if (channel.state === 'Up') leg.answeredAt = at;
+    return this.startCall({
+      callId: channel.id,
+      tenantId: this.claimed(caller.tenant(), caller.dialedNumber, channel),
+      direction: caller.direction,
+      dialedNumber: caller.dialedNumber,
+      callerName: channel.caller.name,
+      leg,
+      at,
+    });
+  }
+
+  /** What a caller's channel and its Stasis args tell about the call. */
+  private callerOf(channel: AriChannel, args: string[]) {
     const role = args[0] ?? 'inbound';
     const dialedNumber = args[1] ?? channel.dialplan?.exten ?? '';
     const endpoint = endpointOfChannelName(channel.name);
@@ -126,7 +249,14 @@ export class CallTracker {
           ? CallDirection.CALL_DIRECTION_INTERNAL
           : CallDirection.CALL_DIRECTION_OUTBOUND
         : CallDirection.CALL_DIRECTION_INBOUND;
-    const tenant = this.deps.resolver.resolve(dialedNumber, role === 'outbound' ? endpoint : undefined);
+    return {
+      dialedNumber,
+      direction,
+      tenant: () => this.deps.resolver.resolve(dialedNumber, role === 'outbound' ? endpoint : undefined),
+    };
+  }
+
+  private claimed(tenant: TenantMatch, dialedNumber: string, channel: AriChannel): string {
     if (!tenant.matched) {
       this.deps.logger.warn(
         { dialedNumber, channel: channel.name },
@@ -134,28 +264,7 @@ export class CallTracker {
       );
       this.deps.metrics.unclaimedCalls.add(1);
     }
-    const leg = newLeg({
-      legId: channel.id,
-      channelId: channel.id,
-      kind: LegKind.LEG_KIND_CALLER,
-      endpoint: channel.name,
-      from: channel.caller.number,
-      to: dialedNumber,
-      createdAt: ariTime(channel.creationtime),
-      tags: {},
-      createdByAdapter: false,
-      state: channel.state === 'Up' ? LegState.LEG_STATE_ANSWERED : LegState.LEG_STATE_RINGING,
-    });
-    if (channel.state === 'Up') leg.answeredAt = at;
-    return this.startCall({
-      callId: channel.id,
-      tenantId: tenant.tenantId,
-      direction,
-      dialedNumber,
-      callerName: channel.caller.name,
-      leg,
-      at,
-    });
+    return tenant.tenantId;
   }
 
   /**
@@ -164,18 +273,7 @@ export class CallTracker {
    */
   private adoptOriginated(channel: AriChannel, pending: PendingOriginate, at: Date): CallRecord {
     this.originating.delete(channel.id);
-    const leg = newLeg({
-      legId: channel.id,
-      channelId: channel.id,
-      kind: LegKind.LEG_KIND_EXTERNAL,
-      endpoint: pending.endpoint,
-      from: pending.callerId,
-      to: pending.number,
-      createdAt: pending.createdAt,
-      tags: { ...pending.tags },
-      createdByAdapter: true,
-      state: LegState.LEG_STATE_ANSWERED,
-    });
+    const leg = originatedLeg(channel.id, pending);
     leg.answeredAt = at;
     const call = this.startCall({
       callId: channel.id,
@@ -190,15 +288,218 @@ export class CallTracker {
     return call;
   }
 
-  private startCall(fields: {
-    callId: string;
-    tenantId: string;
-    direction: callV1.CallDirection;
-    dialedNumber: string;
-    callerName: string;
-    leg: LegRecord;
-    at: Date;
-  }): CallRecord {
+  /**
+   * After a (re)connect, e.g. in a new process after the last one died: takes over the calls of the
+   * channels in the app that this process does not know. Asterisk still has them, with what the
+   * adapter kept on them (call-memory.ts: each dialled leg's kind, parties, times and tags, the
+   * caller's tenant and answer time) and the bridges that tell which legs talk together. A call the
+   * memory shows was announced publishes no call.started again; the rest (a caller who entered the
+   * app just before the last process died) start as new calls. `at` stands for times nothing kept.
+   */
+  async takeOver(listed: readonly ListedChannel[], bridges: readonly AriBridge[], listedAt: number, at: Date) {
+    const unknown = listed.filter(({ channel }) => !this.deps.registry.byChannelId(channel.id));
+    const [legs, callers] = await Promise.all([
+      Promise.all(
+        unknown
+          .filter(({ args }) => args[0] === 'dialed')
+          .map(async (entry) => ({
+            ...entry,
+            memory: await this.memory.leg(entry.channel),
+            answeredAt: entry.channel.state === 'Up' ? await this.memory.answeredAt(entry.channel) : undefined,
+          })),
+      ),
+      Promise.all(
+        unknown
+          .filter(({ args }) => args[0] !== 'dialed')
+          .map(async (entry) => ({
+            ...entry,
+            call: await this.memory.call(entry.channel),
+            origin: entry.args[0] === 'originated' ? await this.memory.leg(entry.channel) : undefined,
+          })),
+      ),
+    ]);
+    const legsOf = new Map<string, TakenLeg[]>();
+    for (const leg of legs) {
+      const callId = leg.memory?.callId ?? leg.args[1] ?? '';
+      legsOf.set(callId, [...(legsOf.get(callId) ?? []), leg]);
+    }
+    for (const caller of callers) {
+      // Events are held, but a run's list may be older than a call this process started meanwhile.
+      if (this.deps.registry.byChannelId(caller.channel.id)) continue;
+      this.takeOverCall(caller, legsOf.get(caller.channel.id) ?? [], bridges, listedAt, at);
+      legsOf.delete(caller.channel.id);
+    }
+    for (const [callId, orphans] of legsOf)
+      for (const { channel } of orphans) {
+        if (this.deps.registry.byChannelId(channel.id)) continue;
+        this.deps.logger.warn(
+          { callId, channelId: channel.id },
+          "a dialled leg whose caller left while no adapter was connected; hanging it up (the call's end is lost)",
+        );
+        this.hangUpOrphan(channel.id);
+      }
+  }
+
+  private takeOverCall(
+    caller: ListedChannel & { call?: CallMemory; origin?: LegMemory },
+    legs: readonly TakenLeg[],
+    bridges: readonly AriBridge[],
+    listedAt: number,
+    at: Date,
+  ): void {
+    const { channel, args, call: memory, origin } = caller;
+    const announced = memory !== undefined || legs.some((leg) => leg.memory !== undefined);
+    const up = channel.state === 'Up';
+    let callerLegRecord: LegRecord;
+    let fields: { tenantId: string; direction: callV1.CallDirection; dialedNumber: string; callerName: string };
+    if (args[0] === 'originated' && origin) {
+      callerLegRecord = originatedLeg(channel.id, {
+        ...origin,
+        number: origin.to,
+        callerId: origin.from,
+        createdAt: new Date(origin.createdAt),
+      });
+      fields = {
+        tenantId: origin.tenantId,
+        direction: CallDirection.CALL_DIRECTION_OUTBOUND,
+        dialedNumber: origin.to,
+        callerName: '',
+      };
+    } else {
+      const described = this.callerOf(channel, args);
+      callerLegRecord = newLeg({
+        legId: channel.id,
+        channelId: channel.id,
+        kind: LegKind.LEG_KIND_CALLER,
+        endpoint: channel.name,
+        from: channel.caller.number,
+        to: described.dialedNumber,
+        createdAt: ariTime(channel.creationtime),
+        tags: {},
+        createdByAdapter: false,
+        state: up ? LegState.LEG_STATE_ANSWERED : LegState.LEG_STATE_RINGING,
+      });
+      const tenantId =
+        memory?.tenantId ??
+        legs.find((leg) => leg.memory)?.memory?.tenantId ??
+        this.claimed(described.tenant(), described.dialedNumber, channel);
+      fields = {
+        tenantId,
+        direction: described.direction,
+        dialedNumber: described.dialedNumber,
+        callerName: channel.caller.name,
+      };
+    }
+    if (up) callerLegRecord.answeredAt = memory ? new Date(memory.answeredAt) : this.unknownAnswer(announced, at);
+    callerLegRecord.confirmedAt = listedAt;
+    const startedAt = memory ? new Date(memory.startedAt) : at;
+    if (!announced) {
+      const call = this.startCall({ callId: channel.id, ...fields, leg: callerLegRecord, at: startedAt });
+      this.deps.metrics.callsAdopted.add(1, { announced: 'false' });
+      this.deps.logger.info({ callId: call.callId }, 'took over a call nothing was kept for; call.started published');
+      return;
+    }
+    const call = this.openCall({ callId: channel.id, ...fields, leg: callerLegRecord, at: startedAt });
+    this.deps.metrics.callsAdopted.add(1, { announced: 'true' });
+    const bridge = bridges.find((candidate) => candidate.channels.includes(channel.id));
+    if (bridge) call.bridgeId = bridge.id;
+    const rings = new Map<string, RingGroup>();
+    for (const taken of legs) {
+      const leg = this.takenLeg(taken, at);
+      leg.confirmedAt = listedAt;
+      if (taken.memory?.ring) {
+        const ring = rings.get(taken.memory.ring) ?? { id: taken.memory.ring, legs: [] };
+        rings.set(ring.id, ring);
+        ring.legs.push(leg);
+        leg.ringGroup = ring;
+      }
+      if (bridge?.channels.includes(leg.channelId)) {
+        leg.bridged = true;
+        leg.disposition = LegDisposition.LEG_DISPOSITION_ANSWERED;
+        if (leg.ringGroup) leg.ringGroup.winner = leg;
+      }
+      this.deps.registry.addLeg(call, leg);
+    }
+    // Whether music plays is nowhere in ARI: stopping it before a bridge costs one harmless request.
+    call.mohPlaying = up && !bridge;
+    this.deps.logger.info(
+      { callId: call.callId, legs: call.legs.size, bridge: call.bridgeId },
+      'took over a live call from what Asterisk kept',
+    );
+    this.resume(call);
+  }
+
+  /** A dialled leg of a call being taken over, from its channel and its memory. */
+  private takenLeg(taken: TakenLeg, at: Date): LegRecord {
+    const { channel, memory } = taken;
+    const device = endpointOfChannelName(channel.name);
+    const leg = newLeg({
+      legId: channel.id,
+      channelId: channel.id,
+      kind: memory?.kind ?? LegKind.LEG_KIND_INTERNAL,
+      endpoint: memory?.endpoint ?? (device ? `PJSIP/${device}` : channel.name),
+      from: memory?.from ?? channel.caller.number,
+      to: memory?.to ?? device ?? '',
+      createdAt: memory ? new Date(memory.createdAt) : ariTime(channel.creationtime),
+      tags: { ...memory?.tags },
+      createdByAdapter: true,
+      state: legStateOf(channel),
+    });
+    if (!memory)
+      this.deps.logger.warn({ channelId: channel.id }, 'a dialled leg without its memory: kind and tags are unknown');
+    if (channel.state === 'Up') leg.answeredAt = taken.answeredAt ?? this.unknownAnswer(true, at);
+    return leg;
+  }
+
+  /** An answer nothing kept (the process died before writing it): `at` is the best there is. */
+  private unknownAnswer(announced: boolean, at: Date): Date {
+    if (announced) this.deps.metrics.unknownAnswerTimes.add(1);
+    return at;
+  }
+
+  /**
+   * Continues a call taken over where the last process left it: an answered leg not bridged yet is
+   * bridged; a bridged call whose answered legs all left meanwhile is over for the caller too.
+   */
+  private resume(call: CallRecord): void {
+    const caller = callerLeg(call);
+    const dialled = [...call.legs.values()].filter((leg) => leg.legId !== call.callerLegId);
+    for (const leg of dialled)
+      if (leg.answeredAt && !leg.bridged && this.claimAnswer(call, leg))
+        this.detach(call, this.bridgeWithCaller(call, leg), 'bridging a leg taken over failed');
+    if (call.bridgeId && caller.answeredAt && !dialled.some((leg) => leg.answeredAt)) {
+      call.endedBy = 'callee';
+      this.detach(call, this.hangupLeg(caller, NORMAL_CLEARING), 'hangup of a caller left alone failed');
+    }
+  }
+
+  /** A new call of this process: announced with call.started. */
+  private startCall(fields: CallFields): CallRecord {
+    const call = this.openCall(fields);
+    const { leg, at } = fields;
+    this.deps.metrics.callsStarted.add(1);
+    this.publish(
+      call,
+      CallEvents.started,
+      {
+        callId: call.callId,
+        adapterId: this.deps.adapterId,
+        callerLeg: legMessage(leg),
+        direction: call.direction,
+        dialedNumber: call.dialedNumber,
+        callerName: call.callerName,
+      },
+      at,
+      // One call.started per call: a repeat after a take-over (if the last process got it out) is
+      // dropped by the stream's duplicate window.
+      `${this.deps.adapterId}:${call.callId}:started`,
+    );
+    if (leg.answeredAt) this.remember(call, leg);
+    return call;
+  }
+
+  /** Registers a call with its caller leg, tracked until it ends. */
+  private openCall(fields: CallFields): CallRecord {
     const { callId, tenantId, direction, dialedNumber, callerName, leg, at } = fields;
     // A root span per call: the events published for it carry its context, so routing, ivr, presence
     // and rating continue one trace instead of starting one per event.
@@ -216,21 +517,7 @@ export class CallTracker {
     leg.confirmedAt ??= performance.now();
     this.deps.registry.add(call);
     this.deps.track(call.finished);
-    this.deps.metrics.callsStarted.add(1);
     this.deps.metrics.callsInFlight.add(1);
-    this.publish(
-      call,
-      CallEvents.started,
-      {
-        callId: call.callId,
-        adapterId: this.deps.adapterId,
-        callerLeg: legMessage(leg),
-        direction,
-        dialedNumber,
-        callerName,
-      },
-      at,
-    );
     return call;
   }
 
@@ -380,6 +667,30 @@ export class CallTracker {
     leg.answeredAt = at;
     leg.state = LegState.LEG_STATE_ANSWERED;
     this.publishLeg(call, leg);
+    this.remember(call, leg);
+  }
+
+  /**
+   * Keeps an answer time on Asterisk, where a new process finds it (call-memory.ts): the caller's
+   * with the call's tenant and start, a dialled leg's on its own channel. One request per answered
+   * leg, sent after the answer, which it does not delay.
+   */
+  private remember(call: CallRecord, leg: LegRecord): void {
+    const answeredAt = leg.answeredAt!;
+    const write =
+      leg.legId === call.callerLegId
+        ? this.deps.ari.setVariable(leg.channelId, CALL_VARIABLE, callMemoryOf(call, answeredAt))
+        : this.deps.ari.setVariable(leg.channelId, ANSWERED_VARIABLE, answeredAt.toISOString());
+    this.deps.track(
+      write.catch((error: unknown) => {
+        // Gone already: nobody will need to take it over.
+        if (error instanceof AriRequestError && error.failure === 'not-found') return;
+        this.deps.logger.warn(
+          { err: error, callId: call.callId, legId: leg.legId },
+          'could not keep an answer time on its channel; a take-over would not know it',
+        );
+      }),
+    );
   }
 
   bridged(call: CallRecord, leg: LegRecord): void {
@@ -407,6 +718,18 @@ export class CallTracker {
     }
     if (this.originating.has(event.channel.id)) {
       this.adopt(event.channel, args, ariTime(event.timestamp));
+      return;
+    }
+    if (args[0] === 'originated') {
+      // Originated by a process before this one (its callback answered only now): the tenant, the
+      // number and the tags are on the channel.
+      const { channel } = event;
+      const at = ariTime(event.timestamp);
+      this.deps.track(
+        this.hold(() => this.takeOver([{ channel, args }], [], performance.now(), at)).catch((error: unknown) =>
+          this.deps.logger.error({ err: error, channelId: channel.id }, 'could not take over an originated call'),
+        ),
+      );
       return;
     }
     if (args[0] === 'dialed') {
@@ -643,6 +966,7 @@ export class CallTracker {
         endedBy: call.endedBy ?? 'system',
       },
       endedAt,
+      `${this.deps.adapterId}:${call.callId}:ended`,
     );
     void call.publishing.then(() => {
       call.span.end(endedAt);
@@ -664,8 +988,9 @@ export class CallTracker {
     type: EventType<T>,
     payload: Omit<T, 'meta'>,
     occurredAt: Date = new Date(),
+    eventId?: string,
   ): void {
-    this.publishConfirmed(call, type, payload, occurredAt).catch(() => undefined);
+    this.publishConfirmed(call, type, payload, occurredAt, eventId).catch(() => undefined);
   }
 
   /**
@@ -677,10 +1002,12 @@ export class CallTracker {
     type: EventType<T>,
     payload: Omit<T, 'meta'>,
     occurredAt: Date = new Date(),
+    eventId?: string,
   ): Promise<void> {
     const sent = call.publishing.then(() =>
       context.with(trace.setSpan(ROOT_CONTEXT, call.span), async () => {
-        await this.deps.publish(type, { ...payload, meta: newEventMeta(call.tenantId, PRODUCER, occurredAt) } as T);
+        const meta = newEventMeta(call.tenantId, PRODUCER, occurredAt);
+        await this.deps.publish(type, { ...payload, meta: eventId ? { ...meta, eventId } : meta } as T);
       }),
     );
     call.publishing = sent.catch((error: unknown) => {

@@ -47,6 +47,8 @@ export interface LegRecord {
 
 /** Legs rung at once for one caller (ring-all): the first to answer wins, the others are hung up. */
 export interface RingGroup {
+  /** Kept with each leg on Asterisk (call-memory.ts), so a new process knows the legs ring together. */
+  readonly id: string;
   readonly legs: LegRecord[];
   /** Set once, by the first answer the adapter hears of; no other leg of the group is bridged. */
   winner?: LegRecord;

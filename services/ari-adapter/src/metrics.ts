@@ -22,6 +22,16 @@ export function createAdapterMetrics() {
       description: 'Calls started and not yet ended on this Asterisk.',
       unit: '{call}',
     }),
+    callsAdopted: meter.createCounter('calls.adopted', {
+      description:
+        'Live calls taken over from Asterisk after a (re)connect, e.g. from a process that died; announced=false: ' +
+        'nothing was kept for them, so call.started was published (again).',
+      unit: '{call}',
+    }),
+    unknownAnswerTimes: meter.createCounter('calls.adopted.unknown_answer_times', {
+      description: 'Answered legs taken over whose answer time was not kept: the take-over time stands for it.',
+      unit: '{leg}',
+    }),
     lostLegs: meter.createCounter('calls.legs.lost', {
       description: 'Legs ended by reconciliation: their channel vanished without an event reaching the adapter.',
       unit: '{leg}',

@@ -35,9 +35,12 @@ export class Reconciler {
 
   constructor(private readonly deps: ReconcilerDependencies) {}
 
-  /** After a (re)connect: reconciles and adopts channels in the app that the adapter does not know. */
+  /**
+   * After a (re)connect: reconciles and takes over the calls of channels in the app that the adapter
+   * does not know. Events wait meanwhile, so none for a call being taken over is lost.
+   */
   afterConnect(): Promise<void> {
-    return this.enqueue(true);
+    return this.deps.tracker.hold(() => this.enqueue(true));
   }
 
   /** Reconciles every `intervalMs` until `stop()`; a tick while a run is in progress is skipped. */
@@ -66,14 +69,17 @@ export class Reconciler {
     this.running = true;
     try {
       const listedAt = performance.now();
-      const channels = await this.deps.ari.listChannels();
+      const [channels, bridges] = await Promise.all([
+        this.deps.ari.listChannels(),
+        adopt ? this.deps.ari.listBridges() : [],
+      ]);
       this.deps.tracker.reconcile(new Map(channels.map((channel) => [channel.id, channel])), listedAt);
       if (!adopt) return;
-      for (const channel of channels) {
+      const listed = channels.flatMap((channel) => {
         const args = stasisArgsOf(channel, this.deps.app);
-        if (args && args[0] !== 'dialed' && !this.deps.registry.byChannelId(channel.id))
-          this.deps.tracker.adopt(channel, args, new Date());
-      }
+        return args && !this.deps.registry.byChannelId(channel.id) ? [{ channel, args }] : [];
+      });
+      await this.deps.tracker.takeOver(listed, bridges, listedAt, new Date());
     } finally {
       this.running = false;
     }

@@ -115,7 +115,8 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-function controlClient(bus: NatsHandle) {
+/** Call-control requests to the adapter `ADAPTER_ID` over NATS, as routing sends them. */
+export function controlClient(bus: NatsHandle) {
   return natsRpcClient(bus, {
     definition: callControlV1.CallControlServiceService,
     subjectFor: (method, request) => callControlSubject(request.tenantId, ADAPTER_ID, method),
@@ -128,12 +129,47 @@ export function command(callId: string, commandId: string = randomUUID()) {
   return { tenantId: TENANT, callId, commandId };
 }
 
+/** The key pair of the adapter tests: the adapter and the stand-in directory verify with it. */
+export const ADAPTER_TOKENS = testTokens();
+
+/** The adapter's environment against `nats` and `sim` on loopback; `env` adds to or overrides it. */
+export async function adapterEnv(
+  nats: NatsServer,
+  sim: AriSim,
+  env: Record<string, string> = {},
+): Promise<Record<string, string>> {
+  return {
+    ...nats.env('ari-adapter'),
+    ARI_URL: sim.url,
+    ARI_USERNAME: 'switchboard',
+    ARI_PASSWORD: 'ari-secret',
+    ADAPTER_ID,
+    // With the directory the plan comes from there; NUMBER_PLAN is refused beside it.
+    ...(env['DIRECTORY_ADDRESS'] ? { FALLBACK_TENANT: FALLBACK_TENANT } : { NUMBER_PLAN: JSON.stringify(NUMBER_PLAN) }),
+    ...ADAPTER_TOKENS.env,
+    AUTH_SERVICE_TOKEN: await ADAPTER_TOKENS.serviceToken('ari-adapter'),
+    BIND_HOST: '127.0.0.1',
+    HTTP_PORT: '0',
+    GRPC_PORT: '0',
+    SHUTDOWN_TIMEOUT_MS: '5000',
+    ...env,
+  };
+}
+
+/** The test's own NATS connection (it may do anything). */
+export function testBus(nats: NatsServer): Promise<NatsHandle> {
+  return connectNats({
+    url: nats.url,
+    credentials: nats.credentials(TESTER),
+    name: 'adapter-test',
+    logger: createLogger({ service: 'test', level: 'silent' }),
+  });
+}
+
 /**
  * NATS, the ARI emulator and the adapter, wired as in production but on loopback; `env` adds to
  * or overrides the adapter's environment.
  */
-/** The key pair of the adapter tests: the adapter and the stand-in directory verify with it. */
-export const ADAPTER_TOKENS = testTokens();
 
 export async function startHarness(
   simOptions: Partial<AriSimOptions> = {},
@@ -150,33 +186,10 @@ export async function startHarness(
     stops.push(() => sim.stop());
     const adapter = await runService(ariAdapter, {
       handleSignals: false,
-      env: {
-        ...nats.env('ari-adapter'),
-        ARI_URL: sim.url,
-        ARI_USERNAME: 'switchboard',
-        ARI_PASSWORD: 'ari-secret',
-        ADAPTER_ID,
-        // With the directory the plan comes from there; NUMBER_PLAN is refused beside it.
-        ...(env['DIRECTORY_ADDRESS']
-          ? { FALLBACK_TENANT: FALLBACK_TENANT }
-          : { NUMBER_PLAN: JSON.stringify(NUMBER_PLAN) }),
-        ...ADAPTER_TOKENS.env,
-        AUTH_SERVICE_TOKEN: await ADAPTER_TOKENS.serviceToken('ari-adapter'),
-        BIND_HOST: '127.0.0.1',
-        HTTP_PORT: '0',
-        GRPC_PORT: '0',
-        LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
-        SHUTDOWN_TIMEOUT_MS: '5000',
-        ...env,
-      },
+      env: await adapterEnv(nats, sim, { LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent', ...env }),
     });
     stops.push(() => adapter.shutdown('test over'));
-    const bus = await connectNats({
-      url: nats.url,
-      credentials: nats.credentials(TESTER),
-      name: 'adapter-test',
-      logger: createLogger({ service: 'test', level: 'silent' }),
-    });
+    const bus = await testBus(nats);
     stops.push(() => bus.connection.close());
     const events = new EventLog(bus);
     await events.follow();

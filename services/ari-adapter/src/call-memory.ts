@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import type { Logger } from '@switchboard/service-kit';
+import type { AriOps } from './ari-ops.js';
+import type { AriChannel } from './ari-types.js';
+import type { CallRecord, LegRecord } from './calls.js';
+
+// What a call needs beyond Asterisk's own channel and bridge lists, kept on its channels as channel
+// variables so that a new adapter process (after a crash or restart) can take the call over with its
+// tenant, times and routing's tags: the adapter keeps no state of its own outside its memory.
+
+/** On every dialled and originated channel, set in the `variables` of the request that creates it. */
+export const LEG_VARIABLE = 'SB_LEG';
+/** On the caller's channel, written once when the caller is answered. */
+export const CALL_VARIABLE = 'SB_CALL';
+/** On a dialled channel, written once when it is answered. */
+export const ANSWERED_VARIABLE = 'SB_ANSWERED';
+
+const legMemory = z.object({
+  /** The call the leg belongs to (for an originated channel, its own id). */
+  callId: z.string().min(1),
+  tenantId: z.string().min(1),
+  kind: z.number().int(),
+  endpoint: z.string(),
+  from: z.string(),
+  to: z.string(),
+  createdAt: z.iso.datetime(),
+  tags: z.record(z.string(), z.string()),
+  /** The ring-all the leg rang in: of its legs only one is ever bridged. */
+  ring: z.string().optional(),
+});
+
+const callMemory = z.object({
+  tenantId: z.string().min(1),
+  startedAt: z.iso.datetime(),
+  answeredAt: z.iso.datetime(),
+});
+
+export type LegMemory = z.infer<typeof legMemory>;
+export type CallMemory = z.infer<typeof callMemory>;
+
+/** `SB_LEG` of a leg about to be created: all a new process needs to report and bill it. */
+export function legMemoryOf(callId: string, tenantId: string, leg: LegRecord): Record<string, string> {
+  const memory: LegMemory = {
+    callId,
+    tenantId,
+    kind: leg.kind,
+    endpoint: leg.endpoint,
+    from: leg.from,
+    to: leg.to,
+    createdAt: leg.createdAt.toISOString(),
+    tags: leg.tags,
+    ...(leg.ringGroup ? { ring: leg.ringGroup.id } : {}),
+  };
+  return { [LEG_VARIABLE]: JSON.stringify(memory) };
+}
+
+/** `SB_CALL` of a call whose caller was answered at `answeredAt`. */
+export function callMemoryOf(call: CallRecord, answeredAt: Date): string {
+  const memory: CallMemory = {
+    tenantId: call.tenantId,
+    startedAt: call.startedAt.toISOString(),
+    answeredAt: answeredAt.toISOString(),
+  };
+  return JSON.stringify(memory);
+}
+
+function decode<T>(schema: z.ZodType<T>, text: string | undefined): T | undefined {
+  if (!text) return undefined;
+  try {
+    const parsed = schema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads the adapter's variables of channels it is about to take over. From the channel snapshot when
+ * ari.conf lists them in `channelvars` (Asterisk then puts them, `""` when unset, into every snapshot),
+ * else with one `GET /channels/{id}/variable` each (404 when unset).
+ */
+export class CallMemoryReader {
+  constructor(
+    private readonly ari: AriOps,
+    private readonly logger: Logger,
+  ) {}
+
+  async leg(channel: AriChannel): Promise<LegMemory | undefined> {
+    return this.read(channel, LEG_VARIABLE, legMemory);
+  }
+
+  async call(channel: AriChannel): Promise<CallMemory | undefined> {
+    return this.read(channel, CALL_VARIABLE, callMemory);
+  }
+
+  async answeredAt(channel: AriChannel): Promise<Date | undefined> {
+    const text = await this.variable(channel, ANSWERED_VARIABLE);
+    const at = text ? new Date(text) : undefined;
+    return at && !Number.isNaN(at.getTime()) ? at : undefined;
+  }
+
+  private async read<T>(channel: AriChannel, name: string, schema: z.ZodType<T>): Promise<T | undefined> {
+    const text = await this.variable(channel, name);
+    const memory = decode(schema, text);
+    if (text && !memory)
+      this.logger.warn({ channelId: channel.id, variable: name, value: text.slice(0, 200) }, 'unreadable call memory');
+    return memory;
+  }
+
+  private async variable(channel: AriChannel, name: string): Promise<string | undefined> {
+    const listed = channel.channelvars;
+    if (listed && Object.hasOwn(listed, name)) return listed[name] || undefined;
+    try {
+      return await this.ari.getVariable(channel.id, name);
+    } catch (error) {
+      // The channel may be gone meanwhile; the call is then taken over with what the list showed.
+      this.logger.warn({ err: error, channelId: channel.id, variable: name }, 'could not read call memory');
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,207 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startAriSim, type AriSim } from '@switchboard/ari-sim';
+import { callV1 } from '@switchboard/proto';
+import type { NatsHandle } from '@switchboard/service-kit';
+import { spawnService, type ServiceProcess } from '@switchboard/stack';
+import { startNats, type NatsServer } from '@switchboard/testkit';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { EventLog, MAIN_NUMBER, adapterEnv, command, controlClient, testBus } from '../test/harness.js';
+
+// An adapter process killed mid-call (SIGKILL: nothing runs on its way out) and a new one started:
+// the new one takes the live calls over from Asterisk and what the old one kept on their channels,
+// serves routing's commands for them and publishes their end once, with every leg as a call that
+// saw no restart. The adapter runs as a child process from its build (npx tsc -b), as in production.
+
+const { LegDisposition, LegKind, LegState } = callV1;
+const AGENT_TAGS = { agent_id: 'anna', department_id: 'd-sales', site_id: 's-husum' };
+const WAIT = { timeout: 15_000, interval: 20 };
+
+describe('an adapter process killed mid-call and replaced', () => {
+  let nats: NatsServer;
+  let sim: AriSim;
+  let bus: NatsHandle;
+  let events: EventLog;
+  let control: ReturnType<typeof controlClient>;
+  let adapter: ServiceProcess | undefined;
+  let logDir: string;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    nats = await startNats();
+    sim = await startAriSim({
+      username: 'switchboard',
+      password: 'ari-secret',
+      timeScale: 0.02,
+      endpoints: { 'kropp-anna': { answerAfterMs: 1_000 } },
+    });
+    bus = await testBus(nats);
+    control = controlClient(bus);
+    logDir = await mkdtemp(path.join(tmpdir(), 'sb-adapter-restart-'));
+    // `info`: the start waits for the kit's ready line. The logs stay in logDir for a look after a failure.
+    env = await adapterEnv(nats, sim, { LOG_LEVEL: 'info' });
+    adapter = await start();
+    // The adapter creates the streams at its start.
+    events = new EventLog(bus);
+    await events.follow();
+  }, 60_000);
+
+  afterAll(async () => {
+    await adapter?.stop();
+    await bus?.connection.close();
+    await sim?.stop();
+    await nats?.stop();
+  });
+
+  const start = () => spawnService({ name: 'ari-adapter', replica: 0, env, logDir, readyTimeoutMs: 30_000 });
+
+  /** SIGKILL, then a new process with the same environment; resolves when it is ready (it took over). */
+  async function killAndReplace(): Promise<void> {
+    await adapter!.stop('SIGKILL');
+    adapter = await start();
+  }
+
+  /** A channel variable as ARI answers it; undefined when unset. */
+  async function variable(channelId: string, name: string): Promise<string | undefined> {
+    const response = await fetch(`${sim.url}/ari/channels/${channelId}/variable?variable=${name}`, {
+      headers: { authorization: `Basic ${Buffer.from('switchboard:ari-secret').toString('base64')}` },
+    });
+    return response.ok ? ((await response.json()) as { value: string }).value : undefined;
+  }
+
+  async function answeredCall(): Promise<string> {
+    const callId = sim.placeCall({ from: '+4946241234', to: MAIN_NUMBER });
+    await events.waitFor<callV1.CallStarted>('call.started', (event) => event.callId === callId);
+    await control.answer(command(callId));
+    return callId;
+  }
+
+  const dialAnna = (callId: string) =>
+    control.dial({
+      ...command(callId),
+      endpoint: 'PJSIP/kropp-anna',
+      kind: LegKind.LEG_KIND_INTERNAL,
+      callerId: MAIN_NUMBER,
+      timeoutSeconds: 600,
+      tags: AGENT_TAGS,
+      waitForOutcome: true,
+    });
+
+  const ended = (callId: string) => events.waitFor<callV1.CallEnded>('call.ended', (event) => event.callId === callId);
+
+  /** The leg as the first process published it when it was answered (its times are the truth). */
+  function answeredUpdate(callId: string, legId: string): callV1.Leg {
+    const update = events
+      .of<callV1.CallLegUpdated>('call.leg_updated', (event) => event.callId === callId && event.leg?.legId === legId)
+      .find((event) => event.leg?.state === LegState.LEG_STATE_ANSWERED);
+    expect(update, `leg ${legId} was published as answered`).toBeDefined();
+    return update!.leg!;
+  }
+
+  const count = (event: string, callId: string) =>
+    events.of<{ callId: string }>(event, (payload) => payload.callId === callId).length;
+  const taken: string[] = [];
+
+  /** What of a call's end must not depend on a restart: everything but its ids and times. */
+  function shape(end: callV1.CallEnded) {
+    return {
+      direction: end.direction,
+      endedBy: end.endedBy,
+      tenant: end.meta?.tenantId,
+      legs: end.legs.map((leg) => ({
+        kind: leg.kind,
+        endpoint: leg.kind === LegKind.LEG_KIND_CALLER ? leg.endpoint.replace(/-\w+$/, '') : leg.endpoint,
+        from: leg.from,
+        to: leg.to,
+        tags: leg.tags,
+        disposition: leg.disposition,
+        hangupCause: leg.hangupCause,
+        hangupCauseText: leg.hangupCauseText,
+        state: leg.state,
+        answered: leg.answeredAt !== undefined,
+      })),
+    };
+  }
+
+  it('publishes a bridged call ended after the restart with both legs, as a call without one', async () => {
+    // The same call without a restart, for comparison.
+    const reference = await answeredCall();
+    expect((await dialAnna(reference)).disposition).toBe(LegDisposition.LEG_DISPOSITION_ANSWERED);
+    sim.hangupCall(reference);
+    const expected = await ended(reference);
+
+    const callId = await answeredCall();
+    const agent = await dialAnna(callId);
+    expect(agent.disposition).toBe(LegDisposition.LEG_DISPOSITION_ANSWERED);
+    // The answer times are written right after the answers; the kill comes once they are there.
+    await vi.waitFor(async () => {
+      expect(await variable(callId, 'SB_CALL')).toBeDefined();
+      expect(await variable(agent.legId, 'SB_ANSWERED')).toBeDefined();
+    }, WAIT);
+
+    await killAndReplace();
+    sim.hangupCall(callId);
+    const end = await ended(callId);
+
+    expect(shape(end)).toEqual(shape(expected));
+    const caller = end.legs.find((leg) => leg.legId === callId)!;
+    const dialled = end.legs.find((leg) => leg.legId === agent.legId)!;
+    const answeredCaller = answeredUpdate(callId, callId);
+    const answeredAgent = answeredUpdate(callId, agent.legId);
+    expect(caller.createdAt).toEqual(answeredCaller.createdAt);
+    expect(caller.answeredAt).toEqual(answeredCaller.answeredAt);
+    expect(dialled.createdAt).toEqual(answeredAgent.createdAt);
+    expect(dialled.answeredAt).toEqual(answeredAgent.answeredAt);
+    expect(dialled.tags).toEqual(AGENT_TAGS);
+    expect(end.startedAt).toEqual(
+      events.of<callV1.CallStarted>('call.started', (e) => e.callId === callId)[0]!.meta?.occurredAt,
+    );
+    // The agent's phone was hung up by the new process, as the old one would have.
+    expect(sim.getCall(agent.legId)?.endedAt).toBeDefined();
+    taken.push(callId);
+  }, 60_000);
+
+  it('takes over a caller on hold: the next Dial bridges the agent, and the end has every leg', async () => {
+    const callId = await answeredCall();
+    await control.startMusicOnHold({ ...command(callId), mohClass: '' });
+    await vi.waitFor(async () => expect(await variable(callId, 'SB_CALL')).toBeDefined(), WAIT);
+
+    await killAndReplace();
+    const agent = await dialAnna(callId);
+    expect(agent.disposition).toBe(LegDisposition.LEG_DISPOSITION_ANSWERED);
+    expect(sim.getCall(callId)?.bridgedWith).toContain(agent.legId);
+    // The agent hangs up: the conversation is over, the caller is hung up.
+    sim.hangupCall(agent.legId);
+    const end = await ended(callId);
+
+    expect(end.endedBy).toBe('callee');
+    expect(end.legs.map((leg) => leg.legId).sort()).toEqual([callId, agent.legId].sort());
+    const caller = end.legs.find((leg) => leg.legId === callId)!;
+    expect(caller).toMatchObject({
+      kind: LegKind.LEG_KIND_CALLER,
+      disposition: LegDisposition.LEG_DISPOSITION_ANSWERED,
+      state: LegState.LEG_STATE_ENDED,
+    });
+    expect(caller.answeredAt).toEqual(answeredUpdate(callId, callId).answeredAt);
+    expect(end.legs.find((leg) => leg.legId === agent.legId)).toMatchObject({
+      kind: LegKind.LEG_KIND_INTERNAL,
+      tags: AGENT_TAGS,
+      disposition: LegDisposition.LEG_DISPOSITION_ANSWERED,
+    });
+    expect(end.meta?.tenantId).toBe('t-kropp');
+    taken.push(callId);
+  }, 60_000);
+
+  it('published each taken-over call once: one call.started (by the first process), one call.ended', async () => {
+    expect(taken).toHaveLength(2);
+    // Drained and gone, the process can publish nothing more; the stream has all it published.
+    await adapter!.stop('SIGTERM');
+    adapter = undefined;
+    await vi.waitFor(() => expect(events.of('call.ended').length).toBeGreaterThanOrEqual(3), WAIT);
+    for (const callId of taken) {
+      expect(count('call.started', callId)).toBe(1);
+      expect(count('call.ended', callId)).toBe(1);
+    }
+  });
+});
