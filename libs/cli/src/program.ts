@@ -6,6 +6,7 @@ import { registerRatingCommands } from './commands/rating.js';
 import { registerBillingCommands } from './commands/billing.js';
 import { registerIvrCommand } from './commands/ivr.js';
 import { registerKeysCommands } from './commands/keys.js';
+import { registerNumberPoolCommands } from './commands/number-pools.js';
 import { registerOutboundCommands } from './commands/outbound.js';
 import { registerPresenceCommand } from './commands/presence.js';
 import { registerPrivacyCommand } from './commands/privacy.js';
@@ -24,6 +25,7 @@ export function createProgram(): Command {
   registerBillingCommands(program);
   registerIvrCommand(program);
   registerDirectoryCommands(program);
+  registerNumberPoolCommands(program);
   registerOutboundCommands(program);
   registerAuditCommand(program);
   registerPresenceCommand(program);

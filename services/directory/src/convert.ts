@@ -1,4 +1,5 @@
-import { directoryV1 } from '@switchboard/proto';
+import { type directoryServiceV1, directoryV1 } from '@switchboard/proto';
+import type { PoolNumberRequest, PoolStatus } from './number-pools.js';
 import { WEEKDAYS, type Department, type PhoneNumber, type Site, type Staff, type Tenant } from './model.js';
 
 // gRPC messages ↔ model. Going in, unset enums and messages become `undefined` so the schema's
@@ -103,3 +104,18 @@ export const departmentOut = (department: Department): directoryV1.Department =>
 
 export const staffIn = (staff: directoryV1.Staff): unknown => ({ ...staff });
 export const staffOut = (staff: Staff): directoryV1.Staff => ({ ...staff });
+
+/** A request for pool numbers: the new numbers' kind and entry point in the model's terms. */
+export const poolNumberRequestIn = (request: directoryServiceV1.RequestPoolNumbersRequest): PoolNumberRequest => ({
+  poolId: request.poolId,
+  count: request.count,
+  number: request.number,
+  kind: numberKind.toModel(request.kind),
+  siteId: request.siteId,
+  entryPoint: request.entryPoint && {
+    kind: entryPointKind.toModel(request.entryPoint.kind),
+    target: request.entryPoint.target,
+  },
+});
+
+export const poolStatusOut = (status: PoolStatus): directoryServiceV1.NumberPoolStatus => ({ ...status });

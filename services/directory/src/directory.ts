@@ -1,4 +1,5 @@
 import type { KV } from '@nats-io/kv';
+import { DuplicateKeyError } from '@switchboard/service-kit';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { AuditLog } from './audit-log.js';
 import { type DirectoryCache, TenantView } from './cache.js';
@@ -14,6 +15,7 @@ import {
   staffSchema,
   tenantSchema,
   type DirectoryDocument,
+  type PhoneNumber,
   type Staff,
   type Tenant,
 } from './model.js';
@@ -118,7 +120,8 @@ export class Directory {
     return next;
   }
 
-  private async current(tenantId: string): Promise<DirectoryDocument> {
+  /** The tenant's active snapshot as stored (MongoDB, not the cache). */
+  async current(tenantId: string): Promise<DirectoryDocument> {
     const loaded = await this.store.load(tenantId);
     if (!loaded) throw new NotFoundError(`tenant ${tenantId} not found`);
     return loaded.document;
@@ -213,6 +216,35 @@ export class Directory {
     await this.snapshots.publish(tenantId);
     await this.events.entity(tenantId, kind, mode === 'create' ? 'created' : 'updated', key, entity);
     return entity;
+  }
+
+  /**
+   * Adds several numbers at once, all or none: validated together with the tenant, inserted one
+   * by one, and when an insert fails (another replica took the number meanwhile) the ones this
+   * call inserted are removed again before the error goes to the caller.
+   */
+  async addNumbers(tenantId: string, inputs: readonly unknown[]): Promise<PhoneNumber[]> {
+    const numbers = inputs.map((input) => parseOrThrow(numberSchema, input, 'number'));
+    const document = await this.current(tenantId);
+    const next = { ...document, numbers: [...document.numbers, ...numbers] };
+    this.check(next);
+    const inserted: PhoneNumber[] = [];
+    try {
+      for (const number of numbers) {
+        await this.store.insert(tenantId, 'numbers', number);
+        inserted.push(number);
+      }
+    } catch (error) {
+      for (const number of inserted) await this.store.remove(tenantId, 'numbers', number.number);
+      if (error instanceof DuplicateKeyError) {
+        const taken = numbers[inserted.length]!.number;
+        throw new AlreadyExistsError(`number ${taken} was taken meanwhile; nothing was added, ask again`);
+      }
+      throw error;
+    }
+    await this.snapshots.publish(tenantId);
+    for (const number of numbers) await this.events.entity(tenantId, 'numbers', 'created', number.number, number);
+    return numbers;
   }
 
   async remove(tenantId: string, kind: EntityKind, key: string): Promise<void> {

@@ -43,10 +43,10 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
-const id = z
+export const idSchema = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be 1–63 lowercase letters, digits, "-" or "_", starting alphanumeric');
-const optionalId = z.union([z.literal(''), id]).default('');
+const optionalId = z.union([z.literal(''), idSchema]).default('');
 const text = z.string().trim().min(1, 'is required').max(200, 'must be at most 200 characters');
 const e164 = z.string().refine(isE164, 'must be a valid E.164 number such as +494624720');
 const hhmm = z.string().regex(/^(([01]\d|2[0-3]):[0-5]\d|24:00)$/, 'must be HH:MM between 00:00 and 24:00');
@@ -87,7 +87,7 @@ export const privacySchema = z.object({
 });
 
 export const tenantSchema = z.object({
-  tenantId: id,
+  tenantId: idSchema,
   name: text,
   federalState: z.enum(FEDERAL_STATES, 'must be a German federal state code such as SH'),
   timeZone: z
@@ -101,7 +101,7 @@ export const tenantSchema = z.object({
 });
 
 export const siteSchema = z.object({
-  siteId: id,
+  siteId: idSchema,
   name: text,
   kind: z.string().max(50).default(''),
   municipality: z.string().max(100).default(''),
@@ -154,12 +154,14 @@ export const numberSchema = z
 
 export const departmentSchema = z
   .object({
-    departmentId: id,
+    departmentId: idSchema,
     name: text,
     siteId: optionalId,
-    members: z.array(z.object({ staffId: id, priority: z.number().int().min(0).max(100).default(0) })).default([]),
+    members: z
+      .array(z.object({ staffId: idSchema, priority: z.number().int().min(0).max(100).default(0) }))
+      .default([]),
     strategy: z.enum(STRATEGIES).default('longest-idle'),
-    requiredSkills: z.array(id).default([]),
+    requiredSkills: z.array(idSchema).default([]),
     ringTimeoutSeconds: z.number().int().min(5).max(600).default(20),
     wrapUpSeconds: z.number().int().min(0).max(3_600).default(0),
     maxWaitSeconds: z.number().int().min(0).max(7_200).default(300),
@@ -193,11 +195,11 @@ export const departmentSchema = z
 
 export const staffSchema = z
   .object({
-    staffId: id,
+    staffId: idSchema,
     displayName: text,
     extension: z.string().regex(/^\d{2,6}$/, 'must be 2–6 digits'),
     devices: z.array(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a PJSIP endpoint name')).default([]),
-    skills: z.array(id).default([]),
+    skills: z.array(idSchema).default([]),
     siteId: optionalId,
     homeOffice: z.boolean().default(false),
     homeOfficeNumber: z.union([z.literal(''), e164]).default(''),

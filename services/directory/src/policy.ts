@@ -28,6 +28,23 @@ export const directoryPolicy = definePolicy(directoryServiceV1.DirectoryServiceS
   getNumber: { description: 'One number.', audit: false, allow: ADMINS },
   deleteNumber: { description: 'Deletes a number.', audit: true, allow: ADMINS },
   listNumbers: { description: "The tenant's numbers.", audit: false, allow: ADMINS_AND_SERVICES },
+  assignNumberPool: {
+    description: 'Assigns the tenant a pool of numbers (or replaces one).',
+    audit: true,
+    allow: { operator: 'any-tenant' },
+  },
+  listNumberPools: { description: "The tenant's number pools and their use.", audit: false, allow: ADMINS },
+  deleteNumberPool: {
+    description: 'Takes a number pool away (none of its numbers in use).',
+    audit: true,
+    allow: { operator: 'any-tenant' },
+  },
+  requestPoolNumbers: {
+    description: "Takes free numbers from the tenant's pool as its own.",
+    audit: true,
+    allow: ADMINS,
+  },
+  releasePoolNumber: { description: 'Gives a number back to its pool.', audit: true, allow: ADMINS },
   createDepartment: { description: 'Creates a department.', audit: true, allow: ADMINS },
   updateDepartment: {
     description: 'Changes a department (members, hours, queue settings).',

@@ -13,6 +13,8 @@ import {
   departmentOut,
   numberIn,
   numberOut,
+  poolNumberRequestIn,
+  poolStatusOut,
   siteIn,
   siteOut,
   staffIn,
@@ -22,6 +24,7 @@ import {
 } from './convert.js';
 import { AlreadyExistsError, InUseError, type Directory } from './directory.js';
 import { ValidationError } from './model.js';
+import type { NumberPools } from './number-pools.js';
 import type { NumberEraser } from './privacy-erase.js';
 import { SecretBoxError } from './secret-box.js';
 import { SnapshotTooLargeError } from './snapshot.js';
@@ -64,7 +67,11 @@ function handle<Req, Res>(work: (request: Req) => Promise<Res>): (request: Req) 
 }
 
 /** The admin API's handlers; `resolveNumber` and `isOpen` answer from memory only. */
-export function createDirectoryHandlers(directory: Directory, eraseNumber: NumberEraser): DirectoryHandlers {
+export function createDirectoryHandlers(
+  directory: Directory,
+  pools: NumberPools,
+  eraseNumber: NumberEraser,
+): DirectoryHandlers {
   const read = <Req extends { tenantId: string }, Res>(work: (tenantId: string, request: Req) => Promise<Res>) =>
     handle(async (request: Req) => work(tenantOf(request), request));
   // Who may change what is policy.ts's, checked before a handler runs: a write needs only the tenant.
@@ -140,6 +147,23 @@ export function createDirectoryHandlers(directory: Directory, eraseNumber: Numbe
       return {};
     }),
     listNumbers: read(async (tenantId) => ({ numbers: (await directory.list(tenantId, 'numbers')).map(numberOut) })),
+
+    assignNumberPool: write(async (tenantId, request: directoryServiceV1.AssignNumberPoolRequest) => ({
+      pool: poolStatusOut(await pools.assign(tenantId, body('pool', request.pool))),
+    })),
+    listNumberPools: read(async (tenantId) => ({ pools: (await pools.list(tenantId)).map(poolStatusOut) })),
+    deleteNumberPool: write(async (tenantId, request: directoryServiceV1.DeleteNumberPoolRequest) => {
+      await pools.remove(tenantId, requireKey('pool_id', request.poolId));
+      return {};
+    }),
+    requestPoolNumbers: write(async (tenantId, request: directoryServiceV1.RequestPoolNumbersRequest) => ({
+      numbers: (await pools.request(tenantId, poolNumberRequestIn(request))).map(numberOut),
+    })),
+    releasePoolNumber: write(async (tenantId, request: directoryServiceV1.ReleasePoolNumberRequest) => ({
+      released: numberOut(
+        await pools.release(tenantId, requireKey('number', request.number), request.allowUnreachable),
+      ),
+    })),
 
     createDepartment: write(async (tenantId, request: directoryServiceV1.CreateDepartmentRequest) => ({
       department: departmentOut(

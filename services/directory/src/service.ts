@@ -10,6 +10,7 @@ import { directoryConfigSchema } from './config.js';
 import { CREDENTIAL_INDEXES, DeviceCredentials } from './device-credentials.js';
 import { Directory } from './directory.js';
 import { DIRECTORY_RPC_DEFINITION, directoryRpcServeSubject } from '@switchboard/rpc-clients';
+import { NumberPools, POOL_INDEXES } from './number-pools.js';
 import { numberEraser } from './privacy-erase.js';
 import { SecretBox, decodeSecretKey } from './secret-box.js';
 import { createDirectoryHandlers } from './server.js';
@@ -25,7 +26,7 @@ export const directoryService: ServiceDefinition<typeof directoryConfigSchema> =
   version: '0.1.0',
   config: directoryConfigSchema,
   nats: { streams: [DIRECTORY_STREAM, AUDIT_STREAM] },
-  mongo: { indexes: [...STORE_INDEXES, ...CREDENTIAL_INDEXES, ...AUDIT_INDEXES] },
+  mongo: { indexes: [...STORE_INDEXES, ...CREDENTIAL_INDEXES, ...AUDIT_INDEXES, ...POOL_INDEXES] },
   grpc: {
     reflectionProtos: [
       'switchboard/directory/v1/directory.proto',
@@ -80,7 +81,11 @@ export const directoryService: ServiceDefinition<typeof directoryConfigSchema> =
       },
     });
 
-    const handlers = createDirectoryHandlers(directory, numberEraser(nats, config.DIRECTORY_ERASE_TIMEOUT_MS));
+    const handlers = createDirectoryHandlers(
+      directory,
+      new NumberPools(context.mongo!.db, directory),
+      numberEraser(nats, config.DIRECTORY_ERASE_TIMEOUT_MS),
+    );
     context.grpc!.addService(
       'switchboard.directory.v1.DirectoryService',
       directoryServiceV1.DirectoryServiceService,

@@ -451,6 +451,28 @@ export interface Staff {
   homeOfficeNumber: string;
 }
 
+/**
+ * Consecutive numbers of one length, from `first` to `last` (both included), e.g.
+ * +49462472010 … +49462472099.
+ */
+export interface NumberBlock {
+  /** E.164. */
+  first: string;
+  /** E.164 of the same length as `first`, not below it. */
+  last: string;
+}
+
+/**
+ * Numbers the provider (role operator) assigned to a tenant. The tenant's admins take numbers
+ * from it as the tenant's own (RequestPoolNumbers) and give them back (ReleasePoolNumber). Not
+ * part of the tenant's document: an import neither sets nor replaces pools.
+ */
+export interface NumberPool {
+  poolId: string;
+  name: string;
+  blocks: NumberBlock[];
+}
+
 function createBaseOpeningInterval(): OpeningInterval {
   return { day: 0, from: "", to: "" };
 }
@@ -2414,6 +2436,196 @@ export const Staff: MessageFns<Staff> = {
     message.siteId = object.siteId ?? "";
     message.homeOffice = object.homeOffice ?? false;
     message.homeOfficeNumber = object.homeOfficeNumber ?? "";
+    return message;
+  },
+};
+
+function createBaseNumberBlock(): NumberBlock {
+  return { first: "", last: "" };
+}
+
+export const NumberBlock: MessageFns<NumberBlock> = {
+  encode(message: NumberBlock, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.first !== "") {
+      writer.uint32(10).string(message.first);
+    }
+    if (message.last !== "") {
+      writer.uint32(18).string(message.last);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NumberBlock {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNumberBlock();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.first = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.last = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NumberBlock {
+    return {
+      first: isSet(object.first) ? globalThis.String(object.first) : "",
+      last: isSet(object.last) ? globalThis.String(object.last) : "",
+    };
+  },
+
+  toJSON(message: NumberBlock): unknown {
+    const obj: any = {};
+    if (message.first !== "") {
+      obj.first = message.first;
+    }
+    if (message.last !== "") {
+      obj.last = message.last;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NumberBlock>, I>>(base?: I): NumberBlock {
+    return NumberBlock.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NumberBlock>, I>>(object: I): NumberBlock {
+    const message = createBaseNumberBlock();
+    message.first = object.first ?? "";
+    message.last = object.last ?? "";
+    return message;
+  },
+};
+
+function createBaseNumberPool(): NumberPool {
+  return { poolId: "", name: "", blocks: [] };
+}
+
+export const NumberPool: MessageFns<NumberPool> = {
+  encode(message: NumberPool, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.poolId !== "") {
+      writer.uint32(10).string(message.poolId);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    for (const v of message.blocks) {
+      NumberBlock.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NumberPool {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNumberPool();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.poolId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.blocks.push(NumberBlock.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NumberPool {
+    return {
+      poolId: isSet(object.poolId)
+        ? globalThis.String(object.poolId)
+        : isSet(object.pool_id)
+        ? globalThis.String(object.pool_id)
+        : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      blocks: globalThis.Array.isArray(object?.blocks) ? object.blocks.map((e: any) => NumberBlock.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: NumberPool): unknown {
+    const obj: any = {};
+    if (message.poolId !== "") {
+      obj.poolId = message.poolId;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.blocks?.length) {
+      obj.blocks = message.blocks.map((e) => NumberBlock.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NumberPool>, I>>(base?: I): NumberPool {
+    return NumberPool.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NumberPool>, I>>(object: I): NumberPool {
+    const message = createBaseNumberPool();
+    message.poolId = object.poolId ?? "";
+    message.name = object.name ?? "";
+    message.blocks = object.blocks?.map((e) => NumberBlock.fromPartial(e)) || [];
     return message;
   },
 };

@@ -26,6 +26,7 @@ import {
   NumberKind,
   numberKindFromJSON,
   numberKindToJSON,
+  NumberPool,
   PhoneNumber,
   Site,
   Staff,
@@ -485,6 +486,84 @@ export interface EraseNumberResponse {
   shortened: string;
   /** One entry per service and kind (count 0 when the service holds none), sorted by service, kind. */
   changes: ErasedRecords[];
+}
+
+export interface AssignNumberPoolRequest {
+  tenantId: string;
+  pool: NumberPool | undefined;
+}
+
+export interface AssignNumberPoolResponse {
+  pool: NumberPoolStatus | undefined;
+}
+
+/** A pool and how much of it the tenant uses. */
+export interface NumberPoolStatus {
+  pool:
+    | NumberPool
+    | undefined;
+  /** Numbers in the pool's blocks. */
+  size: number;
+  /** The tenant's numbers that lie in the pool, ascending. */
+  inUse: string[];
+  /**
+   * Numbers RequestPoolNumbers could hand out now (not in use, not another tenant's, not one that
+   * would hide an extension of the tenant's direct-dial range, a valid number of its country plan).
+   */
+  free: number;
+}
+
+export interface ListNumberPoolsRequest {
+  tenantId: string;
+}
+
+export interface ListNumberPoolsResponse {
+  /** By pool id. */
+  pools: NumberPoolStatus[];
+}
+
+export interface DeleteNumberPoolRequest {
+  tenantId: string;
+  poolId: string;
+}
+
+export interface DeleteNumberPoolResponse {
+}
+
+export interface RequestPoolNumbersRequest {
+  tenantId: string;
+  /** The pool to take from; empty: the tenant's pools in the order of their ids. */
+  poolId: string;
+  /** How many numbers (the lowest free ones); 0 when `number` names one. */
+  count: number;
+  /** One particular free number of a pool instead of `count`. */
+  number: string;
+  /** MAIN (also when unspecified) or FAX; a direct-dial range is not taken from a pool. */
+  kind: NumberKind;
+  siteId: string;
+  /** Where calls to the new numbers go (every number has one); UpdateNumber changes it later. */
+  entryPoint: EntryPoint | undefined;
+}
+
+export interface RequestPoolNumbersResponse {
+  /** Ascending. */
+  numbers: PhoneNumber[];
+}
+
+export interface ReleasePoolNumberRequest {
+  tenantId: string;
+  number: string;
+  /**
+   * Releasing the last number that leads to an IVR menu or department leaves it without a number
+   * callers from outside can dial; that is refused (FAILED_PRECONDITION naming the target) unless
+   * this is set. The menu or department itself is kept either way.
+   */
+  allowUnreachable: boolean;
+}
+
+export interface ReleasePoolNumberResponse {
+  /** The number as it was before the release. */
+  released: PhoneNumber | undefined;
 }
 
 function createBaseCreateTenantRequest(): CreateTenantRequest {
@@ -6202,6 +6281,1006 @@ export const EraseNumberResponse: MessageFns<EraseNumberResponse> = {
   },
 };
 
+function createBaseAssignNumberPoolRequest(): AssignNumberPoolRequest {
+  return { tenantId: "", pool: undefined };
+}
+
+export const AssignNumberPoolRequest: MessageFns<AssignNumberPoolRequest> = {
+  encode(message: AssignNumberPoolRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    if (message.pool !== undefined) {
+      NumberPool.encode(message.pool, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AssignNumberPoolRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAssignNumberPoolRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pool = NumberPool.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AssignNumberPoolRequest {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      pool: isSet(object.pool) ? NumberPool.fromJSON(object.pool) : undefined,
+    };
+  },
+
+  toJSON(message: AssignNumberPoolRequest): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.pool !== undefined) {
+      obj.pool = NumberPool.toJSON(message.pool);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AssignNumberPoolRequest>, I>>(base?: I): AssignNumberPoolRequest {
+    return AssignNumberPoolRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AssignNumberPoolRequest>, I>>(object: I): AssignNumberPoolRequest {
+    const message = createBaseAssignNumberPoolRequest();
+    message.tenantId = object.tenantId ?? "";
+    message.pool = (object.pool !== undefined && object.pool !== null)
+      ? NumberPool.fromPartial(object.pool)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseAssignNumberPoolResponse(): AssignNumberPoolResponse {
+  return { pool: undefined };
+}
+
+export const AssignNumberPoolResponse: MessageFns<AssignNumberPoolResponse> = {
+  encode(message: AssignNumberPoolResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pool !== undefined) {
+      NumberPoolStatus.encode(message.pool, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AssignNumberPoolResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAssignNumberPoolResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pool = NumberPoolStatus.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AssignNumberPoolResponse {
+    return { pool: isSet(object.pool) ? NumberPoolStatus.fromJSON(object.pool) : undefined };
+  },
+
+  toJSON(message: AssignNumberPoolResponse): unknown {
+    const obj: any = {};
+    if (message.pool !== undefined) {
+      obj.pool = NumberPoolStatus.toJSON(message.pool);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AssignNumberPoolResponse>, I>>(base?: I): AssignNumberPoolResponse {
+    return AssignNumberPoolResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AssignNumberPoolResponse>, I>>(object: I): AssignNumberPoolResponse {
+    const message = createBaseAssignNumberPoolResponse();
+    message.pool = (object.pool !== undefined && object.pool !== null)
+      ? NumberPoolStatus.fromPartial(object.pool)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseNumberPoolStatus(): NumberPoolStatus {
+  return { pool: undefined, size: 0, inUse: [], free: 0 };
+}
+
+export const NumberPoolStatus: MessageFns<NumberPoolStatus> = {
+  encode(message: NumberPoolStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pool !== undefined) {
+      NumberPool.encode(message.pool, writer.uint32(10).fork()).join();
+    }
+    if (message.size !== 0) {
+      writer.uint32(16).int32(message.size);
+    }
+    for (const v of message.inUse) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.free !== 0) {
+      writer.uint32(32).int32(message.free);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NumberPoolStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNumberPoolStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pool = NumberPool.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.size = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.inUse.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.free = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NumberPoolStatus {
+    return {
+      pool: isSet(object.pool) ? NumberPool.fromJSON(object.pool) : undefined,
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+      inUse: globalThis.Array.isArray(object?.inUse)
+        ? object.inUse.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.in_use)
+        ? object.in_use.map((e: any) => globalThis.String(e))
+        : [],
+      free: isSet(object.free) ? globalThis.Number(object.free) : 0,
+    };
+  },
+
+  toJSON(message: NumberPoolStatus): unknown {
+    const obj: any = {};
+    if (message.pool !== undefined) {
+      obj.pool = NumberPool.toJSON(message.pool);
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    if (message.inUse?.length) {
+      obj.inUse = message.inUse;
+    }
+    if (message.free !== 0) {
+      obj.free = Math.round(message.free);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NumberPoolStatus>, I>>(base?: I): NumberPoolStatus {
+    return NumberPoolStatus.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NumberPoolStatus>, I>>(object: I): NumberPoolStatus {
+    const message = createBaseNumberPoolStatus();
+    message.pool = (object.pool !== undefined && object.pool !== null)
+      ? NumberPool.fromPartial(object.pool)
+      : undefined;
+    message.size = object.size ?? 0;
+    message.inUse = object.inUse?.map((e) => e) || [];
+    message.free = object.free ?? 0;
+    return message;
+  },
+};
+
+function createBaseListNumberPoolsRequest(): ListNumberPoolsRequest {
+  return { tenantId: "" };
+}
+
+export const ListNumberPoolsRequest: MessageFns<ListNumberPoolsRequest> = {
+  encode(message: ListNumberPoolsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListNumberPoolsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListNumberPoolsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListNumberPoolsRequest {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ListNumberPoolsRequest): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListNumberPoolsRequest>, I>>(base?: I): ListNumberPoolsRequest {
+    return ListNumberPoolsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListNumberPoolsRequest>, I>>(object: I): ListNumberPoolsRequest {
+    const message = createBaseListNumberPoolsRequest();
+    message.tenantId = object.tenantId ?? "";
+    return message;
+  },
+};
+
+function createBaseListNumberPoolsResponse(): ListNumberPoolsResponse {
+  return { pools: [] };
+}
+
+export const ListNumberPoolsResponse: MessageFns<ListNumberPoolsResponse> = {
+  encode(message: ListNumberPoolsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.pools) {
+      NumberPoolStatus.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListNumberPoolsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListNumberPoolsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.pools.push(NumberPoolStatus.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListNumberPoolsResponse {
+    return {
+      pools: globalThis.Array.isArray(object?.pools) ? object.pools.map((e: any) => NumberPoolStatus.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListNumberPoolsResponse): unknown {
+    const obj: any = {};
+    if (message.pools?.length) {
+      obj.pools = message.pools.map((e) => NumberPoolStatus.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListNumberPoolsResponse>, I>>(base?: I): ListNumberPoolsResponse {
+    return ListNumberPoolsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListNumberPoolsResponse>, I>>(object: I): ListNumberPoolsResponse {
+    const message = createBaseListNumberPoolsResponse();
+    message.pools = object.pools?.map((e) => NumberPoolStatus.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDeleteNumberPoolRequest(): DeleteNumberPoolRequest {
+  return { tenantId: "", poolId: "" };
+}
+
+export const DeleteNumberPoolRequest: MessageFns<DeleteNumberPoolRequest> = {
+  encode(message: DeleteNumberPoolRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    if (message.poolId !== "") {
+      writer.uint32(18).string(message.poolId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteNumberPoolRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteNumberPoolRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.poolId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteNumberPoolRequest {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      poolId: isSet(object.poolId)
+        ? globalThis.String(object.poolId)
+        : isSet(object.pool_id)
+        ? globalThis.String(object.pool_id)
+        : "",
+    };
+  },
+
+  toJSON(message: DeleteNumberPoolRequest): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.poolId !== "") {
+      obj.poolId = message.poolId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteNumberPoolRequest>, I>>(base?: I): DeleteNumberPoolRequest {
+    return DeleteNumberPoolRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteNumberPoolRequest>, I>>(object: I): DeleteNumberPoolRequest {
+    const message = createBaseDeleteNumberPoolRequest();
+    message.tenantId = object.tenantId ?? "";
+    message.poolId = object.poolId ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteNumberPoolResponse(): DeleteNumberPoolResponse {
+  return {};
+}
+
+export const DeleteNumberPoolResponse: MessageFns<DeleteNumberPoolResponse> = {
+  encode(_: DeleteNumberPoolResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteNumberPoolResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteNumberPoolResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeleteNumberPoolResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteNumberPoolResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteNumberPoolResponse>, I>>(base?: I): DeleteNumberPoolResponse {
+    return DeleteNumberPoolResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteNumberPoolResponse>, I>>(_: I): DeleteNumberPoolResponse {
+    const message = createBaseDeleteNumberPoolResponse();
+    return message;
+  },
+};
+
+function createBaseRequestPoolNumbersRequest(): RequestPoolNumbersRequest {
+  return { tenantId: "", poolId: "", count: 0, number: "", kind: 0, siteId: "", entryPoint: undefined };
+}
+
+export const RequestPoolNumbersRequest: MessageFns<RequestPoolNumbersRequest> = {
+  encode(message: RequestPoolNumbersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    if (message.poolId !== "") {
+      writer.uint32(18).string(message.poolId);
+    }
+    if (message.count !== 0) {
+      writer.uint32(24).int32(message.count);
+    }
+    if (message.number !== "") {
+      writer.uint32(34).string(message.number);
+    }
+    if (message.kind !== 0) {
+      writer.uint32(40).int32(message.kind);
+    }
+    if (message.siteId !== "") {
+      writer.uint32(50).string(message.siteId);
+    }
+    if (message.entryPoint !== undefined) {
+      EntryPoint.encode(message.entryPoint, writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RequestPoolNumbersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRequestPoolNumbersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.poolId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.count = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.number = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.siteId = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.entryPoint = EntryPoint.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RequestPoolNumbersRequest {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      poolId: isSet(object.poolId)
+        ? globalThis.String(object.poolId)
+        : isSet(object.pool_id)
+        ? globalThis.String(object.pool_id)
+        : "",
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+      number: isSet(object.number) ? globalThis.String(object.number) : "",
+      kind: isSet(object.kind) ? numberKindFromJSON(object.kind) : 0,
+      siteId: isSet(object.siteId)
+        ? globalThis.String(object.siteId)
+        : isSet(object.site_id)
+        ? globalThis.String(object.site_id)
+        : "",
+      entryPoint: isSet(object.entryPoint)
+        ? EntryPoint.fromJSON(object.entryPoint)
+        : isSet(object.entry_point)
+        ? EntryPoint.fromJSON(object.entry_point)
+        : undefined,
+    };
+  },
+
+  toJSON(message: RequestPoolNumbersRequest): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.poolId !== "") {
+      obj.poolId = message.poolId;
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    if (message.number !== "") {
+      obj.number = message.number;
+    }
+    if (message.kind !== 0) {
+      obj.kind = numberKindToJSON(message.kind);
+    }
+    if (message.siteId !== "") {
+      obj.siteId = message.siteId;
+    }
+    if (message.entryPoint !== undefined) {
+      obj.entryPoint = EntryPoint.toJSON(message.entryPoint);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RequestPoolNumbersRequest>, I>>(base?: I): RequestPoolNumbersRequest {
+    return RequestPoolNumbersRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RequestPoolNumbersRequest>, I>>(object: I): RequestPoolNumbersRequest {
+    const message = createBaseRequestPoolNumbersRequest();
+    message.tenantId = object.tenantId ?? "";
+    message.poolId = object.poolId ?? "";
+    message.count = object.count ?? 0;
+    message.number = object.number ?? "";
+    message.kind = object.kind ?? 0;
+    message.siteId = object.siteId ?? "";
+    message.entryPoint = (object.entryPoint !== undefined && object.entryPoint !== null)
+      ? EntryPoint.fromPartial(object.entryPoint)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRequestPoolNumbersResponse(): RequestPoolNumbersResponse {
+  return { numbers: [] };
+}
+
+export const RequestPoolNumbersResponse: MessageFns<RequestPoolNumbersResponse> = {
+  encode(message: RequestPoolNumbersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.numbers) {
+      PhoneNumber.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RequestPoolNumbersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRequestPoolNumbersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.numbers.push(PhoneNumber.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RequestPoolNumbersResponse {
+    return {
+      numbers: globalThis.Array.isArray(object?.numbers) ? object.numbers.map((e: any) => PhoneNumber.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: RequestPoolNumbersResponse): unknown {
+    const obj: any = {};
+    if (message.numbers?.length) {
+      obj.numbers = message.numbers.map((e) => PhoneNumber.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RequestPoolNumbersResponse>, I>>(base?: I): RequestPoolNumbersResponse {
+    return RequestPoolNumbersResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RequestPoolNumbersResponse>, I>>(object: I): RequestPoolNumbersResponse {
+    const message = createBaseRequestPoolNumbersResponse();
+    message.numbers = object.numbers?.map((e) => PhoneNumber.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseReleasePoolNumberRequest(): ReleasePoolNumberRequest {
+  return { tenantId: "", number: "", allowUnreachable: false };
+}
+
+export const ReleasePoolNumberRequest: MessageFns<ReleasePoolNumberRequest> = {
+  encode(message: ReleasePoolNumberRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    if (message.number !== "") {
+      writer.uint32(18).string(message.number);
+    }
+    if (message.allowUnreachable !== false) {
+      writer.uint32(24).bool(message.allowUnreachable);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReleasePoolNumberRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReleasePoolNumberRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.number = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.allowUnreachable = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReleasePoolNumberRequest {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      number: isSet(object.number) ? globalThis.String(object.number) : "",
+      allowUnreachable: isSet(object.allowUnreachable)
+        ? globalThis.Boolean(object.allowUnreachable)
+        : isSet(object.allow_unreachable)
+        ? globalThis.Boolean(object.allow_unreachable)
+        : false,
+    };
+  },
+
+  toJSON(message: ReleasePoolNumberRequest): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.number !== "") {
+      obj.number = message.number;
+    }
+    if (message.allowUnreachable !== false) {
+      obj.allowUnreachable = message.allowUnreachable;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReleasePoolNumberRequest>, I>>(base?: I): ReleasePoolNumberRequest {
+    return ReleasePoolNumberRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReleasePoolNumberRequest>, I>>(object: I): ReleasePoolNumberRequest {
+    const message = createBaseReleasePoolNumberRequest();
+    message.tenantId = object.tenantId ?? "";
+    message.number = object.number ?? "";
+    message.allowUnreachable = object.allowUnreachable ?? false;
+    return message;
+  },
+};
+
+function createBaseReleasePoolNumberResponse(): ReleasePoolNumberResponse {
+  return { released: undefined };
+}
+
+export const ReleasePoolNumberResponse: MessageFns<ReleasePoolNumberResponse> = {
+  encode(message: ReleasePoolNumberResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.released !== undefined) {
+      PhoneNumber.encode(message.released, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReleasePoolNumberResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReleasePoolNumberResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.released = PhoneNumber.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReleasePoolNumberResponse {
+    return { released: isSet(object.released) ? PhoneNumber.fromJSON(object.released) : undefined };
+  },
+
+  toJSON(message: ReleasePoolNumberResponse): unknown {
+    const obj: any = {};
+    if (message.released !== undefined) {
+      obj.released = PhoneNumber.toJSON(message.released);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReleasePoolNumberResponse>, I>>(base?: I): ReleasePoolNumberResponse {
+    return ReleasePoolNumberResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReleasePoolNumberResponse>, I>>(object: I): ReleasePoolNumberResponse {
+    const message = createBaseReleasePoolNumberResponse();
+    message.released = (object.released !== undefined && object.released !== null)
+      ? PhoneNumber.fromPartial(object.released)
+      : undefined;
+    return message;
+  },
+};
+
 /**
  * The directory's admin API, plus the two lookups routing and ivr use per call (ResolveNumber,
  * IsOpen), which are also served over NATS request/reply on
@@ -6548,6 +7627,70 @@ export const DirectoryServiceService = {
     responseSerialize: (value: EraseNumberResponse): Buffer => Buffer.from(EraseNumberResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): EraseNumberResponse => EraseNumberResponse.decode(value),
   },
+  /**
+   * Number pools: the provider (operator) assigns a tenant blocks of numbers; the tenant's admins
+   * take numbers from them and give them back, each change audited and published as a number
+   * change. Assigning replaces a pool of the same id; a block that overlaps another tenant's pool
+   * or numbers is refused, and so is a replacement that would drop a number the tenant uses.
+   */
+  assignNumberPool: {
+    path: "/switchboard.directory.v1.DirectoryService/AssignNumberPool" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AssignNumberPoolRequest): Buffer =>
+      Buffer.from(AssignNumberPoolRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AssignNumberPoolRequest => AssignNumberPoolRequest.decode(value),
+    responseSerialize: (value: AssignNumberPoolResponse): Buffer =>
+      Buffer.from(AssignNumberPoolResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AssignNumberPoolResponse => AssignNumberPoolResponse.decode(value),
+  },
+  listNumberPools: {
+    path: "/switchboard.directory.v1.DirectoryService/ListNumberPools" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListNumberPoolsRequest): Buffer =>
+      Buffer.from(ListNumberPoolsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListNumberPoolsRequest => ListNumberPoolsRequest.decode(value),
+    responseSerialize: (value: ListNumberPoolsResponse): Buffer =>
+      Buffer.from(ListNumberPoolsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListNumberPoolsResponse => ListNumberPoolsResponse.decode(value),
+  },
+  /** Refused (FAILED_PRECONDITION) while the tenant still has numbers from the pool. */
+  deleteNumberPool: {
+    path: "/switchboard.directory.v1.DirectoryService/DeleteNumberPool" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteNumberPoolRequest): Buffer =>
+      Buffer.from(DeleteNumberPoolRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteNumberPoolRequest => DeleteNumberPoolRequest.decode(value),
+    responseSerialize: (value: DeleteNumberPoolResponse): Buffer =>
+      Buffer.from(DeleteNumberPoolResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteNumberPoolResponse => DeleteNumberPoolResponse.decode(value),
+  },
+  /** The lowest free numbers of a pool (or one named number) become the tenant's, all or none. */
+  requestPoolNumbers: {
+    path: "/switchboard.directory.v1.DirectoryService/RequestPoolNumbers" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RequestPoolNumbersRequest): Buffer =>
+      Buffer.from(RequestPoolNumbersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RequestPoolNumbersRequest => RequestPoolNumbersRequest.decode(value),
+    responseSerialize: (value: RequestPoolNumbersResponse): Buffer =>
+      Buffer.from(RequestPoolNumbersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RequestPoolNumbersResponse => RequestPoolNumbersResponse.decode(value),
+  },
+  /** A number from one of the tenant's pools stops being the tenant's and is free in the pool again. */
+  releasePoolNumber: {
+    path: "/switchboard.directory.v1.DirectoryService/ReleasePoolNumber" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReleasePoolNumberRequest): Buffer =>
+      Buffer.from(ReleasePoolNumberRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReleasePoolNumberRequest => ReleasePoolNumberRequest.decode(value),
+    responseSerialize: (value: ReleasePoolNumberResponse): Buffer =>
+      Buffer.from(ReleasePoolNumberResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReleasePoolNumberResponse => ReleasePoolNumberResponse.decode(value),
+  },
 } as const;
 
 export interface DirectoryServiceServer extends UntypedServiceImplementation {
@@ -6602,6 +7745,20 @@ export interface DirectoryServiceServer extends UntypedServiceImplementation {
    * UNAVAILABLE naming the services that did not answer; erasing is idempotent, so a retry is safe.
    */
   eraseNumber: handleUnaryCall<EraseNumberRequest, EraseNumberResponse>;
+  /**
+   * Number pools: the provider (operator) assigns a tenant blocks of numbers; the tenant's admins
+   * take numbers from them and give them back, each change audited and published as a number
+   * change. Assigning replaces a pool of the same id; a block that overlaps another tenant's pool
+   * or numbers is refused, and so is a replacement that would drop a number the tenant uses.
+   */
+  assignNumberPool: handleUnaryCall<AssignNumberPoolRequest, AssignNumberPoolResponse>;
+  listNumberPools: handleUnaryCall<ListNumberPoolsRequest, ListNumberPoolsResponse>;
+  /** Refused (FAILED_PRECONDITION) while the tenant still has numbers from the pool. */
+  deleteNumberPool: handleUnaryCall<DeleteNumberPoolRequest, DeleteNumberPoolResponse>;
+  /** The lowest free numbers of a pool (or one named number) become the tenant's, all or none. */
+  requestPoolNumbers: handleUnaryCall<RequestPoolNumbersRequest, RequestPoolNumbersResponse>;
+  /** A number from one of the tenant's pools stops being the tenant's and is free in the pool again. */
+  releasePoolNumber: handleUnaryCall<ReleasePoolNumberRequest, ReleasePoolNumberResponse>;
 }
 
 export interface DirectoryServiceClient extends Client {
@@ -7117,6 +8274,90 @@ export interface DirectoryServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: EraseNumberResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Number pools: the provider (operator) assigns a tenant blocks of numbers; the tenant's admins
+   * take numbers from them and give them back, each change audited and published as a number
+   * change. Assigning replaces a pool of the same id; a block that overlaps another tenant's pool
+   * or numbers is refused, and so is a replacement that would drop a number the tenant uses.
+   */
+  assignNumberPool(
+    request: AssignNumberPoolRequest,
+    callback: (error: ServiceError | null, response: AssignNumberPoolResponse) => void,
+  ): ClientUnaryCall;
+  assignNumberPool(
+    request: AssignNumberPoolRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AssignNumberPoolResponse) => void,
+  ): ClientUnaryCall;
+  assignNumberPool(
+    request: AssignNumberPoolRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AssignNumberPoolResponse) => void,
+  ): ClientUnaryCall;
+  listNumberPools(
+    request: ListNumberPoolsRequest,
+    callback: (error: ServiceError | null, response: ListNumberPoolsResponse) => void,
+  ): ClientUnaryCall;
+  listNumberPools(
+    request: ListNumberPoolsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListNumberPoolsResponse) => void,
+  ): ClientUnaryCall;
+  listNumberPools(
+    request: ListNumberPoolsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListNumberPoolsResponse) => void,
+  ): ClientUnaryCall;
+  /** Refused (FAILED_PRECONDITION) while the tenant still has numbers from the pool. */
+  deleteNumberPool(
+    request: DeleteNumberPoolRequest,
+    callback: (error: ServiceError | null, response: DeleteNumberPoolResponse) => void,
+  ): ClientUnaryCall;
+  deleteNumberPool(
+    request: DeleteNumberPoolRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteNumberPoolResponse) => void,
+  ): ClientUnaryCall;
+  deleteNumberPool(
+    request: DeleteNumberPoolRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteNumberPoolResponse) => void,
+  ): ClientUnaryCall;
+  /** The lowest free numbers of a pool (or one named number) become the tenant's, all or none. */
+  requestPoolNumbers(
+    request: RequestPoolNumbersRequest,
+    callback: (error: ServiceError | null, response: RequestPoolNumbersResponse) => void,
+  ): ClientUnaryCall;
+  requestPoolNumbers(
+    request: RequestPoolNumbersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RequestPoolNumbersResponse) => void,
+  ): ClientUnaryCall;
+  requestPoolNumbers(
+    request: RequestPoolNumbersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RequestPoolNumbersResponse) => void,
+  ): ClientUnaryCall;
+  /** A number from one of the tenant's pools stops being the tenant's and is free in the pool again. */
+  releasePoolNumber(
+    request: ReleasePoolNumberRequest,
+    callback: (error: ServiceError | null, response: ReleasePoolNumberResponse) => void,
+  ): ClientUnaryCall;
+  releasePoolNumber(
+    request: ReleasePoolNumberRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReleasePoolNumberResponse) => void,
+  ): ClientUnaryCall;
+  releasePoolNumber(
+    request: ReleasePoolNumberRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReleasePoolNumberResponse) => void,
   ): ClientUnaryCall;
 }
 
