@@ -51,6 +51,8 @@ export const KV_BUCKETS = {
   routingQueue: 'routing-queue',
   routingCallbacks: 'routing-callbacks',
   routingCallbackLease: 'routing-callback-lease',
+  /** Routing replicas' liveness leases (key = replica instance), watched by every replica. */
+  routingReplicas: 'routing-replicas',
   /** The directory's read model: one versioned snapshot per tenant (key = tenant id). */
   directorySnapshots: 'directory-snapshots',
   /** The ivr's compiled menus: one versioned snapshot per tenant (key = tenant id). */
@@ -285,6 +287,7 @@ export const NATS_GRANTS: Readonly<Record<NatsIdentity, NatsGrant>> = {
         KV_BUCKETS.routingQueue,
         KV_BUCKETS.routingCallbacks,
         KV_BUCKETS.routingCallbackLease,
+        KV_BUCKETS.routingReplicas,
       ],
       // Followed into memory: agents freeing up (presence), numbers, hours and staff (directory),
       // menus (ivr). Routing creates a bucket (never writes it) when its owner has not yet.
