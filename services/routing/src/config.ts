@@ -15,13 +15,21 @@ const ids = z
 export const routingConfigSchema = z.object({
   /** The Routing API's port; `sb calls` / `sb queue` look for it at 127.0.0.1:50058 (SB_ROUTING_ADDR). */
   GRPC_PORT: z.coerce.number().int().min(0).max(65_535).default(50_058),
-  /** Name of this replica in call state (owner); unique per process. */
+  /** Name of this replica; its owner name in call state and its lease key add a nonce per process start. */
   ROUTING_REPLICA_ID: z
     .string()
-    .regex(/^[A-Za-z0-9_.-]+$/)
+    .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be letters, digits, _ and -, dots between them')
     .default(`${hostname().replace(/[^A-Za-z0-9_.-]/g, '-')}-${process.pid}`),
-  /** A call whose replica died goes to another replica after this long without heartbeats. */
-  ROUTING_ACK_WAIT_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
+  /**
+   * A call.started whose replica died before it wrote the call's state (milliseconds after
+   * taking it) is redelivered after this long. Every later death is covered by the lease.
+   */
+  ROUTING_ACK_WAIT_MS: z.coerce.number().int().min(500).max(600_000).default(3_000),
+  /** Replica liveness: each replica renews its key this often. */
+  ROUTING_LEASE_RENEW_MS: z.coerce.number().int().min(20).max(60_000).default(500),
+  /** A replica whose key was not renewed this long (by the watcher's clock) is dead; at least 3 renewals. */
+  ROUTING_LEASE_MS: z.coerce.number().int().min(100).max(600_000).default(2_000),
+  ROUTING_REPLICAS_BUCKET: bucketName.default('routing-replicas'),
   /** A call.started this old that routing never saw is not routed (a replay of old events, not a caller). */
   ROUTING_MAX_START_AGE_MS: z.coerce.number().int().min(1_000).default(600_000),
   /** Calls one replica routes at once (no channel limit: set high). */

@@ -6,6 +6,8 @@ import { MenuMirror } from '@switchboard/ivr-menus';
 import { directoryRpcClient, servePrivacyErase, startPrivacySweep } from '@switchboard/rpc-clients';
 import { grpcImplementation, type ServiceDefinition } from '@switchboard/service-kit';
 import { CallRouter } from './call-router.js';
+import { InFlightCalls } from './in-flight-calls.js';
+import { instanceId, ReplicaLeases } from './replica-leases.js';
 import { CallbackWorker } from './callback-worker.js';
 import { CallStateStore } from './call-state.js';
 import { flowClients, ivrRpcClient } from './clients.js';
@@ -18,6 +20,8 @@ import { routingApi } from './server.js';
 import { SnapshotDirectory } from './tenant-directory.js';
 import { WaitEstimates } from './wait-estimates.js';
 import { routingPolicy } from './policy.js';
+
+const CLAIMS_AT_ONCE = 32;
 
 /** The per-call flow: one durable work queue of call.started shared by every replica. */
 export const routingService: ServiceDefinition<typeof routingConfigSchema> = {
@@ -76,8 +80,32 @@ export const routingService: ServiceDefinition<typeof routingConfigSchema> = {
       ivr: mirroredMenuSteps(menus, ivrRpcClient(nats, config.ROUTING_RPC_TIMEOUT_MS), logger),
     });
 
+    if (config.ROUTING_LEASE_MS < 3 * config.ROUTING_LEASE_RENEW_MS) {
+      throw new Error(
+        `ROUTING_LEASE_MS (${config.ROUTING_LEASE_MS}) must be at least three ROUTING_LEASE_RENEW_MS (${config.ROUTING_LEASE_RENEW_MS}): one late renewal must not look like a death`,
+      );
+    }
+    const replicaId = instanceId(config.ROUTING_REPLICA_ID);
+    const leases = new ReplicaLeases(await kvm.create(config.ROUTING_REPLICAS_BUCKET, { history: 1, ttl }), {
+      self: replicaId,
+      leaseMs: config.ROUTING_LEASE_MS,
+      renewMs: config.ROUTING_LEASE_RENEW_MS,
+      logger,
+      onDead: (replicas) => logger.warn({ replicas }, 'routing replicas found dead; taking their calls over'),
+      onTick: () => {
+        router.takeOverOrphans();
+        // A dead replica is remembered only while a call in flight still names it.
+        for (const dead of leases.liveness.deadReplicas) if (!inFlight.owns(dead)) leases.liveness.forget(dead);
+      },
+      onLapsed: () => void router.verifyOwnership(),
+    });
+    const inFlight = new InFlightCalls({ logger, onChange: (key, call) => router.onStateChange(key, call) });
+
     const router = new CallRouter({
-      replicaId: config.ROUTING_REPLICA_ID,
+      replicaId,
+      liveness: leases.liveness,
+      inFlight,
+      track,
       config,
       logger,
       states,
@@ -90,11 +118,19 @@ export const routingService: ServiceDefinition<typeof routingConfigSchema> = {
         minSamples: config.ROUTING_WAIT_ESTIMATE_MIN_SAMPLES,
       }),
     });
+    // This replica's lease is stored before it owns any call, so no other replica sees a call of
+    // its before its lease; then the calls in flight, before any call.started is taken.
+    await leases.start(nats);
+    onShutdown(() => leases.stop());
+    addReadinessCheck('routing-replicas', () => leases.following);
+    await inFlight.follow(states.kv);
+    onShutdown(() => inFlight.stop());
+    addReadinessCheck('routing-calls', () => inFlight.following);
     onShutdown(router.followCallEnds(nats, logger));
     onShutdown(router.followKeys(nats, logger));
 
     const worker = new CallbackWorker({
-      replicaId: config.ROUTING_REPLICA_ID,
+      replicaId,
       config,
       logger,
       callbacks,
@@ -105,8 +141,10 @@ export const routingService: ServiceDefinition<typeof routingConfigSchema> = {
     });
     worker.start();
     onShutdown(() => worker.stop());
-    // The kit stops consumers first and waits for their handlers: hand the calls over at once so
-    // the handlers return (checkpointed, nak'ed) and another replica resumes each call.
+    // Before the kit stops the consumers and waits for the flows (tracked work): every call is
+    // checkpointed with its owner cleared, which the other replicas' watches see, and each takes
+    // one over at once. The lease key goes last (a shutdown hook): a call whose handover write
+    // failed moves as soon as the others see the key deleted.
     for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => router.handOverAll());
 
     grpc!.addService(
@@ -117,8 +155,10 @@ export const routingService: ServiceDefinition<typeof routingConfigSchema> = {
     );
 
     // Both handlers are idempotent, so their acks need no round trip: a repeated call.ended finds
-    // the call ended (the cleanup's write is compare-and-set), a repeated call.started finds it
-    // bridged, handed off or ended and is acked without routing it again.
+    // the call ended (the cleanup's write is compare-and-set), a repeated call.started finds its
+    // state and is acked without routing it again (unless its owner is dead: then taken over).
+    // call.started is acked once the call's state is created, not when the flow ends: from then
+    // on the lease, not the message, says who routes the call.
     await consume({
       stream: CALLS_STREAM,
       durable: 'routing-call-ended',
@@ -134,7 +174,8 @@ export const routingService: ServiceDefinition<typeof routingConfigSchema> = {
       handler: (message) => router.onCallStarted(message),
       ack: 'fire-and-forget',
       ackWaitMs: config.ROUTING_ACK_WAIT_MS,
-      concurrency: config.ROUTING_MAX_CALLS,
+      // A handler lasts one create (a round trip), so a few at once keep up with any call rate.
+      concurrency: CLAIMS_AT_ONCE,
       maxDeliver: 20,
       backoffMs: [100, 1_000, 5_000],
     });

@@ -38,6 +38,7 @@ export const NUMBERS = {
   waiting: '+494624721',
   callbackKey: '+494624722',
   closingTime: '+494624723',
+  takeover: '+494624724',
   unknown: '+494624799',
 };
 
@@ -164,6 +165,7 @@ export function tenantDocument(now = new Date()) {
       number(NUMBERS.waiting, 'rathaus', 'department', 'warte'),
       number(NUMBERS.callbackKey, 'rathaus', 'department', 'rueckwunsch'),
       number(NUMBERS.closingTime, 'rathaus', 'department', 'feierabend'),
+      number(NUMBERS.takeover, 'rathaus', 'ivr-menu', 'wahl'),
     ],
     departments: [
       department('standesamt'),
@@ -241,6 +243,25 @@ export const MENUS = [
       closed: { kind: TargetKind.TARGET_KIND_SUBMENU, ref: 'closed-menu' },
       holiday: { kind: TargetKind.TARGET_KIND_SUBMENU, ref: 'holiday-menu' },
     },
+  }),
+  // Two menus deep, each choice leading elsewhere: a replica killed between the two keys must
+  // still bring the caller to the department of both (1 then 3: kill), not a fallback.
+  menu('wahl', ['sound:switchboard/main-menu'], {
+    entry: true,
+    timeoutMs: 15_000,
+    options: [
+      { digits: '1', target: { kind: TargetKind.TARGET_KIND_SUBMENU, ref: 'wahl-2' } },
+      { digits: '2', target: { kind: TargetKind.TARGET_KIND_DEPARTMENT, ref: 'standesamt' } },
+    ],
+    fallback: { kind: TargetKind.TARGET_KIND_DEPARTMENT, ref: 'fallback' },
+  }),
+  menu('wahl-2', ['sound:switchboard/kropp/main-menu'], {
+    timeoutMs: 15_000,
+    options: [
+      { digits: '3', target: { kind: TargetKind.TARGET_KIND_DEPARTMENT, ref: 'kill' } },
+      { digits: '4', target: { kind: TargetKind.TARGET_KIND_DEPARTMENT, ref: 'standesamt' } },
+    ],
+    fallback: { kind: TargetKind.TARGET_KIND_DEPARTMENT, ref: 'fallback' },
   }),
   menu('closed-menu', ['sound:switchboard/closed'], {}),
   menu('holiday-menu', ['sound:switchboard/holiday'], {}),

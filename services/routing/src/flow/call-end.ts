@@ -6,6 +6,11 @@ import type { callV1 } from '@switchboard/proto';
 export class CallGone extends Error {}
 /** This replica is stopping: the call is checkpointed and handed to another replica. */
 export class Handover extends Error {}
+/**
+ * Another replica took the call over (this one was found dead, or lost a race): this one stops
+ * acting on it and writes nothing. A Handover for every step that lets a handover through.
+ */
+export class TakenOver extends Handover {}
 
 /** The agent whose leg (tagged by routing) was answered in the ended call, if any. */
 export function answeredAgentIn(ended: callV1.CallEnded | undefined): string | undefined {

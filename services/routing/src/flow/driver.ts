@@ -22,10 +22,19 @@ import { routingMetrics } from '../metrics.js';
 import type { WaitEstimates } from '../wait-estimates.js';
 import { announceAndHangUp, recordVoicemail } from './announce.js';
 import { connect, entry } from './entry.js';
-import { answeredAgentIn, CallGone, Handover } from './call-end.js';
+import { answeredAgentIn, CallGone, Handover, TakenOver } from './call-end.js';
 import { ivrStep } from './ivr.js';
 import { CallMetrics } from './metrics.js';
 import { waitInQueue, type Waiting } from './queue.js';
+
+/** Why a flow ends before routing is done with its call. */
+export type StopReason = 'hangup' | 'handover' | 'lost';
+
+const STOPPED: Record<StopReason, () => Error> = {
+  hangup: () => new CallGone('caller hung up'),
+  handover: () => new Handover('replica stopping'),
+  lost: () => new TakenOver('another replica took the call over'),
+};
 
 /** What a step leads to: the fields of the call's state that change. */
 export type Change = Partial<CallState>;
@@ -79,13 +88,13 @@ const STEPS: Partial<Record<CallState['step'], (call: CallFlow) => Promise<Chang
 export class CallFlow {
   /** The call's state as the steps change it; written at each checkpoint. */
   readonly state: CallState;
-  private revision: number;
+  private lastRevision: number;
   /** The state as last written: what a replica taking the call over would find. */
   private checkpoint: CallState;
   /** PlayAndCollect prompts of the IVR so far: their command ids are `<callId>:ivr-<n>`. */
   ivrVisits = 0;
   private readonly controller = new AbortController();
-  private reason: 'hangup' | 'handover' | undefined;
+  private reason: StopReason | undefined;
   private readonly aborted: Promise<never>;
   /** The call.ended event that stopped the flow, if any (which agent answered). */
   endedEvent: callV1.CallEnded | undefined;
@@ -106,14 +115,12 @@ export class CallFlow {
     initial: Versioned,
   ) {
     this.state = initial.state;
-    this.revision = initial.revision;
+    this.lastRevision = initial.revision;
     this.checkpoint = { ...initial.state };
     this.log = deps.logger.child({ callId: initial.state.callId, tenantId: initial.state.tenantId });
     this.metrics = new CallMetrics(this, deps.waits);
     this.aborted = new Promise<never>((_, reject) => {
-      this.controller.signal.addEventListener('abort', () =>
-        reject(this.reason === 'handover' ? new Handover('replica stopping') : new CallGone('caller hung up')),
-      );
+      this.controller.signal.addEventListener('abort', () => reject(STOPPED[this.reason ?? 'hangup']()));
     });
     this.aborted.catch(() => undefined);
   }
@@ -131,8 +138,13 @@ export class CallFlow {
     waiting.wake.abort();
   }
 
-  /** Ends the local flow now: the caller hung up, or the replica hands the call over. */
-  stop(reason: 'hangup' | 'handover', ended?: callV1.CallEnded): void {
+  /** The revision of the call's state this flow wrote last (or took the call over with). */
+  get revision(): number {
+    return this.lastRevision;
+  }
+
+  /** Ends the local flow now: the caller hung up, the replica hands the call over, or another replica took it. */
+  stop(reason: StopReason, ended?: callV1.CallEnded): void {
     this.reason ??= reason;
     this.endedEvent ??= ended;
     this.controller.abort();
@@ -150,6 +162,13 @@ export class CallFlow {
         if (change) await this.save(change);
       }
     } catch (error) {
+      if (error instanceof TakenOver) {
+        this.log.info(
+          { step: this.state.step, reason: error.message },
+          'call taken over by another replica; stopped here',
+        );
+        throw error;
+      }
       if (error instanceof Handover) {
         await this.handOver();
         throw error;
@@ -178,15 +197,17 @@ export class CallFlow {
 
   private async write(next: CallState): Promise<void> {
     try {
-      this.revision = (await this.deps.states.update(next, this.revision)).revision;
+      this.lastRevision = (await this.deps.states.update(next, this.lastRevision)).revision;
     } catch (error) {
       if (!(error instanceof StateConflictError)) throw error;
       const fresh = await this.deps.states.get(next.tenantId, next.callId);
       if (!fresh || fresh.state.step === 'ended') throw new CallGone('the call ended meanwhile');
-      if (fresh.state.owner && fresh.state.owner !== this.deps.replicaId) {
-        throw new CallGone(`call taken over by ${fresh.state.owner}`);
+      // Someone else's write (a takeover, also one handed over again since): never overwritten
+      // with this replica's older view. Only an own write whose reply was lost is written over.
+      if (fresh.state.owner !== this.deps.replicaId) {
+        throw new TakenOver(`call taken over by ${fresh.state.owner || 'a replica that handed it over'}`);
       }
-      this.revision = (await this.deps.states.update(next, fresh.revision)).revision;
+      this.lastRevision = (await this.deps.states.update(next, fresh.revision)).revision;
     }
     this.checkpoint = next;
   }

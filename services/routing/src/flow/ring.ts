@@ -3,7 +3,7 @@ import { hasStatus, NOT_FOUND } from '../clients.js';
 import type { ConnectTarget } from '../call-state.js';
 import { routingMetrics, timed } from '../metrics.js';
 import type { DepartmentSettings } from '../tenant-directory.js';
-import { CallGone, Handover } from './call-end.js';
+import { CallGone, Handover, TakenOver } from './call-end.js';
 import type { CallFlow } from './driver.js';
 import { barredHomeOffice, dialString } from './entry.js';
 
@@ -111,17 +111,21 @@ export async function ringAll(
       reservationId,
       target: dialTargetOf(target, state.caller, agentTags(department, agentId)),
     }));
-    await Promise.all([
-      call.save({
-        step: 'ringing',
-        ringGroup,
-        agentId: undefined,
-        reservationId: undefined,
-        target: undefined,
-        attempt: state.attempt + 1,
-      }),
-      putEntry(call, department, true),
-    ]);
+    await heldUntilSaved(
+      call,
+      reserved,
+      Promise.all([
+        call.save({
+          step: 'ringing',
+          ringGroup,
+          agentId: undefined,
+          reservationId: undefined,
+          target: undefined,
+          attempt: state.attempt + 1,
+        }),
+        putEntry(call, department, true),
+      ]),
+    );
   }
   call.waiting.music = false;
   const group = state.ringGroup!;
@@ -212,16 +216,20 @@ export async function ring(
   const { state, deps } = call;
   const started = performance.now();
   if (!resumed) {
-    await Promise.all([
-      call.save({
-        step: 'ringing',
-        agentId: reservation.agentId,
-        reservationId: reservation.reservationId,
-        attempt: state.attempt + 1,
-        target: dialTargetOf(reservation.target, state.caller, agentTags(department, reservation.agentId)),
-      }),
-      putEntry(call, department, true),
-    ]);
+    await heldUntilSaved(
+      call,
+      [reservation],
+      Promise.all([
+        call.save({
+          step: 'ringing',
+          agentId: reservation.agentId,
+          reservationId: reservation.reservationId,
+          attempt: state.attempt + 1,
+          target: dialTargetOf(reservation.target, state.caller, agentTags(department, reservation.agentId)),
+        }),
+        putEntry(call, department, true),
+      ]),
+    );
   }
   call.waiting.music = false;
   const target = state.target!;
@@ -272,6 +280,22 @@ export async function ring(
   });
   await putEntry(call, department, false);
   return false;
+}
+
+/**
+ * The `ringing` checkpoint names the reservations; until it is written only this flow knows
+ * them. When it cannot be written because another replica took the call over, they go back
+ * (that replica reserves its own).
+ */
+async function heldUntilSaved(call: CallFlow, reserved: Reserved[], saving: Promise<unknown>): Promise<void> {
+  try {
+    await saving;
+  } catch (error) {
+    if (error instanceof TakenOver) {
+      await Promise.all(reserved.map((agent) => call.release(agent.agentId, agent.reservationId)));
+    }
+    throw error;
+  }
 }
 
 /** The caller's queue entry, marked ringing or not (the first-come-first-served rule reads it). */
