@@ -12,7 +12,7 @@ import tseslint from 'typescript-eslint';
 const SERVICES = readdirSync(path.join(import.meta.dirname, 'services'), { withFileTypes: true })
   .filter((entry) => entry.isDirectory())
   .map((entry) => entry.name);
-const SOURCES = '*.{ts,mts,cts,js,mjs,cjs}';
+const SOURCES = '*.{ts,tsx,mts,cts,js,mjs,cjs}';
 const DEEPEST = 6;
 
 function serviceBoundary(service, depth, files) {
