@@ -10,6 +10,7 @@ import {
   newLeg,
   newPendingOriginate,
   type CallRecord,
+  type LegCommand,
   type LegRecord,
   type RingGroup,
 } from './calls.js';
@@ -112,6 +113,9 @@ function dialledParty(endpoint: string): string {
   return endpoint.replace(/^[^/]+\//, '').replace(/@.*$/, '');
 }
 
+/** How the command log keys a command (ids are the caller's, so per tenant). */
+const commandKey = (request: { tenantId: string; commandId: string }) => `${request.tenantId}:${request.commandId}`;
+
 /** Whose outside call a leg of `call` is: its `site_id` tag, else the site of the phone calling. */
 function outboundParty(call: CallRecord, tags: Record<string, string>): OutboundParty {
   return { siteId: tags['site_id'], device: endpointOfChannelName(callerLeg(call).endpoint) };
@@ -123,6 +127,9 @@ function outboundParty(call: CallRecord, tags: Record<string, string>): Outbound
  * id; after a failure a repeat executes again.
  */
 export class CallControl {
+  /** Legs of calls taken over from an earlier process, by the key of the command that dialled them. */
+  private readonly resumed = new Map<string, LegRecord[]>();
+
   constructor(private readonly deps: CallControlDependencies) {}
 
   handlers(): RpcHandlers<Definition> {
@@ -167,14 +174,12 @@ export class CallControl {
             throw invalid(`endpoint "${request.endpoint}" is not a dial string like PJSIP/agent1`);
           this.deps.outbound.checkEndpoint(call.tenantId, request.endpoint, 'dial', outboundParty(call, request.tags));
           const kind = request.kind === LegKind.LEG_KIND_UNSPECIFIED ? LegKind.LEG_KIND_INTERNAL : request.kind;
-          const leg = await this.dialLeg(
-            call,
-            request.endpoint,
-            kind,
-            request.callerId,
-            request.timeoutSeconds,
-            request.tags,
-          );
+          const leg =
+            this.takenOverLegs(request, 'dial')?.[0] ??
+            (await this.dialLeg(call, request.endpoint, kind, request.callerId, request.timeoutSeconds, request.tags, {
+              key: commandKey(request),
+              method: 'dial',
+            }));
           const disposition = request.waitForOutcome ? await leg.outcome : LegDisposition.LEG_DISPOSITION_UNSPECIFIED;
           return { legId: leg.legId, disposition };
         }),
@@ -185,7 +190,12 @@ export class CallControl {
           this.deps.outbound.check(call.tenantId, request.number, 'forward', outboundParty(call, request.tags));
           const endpoint = this.deps.trunkEndpoint.replace('{number}', request.number);
           const kind = request.homeOffice ? LegKind.LEG_KIND_FORWARDED_HOME_OFFICE : LegKind.LEG_KIND_EXTERNAL;
-          const leg = await this.dialLeg(call, endpoint, kind, request.callerId, request.timeoutSeconds, request.tags);
+          const leg =
+            this.takenOverLegs(request, 'forward')?.[0] ??
+            (await this.dialLeg(call, endpoint, kind, request.callerId, request.timeoutSeconds, request.tags, {
+              key: commandKey(request),
+              method: 'forward',
+            }));
           return { legId: leg.legId, disposition: await leg.outcome };
         }),
       hangupLeg: (request) =>
@@ -220,6 +230,37 @@ export class CallControl {
           }
         }),
     };
+  }
+
+  /**
+   * A call a new process took over: the Dial, Forward or DialAll that dialled its legs may come
+   * again (routing retries a command whose answer the dead process never sent, under the same id).
+   * Such a repeat answers from those legs instead of ringing the phones a second time.
+   */
+  resume(call: CallRecord): void {
+    const keys: string[] = [];
+    for (const leg of call.legs.values()) {
+      if (!leg.command) continue;
+      const known = this.resumed.get(leg.command.key);
+      if (known) known.push(leg);
+      else {
+        this.resumed.set(leg.command.key, [leg]);
+        keys.push(leg.command.key);
+      }
+    }
+    // Afterwards a repeat finds no call (NOT_FOUND), as it would have in the first process.
+    void call.finished.then(() => {
+      for (const key of keys) this.resumed.delete(key);
+    });
+  }
+
+  /** The legs a taken-over command `method` under this request's id dialled, if any. */
+  private takenOverLegs(
+    request: { tenantId: string; commandId: string },
+    method: LegCommand['method'],
+  ): LegRecord[] | undefined {
+    const legs = this.resumed.get(commandKey(request));
+    return legs?.[0]?.command?.method === method ? legs : undefined;
   }
 
   /**
@@ -293,7 +334,7 @@ export class CallControl {
   ): Promise<R> {
     if (!request.commandId) throw invalid('command_id is required so that a repeated command runs once');
     const started = performance.now();
-    const result = this.deps.commands.run(`${request.tenantId}:${request.commandId}`, execute);
+    const result = this.deps.commands.run(commandKey(request), execute);
     try {
       const response = await result;
       this.deps.metrics.commands.add(1, { method, outcome: 'ok' });
@@ -413,8 +454,9 @@ export class CallControl {
     callerId: string,
     timeoutSeconds: number,
     tags: Record<string, string>,
+    command: LegCommand,
   ): Promise<LegRecord> {
-    const leg = this.prepareLeg(call, endpoint, kind, callerId, tags);
+    const leg = this.prepareLeg(call, endpoint, kind, callerId, tags, command);
     await this.startLeg(call, leg, callerId, timeoutSeconds);
     return leg;
   }
@@ -426,6 +468,7 @@ export class CallControl {
     kind: callV1.LegKind,
     callerId: string,
     tags: Record<string, string>,
+    command: LegCommand,
     ringGroup?: RingGroup,
   ): LegRecord {
     const caller = this.liveCaller(call);
@@ -442,6 +485,7 @@ export class CallControl {
       createdByAdapter: true,
       state: LegState.LEG_STATE_DIALING,
     });
+    leg.command = command;
     if (ringGroup) {
       leg.ringGroup = ringGroup;
       ringGroup.legs.push(leg);
@@ -524,7 +568,10 @@ export class CallControl {
     // All or nothing: one refused target fails the command before any phone rings.
     for (const target of request.targets)
       this.deps.outbound.checkEndpoint(call.tenantId, target.endpoint, 'dial_all', outboundParty(call, target.tags));
+    const taken = this.takenOverLegs(request, 'dialAll');
+    if (taken) return this.ringResponse(taken[0]!.ringGroup ?? { id: randomUUID(), legs: taken }, request);
     const group: RingGroup = { id: randomUUID(), legs: [] };
+    const command: LegCommand = { key: commandKey(request), method: 'dialAll' };
     const legs = request.targets.map((target) =>
       this.prepareLeg(
         call,
@@ -532,6 +579,7 @@ export class CallControl {
         target.kind === LegKind.LEG_KIND_UNSPECIFIED ? LegKind.LEG_KIND_INTERNAL : target.kind,
         request.callerId,
         target.tags,
+        command,
         group,
       ),
     );
@@ -543,6 +591,14 @@ export class CallControl {
       this.deps.logger.warn({ err: failure.reason, callId: call.callId }, 'a leg of a ring-all could not be dialled');
     // Asterisk failed every leg (not a disposition such as busy): a retry of the command may succeed.
     if (failures.length === legs.length) throw failures[0]!.reason;
+    return this.ringResponse(group, request);
+  }
+
+  private async ringResponse(
+    group: RingGroup,
+    request: callControlV1.DialAllRequest,
+  ): Promise<callControlV1.DialAllResponse> {
+    const legs = group.legs;
     const disposition = request.waitForOutcome ? await ringOutcome(group) : LegDisposition.LEG_DISPOSITION_UNSPECIFIED;
     const winner = group.winner;
     return {

@@ -27,6 +27,8 @@ const legMemory = z.object({
   tags: z.record(z.string(), z.string()),
   /** The ring-all the leg rang in: of its legs only one is ever bridged. */
   ring: z.string().optional(),
+  /** The command that dialled it, so a repeat after a take-over does not dial again. */
+  command: z.object({ key: z.string().min(1), method: z.enum(['dial', 'forward', 'dialAll']) }).optional(),
 });
 
 const callMemory = z.object({
@@ -50,6 +52,7 @@ export function legMemoryOf(callId: string, tenantId: string, leg: LegRecord): R
     createdAt: leg.createdAt.toISOString(),
     tags: leg.tags,
     ...(leg.ringGroup ? { ring: leg.ringGroup.id } : {}),
+    ...(leg.command ? { command: leg.command } : {}),
   };
   return { [LEG_VARIABLE]: JSON.stringify(memory) };
 }

@@ -52,6 +52,8 @@ export interface TrackerDependencies {
   onFaxDone(call: CallRecord, args: string[]): Promise<void>;
   /** RecordingStarted, RecordingFinished and RecordingFailed, for the voicemail recorder. */
   onRecording(event: RecordingEvent): void;
+  /** A call taken over from an earlier process, with its legs: repeats of their commands answer from them. */
+  onTakenOver(call: CallRecord): void;
   metrics: AdapterMetrics;
   logger: Logger;
 }
@@ -416,10 +418,12 @@ export class CallTracker {
       if (bridge?.channels.includes(leg.channelId)) {
         leg.bridged = true;
         leg.disposition = LegDisposition.LEG_DISPOSITION_ANSWERED;
+        leg.settleOutcome(leg.disposition);
         if (leg.ringGroup) leg.ringGroup.winner = leg;
       }
       this.deps.registry.addLeg(call, leg);
     }
+    this.deps.onTakenOver(call);
     // Whether music plays is nowhere in ARI: stopping it before a bridge costs one harmless request.
     call.mohPlaying = up && !bridge;
     this.deps.logger.info(
@@ -445,6 +449,9 @@ export class CallTracker {
       createdByAdapter: true,
       state: legStateOf(channel),
     });
+    leg.command = memory?.command;
+    // Listed in the app: it is past its StasisStart.
+    leg.settleStasis(true);
     if (!memory)
       this.deps.logger.warn({ channelId: channel.id }, 'a dialled leg without its memory: kind and tags are unknown');
     if (channel.state === 'Up') leg.answeredAt = taken.answeredAt ?? this.unknownAnswer(true, at);

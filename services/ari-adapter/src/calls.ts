@@ -37,12 +37,20 @@ export interface LegRecord {
   confirmedAt?: number;
   /** The ring-all this leg rings in (DialAll): only one of its legs is ever bridged. */
   ringGroup?: RingGroup;
+  /** The command that dialled it: a repeat of it after a take-over answers from this leg. */
+  command?: LegCommand;
   /** Resolves when the leg is answered and bridged, or ends. */
   readonly outcome: Promise<callV1.LegDisposition>;
   settleOutcome(disposition: callV1.LegDisposition): void;
   /** Resolves true when the channel entered the Stasis app, false when the leg ended first. */
   readonly inStasis: Promise<boolean>;
   settleStasis(entered: boolean): void;
+}
+
+export interface LegCommand {
+  /** `<tenant>:<command id>`, as the command log keys it. */
+  key: string;
+  method: 'dial' | 'forward' | 'dialAll';
 }
 
 /** Legs rung at once for one caller (ring-all): the first to answer wins, the others are hung up. */

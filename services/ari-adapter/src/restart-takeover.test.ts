@@ -34,7 +34,7 @@ describe('an adapter process killed mid-call and replaced', () => {
       username: 'switchboard',
       password: 'ari-secret',
       timeScale: 0.02,
-      endpoints: { 'kropp-anna': { answerAfterMs: 1_000 } },
+      endpoints: { 'kropp-anna': { answerAfterMs: 1_000 }, 'kropp-bert': { noAnswer: true } },
     });
     bus = await testBus(nats);
     control = controlClient(bus);
@@ -77,13 +77,14 @@ describe('an adapter process killed mid-call and replaced', () => {
     return callId;
   }
 
-  const dialAnna = (callId: string) =>
+  const dialAnna = (callId: string, endpoint = 'PJSIP/kropp-anna', commandId?: string) =>
     control.dial({
-      ...command(callId),
-      endpoint: 'PJSIP/kropp-anna',
+      ...command(callId, commandId),
+      endpoint,
       kind: LegKind.LEG_KIND_INTERNAL,
       callerId: MAIN_NUMBER,
-      timeoutSeconds: 600,
+      // 120 s of wall-clock time at the emulator's time scale: a phone rings through the restart.
+      timeoutSeconds: 6_000,
       tags: AGENT_TAGS,
       waitForOutcome: true,
     });
@@ -193,12 +194,40 @@ describe('an adapter process killed mid-call and replaced', () => {
     taken.push(callId);
   }, 60_000);
 
+  it("answers routing's repeat of a Dial in flight at the kill from the ringing leg, without ringing again", async () => {
+    const callId = await answeredCall();
+    const dialled = dialAnna(callId, 'PJSIP/kropp-bert', `${callId}:dial-bert`);
+    // Its answer dies with the process; routing sees a timeout and sends the command again.
+    dialled.catch(() => undefined);
+    const ringing = await events.waitFor<callV1.CallLegUpdated>(
+      'call.leg_updated',
+      (event) => event.callId === callId && event.leg?.state === LegState.LEG_STATE_RINGING,
+    );
+    const legId = ringing.leg!.legId;
+
+    await killAndReplace();
+    const repeat = dialAnna(callId, 'PJSIP/kropp-bert', `${callId}:dial-bert`);
+    sim.answerCall(legId);
+    expect(await repeat).toEqual({ legId, disposition: LegDisposition.LEG_DISPOSITION_ANSWERED });
+    expect(sim.listCalls().filter((record) => record.to === 'PJSIP/kropp-bert')).toHaveLength(1);
+    expect(sim.getCall(callId)?.bridgedWith).toContain(legId);
+
+    sim.hangupCall(callId);
+    const end = await ended(callId);
+    expect(end.legs.find((leg) => leg.legId === legId)).toMatchObject({
+      tags: AGENT_TAGS,
+      disposition: LegDisposition.LEG_DISPOSITION_ANSWERED,
+      createdAt: ringing.leg!.createdAt,
+    });
+    taken.push(callId);
+  }, 60_000);
+
   it('published each taken-over call once: one call.started (by the first process), one call.ended', async () => {
-    expect(taken).toHaveLength(2);
+    expect(taken).toHaveLength(3);
     // Drained and gone, the process can publish nothing more; the stream has all it published.
     await adapter!.stop('SIGTERM');
     adapter = undefined;
-    await vi.waitFor(() => expect(events.of('call.ended').length).toBeGreaterThanOrEqual(3), WAIT);
+    await vi.waitFor(() => expect(events.of('call.ended').length).toBeGreaterThanOrEqual(4), WAIT);
     for (const callId of taken) {
       expect(count('call.started', callId)).toBe(1);
       expect(count('call.ended', callId)).toBe(1);

@@ -60,8 +60,8 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
     } else {
       resolver = new TenantResolver(source.plan);
     }
-    // The tracker calls back into the fax hand-off and the voicemail recorder, which need the tracker.
-    const late: { fax?: FaxHandoff; voicemail?: VoicemailRecorder } = {};
+    // The tracker calls back into the fax hand-off, the voicemail recorder and call control, which need the tracker.
+    const late: { fax?: FaxHandoff; voicemail?: VoicemailRecorder; control?: CallControl } = {};
     const link = new AriLink({
       url: config.ARI_URL,
       username: config.ARI_USERNAME,
@@ -104,6 +104,7 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
       track: (work) => void track(work),
       onFaxDone: (call, args) => late.fax!.done(call, args),
       onRecording: (event) => late.voicemail!.onRecording(event),
+      onTakenOver: (call) => late.control!.resume(call),
       metrics,
       logger,
     });
@@ -141,6 +142,7 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
       metrics,
       logger,
     });
+    late.control = control;
     const devices =
       directory && tenants ? new DeviceProvisioner({ owners: tenants, directory, ari, logger, metrics }) : undefined;
     const reconciler = new Reconciler({
