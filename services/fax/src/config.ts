@@ -18,6 +18,16 @@ export const faxConfigSchema = z.object({
     .regex(/^\d+(,\d+)*$/, 'must be a comma-separated list of milliseconds')
     .default('5000,30000,120000,600000')
     .transform((value) => value.split(',').map(Number)),
+  /**
+   * How long a received fax or voicemail stays with a replica that stopped answering before
+   * JetStream hands it to another (or the restarted) one; a running intake keeps it with heartbeats.
+   */
+  FAX_ACK_WAIT_MS: positiveInt.default(30_000),
+  /**
+   * A retry by API (RetryFaxDelivery, RetryVoicemailDelivery) still pending after this long died
+   * with its process and is delivered again; longer than a delivery can take (directory + SMTP).
+   */
+  FAX_RETRY_LEASE_MS: positiveInt.default(120_000),
   /** Attempts before a delivery is given up (status DELIVERY_FAILED, kept in the inbox). */
   FAX_DELIVERY_MAX_ATTEMPTS: positiveInt.default(20),
   /** Timeout of a request to the directory (loading a tenant's fax routes). */

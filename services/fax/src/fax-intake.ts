@@ -15,6 +15,12 @@ const { FaxResult } = faxV1;
 export type FaxIntakeDependencies = IntakeDependencies<FaxStore, FaxMetrics>;
 
 /**
+ * Conversions of one fax that may begin without finishing: a document that brings the service
+ * down (or hangs the tools) every time ends NOT_CONVERTED after this many, instead of in a loop.
+ */
+export const MAX_CONVERSION_STARTS = 3;
+
+/**
  * Takes a received fax from the event to the department's mailbox in steps that each leave a
  * durable record: store the original, convert, resolve the mailbox, mail the PDF. Every step
  * checks what a previous delivery of the same event already did, so redelivery repeats nothing.
@@ -53,6 +59,11 @@ export class FaxIntake {
     return this.delivery.retry(tenantId, faxId, (fax, options) => this.deliver(fax, options));
   }
 
+  /** Finishes retries by API that a stopped process left pending (claimed over `leaseMs` ago). */
+  resumeStaleRetries(leaseMs: number): Promise<number> {
+    return this.delivery.resumeStaleRetries(leaseMs, (fax, options) => this.deliver(fax, options));
+  }
+
   private async record(event: faxV1.FaxReceived): Promise<FaxRecord> {
     const meta = event.meta!;
     const failed = event.result === FaxResult.FAX_RESULT_FAILED;
@@ -76,6 +87,7 @@ export class FaxIntake {
       originalFileId: null,
       pdfFileId: null,
       departmentId: '',
+      conversionStarts: 0,
       ...UNDELIVERED,
     });
     if (created) {
@@ -133,12 +145,29 @@ export class FaxIntake {
   }
 
   private async convert(fax: FaxRecord): Promise<FaxRecord> {
+    const starts = fax.conversionStarts ?? 0;
+    if (starts >= MAX_CONVERSION_STARTS) {
+      return this.settle(
+        fax,
+        FaxStatus.FAX_STATUS_NOT_CONVERTED,
+        'conversion',
+        `not converted: ${starts} conversions began and none finished (the service stopped during each, or the tools could not run)`,
+      );
+    }
+    // Counted before the work: a crash during it leaves the count behind for the next delivery.
+    await this.deps.store.update(fax._id, { $inc: { conversionStarts: 1 } });
     const tiff = await this.deps.store.readDocument(fax.originalFileId!);
     let converted;
     try {
       converted = await convertTiffToPdf(tiff);
     } catch (error) {
-      if (!(error instanceof ConversionError)) throw error;
+      if (!(error instanceof ConversionError)) {
+        // The machine's fault, not the document's: retried by redelivery, with the reason kept.
+        await this.deps.store.update(fax._id, {
+          $push: { reasons: `conversion ${starts + 1} failed: ${errorMessage(error)}` },
+        });
+        throw error;
+      }
       return this.settle(fax, FaxStatus.FAX_STATUS_NOT_CONVERTED, 'conversion', `not converted: ${error.message}`);
     }
     const withPages = await this.deps.store.update(fax._id, { $set: { pages: converted.pages } });

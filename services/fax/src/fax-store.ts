@@ -22,6 +22,11 @@ export interface FaxRecord extends InboxRecord {
   originalFileId: string | null;
   pdfFileId: string | null;
   departmentId: string;
+  /**
+   * Conversions begun; only the last one ends in a PDF or a refused document, the others died
+   * with their process or could not run a tool. Missing on faxes stored before it was counted.
+   */
+  conversionStarts?: number;
 }
 
 export type DocumentKind = 'original' | 'pdf';

@@ -40,7 +40,7 @@ export interface InboxDeliveryOptions<R extends InboxRecord> {
 export class InboxDelivery<R extends InboxRecord> {
   constructor(
     private readonly deps: IntakeDependencies<
-      Pick<InboxRecords<R>, 'update' | 'transition'>,
+      Pick<InboxRecords<R>, 'update' | 'transition' | 'staleClaims' | 'reclaim'>,
       { deliveryAttempts: Counter }
     >,
     private readonly options: InboxDeliveryOptions<R>,
@@ -48,7 +48,8 @@ export class InboxDelivery<R extends InboxRecord> {
 
   /**
    * Delivers again a record that had no mailbox or whose delivery gave up, once. It claims the
-   * record by moving it to DELIVERY_PENDING first, so two retries never both send it.
+   * record by moving it to DELIVERY_PENDING first, so two retries never both send it; the claim's
+   * time lets `resumeStaleRetries` finish a retry whose process died.
    */
   async retry(
     tenantId: string,
@@ -56,9 +57,37 @@ export class InboxDelivery<R extends InboxRecord> {
     deliver: (claimed: R, options: { lastAttempt: boolean }) => Promise<R>,
   ): Promise<R | null> {
     const { noMailbox, deliveryFailed, pending } = this.options.statuses;
-    const claimed = await this.deps.store.transition(tenantId, id, [noMailbox, deliveryFailed], pending);
+    const claimed = await this.deps.store.transition(tenantId, id, [noMailbox, deliveryFailed], pending, new Date());
     if (!claimed) return null;
     return deliver(claimed, { lastAttempt: true });
+  }
+
+  /**
+   * Retries by API whose claim is older than `leaseMs` and still pending: their process died
+   * (no JetStream message brings them back). Each is claimed again and delivered; returns how many.
+   */
+  async resumeStaleRetries(
+    leaseMs: number,
+    deliver: (claimed: R, options: { lastAttempt: boolean }) => Promise<R>,
+  ): Promise<number> {
+    const now = new Date();
+    const stale = await this.deps.store.staleClaims(
+      this.options.statuses.pending,
+      new Date(now.getTime() - leaseMs),
+      100,
+    );
+    let resumed = 0;
+    for (const record of stale) {
+      const claimed = await this.deps.store.reclaim(record, now);
+      if (!claimed) continue;
+      this.deps.logger.warn(
+        { ...this.options.logFields(claimed), claimedAt: record.retryClaimedAt },
+        `resuming a ${this.options.noun} retry whose process stopped`,
+      );
+      await deliver(claimed, { lastAttempt: true });
+      resumed += 1;
+    }
+    return resumed;
   }
 
   /** Mails a routed record; a failed send is deferred or, on the last attempt, DELIVERY_FAILED. */

@@ -17,6 +17,11 @@ export interface InboxRecord {
   messageId: string;
   handledAt: Date | null;
   handledBy: string;
+  /**
+   * When a retry by API claimed the record (DELIVERY_PENDING without a JetStream message behind
+   * it); a claim older than the lease is a retry that died and is taken over. Unset otherwise.
+   */
+  retryClaimedAt?: Date;
 }
 
 /** A new entry's delivery and handling fields: not mailed yet, handled by nobody. */
@@ -52,6 +57,7 @@ export function inboxIndexes(
 ): IndexDeclaration[] {
   return [
     { collection: options.collection, key: { tenantId: 1, receivedAt: -1 }, options: { name: 'tenant_received' } },
+    { collection: options.collection, key: { retryClaimedAt: 1 }, options: { name: 'retry_claimed', sparse: true } },
     {
       collection: `${options.bucket}.files`,
       key: { [`metadata.${options.ownerKey}`]: 1 },
@@ -98,9 +104,32 @@ export class InboxRecords<R extends InboxRecord> {
     return record as R;
   }
 
-  /** Moves a record from one status to another only if it is still in the first (a claim). */
-  async transition(tenantId: string, id: string, from: readonly R['status'][], to: R['status']): Promise<R | null> {
-    return this.findOneAndSet({ _id: id, tenantId, status: { $in: [...from] } }, { status: to });
+  /** Moves a record from one status to another only if it is still in the first (a claim made at `at`). */
+  async transition(
+    tenantId: string,
+    id: string,
+    from: readonly R['status'][],
+    to: R['status'],
+    at: Date,
+  ): Promise<R | null> {
+    return this.findOneAndSet({ _id: id, tenantId, status: { $in: [...from] } }, { status: to, retryClaimedAt: at });
+  }
+
+  /** Records still in `status` under a retry claim made before `before`: retries that died. */
+  async staleClaims(status: R['status'], before: Date, limit: number): Promise<R[]> {
+    const found = await this.records
+      .find(filter({ retryClaimedAt: { $lt: before }, status }))
+      .limit(limit)
+      .toArray();
+    return found as R[];
+  }
+
+  /** Takes over a stale claim if nobody renewed it since it was read (`claimedAt`). */
+  reclaim(record: R, at: Date): Promise<R | null> {
+    return this.findOneAndSet(
+      { _id: record._id, status: record.status, retryClaimedAt: record.retryClaimedAt },
+      { retryClaimedAt: at },
+    );
   }
 
   async get(tenantId: string, id: string): Promise<R | null> {

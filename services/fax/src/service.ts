@@ -94,6 +94,7 @@ export const faxService: ServiceDefinition<typeof faxConfigSchema> = {
       filterSubjects: [`sb.*.${FaxEvents.received.domain}.${FaxEvents.received.event}`],
       maxDeliver: maxAttempts,
       backoffMs: config.FAX_DELIVERY_BACKOFF_MS,
+      ackWaitMs: config.FAX_ACK_WAIT_MS,
       handler: async (message) => {
         const event = message.decode(FaxEvents.received);
         // On the last delivery a failed e-mail is recorded as DELIVERY_FAILED instead of thrown,
@@ -107,6 +108,7 @@ export const faxService: ServiceDefinition<typeof faxConfigSchema> = {
       filterSubjects: [`sb.*.${VoicemailEvents.received.domain}.${VoicemailEvents.received.event}`],
       maxDeliver: maxAttempts,
       backoffMs: config.FAX_DELIVERY_BACKOFF_MS,
+      ackWaitMs: config.FAX_ACK_WAIT_MS,
       handler: async (message) => {
         const event = message.decode(VoicemailEvents.received);
         // As for faxes: the last delivery records a failure as DELIVERY_FAILED, kept in the inbox.
@@ -136,6 +138,25 @@ export const faxService: ServiceDefinition<typeof faxConfigSchema> = {
         track: context.track,
       }),
     );
+
+    // Retries by API run in the RPC, with no JetStream message behind them: one whose process
+    // died is found by its claim's age, at start and then every half lease.
+    const resumeRetries = () =>
+      context.track(
+        Promise.all([
+          intake.resumeStaleRetries(config.FAX_RETRY_LEASE_MS),
+          voicemailIntake.resumeStaleRetries(config.FAX_RETRY_LEASE_MS),
+        ]).catch((error: unknown) => logger.error({ err: error }, 'resuming stopped retries failed')),
+      );
+    let resuming: Promise<unknown> = resumeRetries();
+    const resumeTimer = setInterval(() => {
+      resuming = resuming.then(resumeRetries);
+    }, config.FAX_RETRY_LEASE_MS / 2);
+    resumeTimer.unref();
+    context.onShutdown(async () => {
+      clearInterval(resumeTimer);
+      await resuming;
+    });
 
     let sweeping: Promise<unknown> = Promise.resolve();
     const timer = setInterval(() => {

@@ -47,6 +47,11 @@ export class VoicemailIntake {
     return this.delivery.retry(tenantId, voicemailId, (voicemail, options) => this.deliver(voicemail, options));
   }
 
+  /** Finishes retries by API that a stopped process left pending (claimed over `leaseMs` ago). */
+  resumeStaleRetries(leaseMs: number): Promise<number> {
+    return this.delivery.resumeStaleRetries(leaseMs, (voicemail, options) => this.deliver(voicemail, options));
+  }
+
   private async record(event: faxV1.VoicemailReceived): Promise<VoicemailRecord> {
     const meta = event.meta!;
     const failed = event.error !== '';

@@ -93,6 +93,33 @@ export function runFax(infrastructure: Infrastructure, db: string): Promise<Runn
   });
 }
 
+/**
+ * The fax service as its own process (from its dist: build first), so a test can SIGKILL it in
+ * the middle of its work and start it again on the same data; its log in `logDir`.
+ */
+export function spawnFax(
+  { nats, mongo, tokens }: Infrastructure,
+  db: string,
+  logDir: string,
+  env: Record<string, string>,
+): Promise<ServiceProcess> {
+  return spawnService({
+    name: 'fax',
+    replica: 0,
+    env: {
+      ...nats.env('fax'),
+      MONGO_URL: mongo.url,
+      MONGO_DB: db,
+      ...local,
+      LOG_LEVEL: 'info',
+      ...tokens.env,
+      ...env,
+    },
+    logDir,
+    readyTimeoutMs: 60_000,
+  });
+}
+
 /** The NATS connection a test publishes on as the ARI adapter would. */
 export function connectAdapter(nats: NatsServer): Promise<NatsHandle> {
   return connectNats({
