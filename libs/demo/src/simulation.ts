@@ -43,6 +43,23 @@ export interface SimulationOptions {
   behaviour?: Behaviour;
   /** ari-sim's timeScale, applied to the patience timers this class runs itself. */
   timeScale: number;
+  /** Each call as it is placed (or refused), e.g. to follow every caller's fate. */
+  onPlaced?(call: PlacedCall): void;
+}
+
+/** A caller the simulation placed. */
+export interface PlacedCall {
+  /** Order of placement, from 0. */
+  index: number;
+  from: string;
+  /** The department the caller's keys lead to. */
+  department: string;
+  digits: string[];
+  /** Wall-clock epoch ms. */
+  placedAt: number;
+  channelId?: string;
+  /** Why ari-sim refused the call: no Stasis app connected (Asterisk's `Stasis()` fails then too). */
+  refused?: string;
 }
 
 /**
@@ -101,8 +118,22 @@ export class Simulation {
     }));
     const from = `+49151${String(Math.floor(this.callers.next() * 1e8)).padStart(8, '0')}`;
     const patienceMs = this.callers.between(...this.behaviour.patienceMs) * this.options.timeScale;
-    const channelId = sim.placeCall({ from, to: this.mainNumber, script });
+    const placed = {
+      index: this.placed,
+      from,
+      department: topic.department,
+      digits: topic.digits,
+      placedAt: Date.now(),
+    };
     this.placed++;
+    let channelId: string;
+    try {
+      channelId = sim.placeCall({ from, to: this.mainNumber, script });
+    } catch (error) {
+      this.options.onPlaced?.({ ...placed, refused: (error as Error).message });
+      return;
+    }
+    this.options.onPlaced?.({ ...placed, channelId });
     tracker.plan(channelId, { department: topic.department, digits: topic.digits.length });
     // Patience counts from the call's start: the menu is part of the wait a citizen feels.
     const timer = setTimeout(() => {

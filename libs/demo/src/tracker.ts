@@ -32,6 +32,9 @@ export interface LiveView {
   waitP95Ms: number;
 }
 
+/** A call as the tracker counted it when it ended. */
+export type EndedCall = FinishedCall & { channelId: string; callId: string };
+
 export interface CallPlan {
   department: string;
   /** Keys the caller presses before reaching the department. */
@@ -49,14 +52,14 @@ export class CallTracker {
   private readonly finished: FinishedCall[] = [];
   private readonly plans = new Map<string, CallPlan>();
   private maxConcurrent = 0;
-  private listeners: Array<(call: FinishedCall & { channelId: string }) => void> = [];
+  private listeners: Array<(call: EndedCall) => void> = [];
 
   /** What the simulation's caller on `channelId` will do. */
   plan(channelId: string, plan: CallPlan): void {
     this.plans.set(channelId, plan);
   }
 
-  onEnd(listener: (call: FinishedCall & { channelId: string }) => void): void {
+  onEnd(listener: (call: EndedCall) => void): void {
     this.listeners.push(listener);
   }
 
@@ -123,7 +126,7 @@ export class CallTracker {
     };
     this.finished.push(finished);
     this.plans.delete(call.channelId);
-    for (const listener of this.listeners) listener({ ...finished, channelId: call.channelId });
+    for (const listener of this.listeners) listener({ ...finished, channelId: call.channelId, callId: call.callId });
   }
 
   get endedCount(): number {
