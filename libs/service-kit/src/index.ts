@@ -72,7 +72,13 @@ export {
 export { mirrorKv, type KvMirror } from './nats/kv-mirror.js';
 export { PoisonMessageError } from './nats/errors.js';
 export { newEventMeta } from './nats/event-meta.js';
-export { publishEvent } from './nats/publish.js';
+export { PUBLISH_OUTAGE_BUDGET_MS, publishEvent } from './nats/publish.js';
+export {
+  UNAVAILABLE_BACKOFF_MS,
+  isUnavailable,
+  retryWhileUnavailable,
+  type RetryWhileUnavailableOptions,
+} from './outage.js';
 export { activeTraceContext, extractTraceContext } from './nats/trace-headers.js';
 export {
   runService,

@@ -34,6 +34,7 @@ export class DuplicateKeyError extends Error {
 }
 
 const DUPLICATE_KEY = 11000;
+const PING_TIMEOUT_MS = 2_000;
 
 export async function connectMongo(options: { url: string; dbName: string; appName: string }): Promise<MongoHandle> {
   const client = new MongoClient(options.url, { appName: options.appName, serverSelectionTimeoutMS: 10_000 });
@@ -42,12 +43,19 @@ export async function connectMongo(options: { url: string; dbName: string; appNa
   return {
     client,
     db,
+    // Bounded: while the server is away the driver would wait serverSelectionTimeoutMS (10 s),
+    // and /readyz must answer "not ready" within a probe's timeout.
     ping: async () => {
+      let timer: NodeJS.Timeout | undefined;
       try {
-        await db.command({ ping: 1 });
-        return true;
+        return await Promise.race([
+          db.command({ ping: 1 }).then(() => true),
+          new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS))),
+        ]);
       } catch {
         return false;
+      } finally {
+        clearTimeout(timer);
       }
     },
     close: () => client.close(),

@@ -249,7 +249,7 @@ export async function runService<S extends z.ZodObject>(
       metrics: telemetry.metricsHandler,
       readiness: async () => {
         const checks: Record<string, boolean> = {};
-        if (nats) checks['nats'] = !nats.connection.isClosed() && nats.connection.info !== undefined;
+        if (nats) checks['nats'] = nats.connected && nats.connection.info !== undefined;
         if (mongo) checks['mongo'] = await mongo.ping();
         for (const [name, check] of readinessChecks) checks[name] = await Promise.resolve(check()).catch(() => false);
         return { ready: !draining && Object.values(checks).every(Boolean), draining, checks };

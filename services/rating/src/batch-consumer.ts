@@ -9,7 +9,14 @@ import {
   type EventType,
   type StreamDefinition,
 } from '@switchboard/events';
-import { DLQ_HEADERS, PoisonMessageError, type Logger, type NatsHandle } from '@switchboard/service-kit';
+import {
+  DLQ_HEADERS,
+  PoisonMessageError,
+  UNAVAILABLE_BACKOFF_MS,
+  isUnavailable,
+  type Logger,
+  type NatsHandle,
+} from '@switchboard/service-kit';
 
 // The kit's consumer handles one message at a time (a handler, then an ack that waits for the
 // server). Rating takes them in batches instead: up to `batchSize` messages are decoded, stored
@@ -151,6 +158,10 @@ export async function startBatchConsumer<T extends EventPayload>(
     release(true);
   });
 
+  // Messages pulled but not yet in a batch are held too: while batches wait for an outage to end,
+  // the ones behind them must not be delivered again (and use up their deliveries) meanwhile.
+  const holdBuffered = setInterval(() => buffer.forEach((message) => message.working()), Math.max(ackWaitMs / 3, 100));
+
   /** Resolves when the condition holds (checked as messages arrive), on stop, or after `timeoutMs`. */
   const waitFor = (condition: () => boolean, timeoutMs?: number) =>
     new Promise<void>((resolve) => {
@@ -224,16 +235,49 @@ export async function startBatchConsumer<T extends EventPayload>(
         poison.push(settle(message, error));
       }
     }
-    let done: Promise<ReadonlyArray<unknown>>;
-    try {
-      ({ done } = await options.handle(decoded));
-    } catch (error) {
-      done = Promise.resolve(decoded.map(() => error));
-    }
+    // Stores the messages (resolves once stored) and hands back what resolves once they are published.
+    const attempt = async (
+      messages: ReadonlyArray<DecodedMessage<T>>,
+    ): Promise<{ done: Promise<ReadonlyArray<unknown>> }> => {
+      try {
+        const { done } = await options.handle(messages);
+        return { done: done.catch((error: unknown) => messages.map(() => error)) };
+      } catch (error) {
+        return { done: Promise.resolve(messages.map(() => error)) };
+      }
+    };
+    const { done } = await attempt(decoded);
     const finished = (async () => {
       try {
-        const outcome = await done.catch((error: unknown) => decoded.map(() => error));
-        await Promise.all([...poison, ...decoded.map(({ message }, index) => settle(message, outcome[index]))]);
+        let outcome = await done;
+        let current: ReadonlyArray<DecodedMessage<T>> = decoded;
+        // Messages that failed only because NATS or Mongo is away are rated again in place, with
+        // back-off, until it is back: they keep their deliveries (the heartbeat holds them), so an
+        // outage of any length never parks one. Everything else is settled now.
+        for (let retry = 0; ; retry++) {
+          const away = current.filter((_, index) => isUnavailable(outcome[index]));
+          await Promise.all(
+            current.map(({ message }, index) =>
+              isUnavailable(outcome[index]) && !stopping ? undefined : settle(message, outcome[index]),
+            ),
+          );
+          if (!away.length || stopping) break;
+          if (retry === 0) {
+            log.warn(
+              { err: outcome.find(isUnavailable), messages: away.length },
+              'rating waits for its store or NATS; retrying in place until it is back',
+            );
+          }
+          await new Promise((resolve) =>
+            setTimeout(resolve, UNAVAILABLE_BACKOFF_MS[Math.min(retry, UNAVAILABLE_BACKOFF_MS.length - 1)]),
+          );
+          current = away;
+          outcome = await (await attempt(current)).done;
+          if (!current.some((_, index) => isUnavailable(outcome[index]))) {
+            log.info({ messages: current.length }, 'rated after the outage');
+          }
+        }
+        await Promise.all(poison);
       } finally {
         clearInterval(heartbeat);
       }
@@ -266,6 +310,7 @@ export async function startBatchConsumer<T extends EventPayload>(
   return {
     stop: async () => {
       stopping = true;
+      clearInterval(holdBuffered);
       release(true);
       await loop;
       await messages.close();

@@ -1,5 +1,6 @@
 import {
   createInbox,
+  errors,
   headers as newHeaders,
   type Msg,
   type NatsConnection,
@@ -57,7 +58,8 @@ export class BulkPublisher {
       let open = messages.length;
       const tokens: string[] = [];
       const timer = setTimeout(() => {
-        for (const token of tokens) this.waiting.get(token)?.(new Error('no acknowledgement from JetStream in time'));
+        // nats.js's own TimeoutError: NATS away (a restart) is an outage the consumer waits out.
+        for (const token of tokens) this.waiting.get(token)?.(new errors.TimeoutError());
       }, this.timeoutMs);
       messages.forEach((message, index) => {
         const token = String(this.next++);
@@ -86,7 +88,8 @@ export class BulkPublisher {
     const settle = token === undefined ? undefined : this.waiting.get(token);
     if (!settle) return;
     if (error) return settle(error);
-    if (message.headers?.code === 503) return settle(new Error(`no JetStream stream takes ${message.subject}`));
+    // 503 "no responders": no stream takes the subject — or JetStream is still recovering after a restart.
+    if (message.headers?.code === 503) return settle(new errors.NoRespondersError(message.subject));
     const text = new TextDecoder().decode(message.data);
     if (text.includes('"error"')) {
       const parsed = JSON.parse(text) as { error?: { description?: string } };

@@ -94,7 +94,9 @@ export const routingService: ServiceDefinition<typeof routingConfigSchema> = {
       onDead: (replicas) => logger.warn({ replicas }, 'routing replicas found dead; taking their calls over'),
       onTick: () => {
         router.takeOverOrphans();
-        // A dead replica is remembered only while a call in flight still names it.
+        // A dead replica is remembered only while a call in flight still names it (known once
+        // the calls in flight are loaded: forgotten before, its calls would never be judged).
+        if (!inFlight.following) return;
         for (const dead of leases.liveness.deadReplicas) if (!inFlight.owns(dead)) leases.liveness.forget(dead);
       },
       onLapsed: () => void router.verifyOwnership(),

@@ -19,6 +19,8 @@ export interface NatsHandle {
   readonly jsm: JetStreamManager;
   /** Where replies to this connection's requests arrive; the only inbox its user may subscribe to. */
   readonly inboxPrefix: string;
+  /** False from a disconnect until the reconnect (nats.js reconnects forever; see connectNats). */
+  readonly connected: boolean;
 }
 
 /** Who connects: an identity of libs/events' permissions (a service's name) and its nkey seed. */
@@ -76,6 +78,9 @@ export async function connectNats({ url, name, logger, credentials }: ConnectNat
       name,
       authenticator: nkeyAuthenticator(new TextEncoder().encode(credentials.seed)),
       inboxPrefix: prefix,
+      // Never give up: a NATS restart or outage of any length ends with the service connected
+      // again. An attempt every second (plus up to 100 ms jitter) is cheap for one server, and
+      // clients queue what they publish meanwhile (reconnectBufSize, 8 MiB by default).
       maxReconnectAttempts: -1,
       reconnectTimeWait: 1_000,
       // Otherwise nats.js builds an Error with a stack for every request and KV put, in case it
@@ -92,8 +97,11 @@ export async function connectNats({ url, name, logger, credentials }: ConnectNat
     }
     throw error;
   }
+  let connected = true;
   void (async () => {
     for await (const status of connection.status()) {
+      if (status.type === 'disconnect') connected = false;
+      else if (status.type === 'reconnect') connected = true;
       // The server reports a denied publish or subscribe only asynchronously; say what was denied.
       if (status.type === 'error' && status.error instanceof errors.PermissionViolationError) {
         const { operation, subject, queue } = status.error;
@@ -107,7 +115,15 @@ export async function connectNats({ url, name, logger, credentials }: ConnectNat
     }
   })();
   const jsm = await jetstreamManager(connection);
-  return { connection, js: jetstream(connection), jsm, inboxPrefix: prefix };
+  return {
+    connection,
+    js: jetstream(connection),
+    jsm,
+    inboxPrefix: prefix,
+    get connected() {
+      return connected && !connection.isClosed();
+    },
+  };
 }
 
 function toStreamConfig(definition: StreamDefinition): Partial<StreamConfig> & { name: string } {

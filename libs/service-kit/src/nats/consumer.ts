@@ -10,6 +10,7 @@ import {
   type StreamDefinition,
 } from '@switchboard/events';
 import type { Logger } from '../logger.js';
+import { retryWhileUnavailable } from '../outage.js';
 import { isJetStreamNotFound, type NatsHandle } from './connection.js';
 import { PoisonMessageError } from './errors.js';
 import { withProcessSpan } from './trace-headers.js';
@@ -199,14 +200,21 @@ export async function startConsumer(
     try {
       await withProcessSpan(message.subject, message.headers, async () => {
         try {
-          await handler({
-            subject: message.subject,
-            data: message.data,
-            headers: message.headers,
-            deliveryCount,
-            streamSequence: message.seq,
-            decode: (type) => decodeAs(message, type),
-          });
+          // A dependency that is away (NATS, Mongo) fails the same delivery again until it is
+          // back: the message keeps its place (the heartbeat holds it) and the outage does not
+          // use up its deliveries, so it is never parked for the outage's sake.
+          await retryWhileUnavailable(
+            () =>
+              handler({
+                subject: message.subject,
+                data: message.data,
+                headers: message.headers,
+                deliveryCount,
+                streamSequence: message.seq,
+                decode: (type) => decodeAs(message, type),
+              }),
+            { what: `consumer ${durable} seq ${message.seq}`, logger: log, stopped: () => stopping },
+          );
         } catch (error) {
           const reason = error instanceof Error ? error.message : String(error);
           if (error instanceof PoisonMessageError || deliveryCount >= maxDeliver) {
@@ -219,8 +227,14 @@ export async function startConsumer(
           processed.add(1, outcomes.retried);
           return;
         }
-        if (ack === 'confirmed') await message.ackAck();
-        else message.ack();
+        if (ack === 'confirmed') {
+          // A NATS restart loses the ack's answer; asked again after the reconnect, the server
+          // confirms it (or, past ackWaitMs, delivers the message again, which handlers expect).
+          await retryWhileUnavailable(() => message.ackAck(), {
+            what: `ack of ${durable} seq ${message.seq}`,
+            budgetMs: ackWaitMs,
+          });
+        } else message.ack();
         processed.add(1, outcomes.acked);
       });
     } finally {

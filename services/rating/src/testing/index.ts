@@ -1,0 +1,2 @@
+export { serveTestDirectory, type TestDirectory } from './test-directory.js';
+export { billableLegKeys, storedLegKeys } from './ledger.js';
