@@ -14,7 +14,7 @@ import {
   type LegRecord,
   type RingGroup,
 } from './calls.js';
-import { legMemoryOf } from './call-memory.js';
+import { legMemoryOf, originMemoryOf } from './call-memory.js';
 import { originatedLeg, type CallTracker } from './call-tracker.js';
 import type { CommandLog } from './command-log.js';
 import { DigitCollector } from './digit-collector.js';
@@ -292,7 +292,7 @@ export class CallControl {
         callerId: request.callerId,
         timeoutSeconds: request.ringTimeoutSeconds || DEFAULT_RING_SECONDS,
         // Answered after an adapter restart, the call is still this tenant's callback with its tags.
-        variables: legMemoryOf(callId, request.tenantId, originatedLeg(callId, pending)),
+        variables: originMemoryOf(request.tenantId, originatedLeg(callId, pending)),
       });
       pending.confirmedAt = performance.now();
     } catch (error) {
@@ -505,7 +505,7 @@ export class CallControl {
       // leg's memory rides along, so a new adapter process can take the call over (no request more).
       const variables: Record<string, string> = {
         ...(callerId ? { 'CALLERID(num)': callerId } : {}),
-        ...legMemoryOf(call.callId, call.tenantId, leg),
+        ...legMemoryOf(call, leg),
       };
       await this.deps.ari.create(legId, endpoint, this.deps.app, `dialed,${call.callId}`, variables);
     } catch (error) {

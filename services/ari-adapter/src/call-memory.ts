@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Logger } from '@switchboard/service-kit';
 import type { AriOps } from './ari-ops.js';
 import type { AriChannel } from './ari-types.js';
-import type { CallRecord, LegRecord } from './calls.js';
+import { callerLeg, type CallRecord, type LegRecord } from './calls.js';
 
 // What a call needs beyond Asterisk's own channel and bridge lists, kept on its channels as channel
 // variables so that a new adapter process (after a crash or restart) can take the call over with its
@@ -10,59 +10,101 @@ import type { CallRecord, LegRecord } from './calls.js';
 
 /** On every dialled and originated channel, set in the `variables` of the request that creates it. */
 export const LEG_VARIABLE = 'SB_LEG';
-/** On the caller's channel, written once when the caller is answered. */
+/** On the caller's channel, written when the caller is answered and again when a dialled leg is. */
 export const CALL_VARIABLE = 'SB_CALL';
-/** On a dialled channel, written once when it is answered. */
-export const ANSWERED_VARIABLE = 'SB_ANSWERED';
 
-const legMemory = z.object({
-  /** The call the leg belongs to (for an originated channel, its own id). */
-  callId: z.string().min(1),
-  tenantId: z.string().min(1),
+/** A leg as call.ended reports it and rating bills it. */
+const party = z.object({
+  legId: z.string().min(1),
   kind: z.number().int(),
   endpoint: z.string(),
   from: z.string(),
   to: z.string(),
   createdAt: z.iso.datetime(),
   tags: z.record(z.string(), z.string()),
+});
+
+/** The call a dialled leg belongs to, so that its end can be reported should its caller be gone. */
+const callSummary = z.object({
+  direction: z.number().int(),
+  dialedNumber: z.string(),
+  callerName: z.string(),
+  startedAt: z.iso.datetime(),
+  caller: party.extend({ answeredAt: z.iso.datetime().optional() }),
+});
+
+const legMemory = party.extend({
+  /** The call the leg belongs to (for an originated channel, its own id). */
+  callId: z.string().min(1),
+  tenantId: z.string().min(1),
   /** The ring-all the leg rang in: of its legs only one is ever bridged. */
   ring: z.string().optional(),
   /** The command that dialled it, so a repeat after a take-over does not dial again. */
   command: z.object({ key: z.string().min(1), method: z.enum(['dial', 'forward', 'dialAll']) }).optional(),
+  /** Absent on an originated channel, which is its call's caller. */
+  call: callSummary.optional(),
 });
 
 const callMemory = z.object({
   tenantId: z.string().min(1),
   startedAt: z.iso.datetime(),
   answeredAt: z.iso.datetime(),
+  /** Every dialled leg answered so far, also once its channel is gone. */
+  legs: z.array(party.extend({ answeredAt: z.iso.datetime() })),
 });
 
 export type LegMemory = z.infer<typeof legMemory>;
 export type CallMemory = z.infer<typeof callMemory>;
+export type PartyMemory = z.infer<typeof party>;
 
-/** `SB_LEG` of a leg about to be created: all a new process needs to report and bill it. */
-export function legMemoryOf(callId: string, tenantId: string, leg: LegRecord): Record<string, string> {
-  const memory: LegMemory = {
-    callId,
-    tenantId,
+function partyOf(leg: LegRecord): PartyMemory {
+  return {
+    legId: leg.legId,
     kind: leg.kind,
     endpoint: leg.endpoint,
     from: leg.from,
     to: leg.to,
     createdAt: leg.createdAt.toISOString(),
     tags: leg.tags,
+  };
+}
+
+/** `SB_LEG` of a dialled leg about to be created: all a new process needs to report and bill it. */
+export function legMemoryOf(call: CallRecord, leg: LegRecord): Record<string, string> {
+  const caller = callerLeg(call);
+  const memory: LegMemory = {
+    ...partyOf(leg),
+    callId: call.callId,
+    tenantId: call.tenantId,
     ...(leg.ringGroup ? { ring: leg.ringGroup.id } : {}),
     ...(leg.command ? { command: leg.command } : {}),
+    call: {
+      direction: call.direction,
+      dialedNumber: call.dialedNumber,
+      callerName: call.callerName,
+      startedAt: call.startedAt.toISOString(),
+      caller: { ...partyOf(caller), ...(caller.answeredAt ? { answeredAt: caller.answeredAt.toISOString() } : {}) },
+    },
   };
   return { [LEG_VARIABLE]: JSON.stringify(memory) };
 }
 
-/** `SB_CALL` of a call whose caller was answered at `answeredAt`. */
-export function callMemoryOf(call: CallRecord, answeredAt: Date): string {
+/** `SB_LEG` of an originated channel (the caller of the call it becomes). */
+export function originMemoryOf(tenantId: string, leg: LegRecord): Record<string, string> {
+  const memory: LegMemory = { ...partyOf(leg), callId: leg.legId, tenantId };
+  return { [LEG_VARIABLE]: JSON.stringify(memory) };
+}
+
+/** `SB_CALL` of a call whose caller was answered: its tenant, start, answer and answered legs. */
+export function callMemoryOf(call: CallRecord): string {
+  const caller = callerLeg(call);
   const memory: CallMemory = {
     tenantId: call.tenantId,
     startedAt: call.startedAt.toISOString(),
-    answeredAt: answeredAt.toISOString(),
+    answeredAt: caller.answeredAt!.toISOString(),
+    legs: [...call.legs.values()]
+      .filter((leg) => leg !== caller && leg.answeredAt)
+      .map((leg) => ({ ...partyOf(leg), answeredAt: leg.answeredAt!.toISOString() })),
   };
   return JSON.stringify(memory);
 }
@@ -94,12 +136,6 @@ export class CallMemoryReader {
 
   async call(channel: AriChannel): Promise<CallMemory | undefined> {
     return this.read(channel, CALL_VARIABLE, callMemory);
-  }
-
-  async answeredAt(channel: AriChannel): Promise<Date | undefined> {
-    const text = await this.variable(channel, ANSWERED_VARIABLE);
-    const at = text ? new Date(text) : undefined;
-    return at && !Number.isNaN(at.getTime()) ? at : undefined;
   }
 
   private async read<T>(channel: AriChannel, name: string, schema: z.ZodType<T>): Promise<T | undefined> {

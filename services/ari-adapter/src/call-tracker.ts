@@ -14,12 +14,12 @@ import {
   type RecordingEvent,
 } from './ari-types.js';
 import {
-  ANSWERED_VARIABLE,
   CALL_VARIABLE,
   CallMemoryReader,
   callMemoryOf,
   type CallMemory,
   type LegMemory,
+  type PartyMemory,
 } from './call-memory.js';
 import {
   type CallRegistry,
@@ -80,7 +80,7 @@ interface ListedChannel {
 }
 
 /** A dialled leg's channel in a take-over, with what it kept. */
-type TakenLeg = ListedChannel & { memory?: LegMemory; answeredAt?: Date };
+type TakenLeg = ListedChannel & { memory?: LegMemory };
 
 interface CallFields {
   callId: string;
@@ -293,10 +293,11 @@ export class CallTracker {
   /**
    * After a (re)connect, e.g. in a new process after the last one died: takes over the calls of the
    * channels in the app that this process does not know. Asterisk still has them, with what the
-   * adapter kept on them (call-memory.ts: each dialled leg's kind, parties, times and tags, the
-   * caller's tenant and answer time) and the bridges that tell which legs talk together. A call the
-   * memory shows was announced publishes no call.started again; the rest (a caller who entered the
-   * app just before the last process died) start as new calls. `at` stands for times nothing kept.
+   * adapter kept on them (call-memory.ts) and the bridges that tell which legs talk together. A call
+   * the memory shows was announced publishes no call.started again; the rest (a caller who entered the
+   * app just before the last process died) start as new calls. Parties that left while no adapter was
+   * listening (their channel is gone, the memory names them) end now, as reconciliation ends a leg
+   * whose end was missed. `at` stands for times nothing kept.
    */
   async takeOver(listed: readonly ListedChannel[], bridges: readonly AriBridge[], listedAt: number, at: Date) {
     const unknown = listed.filter(({ channel }) => !this.deps.registry.byChannelId(channel.id));
@@ -304,11 +305,7 @@ export class CallTracker {
       Promise.all(
         unknown
           .filter(({ args }) => args[0] === 'dialed')
-          .map(async (entry) => ({
-            ...entry,
-            memory: await this.memory.leg(entry.channel),
-            answeredAt: entry.channel.state === 'Up' ? await this.memory.answeredAt(entry.channel) : undefined,
-          })),
+          .map(async (entry): Promise<TakenLeg> => ({ ...entry, memory: await this.memory.leg(entry.channel) })),
       ),
       Promise.all(
         unknown
@@ -331,15 +328,7 @@ export class CallTracker {
       this.takeOverCall(caller, legsOf.get(caller.channel.id) ?? [], bridges, listedAt, at);
       legsOf.delete(caller.channel.id);
     }
-    for (const [callId, orphans] of legsOf)
-      for (const { channel } of orphans) {
-        if (this.deps.registry.byChannelId(channel.id)) continue;
-        this.deps.logger.warn(
-          { callId, channelId: channel.id },
-          "a dialled leg whose caller left while no adapter was connected; hanging it up (the call's end is lost)",
-        );
-        this.hangUpOrphan(channel.id);
-      }
+    for (const [callId, orphans] of legsOf) this.takeOverWithoutCaller(callId, orphans, bridges, listedAt, at);
   }
 
   private takeOverCall(
@@ -353,7 +342,7 @@ export class CallTracker {
     const announced = memory !== undefined || legs.some((leg) => leg.memory !== undefined);
     const up = channel.state === 'Up';
     let callerLegRecord: LegRecord;
-    let fields: { tenantId: string; direction: callV1.CallDirection; dialedNumber: string; callerName: string };
+    let fields: Omit<CallFields, 'leg' | 'at' | 'callId'>;
     if (args[0] === 'originated' && origin) {
       callerLegRecord = originatedLeg(channel.id, {
         ...origin,
@@ -402,12 +391,97 @@ export class CallTracker {
       return;
     }
     const call = this.openCall({ callId: channel.id, ...fields, leg: callerLegRecord, at: startedAt });
+    const answeredAt = new Map(memory?.legs.map((leg) => [leg.legId, new Date(leg.answeredAt)]));
+    this.addTakenLegs(call, legs, answeredAt, bridges, listedAt, at);
+    // Answered legs whose channel went while nobody listened: their talk is over.
+    const gone = (memory?.legs ?? []).filter((leg) => !call.legs.has(leg.legId));
+    for (const party of gone) {
+      const leg = this.partyLeg(party, LegState.LEG_STATE_ANSWERED, true);
+      leg.answeredAt = new Date(party.answeredAt);
+      this.deps.registry.addLeg(call, leg);
+    }
+    // Whether music plays is nowhere in ARI: stopping it before a bridge costs one harmless request.
+    call.mohPlaying = up && !call.bridgeId;
     this.deps.metrics.callsAdopted.add(1, { announced: 'true' });
-    const bridge = bridges.find((candidate) => candidate.channels.includes(channel.id));
+    this.deps.logger.info(
+      { callId: call.callId, legs: call.legs.size, gone: gone.length, bridge: call.bridgeId },
+      'took over a live call from what Asterisk kept',
+    );
+    this.deps.onTakenOver(call);
+    for (const party of gone) this.lostLeg(call, call.legs.get(party.legId)!);
+    if (!call.ended) this.resume(call);
+  }
+
+  /**
+   * Dialled legs whose caller left while no adapter listened: the call is rebuilt from what each leg
+   * kept of it, its caller ends now (as a leg whose end was missed) and the legs are hung up behind it,
+   * so its end is published with every leg still known.
+   */
+  private takeOverWithoutCaller(
+    callId: string,
+    legs: readonly TakenLeg[],
+    bridges: readonly AriBridge[],
+    listedAt: number,
+    at: Date,
+  ): void {
+    const memory = legs.find((leg) => leg.memory?.call)?.memory;
+    if (!memory?.call) {
+      for (const { channel } of legs) {
+        this.deps.logger.warn(
+          { callId, channelId: channel.id },
+          'a dialled leg of an unknown call, nothing kept of it; hanging it up',
+        );
+        this.hangUpOrphan(channel.id);
+      }
+      return;
+    }
+    const summary = memory.call;
+    const callerLegRecord = this.partyLeg(
+      summary.caller,
+      summary.caller.answeredAt ? LegState.LEG_STATE_ANSWERED : LegState.LEG_STATE_RINGING,
+      summary.caller.kind !== LegKind.LEG_KIND_CALLER,
+    );
+    if (summary.caller.answeredAt) callerLegRecord.answeredAt = new Date(summary.caller.answeredAt);
+    // Bridged with a leg, the caller had been answered; when is lost with its channel.
+    else if (legs.some(({ channel }) => bridges.some((bridge) => bridge.channels.includes(channel.id))))
+      callerLegRecord.answeredAt = this.unknownAnswer(true, at);
+    const call = this.openCall({
+      callId,
+      tenantId: memory.tenantId,
+      direction: summary.direction,
+      dialedNumber: summary.dialedNumber,
+      callerName: summary.callerName,
+      leg: callerLegRecord,
+      at: new Date(summary.startedAt),
+    });
+    this.addTakenLegs(call, legs, new Map(), bridges, listedAt, at);
+    this.deps.metrics.callsAdopted.add(1, { announced: 'true' });
+    this.deps.logger.info(
+      { callId, legs: call.legs.size },
+      'took over the legs of a call whose caller left meanwhile; ending it',
+    );
+    this.deps.onTakenOver(call);
+    this.lostLeg(call, callerLegRecord);
+  }
+
+  /** Adds a call's listed dialled legs: answered ones at the time kept, those in the call's bridge bridged. */
+  private addTakenLegs(
+    call: CallRecord,
+    legs: readonly TakenLeg[],
+    answeredAt: ReadonlyMap<string, Date>,
+    bridges: readonly AriBridge[],
+    listedAt: number,
+    at: Date,
+  ): void {
+    const members = new Set(call.legs.keys());
+    const bridge = bridges.find((candidate) =>
+      candidate.channels.some((id) => members.has(id) || legs.some(({ channel }) => channel.id === id)),
+    );
     if (bridge) call.bridgeId = bridge.id;
     const rings = new Map<string, RingGroup>();
     for (const taken of legs) {
-      const leg = this.takenLeg(taken, at);
+      const leg = this.takenLeg(taken);
+      if (taken.channel.state === 'Up') leg.answeredAt = answeredAt.get(leg.legId) ?? this.unknownAnswer(true, at);
       leg.confirmedAt = listedAt;
       if (taken.memory?.ring) {
         const ring = rings.get(taken.memory.ring) ?? { id: taken.memory.ring, legs: [] };
@@ -423,39 +497,48 @@ export class CallTracker {
       }
       this.deps.registry.addLeg(call, leg);
     }
-    this.deps.onTakenOver(call);
-    // Whether music plays is nowhere in ARI: stopping it before a bridge costs one harmless request.
-    call.mohPlaying = up && !bridge;
-    this.deps.logger.info(
-      { callId: call.callId, legs: call.legs.size, bridge: call.bridgeId },
-      'took over a live call from what Asterisk kept',
-    );
-    this.resume(call);
   }
 
   /** A dialled leg of a call being taken over, from its channel and its memory. */
-  private takenLeg(taken: TakenLeg, at: Date): LegRecord {
+  private takenLeg(taken: TakenLeg): LegRecord {
     const { channel, memory } = taken;
     const device = endpointOfChannelName(channel.name);
-    const leg = newLeg({
-      legId: channel.id,
-      channelId: channel.id,
-      kind: memory?.kind ?? LegKind.LEG_KIND_INTERNAL,
-      endpoint: memory?.endpoint ?? (device ? `PJSIP/${device}` : channel.name),
-      from: memory?.from ?? channel.caller.number,
-      to: memory?.to ?? device ?? '',
-      createdAt: memory ? new Date(memory.createdAt) : ariTime(channel.creationtime),
-      tags: { ...memory?.tags },
-      createdByAdapter: true,
-      state: legStateOf(channel),
-    });
+    const leg = memory
+      ? this.partyLeg(memory, legStateOf(channel), true)
+      : newLeg({
+          legId: channel.id,
+          channelId: channel.id,
+          kind: LegKind.LEG_KIND_INTERNAL,
+          endpoint: device ? `PJSIP/${device}` : channel.name,
+          from: channel.caller.number,
+          to: device ?? '',
+          createdAt: ariTime(channel.creationtime),
+          tags: {},
+          createdByAdapter: true,
+          state: legStateOf(channel),
+        });
     leg.command = memory?.command;
     // Listed in the app: it is past its StasisStart.
     leg.settleStasis(true);
     if (!memory)
       this.deps.logger.warn({ channelId: channel.id }, 'a dialled leg without its memory: kind and tags are unknown');
-    if (channel.state === 'Up') leg.answeredAt = taken.answeredAt ?? this.unknownAnswer(true, at);
     return leg;
+  }
+
+  /** A leg as its memory describes it (its id is its channel's). */
+  private partyLeg(party: PartyMemory, state: callV1.LegState, createdByAdapter: boolean): LegRecord {
+    return newLeg({
+      legId: party.legId,
+      channelId: party.legId,
+      kind: party.kind,
+      endpoint: party.endpoint,
+      from: party.from,
+      to: party.to,
+      createdAt: new Date(party.createdAt),
+      tags: { ...party.tags },
+      createdByAdapter,
+      state,
+    });
   }
 
   /** An answer nothing kept (the process died before writing it): `at` is the best there is. */
@@ -466,15 +549,16 @@ export class CallTracker {
 
   /**
    * Continues a call taken over where the last process left it: an answered leg not bridged yet is
-   * bridged; a bridged call whose answered legs all left meanwhile is over for the caller too.
+   * bridged; a bridged call without an answered leg (one left unseen, nothing kept of it) is over for
+   * the caller too.
    */
   private resume(call: CallRecord): void {
     const caller = callerLeg(call);
     const dialled = [...call.legs.values()].filter((leg) => leg.legId !== call.callerLegId);
     for (const leg of dialled)
-      if (leg.answeredAt && !leg.bridged && this.claimAnswer(call, leg))
+      if (leg.answeredAt && !leg.bridged && isLive(leg) && this.claimAnswer(call, leg))
         this.detach(call, this.bridgeWithCaller(call, leg), 'bridging a leg taken over failed');
-    if (call.bridgeId && caller.answeredAt && !dialled.some((leg) => leg.answeredAt)) {
+    if (call.bridgeId && isLive(caller) && caller.answeredAt && !dialled.some((leg) => leg.answeredAt)) {
       call.endedBy = 'callee';
       this.detach(call, this.hangupLeg(caller, NORMAL_CLEARING), 'hangup of a caller left alone failed');
     }
@@ -501,7 +585,7 @@ export class CallTracker {
       // dropped by the stream's duplicate window.
       `${this.deps.adapterId}:${call.callId}:started`,
     );
-    if (leg.answeredAt) this.remember(call, leg);
+    this.remember(call);
     return call;
   }
 
@@ -674,30 +758,30 @@ export class CallTracker {
     leg.answeredAt = at;
     leg.state = LegState.LEG_STATE_ANSWERED;
     this.publishLeg(call, leg);
-    this.remember(call, leg);
+    this.remember(call);
   }
 
   /**
-   * Keeps an answer time on Asterisk, where a new process finds it (call-memory.ts): the caller's
-   * with the call's tenant and start, a dialled leg's on its own channel. One request per answered
-   * leg, sent after the answer, which it does not delay.
+   * Keeps the call's memory on the caller's channel, where a new process finds it (call-memory.ts):
+   * written when the caller is answered and again when a dialled leg is (one request each, after the
+   * answer, which it does not delay). A leg answered before its caller is in the caller's write.
    */
-  private remember(call: CallRecord, leg: LegRecord): void {
-    const answeredAt = leg.answeredAt!;
-    const write =
-      leg.legId === call.callerLegId
-        ? this.deps.ari.setVariable(leg.channelId, CALL_VARIABLE, callMemoryOf(call, answeredAt))
-        : this.deps.ari.setVariable(leg.channelId, ANSWERED_VARIABLE, answeredAt.toISOString());
-    this.deps.track(
-      write.catch((error: unknown) => {
-        // Gone already: nobody will need to take it over.
-        if (error instanceof AriRequestError && error.failure === 'not-found') return;
-        this.deps.logger.warn(
-          { err: error, callId: call.callId, legId: leg.legId },
-          'could not keep an answer time on its channel; a take-over would not know it',
-        );
-      }),
+  private remember(call: CallRecord): void {
+    const caller = callerLeg(call);
+    if (!caller.answeredAt || !isLive(caller)) return;
+    // In order, each with the state when its turn comes: the last write is the latest.
+    const write = call.remembering.then(() =>
+      this.deps.ari.setVariable(caller.channelId, CALL_VARIABLE, callMemoryOf(call)),
     );
+    call.remembering = write.catch((error: unknown) => {
+      // Gone already: nobody will need to take it over.
+      if (error instanceof AriRequestError && error.failure === 'not-found') return;
+      this.deps.logger.warn(
+        { err: error, callId: call.callId },
+        "could not keep the call's memory on its caller's channel; a take-over would not know its answers",
+      );
+    });
+    this.deps.track(call.remembering);
   }
 
   bridged(call: CallRecord, leg: LegRecord): void {

@@ -84,6 +84,8 @@ export interface CallRecord {
   ended: boolean;
   /** Events of one call are published in order. */
   publishing: Promise<void>;
+  /** Writes of the call's memory on Asterisk (call-memory.ts), in order: the last one is the latest. */
+  remembering: Promise<void>;
   /** Spans the whole call, so everything any service does for it lands in one trace. */
   readonly span: Span;
   /** Resolves when the call has ended and its CallEnded was published. */
@@ -133,6 +135,7 @@ export function newCall(
     typeAhead: '',
     ended: false,
     publishing: Promise.resolve(),
+    remembering: Promise.resolve(),
     finished,
     markFinished,
   };

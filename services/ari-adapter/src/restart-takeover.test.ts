@@ -70,6 +70,18 @@ describe('an adapter process killed mid-call and replaced', () => {
     return response.ok ? ((await response.json()) as { value: string }).value : undefined;
   }
 
+  /**
+   * Until the call's memory on the caller's channel has the caller's answer and `legs` answered legs:
+   * it is written right after each answer, and a kill before would lose that answer's time.
+   */
+  async function remembered(callId: string, legs: number): Promise<void> {
+    await vi.waitFor(async () => {
+      const memory = await variable(callId, 'SB_CALL');
+      expect(memory).toBeDefined();
+      expect((JSON.parse(memory!) as { legs: unknown[] }).legs).toHaveLength(legs);
+    }, WAIT);
+  }
+
   async function answeredCall(): Promise<string> {
     const callId = sim.placeCall({ from: '+4946241234', to: MAIN_NUMBER });
     await events.waitFor<callV1.CallStarted>('call.started', (event) => event.callId === callId);
@@ -135,11 +147,7 @@ describe('an adapter process killed mid-call and replaced', () => {
     const callId = await answeredCall();
     const agent = await dialAnna(callId);
     expect(agent.disposition).toBe(LegDisposition.LEG_DISPOSITION_ANSWERED);
-    // The answer times are written right after the answers; the kill comes once they are there.
-    await vi.waitFor(async () => {
-      expect(await variable(callId, 'SB_CALL')).toBeDefined();
-      expect(await variable(agent.legId, 'SB_ANSWERED')).toBeDefined();
-    }, WAIT);
+    await remembered(callId, 1);
 
     await killAndReplace();
     sim.hangupCall(callId);
@@ -166,7 +174,7 @@ describe('an adapter process killed mid-call and replaced', () => {
   it('takes over a caller on hold: the next Dial bridges the agent, and the end has every leg', async () => {
     const callId = await answeredCall();
     await control.startMusicOnHold({ ...command(callId), mohClass: '' });
-    await vi.waitFor(async () => expect(await variable(callId, 'SB_CALL')).toBeDefined(), WAIT);
+    await remembered(callId, 0);
 
     await killAndReplace();
     const agent = await dialAnna(callId);
@@ -222,12 +230,60 @@ describe('an adapter process killed mid-call and replaced', () => {
     taken.push(callId);
   }, 60_000);
 
+  it('ends calls whose agent or caller hung up while no adapter ran, with every leg as it was answered', async () => {
+    const agentLeaves = await answeredCall();
+    const first = await dialAnna(agentLeaves);
+    const callerLeaves = await answeredCall();
+    const second = await dialAnna(callerLeaves);
+    await remembered(agentLeaves, 1);
+    await remembered(callerLeaves, 1);
+
+    await adapter!.stop('SIGKILL');
+    sim.hangupCall(first.legId);
+    sim.hangupCall(callerLeaves);
+    adapter = await start();
+
+    // The agent's leg comes from the caller's memory; the caller, left alone in the bridge, is hung up.
+    const agentEnd = await ended(agentLeaves);
+    expect(agentEnd.endedBy).toBe('callee');
+    expect(agentEnd.legs.find((leg) => leg.legId === first.legId)).toMatchObject({
+      tags: AGENT_TAGS,
+      disposition: LegDisposition.LEG_DISPOSITION_ANSWERED,
+      createdAt: answeredUpdate(agentLeaves, first.legId).createdAt,
+      answeredAt: answeredUpdate(agentLeaves, first.legId).answeredAt,
+      hangupCauseText: 'Channel gone without a hangup event',
+    });
+    expect(agentEnd.legs.find((leg) => leg.legId === agentLeaves)?.answeredAt).toEqual(
+      answeredUpdate(agentLeaves, agentLeaves).answeredAt,
+    );
+    expect(sim.getCall(agentLeaves)?.endedAt).toBeDefined();
+
+    // The call comes from what the agent's leg kept of it; the agent, left alone, is hung up.
+    const callerEnd = await ended(callerLeaves);
+    expect(callerEnd.meta?.tenantId).toBe('t-kropp');
+    const answeredCaller = answeredUpdate(callerLeaves, callerLeaves);
+    expect(callerEnd.legs.find((leg) => leg.legId === callerLeaves)).toMatchObject({
+      kind: LegKind.LEG_KIND_CALLER,
+      from: answeredCaller.from,
+      to: MAIN_NUMBER,
+      createdAt: answeredCaller.createdAt,
+      answeredAt: answeredCaller.answeredAt,
+      hangupCauseText: 'Channel gone without a hangup event',
+    });
+    expect(callerEnd.legs.find((leg) => leg.legId === second.legId)).toMatchObject({
+      tags: AGENT_TAGS,
+      disposition: LegDisposition.LEG_DISPOSITION_ANSWERED,
+    });
+    expect(sim.getCall(second.legId)?.endedAt).toBeDefined();
+    taken.push(agentLeaves, callerLeaves);
+  }, 60_000);
+
   it('published each taken-over call once: one call.started (by the first process), one call.ended', async () => {
-    expect(taken).toHaveLength(3);
+    expect(taken).toHaveLength(5);
     // Drained and gone, the process can publish nothing more; the stream has all it published.
     await adapter!.stop('SIGTERM');
     adapter = undefined;
-    await vi.waitFor(() => expect(events.of('call.ended').length).toBeGreaterThanOrEqual(4), WAIT);
+    await vi.waitFor(() => expect(events.of('call.ended').length).toBeGreaterThanOrEqual(6), WAIT);
     for (const callId of taken) {
       expect(count('call.started', callId)).toBe(1);
       expect(count('call.ended', callId)).toBe(1);
