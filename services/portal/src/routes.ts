@@ -115,3 +115,10 @@ export function assertSelf(c: PortalContext, staffId: string): void {
   const { user } = sessionOf(c);
   if (user.role === 'agent' && user.subject !== staffId) throw forbidden(`agent may only act on themselves`);
 }
+
+/** A path parameter of the route (`:name`); the route table's handlers are typed for any path. */
+export function param(c: PortalContext, name: string): string {
+  const value = c.req.param(name) as string | undefined;
+  if (!value) throw new PortalError(404, 'error.notFound', {}, `missing path parameter ${name}`);
+  return value;
+}

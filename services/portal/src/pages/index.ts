@@ -1,11 +1,24 @@
 import { corePage } from '../core-routes.js';
 import type { PortalPage } from '../routes.js';
+import { departmentsPage } from './departments/index.js';
 import { homePage } from './home/index.js';
+import { numbersPage } from './numbers/index.js';
 import { signInPage } from './sign-in/index.js';
+import { sitesPage } from './sites/index.js';
+import { staffPage } from './staff/index.js';
 import { tenantPage } from './tenant/index.js';
 
 /**
  * Every page of the portal, in navigation order. A new page is a folder under src/pages/<name>/
  * exporting a PortalPage, added here once (see README "How to add a page").
  */
-export const PAGES: readonly PortalPage[] = [corePage, signInPage, tenantPage, homePage];
+export const PAGES: readonly PortalPage[] = [
+  corePage,
+  signInPage,
+  tenantPage,
+  homePage,
+  sitesPage,
+  numbersPage,
+  departmentsPage,
+  staffPage,
+];
