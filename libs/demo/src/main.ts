@@ -40,6 +40,7 @@ const options = new Command('demo')
   .opts<Options>();
 
 const write = (text: string) => void process.stdout.write(text);
+let portalLine = '';
 write('starting NATS, FerretDB, ari-sim and every service (about half a minute) …\n');
 const demo = await runDemo({
   calls: options.calls,
@@ -49,8 +50,16 @@ const demo = await runDemo({
   timeoutMs: options.timeoutS * 1_000,
   interactive: Boolean(process.stdout.isTTY) && options.calls === undefined,
   ...(options.logDir ? { logDir: options.logDir } : {}),
-  onStarted: (stack) => write(`services up; logs in ${stack.logDir}\n`),
-  onScreen: (text, interactive) => write(interactive ? `\x1b[H\x1b[2J${text}\n` : `${text}\n`),
+  onStarted: (stack) => {
+    const admin = stack.portal?.accounts.find((account) => account.role === 'admin');
+    // Shown above every refresh of the live view too, so the login stays on screen.
+    portalLine =
+      stack.portal && admin
+        ? `portal ${stack.portal.url} — tenant ${admin.tenantId}, user ${admin.username}, password ${admin.password}\n`
+        : '';
+    write(`services up; logs in ${stack.logDir}\n${portalLine}`);
+  },
+  onScreen: (text, interactive) => write(interactive ? `\x1b[H\x1b[2J${portalLine}${text}\n` : `${text}\n`),
 });
 
 let finishing: Promise<never> | undefined;

@@ -8,6 +8,7 @@ export {
   type StackService,
 } from './stack.js';
 export { SERVICE_NAMES, type ServiceName } from './services.js';
+export { type PortalAccount, type StackPortal } from './portal.js';
 export { spawnService, type ServiceProcess, type SpawnServiceOptions } from './child.js';
 export {
   listAgents,

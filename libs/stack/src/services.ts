@@ -8,6 +8,7 @@ export const SERVICE_NAMES = [
   'fax',
   'ari-adapter',
   'routing',
+  'portal',
 ] as const;
 
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -15,7 +16,20 @@ export type ServiceName = (typeof SERVICE_NAMES)[number];
 /** Services that need the tenant loaded before they take calls; started last. */
 export const CALL_PATH: readonly ServiceName[] = ['ari-adapter', 'routing'];
 
-export const MONGO_SERVICES: ReadonlySet<ServiceName> = new Set(['directory', 'ivr', 'rating', 'billing', 'fax']);
+export const MONGO_SERVICES: ReadonlySet<ServiceName> = new Set([
+  'directory',
+  'ivr',
+  'rating',
+  'billing',
+  'fax',
+  'portal',
+]);
+
+/** Services that call the others' gRPC APIs with people's tokens; started once everything else runs. */
+export const FRONT_ENDS: readonly ServiceName[] = ['portal'];
+
+/** The services whose gRPC API the portal calls, by its `<NAME>_ADDRESS` variable. */
+export const PORTAL_BACKENDS = ['directory', 'presence', 'ivr', 'rating', 'billing', 'fax', 'routing'] as const;
 
 /** The provider that issues invoices in a local stack (billing requires a seller). */
 export const DEMO_SELLER: Record<string, string> = {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startAriSim, type AriSim, type AriSimOptions, type EndpointBehavior } from '@switchboard/ari-sim';
@@ -15,7 +15,16 @@ import {
 } from '@switchboard/testkit';
 import { ANY_TENANT, createTokenIssuer, generateSigningKey, publicKeyOf } from '@switchboard/tokens';
 import { REPO_ROOT, spawnService, type ServiceProcess } from './child.js';
-import { CALL_PATH, DEMO_SELLER, MONGO_SERVICES, SERVICE_NAMES, type ServiceName } from './services.js';
+import { portalFiles, portalPort, type StackPortal } from './portal.js';
+import {
+  CALL_PATH,
+  DEMO_SELLER,
+  FRONT_ENDS,
+  MONGO_SERVICES,
+  PORTAL_BACKENDS,
+  SERVICE_NAMES,
+  type ServiceName,
+} from './services.js';
 import { awaitAgents, configurePhones, importTenant, numberPlan, readTenant, saveMenus } from './tenant.js';
 
 export const DEFAULT_TENANT_FILE = path.join(REPO_ROOT, 'services/directory/demo/amt-kropp.yaml');
@@ -113,6 +122,8 @@ export interface Stack {
   restartMongo(options?: RestartOptions): Promise<void>;
   /** Stops everything it started, call path first, infrastructure last; safe to call twice. */
   stop(): Promise<void>;
+  /** The portal's address and the sign-ins made for the tenant; undefined without the portal. */
+  readonly portal: StackPortal | undefined;
 }
 
 /**
@@ -188,6 +199,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       started(startMongo()),
       wanted.has('fax') ? started(startSmtpSink()) : undefined,
     ]);
+    // The portal's signing key and accounts, in a private directory removed at stop.
+    const portalDir = wanted.has('portal') ? await mkdtemp(path.join(tmpdir(), 'sb-stack-portal-')) : undefined;
+    if (portalDir) cleanups.push(() => rm(portalDir, { recursive: true, force: true }));
+    const portal = portalDir
+      ? await portalFiles(portalDir, signingKey, tenant.tenantId, tenant.document.departments[0]?.departmentId)
+      : undefined;
+    let portalUrl = '';
     const ari = options.asterisk ?? { ariUsername: ARI_USER, ariPassword, ariUrl: '' };
     let ariSim: AriSim | undefined;
     if (!options.asterisk) {
@@ -204,7 +222,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }
 
     const envFor = (name: ServiceName): Record<string, string> => ({
-      ...nats.env(name),
+      // The portal talks gRPC only: no NATS identity.
+      ...(name === 'portal' ? {} : nats.env(name)),
       AUTH_PUBLIC_KEYS: publicKeys,
       AUTH_SERVICE_TOKEN: serviceTokens.get(name)!,
       BIND_HOST: '127.0.0.1',
@@ -217,6 +236,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ...(name === 'fax' && smtp ? { SMTP_URL: smtp.url } : {}),
       ...(name === 'billing' ? DEMO_SELLER : {}),
       ...(name === 'directory' ? { DEVICE_SECRET_KEY: deviceSecretKey } : {}),
+      ...(name === 'portal' && portal
+        ? {
+            ...portal.env,
+            ...Object.fromEntries(
+              PORTAL_BACKENDS.filter((backend) => wanted.has(backend)).map((backend) => [
+                `${backend.toUpperCase()}_ADDRESS`,
+                grpcAddress(backend),
+              ]),
+            ),
+          }
+        : {}),
       ...(name === 'ari-adapter'
         ? {
             ARI_URL: ari.ariUrl,
@@ -261,6 +291,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         throw new Error(`the stack stopped while ${name} replica ${replica} started`);
       }
       lastPorts.set(key, { grpcPort: started.grpcPort, httpPort: started.httpPort });
+      if (name === 'portal') portalUrl = `http://127.0.0.1:${await portalPort(started.logFile)}`;
       processes.push(started);
       const service: StackService = {
         name,
@@ -316,7 +347,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     };
     const port = (name: ServiceName) => services.find((service) => service.name === name)!.grpcPort;
 
-    await startAll(names.filter((name) => !CALL_PATH.includes(name)));
+    await startAll(names.filter((name) => !CALL_PATH.includes(name) && !FRONT_ENDS.includes(name)));
     const admin = await token();
     if (wanted.has('directory')) await importTenant(port('directory'), admin, tenant);
     if (wanted.has('ivr') && menusFile) await saveMenus(port('ivr'), admin, tenant.tenantId, menusFile);
@@ -324,6 +355,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await awaitAgents(port('presence'), admin, tenant, options.staffAvailable ?? true, readyTimeoutMs);
     }
     await startAll(names.filter((name) => CALL_PATH.includes(name)));
+    await startAll(names.filter((name) => FRONT_ENDS.includes(name)));
 
     return {
       natsUrl: nats.url,
@@ -354,6 +386,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       restartNats: (restartOptions) => nats.restart(restartOptions),
       restartMongo: (restartOptions) => mongo.restart(restartOptions),
       stop,
+      get portal(): StackPortal | undefined {
+        return portal && { url: portalUrl, accounts: portal.accounts };
+      },
     };
   } catch (error) {
     await stop();
