@@ -1,7 +1,9 @@
 import { corePage } from '../core-routes.js';
 import type { PortalPage } from '../routes.js';
+import { auditPage } from './audit/index.js';
 import { departmentsPage } from './departments/index.js';
 import { homePage } from './home/index.js';
+import { numbersPoolPage } from './numbers-pool/index.js';
 import { numbersPage } from './numbers/index.js';
 import { signInPage } from './sign-in/index.js';
 import { sitesPage } from './sites/index.js';
@@ -19,6 +21,8 @@ export const PAGES: readonly PortalPage[] = [
   homePage,
   sitesPage,
   numbersPage,
+  numbersPoolPage,
   departmentsPage,
   staffPage,
+  auditPage,
 ];

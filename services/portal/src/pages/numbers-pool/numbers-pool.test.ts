@@ -1,0 +1,313 @@
+import * as grpc from '@grpc/grpc-js';
+import { directoryServiceV1, directoryV1, ivrServiceV1 } from '@switchboard/proto';
+import { startMongo, type MongoServer } from '@switchboard/testkit';
+import { generateSigningKey } from '@switchboard/tokens';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { grpcError, startFakeService } from '../../../test/fake-service.js';
+import { startTestPortal, TestBrowser } from '../../../test/harness.js';
+import { fieldOfRefusal, parseTarget, poolNumbersRequest } from './index.js';
+
+const { EntryPointKind, NumberKind } = directoryV1;
+const toDepartment = (target: string) => ({ kind: EntryPointKind.ENTRY_POINT_KIND_DEPARTMENT, target });
+
+let mongo: MongoServer;
+let portal: Awaited<ReturnType<typeof startTestPortal>>;
+let directory: Awaited<ReturnType<typeof startFakeService>>;
+let ivr: Awaited<ReturnType<typeof startFakeService>>;
+let browserFor: () => TestBrowser;
+/** What the fake directory answers RequestPoolNumbers with next (a refusal when set). */
+let refuseNext: Error | undefined;
+
+const POOL = {
+  pool: { poolId: 'kropp-1', name: 'Block Kropp', blocks: [{ first: '+49462472010', last: '+49462472099' }] },
+  size: 90,
+  inUse: ['+49462472010'],
+  free: 89,
+};
+const NUMBERS = [
+  directoryV1.PhoneNumber.fromPartial({
+    number: '+494624720',
+    kind: NumberKind.NUMBER_KIND_MAIN,
+    entryPoint: { kind: EntryPointKind.ENTRY_POINT_KIND_IVR_MENU, target: 'main-menu' },
+  }),
+  directoryV1.PhoneNumber.fromPartial({
+    number: '+49462472010',
+    kind: NumberKind.NUMBER_KIND_MAIN,
+    entryPoint: toDepartment('bauamt'),
+  }),
+];
+
+beforeAll(async () => {
+  mongo = await startMongo();
+  directory = await startFakeService(directoryServiceV1.DirectoryServiceService, {
+    listNumberPools: () => ({ pools: [POOL] }),
+    listDepartments: () => ({
+      departments: [directoryV1.Department.fromPartial({ departmentId: 'bauamt', name: 'Bauamt' })],
+    }),
+    listSites: () => ({ sites: [directoryV1.Site.fromPartial({ siteId: 'amt-kropp', name: 'Amt Kropp' })] }),
+    listNumbers: () => ({ numbers: NUMBERS }),
+    requestPoolNumbers: (request: directoryServiceV1.RequestPoolNumbersRequest) => {
+      const refusal = refuseNext;
+      refuseNext = undefined;
+      if (refusal) throw refusal;
+      return {
+        numbers: ['+49462472011', '+49462472012']
+          .slice(0, request.count || 1)
+          .map((number) =>
+            directoryV1.PhoneNumber.fromPartial({ number, kind: request.kind, entryPoint: request.entryPoint }),
+          ),
+      };
+    },
+    releasePoolNumber: (request: directoryServiceV1.ReleasePoolNumberRequest) => ({
+      released: NUMBERS.find((number) => number.number === request.number),
+    }),
+  });
+  ivr = await startFakeService(ivrServiceV1.IvrServiceService, {
+    listMenus: () => ({
+      menus: [
+        ivrServiceV1.Menu.fromPartial({ menuId: 'main-menu', name: 'Hauptmenü', entry: true }),
+        ivrServiceV1.Menu.fromPartial({ menuId: 'sub', name: 'Untermenü' }),
+      ],
+      revision: 3,
+    }),
+  });
+  portal = await startTestPortal({
+    mongoUrl: mongo.url,
+    dbName: 'portal-numbers-pool',
+    signingKey: generateSigningKey(),
+    addresses: { directory: directory.address, ivr: ivr.address },
+  });
+  browserFor = () => portal.browser('192.0.2.40');
+  await portal.accounts([
+    { tenantId: 't-kropp', username: 'anna', role: 'admin', departments: [], subject: 'anna' },
+    { tenantId: 't-kropp', username: 'sue', role: 'supervisor', departments: ['bauamt'], subject: 'sue' },
+    { tenantId: 't-kropp', username: 'fritz', role: 'finance', departments: [], subject: 'fritz' },
+    { tenantId: 't-kropp', username: 's-101', role: 'agent', departments: [], subject: 's-101' },
+  ]);
+});
+
+afterAll(async () => {
+  directory?.close();
+  ivr?.close();
+  await portal?.stop();
+  await mongo?.stop();
+});
+
+async function signedIn(username: string): Promise<TestBrowser> {
+  const browser = browserFor();
+  expect((await browser.signIn('t-kropp', username)).status).toBe(303);
+  return browser;
+}
+
+const callsOf = (method: string) => directory.calls.filter((call) => call.method === method);
+
+describe('number pool: the form', () => {
+  it('reads a target and checks count or number before asking the directory', () => {
+    expect(parseTarget('department:bauamt')).toEqual(toDepartment('bauamt'));
+    expect(parseTarget('department:')).toBeUndefined();
+    expect(parseTarget('staff:s-1')).toBeUndefined();
+    expect(
+      poolNumbersRequest('t-kropp', { count: '2', number: '', target: 'fax-department:bauamt', siteId: '' }).request,
+    ).toMatchObject({
+      tenantId: 't-kropp',
+      count: 2,
+      kind: NumberKind.NUMBER_KIND_FAX,
+      entryPoint: { kind: EntryPointKind.ENTRY_POINT_KIND_FAX_DEPARTMENT, target: 'bauamt' },
+    });
+    expect(poolNumbersRequest('t-kropp', { count: '', number: '', target: 'x', siteId: '' })).toEqual({
+      errors: { target: 'badTarget', count: 'countOrNumber' },
+    });
+    expect(
+      poolNumbersRequest('t-kropp', { count: '101', number: '', target: 'department:a', siteId: '' }).errors,
+    ).toEqual({ count: 'badCount' });
+  });
+
+  it("puts the directory's refusal next to the field it names", () => {
+    const form = { count: '1', number: '', target: 'department:a', siteId: '' };
+    expect(fieldOfRefusal('numbers[+49462472011].entryPoint.target: no department "a"', form)).toBe('target');
+    expect(fieldOfRefusal("number: +49462472100 is not in the tenant's pools", form)).toBe('number');
+    expect(fieldOfRefusal("only 3 free numbers in the tenant's pools, 5 requested", form)).toBe('count');
+    expect(fieldOfRefusal('number +49462472011 is already a number of the tenant', { ...form, number: '+49' })).toBe(
+      'number',
+    );
+  });
+});
+
+describe('number pool page', () => {
+  it('shows the pools, the numbers in use with a release link each, and the request form', async () => {
+    const browser = await signedIn('anna');
+    const response = await browser.request('/nummern/pool');
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html).toContain('<th scope="row">Block Kropp</th>');
+    expect(html).toContain('+49462472010 – +49462472099');
+    expect(html).toContain('90 (89 frei)');
+    expect(html).toContain(
+      '<a href="/nummern/pool/freigeben?number=%2B49462472010" aria-label="+49462472010 freigeben">Freigeben</a>',
+    );
+    expect(html).toContain('<label for="field-count">Anzahl</label>');
+    expect(html).toContain('<option value="ivr-menu:main-menu" selected="">Sprachmenü: Hauptmenü</option>');
+    expect(html).toContain('<option value="department:bauamt">Abteilung: Bauamt</option>');
+    expect(html).not.toContain('Untermenü');
+    expect(callsOf('listNumberPools').at(-1)!.claims).toMatchObject({ sub: 'anna', role: 'admin', tid: 't-kropp' });
+  });
+
+  it('requests numbers and says which were assigned', async () => {
+    const browser = await signedIn('anna');
+    const csrf = TestBrowser.csrfOf(await (await browser.request('/nummern/pool')).text());
+    const response = await browser.post('/nummern/pool/anfordern', {
+      _csrf: csrf,
+      count: '2',
+      number: '',
+      target: 'department:bauamt',
+      siteId: 'amt-kropp',
+    });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('Zugeteilt: +49462472011, +49462472012.');
+    expect(callsOf('requestPoolNumbers').at(-1)!.request).toMatchObject({
+      tenantId: 't-kropp',
+      count: 2,
+      number: '',
+      kind: NumberKind.NUMBER_KIND_MAIN,
+      siteId: 'amt-kropp',
+      entryPoint: toDepartment('bauamt'),
+    });
+  });
+
+  it("shows the form's own errors and the directory's refusals next to their fields", async () => {
+    const browser = await signedIn('anna');
+    const csrf = TestBrowser.csrfOf(await (await browser.request('/nummern/pool')).text());
+    const before = callsOf('requestPoolNumbers').length;
+    const empty = await browser.post('/nummern/pool/anfordern', {
+      _csrf: csrf,
+      count: '',
+      number: '',
+      target: 'department:bauamt',
+    });
+    expect(empty.status).toBe(422);
+    expect(await empty.text()).toContain(
+      '<a href="#field-count">Anzahl: Bitte eine Anzahl oder eine bestimmte Nummer angeben, nicht beides.</a>',
+    );
+    expect(callsOf('requestPoolNumbers').length).toBe(before);
+
+    refuseNext = grpcError(grpc.status.FAILED_PRECONDITION, "only 3 free numbers in the tenant's pools, 5 requested");
+    const tooMany = await (
+      await browser.post('/nummern/pool/anfordern', {
+        _csrf: csrf,
+        count: '5',
+        number: '',
+        target: 'department:bauamt',
+      })
+    ).text();
+    expect(tooMany).toContain(
+      '<p class="error" id="field-count-error">only 3 free numbers in the tenant&#39;s pools, 5 requested</p>',
+    );
+    expect(tooMany).toMatch(/<input id="field-count"[^>]*value="5"[^>]*aria-invalid="true"/);
+
+    refuseNext = grpcError(
+      grpc.status.INVALID_ARGUMENT,
+      'numbers[+49462472011].entryPoint.target: no department "bauamt"',
+    );
+    const dangling = await (
+      await browser.post('/nummern/pool/anfordern', {
+        _csrf: csrf,
+        count: '',
+        number: '+49462472011',
+        target: 'department:bauamt',
+      })
+    ).text();
+    expect(dangling).toContain('id="field-target-error"');
+    expect(callsOf('requestPoolNumbers').at(-1)!.request).toMatchObject({ count: 0, number: '+49462472011' });
+  });
+
+  it('asks before releasing, warns when it is the last number of its target, then releases', async () => {
+    const browser = await signedIn('anna');
+    const page = await (await browser.request('/nummern/pool/freigeben?number=%2B49462472010')).text();
+    expect(page).toContain('Die Nummer +49462472010 führt zu Abteilung: Bauamt.');
+    expect(page).toContain('Es ist die letzte Nummer, die zu Abteilung: Bauamt führt');
+    expect(page).toContain(
+      '<label for="field-confirm">Ich bestätige, dass Abteilung: Bauamt danach von außen nicht mehr erreichbar ist.</label>',
+    );
+    const csrf = TestBrowser.csrfOf(page);
+    const before = callsOf('releasePoolNumber').length;
+    const unconfirmed = await browser.post('/nummern/pool/freigeben', { _csrf: csrf, number: '+49462472010' });
+    expect(unconfirmed.status).toBe(422);
+    expect(await unconfirmed.text()).toContain(
+      '<a href="#field-confirm">Nummer freigeben: Bitte bestätigen Sie die Freigabe.</a>',
+    );
+    expect(callsOf('releasePoolNumber').length).toBe(before);
+
+    const released = await browser.post('/nummern/pool/freigeben', {
+      _csrf: csrf,
+      number: '+49462472010',
+      confirm: 'yes',
+    });
+    expect(released.status).toBe(303);
+    expect(released.headers.get('location')).toBe('/nummern/pool?freigegeben=%2B49462472010');
+    expect(callsOf('releasePoolNumber').at(-1)!.request).toEqual({
+      tenantId: 't-kropp',
+      number: '+49462472010',
+      allowUnreachable: true,
+    });
+    expect(await (await browser.request('/nummern/pool?freigegeben=%2B49462472010')).text()).toContain(
+      'Die Nummer +49462472010 ist freigegeben und wieder im Pool.',
+    );
+    expect((await browser.request('/nummern/pool/freigeben?number=%2B49000')).status).toBe(404);
+  });
+
+  it('answers the same under /api/number-pools', async () => {
+    const browser = await signedIn('anna');
+    const csrf = TestBrowser.csrfOf(await (await browser.request('/nummern/pool')).text());
+    expect(await (await browser.request('/api/number-pools')).json()).toEqual({
+      pools: [directoryServiceV1.NumberPoolStatus.toJSON(POOL)],
+    });
+    const requested = await browser.json(
+      '/api/number-pools/request',
+      'POST',
+      { count: 1, target: 'department:bauamt' },
+      { 'x-csrf-token': csrf },
+    );
+    expect(await requested.json()).toEqual({
+      numbers: [
+        {
+          number: '+49462472011',
+          kind: 'NUMBER_KIND_MAIN',
+          entryPoint: { kind: 'ENTRY_POINT_KIND_DEPARTMENT', target: 'bauamt' },
+        },
+      ],
+    });
+    const bad = await browser.json(
+      '/api/number-pools/request',
+      'POST',
+      { target: 'nowhere' },
+      { 'x-csrf-token': csrf },
+    );
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toBe(
+      'target: Please choose a target.; count: Please give a count or a particular number, not both.',
+    );
+    const released = await browser.json(
+      '/api/number-pools/release',
+      'POST',
+      { number: '+49462472010' },
+      { 'x-csrf-token': csrf },
+    );
+    expect(released.status).toBe(200);
+    expect(callsOf('releasePoolNumber').at(-1)!.request).toMatchObject({ allowUnreachable: false });
+  });
+
+  it('is refused to department leads, finance and agents before any service is asked', async () => {
+    const before = directory.calls.length;
+    for (const username of ['sue', 'fritz', 's-101']) {
+      const browser = await signedIn(username);
+      expect((await browser.request('/nummern/pool')).status).toBe(403);
+      expect((await browser.request('/api/number-pools')).status).toBe(403);
+      const csrf = TestBrowser.csrfOf(await (await browser.request('/')).text());
+      expect(
+        (await browser.json('/api/number-pools/release', 'POST', { number: '+49462472010' }, { 'x-csrf-token': csrf }))
+          .status,
+      ).toBe(403);
+    }
+    expect(directory.calls.length).toBe(before);
+  });
+});
