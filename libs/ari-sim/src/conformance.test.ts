@@ -399,6 +399,39 @@ describe('channel operations', () => {
   });
 });
 
+describe('channel variables in snapshots, as ari.conf channelvars and res_ari do', () => {
+  it('lists only the configured variables, "" when unset, dialplan functions evaluated; a read of an unset one is 404', async () => {
+    const configured = await startHarness({
+      channelVars: ['SB_CALL', 'CALLERID(num)'],
+      endpoints: { agent1: { answerAfterMs: 200 } },
+    });
+    const plain = await startHarness({ endpoints: { agent1: { answerAfterMs: 200 } } });
+    try {
+      const { id } = await configured.client.channels.create({
+        endpoint: 'PJSIP/agent1',
+        app: APP,
+        appArgs: 'dialed',
+        variables: { 'CALLERID(num)': '+494624800', ROUTER_TAG: 'x' },
+      } as Parameters<typeof configured.client.channels.create>[0]);
+      const [listed] = (await configured.client.channels.list()).filter((channel) => channel.id === id);
+      expect((listed as unknown as { channelvars: unknown }).channelvars).toEqual({
+        SB_CALL: '',
+        'CALLERID(num)': '+494624800',
+      });
+      expect(await rejection(configured.client.channels.getChannelVar({ channelId: id, variable: 'SB_CALL' }))).toBe(
+        '{"message":"Provided variable was not found"}',
+      );
+
+      const created = await plain.client.channels.create({ endpoint: 'PJSIP/agent1', app: APP, appArgs: 'dialed' });
+      const [shown] = (await plain.client.channels.list()).filter((channel) => channel.id === created.id);
+      expect(Object.keys(shown as object)).not.toContain('channelvars');
+    } finally {
+      await configured.close();
+      await plain.close();
+    }
+  });
+});
+
 describe('a created channel enters Stasis after create has answered, as on Asterisk 22.10.1', () => {
   const NOT_IN_STASIS = '{"message":"Channel not in Stasis application"}';
 

@@ -163,8 +163,12 @@ export function recordingSnapshot(rec: LiveRecording) {
 
 export type HangupRequest = { cause?: number; soft?: boolean };
 
-/** A channel as ARI shows it (events and responses). */
-export function channelSnapshot(ch: Channel, channelVars: string[]) {
+/**
+ * A channel as ARI shows it (events and responses). `channelvars` only with ari.conf `channelvars`
+ * set: each listed variable read as `read` does (a dialplan function evaluated, as Asterisk does), `""`
+ * when unset.
+ */
+export function channelSnapshot(ch: Channel, channelVars: string[], read: (name: string) => string | undefined) {
   return {
     id: ch.id,
     name: ch.name,
@@ -176,9 +180,7 @@ export function channelSnapshot(ch: Channel, channelVars: string[]) {
     dialplan: { ...ch.dialplan },
     creationtime: ch.creationtime,
     language: ch.language,
-    ...(channelVars.length
-      ? { channelvars: Object.fromEntries(channelVars.map((v) => [v, ch.vars.get(v) ?? ''])) }
-      : {}),
+    ...(channelVars.length ? { channelvars: Object.fromEntries(channelVars.map((v) => [v, read(v) ?? ''])) } : {}),
   };
 }
 

@@ -1157,7 +1157,7 @@ export class World {
   }
 
   private snap(ch: Channel) {
-    return channelSnapshot(ch, this.o.channelVars);
+    return channelSnapshot(ch, this.o.channelVars, (name) => this.readVariable(ch, name));
   }
 
   private endpointSnapshot(resource: string) {
