@@ -3,12 +3,15 @@ import type { PortalPage } from '../routes.js';
 import { auditPage } from './audit/index.js';
 import { departmentsPage } from './departments/index.js';
 import { homePage } from './home/index.js';
+import { invoicesPage } from './invoices/index.js';
+import { livePage } from './live/index.js';
 import { numbersPoolPage } from './numbers-pool/index.js';
 import { numbersPage } from './numbers/index.js';
 import { signInPage } from './sign-in/index.js';
 import { sitesPage } from './sites/index.js';
 import { staffPage } from './staff/index.js';
 import { tenantPage } from './tenant/index.js';
+import { usagePage } from './usage/index.js';
 
 /**
  * Every page of the portal, in navigation order. A new page is a folder under src/pages/<name>/
@@ -24,5 +27,8 @@ export const PAGES: readonly PortalPage[] = [
   numbersPoolPage,
   departmentsPage,
   staffPage,
+  livePage,
+  usagePage,
+  invoicesPage,
   auditPage,
 ];
