@@ -3,6 +3,7 @@ import type { PortalPage } from '../routes.js';
 import { auditPage } from './audit/index.js';
 import { departmentsPage } from './departments/index.js';
 import { homePage } from './home/index.js';
+import { ivrPage } from './ivr/index.js';
 import { invoicesPage } from './invoices/index.js';
 import { livePage } from './live/index.js';
 import { numbersPoolPage } from './numbers-pool/index.js';
@@ -26,6 +27,7 @@ export const PAGES: readonly PortalPage[] = [
   numbersPage,
   numbersPoolPage,
   departmentsPage,
+  ivrPage,
   staffPage,
   livePage,
   usagePage,
