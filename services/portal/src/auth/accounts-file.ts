@@ -23,7 +23,7 @@ const accountSchema = z
   .superRefine((account, context) => {
     const problem = (message: string) => context.addIssue({ code: 'custom', message });
     if (account.role === 'operator' && account.tenant) problem('an operator belongs to no tenant: leave out tenant');
-    if (account.role !== 'operator' && !account.tenant) problem(`a ${account.role} needs its tenant`);
+    if (account.role !== 'operator' && !account.tenant) problem(`the role ${account.role} needs its tenant`);
     if (account.role === 'supervisor' && account.departments.length === 0) problem('a supervisor needs departments');
     if (account.role !== 'supervisor' && account.departments.length > 0) problem('only a supervisor has departments');
     if (account.role === 'agent' && !account.staffId) problem('an agent needs staffId (their id in the directory)');
