@@ -32,10 +32,12 @@ beforeAll(async () => {
     // Agents answer after 1 s and stay on the line until the test hangs the caller up.
     phoneBehavior: { answerAfterMs: 1_000 },
     handleSignals: false,
+    // Seven services starting at once on two shared cores.
+    readyTimeoutMs: 120_000,
   });
   events = await followEvents(stack);
   mongo = await connectMongo({ url: stack.mongoUrl, dbName: 'rating', appName: 'e2e-outages' });
-}, 240_000);
+}, 480_000);
 
 afterAll(async () => {
   await events?.close();
