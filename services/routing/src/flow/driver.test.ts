@@ -9,7 +9,8 @@ import { routingConfigSchema } from '../config.js';
 import { DepartmentQueues } from '../department-queue.js';
 import { TenantView } from '../tenant-directory.js';
 import { WaitEstimates } from '../wait-estimates.js';
-import { Handover } from './call-end.js';
+import { queueKey } from '../department-queue.js';
+import { Handover, TakenOver } from './call-end.js';
 import { CallFlow, type FlowDeps } from './driver.js';
 
 // The driver against real KV buckets (a local NATS) and scripted services: what a call writes
@@ -183,6 +184,31 @@ describe('call state writes', () => {
     expect(recorded.updates).toEqual(['queued', 'ringing', 'bridged']);
     expect(recorded.collects).toEqual(['c-1:ivr-1']);
     expect((await states.get(TENANT, 'c-1'))?.state).toMatchObject({ step: 'bridged', agentId: 'anna' });
+  });
+
+  it('stops a call another replica took over at its next checkpoint, writing nothing and leaving no queue entry', async () => {
+    const recorded: Recorded = { updates: [], collects: [] };
+    // While the caller listens to the menu, this replica is found dead and routing-b takes the call.
+    const takenMeanwhile = async () => {
+      const stored = (await states.get(TENANT, 'c-3'))!;
+      await states.update({ ...stored.state, owner: 'routing-b' }, stored.revision);
+      return callControlV1.PlayAndCollectResponse.fromPartial({
+        digits: '1',
+        endedBy: callControlV1.CollectEnd.COLLECT_END_MAX_DIGITS,
+      });
+    };
+    const state = started('c-3');
+    const initial = await states.create(state);
+    const flow = new CallFlow(
+      { ...deps, states: counting(recorded), clients: services(recorded, takenMeanwhile) },
+      initial!,
+    );
+    await expect(flow.run()).rejects.toThrow(TakenOver);
+    // The `queued` write was refused (compare-and-set); the state is routing-b's as it wrote it.
+    expect((await states.get(TENANT, 'c-3'))?.state).toMatchObject({ step: 'entry', owner: 'routing-b' });
+    const entries = await new Kvm(nats.js).open('routing-queue');
+    const entry = await entries.get(queueKey(TENANT, 'standesamt', state.startedAt, 'c-3'));
+    expect(entry === null || entry.operation !== 'PUT').toBe(true);
   });
 
   it('hands a call over in the IVR as created, and the next replica repeats the prompt under the same id', async () => {

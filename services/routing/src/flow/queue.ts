@@ -7,7 +7,7 @@ import { routingMetrics } from '../metrics.js';
 import { LAST_ANNOUNCED_POSITION, LAST_ANNOUNCED_WAIT_MINUTES, PROMPTS } from '../prompts.js';
 import type { DepartmentSettings, TenantView } from '../tenant-directory.js';
 import { announce, fallback, playToEnd, tenantOrFallback, toVoicemail } from './announce.js';
-import { CallGone } from './call-end.js';
+import { CallGone, TakenOver } from './call-end.js';
 import type { CallFlow, Change } from './driver.js';
 import { dialable, putEntry, reserve, ring, ringAll } from './ring.js';
 
@@ -44,7 +44,7 @@ export async function enqueue(call: CallFlow, departmentId: string): Promise<Cha
   const enqueuedAt = Date.now();
   // Before the queue entry exists: a key pressed as soon as the caller waits counts.
   call.waiting.callbackKey = callbackAllowed(call, view, department) ? department.callbackKey : '';
-  await Promise.all([
+  const [saved, queued] = await Promise.allSettled([
     call.save({
       step: 'queued',
       departmentId: department.departmentId,
@@ -61,6 +61,15 @@ export async function enqueue(call: CallFlow, departmentId: string): Promise<Cha
       ringing: false,
     }),
   ]);
+  if (saved.status === 'rejected') {
+    // Another replica took the call over: an entry no state names would hold up the callers
+    // behind it. The new owner puts its own (the same key when its replay joins the same queue).
+    if (saved.reason instanceof TakenOver && queued.status === 'fulfilled') {
+      await call.deps.queues.remove(key).catch(() => undefined);
+    }
+    throw saved.reason;
+  }
+  if (queued.status === 'rejected') throw queued.reason;
   routingMetrics.offered.add(1, { tenant: state.tenantId, department: department.departmentId });
   call.metrics.enterQueue();
 }
