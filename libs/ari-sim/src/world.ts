@@ -909,6 +909,8 @@ export class World {
   private receiveFax(ch: Channel, app: string) {
     const script = ch.fax;
     const file = join(this.o.spoolDir, `${ch.id}.tif`);
+    // Snapshots (GET /channels too) show the application running, as the captured fax trace does.
+    ch.dialplan = { ...ch.dialplan, app_name: 'ReceiveFAX', app_data: file };
     this.emitChannel(ch, 'ChannelDialplan', { dialplan_app: 'ReceiveFAX', dialplan_app_data: file });
     const duration = script ? (script.durationMs ?? FAX_MS_PER_PAGE * Math.max(1, script.pages)) : 1000;
     this.later(ch, duration, () => {
