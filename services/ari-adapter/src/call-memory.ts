@@ -10,7 +10,7 @@ import { callerLeg, type CallRecord, type LegRecord } from './calls.js';
 
 /** On every dialled and originated channel, set in the `variables` of the request that creates it. */
 export const LEG_VARIABLE = 'SB_LEG';
-/** On the caller's channel, written when the caller is answered and again when a dialled leg is. */
+/** On the caller's channel, written when the caller is answered, again when a dialled leg is, and before a fax hand-off. */
 export const CALL_VARIABLE = 'SB_CALL';
 
 /** A leg as call.ended reports it and rating bills it. */
@@ -47,8 +47,14 @@ const legMemory = party.extend({
 
 const callMemory = z.object({
   tenantId: z.string().min(1),
+  direction: z.number().int(),
+  dialedNumber: z.string(),
+  callerName: z.string(),
   startedAt: z.iso.datetime(),
-  answeredAt: z.iso.datetime(),
+  /** Absent only when written for a fax hand-off before the caller was answered. */
+  answeredAt: z.iso.datetime().optional(),
+  /** The caller leg's tags (`fax` once handed to ReceiveFAX). */
+  tags: z.record(z.string(), z.string()),
   /** Every dialled leg answered so far, also once its channel is gone. */
   legs: z.array(party.extend({ answeredAt: z.iso.datetime() })),
 });
@@ -95,13 +101,17 @@ export function originMemoryOf(tenantId: string, leg: LegRecord): Record<string,
   return { [LEG_VARIABLE]: JSON.stringify(memory) };
 }
 
-/** `SB_CALL` of a call whose caller was answered: its tenant, start, answer and answered legs. */
+/** `SB_CALL`: the call's tenant, number, start, the caller's answer and tags, and its answered legs. */
 export function callMemoryOf(call: CallRecord): string {
   const caller = callerLeg(call);
   const memory: CallMemory = {
     tenantId: call.tenantId,
+    direction: call.direction,
+    dialedNumber: call.dialedNumber,
+    callerName: call.callerName,
     startedAt: call.startedAt.toISOString(),
-    answeredAt: caller.answeredAt!.toISOString(),
+    ...(caller.answeredAt ? { answeredAt: caller.answeredAt.toISOString() } : {}),
+    tags: caller.tags,
     legs: [...call.legs.values()]
       .filter((leg) => leg !== caller && leg.answeredAt)
       .map((leg) => ({ ...partyOf(leg), answeredAt: leg.answeredAt!.toISOString() })),

@@ -358,17 +358,19 @@ export class CallTracker {
       };
     } else {
       const described = this.callerOf(channel, args);
+      const dialedNumber = memory?.dialedNumber ?? described.dialedNumber;
       callerLegRecord = newLeg({
         legId: channel.id,
         channelId: channel.id,
         kind: LegKind.LEG_KIND_CALLER,
         endpoint: channel.name,
         from: channel.caller.number,
-        to: described.dialedNumber,
+        to: dialedNumber,
         createdAt: ariTime(channel.creationtime),
-        tags: {},
+        tags: { ...memory?.tags },
         createdByAdapter: false,
-        state: up ? LegState.LEG_STATE_ANSWERED : LegState.LEG_STATE_RINGING,
+        // Kept before a fax hand-off without an answer, the caller's answer is nothing the adapter saw.
+        state: up && (!memory || memory.answeredAt) ? LegState.LEG_STATE_ANSWERED : LegState.LEG_STATE_RINGING,
       });
       const tenantId =
         memory?.tenantId ??
@@ -376,18 +378,20 @@ export class CallTracker {
         this.claimed(described.tenant(), described.dialedNumber, channel);
       fields = {
         tenantId,
-        direction: described.direction,
-        dialedNumber: described.dialedNumber,
-        callerName: channel.caller.name,
+        direction: memory?.direction ?? described.direction,
+        dialedNumber,
+        callerName: memory?.callerName ?? channel.caller.name,
       };
     }
-    if (up) callerLegRecord.answeredAt = memory ? new Date(memory.answeredAt) : this.unknownAnswer(announced, at);
+    if (up && memory?.answeredAt) callerLegRecord.answeredAt = new Date(memory.answeredAt);
+    else if (up && !memory) callerLegRecord.answeredAt = this.unknownAnswer(announced, at);
     callerLegRecord.confirmedAt = listedAt;
     const startedAt = memory ? new Date(memory.startedAt) : at;
     if (!announced) {
       const call = this.startCall({ callId: channel.id, ...fields, leg: callerLegRecord, at: startedAt });
       this.deps.metrics.callsAdopted.add(1, { announced: 'false' });
       this.deps.logger.info({ callId: call.callId }, 'took over a call nothing was kept for; call.started published');
+      if (args[0] === 'faxdone') this.detach(call, this.deps.onFaxDone(call, args), 'fax hand-back failed');
       return;
     }
     const call = this.openCall({ callId: channel.id, ...fields, leg: callerLegRecord, at: startedAt });
@@ -410,6 +414,7 @@ export class CallTracker {
     this.deps.onTakenOver(call);
     for (const party of gone) this.lostLeg(call, call.legs.get(party.legId)!);
     if (!call.ended) this.resume(call);
+    if (args[0] === 'faxdone') this.detach(call, this.deps.onFaxDone(call, args), 'fax hand-back failed');
   }
 
   /**
@@ -585,7 +590,7 @@ export class CallTracker {
       // dropped by the stream's duplicate window.
       `${this.deps.adapterId}:${call.callId}:started`,
     );
-    this.remember(call);
+    void this.remember(call);
     return call;
   }
 
@@ -758,7 +763,7 @@ export class CallTracker {
     leg.answeredAt = at;
     leg.state = LegState.LEG_STATE_ANSWERED;
     this.publishLeg(call, leg);
-    this.remember(call);
+    void this.remember(call);
   }
 
   /**
@@ -766,9 +771,9 @@ export class CallTracker {
    * written when the caller is answered and again when a dialled leg is (one request each, after the
    * answer, which it does not delay). A leg answered before its caller is in the caller's write.
    */
-  private remember(call: CallRecord): void {
+  remember(call: CallRecord, unanswered = false): Promise<void> {
     const caller = callerLeg(call);
-    if (!caller.answeredAt || !isLive(caller)) return;
+    if ((!caller.answeredAt && !unanswered) || !isLive(caller)) return call.remembering;
     // In order, each with the state when its turn comes: the last write is the latest.
     const write = call.remembering.then(() =>
       this.deps.ari.setVariable(caller.channelId, CALL_VARIABLE, callMemoryOf(call)),
@@ -782,6 +787,7 @@ export class CallTracker {
       );
     });
     this.deps.track(call.remembering);
+    return call.remembering;
   }
 
   bridged(call: CallRecord, leg: LegRecord): void {
@@ -811,9 +817,9 @@ export class CallTracker {
       this.adopt(event.channel, args, ariTime(event.timestamp));
       return;
     }
-    if (args[0] === 'originated') {
-      // Originated by a process before this one (its callback answered only now): the tenant, the
-      // number and the tags are on the channel.
+    if (args[0] === 'originated' || args[0] === 'faxdone') {
+      // Originated by a process before this one (its callback answered only now), or back from a fax
+      // hand-off that process began: what the call is, is on the channel.
       const { channel } = event;
       const at = ariTime(event.timestamp);
       this.deps.track(

@@ -36,6 +36,9 @@ export class FaxHandoff {
     this.started.set(call.callId, new Date());
     caller.tags['fax'] = 'true';
     try {
+      // A reception takes a quarter of a minute or more: should this process die meanwhile, the next
+      // one finds the call's tenant and number on the channel when it comes back (one request per fax).
+      await this.deps.tracker.remember(call, true);
       await this.deps.ari.continueInDialplan(caller.channelId, this.deps.context, this.deps.extension);
     } catch (error) {
       call.inFax = false;

@@ -1,8 +1,10 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Objm } from '@nats-io/obj';
 import { startAriSim, type AriSim } from '@switchboard/ari-sim';
-import { callV1 } from '@switchboard/proto';
+import { FAX_INBOX_BUCKET } from '@switchboard/events';
+import { callV1, faxV1 } from '@switchboard/proto';
 import type { NatsHandle } from '@switchboard/service-kit';
 import { spawnService, type ServiceProcess } from '@switchboard/stack';
 import { startNats, type NatsServer } from '@switchboard/testkit';
@@ -278,12 +280,47 @@ describe('an adapter process killed mid-call and replaced', () => {
     taken.push(agentLeaves, callerLeaves);
   }, 60_000);
 
+  it('stores a fax whose reception the killed process began, when the channel comes back to the new one', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'adapter-restart-fax-'));
+    const tiff = path.join(dir, 'sent.tif');
+    const content = Buffer.concat([Buffer.from('II*\0'), Buffer.alloc(1024, 3)]);
+    await writeFile(tiff, content);
+    // 45 s of wall-clock time at the emulator's scale: the reception outlasts the restart.
+    const callId = sim.placeCall({
+      from: '+4940555555',
+      to: '+494624809',
+      fax: { tiff, pages: 1, stationId: '+49 40 555555', durationMs: 2_250_000 },
+    });
+    await events.waitFor<callV1.CallStarted>('call.started', (event) => event.callId === callId);
+    await control.answer(command(callId));
+    await control.receiveFax(command(callId));
+
+    await killAndReplace();
+    const fax = await events.waitFor<faxV1.FaxReceived>('fax.received', (event) => event.callId === callId, 90_000);
+    expect(fax).toMatchObject({
+      result: faxV1.FaxResult.FAX_RESULT_SUCCESS,
+      dialedNumber: '+494624809',
+      callerNumber: '+4940555555',
+      documentUri: `nats-object://${FAX_INBOX_BUCKET}/t-kropp/${callId}.tif`,
+    });
+    expect(
+      Buffer.from((await (await new Objm(bus.connection).open(FAX_INBOX_BUCKET)).getBlob(`t-kropp/${callId}.tif`))!),
+    ).toEqual(content);
+    const end = await ended(callId);
+    expect(end.legs[0]).toMatchObject({
+      tags: { fax: 'true' },
+      to: '+494624809',
+      answeredAt: answeredUpdate(callId, callId).answeredAt,
+    });
+    taken.push(callId);
+  }, 120_000);
+
   it('published each taken-over call once: one call.started (by the first process), one call.ended', async () => {
-    expect(taken).toHaveLength(5);
+    expect(taken).toHaveLength(6);
     // Drained and gone, the process can publish nothing more; the stream has all it published.
     await adapter!.stop('SIGTERM');
     adapter = undefined;
-    await vi.waitFor(() => expect(events.of('call.ended').length).toBeGreaterThanOrEqual(6), WAIT);
+    await vi.waitFor(() => expect(events.of('call.ended').length).toBeGreaterThanOrEqual(7), WAIT);
     for (const callId of taken) {
       expect(count('call.started', callId)).toBe(1);
       expect(count('call.ended', callId)).toBe(1);
