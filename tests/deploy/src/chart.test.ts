@@ -69,7 +69,10 @@ describe('charts/switchboard', () => {
 
   it('renders every service from the components map, secured, probed and with resources', () => {
     const manifests = rendered.get('minimal-values.yaml')!;
-    expect(ofKind(manifests, 'Deployment').map((d) => d.metadata.labels?.['app.kubernetes.io/name'])).toEqual(SERVICES);
+    expect(ofKind(manifests, 'Deployment').map((d) => d.metadata.labels?.['app.kubernetes.io/name'])).toEqual([
+      ...SERVICES,
+      'portal',
+    ]);
     for (const service of SERVICES) {
       const deployment = named(manifests, 'Deployment', `sb-${service}`)!;
       const spec = podSpec(deployment);
@@ -95,6 +98,31 @@ describe('charts/switchboard', () => {
     expect(routing.terminationGracePeriodSeconds).toBe(300);
     expect(envOf(routing.containers[0]!, 'SHUTDOWN_TIMEOUT_MS')).toBe('295000');
     expect(envOf(routing.containers[0]!, 'GRPC_PORT')).toBe('50058');
+  });
+
+  it('runs the portal without NATS, with its signing key from a Secret and every API address', () => {
+    const manifests = rendered.get('minimal-values.yaml')!;
+    const spec = podSpec(named(manifests, 'Deployment', 'sb-portal')!) as PodSpec & {
+      volumes: Array<{ name: string; secret?: { secretName: string } }>;
+    };
+    const [portal] = spec.containers;
+    expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+    expect(portal!.securityContext).toMatchObject({ readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(portal!.livenessProbe?.httpGet?.path).toBe('/healthz');
+    expect(portal!.readinessProbe?.httpGet?.path).toBe('/readyz');
+    expect(envOf(portal!, 'NATS_URL')).toBeUndefined();
+    expect(envOf(portal!, 'PORTAL_PORT')).toBe('8443');
+    expect(envOf(portal!, 'PORTAL_SIGNING_KEY_FILE')).toBe('/etc/switchboard/portal/signing-key.json');
+    expect(envOf(portal!, 'DIRECTORY_ADDRESS')).toBe('sb-directory:50054');
+    expect(envOf(portal!, 'PRESENCE_ADDRESS')).toBe('sb-presence:50057');
+    expect(spec.volumes.find((volume) => volume.name === 'portal')?.secret?.secretName).toBe('switchboard-portal');
+    expect(named(manifests, 'Secret', 'sb-portal')).toBeUndefined();
+    expect(named(manifests, 'NetworkPolicy', 'sb-portal')).toBeDefined();
+    // Without an existing Secret the chart stores the given key and accounts in one of its own.
+    const toggles = rendered.get('toggles-values.yaml')!;
+    const secret = named(toggles, 'Secret', 'sb-portal')!['stringData'] as Record<string, string>;
+    expect(Object.keys(secret).sort()).toEqual(['accounts.yaml', 'signing-key.json']);
+    expect(envOf(podSpec(named(toggles, 'Deployment', 'sb-portal')!).containers[0]!, 'FAX_ADDRESS')).toBeUndefined();
   });
 
   it('runs Asterisk as a StatefulSet with one ari-adapter beside it that waits for calls to end', () => {

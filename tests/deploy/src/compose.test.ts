@@ -43,8 +43,13 @@ describe('docker/compose.yaml', () => {
     const { stdout } = await run('docker-compose', ['-f', COMPOSE, 'config']);
     const config = parse(stdout) as { services: Record<string, ComposeService> };
     expect(Object.keys(config.services).sort()).toEqual(
-      [...SERVICES, 'asterisk', 'grafana', 'mailpit', 'mongodb', 'nats', 'prometheus'].sort(),
+      [...SERVICES, 'asterisk', 'grafana', 'mailpit', 'mongodb', 'nats', 'portal', 'prometheus'].sort(),
     );
+    // The portal talks gRPC only and mints its users' tokens with the dev signing key.
+    const portalEnv = config.services['portal']!.environment!;
+    expect(portalEnv['NATS_URL']).toBeUndefined();
+    expect(portalEnv['DIRECTORY_ADDRESS']).toBe('directory:50054');
+    expect(portalEnv['PORTAL_SIGNING_KEY_FILE']).toBe('/run/secrets/portal-signing-key');
     for (const name of SERVICES) {
       const service = config.services[name]!;
       expect(service.build, name).toEqual({

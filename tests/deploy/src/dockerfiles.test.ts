@@ -99,15 +99,31 @@ describe('service Dockerfiles', () => {
     expect(cmd!.getJSONStrings().map((s) => s.getJSONValue())).toEqual(CMD);
   });
 
-  it.each(SERVICES)('%s: exposes the HTTP port and the gRPC port its config and the chart use', (service) => {
-    const exposed = finalStage(dockerfile(service))
+  // The portal has no gRPC API: its second port is the web listener (PORTAL_PORT, the chart's portal.webPort).
+  it('portal: exposes the HTTP port and the web port its config and the chart use', () => {
+    const exposed = finalStage(dockerfile('portal'))
       .filter((i) => i.getKeyword() === 'EXPOSE')
       .flatMap(argumentsOf)
       .map(Number);
-    const grpc = defaultGrpcPort(service);
-    expect(chartGrpcPort(service)).toBe(grpc);
-    expect(exposed.sort()).toEqual([8080, grpc].sort());
+    const config = readFileSync(join(REPO, 'services', 'portal', 'src', 'config.ts'), 'utf8');
+    const web = Number(/PORTAL_PORT:[^\n]*default\(([\d_]+)\)/.exec(config)![1]!.replaceAll('_', ''));
+    const values = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as { portal: { webPort: number } };
+    expect(values.portal.webPort).toBe(web);
+    expect(exposed.sort()).toEqual([8080, web].sort());
   });
+
+  it.each(SERVICES.filter((service) => service !== 'portal'))(
+    '%s: exposes the HTTP port and the gRPC port its config and the chart use',
+    (service) => {
+      const exposed = finalStage(dockerfile(service))
+        .filter((i) => i.getKeyword() === 'EXPOSE')
+        .flatMap(argumentsOf)
+        .map(Number);
+      const grpc = defaultGrpcPort(service);
+      expect(chartGrpcPort(service)).toBe(grpc);
+      expect(exposed.sort()).toEqual([8080, grpc].sort());
+    },
+  );
 });
 
 describe('pnpm deploy --prod of a service', () => {
