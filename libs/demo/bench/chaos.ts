@@ -38,7 +38,7 @@ interface Options {
 const options = new Command('chaos')
   .description('Seeded calls through the demo tenant with several replicas, faults injected during the load.')
   .option('--calls <n>', 'calls to place', number(true, 1), 300)
-  .option('--rate <per-second>', 'new calls per second (Poisson arrivals)', number(false, 0.01), 2)
+  .option('--rate <per-second>', 'new calls per second (Poisson arrivals)', number(false, 0.01), 1)
   .option('--seed <n>', 'seed of the callers and staff', number(true, 1), 42)
   .option('--time-scale <factor>', 'ari-sim speed (prompts, key presses, rings, talk)', number(false, 0.01), 0.5)
   .option('--faults <list>', 'fault sequence, e.g. routing:kill@20s,mongo:outage30s@70s ("" for none)', DEFAULT_FAULTS)

@@ -165,15 +165,21 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const topics = await topicsFromMenus(DEFAULT_MENUS_FILE, 'main-menu');
   const replicas = Object.fromEntries(CHAOS_REPLICATED.map((name) => [name, options.replicas]));
   say(`starting the stack (${CHAOS_REPLICATED.join(', ')} × ${options.replicas}) …`);
-  const stack = await startStack({
-    replicas,
-    tenantFile,
-    menusFile: DEFAULT_MENUS_FILE,
-    alwaysOpen: true,
-    ariSim: { timeScale: options.timeScale },
-    handleSignals: false,
-    readyTimeoutMs: options.readyTimeoutMs,
-    ...(options.logDir ? { logDir: options.logDir } : {}),
+  const start = () =>
+    startStack({
+      replicas,
+      tenantFile,
+      menusFile: DEFAULT_MENUS_FILE,
+      alwaysOpen: true,
+      ariSim: { timeScale: options.timeScale },
+      handleSignals: false,
+      readyTimeoutMs: options.readyTimeoutMs,
+      ...(options.logDir ? { logDir: options.logDir } : {}),
+    });
+  // On a crowded machine a service may time out connecting at start: one more try, from scratch.
+  const stack = await start().catch((error: unknown) => {
+    say(`the stack did not start (${(error as Error).message.split('\n')[0]}); trying once more …`);
+    return start();
   });
   const closers: Array<() => Promise<unknown>> = [];
   try {
@@ -340,12 +346,22 @@ async function drive(
         }
       }
     } catch (error) {
-      report.error = (error as Error).message;
+      // The first line; a start that failed goes on with the tail of the service's log.
+      report.error = (error as Error).message.split('\n')[0];
     }
     report.tookMs ??= Date.now() - began;
     return report;
   };
-  const faultRuns = options.faults.map((fault) => sleep(fault.atMs).then(() => inject(fault)));
+  // One fault at a time: the next waits for its time and for the last one's target to be ready
+  // again (a start takes tens of seconds on a crowded machine), so no fault lands on another.
+  const faultRuns = (async () => {
+    const reports: Array<Awaited<ReturnType<typeof inject>>> = [];
+    for (const fault of options.faults) {
+      await sleep(loadStart + fault.atMs - Date.now());
+      reports.push(await inject(fault));
+    }
+    return reports;
+  })();
   simulation.start();
   say(`placing ${options.calls} calls at ${options.rate}/s (seed ${options.seed}, time scale ${options.timeScale}) …`);
   const progress = setInterval(() => {
@@ -355,7 +371,7 @@ async function drive(
         `answered ${view.answered}, abandoned ${view.abandoned}, busy ${view.busy}`,
     );
   }, 10_000);
-  const faultReports = await Promise.all(faultRuns);
+  const faultReports = await faultRuns;
   // Every placed call ended (or was refused), or the timeout passed.
   const deadline = Date.now() + options.timeoutMs;
   const settled = () =>

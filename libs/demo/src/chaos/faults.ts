@@ -24,12 +24,13 @@ export interface Fault {
 }
 
 /**
- * Every fault of issue 16, one after another with room between them (the FerretDB outage lasts
- * 30 s): the load of `--calls 300 --rate 2` runs 150 s, so all of them hit calls in progress.
+ * Every fault of issue 16, 30 s apart (the FerretDB outage lasts 30 s): the load of `--calls 300
+ * --rate 1` runs 300 s, so each hits calls in progress. A fault waits for the one before it to be
+ * over (its target ready again), so on a slow machine the later ones come later.
  */
 export const DEFAULT_FAULTS =
-  'routing:kill@15s,presence:kill@25s,rating:kill@35s,ivr:term@45s,nats:restart@55s,mongo:outage30s@65s,' +
-  'ari-adapter:restart@105s,billing:kill@115s,fax:kill@125s';
+  'routing:kill@15s,presence:kill@45s,rating:kill@75s,ivr:term@105s,nats:restart@135s,mongo:outage30s@165s,' +
+  'ari-adapter:restart@215s,billing:kill@245s,fax:kill@275s';
 
 /** How long a killed or stopped service stays down when the fault names no time. */
 const DEFAULT_DOWN_MS = 1_000;
