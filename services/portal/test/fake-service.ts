@@ -19,7 +19,8 @@ type Handler = (request: never) => unknown;
 /**
  * A gRPC server answering some methods of one service definition with the given handlers, on a
  * free 127.0.0.1 port, recording each call with its token's claims. A handler that throws
- * `{ code, details }` answers with that gRPC status; methods without a handler answer UNIMPLEMENTED.
+ * `{ code, details }` answers with that gRPC status; a server-streaming method's handler returns the
+ * messages to send. Methods without a handler answer UNIMPLEMENTED.
  */
 export async function startFakeService(
   definition: grpc.ServiceDefinition,
@@ -28,12 +29,31 @@ export async function startFakeService(
   const server = new grpc.Server();
   const calls: RecordedCall[] = [];
   const implementation: grpc.UntypedServiceImplementation = {};
+  const record = (method: string, call: { metadata: grpc.Metadata; request: unknown }) => {
+    const bearer = String(call.metadata.get('authorization')[0] ?? '').replace(/^Bearer /, '');
+    const payload = bearer.split('.')[1];
+    const claims = payload ? (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as CallClaims) : {};
+    calls.push({ method, request: call.request, claims });
+  };
   for (const [method, handler] of Object.entries(handlers)) {
+    if (definition[method]?.responseStream) {
+      // A server stream: the handler returns the messages to send, in order.
+      implementation[method] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
+        record(method, call);
+        Promise.resolve()
+          .then(() => handler(call.request as never) as unknown[])
+          .then(
+            (messages) => {
+              for (const message of messages) call.write(message);
+              call.end();
+            },
+            (error: unknown) => call.emit('error', error),
+          );
+      };
+      continue;
+    }
     implementation[method] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-      const bearer = String(call.metadata.get('authorization')[0] ?? '').replace(/^Bearer /, '');
-      const payload = bearer.split('.')[1];
-      const claims = payload ? (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as CallClaims) : {};
-      calls.push({ method, request: call.request, claims });
+      record(method, call);
       Promise.resolve()
         .then(() => handler(call.request as never))
         .then(

@@ -3,6 +3,7 @@ import type { PortalPage } from '../routes.js';
 import { auditPage } from './audit/index.js';
 import { departmentsPage } from './departments/index.js';
 import { homePage } from './home/index.js';
+import { inboxPage } from './inbox/index.js';
 import { ivrPage } from './ivr/index.js';
 import { invoicesPage } from './invoices/index.js';
 import { livePage } from './live/index.js';
@@ -28,6 +29,7 @@ export const PAGES: readonly PortalPage[] = [
   numbersPoolPage,
   departmentsPage,
   ivrPage,
+  inboxPage,
   staffPage,
   livePage,
   usagePage,
