@@ -4,6 +4,7 @@ import { auditPage } from './audit/index.js';
 import { departmentsPage } from './departments/index.js';
 import { homePage } from './home/index.js';
 import { inboxPage } from './inbox/index.js';
+import { hoursPage } from './ivr/hours.js';
 import { ivrPage } from './ivr/index.js';
 import { invoicesPage } from './invoices/index.js';
 import { livePage } from './live/index.js';
@@ -29,6 +30,7 @@ export const PAGES: readonly PortalPage[] = [
   numbersPoolPage,
   departmentsPage,
   ivrPage,
+  hoursPage,
   inboxPage,
   staffPage,
   livePage,

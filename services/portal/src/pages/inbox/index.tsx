@@ -14,7 +14,8 @@ import { messages } from './messages.js';
 // user's token), mark handled (audited by the fax service).
 
 // As the fax service's policy: the tenant's admins and the provider. Department leads need the fax
-// service to grant them their departments' records first (see the portal README).
+// service to grant them their departments' records first (its lists have no department filter and
+// its policy names admins and operators only); the portal cannot widen what a token may read.
 const ROLES = ['admin', 'operator'] as const;
 const PAGE_SIZE = 100;
 const ZONE = 'Europe/Berlin';

@@ -517,6 +517,9 @@ export const ivrPage: PortalPage = {
           body: (
             <>
               <p>{t('intro')}</p>
+              <p>
+                <a href="/oeffnungszeiten">{t('hoursLink')}</a>
+              </p>
               {menus.length === 0 ? (
                 <p>{t('none')}</p>
               ) : (

@@ -50,7 +50,6 @@ export const messages = defineMessages({
     saved: 'Das Menü wurde gespeichert.',
     back: 'Zurück zu den Sprachmenüs',
     stale: 'Die Menüs wurden inzwischen anderweitig geändert. Bitte laden Sie die Seite neu.',
-    hoursTitle: 'Öffnungszeiten und Feiertage',
     hoursLink: 'Öffnungszeiten und Feiertage',
   },
   en: {
@@ -101,7 +100,6 @@ export const messages = defineMessages({
     saved: 'The menu was saved.',
     back: 'Back to the voice menus',
     stale: 'The menus were changed meanwhile. Please reload the page.',
-    hoursTitle: 'Opening hours and holidays',
     hoursLink: 'Opening hours and holidays',
   },
 });
