@@ -133,10 +133,22 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+/**
+ * Resolves once the caller waits with music and heard their position (Answer, StartMusicOnHold,
+ * Play): the owner then sends nothing more on the call until an agent is free, so every command
+ * after a kill comes from the replica that took the call over.
+ */
+async function settledInQueue(callId: string): Promise<void> {
+  await waitForCommand(`the position announcement of ${callId}`, (command) => {
+    return command.callId === callId && command.method === 'Play';
+  });
+}
+
 async function queuedCall(): Promise<{ callId: string; owner: string }> {
   const callId = await stack.call({ from: '+4940999000', to: NUMBERS.kill });
   await stack.waitForQueue('kill', (size) => size === 1);
   const state = await waitForState(callId, (candidate) => candidate.step === 'queued');
+  await settledInQueue(callId);
   return { callId, owner: state.owner };
 }
 
@@ -181,17 +193,60 @@ describe('replicas', () => {
     expect(resumed.at - killedAt).toBeLessThanOrEqual(TAKEOVER_LIMIT_MS);
     const leg = await stack.log.waitUntil('the agent answered', () => answeredAgent(callId), 30_000);
     expect(leg.tags).toMatchObject({ agent_id: 'k-1', department_id: 'kill' });
-    // The replay repeated both menus under their ids; the caller heard each menu once.
+    // The replay repeated both menus under their ids; the caller heard no menu twice (a key
+    // pressed before a prompt began ends it before it plays: once or not at all).
     const collects = commands.filter((command) => command.callId === callId && command.method === 'PlayAndCollect');
     expect(new Set(collects.map((command) => command.commandId))).toEqual(
       new Set([`${callId}:ivr-1`, `${callId}:ivr-2`]),
     );
     const heard = stack.sim.getCall(callId)!.playbacks;
-    expect(heard.filter((media) => media === 'sound:switchboard/main-menu')).toHaveLength(1);
-    expect(heard.filter((media) => media === 'sound:switchboard/kropp/main-menu')).toHaveLength(1);
+    expect(heard.filter((media) => media === 'sound:switchboard/main-menu').length).toBeLessThanOrEqual(1);
+    expect(heard.filter((media) => media === 'sound:switchboard/kropp/main-menu').length).toBeLessThanOrEqual(1);
     const dials = commands.filter((command) => command.callId === callId && command.method === 'Dial');
     expect(agentLegs(callId).size).toBe(new Set(dials.map((command) => command.commandId)).size);
     await stack.log.waitUntil('the call ended', () => stack.log.ended(callId));
+    await stack.waitForAgent('k-1', (agent) => agent.state === AgentState.AGENT_STATE_AVAILABLE);
+  });
+
+  it('takes every call of a killed replica over within 3 s when it held several callers', async () => {
+    await stack.startRouting('routing-5');
+    await stack.presence.setState({ tenantId: TENANT, agentId: 'k-1', state: AgentState.AGENT_STATE_AWAY });
+    const callIds: string[] = [];
+    for (let caller = 0; caller < 10; caller++) {
+      callIds.push(await stack.call({ from: `+49409990${String(caller).padStart(2, '0')}`, to: NUMBERS.kill }));
+    }
+    await stack.waitForQueue('kill', (size) => size === callIds.length);
+    const owners = await Promise.all(
+      callIds.map(async (callId) => (await waitForState(callId, (state) => state.step === 'queued')).owner),
+    );
+    await Promise.all(callIds.map((callId) => settledInQueue(callId)));
+    // The replica holding the most of them dies.
+    const counts = new Map<string, number>();
+    for (const owner of owners) counts.set(owner, (counts.get(owner) ?? 0) + 1);
+    const victim = [...counts].sort((a, b) => b[1] - a[1])[0]![0];
+    const victimCalls = callIds.filter((_, index) => owners[index] === victim);
+    const killedAt = performance.now();
+    const next = victimCalls.map((callId) =>
+      waitForCommand(`a command for ${callId} after the kill`, (command) => {
+        return command.callId === callId && command.at > killedAt;
+      }),
+    );
+    const process = processOf(victim);
+    process.child.kill('SIGKILL');
+    await process.exited;
+
+    const gaps = (await Promise.all(next)).map((command) => command.at - killedAt);
+    report(
+      `${victimCalls.length} queued callers: routing killed, next commands after ${Math.round(Math.min(...gaps))}–${Math.round(Math.max(...gaps))} ms`,
+    );
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(TAKEOVER_LIMIT_MS);
+    await stack.presence.setState({ tenantId: TENANT, agentId: 'k-1', state: AgentState.AGENT_STATE_AVAILABLE });
+    for (const callId of callIds) {
+      await stack.log.waitUntil(`${callId} answered`, () => answeredAgent(callId), 60_000);
+      await stack.log.waitUntil(`${callId} ended`, () => stack.log.ended(callId));
+      const dials = commands.filter((command) => command.callId === callId && command.method === 'Dial');
+      expect(agentLegs(callId).size).toBe(new Set(dials.map((command) => command.commandId)).size);
+    }
     await stack.waitForAgent('k-1', (agent) => agent.state === AgentState.AGENT_STATE_AVAILABLE);
   });
 
@@ -199,13 +254,17 @@ describe('replicas', () => {
     await stack.startRouting('routing-3');
     await stack.presence.setState({ tenantId: TENANT, agentId: 'k-1', state: AgentState.AGENT_STATE_AWAY });
     const { callId, owner } = await queuedCall();
-    const taken = waitForState(callId, (state) => state.owner !== owner && state.owner !== '');
+    // When another replica's takeover is written (the leaving process may take longer to exit).
+    const taken = waitForState(callId, (state) => state.owner !== owner && state.owner !== '').then((state) => ({
+      state,
+      at: performance.now(),
+    }));
     const leaving = processOf(owner);
     const stoppedAt = performance.now();
     leaving.child.kill('SIGTERM');
     expect(await leaving.exited).toBe(0);
-    const successor = await taken;
-    const tookMs = performance.now() - stoppedAt;
+    const { state: successor, at } = await taken;
+    const tookMs = at - stoppedAt;
     report(`SIGTERM handover: taken over by another replica ${Math.round(tookMs)} ms after the signal`);
     // At once: well before the leaving replica's lease (2 s) could have run out.
     expect(tookMs).toBeLessThan(2_000);

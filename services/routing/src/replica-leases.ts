@@ -134,7 +134,7 @@ export interface ReplicaLeasesOptions {
   logger: Logger;
   /** Replicas just found dead (their calls are to be taken over). */
   onDead(replicas: string[]): void;
-  /** Runs every half renewal period, after the dead are judged: the takeover pass. */
+  /** Runs every quarter renewal period, after the dead are judged: the takeover pass. */
   onTick(): void;
   /** This replica's own lease lapsed (renewals further apart than a lease): it may have lost calls. */
   onLapsed(): void;
@@ -195,7 +195,8 @@ export class ReplicaLeases {
     void this.followConnection(nats);
     this.timers.push(
       setInterval(() => void this.renew(), this.options.renewMs),
-      setInterval(() => this.tick(), Math.max(this.options.renewMs / 2, 10)),
+      // A quarter renewal: a death is acted on at most that long after the lease ran out.
+      setInterval(() => this.tick(), Math.max(this.options.renewMs / 4, 10)),
     );
     await ownSeen;
   }
