@@ -53,6 +53,7 @@ let workDir: string;
 const running = new Set<ServiceProcess>();
 const orphans: number[] = [];
 
+// Each test starts the service two to four times; on a loaded 2-core machine a start takes tens of seconds.
 const infrastructure = (): Infrastructure => ({ nats, mongo, smtp, tokens: auth });
 
 /** Short ack wait: a killed process's fax comes back to the restarted one within a second. */
@@ -198,7 +199,7 @@ describe('fax crash safety', () => {
     expect(mails[0]!.attachments).toHaveLength(1);
     // The adapter's copy went once ours was stored, before the crash.
     expect(await inbox.getBlob(`${TENANT}/crash-${calls}.tif`)).toBeNull();
-  });
+  }, 180_000);
 
   it('a service killed after the SMTP server took the mail, before it heard so: the repeat has the same Message-ID', async () => {
     const first = await startFax();
@@ -217,7 +218,7 @@ describe('fax crash safety', () => {
     expect(mails).toHaveLength(2);
     expect(new Set(mails.map((mail) => mail.messageId))).toEqual(new Set([`<${faxId}@fax.switchboard>`]));
     expect(Buffer.compare(mails[0]!.attachments[0]!.content, mails[1]!.attachments[0]!.content)).toBe(0);
-  });
+  }, 180_000);
 
   it('a service killed during the conversion: the restarted one converts and mails the fax once', async () => {
     const pidFile = path.join(workDir, 'converting.pid');
@@ -245,7 +246,7 @@ describe('fax crash safety', () => {
     const mails = mailsFor(faxId);
     expect(mails).toHaveLength(1);
     expect(mails[0]!.subject).toMatch(/\(3 pages\)$/);
-  });
+  }, 180_000);
 
   it(`a document that kills the service in every conversion ends NOT_CONVERTED after ${MAX_CONVERSION_STARTS}, unmailed`, async () => {
     const killing = await toolsWith('killing-tools', 'kill -9 $PPID\nexit 1');
@@ -277,7 +278,7 @@ describe('fax crash safety', () => {
     expect(mailsFor(faxId)).toHaveLength(0);
     // The service that settled it is still up: the document never reached its tools again.
     expect(running.has(survivor)).toBe(true);
-  });
+  }, 360_000);
 
   it('a retry by API whose service was killed while mailing is delivered by the restarted one', async () => {
     const first = await startFax();
@@ -310,5 +311,5 @@ describe('fax crash safety', () => {
     const fax = await settled(faxId, FaxStatus.FAX_STATUS_DELIVERED);
     expect(fax.mailbox).toBe('poststelle@crash.example');
     expect(mailsFor(faxId)).toHaveLength(1);
-  });
+  }, 180_000);
 });

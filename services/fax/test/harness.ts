@@ -116,7 +116,7 @@ export function spawnFax(
       ...env,
     },
     logDir,
-    readyTimeoutMs: 60_000,
+    readyTimeoutMs: 120_000,
   });
 }
 
