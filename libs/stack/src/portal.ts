@@ -77,12 +77,20 @@ export async function portalFiles(
   };
 }
 
-/** The web port the portal logged (`portal listening`, before its ready line). */
-export async function portalPort(logFile: string): Promise<number> {
-  for (const line of (await readFile(logFile, 'utf8')).split('\n')) {
-    if (!line.includes('portal listening')) continue;
-    const entry = JSON.parse(line) as { msg?: string; portalPort?: number };
-    if (entry.msg === 'portal listening' && typeof entry.portalPort === 'number') return entry.portalPort;
+/**
+ * The web port the portal logged (`portal listening`, before its ready line). The log file is
+ * written from the child's output asynchronously, so on a loaded machine it may lag behind the
+ * ready line the stack already saw: it is read again for a few seconds.
+ */
+export async function portalPort(logFile: string, waitMs = 10_000): Promise<number> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    for (const line of (await readFile(logFile, 'utf8')).split('\n')) {
+      if (!line.includes('portal listening')) continue;
+      const entry = JSON.parse(line) as { msg?: string; portalPort?: number };
+      if (entry.msg === 'portal listening' && typeof entry.portalPort === 'number') return entry.portalPort;
+    }
+    if (Date.now() > deadline) throw new Error(`${logFile} has no "portal listening" line`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`${logFile} has no "portal listening" line`);
 }
