@@ -33,6 +33,8 @@ export interface Ev {
   dialstring?: string;
   variable?: string;
   value?: string;
+  dialplan_app?: string;
+  dialplan_app_data?: string;
   playback?: { id: string; media_uri: string; next_media_uri?: string; target_uri: string; state: string };
   bridge?: { id: string; channels: string[] };
   recording?: {
