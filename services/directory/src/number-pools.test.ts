@@ -111,6 +111,7 @@ describe('number pools', () => {
             { first: '+49462472099', last: '+49462472010' },
             { first: '+4946247201', last: '+49462472019' },
             { first: '+4946', last: '+4946' },
+            { first: 'abc', last: '+49x' },
           ],
         },
       }),
@@ -120,6 +121,7 @@ describe('number pools', () => {
     expect(bad.details).toContain('pool.blocks[0].last: must not be below first');
     expect(bad.details).toContain('pool.blocks[1].last: must have as many digits as first');
     expect(bad.details).toContain('pool.blocks[2].first: must be a valid E.164 number');
+    expect(bad.details).toContain('pool.blocks[3].first: must be E.164: "+" and digits');
 
     const huge = await statusOf(
       operator.assignNumberPool({

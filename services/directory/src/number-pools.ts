@@ -16,7 +16,8 @@ const MAX_POOL_SIZE = 100_000;
 /** Numbers one request may take. */
 const MAX_REQUEST = 100;
 
-const e164Digits = z.string().regex(/^\+[1-9]\d{3,14}$/, 'must be E.164: "+" and digits');
+const E164_DIGITS = /^\+[1-9]\d{3,14}$/;
+const e164Digits = z.string().regex(E164_DIGITS, 'must be E.164: "+" and digits');
 
 /**
  * First and last of one length. The numbers between share the first's length and leading digits,
@@ -30,7 +31,7 @@ const numberBlockSchema = z.object({ first: e164Digits, last: e164Digits }).supe
     context.addIssue({ code: 'custom', path: ['last'], message: 'must not be below first' });
   }
   for (const field of ['first', 'last'] as const) {
-    if (/^\+[1-9]\d{3,14}$/.test(block[field]) && !isE164(block[field])) {
+    if (E164_DIGITS.test(block[field]) && !isE164(block[field])) {
       context.addIssue({ code: 'custom', path: [field], message: 'must be a valid E.164 number such as +494624720' });
     }
   }
@@ -67,8 +68,11 @@ export interface PoolStatus {
 
 const digits = (number: string) => BigInt(number.slice(1));
 const blockSize = (block: NumberBlock) => Number(digits(block.last) - digits(block.first)) + 1;
+const wellFormed = (block: NumberBlock) =>
+  E164_DIGITS.test(block.first) && E164_DIGITS.test(block.last) && block.first.length === block.last.length;
+/** Numbers in the pool's blocks; a malformed block (reported by the schema) counts none. */
 const poolSize = (pool: { blocks: readonly NumberBlock[] }) =>
-  pool.blocks.reduce((sum, block) => sum + (block.first.length === block.last.length ? blockSize(block) : 0), 0);
+  pool.blocks.reduce((sum, block) => sum + (wellFormed(block) ? blockSize(block) : 0), 0);
 
 // Numbers of one length compare as strings, which is how blocks are compared throughout.
 const inBlock = (block: NumberBlock, number: string) =>
