@@ -2,6 +2,7 @@ import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
 import type { Logger } from '@switchboard/service-kit';
 import type { AccountStore } from './auth/accounts.js';
+import type { OidcProviders } from './auth/oidc.js';
 import type { SignInLog } from './auth/sign-in-log.js';
 import type { SignInThrottle } from './auth/throttle.js';
 import type { Session, SessionStore } from './auth/sessions.js';
@@ -14,6 +15,8 @@ export interface PortalDeps {
   accounts: AccountStore;
   sessions: SessionStore;
   throttle: SignInThrottle;
+  /** The tenants' identity providers (PORTAL_OIDC_FILE; none without it). */
+  oidc: OidcProviders;
   signIns: SignInLog;
   clients: ServiceClients;
   tokens: UserTokens;

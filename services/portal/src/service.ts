@@ -4,6 +4,7 @@ import { createTokenIssuer, parseSigningKey } from '@switchboard/tokens';
 import { createPortalApp } from './app.js';
 import { ACCOUNT_INDEXES, AccountStore } from './auth/accounts.js';
 import { readAccountsFile } from './auth/accounts-file.js';
+import { OIDC_INDEXES, OidcProviders, readOidcFile } from './auth/oidc.js';
 import { SESSION_INDEXES, SessionStore } from './auth/sessions.js';
 import { SIGN_IN_LOG_INDEXES, SignInLog } from './auth/sign-in-log.js';
 import { SignInThrottle } from './auth/throttle.js';
@@ -23,7 +24,7 @@ export const portalService: ServiceDefinition<typeof portalConfigSchema> = {
   name: 'portal',
   version: '0.1.0',
   config: portalConfigSchema,
-  mongo: { indexes: [...ACCOUNT_INDEXES, ...SESSION_INDEXES, ...SIGN_IN_LOG_INDEXES] },
+  mongo: { indexes: [...ACCOUNT_INDEXES, ...SESSION_INDEXES, ...SIGN_IN_LOG_INDEXES, ...OIDC_INDEXES] },
   async start(context) {
     const { config, logger } = context;
     const db = context.mongo!.db;
@@ -70,12 +71,15 @@ export const portalService: ServiceDefinition<typeof portalConfigSchema> = {
       config.PORTAL_RPC_TIMEOUT_MS,
     );
     const signIns = new SignInLog(db, logger);
+    const oidc = new OidcProviders(db, config.PORTAL_OIDC_FILE ? await readOidcFile(config.PORTAL_OIDC_FILE) : []);
+    if (oidc.tenants.length) logger.info({ tenants: oidc.tenants }, 'identity providers configured');
     const lockMs = config.PORTAL_LOCKOUT_MINUTES * 60_000;
     const deps: PortalDeps = {
       accounts,
       sessions,
       signIns,
       throttle: new SignInThrottle(config.PORTAL_IP_FAILURES, lockMs),
+      oidc,
       clients,
       tokens: new UserTokens(issuer, config.PORTAL_TOKEN_TTL_MINUTES * 60, now),
       logger,
@@ -86,7 +90,7 @@ export const portalService: ServiceDefinition<typeof portalConfigSchema> = {
 
     const sweep = setInterval(() => {
       void context.track(
-        Promise.all([sessions.sweep(now()), signIns.sweep(now())]).catch((error: unknown) =>
+        Promise.all([sessions.sweep(now()), signIns.sweep(now()), oidc.sweep(now())]).catch((error: unknown) =>
           logger.warn({ err: error }, 'session sweep failed'),
         ),
       );

@@ -2,6 +2,7 @@ import { connectMongo, createLogger, type MongoHandle } from '@switchboard/servi
 import { createTokenIssuer, type SigningKey } from '@switchboard/tokens';
 import { createPortalApp } from '../src/app.js';
 import { AccountStore, type Account } from '../src/auth/accounts.js';
+import { OidcProviders, type readOidcFile } from '../src/auth/oidc.js';
 import { hashPassword } from '../src/auth/passwords.js';
 import { SessionStore } from '../src/auth/sessions.js';
 import { SignInLog } from '../src/auth/sign-in-log.js';
@@ -26,6 +27,7 @@ export interface TestPortalOptions {
   signingKey: SigningKey;
   addresses?: Partial<Record<ServiceName, string>>;
   ipFailures?: number;
+  oidcProviders?: Awaited<ReturnType<typeof readOidcFile>>;
 }
 
 /** The portal's app over a real Mongo database, in this process, answering `request()`s. */
@@ -46,6 +48,7 @@ export async function startTestPortal(options: TestPortalOptions) {
     sessions,
     signIns: new SignInLog(mongo.db, logger),
     throttle: new SignInThrottle(options.ipFailures ?? 20, 15 * 60_000),
+    oidc: new OidcProviders(mongo.db, options.oidcProviders ?? []),
     clients,
     tokens: new UserTokens(issuer, 300, clock.now),
     logger,

@@ -1,3 +1,4 @@
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { CsrfField, Field } from '../../components.js';
 import { clientAddress, type PortalContext } from '../../context.js';
 import { localPath } from '../../core-routes.js';
@@ -8,6 +9,7 @@ import { render } from '../../render.js';
 import { PORTAL_ROLES } from '../../roles.js';
 import type { PortalPage } from '../../routes.js';
 import { clearSessionCookie, writeSessionCookie } from '../../session-cookie.js';
+import { OidcError } from '../../auth/oidc.js';
 import { signIn, type SignInResult } from '../../auth/sign-in.js';
 import { messages } from './messages.js';
 
@@ -25,27 +27,39 @@ function form(
     title: t('title'),
     httpStatus: status === 423 ? 401 : status,
     body: (
-      <form method="post" action="/anmelden" novalidate>
-        <CsrfField token={signInFormToken(c)} />
-        <input type="hidden" name="next" value={values.next} />
-        {failure ? (
-          <p class="error" role="alert" id="anmeldung-fehler">
-            {failure}
-          </p>
+      <>
+        <form method="post" action="/anmelden" novalidate>
+          <CsrfField token={signInFormToken(c)} />
+          <input type="hidden" name="next" value={values.next} />
+          {failure ? (
+            <p class="error" role="alert" id="anmeldung-fehler">
+              {failure}
+            </p>
+          ) : (
+            ''
+          )}
+          <Field
+            name="tenant"
+            label={t('tenant')}
+            hint={t('tenantHint')}
+            value={values.tenant}
+            autocomplete="organization"
+          />
+          <Field name="username" label={t('username')} value={values.username} required autocomplete="username" />
+          <Field name="password" label={t('password')} type="password" required autocomplete="current-password" />
+          <button type="submit">{t('submit')}</button>
+        </form>
+        {c.var.deps.oidc.tenants.length > 0 ? (
+          <form method="get" action="/anmelden/oidc">
+            <h2>{t('oidcTitle')}</h2>
+            <input type="hidden" name="next" value={values.next} />
+            <Field name="oidcTenant" label={t('oidcTenant')} value={values.tenant} autocomplete="organization" />
+            <button type="submit">{t('oidcSubmit')}</button>
+          </form>
         ) : (
           ''
         )}
-        <Field
-          name="tenant"
-          label={t('tenant')}
-          hint={t('tenantHint')}
-          value={values.tenant}
-          autocomplete="organization"
-        />
-        <Field name="username" label={t('username')} value={values.username} required autocomplete="username" />
-        <Field name="password" label={t('password')} type="password" required autocomplete="current-password" />
-        <button type="submit">{t('submit')}</button>
-      </form>
+      </>
     ),
   });
 }
@@ -61,6 +75,13 @@ function failureText(c: PortalContext, result: Exclude<SignInResult, { outcome: 
       return t('throttled', { seconds: result.retryAfterSeconds });
   }
 }
+
+/** The flow of a sign-in at a tenant's identity provider (see auth/oidc.ts). */
+const OIDC_COOKIE = 'sb-oidc';
+
+/** Where the provider sends the browser back: the portal's public origin, else the request's. */
+const callbackUrl = (c: PortalContext) =>
+  new URL('/anmelden/oidc/callback', c.var.deps.publicOrigin ?? new URL(c.req.url).origin);
 
 const text = (value: unknown) => (typeof value === 'string' ? value : '');
 
@@ -101,6 +122,68 @@ export const signInPage: PortalPage = {
         }
         if (result.outcome === 'throttled') c.header('Retry-After', String(result.retryAfterSeconds));
         return form(c, values, failureText(c, result), result.outcome === 'throttled' ? 429 : 401);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/anmelden/oidc',
+      allow: 'public',
+      handler: async (c) => {
+        const tenant = (c.req.query('oidcTenant') ?? '').trim();
+        const next = localPath(c.req.query('next'));
+        const { deps } = c.var;
+        if (!deps.oidc.has(tenant)) {
+          return form(
+            c,
+            { tenant, username: '', next },
+            translator(messages, c.var.language)('oidcUnknownTenant'),
+            401,
+          );
+        }
+        const { flowId, url } = await deps.oidc.start(tenant, callbackUrl(c).toString(), next, deps.now());
+        // Lax, not Strict: the provider's redirect back is a navigation from another site.
+        setCookie(c, OIDC_COOKIE, flowId, { prefix: 'host', httpOnly: true, secure: true, sameSite: 'Lax', path: '/' });
+        return c.redirect(url.toString(), 303);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/anmelden/oidc/callback',
+      allow: 'public',
+      handler: async (c) => {
+        const { deps } = c.var;
+        const flowId = getCookie(c, OIDC_COOKIE, 'host') ?? '';
+        deleteCookie(c, OIDC_COOKIE, { prefix: 'host', secure: true, path: '/' });
+        const url = callbackUrl(c);
+        url.search = new URL(c.req.url).search;
+        let finished;
+        try {
+          finished = await deps.oidc.finish(flowId, url, deps.now());
+        } catch (error) {
+          const reason = error instanceof OidcError ? error.message : 'the provider refused the sign-in';
+          deps.logger.warn({ err: error }, 'identity provider sign-in failed');
+          await deps.signIns.record({
+            at: deps.now(),
+            tenantId: '',
+            username: '',
+            address: clientAddress(c),
+            outcome: 'provider-refused',
+            via: 'oidc',
+          });
+          const t = translator(messages, c.var.language);
+          return form(c, { tenant: '', username: '', next: '/' }, t('oidcFailed', { reason }), 401);
+        }
+        const { cookie } = await deps.sessions.create(finished.user, deps.now());
+        await deps.signIns.record({
+          at: deps.now(),
+          tenantId: finished.user.tenantId,
+          username: finished.user.username,
+          address: clientAddress(c),
+          outcome: 'ok',
+          via: 'oidc',
+        });
+        writeSessionCookie(c, cookie);
+        return c.redirect(finished.next, 303);
       },
     },
     {

@@ -11,6 +11,11 @@ export const messages = defineMessages({
     invalid: 'Anmeldung fehlgeschlagen: Mandant, Benutzername oder Passwort stimmen nicht.',
     locked: 'Dieses Konto ist nach zu vielen Fehlversuchen bis {until} Uhr gesperrt.',
     throttled: 'Zu viele Fehlversuche von Ihrem Anschluss. Bitte warten Sie {seconds} Sekunden.',
+    oidcTitle: 'Mit dem Konto Ihrer Verwaltung anmelden',
+    oidcTenant: 'Mandant (mit eigenem Identitätsanbieter)',
+    oidcSubmit: 'Weiter zum Identitätsanbieter',
+    oidcUnknownTenant: 'Für diesen Mandanten ist kein Identitätsanbieter eingerichtet.',
+    oidcFailed: 'Die Anmeldung beim Identitätsanbieter ist fehlgeschlagen: {reason}',
   },
   en: {
     title: 'Sign in',
@@ -22,5 +27,10 @@ export const messages = defineMessages({
     invalid: 'Sign-in failed: tenant, username or password do not match.',
     locked: 'This account is locked after too many failed attempts until {until}.',
     throttled: 'Too many failed attempts from your connection. Please wait {seconds} seconds.',
+    oidcTitle: "Sign in with your administration's account",
+    oidcTenant: 'Tenant (with its own identity provider)',
+    oidcSubmit: 'Continue to the identity provider',
+    oidcUnknownTenant: 'This tenant has no identity provider set up.',
+    oidcFailed: 'Signing in with the identity provider failed: {reason}',
   },
 });
