@@ -10,6 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { KeyedCoalescer } from '@switchboard/service-kit';
 import { startMongo } from '@switchboard/testkit';
 import { MongoClient } from 'mongodb';
 import { DocumentStore } from '../src/documents.js';
@@ -121,6 +122,7 @@ try {
       settleMs: 0,
       voicePackages: async () => STORY_PACKAGES,
       announce: async () => undefined,
+      issues: new KeyedCoalescer(),
       clock: () => new Date(now),
     },
     TENANT,

@@ -315,6 +315,7 @@ function fixedFields() {
   return {
     tenantId: TENANT,
     month: MARCH,
+    status: 'issued' as const,
     invoiceNumber: '',
     issuedAt: new Date(0),
     periodStart: '',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ISSUE_POINTS } from './month-close.js';
 
 /** Billing's own variables: the seller (the provider issuing the invoices) and close timing. */
 export const billingConfigSchema = z.object({
@@ -28,6 +29,11 @@ export const billingConfigSchema = z.object({
   PRIVACY_SWEEP_INTERVAL_MS: z.coerce.number().int().min(1_000).default(3_600_000),
   /** How long billing waits for the directory (a tenant's privacy settings) over NATS (ms). */
   BILLING_DIRECTORY_TIMEOUT_MS: z.coerce.number().int().min(100).default(2_000),
+  /**
+   * Fault injection for the crash tests, never set in a deployment: the process kills itself
+   * (SIGKILL) when a close reaches this step of issuing an invoice (README, Crash safety).
+   */
+  BILLING_CRASH_AT: z.enum(ISSUE_POINTS).optional(),
 });
 
 export type BillingConfig = z.infer<typeof billingConfigSchema>;

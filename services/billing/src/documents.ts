@@ -52,11 +52,6 @@ export class DocumentStore {
       : Buffer.from(renderXRechnung(invoice, preceding), 'utf8');
   }
 
-  /** Renders and stores both documents unless they are stored already. */
-  async ensure(invoice: InvoiceRecord): Promise<void> {
-    for (const kind of ['pdf', 'xrechnung'] as const) await this.get(invoice, kind);
-  }
-
   async get(invoice: InvoiceRecord, kind: DocumentKind): Promise<InvoiceDocument> {
     const { fileName, contentType } = describe(invoice, kind);
     const stored = await this.read(invoice, fileName);
@@ -70,14 +65,15 @@ export class DocumentStore {
       upload.once('error', reject);
       upload.end(content);
     });
-    // Two replicas may have rendered at once; everyone serves the first file stored.
+    // Two replicas may have rendered at once (byte for byte the same: the PDF's dates and id come
+    // from the invoice); everyone serves the first file stored.
     return { fileName, contentType, content: (await this.read(invoice, fileName)) ?? content };
   }
 
   private async read(invoice: InvoiceRecord, fileName: string): Promise<Buffer | undefined> {
     const [file] = await this.bucket
       .find({ filename: fileName, 'metadata.tenantId': invoice.tenantId })
-      .sort({ uploadDate: 1 })
+      .sort({ uploadDate: 1, _id: 1 })
       .limit(1)
       .toArray();
     if (!file) return undefined;

@@ -4,10 +4,18 @@ import type { Seller } from './config.js';
 import type { InvoiceLine, InvoiceTotals } from './invoice.js';
 import type { BillingProfile } from './profile.js';
 
+/**
+ * `issuing` from the moment the invoice is stored until both documents are stored and the
+ * invoice-issued event is published; then `issued`. Whoever meets an `issuing` invoice (a repeated
+ * close, a read, the sweep) finishes those steps; nothing else about it ever changes.
+ */
+export type InvoiceStatus = 'issuing' | 'issued';
+
 /** An issued invoice: written once, never rewritten. Buyer and seller are kept as they were. */
 export interface InvoiceRecord extends InvoiceTotals {
   tenantId: string;
   month: string;
+  status: InvoiceStatus;
   invoiceNumber: string;
   issuedAt: Date;
   periodStart: string;
@@ -26,12 +34,16 @@ export const PROFILES = 'billing_profiles';
 export const invoiceIndexes: readonly IndexDeclaration[] = [
   { collection: INVOICES, key: { tenantId: 1, month: 1 }, options: { name: 'tenant_month_unique', unique: true } },
   { collection: INVOICES, key: { invoiceNumber: 1 }, options: { name: 'number_unique', unique: true } },
+  { collection: INVOICES, key: { status: 1 }, options: { name: 'status' } },
   { collection: PROFILES, key: { tenantId: 1 }, options: { name: 'tenant_unique', unique: true } },
 ];
 
-/** An invoice as stored; those issued before unit prices, languages and credit notes lack them. */
-type StoredInvoice = Omit<InvoiceRecord, 'language' | 'documentType' | 'lines'> &
-  Partial<Pick<InvoiceRecord, 'language' | 'documentType'>> & {
+/**
+ * An invoice as stored; those issued before unit prices, languages and credit notes lack them,
+ * and those issued before the status were issued whole.
+ */
+type StoredInvoice = Omit<InvoiceRecord, 'language' | 'documentType' | 'lines' | 'status'> &
+  Partial<Pick<InvoiceRecord, 'language' | 'documentType' | 'status'>> & {
     lines: Array<Omit<InvoiceLine, 'unitPrice'> & { unitPrice?: number }>;
   };
 
@@ -43,6 +55,7 @@ type StoredInvoice = Omit<InvoiceRecord, 'language' | 'documentType' | 'lines'> 
 function issuedBefore(stored: StoredInvoice): InvoiceRecord {
   return {
     ...stored,
+    status: stored.status ?? 'issued',
     language: stored.language ?? 'en',
     documentType: stored.documentType ?? 'invoice',
     lines: stored.lines.map((line) => ({
@@ -89,6 +102,18 @@ export class InvoiceStore {
     );
     const later = await this.invoices.findOne({ tenantId, month: { $gt: month } }, { projection: { month: 1 } });
     return { ...(found ? { before: issuedBefore(found) } : {}), later: later !== null };
+  }
+
+  /** Invoices stored but not yet issued: their documents or event may be missing. */
+  async issuing(): Promise<Array<Pick<InvoiceRecord, 'tenantId' | 'month'>>> {
+    return this.invoices
+      .find({ status: 'issuing' }, { projection: { _id: 0, tenantId: 1, month: 1 } })
+      .toArray() as Promise<Array<Pick<InvoiceRecord, 'tenantId' | 'month'>>>;
+  }
+
+  /** Records that the invoice's documents are stored and its event published. */
+  async markIssued(tenantId: string, month: string): Promise<void> {
+    await this.invoices.updateOne({ tenantId, month, status: 'issuing' }, { $set: { status: 'issued' } });
   }
 
   /** Inserts an invoice; false when one for the month exists already (a concurrent close won). */

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createLogger } from '@switchboard/service-kit';
+import { KeyedCoalescer, createLogger } from '@switchboard/service-kit';
 import { startMongo, type MongoServer } from '@switchboard/testkit';
 import { MongoClient, type Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -7,7 +7,12 @@ import { SELLER } from '../test/invoice-fixture.js';
 import { STORY_PACKAGES, storyMonth, storyProfile } from '../test/story-month.js';
 import { DocumentStore } from './documents.js';
 import { InvoiceStore, invoiceIndexes } from './invoices.js';
-import { CloseRefusedError, closeMonth, type MonthCloseDependencies } from './month-close.js';
+import {
+  CloseRefusedError,
+  closeMonth,
+  completeInterruptedIssues,
+  type MonthCloseDependencies,
+} from './month-close.js';
 import { RatedLegStore, type StoredLeg } from './rated-legs.js';
 import { rollupIndexes } from './rollups.js';
 import { usageRowsOf } from './sums.js';
@@ -45,6 +50,7 @@ async function billing(name: string, tenantId: string) {
     settleMs: 5_000,
     voicePackages: async () => STORY_PACKAGES,
     announce: async () => undefined,
+    issues: new KeyedCoalescer(),
     clock: () => clock.now,
     onUnassignedSites: (event) => alerts.push(event),
   };
@@ -104,6 +110,48 @@ describe('month close from the roll-ups', () => {
     const { invoice } = await closeMonth(deps, tenantId, '2026-03');
     await stored;
     expect(invoice.legCount).toBe(march.length);
+  });
+
+  it('finishes an invoice a failure left issuing at the next close or sweep, never announcing it half issued', async () => {
+    const tenantId = 't-interrupted';
+    const { clock, legs, deps } = await billing('interrupted', tenantId);
+    await legs.record(storyMonth(tenantId, '2026-03', 44, 100));
+    await legs.record(storyMonth(tenantId, '2026-04', 45, 100));
+    const announced: string[] = [];
+    const announcing = { ...deps, announce: async (invoice: { month: string }) => void announced.push(invoice.month) };
+    const failingAfterPdf = {
+      ...announcing,
+      reached: (point: string) => {
+        if (point === 'pdf-stored') throw new Error('stopped after the PDF');
+      },
+    };
+    const documents = (month: string) =>
+      client
+        .db('interrupted')
+        .collection('invoice_documents.files')
+        .find({ 'metadata.month': month })
+        .map((file) => file.filename as string)
+        .toArray();
+
+    clock.now = new Date('2026-04-01T06:00:00Z');
+    await expect(closeMonth(failingAfterPdf, tenantId, '2026-03')).rejects.toThrow('stopped after the PDF');
+    expect((await deps.invoices.invoice(tenantId, '2026-03'))?.status).toBe('issuing');
+    expect(await documents('2026-03')).toEqual([`SB-202603-T-INTERRUPTED.pdf`]);
+    expect(announced).toEqual([]);
+    const again = await closeMonth(announcing, tenantId, '2026-03');
+    expect(again).toMatchObject({ created: false, invoice: { status: 'issued' } });
+    expect((await documents('2026-03')).sort()).toEqual(['SB-202603-T-INTERRUPTED.pdf', 'SB-202603-T-INTERRUPTED.xml']);
+    expect(announced).toEqual(['2026-03']);
+
+    clock.now = new Date('2026-05-01T06:00:00Z');
+    await expect(closeMonth(failingAfterPdf, tenantId, '2026-04')).rejects.toThrow('stopped after the PDF');
+    expect(await deps.invoices.issuing()).toEqual([{ tenantId, month: '2026-04' }]);
+    expect(await completeInterruptedIssues(announcing)).toBe(1);
+    expect(await deps.invoices.issuing()).toEqual([]);
+    expect((await deps.invoices.invoice(tenantId, '2026-04'))?.status).toBe('issued');
+    expect(await documents('2026-04')).toHaveLength(2);
+    expect(announced).toEqual(['2026-03', '2026-04']);
+    expect(await completeInterruptedIssues(announcing)).toBe(0);
   });
 
   it('bills usage on sites missing from the profile to the catch-all share, alerts, and the next month closes too', async () => {

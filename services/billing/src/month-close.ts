@@ -1,3 +1,4 @@
+import type { KeyedCoalescer } from '@switchboard/service-kit';
 import type { Seller } from './config.js';
 import type { DocumentStore } from './documents.js';
 import { unassignedSites } from './allocation.js';
@@ -28,12 +29,23 @@ export interface MonthCloseDependencies {
   clock?: () => Date;
   /** Usage on sites missing from the billing profile was billed to the catch-all share (alert). */
   onUnassignedSites?(event: { tenantId: string; month: string; siteIds: string[] }): void;
+  /**
+   * Issues of one invoice in this process run one after another (the close, a read and the sweep
+   * may meet the same `issuing` invoice), so the later finds the documents stored, not rendering.
+   */
+  issues: KeyedCoalescer<InvoiceRecord>;
+  /** Called after each durable step of issuing an invoice; fault injection for the crash tests. */
+  reached?(point: IssuePoint): void;
 }
+
+/** The steps of issuing an invoice after which a crash leaves a state of its own. */
+export const ISSUE_POINTS = ['invoice-stored', 'pdf-stored', 'documents-stored', 'announced'] as const;
+export type IssuePoint = (typeof ISSUE_POINTS)[number];
 
 /**
  * Closes a tenant's Europe/Berlin month into an invoice, once, from the month's roll-up as it
- * stood at the cutoff. A repeated close returns the stored invoice (and makes sure its documents
- * and event exist). What the roll-ups of months invoiced before hold beyond what their invoices
+ * stood at the cutoff. A repeated close returns the stored invoice (and finishes issuing it if a
+ * crash interrupted that). What the roll-ups of months invoiced before hold beyond what their invoices
  * billed (legs that arrived late, reratings) becomes correction lines; the invoice keeps the rows
  * it billed of each month, so the next close corrects only what changed since. Issued invoices
  * are never touched.
@@ -45,7 +57,7 @@ export async function closeMonth(
 ): Promise<{ invoice: InvoiceRecord; created: boolean }> {
   if (!isMonth(month)) throw new CloseRefusedError(`month "${month}" is not YYYY-MM`);
   const existing = await deps.invoices.invoice(tenantId, month);
-  if (existing) return finish(deps, existing, false);
+  if (existing) return { invoice: await completeIssue(deps, existing), created: false };
 
   const now = (deps.clock ?? (() => new Date()))();
   if (now < monthEnd(month)) {
@@ -100,6 +112,7 @@ export async function closeMonth(
     ...totals,
     tenantId,
     month,
+    status: 'issuing',
     invoiceNumber: invoiceNumber(tenantId, month),
     issuedAt: now,
     periodStart: period.start,
@@ -111,20 +124,52 @@ export async function closeMonth(
     seller: deps.seller,
     billed,
   };
+  // One document holds all of the invoice (lines, allocation, billed rows): it exists whole or not.
   if (!(await deps.invoices.insert(invoice))) {
     const winner = await deps.invoices.invoice(tenantId, month);
     if (!winner) throw new Error(`invoice ${tenantId} ${month} vanished after a concurrent close`);
-    return finish(deps, winner, false);
+    return { invoice: await completeIssue(deps, winner), created: false };
   }
-  return finish(deps, invoice, true);
+  deps.reached?.('invoice-stored');
+  return { invoice: await completeIssue(deps, invoice), created: true };
 }
 
-async function finish(
-  deps: MonthCloseDependencies,
+/**
+ * Finishes issuing a stored invoice: both documents stored, the event published, then `issued`.
+ * Every step is a repeat-safe write (a stored document is kept, the event id is fixed), so after a
+ * crash anyone may run it again, and two replicas may run it at once.
+ */
+export async function completeIssue(
+  deps: Pick<MonthCloseDependencies, 'invoices' | 'documents' | 'announce' | 'issues' | 'reached'>,
   invoice: InvoiceRecord,
-  created: boolean,
-): Promise<{ invoice: InvoiceRecord; created: boolean }> {
-  await deps.documents.ensure(invoice);
-  await deps.announce(invoice);
-  return { invoice, created };
+): Promise<InvoiceRecord> {
+  if (invoice.status === 'issued') return invoice;
+  return deps.issues.run(`${invoice.tenantId}|${invoice.month}`, async () => {
+    await deps.documents.get(invoice, 'pdf');
+    deps.reached?.('pdf-stored');
+    await deps.documents.get(invoice, 'xrechnung');
+    deps.reached?.('documents-stored');
+    await deps.announce(invoice);
+    deps.reached?.('announced');
+    await deps.invoices.markIssued(invoice.tenantId, invoice.month);
+    return { ...invoice, status: 'issued' };
+  });
+}
+
+/**
+ * Finishes every invoice a crash left `issuing` (at start and periodically); returns how many.
+ * The crash tests' fault injection (`reached`) stops closes only, never this sweep.
+ */
+export async function completeInterruptedIssues(
+  deps: Pick<MonthCloseDependencies, 'invoices' | 'documents' | 'announce' | 'issues'>,
+): Promise<number> {
+  const { invoices, documents, announce, issues } = deps;
+  let completed = 0;
+  for (const { tenantId, month } of await invoices.issuing()) {
+    const invoice = await invoices.invoice(tenantId, month);
+    if (invoice?.status !== 'issuing') continue;
+    await completeIssue({ invoices, documents, announce, issues }, invoice);
+    completed += 1;
+  }
+  return completed;
 }

@@ -3,7 +3,7 @@ import { billingV1 } from '@switchboard/proto';
 import { GrpcStatusError } from '@switchboard/service-kit';
 import type { DocumentStore } from './documents.js';
 import type { InvoiceStore } from './invoices.js';
-import { CloseRefusedError, closeMonth, type MonthCloseDependencies } from './month-close.js';
+import { CloseRefusedError, closeMonth, completeIssue, type MonthCloseDependencies } from './month-close.js';
 import { isMonth } from './months.js';
 import { ProfileError, parseProfile } from './profile.js';
 import type { RatedLegStore } from './rated-legs.js';
@@ -43,7 +43,8 @@ export function billingServer(deps: BillingServerDependencies): billingV1.Billin
     const invoice = await deps.invoices.invoice(tenantId, month);
     if (!invoice)
       throw new GrpcStatusError(grpc.status.NOT_FOUND, `no invoice for ${tenantId} ${month}; close the month first`);
-    return invoice;
+    // Never shown half issued: an invoice a crash left without documents or event is finished first.
+    return completeIssue(deps, invoice);
   };
   return {
     setBillingProfile: unary(async (request: billingV1.SetBillingProfileRequest) => {

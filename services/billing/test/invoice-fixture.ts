@@ -58,6 +58,7 @@ export function invoiceRecord(
     ...buildInvoice(profile, packages, month, usage, corrections),
     tenantId: profile.tenantId,
     month,
+    status: 'issued',
     invoiceNumber: invoiceNumber(profile.tenantId, month),
     issuedAt,
     periodStart: period.start,
