@@ -149,7 +149,9 @@ async function router(
   collect: () => Promise<callControlV1.PlayAndCollectResponse>,
   dead: ReadonlySet<string>,
   flows: Array<Promise<unknown>> = [],
+  followCalls = true,
 ): Promise<CallRouter> {
+  const inFlight = new InFlightCalls({ logger, onChange: (key, call) => created?.onStateChange(key, call) });
   const deps: RouterDeps = {
     replicaId,
     config: routingConfigSchema.parse({ NATS_URL: server.url }),
@@ -161,15 +163,17 @@ async function router(
     callbacks: await kvm.create('routing-callbacks', { history: 1 }),
     waits: new WaitEstimates({ windowMs: 60_000, minSamples: 2 }),
     liveness: { isLive: (replica) => !dead.has(replica), isDead: (replica) => dead.has(replica) },
-    inFlight: new InFlightCalls({ logger, onChange: (key, call) => created?.onStateChange(key, call) }),
+    inFlight,
     track: (work) => {
       flows.push(work);
       return work;
     },
   };
   const created = new CallRouter(deps);
-  await (deps.inFlight as InFlightCalls).follow(states.kv);
-  stops.push(() => (deps.inFlight as InFlightCalls).stop());
+  if (followCalls) {
+    await inFlight.follow(states.kv);
+    stops.push(() => inFlight.stop());
+  }
   return created;
 }
 
@@ -331,5 +335,32 @@ describe('takeover', () => {
     expect(after.revision).toBe(taken.revision);
     expect(after.state.owner).toBe('routing-c.0000000c');
     expect(b.releases).toEqual([]);
+  });
+  it('stops, after its own lease lapsed, a flow whose call another replica took while it could not see', async () => {
+    const b = asked();
+    let inMenu: () => void = () => undefined;
+    const waiting = new Promise<void>((resolve) => (inMenu = resolve));
+    const flows: Array<Promise<unknown>> = [];
+    // No watch of the calls: as if b's event loop stood still while the others took its call.
+    const routerB = await router(
+      'routing-b.0000000b',
+      b,
+      () => {
+        inMenu();
+        return new Promise<callControlV1.PlayAndCollectResponse>(() => undefined);
+      },
+      new Set(),
+      flows,
+      false,
+    );
+    await routerB.onCallStarted(startedMessage('lapsed-1'));
+    await waiting;
+    const stored = (await states.get(TENANT, 'lapsed-1'))!;
+    await states.update({ ...stored.state, owner: 'routing-c.0000000c' }, stored.revision);
+    expect(routerB.size).toBe(1);
+    await routerB.verifyOwnership();
+    await flows[0];
+    expect(routerB.size).toBe(0);
+    expect((await states.get(TENANT, 'lapsed-1'))?.state.owner).toBe('routing-c.0000000c');
   });
 });
