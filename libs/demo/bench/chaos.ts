@@ -120,7 +120,7 @@ for (const fault of report.faults) {
     fault.fax ? `fax mailed ${fault.fax.mails}×${fault.fax.pdf ? ' with PDF' : ''}` : '',
   ].filter(Boolean);
   write(
-    `  ${seconds(fault.atMs).padStart(8)}  ${fault.what} (${seconds(fault.tookMs ?? 0)}): ${fault.callsInProgress} calls in progress, longest silence from then ${seconds(fault.longestGapMs)}${extra.length ? `; ${extra.join('; ')}` : ''}`,
+    `  ${seconds(fault.atMs).padStart(8)}  ${fault.what} (${seconds(fault.tookMs ?? 0)}): ${fault.callsInProgress} calls in progress, longest silence begun around it ${seconds(fault.longestGapMs)}${extra.length ? `; ${extra.join('; ')}` : ''}`,
   );
 }
 await writeFile(options.json, `${JSON.stringify(report, null, 2)}\n`);

@@ -15,7 +15,7 @@ import {
   type TenantDocument,
 } from '@switchboard/stack';
 import { describeFault, type Fault } from '../../src/chaos/faults.js';
-import { lengthOf, longest, silences, type Interval } from '../../src/chaos/gaps.js';
+import { beginningIn, lengthOf, longest, silences, type Interval } from '../../src/chaos/gaps.js';
 import {
   billableLegs,
   classify,
@@ -81,6 +81,8 @@ export interface CallReport {
   placedAt: string;
   endedEvents: number;
   waitMs?: number;
+  /** When the caller's channel was answered (the silences count from then). */
+  upAt?: string;
   /** Caller's channel answered → hung up (or the end of the run). */
   upMs?: number;
   longestGapMs: number;
@@ -101,7 +103,7 @@ export interface FaultReport {
   tookMs?: number;
   error?: string;
   callsInProgress: number;
-  /** The longest silence a caller in progress at that moment heard from then on. */
+  /** The longest silence that began from 10 s before the fault to 10 s after its target was back. */
   longestGapMs: number;
   longestGapCall?: string;
   monthClose?: CloseOutcome;
@@ -130,6 +132,8 @@ const quiet = createLogger({ service: 'chaos', level: 'silent' });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const round2 = (values: number[]) => values.map((value) => Math.round(value * 100) / 100);
 const ariTime = (value: string | undefined) => (value ? Date.parse(value.replace(/\+0000$/, 'Z')) : undefined);
+/** How far before and after a fault a silence is counted as its (see the per-fault figures). */
+const FAULT_WINDOW_MS = 10_000;
 const CHAOS_REPLICATED: ServiceName[] = ['routing', 'presence', 'rating', 'ivr', 'directory'];
 
 /** The demo tenant as it is, but with every department's wrap-up at most `seconds`. */
@@ -466,7 +470,7 @@ async function drive(
       placedAt: new Date(call.placedAt).toISOString(),
       endedEvents: events.length,
       ...(end?.waitMs !== undefined ? { waitMs: end.waitMs } : {}),
-      ...(upAt !== undefined ? { upMs: downAt - upAt } : {}),
+      ...(upAt !== undefined ? { upAt: new Date(upAt).toISOString(), upMs: downAt - upAt } : {}),
       longestGapMs: lengthOf(gap),
       ...(gap ? { longestGapAt: new Date(gap.from).toISOString() } : {}),
       silencesMs: quiet
@@ -478,18 +482,20 @@ async function drive(
     };
   });
 
-  // ---- per fault: the silences of calls in progress at that moment, from then on ----------
+  // ---- per fault: the silences that began around it ----------------------------------------
+  // From 10 s before the fault (a caller already waiting for what the fault interrupts) to 10 s
+  // after its target was ready again; a longer silence that began earlier is an earlier fault's.
   const faults: FaultReport[] = faultReports.map((report) => {
     const at = Date.parse(report.at);
+    const from = at - FAULT_WINDOW_MS;
+    const to = at + (report.tookMs ?? 0) + FAULT_WINDOW_MS;
     let best: { ms: number; call?: string } = { ms: 0 };
     let inProgress = 0;
     for (const call of calls) {
       const record = call.channelId ? stack.ariSim.getCall(call.channelId) : undefined;
       const upAt = ariTime(record?.answeredAt);
-      if (upAt === undefined || upAt > at || (ariTime(record?.endedAt) ?? loadEnd) <= at) continue;
-      inProgress++;
-      for (const silence of heard.get(call.channelId!) ?? []) {
-        if (silence.to <= at) continue;
+      if (upAt !== undefined && upAt <= at && (ariTime(record?.endedAt) ?? loadEnd) > at) inProgress++;
+      for (const silence of beginningIn(heard.get(call.channelId ?? '') ?? [], from, to)) {
         const ms = silence.to - silence.from;
         if (ms > best.ms) best = { ms, call: call.callId ?? call.channelId! };
       }

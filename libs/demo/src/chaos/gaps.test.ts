@@ -1,6 +1,6 @@
 import type { MediaChange } from '@switchboard/ari-sim';
 import { describe, expect, it } from 'vitest';
-import { lengthOf, longest, silences } from './gaps.js';
+import { beginningIn, lengthOf, longest, silences } from './gaps.js';
 
 const change = (at: number, ...heard: MediaChange['heard']): MediaChange => ({ at, heard });
 
@@ -58,5 +58,20 @@ describe('longest', () => {
     expect(lengthOf(gap)).toBe(30);
     expect(longest([])).toBeUndefined();
     expect(lengthOf(undefined)).toBe(0);
+  });
+});
+
+describe('beginningIn', () => {
+  it('keeps the silences that begin inside the window, however long they last', () => {
+    const intervals = [
+      { from: 0, to: 500_000 },
+      { from: 10_000, to: 12_000 },
+      { from: 20_000, to: 260_000 },
+      { from: 30_001, to: 31_000 },
+    ];
+    expect(beginningIn(intervals, 10_000, 30_000)).toEqual([
+      { from: 10_000, to: 12_000 },
+      { from: 20_000, to: 260_000 },
+    ]);
   });
 });

@@ -38,3 +38,8 @@ export function longest(intervals: readonly Interval[]): Interval | undefined {
 }
 
 export const lengthOf = (interval: Interval | undefined): number => (interval ? interval.to - interval.from : 0);
+
+/** The intervals that begin within `[from, to]`: the silences a fault in that window can have caused. */
+export function beginningIn(intervals: readonly Interval[], from: number, to: number): Interval[] {
+  return intervals.filter((interval) => interval.from >= from && interval.from <= to);
+}
