@@ -18,7 +18,7 @@ import {
   type NatsServer,
   type SmtpSink,
 } from '@switchboard/testkit';
-import { MongoClient } from 'mongodb';
+import { Binary, MongoClient } from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectAdapter, runDirectory, spawnFax, unaryCall, type Infrastructure } from '../test/harness.js';
 import { startSmtpHoldProxy, type SmtpHoldProxy } from '../test/smtp-hold.js';
@@ -32,6 +32,8 @@ import { sampleFaxTiff } from './testing/sample-tiff.js';
  * so, while libtiff converts the fax, and by a document that kills it in every conversion. The
  * test holds each step at a point outside the service (a proxy in front of the SMTP server, a
  * `tiffinfo` on the PATH that waits or kills) and kills once the service is known to be there.
+ * Storing the original has no such point (GridFS writes of the process itself): that test sets
+ * up what a kill during the upload leaves and lets the service meet it.
  */
 
 const { FaxStatus } = faxServiceV1;
@@ -89,11 +91,15 @@ async function toolsWith(name: string, script: string): Promise<string> {
 
 let calls = 0;
 /** What the ARI adapter does: the TIFF into the object store, then fax-received. */
-async function receiveFax(tiff: Buffer, pages: number, dialedNumber = NUMBER): Promise<string> {
+async function receiveFax(
+  tiff: Buffer,
+  pages: number,
+  dialedNumber = NUMBER,
+  meta = newEventMeta(TENANT, 'ari-adapter-test'),
+): Promise<string> {
   calls += 1;
   const objectName = `${TENANT}/crash-${calls}.tif`;
   await inbox.putBlob({ name: objectName }, tiff);
-  const meta = newEventMeta(TENANT, 'ari-adapter-test');
   await publishEvent(adapter, FaxEvents.received, {
     meta,
     callId: `crash-${calls}`,
@@ -218,6 +224,24 @@ describe('fax crash safety', () => {
     expect(mails).toHaveLength(2);
     expect(new Set(mails.map((mail) => mail.messageId))).toEqual(new Set([`<${faxId}@fax.switchboard>`]));
     expect(Buffer.compare(mails[0]!.attachments[0]!.content, mails[1]!.attachments[0]!.content)).toBe(0);
+  }, 180_000);
+
+  it('an upload of the original a crash cut short (chunks without their files entry) is stored again whole', async () => {
+    await startFax();
+    const meta = newEventMeta(TENANT, 'ari-adapter-test');
+    const fileId = `${meta.eventId}:original`;
+    // What a process killed while GridFS wrote the TIFF leaves: chunks, and no `files` entry yet.
+    const chunks = mongoClient.db(DB).collection<{ files_id: string; n: number; data: Binary }>('faxdocs.chunks');
+    await chunks.insertMany(
+      [0, 1, 7].map((n) => ({ files_id: fileId, n, data: new Binary(Buffer.alloc(1024, n + 1)) })),
+    );
+    const tiff = await sampleFaxTiff({ pages: 2, compression: 'g3-1d', resolution: 'normal', seed: 6 });
+    const faxId = await receiveFax(tiff, 2, NUMBER, meta);
+    await settled(faxId, FaxStatus.FAX_STATUS_DELIVERED);
+    const stored = await chunks.find({ files_id: fileId }).sort({ n: 1 }).toArray();
+    expect(Buffer.concat(stored.map((chunk) => Buffer.from(chunk.data.buffer)))).toEqual(tiff);
+    expect(stored.map((chunk) => chunk.n)).toEqual(stored.map((_, index) => index));
+    expect(mailsFor(faxId)).toHaveLength(1);
   }, 180_000);
 
   it('a service killed during the conversion: the restarted one converts and mails the fax once', async () => {
