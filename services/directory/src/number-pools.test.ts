@@ -36,6 +36,7 @@ async function apiFor(principal: Parameters<typeof token>[0]): Promise<Directory
 
 const request = (fields: Partial<directoryServiceV1.RequestPoolNumbersRequest>) =>
   directoryServiceV1.RequestPoolNumbersRequest.fromPartial({ tenantId: KROPP, ...fields });
+const releaseOf = (number: string, allowUnreachable = false) => ({ tenantId: KROPP, number, allowUnreachable });
 const poolStatus = async () => (await admin.listNumberPools({ tenantId: KROPP })).pools[0]!;
 const numbersOf = async (tenantId = KROPP) =>
   (await operator.listNumbers({ tenantId })).numbers.map((number) => number.number);
@@ -95,7 +96,7 @@ describe('number pools', () => {
       expect((await statusOf(api.requestPoolNumbers(request({ count: 1 })))).code).toBe(grpc.status.PERMISSION_DENIED);
     }
     expect((await statusOf(otherAdmin.listNumberPools({ tenantId: KROPP }))).code).toBe(grpc.status.PERMISSION_DENIED);
-    expect((await statusOf(otherAdmin.releasePoolNumber({ tenantId: KROPP, number: '+494624720' }))).code).toBe(
+    expect((await statusOf(otherAdmin.releasePoolNumber(releaseOf('+494624720')))).code).toBe(
       grpc.status.PERMISSION_DENIED,
     );
   });
@@ -268,7 +269,7 @@ describe('number pools', () => {
 
   it('releases a number back to the pool; the last number of a target only when confirmed', async () => {
     received.length = 0;
-    const { released } = await admin.releasePoolNumber({ tenantId: KROPP, number: '+49462472010' });
+    const { released } = await admin.releasePoolNumber(releaseOf('+49462472010'));
     expect(released).toMatchObject({ number: '+49462472010', entryPoint: toDepartment('buergerbuero') });
     expect(await poolStatus()).toMatchObject({ inUse: ['+49462472011', '+49462472013', '+49462472050'], free: 86 });
     const deleted = await eventually(() => received[0], 'the number event');
@@ -282,9 +283,9 @@ describe('number pools', () => {
       entryPoint: toDepartment('zentrale'),
     });
 
-    await admin.releasePoolNumber({ tenantId: KROPP, number: '+49462472011' });
+    await admin.releasePoolNumber(releaseOf('+49462472011'));
     // Bauamt's fax mailbox keeps +4946247298.
-    await admin.releasePoolNumber({ tenantId: KROPP, number: '+49462472050' });
+    await admin.releasePoolNumber(releaseOf('+49462472050'));
     await admin.updateNumber({
       tenantId: KROPP,
       number: directoryV1.PhoneNumber.fromPartial({
@@ -293,22 +294,20 @@ describe('number pools', () => {
         entryPoint: toDepartment('standesamt'),
       }),
     });
-    const last = await statusOf(admin.releasePoolNumber({ tenantId: KROPP, number: '+49462472013' }));
+    const last = await statusOf(admin.releasePoolNumber(releaseOf('+49462472013')));
     expect(last.code).toBe(grpc.status.FAILED_PRECONDITION);
     expect(last.details).toContain('is the last number leading to the department "standesamt"');
-    await admin.releasePoolNumber({ tenantId: KROPP, number: '+49462472013', allowUnreachable: true });
+    await admin.releasePoolNumber(releaseOf('+49462472013', true));
     // The department stays.
     expect((await admin.getDepartment({ tenantId: KROPP, departmentId: 'standesamt' })).department?.name).toBeTruthy();
     expect(await poolStatus()).toMatchObject({ inUse: [], free: 89 });
 
-    const notPooled = await statusOf(admin.releasePoolNumber({ tenantId: KROPP, number: '+494624720' }));
+    const notPooled = await statusOf(admin.releasePoolNumber(releaseOf('+494624720')));
     expect(notPooled).toEqual({
       code: grpc.status.FAILED_PRECONDITION,
       details: 'number +494624720 is not from a number pool of the tenant (DeleteNumber removes it)',
     });
-    expect((await statusOf(admin.releasePoolNumber({ tenantId: KROPP, number: '+49462472010' }))).code).toBe(
-      grpc.status.NOT_FOUND,
-    );
+    expect((await statusOf(admin.releasePoolNumber(releaseOf('+49462472010')))).code).toBe(grpc.status.NOT_FOUND);
   });
 
   it('keeps a pool while numbers from it are in use; a replacement must still cover them', async () => {
@@ -334,7 +333,7 @@ describe('number pools', () => {
     });
     expect(grown.pool).toMatchObject({ size: 40, inUse: ['+49462472099'], free: 39 });
 
-    await admin.releasePoolNumber({ tenantId: KROPP, number: '+49462472099' });
+    await admin.releasePoolNumber(releaseOf('+49462472099'));
     await operator.deleteNumberPool({ tenantId: KROPP, poolId: 'kropp-1' });
     expect((await admin.listNumberPools({ tenantId: KROPP })).pools).toEqual([]);
     const none = await statusOf(admin.requestPoolNumbers(request({ count: 1, entryPoint: toDepartment('bauhof') })));
