@@ -147,8 +147,11 @@ describe('audit page', () => {
     );
     expect(directory.calls.length).toBe(before);
     const json = await browser.request('/api/audit?until=morgen');
-    expect(json.status).toBe(400);
-    expect(((await json.json()) as { error: string }).error).toBe('until: Please enter a date as YYYY-MM-DD.');
+    expect(json.status).toBe(422);
+    expect(await json.json()).toEqual({
+      error: 'invalid filter',
+      fields: { until: 'Bitte ein Datum im Format JJJJ-MM-TT eingeben.' },
+    });
   });
 
   it('answers the same data as JSON under /api/audit', async () => {

@@ -1,7 +1,6 @@
 import { directoryServiceV1 } from '@switchboard/proto';
 import { ErrorSummary, Field, type FieldErrors } from '../../components.js';
 import type { PortalContext } from '../../context.js';
-import { PortalError } from '../../errors.js';
 import { messages } from './messages.js';
 import { translator, type Language } from '../../i18n.js';
 import { commonText, render } from '../../render.js';
@@ -224,15 +223,9 @@ export const auditPage: PortalPage = {
       handler: async (c) => {
         const { errors, entries, nextPageToken } = await load(c, filterOf(c));
         if (Object.keys(errors).length > 0) {
-          const t = translator(messages, 'en');
-          throw new PortalError(
-            400,
-            'error.invalid',
-            { reason: Object.keys(errors).join(', ') },
-            Object.entries(errors)
-              .map(([field, key]) => `${field}: ${t(key)}`)
-              .join('; '),
-          );
+          const t = translator(messages, c.var.language);
+          const fields = Object.fromEntries(Object.entries(errors).map(([field, key]) => [field, t(key)]));
+          return c.json({ error: 'invalid filter', fields }, 422);
         }
         return c.json({
           entries: entries.map((entry) => ({ ...entry, at: entry.at?.toISOString() ?? null })),

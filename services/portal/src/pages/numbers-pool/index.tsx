@@ -417,11 +417,9 @@ export const numbersPoolPage: PortalPage = {
         };
         const checked = poolNumbersRequest(c.var.tenantId, form);
         if (!checked.request) {
-          const t = translator(messages, 'en');
-          const detail = Object.entries(checked.errors)
-            .map(([field, key]) => `${field}: ${t(key)}`)
-            .join('; ');
-          throw new PortalError(400, 'error.invalid', { reason: detail }, detail);
+          const t = translator(messages, c.var.language);
+          const fields = Object.fromEntries(Object.entries(checked.errors).map(([field, key]) => [field, t(key)]));
+          return c.json({ error: 'invalid request', fields }, 422);
         }
         const { numbers } = await api(c).directory.requestPoolNumbers(checked.request);
         return c.json({ numbers: numbers.map((number) => directoryV1.PhoneNumber.toJSON(number)) });

@@ -282,10 +282,14 @@ describe('number pool page', () => {
       { target: 'nowhere' },
       { 'x-csrf-token': csrf },
     );
-    expect(bad.status).toBe(400);
-    expect(((await bad.json()) as { error: string }).error).toBe(
-      'target: Please choose a target.; count: Please give a count or a particular number, not both.',
-    );
+    expect(bad.status).toBe(422);
+    expect(await bad.json()).toEqual({
+      error: 'invalid request',
+      fields: {
+        target: 'Bitte ein Ziel wählen.',
+        count: 'Bitte eine Anzahl oder eine bestimmte Nummer angeben, nicht beides.',
+      },
+    });
     const released = await browser.json(
       '/api/number-pools/release',
       'POST',
