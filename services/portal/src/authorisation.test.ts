@@ -233,6 +233,31 @@ describe('roles', () => {
     );
     expect(own.status).toBe(200);
     expect((await own.json()) as object).toMatchObject({ department: { ringTimeoutSeconds: 25 } });
+    const queue = await browser.json(
+      '/api/departments/meldeamt',
+      'PUT',
+      { closedTarget: { kind: 'voicemail', target: 'meldeamt' }, tierDelaySeconds: 20, callbackKey: '#' },
+      { 'x-csrf-token': csrf },
+    );
+    expect(await queue.json()).toMatchObject({
+      department: {
+        ringTimeoutSeconds: 25,
+        closedTarget: { kind: 'voicemail', target: 'meldeamt' },
+        tierDelaySeconds: 20,
+        callbackKey: '#',
+      },
+    });
+    const bad = await browser.json(
+      '/api/departments/meldeamt',
+      'PUT',
+      { callbackKey: '12', closedTarget: { kind: 'department' } },
+      { 'x-csrf-token': csrf },
+    );
+    expect(bad.status).toBe(422);
+    expect(Object.keys(((await bad.json()) as { fields: object }).fields).sort()).toEqual([
+      'callbackKey',
+      'closedTarget.target',
+    ]);
     const adding = await browser.json(
       '/api/departments/meldeamt',
       'PUT',
@@ -297,6 +322,19 @@ describe('roles', () => {
     });
     expect(good.status).toBe(303);
     expect(good.headers.get('location')).toBe('/standorte/rathaus?gespeichert=1');
+    const department = await browser.request('/abteilungen/meldeamt');
+    expect(department.status).toBe(200);
+    const form = await department.text();
+    for (const field of [
+      'ringTimeoutSeconds',
+      'closedKind',
+      'callbackKey',
+      'priority-s-1',
+      'hours-monday',
+      'addMember',
+    ]) {
+      expect(form, field).toContain(`id="field-${field}"`);
+    }
     const site = await get(browser, '/api/sites/rathaus');
     expect(site.body['site']).toMatchObject({ address: { street: 'Markt 2', postalCode: '24848' }, headcount: 7 });
   });

@@ -2,13 +2,7 @@ import type { Collection, Db } from 'mongodb';
 import type { IndexDeclaration, Logger } from '@switchboard/service-kit';
 
 export type SignInOutcome =
-  | 'ok'
-  | 'bad-password'
-  | 'unknown-account'
-  | 'locked'
-  | 'throttled'
-  | 'signed-out'
-  | 'provider-refused';
+  'ok' | 'bad-password' | 'unknown-account' | 'locked' | 'throttled' | 'signed-out' | 'provider-refused';
 
 export interface SignInEvent {
   at: Date;

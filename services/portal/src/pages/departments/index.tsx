@@ -52,25 +52,52 @@ async function loadDepartment(c: PortalContext, departmentId: string) {
   return { department, names, view: departmentView(department, names) };
 }
 
+/**
+ * An overflow or closed target: a kind, and for a department or voicemail its target (required);
+ * `fields` names the form's or the JSON's fields for the errors.
+ */
+function readTarget(
+  c: PortalContext,
+  check: FormCheck,
+  fields: { kind: string; target: string },
+  kind: unknown,
+  target: unknown,
+): { kind: (typeof OVERFLOWS)[number]; target: string } | undefined {
+  if (!(OVERFLOWS as readonly unknown[]).includes(kind)) {
+    check.fail(fields.kind, OVERFLOWS.join(', '));
+    return undefined;
+  }
+  const value = { kind: kind as (typeof OVERFLOWS)[number], target: check.text(fields.target, target) };
+  if ((value.kind === 'department' || value.kind === 'voicemail') && !value.target) {
+    check.fail(fields.target, commonText(c)('error.required'));
+  }
+  return value;
+}
+
 /** Reads the edit form: queue settings, overflow, members (priority, remove, add), hours per day. */
 function readForm(c: PortalContext, fields: Record<string, string>, current: DepartmentView) {
   const t = translator(messages, c.var.language);
   const check = new FormCheck(commonText(c));
   const change = readQueueSettings(check, fields);
-  const kind = fields['overflowKind'];
-  if ((OVERFLOWS as readonly string[]).includes(kind ?? '')) {
-    change.overflow = {
-      kind: kind as (typeof OVERFLOWS)[number],
-      target: check.text('overflowTarget', fields['overflowTarget']),
-    };
-    if ((kind === 'department' || kind === 'voicemail') && !change.overflow.target)
-      check.fail('overflowTarget', commonText(c)('error.required'));
-  } else check.fail('overflowKind', OVERFLOWS.join(', '));
+  change.overflow = readTarget(
+    c,
+    check,
+    { kind: 'overflowKind', target: 'overflowTarget' },
+    fields['overflowKind'],
+    fields['overflowTarget'],
+  );
+  change.closedTarget = readTarget(
+    c,
+    check,
+    { kind: 'closedKind', target: 'closedTarget' },
+    fields['closedKind'],
+    fields['closedTarget'],
+  );
   const members = current.members
     .filter((member) => fields[`remove-${member.staffId}`] !== 'on')
     .map((member) => ({
       staffId: member.staffId,
-      priority: check.integer(`priority-${member.staffId}`, fields[`priority-${member.staffId}`] ?? '0', 0, 99),
+      priority: check.integer(`priority-${member.staffId}`, fields[`priority-${member.staffId}`] ?? '0', 0, 100),
     }));
   const added = (fields['addMember'] ?? '').trim();
   if (added) {
@@ -93,14 +120,17 @@ function readJson(c: PortalContext, body: Record<string, unknown>) {
   const t = translator(messages, c.var.language);
   const check = new FormCheck(commonText(c));
   const change = readQueueSettings(check, body);
-  const overflow = body['overflow'] as { kind?: unknown; target?: unknown } | undefined;
-  if (overflow !== undefined) {
-    if ((OVERFLOWS as readonly unknown[]).includes(overflow?.kind)) {
-      change.overflow = {
-        kind: overflow.kind as (typeof OVERFLOWS)[number],
-        target: check.text('overflow.target', overflow.target),
-      };
-    } else check.fail('overflow.kind', OVERFLOWS.join(', '));
+  for (const name of ['overflow', 'closedTarget'] as const) {
+    const value = body[name] as { kind?: unknown; target?: unknown } | undefined;
+    if (value !== undefined) {
+      change[name] = readTarget(
+        c,
+        check,
+        { kind: `${name}.kind`, target: `${name}.target` },
+        value?.kind,
+        value?.target,
+      );
+    }
   }
   if (body['members'] !== undefined) {
     const members = Array.isArray(body['members'])
@@ -108,7 +138,7 @@ function readJson(c: PortalContext, body: Record<string, unknown>) {
       : [];
     change.members = members.map((member, index) => ({
       staffId: check.text(`members.${index}.staffId`, member?.staffId, true),
-      priority: check.integer(`members.${index}.priority`, member?.priority ?? 0, 0, 99),
+      priority: check.integer(`members.${index}.priority`, member?.priority ?? 0, 0, 100),
     }));
   }
   if (body['openingHours'] !== undefined) {
@@ -220,7 +250,11 @@ async function editPage(
     ringTimeoutSeconds: t('ringTimeout'),
     wrapUpSeconds: t('wrapUp'),
     maxWaitSeconds: t('maxWait'),
+    tierDelaySeconds: t('tierDelay'),
+    callbackKey: t('callbackKey'),
     overflowKind: t('overflowKind'),
+    closedKind: t('closedKind'),
+    closedTarget: t('overflowTarget'),
     overflowTarget: t('overflowTarget'),
     addMember: t('addMember'),
     ...Object.fromEntries(
@@ -283,6 +317,23 @@ async function editPage(
               max={7200}
               required
             />
+            <Field
+              name="tierDelaySeconds"
+              type="number"
+              label={labels['tierDelaySeconds']!}
+              hint={t('tierDelayHint')}
+              value={values['tierDelaySeconds']}
+              error={errors['tierDelaySeconds']}
+              min={0}
+              max={3600}
+            />
+            <Field
+              name="callbackKey"
+              label={labels['callbackKey']!}
+              hint={t('callbackKeyHint')}
+              value={values['callbackKey']}
+              error={errors['callbackKey']}
+            />
           </fieldset>
           <fieldset>
             <legend>{t('overflow')}</legend>
@@ -299,6 +350,23 @@ async function editPage(
               hint={t('overflowTargetHint')}
               value={values['overflowTarget']}
               error={errors['overflowTarget']}
+            />
+          </fieldset>
+          <fieldset>
+            <legend>{t('closed')}</legend>
+            <Select
+              name="closedKind"
+              label={labels['closedKind']!}
+              value={values['closedKind'] ?? 'none'}
+              options={OVERFLOWS.map((kind) => ({ value: kind, label: t(`closed.${kind}`) }))}
+              error={errors['closedKind']}
+            />
+            <Field
+              name="closedTarget"
+              label={labels['closedTarget']!}
+              hint={t('overflowTargetHint')}
+              value={values['closedTarget']}
+              error={errors['closedTarget']}
             />
           </fieldset>
           <fieldset>
@@ -390,8 +458,12 @@ function formValues(view: DepartmentView): Record<string, string> {
     ringTimeoutSeconds: String(view.ringTimeoutSeconds),
     wrapUpSeconds: String(view.wrapUpSeconds),
     maxWaitSeconds: String(view.maxWaitSeconds),
+    tierDelaySeconds: String(view.tierDelaySeconds),
+    callbackKey: view.callbackKey,
     overflowKind: view.overflow.kind,
     overflowTarget: view.overflow.target,
+    closedKind: view.closedTarget.kind,
+    closedTarget: view.closedTarget.target,
     ...Object.fromEntries(view.members.map((member) => [`priority-${member.staffId}`, String(member.priority)])),
     ...Object.fromEntries(DAYS.map((day) => [`hours-${day}`, formatDayHours(view.openingHours, day)])),
   };

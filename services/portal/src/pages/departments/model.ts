@@ -45,6 +45,12 @@ export interface DepartmentView {
   wrapUpSeconds: number;
   maxWaitSeconds: number;
   overflow: { kind: OverflowName; target: string };
+  /** What a caller reaches while the department is closed. */
+  closedTarget: { kind: OverflowName; target: string };
+  /** Higher tiers are offered a call only after the caller waited this long. */
+  tierDelaySeconds: number;
+  /** The key a waiting caller presses for a callback; empty = off. */
+  callbackKey: string;
   members: { staffId: string; name: string; priority: number }[];
   openingHours: { day: DayName; from: string; to: string }[];
 }
@@ -63,6 +69,12 @@ export function departmentView(department: directoryV1.Department, names: Readon
       kind: nameOf(OVERFLOW_VALUES, department.overflow?.kind, 'none'),
       target: department.overflow?.target ?? '',
     },
+    closedTarget: {
+      kind: nameOf(OVERFLOW_VALUES, department.closedTarget?.kind, 'none'),
+      target: department.closedTarget?.target ?? '',
+    },
+    tierDelaySeconds: department.tierDelaySeconds,
+    callbackKey: department.callbackKey,
     members: department.members.map((member) => ({
       staffId: member.staffId,
       name: names.get(member.staffId) ?? member.staffId,
@@ -83,9 +95,18 @@ export interface DepartmentChange {
   wrapUpSeconds?: number;
   maxWaitSeconds?: number;
   overflow?: { kind: OverflowName; target: string };
+  closedTarget?: { kind: OverflowName; target: string };
+  tierDelaySeconds?: number;
+  callbackKey?: string;
   members?: { staffId: string; priority: number }[];
   openingHours?: { day: DayName; from: string; to: string }[];
 }
+
+/** A target with the target text kept only where the kind uses one (department, voicemail). */
+const target = (value: { kind: OverflowName; target: string }): directoryV1.OverflowTarget => ({
+  kind: OVERFLOW_VALUES[value.kind],
+  target: value.kind === 'department' || value.kind === 'voicemail' ? value.target : '',
+});
 
 export function applyChange(department: directoryV1.Department, change: DepartmentChange): directoryV1.Department {
   return {
@@ -94,13 +115,10 @@ export function applyChange(department: directoryV1.Department, change: Departme
     ringTimeoutSeconds: change.ringTimeoutSeconds ?? department.ringTimeoutSeconds,
     wrapUpSeconds: change.wrapUpSeconds ?? department.wrapUpSeconds,
     maxWaitSeconds: change.maxWaitSeconds ?? department.maxWaitSeconds,
-    overflow: change.overflow
-      ? {
-          kind: OVERFLOW_VALUES[change.overflow.kind],
-          target:
-            change.overflow.kind === 'department' || change.overflow.kind === 'voicemail' ? change.overflow.target : '',
-        }
-      : department.overflow,
+    overflow: change.overflow ? target(change.overflow) : department.overflow,
+    closedTarget: change.closedTarget ? target(change.closedTarget) : department.closedTarget,
+    tierDelaySeconds: change.tierDelaySeconds ?? department.tierDelaySeconds,
+    callbackKey: change.callbackKey ?? department.callbackKey,
     members: change.members ?? department.members,
     openingHours: change.openingHours
       ? change.openingHours.map((interval) => ({ day: DAY_VALUES[interval.day], from: interval.from, to: interval.to }))
@@ -145,6 +163,12 @@ export function readQueueSettings(check: FormCheck, input: Record<string, unknow
     change.wrapUpSeconds = check.integer('wrapUpSeconds', input['wrapUpSeconds'], 0, 3_600);
   if (input['maxWaitSeconds'] !== undefined)
     change.maxWaitSeconds = check.integer('maxWaitSeconds', input['maxWaitSeconds'], 0, 7_200);
+  if (input['tierDelaySeconds'] !== undefined)
+    change.tierDelaySeconds = check.integer('tierDelaySeconds', input['tierDelaySeconds'], 0, 3_600);
+  if (input['callbackKey'] !== undefined) {
+    change.callbackKey = check.text('callbackKey', input['callbackKey']);
+    if (!/^[0-9*#]?$/.test(change.callbackKey)) check.fail('callbackKey', '0–9, * #');
+  }
   return change;
 }
 
