@@ -5,7 +5,7 @@ import { setAgentStates } from '@switchboard/stack';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { expectAccessible } from './browser.js';
-import { createOtherTenant, invoiceMonth } from './services.js';
+import { bookPackages, createOtherTenant, invoiceMonth } from './services.js';
 import { startSystem, type System } from './system.js';
 
 // The portal in headless Chromium against the whole system (libs/stack, calls through ari-sim).
@@ -51,6 +51,7 @@ async function apiCall(page: Page, method: string, apiPath: string, body?: unkno
 
 beforeAll(async () => {
   system = await startSystem();
+  await bookPackages(system.stack, 2);
 });
 
 afterAll(async () => {
@@ -77,6 +78,10 @@ describe('sign-in and the main pages', () => {
       ['/abteilungen/zentrale', 'abteilung-zentrale', 'Zentrale'],
       ['/personal', 'personal', 'Personal'],
       ['/personal/s-101', 'person', 'Anke Petersen'],
+      ['/ivr', 'sprachmenues', 'Sprachmenüs'],
+      ['/ivr/main-menu', 'sprachmenue-bearbeiten', 'Hauptmenü'],
+      ['/oeffnungszeiten', 'oeffnungszeiten', 'Öffnungszeiten'],
+      ['/posteingang', 'posteingang', 'Posteingang'],
       ['/live', 'live', 'Live-Ansicht'],
       ['/verbrauch', 'verbrauch', 'Verbrauch und Kosten'],
       ['/rechnungen', 'rechnungen', 'Rechnungen'],
@@ -96,7 +101,8 @@ describe('sign-in and the main pages', () => {
     await admin.goto(`${system.url}/verbrauch`);
     await expectAccessible(admin);
     expect(system.browser.outsideRequests).toEqual([]);
-  });
+    // Seventeen pages, each rendered, checked and photographed, on two shared cores.
+  }, 400_000);
 });
 
 describe('live view', () => {
@@ -181,6 +187,37 @@ describe('who sees what', () => {
   });
 });
 
+describe('usage and cost', () => {
+  it("shows the bundles rating counts against, and exports the month's call records as CSV", async () => {
+    const page = await system.signIn(account('admin'));
+    await page.goto(`${system.url}/verbrauch`);
+    // Two packages of 1,000 landline and 700 mobile minutes each (the tariff booked at start).
+    const figures = page.getByRole('table', { name: /^Paketminuten / });
+    await expect(
+      figures
+        .getByRole('row', { name: /^Festnetz/ })
+        .getByRole('cell')
+        .first()
+        .textContent(),
+    ).resolves.toBe('2.000');
+    await expect(
+      figures
+        .getByRole('row', { name: /^Mobilfunk/ })
+        .getByRole('cell')
+        .first()
+        .textContent(),
+    ).resolves.toBe('1.400');
+    await expect(page.getByRole('img', { name: /^Verbrauchte Minuten je Paket/ }).count()).resolves.toBe(1);
+    await system.browser.screenshot(page, 'verbrauch');
+    const [csv] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: /^CSV für / }).click(),
+    ]);
+    const text = await readFile((await csv.path())!, 'utf8');
+    expect(text.split('\r\n')[0]).toMatch(/^call_id,leg_id,site_id,started_at,/);
+  });
+});
+
 describe('invoices', () => {
   it('downloads an invoice PDF and its XRechnung, and shows the per-site allocation', async () => {
     const month = previousBerlinMonth();
@@ -259,6 +296,47 @@ describe('changes that the next call follows', () => {
     }
   });
 
+  it('changes a voice menu option in the form, and the next caller pressing it is routed by it', async () => {
+    const page = await system.signIn(account('admin'));
+    await page.goto(`${system.url}/ivr/main-menu`);
+    // Key 7 led to the Bauhof; now it leads to the Zentrale.
+    await expect(page.locator('#field-option-6-digits').inputValue()).resolves.toBe('7');
+    await page.locator('#field-option-6-ref').fill('zentrale');
+    await page.getByRole('button', { name: 'Menü speichern' }).click();
+    await expect(page.locator('main').textContent()).resolves.toContain('Das Menü wurde gespeichert.');
+
+    const { ariSim } = system.stack;
+    const before = ariSim.listCalls().length;
+    const channelId = ariSim.placeCall({ from: '+4946214444', to: '+494624720', script: [{ atMs: 1_500, dtmf: '7' }] });
+    try {
+      await vi.waitFor(() => expect(legsTo('PJSIP/kropp-101', before)).toHaveLength(1), {
+        timeout: 60_000,
+        interval: 200,
+      });
+      expect(legsTo('PJSIP/kropp-125', before)).toEqual([]);
+    } finally {
+      ariSim.hangupCall(channelId);
+    }
+  });
+
+  it('refuses a voice menu with a dangling submenu and shows the reason beside the option', async () => {
+    const page = await system.signIn(account('admin'));
+    await page.goto(`${system.url}/ivr/main-menu`);
+    await page.locator('#field-option-6-kind').selectOption('submenu');
+    await page.locator('#field-option-6-ref').fill('gibt-es-nicht');
+    await page.getByRole('button', { name: 'Menü speichern' }).click();
+    const summary = page.locator('.error-summary');
+    await summary.waitFor();
+    await expect(summary.textContent()).resolves.toContain('gibt-es-nicht');
+    // …and beside the option it concerns, marked invalid for screen readers.
+    await expect(page.locator('[id^="field-option-6-"][aria-invalid="true"]').count()).resolves.toBeGreaterThan(0);
+    await expectAccessible(page);
+    await system.browser.screenshot(page, 'sprachmenue-abgelehnt');
+    // Nothing was saved: key 7 still leads to the Zentrale.
+    await page.goto(`${system.url}/ivr/main-menu`);
+    await expect(page.locator('#field-option-6-ref').inputValue()).resolves.toBe('zentrale');
+  });
+
   it('turns home office on in the form, and the next call rings the home-office number', async () => {
     const page = await system.signIn(account('admin'));
     await page.goto(`${system.url}/personal/s-101`);
@@ -290,7 +368,14 @@ afterAll(async () => {
   // The key screenshots beside the portal's README (services/portal/docs), when asked for.
   if (!process.env['PORTAL_E2E_UPDATE_DOCS']) return;
   await mkdir(DOCS, { recursive: true });
-  for (const name of ['anmelden', 'live-wartend', 'verbrauch', 'abteilung-zentrale', 'rechnung-aufteilung']) {
+  for (const name of [
+    'anmelden',
+    'live-wartend',
+    'verbrauch',
+    'abteilung-zentrale',
+    'sprachmenue-abgelehnt',
+    'rechnung-aufteilung',
+  ]) {
     await copyFile(path.join(system.browser.screenshotDir, `${name}.png`), path.join(DOCS, `${name}.png`));
   }
 });

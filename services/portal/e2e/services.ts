@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { billingV1, directoryServiceV1, directoryV1 } from '@switchboard/proto';
+import { billingV1, directoryServiceV1, directoryV1, ratingServiceV1 } from '@switchboard/proto';
 import type { Stack } from '@switchboard/stack';
 
 // What a test prepares behind the portal's back, as the provider would with `sb`: a second
@@ -98,6 +98,41 @@ export async function invoiceMonth(stack: Stack, month: string): Promise<billing
     );
     if (!invoice) throw new Error(`billing closed ${month} without an invoice`);
     return invoice;
+  } finally {
+    client.close();
+  }
+}
+
+/** A tariff with `packages` voice packages from the start of the year (what the usage page shows). */
+export async function bookPackages(stack: Stack, packages: number): Promise<void> {
+  const client = new ratingServiceV1.RatingServiceClient(
+    stack.grpcAddress('rating'),
+    grpc.credentials.createInsecure(),
+  );
+  try {
+    await call<ratingServiceV1.SetTariffRequest, ratingServiceV1.SetTariffResponse>(
+      client,
+      client.setTariff,
+      {
+        tenantId: stack.tenantId,
+        tariff: ratingServiceV1.Tariff.fromPartial({
+          tariffId: 'kommunal',
+          validFrom: '2026-01-01',
+          packages,
+          prices: [
+            { destinationClass: 'de-fixed', pricePerMinute: '150', firstIncrementSeconds: 60, nextIncrementSeconds: 1 },
+            {
+              destinationClass: 'de-mobile',
+              pricePerMinute: '900',
+              firstIncrementSeconds: 60,
+              nextIncrementSeconds: 1,
+            },
+          ],
+          flags: { internalFree: true, forwardingFree: false, inboundFree: true },
+        }),
+      },
+      await stack.token(),
+    );
   } finally {
     client.close();
   }

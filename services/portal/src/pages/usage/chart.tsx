@@ -50,7 +50,9 @@ export const UsageChart: FC<{ pools: readonly ratingServiceV1.PoolUsage[]; text:
     <svg
       class="usage-chart"
       viewBox={`0 0 ${WIDTH} ${height}`}
-      width="100%"
+      // Drawn at its own size: scaled to the page width its text would grow past the page's.
+      width={WIDTH}
+      height={height}
       role="img"
       aria-labelledby="verbrauch-grafik-titel verbrauch-grafik-text"
     >
