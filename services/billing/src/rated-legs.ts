@@ -126,7 +126,8 @@ export class RatedLegStore {
   private seq = 0;
   private storing: Promise<void> = Promise.resolve();
   private finishing: Promise<void> = Promise.resolve();
-  private readonly retired = new Set<string>();
+  /** Writers whose batch failed, with that failure (an outage stays one for the batches behind it). */
+  private readonly retired = new Map<string, unknown>();
 
   constructor(db: Db, options: RatedLegStoreOptions = {}) {
     this.current = new LegCollection(db.collection<LegDocument>(CURRENT_LEGS));
@@ -157,17 +158,19 @@ export class RatedLegStore {
       try {
         changes = await stored;
       } catch (error) {
-        this.retire(journal.writer);
+        this.retire(journal.writer, error);
         throw error;
       }
       await before;
       if (this.retired.has(journal.writer)) {
-        throw new Error(`batch ${journal._id} is left to recovery: an earlier batch of its writer failed`);
+        throw new Error(`batch ${journal._id} is left to recovery: an earlier batch of its writer failed`, {
+          cause: this.retired.get(journal.writer),
+        });
       }
       try {
         await this.finish(journal, changes);
       } catch (error) {
-        this.retire(journal.writer);
+        this.retire(journal.writer, error);
         throw error;
       }
       return changes.length;
@@ -192,8 +195,8 @@ export class RatedLegStore {
   }
 
   /** A failed batch: this writer's later batches must not overtake it; new ones get a new id. */
-  private retire(writer: string): void {
-    this.retired.add(writer);
+  private retire(writer: string, failure: unknown): void {
+    if (!this.retired.has(writer)) this.retired.set(writer, failure);
     if (this.writer === writer) {
       this.writer = randomUUID();
       this.seq = 0;
