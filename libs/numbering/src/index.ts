@@ -17,3 +17,10 @@ export {
   type OutboundDenialCategory,
   type OutboundPolicy,
 } from './outbound.js';
+export {
+  NUMBER_BLOCK_FORMS,
+  NumberBlockError,
+  formatNumberBlock,
+  parseNumberBlock,
+  type NumberBlock,
+} from './blocks.js';

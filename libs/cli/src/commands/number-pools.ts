@@ -1,4 +1,5 @@
 import { directoryServiceV1, directoryV1 } from '@switchboard/proto';
+import { NUMBER_BLOCK_FORMS, NumberBlockError, formatNumberBlock, parseNumberBlock } from '@switchboard/numbering';
 import type { Command } from 'commander';
 import { unary, withApi, type UnaryMethod } from '../api-connection.js';
 
@@ -31,25 +32,14 @@ function call<Req, Res>(
   );
 }
 
-const BLOCK_FORMS = '+494624720-10..99, +49462472010..+49462472099 or one number';
-
-/**
- * A block as written on the command line: `+494624720-10..99` (prefix, then first and last of the
- * same length), `+49462472010..+49462472099`, or one number. The directory checks the numbers.
- */
+/** A `--block` as written on the command line (the shared notation); the directory checks the numbers. */
 export function parseBlock(text: string): directoryV1.NumberBlock {
-  const short = /^(\+\d+)-(\d+)\.\.(\d+)$/.exec(text);
-  if (short) {
-    const [, prefix, first, last] = short as unknown as [string, string, string, string];
-    if (first.length !== last.length) {
-      throw new Error(`--block ${text}: "${first}" and "${last}" must have as many digits`);
-    }
-    return { first: prefix + first, last: prefix + last };
+  try {
+    return parseNumberBlock(text);
+  } catch (error) {
+    if (error instanceof NumberBlockError) throw new Error(`--block ${error.message}`);
+    throw error;
   }
-  const long = /^(\+\d+)\.\.(\+\d+)$/.exec(text);
-  if (long) return { first: long[1]!, last: long[2]! };
-  if (/^\+\d+$/.test(text)) return { first: text, last: text };
-  throw new Error(`--block ${text}: not a block (e.g. ${BLOCK_FORMS})`);
 }
 
 /** `department:bauamt` → an entry point; the kind names as in the directory's documents. */
@@ -66,8 +56,6 @@ export function parseTarget(text: string): directoryV1.EntryPoint {
   };
 }
 
-const blockText = (block: directoryV1.NumberBlock) =>
-  block.first === block.last ? block.first : `${block.first}..${block.last}`;
 const targetText = (entryPoint: directoryV1.EntryPoint | undefined) =>
   entryPoint
     ? `${directoryV1.entryPointKindToJSON(entryPoint.kind).slice('ENTRY_POINT_KIND_'.length).toLowerCase().replaceAll('_', '-')}:${entryPoint.target}`
@@ -96,7 +84,7 @@ export function registerNumberPoolCommands(program: Command, io: NumberPoolComma
     .option('--name <text>', 'what the pool is called', '')
     .requiredOption(
       '--block <block>',
-      `numbers of the pool, repeatable: ${BLOCK_FORMS}`,
+      `numbers of the pool, repeatable: ${NUMBER_BLOCK_FORMS}`,
       (value: string, previous: directoryV1.NumberBlock[]) => [...previous, parseBlock(value)],
       [],
     )
@@ -136,7 +124,7 @@ export function registerNumberPoolCommands(program: Command, io: NumberPoolComma
           ...pools.map((status) => [
             status.pool!.poolId,
             status.pool!.name || '-',
-            status.pool!.blocks.map(blockText).join(', '),
+            status.pool!.blocks.map(formatNumberBlock).join(', '),
             String(status.size),
             String(status.free),
             status.inUse.join(', ') || '-',
