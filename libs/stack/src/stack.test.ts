@@ -82,6 +82,27 @@ describe('startStack', () => {
     expect(lines.find((line) => line.startsWith('zentrale\t'))).toMatch(/\tAVAILABLE 2$/);
   });
 
+  it("gives the demo tenant a number pool with free numbers (the portal's pool page)", async () => {
+    vi.stubEnv('SB_DIRECTORY_ADDR', stack.grpcAddress('directory'));
+    vi.stubEnv('SB_TOKEN', await stack.token());
+    const printed: string[] = [];
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      printed.push(String(chunk));
+      return true;
+    });
+    try {
+      await createProgram()
+        .exitOverride()
+        .parseAsync(['numbers', 'pool', 'list', '--tenant', 't-kropp'], { from: 'user' });
+    } finally {
+      stdout.mockRestore();
+      vi.unstubAllEnvs();
+    }
+    expect(printed.join('').split('\n')[1]).toBe(
+      'kropp-selbstbedienung\tSelbstbedienung Kropp\t+494624720-10..99\t90\t90\t-',
+    );
+  });
+
   it('kills one service and, on stop, every process it started', async () => {
     const ivr = stack.services.find((service) => service.name === 'ivr')!;
     await stack.kill('ivr', 0, 'SIGKILL');

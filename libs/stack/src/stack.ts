@@ -25,7 +25,16 @@ import {
   SERVICE_NAMES,
   type ServiceName,
 } from './services.js';
-import { awaitAgents, configurePhones, importTenant, numberPlan, readTenant, saveMenus } from './tenant.js';
+import {
+  DEMO_POOL,
+  assignPool,
+  awaitAgents,
+  configurePhones,
+  importTenant,
+  numberPlan,
+  readTenant,
+  saveMenus,
+} from './tenant.js';
 
 export const DEFAULT_TENANT_FILE = path.join(REPO_ROOT, 'services/directory/demo/amt-kropp.yaml');
 export const DEFAULT_MENUS_FILE = path.join(REPO_ROOT, 'services/ivr/demo/amt-kropp-menus.yaml');
@@ -350,6 +359,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await startAll(names.filter((name) => !CALL_PATH.includes(name) && !FRONT_ENDS.includes(name)));
     const admin = await token();
     if (wanted.has('directory')) await importTenant(port('directory'), admin, tenant);
+    if (wanted.has('directory') && !options.tenantFile) {
+      const operator = await token({ tenantId: ANY_TENANT, role: 'operator' });
+      await assignPool(port('directory'), operator, tenant.tenantId, DEMO_POOL);
+    }
     if (wanted.has('ivr') && menusFile) await saveMenus(port('ivr'), admin, tenant.tenantId, menusFile);
     if (wanted.has('directory') && wanted.has('presence')) {
       await awaitAgents(port('presence'), admin, tenant, options.staffAvailable ?? true, readyTimeoutMs);

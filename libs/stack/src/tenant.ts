@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
 import type { AriSim, EndpointBehavior } from '@switchboard/ari-sim';
-import { directoryServiceV1, ivrServiceV1, presenceV1 } from '@switchboard/proto';
+import { directoryServiceV1, type directoryV1, ivrServiceV1, presenceV1 } from '@switchboard/proto';
 import { parse } from 'yaml';
 
 /** What the stack reads from a directory import document (the rest is the directory's business). */
@@ -104,6 +104,31 @@ export async function importTenant(port: number, token: string, tenant: LoadedTe
   const client = new directoryServiceV1.DirectoryServiceClient(address(port), insecure);
   try {
     await unary(client, client.importTenant, { tenantId: tenant.tenantId, document: tenant.text }, token);
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * The number pool the demo tenant gets, so the portal's pool page has free numbers: inside Amt
+ * Kropp's own direct-dial range +49462472 (which the directory allows) and clear of its other numbers.
+ */
+export const DEMO_POOL: directoryV1.NumberPool = {
+  poolId: 'kropp-selbstbedienung',
+  name: 'Selbstbedienung Kropp',
+  blocks: [{ first: '+49462472010', last: '+49462472099' }],
+};
+
+/** Assigns the tenant a number pool (AssignNumberPool is the provider's: `token` is an operator's). */
+export async function assignPool(
+  port: number,
+  token: string,
+  tenantId: string,
+  pool: directoryV1.NumberPool,
+): Promise<void> {
+  const client = new directoryServiceV1.DirectoryServiceClient(address(port), insecure);
+  try {
+    await unary(client, client.assignNumberPool, { tenantId, pool }, token);
   } finally {
     client.close();
   }
