@@ -21,7 +21,6 @@ export interface FaxRecord extends InboxRecord {
   status: faxServiceV1.FaxStatus;
   originalFileId: string | null;
   pdfFileId: string | null;
-  departmentId: string;
   /**
    * Conversions begun; only the last one ends in a PDF or a refused document, the others died
    * with their process or could not run a tool. Missing on faxes stored before it was counted.

@@ -7,6 +7,8 @@ import { GridFsFiles } from './gridfs-files.js';
 export interface InboxRecord {
   _id: string;
   tenantId: string;
+  /** The department it was routed to; empty when none (a supervisor never sees those). */
+  departmentId: string;
   receivedAt: Date;
   status: number;
   reasons: string[];
@@ -57,6 +59,11 @@ export function inboxIndexes(
 ): IndexDeclaration[] {
   return [
     { collection: options.collection, key: { tenantId: 1, receivedAt: -1 }, options: { name: 'tenant_received' } },
+    {
+      collection: options.collection,
+      key: { tenantId: 1, departmentId: 1, receivedAt: -1 },
+      options: { name: 'tenant_department_received' },
+    },
     { collection: options.collection, key: { retryClaimedAt: 1 }, options: { name: 'retry_claimed', sparse: true } },
     {
       collection: `${options.bucket}.files`,
@@ -132,13 +139,29 @@ export class InboxRecords<R extends InboxRecord> {
     );
   }
 
+  /** The department of a record: empty when it has none, undefined when the tenant has no such record. */
+  async departmentOf(tenantId: string, id: string): Promise<string | undefined> {
+    const found = await this.records.findOne(filter({ _id: id, tenantId }), { projection: { departmentId: 1 } });
+    return found ? (found.departmentId ?? '') : undefined;
+  }
+
   async get(tenantId: string, id: string): Promise<R | null> {
     return (await this.records.findOne(filter({ _id: id, tenantId }))) as R | null;
   }
 
-  async list(tenantId: string, options: { offset: number; limit: number; unhandledOnly: boolean }): Promise<R[]> {
+  /** Newest first; `departments` limits the list to records of those departments (all when left out). */
+  async list(
+    tenantId: string,
+    options: { offset: number; limit: number; unhandledOnly: boolean; departments?: readonly string[] },
+  ): Promise<R[]> {
     const found = await this.records
-      .find(filter({ tenantId, ...(options.unhandledOnly ? { handledAt: null } : {}) }))
+      .find(
+        filter({
+          tenantId,
+          ...(options.unhandledOnly ? { handledAt: null } : {}),
+          ...(options.departments ? { departmentId: { $in: [...options.departments] } } : {}),
+        }),
+      )
       .sort({ receivedAt: -1, _id: 1 })
       .skip(options.offset)
       .limit(options.limit)

@@ -7,6 +7,7 @@ import { documentFileName, type FaxRecord, type FaxStore } from './fax-store.js'
 import type { MailboxResolver } from './mailbox-resolver.js';
 import type { Retention } from './retention.js';
 import type { VoicemailIntake } from './voicemail-intake.js';
+import { supervisedDepartments } from './policy.js';
 import { audioFileName, type VoicemailRecord, type VoicemailStore } from './voicemail-store.js';
 
 const { DocumentFormat } = faxServiceV1;
@@ -106,6 +107,15 @@ function requireVoicemailId(voicemailId: string): void {
   if (!voicemailId) throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, 'voicemail_id is required');
 }
 
+/**
+ * The departments a list covers: the request's filter, else a supervisor's own (the policy has
+ * refused a filter naming another); undefined: every record of the tenant. A supervisor's record
+ * by id is checked by the policy (policy.ts), before a handler runs.
+ */
+function listedDepartments(departmentId: string): readonly string[] | undefined {
+  return departmentId ? [departmentId] : supervisedDepartments(currentPrincipal());
+}
+
 interface DownloadPart {
   fileName: string;
   contentType: string;
@@ -167,6 +177,7 @@ export function createFaxApi({
         offset,
         limit: limit + 1,
         unhandledOnly: request.unhandledOnly,
+        departments: listedDepartments(request.departmentId),
       });
       return {
         faxes: faxes.slice(0, limit).map(toFaxMessage),
@@ -255,6 +266,7 @@ export function createFaxApi({
         offset,
         limit: limit + 1,
         unhandledOnly: request.unhandledOnly,
+        departments: listedDepartments(request.departmentId),
       });
       return {
         voicemails: found.slice(0, limit).map(toVoicemailMessage),

@@ -546,6 +546,56 @@ describe('fax service', () => {
     expect(open.faxes).toHaveLength(all.faxes.length - 1);
   });
 
+  it("gives a department lead their departments' faxes only: listed, read, downloaded, marked; others refused", async () => {
+    const all = (await api.listFaxes({ tenantId: 't-kropp' })).faxes;
+    const ofDepartment = (departmentId: string) => all.filter((fax) => fax.departmentId === departmentId);
+    // Faxes of three kinds are in the inbox by now: routed to ordnungsamt and standesamt, unrouted.
+    expect(ofDepartment('ordnungsamt').length).toBeGreaterThan(0);
+    expect(ofDepartment('standesamt').length).toBeGreaterThan(0);
+    expect(ofDepartment('').length).toBeGreaterThan(0);
+    const lead = await token({
+      subject: 'lena',
+      tenantId: 't-kropp',
+      role: 'supervisor',
+      departments: ['ordnungsamt'],
+    });
+    const ids = (faxes: faxServiceV1.Fax[]) => faxes.map((fax) => fax.faxId);
+
+    expect(ids((await api.listFaxes({ tenantId: 't-kropp' }, lead)).faxes)).toEqual(ids(ofDepartment('ordnungsamt')));
+    expect(ids((await api.listFaxes({ tenantId: 't-kropp', departmentId: 'ordnungsamt' }, lead)).faxes)).toEqual(
+      ids(ofDepartment('ordnungsamt')),
+    );
+    // The filter works for the administrators too.
+    expect(ids((await api.listFaxes({ tenantId: 't-kropp', departmentId: 'standesamt' })).faxes)).toEqual(
+      ids(ofDepartment('standesamt')),
+    );
+    const own = ofDepartment('ordnungsamt').find((fax) => fax.hasPdf)!;
+    expect((await api.getFax({ tenantId: 't-kropp', faxId: own.faxId }, lead)).fax?.faxId).toBe(own.faxId);
+    expect((await download('t-kropp', own.faxId, DocumentFormat.DOCUMENT_FORMAT_PDF, lead)).contentType).toBe(
+      'application/pdf',
+    );
+    expect((await api.markFaxHandled({ tenantId: 't-kropp', faxId: own.faxId }, lead)).fax?.handledBy).toBe('lena');
+
+    const denied = { code: grpc.status.PERMISSION_DENIED };
+    await expect(api.listFaxes({ tenantId: 't-kropp', departmentId: 'standesamt' }, lead)).rejects.toMatchObject(
+      denied,
+    );
+    const open = (faxes: faxServiceV1.Fax[]) => faxes.find((fax) => !fax.handledAt)!;
+    for (const other of [open(ofDepartment('standesamt')), open(ofDepartment(''))]) {
+      const request = { tenantId: 't-kropp', faxId: other.faxId };
+      await expect(api.getFax(request, lead)).rejects.toMatchObject(denied);
+      await expect(download('t-kropp', other.faxId, DocumentFormat.DOCUMENT_FORMAT_PDF, lead)).rejects.toMatchObject(
+        denied,
+      );
+      await expect(api.markFaxHandled(request, lead)).rejects.toMatchObject(denied);
+      expect((await api.getFax(request)).fax?.handledAt).toBeUndefined();
+    }
+    // An id the tenant does not have reads the same as another department's.
+    await expect(api.getFax({ tenantId: 't-kropp', faxId: 'no-such-fax' }, lead)).rejects.toMatchObject(denied);
+    await expect(api.retryFaxDelivery({ tenantId: 't-kropp', faxId: own.faxId }, lead)).rejects.toMatchObject(denied);
+    await expect(api.listFaxRoutes({ tenantId: 't-kropp' }, lead)).rejects.toMatchObject(denied);
+  });
+
   it("keeps tenants apart: another tenant's token gets PERMISSION_DENIED, another tenant's fax id NOT_FOUND", async () => {
     const [kroppFax] = (await api.listFaxes({ tenantId: 't-kropp', pageSize: 1 })).faxes;
     const otherAdmin = await token({ subject: 'eve', tenantId: 't-other', role: 'admin' });

@@ -84,7 +84,7 @@ export const faxService: ServiceDefinition<typeof faxConfigSchema> = {
       'switchboard.fax.v1.FaxService',
       faxServiceV1.FaxServiceService,
       createFaxApi({ store, settings, mailboxes, intake, retention, voicemails, voicemailIntake }),
-      faxPolicy,
+      faxPolicy((kind, tenantId, id) => (kind === 'fax' ? store : voicemails).departmentOf(tenantId, id)),
     );
 
     const maxAttempts = config.FAX_DELIVERY_MAX_ATTEMPTS;

@@ -529,6 +529,44 @@ describe('voicemail inbox', () => {
     });
   });
 
+  it("gives a department lead their departments' voicemails only, and refuses another's", async () => {
+    const all = (await api.listVoicemails({ tenantId: 't-kropp' })).voicemails;
+    const ofDepartment = (departmentId: string) => all.filter((voicemail) => voicemail.departmentId === departmentId);
+    const ids = (voicemails: faxServiceV1.Voicemail[]) => voicemails.map((voicemail) => voicemail.voicemailId);
+    expect(ofDepartment('buergerbuero').length).toBeGreaterThan(0);
+    const other = all.find((voicemail) => voicemail.departmentId !== 'buergerbuero' && !voicemail.handledAt)!;
+    expect(other).toBeDefined();
+    const lead = await token({
+      subject: 'lena',
+      tenantId: 't-kropp',
+      role: 'supervisor',
+      departments: ['buergerbuero'],
+    });
+
+    expect(ids((await api.listVoicemails({ tenantId: 't-kropp' }, lead)).voicemails)).toEqual(
+      ids(ofDepartment('buergerbuero')),
+    );
+    expect(
+      ids((await api.listVoicemails({ tenantId: 't-kropp', departmentId: 'buergerbuero' }, lead)).voicemails),
+    ).toEqual(ids(ofDepartment('buergerbuero')));
+    const own = ofDepartment('buergerbuero').find((voicemail) => voicemail.hasAudio)!;
+    const request = { tenantId: 't-kropp', voicemailId: own.voicemailId };
+    expect((await api.getVoicemail(request, lead)).voicemail?.voicemailId).toBe(own.voicemailId);
+    expect((await download('t-kropp', own.voicemailId, lead)).contentType).toBe('audio/wav');
+    expect((await api.markVoicemailHandled(request, lead)).voicemail?.handledBy).toBe('lena');
+
+    const denied = { code: grpc.status.PERMISSION_DENIED };
+    const theirs = { tenantId: 't-kropp', voicemailId: other.voicemailId };
+    await expect(
+      api.listVoicemails({ tenantId: 't-kropp', departmentId: other.departmentId || 'bauamt' }, lead),
+    ).rejects.toMatchObject(denied);
+    await expect(api.getVoicemail(theirs, lead)).rejects.toMatchObject(denied);
+    await expect(download('t-kropp', other.voicemailId, lead)).rejects.toMatchObject(denied);
+    await expect(api.markVoicemailHandled(theirs, lead)).rejects.toMatchObject(denied);
+    expect((await api.getVoicemail(theirs)).voicemail?.handledAt).toBeUndefined();
+    await expect(api.retryVoicemailDelivery(request, lead)).rejects.toMatchObject(denied);
+  });
+
   it("deletes voicemails past their tenant's retention with their audio and logs them", async () => {
     const db = mongoClient.db(DB);
     const voicemails = new VoicemailStore(db);

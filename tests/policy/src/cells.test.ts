@@ -8,11 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DECLARED } from '../../../scripts/policy-table.js';
 
 // Every cell of every service's declared policy over gRPC: allowed cells reach the handler, denied
-// ones never do. Policies with check functions (directory, presence) need fixtures and test their
-// cells beside the service.
+// ones never do. Policies with check functions (directory, presence, fax) need fixtures and test
+// their cells beside the service.
 type Definition = Parameters<typeof policyCells>[0];
 
-const WITH_FIXTURES = new Set(['directory', 'presence']);
+const WITH_FIXTURES = new Set(['directory', 'presence', 'fax']);
 
 describe.each(
   DECLARED.filter((entry) => !WITH_FIXTURES.has(entry.folder)).map((entry) => [entry.folder, entry] as const),

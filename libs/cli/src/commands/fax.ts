@@ -90,6 +90,7 @@ export function registerFaxCommand(program: Command, io: FaxCommandIo = processI
               pageSize: 200,
               pageToken,
               unhandledOnly: options.open ?? false,
+              departmentId: '',
             },
           );
           faxes.push(...page.faxes);

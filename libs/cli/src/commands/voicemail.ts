@@ -89,7 +89,13 @@ export function registerVoicemailCommand(program: Command, io: FaxCommandIo = pr
           const page = await unary<faxServiceV1.ListVoicemailsRequest, faxServiceV1.ListVoicemailsResponse>(
             connection,
             connection.client.listVoicemails,
-            { tenantId: options.tenant, pageSize: 200, pageToken, unhandledOnly: options.open ?? false },
+            {
+              tenantId: options.tenant,
+              pageSize: 200,
+              pageToken,
+              unhandledOnly: options.open ?? false,
+              departmentId: '',
+            },
           );
           voicemails.push(...page.voicemails);
           pageToken = page.nextPageToken;

@@ -237,6 +237,11 @@ export interface ListFaxesRequest {
   pageSize: number;
   pageToken: string;
   unhandledOnly: boolean;
+  /**
+   * Only this department's; empty: all the caller may read (a supervisor: all of their departments;
+   * another department is PERMISSION_DENIED).
+   */
+  departmentId: string;
 }
 
 export interface ListFaxesResponse {
@@ -392,6 +397,11 @@ export interface ListVoicemailsRequest {
   pageSize: number;
   pageToken: string;
   unhandledOnly: boolean;
+  /**
+   * Only this department's; empty: all the caller may read (a supervisor: all of their departments;
+   * another department is PERMISSION_DENIED).
+   */
+  departmentId: string;
 }
 
 export interface ListVoicemailsResponse {
@@ -922,7 +932,7 @@ export const Fax: MessageFns<Fax> = {
 };
 
 function createBaseListFaxesRequest(): ListFaxesRequest {
-  return { tenantId: "", pageSize: 0, pageToken: "", unhandledOnly: false };
+  return { tenantId: "", pageSize: 0, pageToken: "", unhandledOnly: false, departmentId: "" };
 }
 
 export const ListFaxesRequest: MessageFns<ListFaxesRequest> = {
@@ -938,6 +948,9 @@ export const ListFaxesRequest: MessageFns<ListFaxesRequest> = {
     }
     if (message.unhandledOnly !== false) {
       writer.uint32(32).bool(message.unhandledOnly);
+    }
+    if (message.departmentId !== "") {
+      writer.uint32(42).string(message.departmentId);
     }
     return writer;
   },
@@ -987,6 +1000,14 @@ export const ListFaxesRequest: MessageFns<ListFaxesRequest> = {
             message.unhandledOnly = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.departmentId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1021,6 +1042,11 @@ export const ListFaxesRequest: MessageFns<ListFaxesRequest> = {
         : isSet(object.unhandled_only)
         ? globalThis.Boolean(object.unhandled_only)
         : false,
+      departmentId: isSet(object.departmentId)
+        ? globalThis.String(object.departmentId)
+        : isSet(object.department_id)
+        ? globalThis.String(object.department_id)
+        : "",
     };
   },
 
@@ -1038,6 +1064,9 @@ export const ListFaxesRequest: MessageFns<ListFaxesRequest> = {
     if (message.unhandledOnly !== false) {
       obj.unhandledOnly = message.unhandledOnly;
     }
+    if (message.departmentId !== "") {
+      obj.departmentId = message.departmentId;
+    }
     return obj;
   },
 
@@ -1050,6 +1079,7 @@ export const ListFaxesRequest: MessageFns<ListFaxesRequest> = {
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
     message.unhandledOnly = object.unhandledOnly ?? false;
+    message.departmentId = object.departmentId ?? "";
     return message;
   },
 };
@@ -3412,7 +3442,7 @@ export const Voicemail: MessageFns<Voicemail> = {
 };
 
 function createBaseListVoicemailsRequest(): ListVoicemailsRequest {
-  return { tenantId: "", pageSize: 0, pageToken: "", unhandledOnly: false };
+  return { tenantId: "", pageSize: 0, pageToken: "", unhandledOnly: false, departmentId: "" };
 }
 
 export const ListVoicemailsRequest: MessageFns<ListVoicemailsRequest> = {
@@ -3428,6 +3458,9 @@ export const ListVoicemailsRequest: MessageFns<ListVoicemailsRequest> = {
     }
     if (message.unhandledOnly !== false) {
       writer.uint32(32).bool(message.unhandledOnly);
+    }
+    if (message.departmentId !== "") {
+      writer.uint32(42).string(message.departmentId);
     }
     return writer;
   },
@@ -3477,6 +3510,14 @@ export const ListVoicemailsRequest: MessageFns<ListVoicemailsRequest> = {
             message.unhandledOnly = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.departmentId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3511,6 +3552,11 @@ export const ListVoicemailsRequest: MessageFns<ListVoicemailsRequest> = {
         : isSet(object.unhandled_only)
         ? globalThis.Boolean(object.unhandled_only)
         : false,
+      departmentId: isSet(object.departmentId)
+        ? globalThis.String(object.departmentId)
+        : isSet(object.department_id)
+        ? globalThis.String(object.department_id)
+        : "",
     };
   },
 
@@ -3528,6 +3574,9 @@ export const ListVoicemailsRequest: MessageFns<ListVoicemailsRequest> = {
     if (message.unhandledOnly !== false) {
       obj.unhandledOnly = message.unhandledOnly;
     }
+    if (message.departmentId !== "") {
+      obj.departmentId = message.departmentId;
+    }
     return obj;
   },
 
@@ -3540,6 +3589,7 @@ export const ListVoicemailsRequest: MessageFns<ListVoicemailsRequest> = {
     message.pageSize = object.pageSize ?? 0;
     message.pageToken = object.pageToken ?? "";
     message.unhandledOnly = object.unhandledOnly ?? false;
+    message.departmentId = object.departmentId ?? "";
     return message;
   },
 };
@@ -4351,7 +4401,8 @@ export const RetryVoicemailDeliveryResponse: MessageFns<RetryVoicemailDeliveryRe
  * The fax and voicemail inboxes of a tenant, the fax routes faxes are delivered by and its fax
  * settings (whose fallback mailbox and retention apply to voicemails too). Every request names its
  * tenant; a token of another tenant gets PERMISSION_DENIED, and a fax or voicemail id that is not the
- * named tenant's gets NOT_FOUND.
+ * named tenant's gets NOT_FOUND. A supervisor reads and marks only their departments' faxes and
+ * voicemails (another department's is PERMISSION_DENIED); retries and settings are admins'.
  */
 export type FaxServiceService = typeof FaxServiceService;
 export const FaxServiceService = {
