@@ -1,7 +1,7 @@
 import { CallEvents } from '@switchboard/events';
 import { callV1 } from '@switchboard/proto';
 import { PoisonMessageError, type DeliveredMessage, type Logger, type NatsHandle } from '@switchboard/service-kit';
-import { agentAnsweredIn, answeredAgentIn, Handover } from './flow/call-end.js';
+import { agentAnsweredIn, agentAnswerTime, answeredAgentIn, Handover } from './flow/call-end.js';
 import { CallFlow, type FlowDeps } from './flow/driver.js';
 import { callKey, heldReservations, StateConflictError, type CallState, type Versioned } from './call-state.js';
 import { FINISHED, type InFlightCalls } from './in-flight-calls.js';
@@ -323,7 +323,13 @@ export class CallRouter {
       }
       try {
         await this.deps.states.update(
-          { ...state, step: 'ended', endedReason: wasWaiting ? 'abandoned' : 'ended' },
+          {
+            ...state,
+            step: 'ended',
+            endedReason: wasWaiting ? 'abandoned' : 'ended',
+            // Answered before routing wrote `bridged`: the service level still counts the answer.
+            ...(inQueue && answered ? { answeredAt: agentAnswerTime(event) } : {}),
+          },
           stored.revision,
         );
       } catch (error) {

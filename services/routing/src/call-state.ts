@@ -66,6 +66,8 @@ export interface CallState {
   /** The voicemail box (a department) that records the caller, and the greeting before the beep. */
   voicemail?: { departmentId: string; greeting: string[] };
   endedReason?: string;
+  /** Epoch ms the agent answered a queue call (written with `bridged`): the service level's wait end. */
+  answeredAt?: number;
   /** A callback the citizen answered: straight into this department's queue, no IVR. */
   callback?: { departmentId: string; answeredAt: number };
 }

@@ -1,6 +1,7 @@
 import type { KvEntry } from '@nats-io/kv';
 import { mirrorKv, type KvMirror, type Logger } from '@switchboard/service-kit';
 import type { CallState, Versioned } from './call-state.js';
+import type { ServiceLevels } from './service-level.js';
 
 // Every replica follows the `routing-calls` bucket (a KV watch) and keeps the calls routing is not
 // done with — not bridged, handed off or ended — with their owner and last checkpoint, so that
@@ -26,6 +27,8 @@ export class InFlightCalls {
       /** A call's owner or step changed (or it finished: `undefined`). */
       onChange(key: string, call: InFlightCall | undefined): void;
       now?: () => number;
+      /** Counts each call whose wait in a queue ended today (the watch sees every state). */
+      serviceLevels?: ServiceLevels;
     },
   ) {
     this.now = options.now ?? (() => performance.now());
@@ -64,7 +67,7 @@ export class InFlightCalls {
     return false;
   }
 
-  apply(entry: Pick<KvEntry, 'key' | 'operation' | 'revision' | 'json'>): void {
+  apply(entry: Pick<KvEntry, 'key' | 'operation' | 'revision' | 'json'> & { created?: Date }): void {
     let state: CallState | undefined;
     if (entry.operation === 'PUT') {
       try {
@@ -73,6 +76,7 @@ export class InFlightCalls {
         this.options.logger.warn({ err: error, key: entry.key }, 'undecodable call state ignored');
       }
     }
+    this.options.serviceLevels?.observe(entry.key, state, entry.created?.getTime() ?? Date.now());
     if (!state || FINISHED.has(state.step)) {
       if (this.calls.delete(entry.key)) this.options.onChange(entry.key, undefined);
       return;

@@ -13,4 +13,9 @@ export const routingPolicy = definePolicy(routingV1.RoutingServiceService, {
     audit: false,
     allow: { admin: 'tenant', supervisor: { departments: 'departmentId' }, operator: 'any-tenant' },
   },
+  getServiceLevel: {
+    description: "Today's service level (answered within 30 s) per department.",
+    audit: false,
+    allow: { admin: 'tenant', supervisor: { departments: 'departmentIds' }, operator: 'any-tenant' },
+  },
 });

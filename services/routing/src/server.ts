@@ -3,11 +3,13 @@ import { type routingV1 } from '@switchboard/proto';
 import { GrpcStatusError, type RpcHandlers } from '@switchboard/service-kit';
 import type { CallStateStore } from './call-state.js';
 import type { DepartmentQueues } from './department-queue.js';
+import { SERVICE_LEVEL_THRESHOLD_MS, type ServiceLevels } from './service-level.js';
 
-/** ListCalls and GetQueue: read-only views of the call state and queue buckets. */
+/** ListCalls and GetQueue: read-only views of the call state and queue buckets; GetServiceLevel from memory. */
 export function routingApi(
   states: CallStateStore,
   queues: DepartmentQueues,
+  serviceLevels: ServiceLevels,
 ): RpcHandlers<typeof routingV1.RoutingServiceService> {
   const required = (field: string, value: string) => {
     if (!value) throw new GrpcStatusError(grpc.status.INVALID_ARGUMENT, `${field} is required`);
@@ -52,6 +54,27 @@ export function routingApi(
           enqueuedAt: new Date(entry.enqueuedAt),
           ringing: entry.ringing,
         })),
+      };
+    },
+    getServiceLevel: async (request) => {
+      const tenantId = required('tenant_id', request.tenantId);
+      const departmentIds = request.departmentIds.length
+        ? [...new Set(request.departmentIds)]
+        : serviceLevels.departments(tenantId).sort();
+      return {
+        departments: departmentIds.map((departmentId) => {
+          const { day, counts } = serviceLevels.today(tenantId, departmentId);
+          return {
+            departmentId,
+            offered: counts.answered + counts.abandoned + counts.leftUnanswered,
+            answered: counts.answered,
+            answeredWithinThreshold: counts.answeredWithinThreshold,
+            abandoned: counts.abandoned,
+            leftUnanswered: counts.leftUnanswered,
+            thresholdSeconds: SERVICE_LEVEL_THRESHOLD_MS / 1000,
+            day,
+          };
+        }),
       };
     },
   };

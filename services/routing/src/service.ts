@@ -17,6 +17,7 @@ import { directoryLookups } from './directory-lookups.js';
 import { mirroredMenuSteps } from './menus.js';
 import { RoutingPrivacy } from './privacy.js';
 import { routingApi } from './server.js';
+import { ServiceLevels } from './service-level.js';
 import { SnapshotDirectory } from './tenant-directory.js';
 import { WaitEstimates } from './wait-estimates.js';
 import { routingPolicy } from './policy.js';
@@ -101,7 +102,12 @@ export const routingService: ServiceDefinition<typeof routingConfigSchema> = {
       },
       onLapsed: () => void router.verifyOwnership(),
     });
-    const inFlight = new InFlightCalls({ logger, onChange: (key, call) => router.onStateChange(key, call) });
+    const serviceLevels = new ServiceLevels();
+    const inFlight = new InFlightCalls({
+      logger,
+      onChange: (key, call) => router.onStateChange(key, call),
+      serviceLevels,
+    });
 
     const router = new CallRouter({
       replicaId,
@@ -152,7 +158,7 @@ export const routingService: ServiceDefinition<typeof routingConfigSchema> = {
     grpc!.addService(
       'switchboard.routing.v1.RoutingService',
       routingV1.RoutingServiceService,
-      grpcImplementation(routingV1.RoutingServiceService, routingApi(states, queues)),
+      grpcImplementation(routingV1.RoutingServiceService, routingApi(states, queues, serviceLevels)),
       routingPolicy,
     );
 

@@ -17,6 +17,11 @@ export function answeredAgentIn(ended: callV1.CallEnded | undefined): string | u
   return ended?.legs.find((leg) => leg.tags['agent_id'] && leg.answeredAt)?.tags['agent_id'];
 }
 
+/** When an agent's leg (tagged by routing) was answered in the ended call, in epoch ms. */
+export function agentAnswerTime(ended: callV1.CallEnded | undefined): number | undefined {
+  return ended?.legs.find((leg) => leg.tags['agent_id'] && leg.answeredAt)?.answeredAt?.getTime();
+}
+
 /** Whether an agent's leg (tagged by routing) was answered in the ended call. */
 export function agentAnsweredIn(ended: callV1.CallEnded | undefined): boolean {
   return answeredAgentIn(ended) !== undefined;

@@ -22,7 +22,7 @@ import { routingMetrics } from '../metrics.js';
 import type { WaitEstimates } from '../wait-estimates.js';
 import { announceAndHangUp, recordVoicemail } from './announce.js';
 import { connect, entry } from './entry.js';
-import { answeredAgentIn, CallGone, Handover, TakenOver } from './call-end.js';
+import { agentAnswerTime, answeredAgentIn, CallGone, Handover, TakenOver } from './call-end.js';
 import { ivrStep } from './ivr.js';
 import { CallMetrics } from './metrics.js';
 import { waitInQueue, type Waiting } from './queue.js';
@@ -255,7 +255,12 @@ export class CallFlow {
     const abandoned = wasWaiting && !this.metrics.answered;
     let ended = false;
     try {
-      await this.save({ step: 'ended', endedReason: abandoned ? 'abandoned' : 'ended' });
+      await this.save({
+        step: 'ended',
+        endedReason: abandoned ? 'abandoned' : 'ended',
+        // Answered before the Dial reply came: the service level still counts the answer.
+        ...(wasWaiting && answeredBy !== undefined ? { answeredAt: agentAnswerTime(this.endedEvent) } : {}),
+      });
       ended = true;
     } catch (error) {
       // Someone else (the call-ended cleanup) ended it first and counted it.

@@ -181,6 +181,7 @@ export async function ringAll(
     ]);
     await call.save({
       step: 'bridged',
+      answeredAt: Date.now(),
       agentId: winner.agentId,
       reservationId: winner.reservationId,
       target: winner.target,
@@ -263,7 +264,7 @@ export async function ring(
     call.log.info({ agentId: reservation.agentId, department: department.departmentId }, 'call answered');
     // Presence puts the agent on call from their answered leg's event (no Confirm).
     await deps.queues.remove(state.queueKey!);
-    await call.save({ step: 'bridged' });
+    await call.save({ step: 'bridged', answeredAt: Date.now() });
     return true;
   }
   const busy = disposition === LegDisposition.LEG_DISPOSITION_BUSY;

@@ -75,6 +75,32 @@ export interface GetQueueResponse {
   entries: QueueEntry[];
 }
 
+export interface GetServiceLevelRequest {
+  tenantId: string;
+  /** Empty: every department with a queue call ended today. */
+  departmentIds: string[];
+}
+
+export interface DepartmentServiceLevel {
+  departmentId: string;
+  /** Calls whose wait in the queue ended today: answered + abandoned + left_unanswered. */
+  offered: number;
+  answered: number;
+  /** Answered within threshold_seconds of joining the queue. */
+  answeredWithinThreshold: number;
+  /** Hung up while waiting. */
+  abandoned: number;
+  /** Left the queue unanswered: overflow, the department closing, the callback key. */
+  leftUnanswered: number;
+  thresholdSeconds: number;
+  /** Berlin calendar day of the counts, YYYY-MM-DD. */
+  day: string;
+}
+
+export interface GetServiceLevelResponse {
+  departments: DepartmentServiceLevel[];
+}
+
 function createBaseLiveCall(): LiveCall {
   return {
     callId: "",
@@ -774,6 +800,376 @@ export const GetQueueResponse: MessageFns<GetQueueResponse> = {
   },
 };
 
+function createBaseGetServiceLevelRequest(): GetServiceLevelRequest {
+  return { tenantId: "", departmentIds: [] };
+}
+
+export const GetServiceLevelRequest: MessageFns<GetServiceLevelRequest> = {
+  encode(message: GetServiceLevelRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tenantId !== "") {
+      writer.uint32(10).string(message.tenantId);
+    }
+    for (const v of message.departmentIds) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetServiceLevelRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetServiceLevelRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tenantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.departmentIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetServiceLevelRequest {
+    return {
+      tenantId: isSet(object.tenantId)
+        ? globalThis.String(object.tenantId)
+        : isSet(object.tenant_id)
+        ? globalThis.String(object.tenant_id)
+        : "",
+      departmentIds: globalThis.Array.isArray(object?.departmentIds)
+        ? object.departmentIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.department_ids)
+        ? object.department_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GetServiceLevelRequest): unknown {
+    const obj: any = {};
+    if (message.tenantId !== "") {
+      obj.tenantId = message.tenantId;
+    }
+    if (message.departmentIds?.length) {
+      obj.departmentIds = message.departmentIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetServiceLevelRequest>, I>>(base?: I): GetServiceLevelRequest {
+    return GetServiceLevelRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetServiceLevelRequest>, I>>(object: I): GetServiceLevelRequest {
+    const message = createBaseGetServiceLevelRequest();
+    message.tenantId = object.tenantId ?? "";
+    message.departmentIds = object.departmentIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseDepartmentServiceLevel(): DepartmentServiceLevel {
+  return {
+    departmentId: "",
+    offered: 0,
+    answered: 0,
+    answeredWithinThreshold: 0,
+    abandoned: 0,
+    leftUnanswered: 0,
+    thresholdSeconds: 0,
+    day: "",
+  };
+}
+
+export const DepartmentServiceLevel: MessageFns<DepartmentServiceLevel> = {
+  encode(message: DepartmentServiceLevel, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.departmentId !== "") {
+      writer.uint32(10).string(message.departmentId);
+    }
+    if (message.offered !== 0) {
+      writer.uint32(16).int32(message.offered);
+    }
+    if (message.answered !== 0) {
+      writer.uint32(24).int32(message.answered);
+    }
+    if (message.answeredWithinThreshold !== 0) {
+      writer.uint32(32).int32(message.answeredWithinThreshold);
+    }
+    if (message.abandoned !== 0) {
+      writer.uint32(40).int32(message.abandoned);
+    }
+    if (message.leftUnanswered !== 0) {
+      writer.uint32(48).int32(message.leftUnanswered);
+    }
+    if (message.thresholdSeconds !== 0) {
+      writer.uint32(56).int32(message.thresholdSeconds);
+    }
+    if (message.day !== "") {
+      writer.uint32(66).string(message.day);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DepartmentServiceLevel {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDepartmentServiceLevel();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.departmentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.offered = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.answered = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.answeredWithinThreshold = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.abandoned = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.leftUnanswered = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.thresholdSeconds = reader.int32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.day = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DepartmentServiceLevel {
+    return {
+      departmentId: isSet(object.departmentId)
+        ? globalThis.String(object.departmentId)
+        : isSet(object.department_id)
+        ? globalThis.String(object.department_id)
+        : "",
+      offered: isSet(object.offered) ? globalThis.Number(object.offered) : 0,
+      answered: isSet(object.answered) ? globalThis.Number(object.answered) : 0,
+      answeredWithinThreshold: isSet(object.answeredWithinThreshold)
+        ? globalThis.Number(object.answeredWithinThreshold)
+        : isSet(object.answered_within_threshold)
+        ? globalThis.Number(object.answered_within_threshold)
+        : 0,
+      abandoned: isSet(object.abandoned) ? globalThis.Number(object.abandoned) : 0,
+      leftUnanswered: isSet(object.leftUnanswered)
+        ? globalThis.Number(object.leftUnanswered)
+        : isSet(object.left_unanswered)
+        ? globalThis.Number(object.left_unanswered)
+        : 0,
+      thresholdSeconds: isSet(object.thresholdSeconds)
+        ? globalThis.Number(object.thresholdSeconds)
+        : isSet(object.threshold_seconds)
+        ? globalThis.Number(object.threshold_seconds)
+        : 0,
+      day: isSet(object.day) ? globalThis.String(object.day) : "",
+    };
+  },
+
+  toJSON(message: DepartmentServiceLevel): unknown {
+    const obj: any = {};
+    if (message.departmentId !== "") {
+      obj.departmentId = message.departmentId;
+    }
+    if (message.offered !== 0) {
+      obj.offered = Math.round(message.offered);
+    }
+    if (message.answered !== 0) {
+      obj.answered = Math.round(message.answered);
+    }
+    if (message.answeredWithinThreshold !== 0) {
+      obj.answeredWithinThreshold = Math.round(message.answeredWithinThreshold);
+    }
+    if (message.abandoned !== 0) {
+      obj.abandoned = Math.round(message.abandoned);
+    }
+    if (message.leftUnanswered !== 0) {
+      obj.leftUnanswered = Math.round(message.leftUnanswered);
+    }
+    if (message.thresholdSeconds !== 0) {
+      obj.thresholdSeconds = Math.round(message.thresholdSeconds);
+    }
+    if (message.day !== "") {
+      obj.day = message.day;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DepartmentServiceLevel>, I>>(base?: I): DepartmentServiceLevel {
+    return DepartmentServiceLevel.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DepartmentServiceLevel>, I>>(object: I): DepartmentServiceLevel {
+    const message = createBaseDepartmentServiceLevel();
+    message.departmentId = object.departmentId ?? "";
+    message.offered = object.offered ?? 0;
+    message.answered = object.answered ?? 0;
+    message.answeredWithinThreshold = object.answeredWithinThreshold ?? 0;
+    message.abandoned = object.abandoned ?? 0;
+    message.leftUnanswered = object.leftUnanswered ?? 0;
+    message.thresholdSeconds = object.thresholdSeconds ?? 0;
+    message.day = object.day ?? "";
+    return message;
+  },
+};
+
+function createBaseGetServiceLevelResponse(): GetServiceLevelResponse {
+  return { departments: [] };
+}
+
+export const GetServiceLevelResponse: MessageFns<GetServiceLevelResponse> = {
+  encode(message: GetServiceLevelResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.departments) {
+      DepartmentServiceLevel.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetServiceLevelResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetServiceLevelResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.departments.push(DepartmentServiceLevel.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetServiceLevelResponse {
+    return {
+      departments: globalThis.Array.isArray(object?.departments)
+        ? object.departments.map((e: any) => DepartmentServiceLevel.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GetServiceLevelResponse): unknown {
+    const obj: any = {};
+    if (message.departments?.length) {
+      obj.departments = message.departments.map((e) => DepartmentServiceLevel.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetServiceLevelResponse>, I>>(base?: I): GetServiceLevelResponse {
+    return GetServiceLevelResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetServiceLevelResponse>, I>>(object: I): GetServiceLevelResponse {
+    const message = createBaseGetServiceLevelResponse();
+    message.departments = object.departments?.map((e) => DepartmentServiceLevel.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * RoutingService shows the calls routing is handling: live calls with their step and the
  * department queues with each waiting caller's position. Read-only; the state lives in NATS KV.
@@ -800,6 +1196,21 @@ export const RoutingServiceService = {
     responseSerialize: (value: GetQueueResponse): Buffer => Buffer.from(GetQueueResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetQueueResponse => GetQueueResponse.decode(value),
   },
+  /**
+   * Today's service level per department (Berlin calendar day), from routing's memory: the
+   * queue calls whose wait ended today. Service level = answered_within_threshold / offered.
+   */
+  getServiceLevel: {
+    path: "/switchboard.routing.v1.RoutingService/GetServiceLevel" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetServiceLevelRequest): Buffer =>
+      Buffer.from(GetServiceLevelRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetServiceLevelRequest => GetServiceLevelRequest.decode(value),
+    responseSerialize: (value: GetServiceLevelResponse): Buffer =>
+      Buffer.from(GetServiceLevelResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetServiceLevelResponse => GetServiceLevelResponse.decode(value),
+  },
 } as const;
 
 export interface RoutingServiceServer extends UntypedServiceImplementation {
@@ -807,6 +1218,11 @@ export interface RoutingServiceServer extends UntypedServiceImplementation {
   listCalls: handleUnaryCall<ListCallsRequest, ListCallsResponse>;
   /** Callers waiting in one department's queue, first come first served. */
   getQueue: handleUnaryCall<GetQueueRequest, GetQueueResponse>;
+  /**
+   * Today's service level per department (Berlin calendar day), from routing's memory: the
+   * queue calls whose wait ended today. Service level = answered_within_threshold / offered.
+   */
+  getServiceLevel: handleUnaryCall<GetServiceLevelRequest, GetServiceLevelResponse>;
 }
 
 export interface RoutingServiceClient extends Client {
@@ -841,6 +1257,25 @@ export interface RoutingServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetQueueResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Today's service level per department (Berlin calendar day), from routing's memory: the
+   * queue calls whose wait ended today. Service level = answered_within_threshold / offered.
+   */
+  getServiceLevel(
+    request: GetServiceLevelRequest,
+    callback: (error: ServiceError | null, response: GetServiceLevelResponse) => void,
+  ): ClientUnaryCall;
+  getServiceLevel(
+    request: GetServiceLevelRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetServiceLevelResponse) => void,
+  ): ClientUnaryCall;
+  getServiceLevel(
+    request: GetServiceLevelRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetServiceLevelResponse) => void,
   ): ClientUnaryCall;
 }
 
