@@ -1,3 +1,4 @@
+import { NumberBlockError, formatNumberBlock, parseNumberBlock } from '@switchboard/numbering';
 import { directoryServiceV1, directoryV1 } from '@switchboard/proto';
 import { CsrfField, ErrorSummary, Field, Select, type FieldErrors } from '../../components.js';
 import type { PortalContext } from '../../context.js';
@@ -7,11 +8,13 @@ import { translator, type Translate } from '../../i18n.js';
 import { commonText, render } from '../../render.js';
 import { api, sessionOf, type PortalPage } from '../../routes.js';
 
-// The tenant's number pools (assigned by the provider): take new numbers from them with a target,
-// give one back after a confirmation that says what it led to. The directory decides and audits
-// (RequestPoolNumbers, ReleasePoolNumber); its refusals are shown next to the field they concern.
+// The tenant's number pools: the provider's operator assigns and deletes them (AssignNumberPool,
+// DeleteNumberPool) for the tenant they chose; admins (and operators) take new numbers from them
+// with a target and give one back after a confirmation that says what it led to. The directory
+// decides and audits; its refusals are shown next to the field they concern.
 
 const ROLES = ['admin', 'operator'] as const;
+const PROVIDER = ['operator'] as const;
 const { EntryPointKind, NumberKind } = directoryV1;
 
 type T = Translate<keyof (typeof messages)['de']>;
@@ -83,6 +86,59 @@ export function fieldOfRefusal(reason: string, form: PoolRequestForm): keyof Poo
   return form.number ? 'number' : 'count';
 }
 
+export interface PoolAssignForm {
+  poolId: string;
+  name: string;
+  blocks: string;
+}
+
+type MessageKey = keyof (typeof messages)['de'];
+
+/**
+ * The directory's AssignNumberPool request for the form, or what is wrong with it: message keys,
+ * or for a malformed block the shared parser's own words (`+494624720-1..99: "1" and "99" must
+ * have as many digits`). Blocks are separated by commas, spaces or new lines.
+ */
+export function poolAssignment(
+  tenantId: string,
+  form: PoolAssignForm,
+): {
+  request?: directoryServiceV1.AssignNumberPoolRequest;
+  errors: Partial<Record<keyof PoolAssignForm, { key: MessageKey } | { text: string }>>;
+} {
+  const errors: Partial<Record<keyof PoolAssignForm, { key: MessageKey } | { text: string }>> = {};
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(form.poolId)) errors.poolId = { key: 'badPoolId' };
+  if (form.name.length > 100) errors.name = { key: 'badPoolName' };
+  const texts = form.blocks.split(/[\s,;]+/).filter(Boolean);
+  const blocks: directoryV1.NumberBlock[] = [];
+  const problems: string[] = [];
+  for (const text of texts) {
+    try {
+      blocks.push(parseNumberBlock(text));
+    } catch (error) {
+      if (!(error instanceof NumberBlockError)) throw error;
+      problems.push(error.message);
+    }
+  }
+  if (texts.length === 0) errors.blocks = { key: 'noBlocks' };
+  else if (problems.length > 0) errors.blocks = { text: problems.join('; ') };
+  if (Object.keys(errors).length > 0) return { errors };
+  return {
+    errors,
+    request: directoryServiceV1.AssignNumberPoolRequest.fromPartial({
+      tenantId,
+      pool: { poolId: form.poolId, name: form.name, blocks },
+    }),
+  };
+}
+
+/** Which field of the assignment a directory refusal concerns (`pool.blocks[0]: overlaps …`). */
+export function fieldOfAssignRefusal(reason: string): keyof PoolAssignForm {
+  if (/poolId/.test(reason)) return 'poolId';
+  if (/^pool\.name/.test(reason)) return 'name';
+  return 'blocks';
+}
+
 /** The refusal's reason when the directory said no to the input (400), else rethrown. */
 function refusal(error: unknown): string {
   if (error instanceof PortalError && error.status === 400) return String(error.values['reason'] ?? error.message);
@@ -130,10 +186,17 @@ async function targets(c: PortalContext, t: T): Promise<Targets> {
   };
 }
 
-async function poolsPage(
-  c: PortalContext,
-  state: { form?: PoolRequestForm; errors?: FieldErrors; status?: string } = {},
-): Promise<Response> {
+interface PageState {
+  form?: PoolRequestForm;
+  errors?: FieldErrors;
+  status?: string;
+  assignForm?: PoolAssignForm;
+  assignErrors?: FieldErrors;
+  /** The directory's refusal to delete a pool, shown beside that pool's button. */
+  deleteError?: { poolId: string; reason: string };
+}
+
+async function poolsPage(c: PortalContext, state: PageState = {}): Promise<Response> {
   const t = translator(messages, c.var.language);
   const common = commonText(c);
   const tenantId = c.var.tenantId;
@@ -142,10 +205,16 @@ async function poolsPage(
   const errors = state.errors ?? {};
   const labels = { count: t('count'), number: t('number'), target: t('target'), siteId: t('site') };
   const csrf = sessionOf(c).csrfToken;
+  const provider = sessionOf(c).user.role === 'operator';
+  const assignForm = state.assignForm ?? { poolId: '', name: '', blocks: '' };
+  const assignErrors = state.assignErrors ?? {};
+  const assignLabels = { poolId: t('poolId'), name: t('poolName'), blocks: t('blocks') };
+  const deleteError = state.deleteError;
+  const failed = Object.keys(errors).length + Object.keys(assignErrors).length > 0 || deleteError;
   return render(c, {
     title: t('title'),
     status: state.status,
-    httpStatus: Object.keys(errors).length > 0 ? 422 : 200,
+    httpStatus: failed ? 422 : 200,
     body: (
       <>
         <p>{t('intro')}</p>
@@ -161,19 +230,14 @@ async function poolsPage(
                 <th scope="col">{t('blocks')}</th>
                 <th scope="col">{t('size')}</th>
                 <th scope="col">{t('inUse')}</th>
+                {provider ? <th scope="col">{t('action')}</th> : ''}
               </tr>
             </thead>
             <tbody>
               {pools.map((status) => (
                 <tr>
                   <th scope="row">{status.pool!.name || status.pool!.poolId}</th>
-                  <td>
-                    {status
-                      .pool!.blocks.map((block) =>
-                        block.first === block.last ? block.first : `${block.first} – ${block.last}`,
-                      )
-                      .join(', ')}
-                  </td>
+                  <td>{status.pool!.blocks.map(formatNumberBlock).join(', ')}</td>
                   <td>
                     {status.size} ({status.free} {t('free')})
                   </td>
@@ -196,6 +260,31 @@ async function poolsPage(
                       </ul>
                     )}
                   </td>
+                  {provider ? (
+                    <td>
+                      {deleteError?.poolId === status.pool!.poolId ? (
+                        <p class="error" id="field-deletePool-error">
+                          {deleteError.reason}
+                        </p>
+                      ) : (
+                        ''
+                      )}
+                      <form method="post" action="/nummern/pool/loeschen">
+                        <CsrfField token={csrf} />
+                        <input type="hidden" name="poolId" value={status.pool!.poolId} />
+                        <button
+                          type="submit"
+                          aria-describedby={
+                            deleteError?.poolId === status.pool!.poolId ? 'field-deletePool-error' : undefined
+                          }
+                        >
+                          {t('deletePool', { pool: status.pool!.name || status.pool!.poolId })}
+                        </button>
+                      </form>
+                    </td>
+                  ) : (
+                    ''
+                  )}
                 </tr>
               ))}
             </tbody>
@@ -249,6 +338,39 @@ async function poolsPage(
               <button type="submit">{t('submitRequest')}</button>
             </form>
           </section>
+        )}
+        {provider ? (
+          <section aria-labelledby="zuweisen">
+            <h2 id="zuweisen">{t('assignTitle', { tenant: tenantId })}</h2>
+            <ErrorSummary
+              title={common('formHasErrors', { count: Object.keys(assignErrors).length })}
+              errors={assignErrors}
+              labels={assignLabels}
+            />
+            <form method="post" action="/nummern/pool/zuweisen">
+              <CsrfField token={csrf} />
+              <Field
+                name="poolId"
+                label={assignLabels.poolId}
+                value={assignForm.poolId}
+                hint={t('poolIdHint')}
+                error={assignErrors['poolId']}
+                required
+              />
+              <Field name="name" label={assignLabels.name} value={assignForm.name} error={assignErrors['name']} />
+              <Field
+                name="blocks"
+                label={assignLabels.blocks}
+                value={assignForm.blocks}
+                hint={t('blocksHint')}
+                error={assignErrors['blocks']}
+                required
+              />
+              <button type="submit">{t('submitAssign')}</button>
+            </form>
+          </section>
+        ) : (
+          ''
         )}
       </>
     ),
@@ -325,6 +447,13 @@ async function releaseConfirmation(c: PortalContext, number: string, error?: str
 }
 
 const text = (value: unknown) => (typeof value === 'string' ? value.trim() : '');
+const errorTexts = (
+  t: T,
+  errors: Partial<Record<string, { key: MessageKey } | { text: string }>>,
+): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries(errors).map(([field, error]) => [field, error && 'key' in error ? t(error.key) : error!.text]),
+  );
 
 export const numbersPoolPage: PortalPage = {
   name: 'numbers-pool',
@@ -371,6 +500,42 @@ export const numbersPoolPage: PortalPage = {
       },
     },
     {
+      method: 'POST',
+      path: '/nummern/pool/zuweisen',
+      allow: PROVIDER,
+      handler: async (c) => {
+        const t = translator(messages, c.var.language);
+        const body = await c.req.parseBody();
+        const assignForm = { poolId: text(body['poolId']), name: text(body['name']), blocks: text(body['blocks']) };
+        const checked = poolAssignment(c.var.tenantId, assignForm);
+        if (!checked.request) return poolsPage(c, { assignForm, assignErrors: errorTexts(t, checked.errors) });
+        try {
+          const { pool } = await api(c).directory.assignNumberPool(checked.request);
+          return poolsPage(c, {
+            status: t('assigned', { pool: assignForm.poolId, size: pool!.size, free: pool!.free }),
+          });
+        } catch (error) {
+          const reason = refusal(error);
+          return poolsPage(c, { assignForm, assignErrors: { [fieldOfAssignRefusal(reason)]: reason } });
+        }
+      },
+    },
+    {
+      method: 'POST',
+      path: '/nummern/pool/loeschen',
+      allow: PROVIDER,
+      handler: async (c) => {
+        const t = translator(messages, c.var.language);
+        const poolId = text((await c.req.parseBody())['poolId']);
+        try {
+          await api(c).directory.deleteNumberPool({ tenantId: c.var.tenantId, poolId });
+        } catch (error) {
+          return poolsPage(c, { deleteError: { poolId, reason: refusal(error) } });
+        }
+        return poolsPage(c, { status: t('deleted', { pool: poolId }) });
+      },
+    },
+    {
       method: 'GET',
       path: '/nummern/pool/freigeben',
       allow: ROLES,
@@ -401,6 +566,37 @@ export const numbersPoolPage: PortalPage = {
       handler: async (c) => {
         const { pools } = await api(c).directory.listNumberPools({ tenantId: c.var.tenantId });
         return c.json({ pools: pools.map((pool) => directoryServiceV1.NumberPoolStatus.toJSON(pool)) });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/number-pools',
+      allow: PROVIDER,
+      handler: async (c) => {
+        const body = (await c.req.json().catch(() => ({}))) as Record<string, unknown>;
+        const blocks = body['blocks'];
+        const form = {
+          poolId: text(body['poolId']),
+          name: text(body['name']),
+          blocks: Array.isArray(blocks) ? blocks.map(text).join(',') : text(blocks),
+        };
+        const checked = poolAssignment(c.var.tenantId, form);
+        if (!checked.request) {
+          const fields = errorTexts(translator(messages, c.var.language), checked.errors);
+          return c.json({ error: 'invalid request', fields }, 422);
+        }
+        const { pool } = await api(c).directory.assignNumberPool(checked.request);
+        return c.json({ pool: directoryServiceV1.NumberPoolStatus.toJSON(pool!) });
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/api/number-pools/:poolId',
+      allow: PROVIDER,
+      handler: async (c) => {
+        const poolId = c.req.param('poolId') ?? '';
+        await api(c).directory.deleteNumberPool({ tenantId: c.var.tenantId, poolId });
+        return c.json({ deleted: poolId });
       },
     },
     {

@@ -5,7 +5,7 @@ import { generateSigningKey } from '@switchboard/tokens';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grpcError, startFakeService } from '../../../test/fake-service.js';
 import { startTestPortal, TestBrowser } from '../../../test/harness.js';
-import { fieldOfRefusal, parseTarget, poolNumbersRequest } from './index.js';
+import { fieldOfAssignRefusal, fieldOfRefusal, parseTarget, poolAssignment, poolNumbersRequest } from './index.js';
 
 const { EntryPointKind, NumberKind } = directoryV1;
 const toDepartment = (target: string) => ({ kind: EntryPointKind.ENTRY_POINT_KIND_DEPARTMENT, target });
@@ -17,6 +17,9 @@ let ivr: Awaited<ReturnType<typeof startFakeService>>;
 let browserFor: () => TestBrowser;
 /** What the fake directory answers RequestPoolNumbers with next (a refusal when set). */
 let refuseNext: Error | undefined;
+/** The same for AssignNumberPool and DeleteNumberPool. */
+let refuseAssign: Error | undefined;
+let refuseDelete: Error | undefined;
 
 const POOL = {
   pool: { poolId: 'kropp-1', name: 'Block Kropp', blocks: [{ first: '+49462472010', last: '+49462472099' }] },
@@ -58,6 +61,19 @@ beforeAll(async () => {
           ),
       };
     },
+    listTenants: () => ({ tenants: [directoryV1.Tenant.fromPartial({ tenantId: 't-kropp', name: 'Amt Kropp' })] }),
+    assignNumberPool: (request: directoryServiceV1.AssignNumberPoolRequest) => {
+      const refusal = refuseAssign;
+      refuseAssign = undefined;
+      if (refusal) throw refusal;
+      return { pool: { pool: request.pool, size: 90, inUse: [], free: 90 } };
+    },
+    deleteNumberPool: () => {
+      const refusal = refuseDelete;
+      refuseDelete = undefined;
+      if (refusal) throw refusal;
+      return {};
+    },
     releasePoolNumber: (request: directoryServiceV1.ReleasePoolNumberRequest) => ({
       released: NUMBERS.find((number) => number.number === request.number),
     }),
@@ -83,6 +99,7 @@ beforeAll(async () => {
     { tenantId: 't-kropp', username: 'sue', role: 'supervisor', departments: ['bauamt'], subject: 'sue' },
     { tenantId: 't-kropp', username: 'fritz', role: 'finance', departments: [], subject: 'fritz' },
     { tenantId: 't-kropp', username: 's-101', role: 'agent', departments: [], subject: 's-101' },
+    { tenantId: '', username: 'provider', role: 'operator', departments: [], subject: 'provider' },
   ]);
 });
 
@@ -97,6 +114,17 @@ async function signedIn(username: string): Promise<TestBrowser> {
   const browser = browserFor();
   expect((await browser.signIn('t-kropp', username)).status).toBe(303);
   return browser;
+}
+
+/** The provider's operator, acting for t-kropp (chosen as operators do). */
+async function operatorFor(): Promise<{ browser: TestBrowser; csrf: string }> {
+  const browser = browserFor();
+  expect((await browser.signIn('', 'provider')).status).toBe(303);
+  const csrf = TestBrowser.csrfOf(await (await browser.request('/mandant')).text());
+  expect((await browser.json('/api/tenant', 'POST', { tenantId: 't-kropp' }, { 'x-csrf-token': csrf })).status).toBe(
+    200,
+  );
+  return { browser, csrf };
 }
 
 const callsOf = (method: string) => directory.calls.filter((call) => call.method === method);
@@ -140,7 +168,7 @@ describe('number pool page', () => {
     expect(response.status).toBe(200);
     const html = await response.text();
     expect(html).toContain('<th scope="row">Block Kropp</th>');
-    expect(html).toContain('+49462472010 – +49462472099');
+    expect(html).toContain('+494624720-10..99');
     expect(html).toContain('90 (89 frei)');
     expect(html).toContain(
       '<a href="/nummern/pool/freigeben?number=%2B49462472010" aria-label="+49462472010 freigeben">Freigeben</a>',
@@ -312,6 +340,158 @@ describe('number pool page', () => {
           .status,
       ).toBe(403);
     }
+    expect(directory.calls.length).toBe(before);
+  });
+});
+
+describe('number pool: the provider assigns and deletes pools', () => {
+  it('reads the blocks with the shared notation and names a malformed one', () => {
+    expect(
+      poolAssignment('t-kropp', { poolId: 'kropp-2', name: 'Zwei', blocks: '+494624720-10..99, +49462472100' }).request,
+    ).toEqual({
+      tenantId: 't-kropp',
+      pool: {
+        poolId: 'kropp-2',
+        name: 'Zwei',
+        blocks: [
+          { first: '+49462472010', last: '+49462472099' },
+          { first: '+49462472100', last: '+49462472100' },
+        ],
+      },
+    });
+    expect(poolAssignment('t-kropp', { poolId: 'kropp 2', name: '', blocks: '+494624720-1..99' }).errors).toEqual({
+      poolId: { key: 'badPoolId' },
+      blocks: { text: '+494624720-1..99: "1" and "99" must have as many digits' },
+    });
+    expect(poolAssignment('t-kropp', { poolId: 'p', name: '', blocks: ' ' }).errors).toEqual({
+      blocks: { key: 'noBlocks' },
+    });
+    expect(fieldOfAssignRefusal('pool.blocks[0]: overlaps pool "a" of tenant t-sued')).toBe('blocks');
+    expect(fieldOfAssignRefusal('pool.poolId: required')).toBe('poolId');
+  });
+
+  it('the operator assigns a pool for the chosen tenant and deletes one; the forms are theirs only', async () => {
+    const { browser, csrf } = await operatorFor();
+    const page = await (await browser.request('/nummern/pool')).text();
+    expect(page).toContain('<h2 id="zuweisen">Nummernpool zuweisen (Mandant t-kropp)</h2>');
+    expect(page).toContain('Pool Block Kropp löschen');
+    const assigned = await browser.post('/nummern/pool/zuweisen', {
+      _csrf: csrf,
+      poolId: 'kropp-2',
+      name: 'Zweiter Block',
+      blocks: '+494624721-00..49',
+    });
+    expect(assigned.status).toBe(200);
+    expect(await assigned.text()).toContain('Pool kropp-2 zugewiesen: 90 Nummern, 90 frei.');
+    expect(callsOf('assignNumberPool').at(-1)!.request).toEqual({
+      tenantId: 't-kropp',
+      pool: { poolId: 'kropp-2', name: 'Zweiter Block', blocks: [{ first: '+49462472100', last: '+49462472149' }] },
+    });
+
+    const deleted = await browser.post('/nummern/pool/loeschen', { _csrf: csrf, poolId: 'kropp-1' });
+    expect(await deleted.text()).toContain('Pool kropp-1 gelöscht.');
+    expect(callsOf('deleteNumberPool').at(-1)!.request).toEqual({ tenantId: 't-kropp', poolId: 'kropp-1' });
+
+    const admin = await signedIn('anna');
+    const adminPage = await (await admin.request('/nummern/pool')).text();
+    expect(adminPage).not.toContain('zuweisen');
+    expect(adminPage).not.toContain('löschen');
+  });
+
+  it('a malformed block is refused at the field before the directory is asked; its refusals land there too', async () => {
+    const { browser, csrf } = await operatorFor();
+    const before = callsOf('assignNumberPool').length;
+    const malformed = await browser.post('/nummern/pool/zuweisen', {
+      _csrf: csrf,
+      poolId: 'kropp-2',
+      name: '',
+      blocks: '+494624720-99..10',
+    });
+    expect(malformed.status).toBe(422);
+    const html = await malformed.text();
+    expect(html).toContain(
+      '<p class="error" id="field-blocks-error">+494624720-99..10: +49462472099 comes after +49462472010</p>',
+    );
+    expect(html).toMatch(/<input id="field-blocks"[^>]*value="\+494624720-99..10"[^>]*aria-invalid="true"/);
+    expect(callsOf('assignNumberPool').length).toBe(before);
+
+    refuseAssign = grpcError(
+      grpc.status.INVALID_ARGUMENT,
+      'pool.blocks[0]: overlaps the direct-dial range +49462473000…+49462473999 of tenant t-sued',
+    );
+    const clash = await (
+      await browser.post('/nummern/pool/zuweisen', {
+        _csrf: csrf,
+        poolId: 'kropp-2',
+        name: '',
+        blocks: '+494624730-00..99',
+      })
+    ).text();
+    expect(clash).toContain(
+      '<p class="error" id="field-blocks-error">pool.blocks[0]: overlaps the direct-dial range +49462473000…+49462473999 of tenant t-sued</p>',
+    );
+
+    refuseDelete = grpcError(
+      grpc.status.FAILED_PRECONDITION,
+      'pool kropp-1 still has numbers in use: +49462472010; release them first',
+    );
+    const inUse = await browser.post('/nummern/pool/loeschen', { _csrf: csrf, poolId: 'kropp-1' });
+    expect(inUse.status).toBe(422);
+    expect(await inUse.text()).toContain(
+      '<p class="error" id="field-deletePool-error">pool kropp-1 still has numbers in use: +49462472010; release them first</p>',
+    );
+  });
+
+  it('answers the same under /api/number-pools; an admin is refused assigning and deleting', async () => {
+    const { browser, csrf } = await operatorFor();
+    const assigned = await browser.json(
+      '/api/number-pools',
+      'POST',
+      { poolId: 'kropp-2', name: '', blocks: ['+494624721-00..49'] },
+      { 'x-csrf-token': csrf },
+    );
+    expect(assigned.status).toBe(200);
+    expect(await assigned.json()).toMatchObject({ pool: { pool: { poolId: 'kropp-2' }, size: 90, free: 90 } });
+    const bad = await browser.json(
+      '/api/number-pools',
+      'POST',
+      { poolId: 'kropp-2', blocks: ['04624720-10..99'] },
+      { 'x-csrf-token': csrf },
+    );
+    expect(bad.status).toBe(422);
+    expect(await bad.json()).toEqual({
+      error: 'invalid request',
+      fields: {
+        blocks: '04624720-10..99: not a block (e.g. +494624720-10..99, +49462472010..+49462472099 or one number)',
+      },
+    });
+    const deleted = await browser.request('/api/number-pools/kropp-2', {
+      method: 'DELETE',
+      headers: { 'x-csrf-token': csrf },
+    });
+    expect(deleted.status).toBe(200);
+
+    const admin = await signedIn('anna');
+    const adminCsrf = TestBrowser.csrfOf(await (await admin.request('/nummern/pool')).text());
+    const before = directory.calls.length;
+    expect(
+      (
+        await admin.json(
+          '/api/number-pools',
+          'POST',
+          { poolId: 'kropp-2', blocks: ['+494624721-00..49'] },
+          { 'x-csrf-token': adminCsrf },
+        )
+      ).status,
+    ).toBe(403);
+    expect(
+      (await admin.post('/nummern/pool/zuweisen', { _csrf: adminCsrf, poolId: 'x', name: '', blocks: '+49462472100' }))
+        .status,
+    ).toBe(403);
+    expect(
+      (await admin.request('/api/number-pools/kropp-1', { method: 'DELETE', headers: { 'x-csrf-token': adminCsrf } }))
+        .status,
+    ).toBe(403);
     expect(directory.calls.length).toBe(before);
   });
 });
