@@ -5,6 +5,7 @@ import { callControlV1, ivrServiceV1 } from '@switchboard/proto';
 import { ivrRpcSubject, presenceRpcClient, type PresenceRpcClient } from '@switchboard/rpc-clients';
 import { GrpcStatusError, natsRpcClient, type NatsHandle, type RpcClient } from '@switchboard/service-kit';
 import type { DirectoryLookups } from './directory-lookups.js';
+import { ConnectionEvents, resendAcrossOutages } from './flow/resend.js';
 import type { MenuStepClient } from './menus.js';
 import type { TenantView } from './tenant-directory.js';
 
@@ -45,15 +46,21 @@ export function flowClients(
   timeoutMs: number,
   inMemory: Pick<FlowClients, 'directory' | 'ivr'>,
 ): FlowClients {
+  // One follower of the connection for every command of every call (see flow/resend.ts).
+  const events = new ConnectionEvents();
+  events.follow(nats.connection);
   return {
     ...inMemory,
     presence: presenceRpcClient(nats, timeoutMs),
     control: (adapterId, commandTimeoutMs) =>
-      natsRpcClient(nats, {
-        definition: callControlV1.CallControlServiceService,
-        subjectFor: (method, request) => callControlSubject(request.tenantId, adapterId, method),
-        timeoutMs: commandTimeoutMs,
-      }),
+      resendAcrossOutages(
+        natsRpcClient(nats, {
+          definition: callControlV1.CallControlServiceService,
+          subjectFor: (method, request) => callControlSubject(request.tenantId, adapterId, method),
+          timeoutMs: commandTimeoutMs,
+        }),
+        events,
+      ),
   };
 }
 

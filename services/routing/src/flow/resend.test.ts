@@ -1,0 +1,137 @@
+import { callControlServeSubject, callControlSubject } from '@switchboard/events';
+import { callControlV1 } from '@switchboard/proto';
+import {
+  connectNats,
+  createLogger,
+  GrpcStatusError,
+  natsRpcClient,
+  serveNatsRpc,
+  type NatsHandle,
+  type RpcHandlers,
+} from '@switchboard/service-kit';
+import { eventually, startNats, type NatsServer } from '@switchboard/testkit';
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConnectionEvents, resendAcrossOutages } from './resend.js';
+
+// A caller in the menu when NATS restarts (issue 16's chaos run: the call that began 1 s before
+// the restart was silent for 237 s). Routing and a stand-in adapter connect as themselves, with
+// the permissions libs/events declares: the restarted server no longer knows routing's request,
+// so it refuses the adapter's reply to it, and only a resend under the same command id gets the
+// caller's key back to routing.
+
+const logger = createLogger({ service: 'resend-test', level: 'silent' });
+const definition = callControlV1.CallControlServiceService;
+const ADAPTER = 'pbx-1';
+let server: NatsServer;
+let routing: NatsHandle;
+let adapter: NatsHandle;
+
+/** The adapter's command log in small: a repeated command id gets the first one's (running) result. */
+class FakeAdapter {
+  readonly received: string[] = [];
+  private readonly results = new Map<string, Promise<callControlV1.PlayAndCollectResponse>>();
+  private press: ((digits: string) => void) | undefined;
+
+  /** PlayAndCollect; every other command is not this test's. */
+  handlers(): RpcHandlers<typeof definition> {
+    const unimplemented = () => Promise.reject(new GrpcStatusError(grpc.status.UNIMPLEMENTED, 'not in this test'));
+    const others = Object.fromEntries(Object.keys(definition).map((key) => [key, unimplemented]));
+    return {
+      ...(others as unknown as RpcHandlers<typeof definition>),
+      playAndCollect: (request) => {
+        this.received.push(request.commandId);
+        let result = this.results.get(request.commandId);
+        if (!result) {
+          result = new Promise((resolve) => {
+            this.press = (digits) =>
+              resolve({ digits, endedBy: callControlV1.CollectEnd.COLLECT_END_MAX_DIGITS, promptsFailed: false });
+          });
+          this.results.set(request.commandId, result);
+        }
+        return result;
+      },
+    };
+  }
+
+  /** The caller presses a key during the running PlayAndCollect. */
+  pressKey(digits: string): void {
+    this.press!(digits);
+  }
+}
+
+beforeAll(async () => {
+  server = await startNats();
+  routing = await connectNats({ url: server.url, credentials: server.credentials('routing'), name: 'routing', logger });
+  adapter = await connectNats({
+    url: server.url,
+    credentials: server.credentials('ari-adapter'),
+    name: 'ari-adapter',
+    logger,
+  });
+});
+
+afterAll(async () => {
+  await routing?.connection.close();
+  await adapter?.connection.close();
+  await server?.stop();
+});
+
+function playAndCollect(commandId: string): callControlV1.PlayAndCollectRequest {
+  return {
+    tenantId: 't-kropp',
+    callId: 'c-1',
+    commandId,
+    media: ['sound:menu'],
+    language: 'de',
+    maxDigits: 1,
+    terminator: '',
+    firstDigitTimeoutMs: 10_000,
+    interDigitTimeoutMs: 3_000,
+    bargeIn: true,
+  };
+}
+
+/** `work`, or a failure naming what never came within `ms` (the collect itself waits 5 minutes). */
+function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
+describe('a call-control command in flight across a NATS restart', () => {
+  it('is sent again under its command id, and the key pressed after the restart reaches routing', async () => {
+    const fake = new FakeAdapter();
+    serveNatsRpc(adapter, {
+      definition,
+      handlers: fake.handlers(),
+      subjectFor: (method) => callControlServeSubject(ADAPTER, method),
+      logger,
+    });
+    const events = new ConnectionEvents();
+    events.follow(routing.connection);
+    const control = resendAcrossOutages(
+      natsRpcClient(routing, {
+        definition,
+        subjectFor: (method, request) => callControlSubject(request.tenantId, ADAPTER, method),
+        timeoutMs: 300_000,
+      }),
+      events,
+    );
+
+    const collected = control.playAndCollect(playAndCollect('c-1:ivr-1'));
+    await eventually(() => (fake.received.length === 1 ? true : undefined), 'the menu to start');
+
+    await server.restart({ downMs: 500 });
+    await eventually(() => (routing.connected && adapter.connected ? true : undefined), 'both to reconnect', 20_000);
+    fake.pressKey('3');
+
+    const result = await within(collected, 20_000, 'no reply to the PlayAndCollect after the restart');
+    expect(result.digits).toBe('3');
+    // Sent again (once the adapter listened again), never under another id: one menu, one key.
+    expect(new Set(fake.received)).toEqual(new Set(['c-1:ivr-1']));
+    expect(fake.received.length).toBeGreaterThanOrEqual(2);
+  }, 60_000);
+});

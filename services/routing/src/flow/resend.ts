@@ -1,0 +1,102 @@
+import type { NatsHandle } from '@switchboard/service-kit';
+import { isUnavailable } from '../clients.js';
+
+// A NATS restart loses what the server held for a request in flight: the request itself if the
+// adapter had not received it yet, and the adapter's right to answer it (the reply subject is
+// allowed as a response to a request the server saw, and the restarted server saw none — the
+// adapter's reply is refused as a permission violation). The caller's PlayAndCollect waits up to
+// 5 minutes for that reply, so without this the call is silent until the caller gives up. Every
+// call-control command carries its command id, and the adapter answers a repeated id with the
+// first one's result (also while it still runs: the keys collected so far go on), so a command in
+// flight across a reconnect is simply sent again, and one that failed because of the outage too.
+
+/** How long after a reconnect a command failing as unavailable is still taken for the outage's. */
+const OUTAGE_GRACE_MS = 10_000;
+const RETRY_DELAYS_MS = [250, 500, 1_000, 2_000];
+
+/** The connection's disconnects and reconnects, for every flow of the replica. */
+export class ConnectionEvents {
+  private readonly listeners = new Set<() => void>();
+  private down = false;
+  private reconnectedAt = -Infinity;
+
+  constructor(private readonly now: () => number = () => performance.now()) {}
+
+  /** Follows `connection` until it closes. */
+  follow(connection: Pick<NatsHandle['connection'], 'status'>): void {
+    void (async () => {
+      for await (const status of connection.status()) {
+        if (status.type === 'disconnect') this.disconnected();
+        if (status.type === 'reconnect') this.reconnected();
+      }
+    })();
+  }
+
+  disconnected(): void {
+    this.down = true;
+  }
+
+  reconnected(): void {
+    this.down = false;
+    this.reconnectedAt = this.now();
+    for (const listener of [...this.listeners]) listener();
+  }
+
+  get connected(): boolean {
+    return !this.down;
+  }
+
+  /** Whether a failure now may be the outage's: the connection is down or came back just now. */
+  get inOutage(): boolean {
+    return this.down || this.now() - this.reconnectedAt < OUTAGE_GRACE_MS;
+  }
+
+  /** Calls `listener` at each reconnect until the returned function is called. */
+  onReconnect(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
+
+const RECONNECTED = Symbol('reconnected');
+
+type Methods = Record<string, (request: never) => Promise<unknown>>;
+
+/**
+ * The client's methods, each sent again (the same request, so the same command id) when NATS
+ * reconnects while it waits for the reply, or when it fails as unavailable during or just after an
+ * outage (the adapter may reconnect a moment after routing and have no subscription yet).
+ */
+export function resendAcrossOutages<C extends Methods>(client: C, events: ConnectionEvents): C {
+  const resending: Record<string, (request: never) => Promise<unknown>> = {};
+  for (const [name, method] of Object.entries(client)) {
+    resending[name] = async (request) => {
+      for (let retries = 0; ;) {
+        let off: () => void = () => undefined;
+        const reconnected = new Promise<typeof RECONNECTED>((resolve) => {
+          off = events.onReconnect(() => resolve(RECONNECTED));
+        });
+        const attempt = method(request);
+        try {
+          const outcome = await Promise.race([attempt, reconnected]);
+          if (outcome !== RECONNECTED) return outcome;
+          // The first attempt's reply, should it come after all, is the same result: not awaited.
+          attempt.catch(() => undefined);
+        } catch (error) {
+          if (!isUnavailable(error) || !events.inOutage) throw error;
+          if (!events.connected) {
+            // Sent again at the reconnect, however long the outage (the flow's guard ends the wait on a hang-up).
+            await reconnected;
+            continue;
+          }
+          if (retries >= RETRY_DELAYS_MS.length) throw error;
+          const delay = RETRY_DELAYS_MS[retries++]!;
+          await new Promise((resolve) => setTimeout(resolve, delay));
+        } finally {
+          off();
+        }
+      }
+    };
+  }
+  return resending as C;
+}
