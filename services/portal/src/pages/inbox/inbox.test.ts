@@ -53,15 +53,41 @@ let portal: Awaited<ReturnType<typeof startTestPortal>>;
 let fax: Awaited<ReturnType<typeof startFakeService>>;
 let directory: Awaited<ReturnType<typeof startFakeService>>;
 
+/**
+ * The fax service's department scope as its policy has it: a supervisor's list is of their
+ * departments (another department named is refused), a record of another department is refused.
+ */
+function scoped(request: object): { departments: string[] | undefined } {
+  const { claims } = fax.calls.findLast((call) => call.request === request)!;
+  return { departments: claims.role === 'supervisor' ? (claims.depts ?? []) : undefined };
+}
+function listed<R extends { departmentId: string }>(request: { departmentId: string }, records: R[]): R[] {
+  const { departments } = scoped(request);
+  if (departments && request.departmentId && !departments.includes(request.departmentId))
+    throw grpcError(grpc.status.PERMISSION_DENIED, `supervisor may not list ${request.departmentId}`);
+  const wanted = request.departmentId ? [request.departmentId] : departments;
+  return records.filter((record) => !wanted || wanted.includes(record.departmentId));
+}
+function ownRecord(request: object, record: { departmentId: string } | undefined): void {
+  const { departments } = scoped(request);
+  if (departments && !departments.includes(record?.departmentId ?? ''))
+    throw grpcError(grpc.status.PERMISSION_DENIED, 'supervisor may call this only in scope fax of own departments');
+}
+const faxOf = (request: { faxId: string }) => FAXES.find((entry) => entry.faxId === request.faxId);
+
 beforeAll(async () => {
   mongo = await startMongo();
   fax = await startFakeService(faxServiceV1.FaxServiceService, {
     listFaxes: (request: faxServiceV1.ListFaxesRequest) => ({
-      faxes: request.unhandledOnly ? FAXES.filter((entry) => !entry.handledAt) : FAXES,
+      faxes: listed(request, request.unhandledOnly ? FAXES.filter((entry) => !entry.handledAt) : FAXES),
       nextPageToken: request.pageToken ? '' : 'older-faxes',
     }),
-    listVoicemails: () => ({ voicemails: VOICEMAILS, nextPageToken: '' }),
+    listVoicemails: (request: faxServiceV1.ListVoicemailsRequest) => ({
+      voicemails: listed(request, VOICEMAILS),
+      nextPageToken: '',
+    }),
     downloadFax: (request: faxServiceV1.DownloadFaxRequest) => {
+      ownRecord(request, faxOf(request));
       if (request.faxId !== 'fax-2') throw grpcError(grpc.status.NOT_FOUND, `fax ${request.faxId} not found`);
       return [
         {
@@ -77,9 +103,10 @@ beforeAll(async () => {
       { fileName: 'vm-1.wav', contentType: 'audio/wav', totalBytes: String(WAV.length), chunk: WAV.subarray(0, 1_000) },
       { fileName: '', contentType: '', totalBytes: '0', chunk: WAV.subarray(1_000) },
     ],
-    markFaxHandled: (request: faxServiceV1.MarkFaxHandledRequest) => ({
-      fax: { ...FAXES.find((entry) => entry.faxId === request.faxId)!, handledBy: 'anna' },
-    }),
+    markFaxHandled: (request: faxServiceV1.MarkFaxHandledRequest) => {
+      ownRecord(request, faxOf(request));
+      return { fax: { ...faxOf(request)!, handledBy: 'anna' } };
+    },
     markVoicemailHandled: (request: faxServiceV1.MarkVoicemailHandledRequest) => ({
       voicemail: { ...VOICEMAILS.find((entry) => entry.voicemailId === request.voicemailId)!, handledBy: 'anna' },
     }),
@@ -91,6 +118,11 @@ beforeAll(async () => {
         directoryV1.Department.fromPartial({ departmentId: 'buergerbuero', name: 'Bürgerbüro' }),
       ],
     }),
+    // What a supervisor's department chooser is built from (they may not list all departments).
+    getDepartment: (request: directoryServiceV1.GetDepartmentRequest) => {
+      if (request.departmentId !== 'bauamt') throw grpcError(grpc.status.PERMISSION_DENIED, 'not theirs');
+      return { department: directoryV1.Department.fromPartial({ departmentId: 'bauamt', name: 'Bauamt' }) };
+    },
   });
   portal = await startTestPortal({
     mongoUrl: mongo.url,
@@ -230,9 +262,52 @@ describe('inbox page', () => {
     expect(await marked.json()).toMatchObject({ voicemail: { voicemailId: 'vm-1', handledBy: 'anna' } });
   });
 
-  it('is refused to department leads, finance and agents before any service is asked', async () => {
+  it("shows a department lead only their departments' records and chooser, the page and /api alike", async () => {
+    const browser = await signedIn('sue');
+    const html = await (await browser.request('/posteingang?offen=0')).text();
+    expect(callsOf('listFaxes').at(-1)).toMatchObject({
+      request: { departmentId: '' },
+      claims: { sub: 'sue', role: 'supervisor', depts: ['bauamt'] },
+    });
+    expect(html).toContain('/posteingang/faxe/fax-2/pdf');
+    expect(html).toContain('/posteingang/sprachnachrichten/vm-1/audio');
+    expect(html).not.toContain('STATION 7');
+    expect(html).toContain('<option value="bauamt">Bauamt</option>');
+    expect(html).not.toContain('Bürgerbüro');
+
+    const listed = (await (await browser.request('/api/inbox?offen=0')).json()) as {
+      faxes: Array<{ faxId: string }>;
+      voicemails: Array<{ voicemailId: string }>;
+    };
+    expect(listed.faxes.map((entry) => entry.faxId)).toEqual(['fax-2']);
+    expect(listed.voicemails.map((entry) => entry.voicemailId)).toEqual(['vm-1']);
+    const own = (await (await browser.request('/api/inbox?offen=0&abteilung=bauamt')).json()) as typeof listed;
+    expect(own.faxes.map((entry) => entry.faxId)).toEqual(['fax-2']);
+  });
+
+  it("refuses a department lead another department's list and records, through the page and /api", async () => {
+    const browser = await signedIn('sue');
+    const csrf = TestBrowser.csrfOf(await (await browser.request('/posteingang')).text());
+    const lists = fax.calls.length;
+    // Another department in the filter: refused by the portal before the fax service is asked.
+    expect((await browser.request('/posteingang?abteilung=buergerbuero')).status).toBe(403);
+    expect((await browser.request('/api/inbox?abteilung=buergerbuero')).status).toBe(403);
+    expect(fax.calls.length).toBe(lists);
+    // A record of another department by id: the fax service refuses it, the portal answers 403.
+    expect((await browser.request('/posteingang/faxe/fax-1/pdf')).status).toBe(403);
+    const marked = await browser.post('/posteingang/faxe/fax-1/erledigt', { _csrf: csrf, next: '/posteingang' });
+    expect(marked.status).toBe(403);
+    const api = await browser.json('/api/inbox/faxes/fax-1/handled', 'POST', {}, { 'x-csrf-token': csrf });
+    expect(api.status).toBe(403);
+    expect(callsOf('markFaxHandled').slice(-2)).toMatchObject([
+      { request: { faxId: 'fax-1' }, claims: { sub: 'sue' } },
+      { request: { faxId: 'fax-1' }, claims: { sub: 'sue' } },
+    ]);
+  });
+
+  it('is refused to finance and agents before any service is asked', async () => {
     const before = fax.calls.length;
-    for (const username of ['sue', 'fritz', 's-101']) {
+    for (const username of ['fritz', 's-101']) {
       const browser = await signedIn(username);
       expect((await browser.request('/posteingang')).status).toBe(403);
       expect((await browser.request('/posteingang/faxe/fax-2/pdf')).status).toBe(403);

@@ -5,18 +5,19 @@ import type { PortalContext } from '../../context.js';
 import { fromGrpc, PortalError } from '../../errors.js';
 import { translator, type Language, type Translate } from '../../i18n.js';
 import { render } from '../../render.js';
-import { api, sessionOf, type PortalPage } from '../../routes.js';
+import { api, assertDepartment, sessionOf, type PortalPage } from '../../routes.js';
 import { userMetadata } from '../../rpc.js';
+import { visibleDepartments } from '../departments/model.js';
 import { messages } from './messages.js';
 
 // The tenant's fax and voicemail inboxes (the fax service's): list per department, view a fax's
 // PDF and play a voicemail in the page (the portal streams the file from the fax service with the
 // user's token), mark handled (audited by the fax service).
 
-// As the fax service's policy: the tenant's admins and the provider. Department leads need the fax
-// service to grant them their departments' records first (its lists have no department filter and
-// its policy names admins and operators only); the portal cannot widen what a token may read.
-const ROLES = ['admin', 'operator'] as const;
+// As the fax service's policy: the tenant's admins, the provider, and department leads for their
+// own departments' records (the fax service checks each record's department against the token;
+// the portal refuses another department in the filter before asking).
+const ROLES = ['admin', 'operator', 'supervisor'] as const;
 const PAGE_SIZE = 100;
 const ZONE = 'Europe/Berlin';
 
@@ -39,26 +40,32 @@ export function filterOf(query: (name: string) => string | undefined): InboxFilt
   };
 }
 
-const inDepartment = (filter: InboxFilter) => (record: { departmentId: string }) =>
-  !filter.departmentId || record.departmentId === filter.departmentId;
-
 async function load(c: PortalContext, filter: InboxFilter) {
+  if (filter.departmentId) assertDepartment(c, filter.departmentId);
   const tenantId = c.var.tenantId;
   const fax = api(c).fax;
-  const [faxes, voicemails, { departments }] = await Promise.all([
-    fax.listFaxes({ tenantId, pageSize: PAGE_SIZE, pageToken: filter.faxPage, unhandledOnly: filter.openOnly }),
+  // No department chosen: the fax service lists all the token may read (a lead's: theirs).
+  const [faxes, voicemails, departments] = await Promise.all([
+    fax.listFaxes({
+      tenantId,
+      pageSize: PAGE_SIZE,
+      pageToken: filter.faxPage,
+      unhandledOnly: filter.openOnly,
+      departmentId: filter.departmentId,
+    }),
     fax.listVoicemails({
       tenantId,
       pageSize: PAGE_SIZE,
       pageToken: filter.voicemailPage,
       unhandledOnly: filter.openOnly,
+      departmentId: filter.departmentId,
     }),
-    api(c).directory.listDepartments({ tenantId }),
+    visibleDepartments(c),
   ]);
   return {
-    faxes: faxes.faxes.filter(inDepartment(filter)),
+    faxes: faxes.faxes,
     nextFaxPage: faxes.nextPageToken,
-    voicemails: voicemails.voicemails.filter(inDepartment(filter)),
+    voicemails: voicemails.voicemails,
     nextVoicemailPage: voicemails.nextPageToken,
     departments: departments.map((department) => ({ value: department.departmentId, label: department.name })),
   };
