@@ -1,7 +1,7 @@
-import { presenceV1 } from '@switchboard/proto';
+import { presenceV1, type routingV1 } from '@switchboard/proto';
 import type { FC } from 'hono/jsx';
 import type { Language, Translate } from '../../i18n.js';
-import { isAggregateOnly, type LiveView } from './feed.js';
+import { isAggregateOnly, serviceLevelPercent, type LiveView } from './feed.js';
 import type { LiveKey } from './messages.js';
 
 const { AgentState } = presenceV1;
@@ -50,10 +50,25 @@ export function summaryText({ view, t }: Omit<BoardProps, 'language'>): string {
  * Every visible department: its agents' states counted and listed, and its waiting callers in
  * queue order. Rendered on the server for the first page and for every update the stream sends.
  */
+/** A department's service level today: the share, then the counts it comes from. */
+export function serviceLevelText(level: routingV1.DepartmentServiceLevel | undefined, t: Translate<LiveKey>): string {
+  const percent = serviceLevelPercent(level);
+  if (!level || percent === undefined) return t('serviceLevelNone');
+  return t('serviceLevel', {
+    percent,
+    within: level.answeredWithinThreshold,
+    offered: level.offered,
+    seconds: level.thresholdSeconds,
+    answered: level.answered,
+    abandoned: level.abandoned,
+    left: level.leftUnanswered,
+  });
+}
+
 export const Board: FC<BoardProps> = ({ view, t, language }) => (
   <>
     {isAggregateOnly(view) ? <p class="notice">{t('aggregateOnly')}</p> : ''}
-    {view.departments.length === 0 ? <p>{t('noDepartments')}</p> : ''}
+    {view.departments.length === 0 ? <p>{t('noDepartments')}</p> : <p>{t('serviceLevelExplained')}</p>}
     {view.departments.map((department) => {
       const agents = [...view.agents.values()]
         .filter((agent) => agent.departments.some((m) => m.departmentId === department.departmentId))
@@ -75,6 +90,7 @@ export const Board: FC<BoardProps> = ({ view, t, language }) => (
             <strong>{t('waitingCount', { count: waiting.length })}</strong>
             {counts.length ? ` · ${counts.join(' · ')}` : ''}
           </p>
+          <p class="service-level">{serviceLevelText(view.serviceLevels.get(department.departmentId), t)}</p>
           {waiting.length ? (
             <table>
               <caption>{t('waitingCaption', { department: department.name })}</caption>

@@ -16,6 +16,17 @@ export interface LiveView {
   agents: ReadonlyMap<string, presenceV1.Agent>;
   /** Waiting callers by department, first in line first. */
   queues: ReadonlyMap<string, readonly routingV1.QueueEntry[]>;
+  /** Today's service level by department, as routing counts it (GetServiceLevel). */
+  serviceLevels: ReadonlyMap<string, routingV1.DepartmentServiceLevel>;
+}
+
+/**
+ * Routing's definition: the share of today's ended queue waits answered within the threshold;
+ * undefined when no wait ended today (no share to show, not 0 %).
+ */
+export function serviceLevelPercent(level: routingV1.DepartmentServiceLevel | undefined): number | undefined {
+  if (!level?.offered) return undefined;
+  return Math.round((level.answeredWithinThreshold / level.offered) * 100);
 }
 
 /**
@@ -57,6 +68,7 @@ function scopeKeys(c: PortalContext, departments: readonly LiveDepartment[]): st
 export class LiveFeed {
   readonly agents = new Map<string, presenceV1.Agent>();
   readonly queues = new Map<string, readonly routingV1.QueueEntry[]>();
+  readonly serviceLevels = new Map<string, routingV1.DepartmentServiceLevel>();
 
   constructor(
     private readonly c: PortalContext,
@@ -64,7 +76,12 @@ export class LiveFeed {
   ) {}
 
   get view(): LiveView {
-    return { departments: this.departments, agents: this.agents, queues: this.queues };
+    return {
+      departments: this.departments,
+      agents: this.agents,
+      queues: this.queues,
+      serviceLevels: this.serviceLevels,
+    };
   }
 
   async load(): Promise<void> {
@@ -78,17 +95,27 @@ export class LiveFeed {
     await this.pollQueues();
   }
 
-  /** Reads every department's queue again; true when any changed. */
+  /** Reads every department's queue and today's service level again; true when any changed. */
   async pollQueues(): Promise<boolean> {
     const tenantId = this.c.var.tenantId;
     const routing = api(this.c).routing;
-    const queues = await Promise.all(
-      this.departments.map(async ({ departmentId }) => {
-        const { entries } = await routing.getQueue({ tenantId, departmentId });
-        return [departmentId, entries] as const;
-      }),
-    );
+    const departmentIds = this.departments.map((department) => department.departmentId);
+    // No departments: nothing to ask (routing refuses a lead a request naming none).
+    const [queues, levels] = await Promise.all([
+      Promise.all(
+        departmentIds.map(async (departmentId) => {
+          const { entries } = await routing.getQueue({ tenantId, departmentId });
+          return [departmentId, entries] as const;
+        }),
+      ),
+      departmentIds.length ? routing.getServiceLevel({ tenantId, departmentIds }) : { departments: [] },
+    ]);
     let changed = false;
+    for (const level of levels.departments) {
+      const before = this.serviceLevels.get(level.departmentId);
+      if (!before || JSON.stringify(before) !== JSON.stringify(level)) changed = true;
+      this.serviceLevels.set(level.departmentId, level);
+    }
     for (const [departmentId, entries] of queues) {
       const before = this.queues.get(departmentId);
       if (!before || JSON.stringify(before) !== JSON.stringify(entries)) changed = true;

@@ -1,10 +1,11 @@
+import type { routingV1 } from '@switchboard/proto';
 import { streamSSE } from 'hono/streaming';
 import type { PortalContext } from '../../context.js';
 import { translator } from '../../i18n.js';
 import { render } from '../../render.js';
 import type { PortalPage } from '../../routes.js';
 import { Board, summaryText } from './board.js';
-import { LiveFeed, visibleDepartments } from './feed.js';
+import { LiveFeed, serviceLevelPercent, visibleDepartments } from './feed.js';
 import { liveMessages } from './messages.js';
 
 /** Routing has no watch API: the stream asks for the queues this often (a new caller shows within it). */
@@ -28,6 +29,13 @@ const LIVE_SCRIPT = `(() => {
 `;
 
 const ROLES = ['admin', 'supervisor', 'operator'] as const;
+
+/** Today's counts as routing gives them, and the share (null while no wait ended today). */
+function serviceLevelJson(level: routingV1.DepartmentServiceLevel | undefined) {
+  if (!level) return null;
+  const { departmentId: _, ...counts } = level;
+  return { ...counts, percent: serviceLevelPercent(level) ?? null };
+}
 
 async function boardHtml(c: PortalContext, feed: LiveFeed): Promise<string> {
   const t = translator(liveMessages, c.var.language);
@@ -77,6 +85,7 @@ export const livePage: PortalPage = {
               agent.departments.some((membership) => membership.departmentId === department.departmentId),
             ),
             waiting: feed.queues.get(department.departmentId) ?? [],
+            serviceLevel: serviceLevelJson(feed.serviceLevels.get(department.departmentId)),
           })),
         });
       },

@@ -34,6 +34,11 @@ export const liveMessages = defineMessages({
     'state.6': 'abwesend',
     'state.7': 'Telefon besetzt',
     updated: 'Stand: {time} Uhr',
+    serviceLevel:
+      'Servicelevel heute: {percent} % ({within} von {offered} Anrufen innerhalb von {seconds} s angenommen; angenommen insgesamt {answered}, aufgelegt {abandoned}, ohne Annahme weitergeleitet {left}).',
+    serviceLevelNone: 'Servicelevel heute: noch kein Anruf hat heute in der Warteschlange gewartet.',
+    serviceLevelExplained:
+      'Servicelevel heute: der Anteil der Anrufe, die heute in der Warteschlange einer Abteilung gewartet haben und innerhalb von 30 Sekunden angenommen wurden. Mitgezählt werden alle heute beendeten Wartezeiten: angenommen, während des Wartens aufgelegt, oder ohne Annahme weitergeleitet (Überlauf, Abteilung geschlossen, Rückruf gewünscht).',
   },
   en: {
     label: 'Live view',
@@ -68,6 +73,11 @@ export const liveMessages = defineMessages({
     'state.6': 'away',
     'state.7': 'phone busy',
     updated: 'As of {time}',
+    serviceLevel:
+      'Service level today: {percent} % ({within} of {offered} calls answered within {seconds} s; answered in all {answered}, hung up {abandoned}, passed on unanswered {left}).',
+    serviceLevelNone: 'Service level today: no caller has waited in the queue today yet.',
+    serviceLevelExplained:
+      "Service level today: the share of calls that waited in a department's queue today and were answered within 30 seconds. Every wait that ended today counts: answered, hung up while waiting, or passed on unanswered (overflow, department closed, callback requested).",
   },
 });
 
