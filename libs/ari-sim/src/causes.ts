@@ -14,6 +14,7 @@ const causeTexts: Record<number, string> = {
   31: 'Normal, unspecified',
   34: 'Circuit/channel congestion',
   38: 'Network out of order',
+  41: 'Temporary failure',
   58: 'Bearer capability not available',
   127: 'Interworking, unspecified',
 };

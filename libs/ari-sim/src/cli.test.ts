@@ -32,7 +32,11 @@ describe('standalone CLI', () => {
       headers: { ...auth, 'Content-Type': 'application/json' },
       body: JSON.stringify({ from: '+4940', to: '+4941' }),
     });
-    expect(noApp.status).toBe(409);
+    // No app connected: the dialplan holds the call, ringing, for the app to come.
+    expect(noApp.status).toBe(200);
+    const { channelId: held } = (await noApp.json()) as { channelId: string };
+    const heldCall = await fetch(`${url}/sim/calls/${held}`, { headers: auth });
+    expect(await heldCall.json()).toMatchObject({ ringingIndicated: true, answered: false });
     const endpoint = await fetch(`${url}/sim/endpoints`, {
       method: 'POST',
       headers: { ...auth, 'Content-Type': 'application/json' },

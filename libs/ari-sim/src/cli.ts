@@ -34,6 +34,12 @@ const program = new Command('ari-sim')
     delay,
   )
   .option('--seed <n>', 'seed of the generator behind randomised delays', number)
+  .option(
+    '--stasis-hold <seconds>',
+    "how long a call waits, ringing, for its Stasis app when none is connected (the dialplan's STASIS_HOLD_SECONDS)",
+    number,
+    60,
+  )
   .parse();
 
 const opts = program.opts<{
@@ -46,6 +52,7 @@ const opts = program.opts<{
   channelVars?: string;
   stasisEntryDelay?: DelaySpec;
   seed?: number;
+  stasisHold: number;
 }>();
 
 const sim = await startAriSim({
@@ -54,6 +61,7 @@ const sim = await startAriSim({
   password: opts.password,
   app: opts.app,
   timeScale: opts.timeScale,
+  stasisHoldSeconds: opts.stasisHold,
   ...(opts.spoolDir ? { spoolDir: opts.spoolDir } : {}),
   ...(opts.channelVars ? { channelVars: opts.channelVars.split(',') } : {}),
   ...(opts.stasisEntryDelay === undefined ? {} : { stasisEntryDelayMs: opts.stasisEntryDelay }),

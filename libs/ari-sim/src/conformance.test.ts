@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   type Ev,
   type Harness,
+  type Snap,
   APP,
   PASS,
   USER,
@@ -18,6 +19,7 @@ import {
   traceTypes,
 } from './ari.fixture.js';
 import { eventModels } from './models.js';
+import { startAriSim } from './server.js';
 
 // Everything here goes through the real npm ari-client 2.2.0, the way the adapter talks to Asterisk.
 let h: Harness;
@@ -1132,13 +1134,102 @@ describe('a second events connection for the app', () => {
       expect(first.typesFor(channelId)).toEqual([]);
       expect(reconnecting).toBe(false);
 
-      // When the new holder goes, nobody has the app: Stasis() fails (the dialplan's fallback runs).
+      // When the new holder goes, nobody has the app: Stasis() fails, and the dialplan holds the
+      // call until it gives up; the replaced connection gets nothing of it.
       second.stop();
-      await vi.waitFor(() => expect(() => first.sim.placeCall({ from: '+4930123', to: '+494624801' })).toThrow());
-      expect((await control(first, 'POST', '/calls', { from: '+4930123', to: '+494624801' })).status).toBe(409);
+      const held = await vi.waitFor(() => {
+        const id = first.sim.placeCall({ from: '+4930123', to: '+494624801' });
+        expect(first.sim.getCall(id)?.ringingIndicated).toBe(true);
+        return id;
+      });
+      await vi.waitFor(() => expect(first.sim.getCall(held)?.hangupCause).toBe(41));
+      expect(first.typesFor(held)).toEqual([]);
     } finally {
       await first.close();
     }
+  });
+});
+
+describe('a call while no process holds the Stasis app (extensions.conf: Stasis() fails, the dialplan holds it)', () => {
+  const heard = (changes: { heard: string[] }[]) => changes.map((change) => change.heard);
+
+  it('rings while the app is away and enters Stasis once the app connects again', async () => {
+    const d = await startHarness({ stasisHoldSeconds: 600 });
+    try {
+      const reconnected = new Promise<void>((resolve) => d.client.once('WebSocketConnected', () => resolve()));
+      expect(d.sim.dropWebSockets(APP)).toBe(1);
+      const channelId = d.sim.placeCall({ from: '+4946241234', to: '+494624800' });
+      expect(d.sim.getCall(channelId)).toMatchObject({ ringingIndicated: true, answered: false });
+      expect(heard(d.sim.mediaTimeline(channelId))).toEqual([['ringing']]);
+      // Not in Stasis: an app looking for its channels does not take it for one of them.
+      const listed = (await ari(d, 'GET', '/channels')).body as Snap[];
+      expect(listed.find((c) => c.id === channelId)?.dialplan).toMatchObject({ app_name: 'Wait', app_data: '1' });
+      expect((await ari(d, 'POST', `/channels/${channelId}/answer`)).status).toBe(409);
+
+      await reconnected;
+      const start = await d.waitFor(forChannel(channelId, 'StasisStart'), 'StasisStart after the hold');
+      expect(start.args).toEqual(['inbound', '+494624800']);
+      expect(start.channel?.state).toBe('Ring');
+      // The answer ends the ringback the caller heard while held.
+      await d.client.channels.answer({ channelId });
+      expect(heard(d.sim.mediaTimeline(channelId))).toEqual([['ringing'], []]);
+      expect(d.sim.getCall(channelId)).toMatchObject({ ringingIndicated: false, answered: true });
+      d.sim.hangupCall(channelId);
+      await d.waitFor(forChannel(channelId, 'StasisEnd'), 'StasisEnd');
+    } finally {
+      await d.close();
+    }
+  });
+
+  it('after the hold time answers, plays the sorry prompt and hangs up with cause 41', async () => {
+    const sim = await startAriSim({ username: USER, password: PASS, timeScale: 0.01, app: APP, stasisHoldSeconds: 5 });
+    try {
+      const channelId = sim.placeCall({ from: '+4946241234', to: '+494624800' });
+      await vi.waitFor(() => expect(sim.getCall(channelId)?.hangupCause).toBe(41));
+      expect(sim.getCall(channelId)).toMatchObject({
+        answered: true,
+        ringingIndicated: false,
+        playbacks: ['sound:switchboard/service-unavailable'],
+        hangupCauseText: 'Temporary failure',
+      });
+      const timeline = sim.mediaTimeline(channelId);
+      expect(heard(timeline)).toEqual([['ringing'], [], ['playback'], []]);
+      // Five Wait(1)s of ringing (5 s of call time, scaled by 0.01), then the prompt (2 s, scaled).
+      const [ringing, , prompt, end] = timeline.map((change) => change.at);
+      expect((prompt ?? 0) - (ringing ?? 0)).toBeGreaterThanOrEqual(50);
+      expect((end ?? 0) - (prompt ?? 0)).toBeGreaterThanOrEqual(20);
+    } finally {
+      await sim.stop();
+    }
+  });
+
+  it('with a hold of 0 turns the call away at once, and a caller who hangs up while held just leaves', async () => {
+    const sim = await startAriSim({ username: USER, password: PASS, timeScale: 0.01, app: APP, stasisHoldSeconds: 0 });
+    try {
+      const turnedAway = sim.placeCall({ from: '+4946241234', to: '+494624800' });
+      expect(sim.getCall(turnedAway)).toMatchObject({ answered: true, ringingIndicated: false });
+      await vi.waitFor(() => expect(sim.getCall(turnedAway)?.hangupCause).toBe(41));
+    } finally {
+      await sim.stop();
+    }
+    const patient = await startAriSim({ username: USER, password: PASS, timeScale: 0.01, app: APP });
+    try {
+      const gaveUp = patient.placeCall({
+        from: '+4946241234',
+        to: '+494624800',
+        script: [{ atMs: 3000, hangup: true }],
+      });
+      await vi.waitFor(() => expect(patient.getCall(gaveUp)?.hangupCause).toBe(16));
+      expect(patient.getCall(gaveUp)).toMatchObject({ answered: false, playbacks: [] });
+    } finally {
+      await patient.stop();
+    }
+  });
+
+  it('rejects a hold that is not a whole number of seconds', async () => {
+    await expect(startAriSim({ username: USER, password: PASS, stasisHoldSeconds: 1.5 })).rejects.toThrow(
+      /stasisHoldSeconds must be a whole number/,
+    );
   });
 });
 

@@ -99,6 +99,8 @@ export interface Channel {
   recording?: LiveRecording;
   /** From `create` until the channel enters Stasis; a hangup meanwhile waits for that entry. */
   entry?: { app: string; args: string[]; hangupCause?: number };
+  /** Ringing from the dialplan while the call waited for the Stasis app: it lasts until the answer. */
+  heldRinging?: boolean;
   record: CallRecord;
   gone: boolean;
 }

@@ -74,6 +74,14 @@ export interface AriSimOptions {
    * Default `[1, 20]`.
    */
   stasisEntryDelayMs?: DelaySpec;
+  /**
+   * How long a call placed while no process holds its Stasis app waits for one, in whole seconds of
+   * call time: as docker/asterisk/extensions.conf (STASIS_HOLD_SECONDS), the caller hears ringing
+   * and Stasis() is tried again every second; an app that connects meanwhile gets the call
+   * (StasisStart), else the call is answered, hears `switchboard/service-unavailable` and is hung
+   * up with cause 41. 0 turns such a call away at once. Default 60, the dialplan's value.
+   */
+  stasisHoldSeconds?: number;
   /** Seed of the generator behind randomised delays; the same seed draws the same delays. Default 1. */
   seed?: number;
 }
@@ -109,6 +117,19 @@ const VERSION = '22.10.1';
 /** Randomised so that every test and benchmark meets the window in which Asterisk answers 409. */
 const DEFAULT_STASIS_ENTRY_DELAY_MS: DelaySpec = [1, 20];
 
+/** extensions.conf's STASIS_HOLD_SECONDS. */
+const DEFAULT_STASIS_HOLD_SECONDS = 60;
+
+function stasisHoldSeconds(value: number | undefined): number {
+  const seconds = value ?? DEFAULT_STASIS_HOLD_SECONDS;
+  if (!Number.isInteger(seconds) || seconds < 0) {
+    throw new Error(
+      `stasisHoldSeconds must be a whole number of seconds ≥ 0 (the dialplan counts Wait(1)s), got ${seconds}`,
+    );
+  }
+  return seconds;
+}
+
 /** Start the emulator; resolves once it listens. */
 export async function startAriSim(options: AriSimOptions): Promise<AriSim> {
   const asteriskId = options.asteriskId ?? '02:00:00:a5:51:01';
@@ -135,6 +156,7 @@ export async function startAriSim(options: AriSimOptions): Promise<AriSim> {
       options.stasisEntryDelayMs ?? DEFAULT_STASIS_ENTRY_DELAY_MS,
       seededRandom(options.seed ?? 1),
     ),
+    stasisHoldSeconds: stasisHoldSeconds(options.stasisHoldSeconds),
     deviceEndpoints: options.deviceEndpoints ?? 'static',
     staticEndpoints: new Set(options.staticEndpoints ?? []),
   });

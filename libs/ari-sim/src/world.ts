@@ -57,6 +57,8 @@ export interface WorldOptions {
   channelVars: string[];
   /** Wall-clock ms between `POST /channels/create` answering and the channel entering Stasis. */
   stasisEntryDelay: () => number;
+  /** extensions.conf's STASIS_HOLD_SECONDS: how long a call waits, ringing, for the Stasis app. */
+  stasisHoldSeconds: number;
   /**
    * `static`: every phone given a behaviour is also an endpoint of pjsip.conf. `pushed`: a
    * behaviour is only the phone; its endpoint must be pushed (dynamic configuration) or static.
@@ -73,6 +75,11 @@ const SUBSCRIBER_ABSENT = 20;
 const NO_ROUTE_DESTINATION = 3;
 const DTMF_SPACING_MS = 200;
 const FAX_MS_PER_PAGE = 14_000;
+/** The dialplan's Wait(1) between two tries of Stasis(). */
+const STASIS_RETRY_MS = 1000;
+/** Hangup(41) after the sorry prompt: temporary failure. */
+const TEMPORARY_FAILURE = 41;
+const SORRY_PROMPT = 'sound:switchboard/service-unavailable';
 
 /**
  * The emulated Asterisk: channels, bridges, playbacks, endpoints and the events they cause, in
@@ -118,7 +125,6 @@ export class World {
   /** An inbound call from the trunk that runs `Stasis(<app>,inbound,<exten>)`. */
   placeCall(call: InboundCall): string {
     const app = call.app ?? this.o.defaultApp;
-    if (!this.o.sink.isActive(app)) throw conflict(`Stasis app '${app}' not active: the call would fail`);
     const ch = this.newChannel({
       id: this.uniqueId(),
       name: `PJSIP/${call.endpoint ?? this.o.trunkName}-${this.nextName()}`,
@@ -132,7 +138,9 @@ export class World {
     });
     if (call.fax) ch.fax = call.fax;
     if (call.message) ch.message = call.message;
-    this.enterStasis(ch, app, call.args ?? ['inbound', call.to]);
+    const args = call.args ?? ['inbound', call.to];
+    if (this.o.sink.isActive(app)) this.enterStasis(ch, app, args);
+    else this.holdForStasis(ch, app, args, 0);
     for (const step of call.script ?? []) {
       if ('hangup' in step) this.later(ch, step.atMs, () => this.hangup(ch, NORMAL_CLEARING, {}));
       else this.pressDigits(ch, step.atMs, step.dtmf);
@@ -283,6 +291,7 @@ export class World {
 
   async indicateRinging(id: string, on: boolean) {
     const ch = await this.controllable(id);
+    ch.heldRinging = false;
     ch.record.ringingIndicated = on;
     this.media.update(ch);
   }
@@ -834,6 +843,34 @@ export class World {
     this.emitChannel(ch, 'StasisStart', { args, channel: this.snap(ch) });
   }
 
+  /**
+   * extensions.conf when Stasis() fails because no process holds the app (STASISSTATUS=FAILED):
+   * Ringing(), Wait(1) and Stasis() again, STASIS_HOLD_SECONDS times; then the sorry prompt.
+   */
+  private holdForStasis(ch: Channel, app: string, args: string[], waitedSeconds: number) {
+    if (waitedSeconds >= this.o.stasisHoldSeconds) return this.turnAway(ch);
+    if (!ch.record.ringingIndicated) {
+      ch.record.ringingIndicated = true;
+      ch.heldRinging = true;
+      this.media.update(ch);
+    }
+    ch.dialplan = { ...ch.dialplan, app_name: 'Wait', app_data: '1' };
+    this.later(ch, STASIS_RETRY_MS, () => {
+      if (this.o.sink.isActive(app)) this.enterStasis(ch, app, args);
+      else this.holdForStasis(ch, app, args, waitedSeconds + 1);
+    });
+  }
+
+  /** The dialplan's `unavailable` branch (no FALLBACK_DESTINATION): Answer(), the sorry prompt, Hangup(41). */
+  private turnAway(ch: Channel) {
+    this.setState(ch, 'Up');
+    ch.dialplan = { ...ch.dialplan, app_name: 'Playback', app_data: SORRY_PROMPT.slice('sound:'.length) };
+    const pb = this.newPlayback([SORRY_PROMPT], undefined, ch.language, { channel: ch });
+    ch.playbacks.push(pb);
+    this.startPlayback(pb);
+    void this.whenIdle(ch).then(() => this.hangup(ch, TEMPORARY_FAILURE, { cause: TEMPORARY_FAILURE }));
+  }
+
   private leaveStasis(ch: Channel) {
     if (!ch.stasisApp) return;
     for (const pb of [...ch.playbacks]) this.finishPlayback(pb, 'done');
@@ -884,6 +921,12 @@ export class World {
   private setState(ch: Channel, state: string) {
     if (ch.gone || ch.state === state) return;
     ch.state = state;
+    if (state === 'Up' && ch.heldRinging) {
+      // The answer ends the ringback the dialplan's Ringing() gave while the call waited for the app.
+      ch.heldRinging = false;
+      ch.record.ringingIndicated = false;
+      this.media.update(ch);
+    }
     if (state === 'Up' && !ch.record.answered) {
       ch.record.answered = true;
       ch.record.answeredAt = ariTimestamp();
