@@ -22,6 +22,7 @@ import type { FaxHandoff } from './fax-handoff.js';
 import type { OutboundGuard, OutboundParty } from './outbound-guard.js';
 import { unplayableMedium } from './media.js';
 import type { AdapterMetrics } from './metrics.js';
+import { startRingback, stopRingback } from './ringback.js';
 import { endpointOfChannelName } from './tenant-resolver.js';
 import type { VoicemailRecorder } from './voicemail.js';
 
@@ -143,6 +144,7 @@ export class CallControl {
         this.command('play', request, async (call) => {
           if (request.media.length === 0) throw invalid('media must name at least one sound, tone or digits URI');
           checkPlayable(request.media);
+          await stopRingback(this.deps.ari, call);
           return { playbackId: await this.play(call, request.media, request.language) };
         }),
       stopPlayback: (request) =>
@@ -155,6 +157,7 @@ export class CallControl {
         this.command('playAndCollect', request, (call) => this.playAndCollect(call, request)),
       startMusicOnHold: (request) =>
         this.command('startMusicOnHold', request, async (call) => {
+          await stopRingback(this.deps.ari, call);
           await this.deps.ari.startMoh(this.liveCaller(call).channelId, request.mohClass || undefined);
           call.mohPlaying = true;
           return {};
@@ -209,6 +212,7 @@ export class CallControl {
       receiveFax: (request) =>
         this.command('receiveFax', request, async (call) => {
           this.liveCaller(call);
+          await stopRingback(this.deps.ari, call);
           await this.deps.fax.begin(call);
           return {};
         }),
@@ -387,6 +391,7 @@ export class CallControl {
     const tone = request.greeting.find((medium) => medium.startsWith('tone:'));
     if (tone) throw invalid(`greeting "${tone}" is a tone, which plays until stopped: the recording would never start`);
     const caller = this.liveCaller(call);
+    await stopRingback(this.deps.ari, call);
     await Promise.all([...call.playbacks].map((playbackId) => this.deps.ari.stopPlayback(playbackId)));
     call.playbacks.clear();
     if (call.mohPlaying) {
@@ -441,7 +446,10 @@ export class CallControl {
       }
       collector.digit(digit);
     }
-    if (playPrompts) await this.play(call, request.media, request.language);
+    if (playPrompts) {
+      await stopRingback(this.deps.ari, call);
+      await this.play(call, request.media, request.language);
+    }
     const result = await collector.result;
     if (call.collector === collector) call.collector = undefined;
     return result;
@@ -457,6 +465,7 @@ export class CallControl {
     command: LegCommand,
   ): Promise<LegRecord> {
     const leg = this.prepareLeg(call, endpoint, kind, callerId, tags, command);
+    startRingback(this.deps.ari, call, [leg], this.deps.logger);
     await this.startLeg(call, leg, callerId, timeoutSeconds);
     return leg;
   }
@@ -583,6 +592,7 @@ export class CallControl {
         group,
       ),
     );
+    startRingback(this.deps.ari, call, legs, this.deps.logger);
     const started = await Promise.allSettled(
       legs.map((leg) => this.startLeg(call, leg, request.callerId, request.timeoutSeconds)),
     );

@@ -37,6 +37,7 @@ import { CAUSE_TEXT, dispositionOfCause, dispositionOfDialStatus } from './dispo
 import { endpointOfChannelName, type TenantLookup, type TenantMatch } from './tenant-resolver.js';
 import { failureReason, playbackOutcome } from './media.js';
 import type { AdapterMetrics } from './metrics.js';
+import { adoptRingback, stopRingback } from './ringback.js';
 
 const { CallDirection, LegDisposition, LegKind, LegState, PlaybackOutcome } = callV1;
 
@@ -406,6 +407,7 @@ export class CallTracker {
     }
     // Whether music plays is nowhere in ARI: stopping it before a bridge costs one harmless request.
     call.mohPlaying = up && !call.bridgeId;
+    adoptRingback(this.deps.ari, call, this.deps.logger);
     this.deps.metrics.callsAdopted.add(1, { announced: 'true' });
     this.deps.logger.info(
       { callId: call.callId, legs: call.legs.size, gone: gone.length, bridge: call.bridgeId },
@@ -975,6 +977,7 @@ export class CallTracker {
     if (!isLive(caller)) return this.hangupLeg(leg, NORMAL_CLEARING);
     leg.bridging = true;
     try {
+      await stopRingback(this.deps.ari, call);
       await Promise.all([...call.playbacks].map((playbackId) => this.deps.ari.stopPlayback(playbackId)));
       call.playbacks.clear();
       if (call.mohPlaying) {

@@ -62,6 +62,15 @@ export interface RingGroup {
   winner?: LegRecord;
 }
 
+/** Ringback played to the answered caller while dialled legs ring (ringback.ts). */
+export interface Ringback {
+  readonly playbackId: string;
+  /** Its play request; a stop waits for it. */
+  readonly started: Promise<void>;
+  /** The legs it rings for: it stops when the last of them ended unanswered. */
+  readonly legs: Set<LegRecord>;
+}
+
 export interface CallRecord {
   readonly callId: string;
   readonly tenantId: string;
@@ -75,6 +84,7 @@ export interface CallRecord {
   /** Playbacks started on the caller's channel and not yet finished. */
   readonly playbacks: Set<string>;
   mohPlaying: boolean;
+  ringback?: Ringback;
   /** True while the caller's channel runs ReceiveFAX in the dialplan (its StasisEnd is not the end). */
   inFax: boolean;
   collector?: DigitCollector;

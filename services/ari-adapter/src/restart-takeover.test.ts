@@ -214,6 +214,8 @@ describe('an adapter process killed mid-call and replaced', () => {
       (event) => event.callId === callId && event.leg?.state === LegState.LEG_STATE_RINGING,
     );
     const legId = ringing.leg!.legId;
+    const hearing = () => sim.mediaTimeline(callId).at(-1)?.heard;
+    await vi.waitFor(() => expect(hearing()).toEqual(['playback']), WAIT);
 
     await killAndReplace();
     const repeat = dialAnna(callId, 'PJSIP/kropp-bert', `${callId}:dial-bert`);
@@ -221,6 +223,8 @@ describe('an adapter process killed mid-call and replaced', () => {
     expect(await repeat).toEqual({ legId, disposition: LegDisposition.LEG_DISPOSITION_ANSWERED });
     expect(sim.listCalls().filter((record) => record.to === 'PJSIP/kropp-bert')).toHaveLength(1);
     expect(sim.getCall(callId)?.bridgedWith).toContain(legId);
+    // The dead process's ringback (a tone never ends; the bridge add would wait behind it) was stopped.
+    expect(hearing()).toEqual(['bridged']);
 
     sim.hangupCall(callId);
     const end = await ended(callId);
