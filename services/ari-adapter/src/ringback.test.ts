@@ -79,6 +79,26 @@ describe('ringback for an answered caller while a dialled leg rings', () => {
     await h.control.hangup({ ...command(callId), cause: 16 });
   });
 
+  it('plays ringback while a Forward rings an outside number and stops it when the number answers', async () => {
+    h.sim.setEndpoint('PJSIP/+4915100000077@trunk', { noAnswer: true });
+    const callId = await answeredCall(h);
+    const forwarded = h.control.forward({
+      ...command(callId),
+      number: '+4915100000077',
+      callerId: MAIN_NUMBER,
+      timeoutSeconds: 600,
+      homeOffice: false,
+      tags: {},
+    });
+    const { leg } = await legRinging(callId);
+    await vi.waitFor(() => expect(hearing(callId)).toEqual(['playback']), WAIT);
+    h.sim.answerCall(leg!.legId);
+    expect((await forwarded).disposition).toBe(LegDisposition.LEG_DISPOSITION_ANSWERED);
+    expect(hearing(callId)).toEqual(['bridged']);
+    expect(ringbacks(callId)).toEqual(['tone:ring']);
+    await h.control.hangup({ ...command(callId), cause: 16 });
+  });
+
   it('plays one ringback for a whole ring-all', async () => {
     for (const n of [1, 2, 3]) h.sim.setEndpoint(`PJSIP/kropp-rb-all-${n}`, { noAnswer: true });
     const callId = await answeredCall(h);
