@@ -175,7 +175,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       tenantFile,
       menusFile: DEFAULT_MENUS_FILE,
       alwaysOpen: true,
-      ariSim: { timeScale: options.timeScale },
+      // The dialplan holds a call 60 s (real time) while no adapter holds the app; ari-sim counts
+      // its hold in scaled time, so it is scaled up to stay 60 s of wall clock.
+      ariSim: { timeScale: options.timeScale, stasisHoldSeconds: Math.ceil(60 / options.timeScale) },
       handleSignals: false,
       readyTimeoutMs: options.readyTimeoutMs,
       ...(options.logDir ? { logDir: options.logDir } : {}),
