@@ -554,6 +554,9 @@ describe('routing a call', () => {
 
   it('serves 40 simultaneous callers with 3 agents in arrival order, never busy, with wrap-up', async () => {
     const api = stack.routingApi(stack.routing[0]!.grpcPort);
+    const serviceLevel = async () =>
+      (await api.getServiceLevel({ tenantId: TENANT, departmentIds: ['buergerbuero'] })).departments[0]!;
+    const before = await serviceLevel();
     const calls: string[] = [];
     for (let index = 0; index < 40; index++) {
       calls.push(await stack.call({ from: `+49401000${String(index).padStart(3, '0')}`, to: NUMBERS.buergerbuero }));
@@ -586,6 +589,19 @@ describe('routing a call', () => {
       const agentLeg = record.legs.find((leg) => leg.tags['agent_id'] && leg.answeredAt);
       expect(agentLeg, `call ${record.callId} reached an agent`).toBeDefined();
     }
+    // Service level today: the 40 answered waits, each counted once, from the bucket watch (a
+    // moment after the calls' last writes).
+    const after = await eventually(async () => {
+      const level = await serviceLevel();
+      return level.answered >= before.answered + 40 ? level : undefined;
+    }, 'service level counts the 40 answered callers');
+    expect(after).toMatchObject({
+      answered: before.answered + 40,
+      abandoned: before.abandoned,
+      offered: before.offered + 40,
+      thresholdSeconds: 30,
+    });
+    expect(after.answeredWithinThreshold).toBeLessThanOrEqual(after.answered);
     // Routing dialled an agent for the callers in their arrival order. Which of two legs dialled
     // a moment apart answers first is up to the phones (and to when each channel entered Stasis,
     // randomised in ari-sim as on Asterisk), so the answer order is not routing's to promise.

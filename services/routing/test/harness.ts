@@ -183,6 +183,11 @@ function routingClient(client: routingV1.RoutingServiceClient, token: string) {
   return {
     listCalls: unary<routingV1.ListCallsRequest, routingV1.ListCallsResponse>(client, client.listCalls as never, token),
     getQueue: unary<routingV1.GetQueueRequest, routingV1.GetQueueResponse>(client, client.getQueue as never, token),
+    getServiceLevel: unary<routingV1.GetServiceLevelRequest, routingV1.GetServiceLevelResponse>(
+      client,
+      client.getServiceLevel as never,
+      token,
+    ),
   };
 }
 
