@@ -494,6 +494,11 @@ describe('routing a call', () => {
   });
 
   it('overflows past the max wait into another department, or into a stored callback request', async () => {
+    const api = stack.routingApi(stack.routing[0]!.grpcPort);
+    const serviceLevels = async () =>
+      (await api.getServiceLevel({ tenantId: TENANT, departmentIds: ['overflow-src', 'callback-src', 'fallback'] }))
+        .departments;
+    const before = await serviceLevels();
     const overflowed = await stack.call({ from: CITIZEN, to: NUMBERS.overflow });
     const leg = await stack.log.waitUntil('the overflow agent answered', () => answeredAgent(overflowed));
     expect(leg.tags).toMatchObject({ agent_id: 'f-1', department_id: 'fallback' });
@@ -510,6 +515,23 @@ describe('routing a call', () => {
       adapterId: ADAPTER_ID,
     });
     await ended(overflowed);
+    // Service level today: each source department lost its caller to the overflow, and the
+    // fallback department counts the answer (written with its queue wait, no extra write).
+    const after = await eventually(async () => {
+      const levels = await serviceLevels();
+      return levels.every((level, index) => level.offered > before[index]!.offered) ? levels : undefined;
+    }, 'service level counts the overflowed calls');
+    const added = after.map((level, index) => ({
+      answered: level.answered - before[index]!.answered,
+      left: level.leftUnanswered - before[index]!.leftUnanswered,
+    }));
+    expect(added.slice(0, 2)).toEqual([
+      { answered: 0, left: 1 },
+      { answered: 0, left: 1 },
+    ]);
+    // At least: an earlier test's fallback call may be counted only now (its bridged write follows
+    // the answer that test waited for).
+    expect(added[2]!.answered).toBeGreaterThanOrEqual(1);
   });
 
   it('dials a callback back after the caller left and connects the citizen to a free agent', async () => {

@@ -66,6 +66,12 @@ export interface CallState {
   /** The voicemail box (a department) that records the caller, and the greeting before the beep. */
   voicemail?: { departmentId: string; greeting: string[] };
   endedReason?: string;
+  /**
+   * Waits in other queues this call left unanswered before its current one (an overflow, or its
+   * department closing, into another department's queue), written with the next `queued`: the
+   * service level counts them in their departments.
+   */
+  earlierWaits?: Array<{ departmentId: string; enqueuedAt: number; endedAt: number }>;
   /** Epoch ms the agent answered a queue call (written with `bridged`): the service level's wait end. */
   answeredAt?: number;
   /** A callback the citizen answered: straight into this department's queue, no IVR. */

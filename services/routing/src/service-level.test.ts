@@ -131,6 +131,31 @@ describe('ServiceLevels', () => {
     });
   });
 
+  it('counts a wait left for another queue in its own department, once', () => {
+    const levels = new ServiceLevels(() => NOW);
+    const put = follower(levels);
+    const enq = NOW - 100_000;
+    const earlierWaits = [{ departmentId: 'd1', enqueuedAt: enq, endedAt: enq + 60_000 }];
+    put(state('c9', { step: 'queued', departmentId: 'd1', enqueuedAt: enq }));
+    // Overflowed after 60 s into d2, answered there 10 s later; then the hang-up's `ended`.
+    const inD2 = { departmentId: 'd2', enqueuedAt: enq + 60_000, earlierWaits };
+    put(state('c9', { step: 'queued', ...inD2 }));
+    put(state('c9', { step: 'bridged', ...inD2, answeredAt: enq + 70_000 }));
+    put(state('c9', { step: 'ended', endedReason: 'ended', ...inD2, answeredAt: enq + 70_000 }));
+    expect(levels.today('t1', 'd1').counts).toEqual({
+      answered: 0,
+      answeredWithinThreshold: 0,
+      abandoned: 0,
+      leftUnanswered: 1,
+    });
+    expect(levels.today('t1', 'd2').counts).toEqual({
+      answered: 1,
+      answeredWithinThreshold: 1,
+      abandoned: 0,
+      leftUnanswered: 0,
+    });
+  });
+
   it('counts only waits that ended on the Berlin day, and starts from zero at midnight Berlin', () => {
     let now = NOW;
     const levels = new ServiceLevels(() => now);

@@ -66,6 +66,10 @@ export class ServiceLevels {
     const endedAt = outcome === 'answered' ? state.answeredAt! : storedAt;
     if (berlinDate(endedAt) !== this.day) return;
     this.counted.add(key);
+    for (const earlier of state.earlierWaits ?? []) {
+      if (berlinDate(earlier.endedAt) === this.day)
+        this.countsOf(state.tenantId, earlier.departmentId, true)!.leftUnanswered += 1;
+    }
     const counts = this.countsOf(state.tenantId, state.departmentId!, true)!;
     if (outcome === 'answered') {
       counts.answered += 1;

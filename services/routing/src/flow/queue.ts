@@ -44,11 +44,20 @@ export async function enqueue(call: CallFlow, departmentId: string): Promise<Cha
   const enqueuedAt = Date.now();
   // Before the queue entry exists: a key pressed as soon as the caller waits counts.
   call.waiting.callbackKey = callbackAllowed(call, view, department) ? department.callbackKey : '';
+  // A wait in another queue ended unanswered before this one (no extra write: it goes with this one).
+  const earlierWaits =
+    state.departmentId && state.enqueuedAt
+      ? [
+          ...(state.earlierWaits ?? []),
+          { departmentId: state.departmentId, enqueuedAt: state.enqueuedAt, endedAt: enqueuedAt },
+        ]
+      : state.earlierWaits;
   const [saved, queued] = await Promise.allSettled([
     call.save({
       step: 'queued',
       departmentId: department.departmentId,
       enqueuedAt,
+      earlierWaits,
       queueKey: key,
       excluded: [],
       agentId: undefined,
