@@ -231,6 +231,12 @@ beforeAll(async () => {
             ]
           : [],
     }),
+    // Nobody's wait ended today yet (the live page's own test covers the figures).
+    getServiceLevel: (request: routingV1.GetServiceLevelRequest) => ({
+      departments: request.departmentIds.map((departmentId) =>
+        routingV1.DepartmentServiceLevel.fromPartial({ departmentId, thresholdSeconds: 30, day: '2026-12-03' }),
+      ),
+    }),
   });
   closers.push(rating.close, directory.close, presence.close, routing.close);
   portal = await startTestPortal({
