@@ -2,6 +2,7 @@ import type { Child } from 'hono/jsx';
 import type { PortalContext } from './context.js';
 import { CsrfField, Status } from './components.js';
 import { common, LANGUAGES, translator, type Language } from './i18n.js';
+import { SessionWarning } from './pages/session/index.js';
 import { mayOpen } from './routes.js';
 
 const LANGUAGE_NAMES: Record<Language, string> = { de: 'Deutsch', en: 'English' };
@@ -118,6 +119,7 @@ export function render(c: PortalContext, content: PageContent): Response | Promi
             {content.status ? <Status>{content.status}</Status> : ''}
             {content.body}
           </main>
+          {session ? <SessionWarning c={c} session={session} /> : ''}
         </body>
       </html>
     ),

@@ -93,6 +93,21 @@ export class SessionStore {
     return { id: _id, ...rest };
   }
 
+  /** When the session ends unless the user does something: its idle end, or its absolute end if sooner. */
+  endsAt(session: Pick<Session, 'lastSeenAt' | 'expiresAt'>): Date {
+    const idleEnd = session.lastSeenAt.getTime() + this.lifetimes.idleMs;
+    return new Date(Math.min(idleEnd, session.expiresAt.getTime()));
+  }
+
+  /**
+   * The user asked for more time (the session warning's button): the idle end starts again from
+   * now, however recently the session was touched. The absolute end stays. Returns the new end.
+   */
+  async extend(session: Session, now: Date): Promise<Date> {
+    await this.sessions.updateOne({ _id: session.id }, { $set: { lastSeenAt: now } });
+    return this.endsAt({ lastSeenAt: now, expiresAt: session.expiresAt });
+  }
+
   async setActingTenant(sessionId: string, tenantId: string): Promise<void> {
     await this.sessions.updateOne({ _id: sessionId }, { $set: { actingTenant: tenantId } });
   }

@@ -10,6 +10,7 @@ import { invoicesPage } from './invoices/index.js';
 import { livePage } from './live/index.js';
 import { numbersPoolPage } from './numbers-pool/index.js';
 import { numbersPage } from './numbers/index.js';
+import { sessionPage } from './session/index.js';
 import { signInPage } from './sign-in/index.js';
 import { sitesPage } from './sites/index.js';
 import { staffPage } from './staff/index.js';
@@ -23,6 +24,7 @@ import { usagePage } from './usage/index.js';
 export const PAGES: readonly PortalPage[] = [
   corePage,
   signInPage,
+  sessionPage,
   tenantPage,
   homePage,
   sitesPage,

@@ -11,10 +11,8 @@ import type { PortalPage } from '../../routes.js';
 import { clearSessionCookie, writeSessionCookie } from '../../session-cookie.js';
 import { OidcError } from '../../auth/oidc.js';
 import { signIn, type SignInResult } from '../../auth/sign-in.js';
+import { berlinTime } from '../../time.js';
 import { messages } from './messages.js';
-
-const berlinTime = (date: Date) =>
-  date.toLocaleTimeString('de-DE', { timeZone: 'Europe/Berlin', hour: '2-digit', minute: '2-digit' });
 
 function form(
   c: PortalContext,
