@@ -387,7 +387,7 @@ describe('sb numbers pool', () => {
     );
     expect(await sb('numbers', 'pool', 'list', '--tenant', KROPP)).toBe(
       'POOL\tNAME\tBLOCKS\tSIZE\tFREE\tIN USE\n' +
-        'kropp-2\tBlock 2\t+49462472010..+49462472019, +49462472030\t11\t8\t+49462472010, +49462472011\n',
+        'kropp-2\tBlock 2\t+4946247201-0..9, +49462472030\t11\t8\t+49462472010, +49462472011\n',
     );
     expect(await sb('numbers', 'pool', 'release', '--tenant', KROPP, '--number', '+49462472010')).toBe(
       'released +49462472010 (it led to department:bauhof)\n',
