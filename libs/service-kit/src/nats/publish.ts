@@ -12,8 +12,9 @@ import { withPublishSpan } from './trace-headers.js';
  * the caller set is replaced.
  *
  * While NATS is away (a restart: the publish times out, or JetStream is not answering yet) the
- * publish is repeated with the same id, with back-off, for up to PUBLISH_OUTAGE_BUDGET_MS; a copy
- * the first attempt stored after all is dropped as a duplicate. Only then does it reject.
+ * publish is repeated with the same id, with back-off, for up to PUBLISH_OUTAGE_BUDGET_MS (or the
+ * caller's `outageBudgetMs`); a copy the first attempt stored after all is dropped as a duplicate.
+ * Only then does it reject.
  */
 /** How long `publishEvent` keeps trying while NATS is away before it gives up. */
 export const PUBLISH_OUTAGE_BUDGET_MS = 60_000;
@@ -22,6 +23,7 @@ export async function publishEvent<T extends EventPayload>(
   nats: NatsHandle,
   type: EventType<T>,
   payload: T,
+  options: { outageBudgetMs?: number } = {},
 ): Promise<PubAck> {
   const meta = payload.meta;
   if (!meta?.eventId || !meta.tenantId) {
@@ -33,7 +35,7 @@ export async function publishEvent<T extends EventPayload>(
     const data = type.codec.encode(traced).finish();
     return retryWhileUnavailable(
       () => nats.js.publish(subject, data, { msgID: meta.eventId, ...(headers ? { headers } : {}) }),
-      { what: `publish ${subject}`, budgetMs: PUBLISH_OUTAGE_BUDGET_MS },
+      { what: `publish ${subject}`, budgetMs: options.outageBudgetMs ?? PUBLISH_OUTAGE_BUDGET_MS },
     );
   });
 }
