@@ -11,7 +11,7 @@ import {
 } from '@switchboard/service-kit';
 import { eventually, startNats, type NatsServer } from '@switchboard/testkit';
 import * as grpc from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConnectionEvents, resendAcrossOutages } from './resend.js';
 
 // A caller in the menu when NATS restarts (issue 16's chaos run: the call that began 1 s before
@@ -134,4 +134,33 @@ describe('a call-control command in flight across a NATS restart', () => {
     expect(new Set(fake.received)).toEqual(new Set(['c-1:ivr-1']));
     expect(fake.received.length).toBeGreaterThanOrEqual(2);
   }, 60_000);
+});
+
+describe('a command failing as unavailable just after a reconnect', () => {
+  it('is retried for the whole grace time, not a fixed number of times (a late adapter reconnect)', async () => {
+    vi.useFakeTimers();
+    try {
+      const events = new ConnectionEvents(() => Date.now());
+      events.disconnected();
+      events.reconnected();
+      let attempts = 0;
+      const client = resendAcrossOutages(
+        {
+          answer: (_request: never) => {
+            attempts += 1;
+            // No subscription yet for six attempts (7.75 s; the old fixed four retries gave up after 3.75 s).
+            if (attempts <= 6) return Promise.reject(new GrpcStatusError(grpc.status.UNAVAILABLE, 'nobody serves'));
+            return Promise.resolve('answered');
+          },
+        },
+        events,
+      );
+      const answered = client.answer(undefined as never);
+      await vi.advanceTimersByTimeAsync(8_000);
+      expect(await answered).toBe('answered');
+      expect(attempts).toBe(7);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });

@@ -11,7 +11,8 @@ import { isUnavailable } from '../clients.js';
 // flight across a reconnect is simply sent again, and one that failed because of the outage too.
 
 /** How long after a reconnect a command failing as unavailable is still taken for the outage's. */
-const OUTAGE_GRACE_MS = 10_000;
+const OUTAGE_GRACE_MS = 30_000;
+/** Waits between attempts within that grace time (then every 2 s until it is over). */
 const RETRY_DELAYS_MS = [250, 500, 1_000, 2_000];
 
 /** The connection's disconnects and reconnects, for every flow of the replica. */
@@ -89,8 +90,9 @@ export function resendAcrossOutages<C extends Methods>(client: C, events: Connec
             await reconnected;
             continue;
           }
-          if (retries >= RETRY_DELAYS_MS.length) throw error;
-          const delay = RETRY_DELAYS_MS[retries++]!;
+          // Retried for the whole grace time: on a loaded machine the adapter's own reconnect (and
+          // its subscriptions) can come seconds after routing's.
+          const delay = RETRY_DELAYS_MS[Math.min(retries++, RETRY_DELAYS_MS.length - 1)]!;
           await new Promise((resolve) => setTimeout(resolve, delay));
         } finally {
           off();
