@@ -10,7 +10,7 @@ import { routingConfigSchema } from './config.js';
 import { DepartmentQueues } from './department-queue.js';
 import { InFlightCalls } from './in-flight-calls.js';
 import { ReplicaLeases } from './replica-leases.js';
-import { TenantView } from './tenant-directory.js';
+import { oneDepartmentView } from '../test/one-department.js';
 import { WaitEstimates } from './wait-estimates.js';
 
 // Takeover on real KV buckets (a local NATS), routers in this process with the other services
@@ -20,35 +20,7 @@ import { WaitEstimates } from './wait-estimates.js';
 
 const logger = createLogger({ service: 'routing-takeover-test', level: 'silent' });
 const TENANT = 't-takeover';
-const ALL_WEEK = (['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const).map((day) => ({
-  day,
-  from: '00:00',
-  to: '24:00',
-}));
-
-const view = new TenantView(TENANT, {
-  tenant: { tenantId: TENANT, timeZone: 'Europe/Berlin', federalState: 'SH', closingDays: [] },
-  sites: [{ siteId: 'rathaus', openingHours: ALL_WEEK, closingDays: [] }],
-  numbers: [{ number: '+494624720', kind: 'main', siteId: 'rathaus' }],
-  departments: [
-    {
-      departmentId: 'standesamt',
-      name: 'Standesamt',
-      siteId: 'rathaus',
-      strategy: 'longest-idle',
-      requiredSkills: [],
-      ringTimeoutSeconds: 20,
-      wrapUpSeconds: 0,
-      maxWaitSeconds: 0,
-      overflow: { kind: 'none', target: '' },
-      openingHours: [],
-      closingDays: [],
-      closedTarget: { kind: 'none', target: '' },
-      callbackKey: '',
-    },
-  ],
-  staff: [],
-});
+const view = oneDepartmentView(TENANT);
 
 let server: NatsServer;
 let nats: NatsHandle;

@@ -7,7 +7,7 @@ import { CallStateStore, type CallState } from '../call-state.js';
 import type { FlowClients, TenantViews } from '../clients.js';
 import { routingConfigSchema } from '../config.js';
 import { DepartmentQueues } from '../department-queue.js';
-import { TenantView } from '../tenant-directory.js';
+import { oneDepartmentView } from '../../test/one-department.js';
 import { WaitEstimates } from '../wait-estimates.js';
 import { queueKey } from '../department-queue.js';
 import { Handover, TakenOver } from './call-end.js';
@@ -18,35 +18,7 @@ import { CallFlow, type FlowDeps } from './driver.js';
 
 const logger = createLogger({ service: 'routing-driver-test', level: 'silent' });
 const TENANT = 't-driver';
-const ALL_WEEK = (['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const).map((day) => ({
-  day,
-  from: '00:00',
-  to: '24:00',
-}));
-
-const view = new TenantView(TENANT, {
-  tenant: { tenantId: TENANT, timeZone: 'Europe/Berlin', federalState: 'SH', closingDays: [] },
-  sites: [{ siteId: 'rathaus', openingHours: ALL_WEEK, closingDays: [] }],
-  numbers: [{ number: '+494624720', kind: 'main', siteId: 'rathaus' }],
-  departments: [
-    {
-      departmentId: 'standesamt',
-      name: 'Standesamt',
-      siteId: 'rathaus',
-      strategy: 'longest-idle',
-      requiredSkills: [],
-      ringTimeoutSeconds: 20,
-      wrapUpSeconds: 0,
-      maxWaitSeconds: 0,
-      overflow: { kind: 'none', target: '' },
-      openingHours: [],
-      closingDays: [],
-      closedTarget: { kind: 'none', target: '' },
-      callbackKey: '',
-    },
-  ],
-  staff: [],
-});
+const view = oneDepartmentView(TENANT);
 
 let server: NatsServer;
 let nats: NatsHandle;
