@@ -1195,9 +1195,10 @@ describe('a call while no process holds the Stasis app (extensions.conf: Stasis(
       const timeline = sim.mediaTimeline(channelId);
       expect(heard(timeline)).toEqual([['ringing'], [], ['playback'], []]);
       // Five Wait(1)s of ringing (5 s of call time, scaled by 0.01), then the prompt (2 s, scaled).
+      // Node's timers may fire up to 1 ms early against Date.now() (CI saw 19 for 20): 1 ms per timer.
       const [ringing, , prompt, end] = timeline.map((change) => change.at);
-      expect((prompt ?? 0) - (ringing ?? 0)).toBeGreaterThanOrEqual(50);
-      expect((end ?? 0) - (prompt ?? 0)).toBeGreaterThanOrEqual(20);
+      expect((prompt ?? 0) - (ringing ?? 0)).toBeGreaterThanOrEqual(50 - 5);
+      expect((end ?? 0) - (prompt ?? 0)).toBeGreaterThanOrEqual(20 - 1);
     } finally {
       await sim.stop();
     }

@@ -134,6 +134,19 @@ export function permitAll<D extends grpc.ServiceDefinition>(definition: D): Serv
   ) as unknown as ServicePolicy<D>;
 }
 
+/**
+ * A handler for every method of a service that answers UNIMPLEMENTED: the base a client test
+ * spreads its few fakes over, so a method added to the proto later does not break the server's
+ * start (the kit refuses a service with a method left out).
+ */
+export function unimplementedHandlers<D extends grpc.ServiceDefinition>(
+  definition: D,
+): grpc.UntypedServiceImplementation {
+  const unimplemented: grpc.handleUnaryCall<unknown, unknown> = (_call, callback) =>
+    callback({ code: grpc.status.UNIMPLEMENTED });
+  return Object.fromEntries(Object.keys(definition).map((name) => [name, unimplemented]));
+}
+
 /** What a cell's call came to: the status, and whether the handler ran. */
 export interface CellOutcome {
   readonly code: grpc.status;

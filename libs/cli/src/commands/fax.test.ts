@@ -11,7 +11,7 @@ import {
   currentPrincipal,
 } from '@switchboard/service-kit';
 import { testTokens } from '@switchboard/testkit';
-import { permitAll } from '@switchboard/service-kit/testing';
+import { permitAll, unimplementedHandlers } from '@switchboard/service-kit/testing';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerFaxCommand } from './fax.js';
@@ -37,11 +37,8 @@ const callers: string[] = [];
 
 /** A Fax API serving one fax, behind the kit's real auth, so the CLI's token and calls are checked. */
 function implementation(): faxServiceV1.FaxServiceServer {
-  const unimplemented: grpc.handleUnaryCall<unknown, unknown> = (_call, callback) =>
-    callback({ code: grpc.status.UNIMPLEMENTED });
-  const notUsed = Object.fromEntries(Object.keys(faxServiceV1.FaxServiceService).map((name) => [name, unimplemented]));
   return {
-    ...(notUsed as unknown as faxServiceV1.FaxServiceServer),
+    ...(unimplementedHandlers(faxServiceV1.FaxServiceService) as faxServiceV1.FaxServiceServer),
     listFaxes: (call, callback) => {
       callers.push(currentPrincipal().tenantId);
       callback(null, { faxes: call.request.tenantId === 't-kropp' ? [FAX] : [], nextPageToken: '' });

@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ivrServiceV1 } from '@switchboard/proto';
 import { GrpcServer, GrpcStatusError, createAuthenticator, createLogger } from '@switchboard/service-kit';
 import { testTokens } from '@switchboard/testkit';
-import { permitAll } from '@switchboard/service-kit/testing';
+import { permitAll, unimplementedHandlers } from '@switchboard/service-kit/testing';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerIvrCommand } from './ivr.js';
@@ -36,11 +36,8 @@ const saves: ivrServiceV1.SaveMenusRequest[] = [];
 
 /** An IVR API holding one tenant's menus, behind the kit's real auth. */
 function implementation(): ivrServiceV1.IvrServiceServer {
-  const unimplemented: grpc.handleUnaryCall<unknown, unknown> = (_call, callback) =>
-    callback({ code: grpc.status.UNIMPLEMENTED });
-  const notUsed = Object.fromEntries(Object.keys(ivrServiceV1.IvrServiceService).map((name) => [name, unimplemented]));
   return {
-    ...(notUsed as unknown as ivrServiceV1.IvrServiceServer),
+    ...(unimplementedHandlers(ivrServiceV1.IvrServiceService) as ivrServiceV1.IvrServiceServer),
     listMenus: (call, callback) =>
       callback(null, { menus: call.request.tenantId === 't-kropp' ? [MAIN] : [], revision: '3' }),
     saveMenus: (call, callback) => {

@@ -8,7 +8,7 @@ import {
   currentPrincipal,
 } from '@switchboard/service-kit';
 import { testTokens } from '@switchboard/testkit';
-import { permitAll } from '@switchboard/service-kit/testing';
+import { permitAll, unimplementedHandlers } from '@switchboard/service-kit/testing';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerPresenceCommand } from './presence.js';
@@ -36,18 +36,13 @@ const callers: string[] = [];
 
 /** A Presence API over one agent, behind the kit's real auth, so the CLI's token and calls are checked. */
 function implementation(): presenceV1.PresenceServiceServer {
-  const unimplemented: grpc.handleUnaryCall<unknown, unknown> = (_call, callback) =>
-    callback({ code: grpc.status.UNIMPLEMENTED });
-  const notUsed = Object.fromEntries(
-    Object.keys(presenceV1.PresenceServiceService).map((name) => [name, unimplemented]),
-  );
   const found = (agentId: string) => {
     const agent = agents.get(agentId);
     if (!agent) throw new GrpcStatusError(grpc.status.NOT_FOUND, `agent ${agentId} is unknown`);
     return agent;
   };
   return {
-    ...(notUsed as unknown as presenceV1.PresenceServiceServer),
+    ...(unimplementedHandlers(presenceV1.PresenceServiceService) as presenceV1.PresenceServiceServer),
     listAgents: (call, callback) => {
       callers.push(currentPrincipal().tenantId);
       callback(null, { agents: [...agents.values()].filter((agent) => agent.tenantId === call.request.tenantId) });

@@ -8,7 +8,7 @@ import {
   currentPrincipal,
 } from '@switchboard/service-kit';
 import { testTokens } from '@switchboard/testkit';
-import { permitAll } from '@switchboard/service-kit/testing';
+import { permitAll, unimplementedHandlers } from '@switchboard/service-kit/testing';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerRoutingCommands } from './routing.js';
@@ -21,7 +21,8 @@ let server: GrpcServer;
 let address: string;
 
 /** The Routing API methods the CLI calls, with one queued call, behind the kit's real auth. */
-const implementation: Pick<routingV1.RoutingServiceServer, 'listCalls' | 'getQueue'> = {
+const implementation: routingV1.RoutingServiceServer = {
+  ...(unimplementedHandlers(routingV1.RoutingServiceService) as routingV1.RoutingServiceServer),
   listCalls: (call, callback) => {
     callers.push(currentPrincipal().tenantId);
     callback(null, {
