@@ -234,6 +234,30 @@ describe('channel operations', () => {
     expect(record).toMatchObject({ answered: true, dtmfPressed: '1#', dtmfSent: '42', hangupCause: 16 });
   });
 
+  it("presses a script's `after: 'prompt'` keys once the first prompt plays (a ringback tone is none)", async () => {
+    const channelId = h.sim.placeCall({
+      from: '+4930123',
+      to: '+494624801',
+      script: [{ atMs: 0, dtmf: '3', after: 'prompt' }],
+    });
+    await find(forChannel(channelId, 'StasisStart'), 'StasisStart');
+    await h.client.channels.answer({ channelId });
+    const tone = await h.client.channels.play({ channelId, media: ['tone:ring'] });
+    await find((e) => e.type === 'PlaybackStarted' && e.playback?.id === tone.id, 'tone started');
+    await h.client.playbacks.stop({ playbackId: tone.id });
+    const prompt = await h.client.channels.play({ channelId, media: ['sound:hello-world'] });
+    await find((e) => forChannel(channelId, 'ChannelDtmfReceived')(e), 'DTMF 3');
+    const order = h.events
+      .filter(
+        (e) =>
+          forChannel(channelId, 'ChannelDtmfReceived')(e) ||
+          (e.type === 'PlaybackStarted' && [tone.id, prompt.id].includes(e.playback?.id ?? '')),
+      )
+      .map((e) => (e.type === 'ChannelDtmfReceived' ? `dtmf ${e.digit}` : e.playback?.media_uri));
+    expect(order).toEqual(['tone:ring', 'sound:hello-world', 'dtmf 3']);
+    await h.client.channels.hangup({ channelId });
+  });
+
   it('plays a media list: Started, Continuing, Started, Finished like the local-scenario trace', async () => {
     const { channelId } = await inboundCall();
     const playback = await h.client.channels.play({ channelId, media: ['sound:hello-world', 'sound:beep'] });

@@ -21,6 +21,7 @@ const step = z.union([
   z.strictObject({
     atMs: z.number().nonnegative(),
     dtmf: z.string().regex(/^[0-9A-D*#]+$/, 'DTMF digits 0-9 A-D * #'),
+    after: z.enum(['placed', 'prompt']).optional(),
   }),
   z.strictObject({ atMs: z.number().nonnegative(), hangup: z.literal(true) }),
 ]);

@@ -26,7 +26,11 @@ export interface FaxScript {
   durationMs?: number;
 }
 
-export type ScriptStep = { atMs: number; dtmf: string } | { atMs: number; hangup: true };
+/**
+ * What a caller does, `atMs` after the call was placed — or, with `after: 'prompt'`, after the first
+ * prompt started playing to them (a caller who waits to hear the menu before pressing its keys).
+ */
+export type ScriptStep = { atMs: number; dtmf: string; after?: 'placed' | 'prompt' } | { atMs: number; hangup: true };
 
 export interface InboundCall {
   from: string;
@@ -101,6 +105,8 @@ export interface Channel {
   entry?: { app: string; args: string[]; hangupCause?: number };
   /** Ringing from the dialplan while the call waited for the Stasis app: it lasts until the answer. */
   heldRinging?: boolean;
+  /** Keys the caller presses once the first prompt starts (script steps `after: 'prompt'`). */
+  keysAfterPrompt?: { atMs: number; dtmf: string }[];
   record: CallRecord;
   gone: boolean;
 }

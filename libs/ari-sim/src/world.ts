@@ -143,6 +143,7 @@ export class World {
     else this.holdForStasis(ch, app, args, 0);
     for (const step of call.script ?? []) {
       if ('hangup' in step) this.later(ch, step.atMs, () => this.hangup(ch, NORMAL_CLEARING, {}));
+      else if (step.after === 'prompt') (ch.keysAfterPrompt ??= []).push({ atMs: step.atMs, dtmf: step.dtmf });
       else this.pressDigits(ch, step.atMs, step.dtmf);
     }
     return ch.id;
@@ -934,6 +935,14 @@ export class World {
     this.emitChannel(ch, 'ChannelStateChange', {});
   }
 
+  /** The caller hears a prompt for the first time: the keys they waited for it to press are now scheduled. */
+  private pressKeysAfterPrompt(ch: Channel) {
+    const keys = ch.keysAfterPrompt;
+    if (!keys) return;
+    ch.keysAfterPrompt = undefined;
+    for (const key of keys) this.pressDigits(ch, key.atMs, key.dtmf);
+  }
+
   private pressDigits(ch: Channel, atMs: number, digits: string) {
     [...digits].forEach((digit, i) => {
       this.later(ch, atMs + i * DTMF_SPACING_MS, () => this.dtmfNow(ch, digit));
@@ -1032,7 +1041,11 @@ export class World {
     const length = this.mediaLength(uri);
     const plays = typeof length === 'number' || length === 'forever';
     for (const ch of this.listeners(pb)) (plays ? ch.record.playbacks : ch.record.playbackFailures).push(uri);
-    for (const ch of this.listeners(pb)) this.media.update(ch);
+    for (const ch of this.listeners(pb)) {
+      this.media.update(ch);
+      // A tone (ringback) is no prompt: a caller waits for words to press keys.
+      if (plays && !uri.startsWith('tone:')) this.pressKeysAfterPrompt(ch);
+    }
     this.emitPlayback(pb, 'PlaybackStarted');
     // A tone plays until it is stopped or its channel hangs up.
     if (length === 'forever') return;

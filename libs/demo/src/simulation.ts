@@ -10,7 +10,11 @@ import type { Topic } from './topics.js';
  * its timeScale, and the caller's patience is scaled the same way here.
  */
 export interface Behaviour {
-  /** First key after the menu prompts (welcome + menu: 2 × 2 s in ari-sim), then one per submenu. */
+  /**
+   * First key counted from the first prompt the caller hears, after the menu prompts (welcome + menu:
+   * 2 × 2 s in ari-sim), then one per submenu. A caller held while no adapter was connected, or whose
+   * menu is late, presses when they hear it — not into silence.
+   */
   firstDigitMs: number;
   nextDigitMs: number;
   /** A caller hangs up after waiting this long without reaching anyone. */
@@ -22,7 +26,7 @@ export interface Behaviour {
 }
 
 export const DEFAULT_BEHAVIOUR: Behaviour = {
-  firstDigitMs: 4_500,
+  firstDigitMs: 4_000,
   nextDigitMs: 3_000,
   patienceMs: [45_000, 150_000],
   answerDelayMs: [1_000, 5_000],
@@ -115,6 +119,7 @@ export class Simulation {
     const script: ScriptStep[] = topic.digits.map((dtmf, index) => ({
       atMs: this.behaviour.firstDigitMs + index * this.behaviour.nextDigitMs,
       dtmf,
+      after: 'prompt',
     }));
     const from = `+49151${String(Math.floor(this.callers.next() * 1e8)).padStart(8, '0')}`;
     const patienceMs = this.callers.between(...this.behaviour.patienceMs) * this.options.timeScale;
