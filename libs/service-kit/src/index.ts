@@ -89,6 +89,7 @@ export {
   type ServiceDefinition,
 } from './service.js';
 export {
+  NotServedError,
   RPC_HEADERS,
   grpcImplementation,
   natsRpcClient,

@@ -54,6 +54,7 @@ let client: callControlV1.CallControlServiceClient;
 let health: grpc.Client;
 const answered: Array<{ callId: string; by: Principal }> = [];
 const heldCall = { entered: deferred(), release: deferred() };
+let stopping: AbortSignal | undefined;
 
 beforeAll(async () => {
   running = await runService(
@@ -61,7 +62,8 @@ beforeAll(async () => {
       name: 'kit-test',
       version: '0.0.0',
       grpc: { reflectionProtos: ['switchboard/callcontrol/v1/call_control.proto'] },
-      start: ({ grpc: server, track }) => {
+      start: ({ grpc: server, track, stopping: signal }) => {
+        stopping = signal;
         const implementation: Pick<callControlV1.CallControlServiceServer, 'answer'> = {
           answer: (rpc, callback) => {
             answered.push({ callId: rpc.request.callId, by: currentPrincipal() });
@@ -176,7 +178,10 @@ describe('gRPC server from the kit', () => {
     const held = answer({ tenantId: 't-a', callId: 'held' }, routing);
     await heldCall.entered.promise;
 
+    expect(stopping?.aborted).toBe(false);
     const stopped = running.shutdown('test');
+    // Signalled at once, while the held call is still in flight: work handed on is not waited for.
+    expect(stopping?.aborted).toBe(true);
     expect(await healthStatus(health)).toBe('NOT_SERVING');
     expect((await fetch(`http://127.0.0.1:${running.httpPort}/readyz`)).status).toBe(503);
     await expect(answer({ tenantId: 't-a', callId: 'late' }, routing)).rejects.toMatchObject({

@@ -76,6 +76,11 @@ export interface ServiceContext<C> {
   track<T>(work: Promise<T>): Promise<T>;
   /** Runs at shutdown after in-flight work ended, before connections close; last added runs first. */
   onShutdown(hook: () => Promise<void> | void): void;
+  /**
+   * Aborted as soon as shutdown starts, before in-flight work is awaited: for work that is handed
+   * on rather than waited for (the adapter's calls live on in Asterisk for its successor).
+   */
+  readonly stopping: AbortSignal;
   /** A dependency of the service's own (e.g. Asterisk) that `/readyz` reports and requires. */
   addReadinessCheck(name: string, check: () => boolean | Promise<boolean>): void;
 }
@@ -137,6 +142,7 @@ export async function runService<S extends z.ZodObject>(
   const inFlight = new Set<Promise<unknown>>();
   const hooks: Array<() => Promise<void> | void> = [];
   const readinessChecks = new Map<string, () => boolean | Promise<boolean>>();
+  const stopping = new AbortController();
   let draining = false;
   let nats: NatsHandle | undefined;
   let mongo: MongoHandle | undefined;
@@ -239,6 +245,7 @@ export async function runService<S extends z.ZodObject>(
         return work;
       },
       onShutdown: (hook) => hooks.push(hook),
+      stopping: stopping.signal,
       addReadinessCheck: (name, check) => readinessChecks.set(name, check),
     };
     await definition.start(context);
@@ -271,6 +278,7 @@ export async function runService<S extends z.ZodObject>(
       draining = true;
       grpc?.setServing(false);
       logger.info({ reason, inFlight: inFlight.size }, 'draining');
+      stopping.abort();
       await Promise.all(consumers.map((consumer) => consumer.stop()));
       let timer: NodeJS.Timeout | undefined;
       const finished = await Promise.race([

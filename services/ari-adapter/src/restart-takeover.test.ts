@@ -4,8 +4,8 @@ import path from 'node:path';
 import { Objm } from '@nats-io/obj';
 import { startAriSim, type AriSim } from '@switchboard/ari-sim';
 import { FAX_INBOX_BUCKET } from '@switchboard/events';
-import { callV1, faxV1 } from '@switchboard/proto';
-import type { NatsHandle } from '@switchboard/service-kit';
+import { callControlV1, callV1, faxV1 } from '@switchboard/proto';
+import { NotServedError, type NatsHandle } from '@switchboard/service-kit';
 import { spawnService, type ServiceProcess } from '@switchboard/stack';
 import { startNats, type NatsServer } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -319,12 +319,42 @@ describe('an adapter process killed mid-call and replaced', () => {
     taken.push(callId);
   }, 120_000);
 
+  it('SIGTERM answers the PlayAndCollect in hand as not served at once; sent again, the next process plays the menu and collects', async () => {
+    const callId = await answeredCall();
+    const menu = callControlV1.PlayAndCollectRequest.fromPartial({
+      ...command(callId, 'menu-visit-1'),
+      media: ['sound:hello-world'],
+      maxDigits: 1,
+      // 10 min of call time at the emulator's time scale: the caller listens through the restart.
+      firstDigitTimeoutMs: 600_000,
+      bargeIn: true,
+    });
+    const first = control.playAndCollect(menu).catch((error: unknown) => error);
+    await vi.waitFor(() => expect(sim.getCall(callId)?.playbacks).toEqual(['sound:hello-world']), WAIT);
+
+    const stopping = adapter!.stop('SIGTERM');
+    expect(await first).toBeInstanceOf(NotServedError);
+    await stopping;
+    adapter = await start();
+    // Routing's resend: the same request, the same command id. The new process keeps no command log,
+    // so it plays the menu again and collects what the caller presses now.
+    const again = control.playAndCollect(menu);
+    await vi.waitFor(() => expect(sim.getCall(callId)?.playbacks).toHaveLength(2), WAIT);
+    sim.pressDigits(callId, '2');
+    expect(await again).toMatchObject({ digits: '2' });
+
+    await control.hangup({ ...command(callId), cause: 16 });
+    const end = await ended(callId);
+    expect(end.legs).toHaveLength(1);
+    taken.push(callId);
+  }, 120_000);
+
   it('published each taken-over call once: one call.started (by the first process), one call.ended', async () => {
-    expect(taken).toHaveLength(6);
+    expect(taken).toHaveLength(7);
     // Drained and gone, the process can publish nothing more; the stream has all it published.
     await adapter!.stop('SIGTERM');
     adapter = undefined;
-    await vi.waitFor(() => expect(events.of('call.ended').length).toBeGreaterThanOrEqual(7), WAIT);
+    await vi.waitFor(() => expect(events.of('call.ended').length).toBeGreaterThanOrEqual(8), WAIT);
     for (const callId of taken) {
       expect(count('call.started', callId)).toBe(1);
       expect(count('call.ended', callId)).toBe(1);

@@ -34,7 +34,18 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
   config: adapterConfigSchema,
   nats: { streams: [CALLS_STREAM, FAX_STREAM] },
   grpc: { reflectionProtos: ['switchboard/callcontrol/v1/call_control.proto'] },
-  start: async ({ config, logger, nats, grpc, serviceToken, publish, track, onShutdown, addReadinessCheck }) => {
+  start: async ({
+    config,
+    logger,
+    nats,
+    grpc,
+    serviceToken,
+    publish,
+    track,
+    onShutdown,
+    addReadinessCheck,
+    stopping,
+  }) => {
     const source = tenantSource(config);
     const metrics = createAdapterMetrics();
     const registry = new CallRegistry();
@@ -174,12 +185,23 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
     await link.start();
     addReadinessCheck('asterisk', () => link.isConnected);
     addReadinessCheck('stasis-app', () => link.holdsApp);
-    // Also while shutdown drains: calls whose channels vanished must still end for it to finish.
     reconciler.start(config.RECONCILE_INTERVAL_MS);
-    onShutdown(() => link.close());
-    // Hooks run last-added first: the timer stops before the link closes.
-    onShutdown(() => reconciler.stop());
 
+    // A stop hands the calls on rather than waiting for them: they live on in Asterisk and the next
+    // process takes them over. The events connection closes at once, so new callers wait in the
+    // dialplan for that process instead of entering this one; commands still in hand are answered as
+    // not served, so routing sends them again (same command id) instead of waiting for a reply that
+    // would never come — a PlayAndCollect waits minutes for one.
+    stopping.addEventListener(
+      'abort',
+      () => {
+        reconciler.stop();
+        link.close();
+        const calls = tracker.handOverAll();
+        logger.info({ calls }, 'stopping: live calls left in Asterisk for the next process');
+      },
+      { once: true },
+    );
     const definition = callControlV1.CallControlServiceService;
     const handlers = control.handlers();
     serveNatsRpc(nats!, {
@@ -187,6 +209,7 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
       handlers,
       logger,
       track,
+      stopServing: stopping,
       subjectFor: (method) => callControlServeSubject(config.ADAPTER_ID, method),
     });
     grpc!.addService(CALL_CONTROL, definition, grpcImplementation(definition, handlers), callControlPolicy);

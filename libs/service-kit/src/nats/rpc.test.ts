@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GrpcStatusError } from '../grpc-server.js';
 import { createLogger } from '../logger.js';
 import { connectNats, type NatsHandle } from './connection.js';
-import { natsRpcClient, serveNatsRpc, RPC_HEADERS, type RpcHandlers } from './rpc.js';
+import { NotServedError, natsRpcClient, serveNatsRpc, RPC_HEADERS, type RpcHandlers } from './rpc.js';
 
 const logger = createLogger({ service: 'rpc-test', level: 'silent' });
 const definition = callControlV1.CallControlServiceService;
@@ -108,13 +108,83 @@ describe('NATS request/reply with protobuf service definitions', () => {
     expect(answered).not.toContain('c-none');
   });
 
-  it('reports UNAVAILABLE when no adapter serves the subject, naming it', async () => {
-    await expect(
-      client('adapter-404').answer({ tenantId: 't-a', callId: 'c1', commandId: 'x6' }),
-    ).rejects.toMatchObject({
+  it('reports UNAVAILABLE when no adapter serves the subject, naming it, as not served (the caller may send it again)', async () => {
+    const failure = await client('adapter-404')
+      .answer({ tenantId: 't-a', callId: 'c1', commandId: 'x6' })
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(NotServedError);
+    expect(failure).toMatchObject({
       code: grpc.status.UNAVAILABLE,
       details: 'nobody serves sb.t-a.callcontrol.adapter-404.Answer',
     });
+  });
+
+  it('answers the requests still in hand as not served when serving stops, ends the subscriptions and drops the late result', async () => {
+    let finishCollect: () => void = () => undefined;
+    const collecting = new Promise<void>((resolve) => (finishCollect = resolve));
+    const tracked: Promise<unknown>[] = [];
+    const stopServing = new AbortController();
+    serveNatsRpc(nats, {
+      definition,
+      logger,
+      stopServing: stopServing.signal,
+      track: (work) => {
+        tracked.push(work);
+        return work;
+      },
+      subjectFor: (method) => `sb.*.callcontrol.adapter-going.${method}`,
+      handlers: {
+        ...(Object.fromEntries(Object.keys(definition).map((key) => [key, unimplemented])) as unknown as Handlers),
+        // Waits for keys as long as the test lets it, as a PlayAndCollect does for a caller.
+        playAndCollect: async () => {
+          await collecting;
+          return callControlV1.PlayAndCollectResponse.fromPartial({ digits: '12' });
+        },
+        answer: async () => ({}),
+        dial: async () => {
+          throw new GrpcStatusError(grpc.status.UNAVAILABLE, 'endpoint kropp-101 cannot be reached');
+        },
+      },
+    });
+    await nats.connection.flush();
+    const going = client('adapter-going');
+    // A failure of the work itself stays an ordinary UNAVAILABLE: nothing to send elsewhere.
+    const unreachable = await going
+      .dial(
+        callControlV1.DialRequest.fromPartial({
+          tenantId: 't-a',
+          callId: 'c9',
+          commandId: 'd1',
+          endpoint: 'PJSIP/kropp-101',
+        }),
+      )
+      .catch((error: unknown) => error);
+    expect(unreachable).toBeInstanceOf(GrpcStatusError);
+    expect(unreachable).not.toBeInstanceOf(NotServedError);
+    const waiting = going
+      .playAndCollect(
+        callControlV1.PlayAndCollectRequest.fromPartial({
+          tenantId: 't-a',
+          callId: 'c9',
+          commandId: 'menu-1',
+          media: ['sound:menu'],
+        }),
+      )
+      .catch((error: unknown) => error);
+    await eventually(() => (tracked.length === 2 ? true : undefined), 'the PlayAndCollect in hand');
+    stopServing.abort();
+    const failure = await waiting;
+    expect(failure).toBeInstanceOf(NotServedError);
+    expect(failure).toMatchObject({
+      code: grpc.status.UNAVAILABLE,
+      details: 'PlayAndCollect not served: the server stopped before it answered',
+    });
+    // The shutdown waits for nothing more, and the handler's late result goes nowhere.
+    await Promise.all(tracked);
+    finishCollect();
+    await expect(going.answer({ tenantId: 't-a', callId: 'c9', commandId: 'a1' })).rejects.toThrow(
+      'nobody serves sb.t-a.callcontrol.adapter-going.Answer',
+    );
   });
 
   it('reports DEADLINE_EXCEEDED naming the subject when a request is not answered in time', async () => {

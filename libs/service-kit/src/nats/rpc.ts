@@ -36,7 +36,20 @@ export type RpcClient<D extends UnaryDefinition> = {
   [K in keyof D]: (request: RequestOf<D[K]>) => Promise<ResponseOf<D[K]>>;
 };
 
-export const RPC_HEADERS = { status: 'Sb-Status', message: 'Sb-Message' } as const;
+export const RPC_HEADERS = { status: 'Sb-Status', message: 'Sb-Message', notServed: 'Sb-Not-Served' } as const;
+
+/**
+ * UNAVAILABLE because no server took the request to its end: nobody served the subject (no
+ * responders), or the server stopped serving before it answered (`stopServing`). The caller may
+ * send the same request again to whoever serves next — a request that acts carries its own id
+ * (call control's command id), so a repeat is recognised. Any other UNAVAILABLE is the server's
+ * answer about the work itself (e.g. a phone that cannot be reached).
+ */
+export class NotServedError extends GrpcStatusError {
+  constructor(details: string) {
+    super(grpc.status.UNAVAILABLE, details);
+  }
+}
 
 function methodName(key: string): string {
   return key.charAt(0).toUpperCase() + key.slice(1);
@@ -48,6 +61,8 @@ function requestTenant(request: unknown): string | undefined {
 }
 
 const EMPTY = new Uint8Array(0);
+
+type Respond = (data: Uint8Array, opts?: { headers: ReturnType<typeof newHeaders> }) => void;
 
 /** The message's bytes as a Buffer without copying them (the deserializers take Buffers). */
 function asBuffer(data: Uint8Array): Buffer {
@@ -67,6 +82,13 @@ export interface ServeNatsRpcOptions<D extends UnaryDefinition> {
   /** Wraps each request so shutdown waits for it (the kit's `track`). */
   track?<T>(work: Promise<T>): Promise<T>;
   queue?: string;
+  /**
+   * Aborted when this process stops serving before its handlers are done — the adapter at SIGTERM,
+   * whose calls outlive it and go to its successor. Every subscription ends, and every request not
+   * answered yet is answered at once with a NotServedError, so its caller sends it again to the
+   * successor instead of waiting for a reply that would never come; a handler's late result is dropped.
+   */
+  stopServing?: AbortSignal;
 }
 
 /**
@@ -78,32 +100,35 @@ export function serveNatsRpc<D extends UnaryDefinition>(
   nats: NatsHandle,
   options: ServeNatsRpcOptions<D>,
 ): Subscription[] {
-  const { definition, handlers, logger } = options;
+  const { definition, handlers, logger, stopServing } = options;
   const track = options.track ?? (<T>(work: Promise<T>) => work);
-  return Object.keys(definition).map((key) => {
+  // What answers each request still being handled when serving stops.
+  const unanswered = new Set<() => void>();
+  const subscriptions = Object.keys(definition).map((key) => {
     const method = definition[key]!;
     const handler = handlers[key as keyof D] as (request: unknown) => Promise<unknown>;
     const name = methodName(key);
     const recordRpc = rpcTimer('nats', method.path?.replace(/^\//, '') ?? name);
-    const fail = (message: Msg, error: GrpcStatusError, startedAt: bigint) => {
+    const fail = (respond: Respond, error: GrpcStatusError, startedAt: bigint) => {
       recordRpc(error.code, startedAt);
       const headers = newHeaders();
       headers.set(RPC_HEADERS.status, String(error.code));
       headers.set(RPC_HEADERS.message, error.details);
-      message.respond(EMPTY, { headers });
+      if (error instanceof NotServedError) headers.set(RPC_HEADERS.notServed, '1');
+      respond(EMPTY, { headers });
     };
-    const serve = async (message: Msg) => {
+    const handle = async (message: Msg, respond: Respond) => {
       const startedAt = process.hrtime.bigint();
       let request: unknown;
       try {
         request = method.requestDeserialize(asBuffer(message.data));
       } catch {
-        return fail(message, new GrpcStatusError(grpc.status.INVALID_ARGUMENT, `malformed ${name} request`), startedAt);
+        return fail(respond, new GrpcStatusError(grpc.status.INVALID_ARGUMENT, `malformed ${name} request`), startedAt);
       }
       const subjectTenant = tenantOfSubject(message.subject);
       if (subjectTenant !== requestTenant(request)) {
         return fail(
-          message,
+          respond,
           new GrpcStatusError(
             grpc.status.PERMISSION_DENIED,
             `request for tenant ${requestTenant(request) ?? '(none)'} sent on ${message.subject}`,
@@ -123,11 +148,33 @@ export function serveNatsRpc<D extends UnaryDefinition>(
       } catch (error) {
         const status = toStatusError(error);
         if (status.code === grpc.status.INTERNAL) logger.error({ err: error, subject: message.subject }, 'rpc failed');
-        return fail(message, status, startedAt);
+        return fail(respond, status, startedAt);
       }
       recordRpc(grpc.status.OK, startedAt);
       // A success carries no headers: the caller reads a missing status as OK.
-      message.respond(payload);
+      respond(payload);
+    };
+    const serve = (message: Msg): Promise<void> => {
+      if (!stopServing) return handle(message, (data, opts) => message.respond(data, opts));
+      // Answered once: by the handler, or — when serving stops first — at once as not served.
+      let answered = false;
+      const respond: Respond = (data, opts) => {
+        if (answered) return;
+        answered = true;
+        message.respond(data, opts);
+      };
+      const startedAt = process.hrtime.bigint();
+      return new Promise<void>((resolve) => {
+        const stop = () => {
+          fail(respond, new NotServedError(`${name} not served: the server stopped before it answered`), startedAt);
+          resolve();
+        };
+        unanswered.add(stop);
+        void handle(message, respond).finally(() => {
+          unanswered.delete(stop);
+          resolve();
+        });
+      });
     };
     return nats.connection.subscribe(options.subjectFor(name), {
       ...(options.queue ? { queue: options.queue } : {}),
@@ -137,6 +184,16 @@ export function serveNatsRpc<D extends UnaryDefinition>(
       },
     });
   });
+  stopServing?.addEventListener(
+    'abort',
+    () => {
+      for (const subscription of subscriptions) subscription.unsubscribe();
+      for (const stop of [...unanswered]) stop();
+      unanswered.clear();
+    },
+    { once: true },
+  );
+  return subscriptions;
 }
 
 export interface NatsRpcClientOptions<D extends UnaryDefinition> {
@@ -183,7 +240,7 @@ export function natsRpcClient<D extends UnaryDefinition>(
         }
         // nats.js's own errors carry no call site (noAsyncTraces), so these name the subject.
         if (error instanceof errors.RequestError && error.isNoResponders()) {
-          throw new GrpcStatusError(grpc.status.UNAVAILABLE, `nobody serves ${subject}`);
+          throw new NotServedError(`nobody serves ${subject}`);
         }
         if (error instanceof errors.TimeoutError) {
           throw new GrpcStatusError(grpc.status.DEADLINE_EXCEEDED, `no reply on ${subject} within ${timeoutMs} ms`);
@@ -194,8 +251,11 @@ export function natsRpcClient<D extends UnaryDefinition>(
         );
       }
       const status = response.headers?.get(RPC_HEADERS.status);
-      if (status)
-        throw new GrpcStatusError(Number(status) as grpc.status, response.headers?.get(RPC_HEADERS.message) ?? '');
+      if (status) {
+        const message = response.headers?.get(RPC_HEADERS.message) ?? '';
+        if (response.headers?.get(RPC_HEADERS.notServed)) throw new NotServedError(message);
+        throw new GrpcStatusError(Number(status) as grpc.status, message);
+      }
       return method.responseDeserialize(asBuffer(response.data));
     };
   }

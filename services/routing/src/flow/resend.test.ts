@@ -4,6 +4,7 @@ import {
   connectNats,
   createLogger,
   GrpcStatusError,
+  NotServedError,
   natsRpcClient,
   serveNatsRpc,
   type NatsHandle,
@@ -159,6 +160,92 @@ describe('a command failing as unavailable just after a reconnect', () => {
       await vi.advanceTimersByTimeAsync(8_000);
       expect(await answered).toBe('answered');
       expect(attempts).toBe(7);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('a call-control command in flight when the adapter restarts', () => {
+  it('answered as not served by the stopping process, is sent again under its id until the next one serves it', async () => {
+    const stopping = new AbortController();
+    const first = new FakeAdapter();
+    serveNatsRpc(adapter, {
+      definition,
+      handlers: first.handlers(),
+      subjectFor: (method) => callControlServeSubject('pbx-2', method),
+      logger,
+      stopServing: stopping.signal,
+    });
+    const events = new ConnectionEvents();
+    events.follow(routing.connection);
+    const control = resendAcrossOutages(
+      natsRpcClient(routing, {
+        definition,
+        subjectFor: (method, request) => callControlSubject(request.tenantId, 'pbx-2', method),
+        timeoutMs: 300_000,
+      }),
+      events,
+    );
+    const collected = control.playAndCollect(playAndCollect('c-1:ivr-2'));
+    await eventually(() => (first.received.length === 1 ? true : undefined), 'the menu to start');
+
+    stopping.abort();
+    // Nobody serves for a while (the next process starting), then the next process does, without the
+    // first one's command log: the menu plays again there and the caller's key is collected.
+    const next = new FakeAdapter();
+    serveNatsRpc(adapter, {
+      definition,
+      handlers: next.handlers(),
+      subjectFor: (method) => callControlServeSubject('pbx-2', method),
+      logger,
+    });
+    await eventually(() => (next.received.length === 1 ? true : undefined), 'the resend to reach the next process');
+    next.pressKey('4');
+    const result = await within(collected, 20_000, 'no reply to the PlayAndCollect after the adapter restart');
+    expect(result.digits).toBe('4');
+    expect(next.received).toEqual(['c-1:ivr-2']);
+  }, 60_000);
+
+  it('is sent again for up to a minute while nobody serves it; an ordinary UNAVAILABLE is not sent again', async () => {
+    vi.useFakeTimers();
+    try {
+      const events = new ConnectionEvents(() => Date.now());
+      const attempts = { restarting: 0, gone: 0, unreachable: 0 };
+      const client = resendAcrossOutages(
+        {
+          // The next process serves after 5 s of restart.
+          restarting: (_request: never) => {
+            attempts.restarting += 1;
+            return attempts.restarting <= 4
+              ? Promise.reject(new NotServedError('nobody serves sb.t-kropp.callcontrol.pbx-1.Answer'))
+              : Promise.resolve('answered');
+          },
+          // No adapter ever comes back.
+          gone: (_request: never) => {
+            attempts.gone += 1;
+            return Promise.reject(new NotServedError('nobody serves sb.t-kropp.callcontrol.pbx-9.Answer'));
+          },
+          // The adapter's answer about the work itself (a phone that cannot be reached).
+          unreachable: (_request: never) => {
+            attempts.unreachable += 1;
+            return Promise.reject(new GrpcStatusError(grpc.status.UNAVAILABLE, 'endpoint cannot be reached'));
+          },
+        },
+        events,
+      );
+      const restarting = client.restarting(undefined as never);
+      const gone = client.gone(undefined as never).catch((error: unknown) => error);
+      const unreachable = client.unreachable(undefined as never).catch((error: unknown) => error);
+      await vi.advanceTimersByTimeAsync(6_000);
+      expect(await restarting).toBe('answered');
+      expect(await unreachable).toMatchObject({ details: 'endpoint cannot be reached' });
+      expect(attempts.unreachable).toBe(1);
+      await vi.advanceTimersByTimeAsync(57_000);
+      const failure = await gone;
+      expect(failure).toBeInstanceOf(NotServedError);
+      // At 0, 0.25, 0.75, 1.75 s, then every 2 s until the first failure after the minute (61.75 s).
+      expect(attempts.gone).toBe(34);
     } finally {
       vi.useRealTimers();
     }

@@ -1,4 +1,4 @@
-import type { NatsHandle } from '@switchboard/service-kit';
+import { NotServedError, type NatsHandle } from '@switchboard/service-kit';
 import { isUnavailable } from '../clients.js';
 
 // A NATS restart loses what the server held for a request in flight: the request itself if the
@@ -9,10 +9,21 @@ import { isUnavailable } from '../clients.js';
 // call-control command carries its command id, and the adapter answers a repeated id with the
 // first one's result (also while it still runs: the keys collected so far go on), so a command in
 // flight across a reconnect is simply sent again, and one that failed because of the outage too.
+//
+// An adapter restart looks alike: the stopping process answers the commands in hand as not served
+// (NotServedError), and until the next one serves its subjects nobody does (not served either). The
+// call lives on in Asterisk and the next process takes it over, so such a command is sent again under
+// its id until it is served — it then acts there (a menu plays again: the new process keeps no command
+// log; a Dial is answered from the legs it took over).
 
 /** How long after a reconnect a command failing as unavailable is still taken for the outage's. */
 const OUTAGE_GRACE_MS = 30_000;
-/** Waits between attempts within that grace time (then every 2 s until it is over). */
+/**
+ * How long a command nobody serves is sent again: as long as the dialplan holds a new call for an
+ * adapter (STASIS_HOLD_SECONDS). A restart takes seconds; longer, the adapter is not coming back.
+ */
+const NOT_SERVED_GRACE_MS = 60_000;
+/** Waits between attempts within a grace time (then every 2 s until it is over). */
 const RETRY_DELAYS_MS = [250, 500, 1_000, 2_000];
 
 /** The connection's disconnects and reconnects, for every flow of the replica. */
@@ -21,7 +32,8 @@ export class ConnectionEvents {
   private down = false;
   private reconnectedAt = -Infinity;
 
-  constructor(private readonly now: () => number = () => performance.now()) {}
+  /** `now`: the clock of grace times (ms). */
+  constructor(readonly now: () => number = () => performance.now()) {}
 
   /** Follows `connection` until it closes. */
   follow(connection: Pick<NatsHandle['connection'], 'status'>): void {
@@ -65,13 +77,15 @@ type Methods = Record<string, (request: never) => Promise<unknown>>;
 
 /**
  * The client's methods, each sent again (the same request, so the same command id) when NATS
- * reconnects while it waits for the reply, or when it fails as unavailable during or just after an
- * outage (the adapter may reconnect a moment after routing and have no subscription yet).
+ * reconnects while it waits for the reply, when it fails as unavailable during or just after an
+ * outage (the adapter may reconnect a moment after routing and have no subscription yet), and when
+ * nobody served it (the adapter restarting) for up to a minute.
  */
 export function resendAcrossOutages<C extends Methods>(client: C, events: ConnectionEvents): C {
   const resending: Record<string, (request: never) => Promise<unknown>> = {};
   for (const [name, method] of Object.entries(client)) {
     resending[name] = async (request) => {
+      let notServedSince: number | undefined;
       for (let retries = 0; ;) {
         let off: () => void = () => undefined;
         const reconnected = new Promise<typeof RECONNECTED>((resolve) => {
@@ -84,7 +98,12 @@ export function resendAcrossOutages<C extends Methods>(client: C, events: Connec
           // The first attempt's reply, should it come after all, is the same result: not awaited.
           attempt.catch(() => undefined);
         } catch (error) {
-          if (!isUnavailable(error) || !events.inOutage) throw error;
+          if (error instanceof NotServedError) {
+            notServedSince ??= events.now();
+            if (events.now() - notServedSince >= NOT_SERVED_GRACE_MS && !events.inOutage) throw error;
+          } else if (!isUnavailable(error) || !events.inOutage) {
+            throw error;
+          }
           if (!events.connected) {
             // Sent again at the reconnect, however long the outage (the flow's guard ends the wait on a hang-up).
             await reconnected;
