@@ -2,7 +2,7 @@ import { Kvm } from '@nats-io/kv';
 import { KV_BUCKETS } from '@switchboard/events';
 import { callControlV1, callV1, presenceV1 } from '@switchboard/proto';
 import { eventually, recordSpans, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '@switchboard/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ADAPTER_ID, startStack, TENANT, type Stack } from '../test/harness.js';
 import {
   berlinDate,
@@ -307,7 +307,11 @@ describe('routing a call', () => {
     expect(legs).toHaveLength(5);
     expect(legs.filter((leg) => leg.disposition === LegDisposition.LEG_DISPOSITION_ANSWERED)).toHaveLength(1);
     // The winner went on the call; the others were reserved for the ring and are available again.
-    expect(stack.agentStates(answeredBy)).toContain(AgentState.AGENT_STATE_ON_CALL);
+    // Presence's states reach the test's watch after the call's end on a loaded machine: waited for.
+    await vi.waitFor(() => expect(stack.agentStates(answeredBy)).toContain(AgentState.AGENT_STATE_ON_CALL), {
+      timeout: 15_000,
+      interval: 20,
+    });
     for (const agent of agents.filter((candidate) => candidate !== answeredBy)) {
       await stack.waitForAgent(agent, (state) => state.state === AgentState.AGENT_STATE_AVAILABLE);
       expect(stack.agentStates(agent)).toContain(AgentState.AGENT_STATE_RINGING);
