@@ -258,6 +258,47 @@ describe('channel operations', () => {
     await h.client.channels.hangup({ channelId });
   });
 
+  it('gives the same answer again when a prompt is asked again, and none to a prompt heard only after answering', async () => {
+    // Time scale 0.01: the second key comes 1 s (wall clock) after the first prompt started.
+    const channelId = h.sim.placeCall({
+      from: '+4930123',
+      to: '+494624801',
+      script: [
+        { atMs: 0, dtmf: '1', after: 'prompt' },
+        { atMs: 100_000, dtmf: '3', after: 'prompt' },
+      ],
+    });
+    await find(forChannel(channelId, 'StasisStart'), 'StasisStart');
+    await h.client.channels.answer({ channelId });
+    const keys = () => h.events.filter(forChannel(channelId, 'ChannelDtmfReceived')).map((e) => e.digit);
+    const pressed = (count: number) => find(() => keys().length >= count, `${count} keys`);
+    /** A prompt, with barge-in: the one playing stops first (ARI would queue the new one behind it). */
+    let playing: string | undefined;
+    const prompt = async (media: string) => {
+      if (playing) await h.client.playbacks.stop({ playbackId: playing }).catch(() => undefined);
+      playing = (await h.client.channels.play({ channelId, media: [media] })).id;
+    };
+    // The menu (key 1 at once), then the submenu before its key (3).
+    await prompt('sound:hello-world');
+    await pressed(1);
+    await prompt('sound:beep');
+    await pressed(2);
+    expect(keys()).toEqual(['1', '3']);
+    // The submenu asked again (its key was lost): the caller answers it again, not the menu.
+    await prompt('sound:beep');
+    await pressed(3);
+    // The menu asked again: both answers again.
+    await prompt('sound:hello-world');
+    await pressed(5);
+    expect(keys()).toEqual(['1', '3', '3', '1', '3']);
+    // A prompt first heard after the last key (a queue announcement) asked again: no key.
+    await prompt('sound:goodbye');
+    await prompt('sound:goodbye');
+    await find((e) => e.type === 'PlaybackStarted' && e.playback?.id === playing, 'the announcement again');
+    await h.client.channels.hangup({ channelId });
+    expect(keys()).toHaveLength(5);
+  });
+
   it('plays a media list: Started, Continuing, Started, Finished like the local-scenario trace', async () => {
     const { channelId } = await inboundCall();
     const playback = await h.client.channels.play({ channelId, media: ['sound:hello-world', 'sound:beep'] });

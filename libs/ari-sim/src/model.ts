@@ -105,10 +105,21 @@ export interface Channel {
   entry?: { app: string; args: string[]; hangupCause?: number };
   /** Ringing from the dialplan while the call waited for the Stasis app: it lasts until the answer. */
   heldRinging?: boolean;
-  /** Keys the caller presses once the first prompt starts (script steps `after: 'prompt'`). */
-  keysAfterPrompt?: { atMs: number; dtmf: string }[];
+  /** The caller's answers to the prompts (script steps `after: 'prompt'`); see World.promptStarted. */
+  answers?: PromptAnswers;
   record: CallRecord;
   gone: boolean;
+}
+
+/** Keys a caller presses in answer to what they hear, timed from the first prompt. */
+export interface PromptAnswers {
+  keys: { atMs: number; dtmf: string }[];
+  /** Wall-clock ms when the first prompt started; undefined until then. */
+  firstPromptAt?: number;
+  /** Each prompt heard (media URI) and when it first started (wall-clock ms). */
+  heard: Map<string, number>;
+  /** Key presses scheduled and not yet made. */
+  pending: Set<NodeJS.Timeout>;
 }
 
 export interface Bridge {

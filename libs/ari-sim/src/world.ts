@@ -143,8 +143,10 @@ export class World {
     else this.holdForStasis(ch, app, args, 0);
     for (const step of call.script ?? []) {
       if ('hangup' in step) this.later(ch, step.atMs, () => this.hangup(ch, NORMAL_CLEARING, {}));
-      else if (step.after === 'prompt') (ch.keysAfterPrompt ??= []).push({ atMs: step.atMs, dtmf: step.dtmf });
-      else this.pressDigits(ch, step.atMs, step.dtmf);
+      else if (step.after === 'prompt') {
+        ch.answers ??= { keys: [], heard: new Map<string, number>(), pending: new Set<NodeJS.Timeout>() };
+        ch.answers.keys.push({ atMs: step.atMs, dtmf: step.dtmf });
+      } else this.pressDigits(ch, step.atMs, step.dtmf);
     }
     return ch.id;
   }
@@ -935,12 +937,44 @@ export class World {
     this.emitChannel(ch, 'ChannelStateChange', {});
   }
 
-  /** The caller hears a prompt for the first time: the keys they waited for it to press are now scheduled. */
-  private pressKeysAfterPrompt(ch: Channel) {
-    const keys = ch.keysAfterPrompt;
-    if (!keys) return;
-    ch.keysAfterPrompt = undefined;
-    for (const key of keys) this.pressDigits(ch, key.atMs, key.dtmf);
+  /**
+   * A prompt starts playing to a caller who answers prompts with keys: at the first prompt their keys
+   * are scheduled. A prompt they heard before, starting again, is the same question asked again (their
+   * keys were lost, e.g. pressed while no adapter listened): they give the same answer again — every
+   * key they pressed since that prompt first started, at the same offsets, replacing those still to come.
+   */
+  private promptStarted(ch: Channel, uri: string) {
+    const answers = ch.answers;
+    if (!answers) return;
+    const now = Date.now();
+    const firstHeard = answers.heard.get(uri);
+    if (answers.firstPromptAt === undefined) answers.firstPromptAt = now;
+    else if (firstHeard === undefined) {
+      answers.heard.set(uri, now);
+      return;
+    }
+    answers.heard.set(uri, firstHeard ?? now);
+    for (const timer of answers.pending) {
+      this.o.clock.cancel(timer);
+      ch.timers.delete(timer);
+    }
+    answers.pending.clear();
+    const since = firstHeard ?? now;
+    for (const key of answers.keys) {
+      // Wall-clock ms of the key in the first round, and its offset from this prompt's first start.
+      const keyAt = answers.firstPromptAt + key.atMs * this.o.clock.timeScale;
+      if (keyAt < since) continue;
+      const afterMs = (keyAt - since) / this.o.clock.timeScale;
+      [...key.dtmf].forEach((digit, i) => {
+        const timer = this.o.clock.after(afterMs + i * DTMF_SPACING_MS, () => {
+          answers.pending.delete(timer);
+          ch.timers.delete(timer);
+          if (!ch.gone) this.dtmfNow(ch, digit);
+        });
+        answers.pending.add(timer);
+        ch.timers.add(timer);
+      });
+    }
   }
 
   private pressDigits(ch: Channel, atMs: number, digits: string) {
@@ -1044,7 +1078,7 @@ export class World {
     for (const ch of this.listeners(pb)) {
       this.media.update(ch);
       // A tone (ringback) is no prompt: a caller waits for words to press keys.
-      if (plays && !uri.startsWith('tone:')) this.pressKeysAfterPrompt(ch);
+      if (plays && !uri.startsWith('tone:')) this.promptStarted(ch, uri);
     }
     this.emitPlayback(pb, 'PlaybackStarted');
     // A tone plays until it is stopped or its channel hangs up.

@@ -53,6 +53,7 @@ export const CallEvents = {
   dtmfReceived: eventType('call', 'dtmf_received', CALLS_STREAM, callV1.CallDtmfReceived),
   playbackFinished: eventType('call', 'playback_finished', CALLS_STREAM, callV1.CallPlaybackFinished),
   legUpdated: eventType('call', 'leg_updated', CALLS_STREAM, callV1.CallLegUpdated),
+  takenOver: eventType('call', 'taken_over', CALLS_STREAM, callV1.CallTakenOver),
   ended: eventType('call', 'ended', CALLS_STREAM, callV1.CallEnded),
 } as const;
 

@@ -274,8 +274,13 @@ export const NATS_GRANTS: Readonly<Record<NatsIdentity, NatsGrant>> = {
     description: 'routes calls from call events; keeps call state, queues and callbacks in KV; follows read models',
     streams: [CALLS_STREAM, AUDIT_STREAM],
     publishes: AUDITED,
-    // Hang-ups and key presses reach the replica that waits for them at once.
-    subscribes: [allTenantsSubject('call', 'ended'), allTenantsSubject('call', 'dtmf_received')],
+    // Hang-ups and key presses reach the replica that waits for them at once; so does an adapter
+    // process's take-over of a call whose command it waits on (sent again then).
+    subscribes: [
+      allTenantsSubject('call', 'ended'),
+      allTenantsSubject('call', 'dtmf_received'),
+      allTenantsSubject('call', 'taken_over'),
+    ],
     durables: [
       { stream: CALLS_STREAM, durable: 'routing-call-ended' },
       { stream: CALLS_STREAM, durable: 'routing-calls' },

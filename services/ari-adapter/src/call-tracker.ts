@@ -413,6 +413,8 @@ export class CallTracker {
       { callId: call.callId, legs: call.legs.size, gone: gone.length, bridge: call.bridgeId },
       'took over a live call from what Asterisk kept',
     );
+    // Routing may wait for a reply from the process that died: it sends that command again now.
+    this.publish(call, CallEvents.takenOver, { callId: call.callId, adapterId: this.deps.adapterId });
     this.deps.onTakenOver(call);
     for (const party of gone) this.lostLeg(call, call.legs.get(party.legId)!);
     if (!call.ended) this.resume(call);

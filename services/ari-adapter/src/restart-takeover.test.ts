@@ -9,7 +9,16 @@ import { NotServedError, type NatsHandle } from '@switchboard/service-kit';
 import { spawnService, type ServiceProcess } from '@switchboard/stack';
 import { startNats, type NatsServer } from '@switchboard/testkit';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { EventLog, MAIN_NUMBER, adapterEnv, command, controlClient, testBus } from '../test/harness.js';
+import {
+  ADAPTER_ID,
+  EventLog,
+  MAIN_NUMBER,
+  TENANT,
+  adapterEnv,
+  command,
+  controlClient,
+  testBus,
+} from '../test/harness.js';
 
 // An adapter process killed mid-call (SIGKILL: nothing runs on its way out) and a new one started:
 // the new one takes the live calls over from Asterisk and what the old one kept on their channels,
@@ -152,10 +161,14 @@ describe('an adapter process killed mid-call and replaced', () => {
     await remembered(callId, 1);
 
     await killAndReplace();
+    // Announced, so that routing sends again what it waits on from the killed process.
+    const announced = await events.waitFor<callV1.CallTakenOver>('call.taken_over', (event) => event.callId === callId);
+    expect(announced).toMatchObject({ adapterId: ADAPTER_ID, meta: { tenantId: TENANT } });
     sim.hangupCall(callId);
     const end = await ended(callId);
 
     expect(shape(end)).toEqual(shape(expected));
+    expect(count('call.taken_over', reference)).toBe(0);
     const caller = end.legs.find((leg) => leg.legId === callId)!;
     const dialled = end.legs.find((leg) => leg.legId === agent.legId)!;
     const answeredCaller = answeredUpdate(callId, callId);

@@ -3,7 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { callControlSubject } from '@switchboard/events';
 import { callControlV1, ivrServiceV1 } from '@switchboard/proto';
 import { ivrRpcSubject, presenceRpcClient, type PresenceRpcClient } from '@switchboard/rpc-clients';
-import { GrpcStatusError, natsRpcClient, type NatsHandle, type RpcClient } from '@switchboard/service-kit';
+import { GrpcStatusError, natsRpcClient, type Logger, type NatsHandle, type RpcClient } from '@switchboard/service-kit';
 import type { DirectoryLookups } from './directory-lookups.js';
 import { ConnectionEvents, resendAcrossOutages } from './flow/resend.js';
 import type { MenuStepClient } from './menus.js';
@@ -45,10 +45,12 @@ export function flowClients(
   nats: NatsHandle,
   timeoutMs: number,
   inMemory: Pick<FlowClients, 'directory' | 'ivr'>,
+  logger: Logger,
 ): FlowClients {
-  // One follower of the connection for every command of every call (see flow/resend.ts).
+  // One follower of the connection and the take-overs for every command of every call (flow/resend.ts).
   const events = new ConnectionEvents();
   events.follow(nats.connection);
+  events.followTakeovers(nats.connection, logger);
   return {
     ...inMemory,
     presence: presenceRpcClient(nats, timeoutMs),

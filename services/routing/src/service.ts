@@ -76,10 +76,15 @@ export const routingService: ServiceDefinition<typeof routingConfigSchema> = {
     const menus = await MenuMirror.open(nats, { logger });
     onShutdown(() => menus.stop());
     addReadinessCheck('ivr-menus', () => menus.following);
-    const clients = flowClients(nats, config.ROUTING_RPC_TIMEOUT_MS, {
-      directory: directoryLookups(directory),
-      ivr: mirroredMenuSteps(menus, ivrRpcClient(nats, config.ROUTING_RPC_TIMEOUT_MS), logger),
-    });
+    const clients = flowClients(
+      nats,
+      config.ROUTING_RPC_TIMEOUT_MS,
+      {
+        directory: directoryLookups(directory),
+        ivr: mirroredMenuSteps(menus, ivrRpcClient(nats, config.ROUTING_RPC_TIMEOUT_MS), logger),
+      },
+      logger,
+    );
 
     if (config.ROUTING_LEASE_MS < 3 * config.ROUTING_LEASE_RENEW_MS) {
       throw new Error(

@@ -1,4 +1,4 @@
-import { callControlServeSubject, callControlSubject } from '@switchboard/events';
+import { CallEvents, callControlServeSubject, callControlSubject, eventSubject } from '@switchboard/events';
 import { callControlV1 } from '@switchboard/proto';
 import {
   connectNats,
@@ -6,6 +6,7 @@ import {
   GrpcStatusError,
   NotServedError,
   natsRpcClient,
+  newEventMeta,
   serveNatsRpc,
   type NatsHandle,
   type RpcHandlers,
@@ -159,7 +160,7 @@ describe('a command failing as unavailable just after a reconnect', () => {
         },
         events,
       );
-      const answered = client.answer(undefined as never);
+      const answered = client.answer({} as never);
       await vi.advanceTimersByTimeAsync(8_000);
       expect(await answered).toBe('answered');
       expect(attempts).toBe(7);
@@ -238,9 +239,9 @@ describe('a call-control command in flight when the adapter restarts', () => {
         },
         events,
       );
-      const restarting = client.restarting(undefined as never);
-      const gone = client.gone(undefined as never).catch((error: unknown) => error);
-      const unreachable = client.unreachable(undefined as never).catch((error: unknown) => error);
+      const restarting = client.restarting({} as never);
+      const gone = client.gone({} as never).catch((error: unknown) => error);
+      const unreachable = client.unreachable({} as never).catch((error: unknown) => error);
       await vi.advanceTimersByTimeAsync(6_000);
       expect(await restarting).toBe('answered');
       expect(await unreachable).toMatchObject({ details: 'endpoint cannot be reached' });
@@ -254,4 +255,66 @@ describe('a call-control command in flight when the adapter restarts', () => {
       vi.useRealTimers();
     }
   });
+});
+
+describe('a call-control command in flight when the adapter process is killed', () => {
+  it('is sent again when the next process announces it took the call over, and only for that call', async () => {
+    // The killed process: its connection goes away with the request in hand, answering nothing.
+    const killed = await connectNats({
+      url: server.url,
+      credentials: server.credentials('ari-adapter'),
+      name: 'ari-adapter',
+      logger,
+    });
+    const first = new FakeAdapter();
+    serveNatsRpc(killed, {
+      definition,
+      handlers: first.handlers(),
+      subjectFor: (method) => callControlServeSubject('pbx-3', method),
+      logger,
+    });
+    await killed.connection.flush();
+    const events = new ConnectionEvents();
+    events.follow(routing.connection);
+    events.followTakeovers(routing.connection, logger);
+    const control = resendAcrossOutages(
+      natsRpcClient(routing, {
+        definition,
+        subjectFor: (method, request) => callControlSubject(request.tenantId, 'pbx-3', method),
+        timeoutMs: 300_000,
+      }),
+      events,
+    );
+    const collected = control.playAndCollect(playAndCollect('c-1:ivr-3'));
+    collected.catch(() => undefined);
+    const other = control.playAndCollect({ ...playAndCollect('c-2:ivr-1'), callId: 'c-2' });
+    other.catch(() => undefined);
+    await eventually(() => (first.received.length === 2 ? true : undefined), 'both menus to start');
+    await killed.connection.close();
+
+    const next = new FakeAdapter();
+    serveNatsRpc(adapter, {
+      definition,
+      handlers: next.handlers(),
+      subjectFor: (method) => callControlServeSubject('pbx-3', method),
+      logger,
+    });
+    await adapter.connection.flush();
+    // The next process took call c-1 over (c-2 is not announced: it waits on).
+    adapter.connection.publish(
+      eventSubject('t-kropp', CallEvents.takenOver.domain, CallEvents.takenOver.event),
+      CallEvents.takenOver.codec
+        .encode({
+          meta: newEventMeta('t-kropp', 'ari-adapter'),
+          callId: 'c-1',
+          adapterId: 'pbx-3',
+        })
+        .finish(),
+    );
+    await eventually(() => (next.received.length === 1 ? true : undefined), 'the resend to reach the next process');
+    next.pressKey('5');
+    const result = await within(collected, 20_000, 'no reply to the PlayAndCollect after the take-over');
+    expect(result.digits).toBe('5');
+    expect(next.received).toEqual(['c-1:ivr-3']);
+  }, 60_000);
 });

@@ -1,4 +1,5 @@
-import { NotServedError, type NatsHandle } from '@switchboard/service-kit';
+import { CallEvents } from '@switchboard/events';
+import { NotServedError, type Logger, type NatsHandle } from '@switchboard/service-kit';
 import { isUnavailable } from '../clients.js';
 
 // A NATS restart loses what the server held for a request in flight: the request itself if the
@@ -14,7 +15,9 @@ import { isUnavailable } from '../clients.js';
 // (NotServedError), and until the next one serves its subjects nobody does (not served either). The
 // call lives on in Asterisk and the next process takes it over, so such a command is sent again under
 // its id until it is served — it then acts there (a menu plays again: the new process keeps no command
-// log; a Dial is answered from the legs it took over).
+// log; a Dial is answered from the legs it took over). A process that was killed answers nothing:
+// the next one announces each call it took over (`call.taken_over`), and a command in flight on
+// that call is sent again then.
 
 /** How long after a reconnect a command failing as unavailable is still taken for the outage's. */
 const OUTAGE_GRACE_MS = 30_000;
@@ -26,9 +29,14 @@ const NOT_SERVED_GRACE_MS = 60_000;
 /** Waits between attempts within a grace time (then every 2 s until it is over). */
 const RETRY_DELAYS_MS = [250, 500, 1_000, 2_000];
 
-/** The connection's disconnects and reconnects, for every flow of the replica. */
+/**
+ * What makes a command in flight worth sending again, for every flow of the replica: the
+ * connection's disconnects and reconnects, and adapter processes taking calls over.
+ */
 export class ConnectionEvents {
   private readonly listeners = new Set<() => void>();
+  /** Per call (`<tenant>/<call>`): what waits on a command to its adapter. */
+  private readonly takeoverListeners = new Map<string, Set<() => void>>();
   private down = false;
   private reconnectedAt = -Infinity;
 
@@ -43,6 +51,37 @@ export class ConnectionEvents {
         if (status.type === 'reconnect') this.reconnected();
       }
     })();
+  }
+
+  /** Follows `call.taken_over` (every replica hears each; only one waits on the call). */
+  followTakeovers(connection: Pick<NatsHandle['connection'], 'subscribe'>, logger: Logger): void {
+    connection.subscribe(`sb.*.${CallEvents.takenOver.domain}.${CallEvents.takenOver.event}`, {
+      callback: (error, message) => {
+        if (error) return;
+        try {
+          const event = CallEvents.takenOver.codec.decode(message.data);
+          this.takenOver(event.meta?.tenantId ?? '', event.callId);
+        } catch (decodeError) {
+          logger.warn({ err: decodeError, subject: message.subject }, 'undecodable call.taken_over ignored here');
+        }
+      },
+    });
+  }
+
+  takenOver(tenantId: string, callId: string): void {
+    for (const listener of [...(this.takeoverListeners.get(`${tenantId}/${callId}`) ?? [])]) listener();
+  }
+
+  /** Calls `listener` when an adapter process takes the call over, until the returned function is called. */
+  onTakenOver(tenantId: string, callId: string, listener: () => void): () => void {
+    const key = `${tenantId}/${callId}`;
+    const listeners = this.takeoverListeners.get(key) ?? new Set();
+    listeners.add(listener);
+    this.takeoverListeners.set(key, listeners);
+    return () => {
+      listeners.delete(listener);
+      if (!listeners.size) this.takeoverListeners.delete(key);
+    };
   }
 
   disconnected(): void {
@@ -71,7 +110,7 @@ export class ConnectionEvents {
   }
 }
 
-const RECONNECTED = Symbol('reconnected');
+const SEND_AGAIN = Symbol('send again');
 
 type Methods = Record<string, (request: never) => Promise<unknown>>;
 
@@ -86,15 +125,17 @@ export function resendAcrossOutages<C extends Methods>(client: C, events: Connec
   for (const [name, method] of Object.entries(client)) {
     resending[name] = async (request) => {
       let notServedSince: number | undefined;
+      const { tenantId, callId } = request as { tenantId?: string; callId?: string };
       for (let retries = 0; ;) {
-        let off: () => void = () => undefined;
-        const reconnected = new Promise<typeof RECONNECTED>((resolve) => {
-          off = events.onReconnect(() => resolve(RECONNECTED));
+        const offs: Array<() => void> = [];
+        const sendAgain = new Promise<typeof SEND_AGAIN>((resolve) => {
+          offs.push(events.onReconnect(() => resolve(SEND_AGAIN)));
+          if (tenantId && callId) offs.push(events.onTakenOver(tenantId, callId, () => resolve(SEND_AGAIN)));
         });
         const attempt = method(request);
         try {
-          const outcome = await Promise.race([attempt, reconnected]);
-          if (outcome !== RECONNECTED) return outcome;
+          const outcome = await Promise.race([attempt, sendAgain]);
+          if (outcome !== SEND_AGAIN) return outcome;
           // The first attempt's reply, should it come after all, is the same result: not awaited.
           attempt.catch(() => undefined);
         } catch (error) {
@@ -106,7 +147,7 @@ export function resendAcrossOutages<C extends Methods>(client: C, events: Connec
           }
           if (!events.connected) {
             // Sent again at the reconnect, however long the outage (the flow's guard ends the wait on a hang-up).
-            await reconnected;
+            await sendAgain;
             continue;
           }
           // Retried for the whole grace time: on a loaded machine the adapter's own reconnect (and
@@ -114,7 +155,7 @@ export function resendAcrossOutages<C extends Methods>(client: C, events: Connec
           const delay = RETRY_DELAYS_MS[Math.min(retries++, RETRY_DELAYS_MS.length - 1)]!;
           await new Promise((resolve) => setTimeout(resolve, delay));
         } finally {
-          off();
+          for (const off of offs) off();
         }
       }
     };

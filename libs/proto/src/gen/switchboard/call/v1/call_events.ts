@@ -355,6 +355,18 @@ export interface CallPlaybackFinished {
   mediaUri: string;
 }
 
+/**
+ * A new adapter process took a live call over from Asterisk: its predecessor stopped or died and the
+ * call's channels outlived it. Requests the predecessor had in hand died with it, unanswered when it
+ * was killed: whoever waits for one sends it again (routing, under its command id).
+ */
+export interface CallTakenOver {
+  meta: EventMeta | undefined;
+  callId: string;
+  /** The adapter id (the same as before: one per Asterisk) whose new process owns the call now. */
+  adapterId: string;
+}
+
 /** A dialled leg changed state (ringing, answered, or failed with a disposition). */
 export interface CallLegUpdated {
   meta: EventMeta | undefined;
@@ -1297,6 +1309,115 @@ export const CallPlaybackFinished: MessageFns<CallPlaybackFinished> = {
     message.playbackId = object.playbackId ?? "";
     message.outcome = object.outcome ?? 0;
     message.mediaUri = object.mediaUri ?? "";
+    return message;
+  },
+};
+
+function createBaseCallTakenOver(): CallTakenOver {
+  return { meta: undefined, callId: "", adapterId: "" };
+}
+
+export const CallTakenOver: MessageFns<CallTakenOver> = {
+  encode(message: CallTakenOver, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.meta !== undefined) {
+      EventMeta.encode(message.meta, writer.uint32(10).fork()).join();
+    }
+    if (message.callId !== "") {
+      writer.uint32(18).string(message.callId);
+    }
+    if (message.adapterId !== "") {
+      writer.uint32(26).string(message.adapterId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CallTakenOver {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCallTakenOver();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.meta = EventMeta.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.callId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.adapterId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CallTakenOver {
+    return {
+      meta: isSet(object.meta) ? EventMeta.fromJSON(object.meta) : undefined,
+      callId: isSet(object.callId)
+        ? globalThis.String(object.callId)
+        : isSet(object.call_id)
+        ? globalThis.String(object.call_id)
+        : "",
+      adapterId: isSet(object.adapterId)
+        ? globalThis.String(object.adapterId)
+        : isSet(object.adapter_id)
+        ? globalThis.String(object.adapter_id)
+        : "",
+    };
+  },
+
+  toJSON(message: CallTakenOver): unknown {
+    const obj: any = {};
+    if (message.meta !== undefined) {
+      obj.meta = EventMeta.toJSON(message.meta);
+    }
+    if (message.callId !== "") {
+      obj.callId = message.callId;
+    }
+    if (message.adapterId !== "") {
+      obj.adapterId = message.adapterId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CallTakenOver>, I>>(base?: I): CallTakenOver {
+    return CallTakenOver.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CallTakenOver>, I>>(object: I): CallTakenOver {
+    const message = createBaseCallTakenOver();
+    message.meta = (object.meta !== undefined && object.meta !== null) ? EventMeta.fromPartial(object.meta) : undefined;
+    message.callId = object.callId ?? "";
+    message.adapterId = object.adapterId ?? "";
     return message;
   },
 };
