@@ -57,6 +57,8 @@ export const KV_BUCKETS = {
   directorySnapshots: 'directory-snapshots',
   /** The ivr's compiled menus: one versioned snapshot per tenant (key = tenant id). */
   ivrMenus: 'ivr-menus',
+  /** Live calls a stopping adapter process leaves to the next one (key = `<adapter>.<call>`). */
+  adapterHandover: 'adapter-handover',
 } as const;
 
 interface UnaryMethod {
@@ -200,7 +202,7 @@ export const NATS_GRANTS: Readonly<Record<NatsIdentity, NatsGrant>> = {
     subscribes: [DIRECTORY_CHANGES],
     durables: [],
     follows: [],
-    kv: { owns: [], reads: [] },
+    kv: { owns: [KV_BUCKETS.adapterHandover], reads: [] },
     objectStores: { owns: [FAX_INBOX_BUCKET, VOICEMAIL_INBOX_BUCKET] },
   },
   billing: {

@@ -25,6 +25,7 @@ import {
   type CallRegistry,
   callerLeg,
   isLive,
+  legFromMessage,
   legMessage,
   newCall,
   newLeg,
@@ -34,6 +35,7 @@ import {
   type RingGroup,
 } from './calls.js';
 import { CAUSE_TEXT, dispositionOfCause, dispositionOfDialStatus } from './dispositions.js';
+import type { HandedOverCall } from './handover.js';
 import { endpointOfChannelName, type TenantLookup, type TenantMatch } from './tenant-resolver.js';
 import { failureReason, playbackOutcome } from './media.js';
 import type { AdapterMetrics } from './metrics.js';
@@ -300,7 +302,12 @@ export class CallTracker {
    * listening (their channel is gone, the memory names them) end now, as reconciliation ends a leg
    * whose end was missed. `at` stands for times nothing kept.
    */
-  async takeOver(listed: readonly ListedChannel[], bridges: readonly AriBridge[], listedAt: number, at: Date) {
+  async takeOver(
+    listed: readonly ListedChannel[],
+    bridges: readonly AriBridge[],
+    listedAt: number,
+    at: Date,
+  ): Promise<Set<string>> {
     const unknown = listed.filter(({ channel }) => !this.deps.registry.byChannelId(channel.id));
     const [legs, callers] = await Promise.all([
       Promise.all(
@@ -323,6 +330,8 @@ export class CallTracker {
       const callId = leg.memory?.callId ?? leg.args[1] ?? '';
       legsOf.set(callId, [...(legsOf.get(callId) ?? []), leg]);
     }
+    // The calls found in Asterisk (some end at once, e.g. one whose caller left).
+    const found = new Set([...callers.map((caller) => caller.channel.id), ...legsOf.keys()]);
     for (const caller of callers) {
       // Events are held, but a run's list may be older than a call this process started meanwhile.
       if (this.deps.registry.byChannelId(caller.channel.id)) continue;
@@ -330,6 +339,7 @@ export class CallTracker {
       legsOf.delete(caller.channel.id);
     }
     for (const [callId, orphans] of legsOf) this.takeOverWithoutCaller(callId, orphans, bridges, listedAt, at);
+    return found;
   }
 
   private takeOverCall(
@@ -471,6 +481,27 @@ export class CallTracker {
     );
     this.deps.onTakenOver(call);
     this.lostLeg(call, callerLegRecord);
+  }
+
+  /**
+   * Calls a stopped process handed over (handover.ts) that were not taken over from Asterisk: every
+   * channel of theirs went while no process listened. They end now, each live leg as one whose end was
+   * missed (cause 16 if it talked, `Channel gone without a hangup event`), so their call.ended carries
+   * every leg. Who left first is unknown: `ended_by` is `system`.
+   */
+  endHandedOver(calls: readonly HandedOverCall[], found: ReadonlySet<string>): void {
+    for (const handed of calls) {
+      const [caller, ...dialled] = handed.legs.map(legFromMessage);
+      if (!caller || found.has(handed.callId) || this.deps.registry.call(handed.callId)) continue;
+      const call = this.openCall({ ...handed, leg: caller, at: handed.startedAt });
+      for (const leg of dialled) this.deps.registry.addLeg(call, leg);
+      call.endedBy = 'system';
+      this.deps.logger.info(
+        { callId: call.callId, legs: call.legs.size },
+        'a handed-over call ended while no adapter listened; ending it',
+      );
+      for (const leg of [...dialled.filter(isLive), ...(isLive(caller) ? [caller] : [])]) this.lostLeg(call, leg);
+    }
   }
 
   /** Adds a call's listed dialled legs: answered ones at the time kept, those in the call's bridge bridged. */

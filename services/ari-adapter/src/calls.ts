@@ -178,6 +178,28 @@ export function legMessage(leg: LegRecord): callV1.Leg {
   };
 }
 
+/** A leg as `legMessage` described it (a call handed over by a stopped process: handover.ts). */
+export function legFromMessage(message: callV1.Leg): LegRecord {
+  const leg = newLeg({
+    legId: message.legId,
+    channelId: message.channelId,
+    kind: message.kind,
+    endpoint: message.endpoint,
+    from: message.from,
+    to: message.to,
+    createdAt: message.createdAt ?? new Date(0),
+    tags: { ...message.tags },
+    createdByAdapter: message.kind !== callV1.LegKind.LEG_KIND_CALLER,
+    state: message.state,
+  });
+  leg.answeredAt = message.answeredAt;
+  leg.endedAt = message.endedAt;
+  leg.disposition = message.disposition;
+  leg.hangupCause = message.hangupCause;
+  leg.hangupCauseText = message.hangupCauseText;
+  return leg;
+}
+
 /** All calls of this adapter, by call id and by channel id. */
 export class CallRegistry {
   private readonly calls = new Map<string, CallRecord>();

@@ -3,6 +3,7 @@ import type { AriOps } from './ari-ops.js';
 import type { AriChannel } from './ari-types.js';
 import type { CallRegistry } from './calls.js';
 import type { CallTracker } from './call-tracker.js';
+import type { CallHandover } from './handover.js';
 
 /** The args of a channel sitting in `Stasis(<app>,<args>)`, or undefined when it is not in our app. */
 function stasisArgsOf(channel: AriChannel, app: string): string[] | undefined {
@@ -17,6 +18,8 @@ export interface ReconcilerDependencies {
   ari: AriOps;
   registry: CallRegistry;
   tracker: CallTracker;
+  /** What a stopped process left: calls gone from Asterisk meanwhile are ended after a take-over. */
+  handover: CallHandover;
   /** Keeps shutdown waiting for a run in progress. */
   track(work: Promise<unknown>): void;
   logger: Logger;
@@ -65,6 +68,19 @@ export class Reconciler {
     return run;
   }
 
+  /** After a take-over: the handed-over calls it did not find end now (handover.ts). */
+  private async endHandedOverGone(found: ReadonlySet<string>): Promise<void> {
+    try {
+      const handedOver = await this.deps.handover.take();
+      if (!handedOver.length) return;
+      this.deps.tracker.endHandedOver(handedOver, found);
+      await this.deps.handover.forget(handedOver);
+    } catch (error) {
+      // The calls taken over from Asterisk go on; the entries stay for the next connect.
+      this.deps.logger.error({ err: error }, 'calls handed over by the last process could not be read');
+    }
+  }
+
   private async run(adopt: boolean): Promise<void> {
     this.running = true;
     try {
@@ -79,7 +95,8 @@ export class Reconciler {
         const args = stasisArgsOf(channel, this.deps.app);
         return args && !this.deps.registry.byChannelId(channel.id) ? [{ channel, args }] : [];
       });
-      await this.deps.tracker.takeOver(listed, bridges, listedAt, new Date());
+      const found = await this.deps.tracker.takeOver(listed, bridges, listedAt, new Date());
+      await this.endHandedOverGone(found);
     } finally {
       this.running = false;
     }

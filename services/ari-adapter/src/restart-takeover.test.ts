@@ -362,12 +362,39 @@ describe('an adapter process killed mid-call and replaced', () => {
     taken.push(callId);
   }, 120_000);
 
+  it('SIGTERM: a call whose channels all go before the next process starts is ended by it from the handover, with every leg', async () => {
+    const callId = await answeredCall();
+    const agent = await dialAnna(callId);
+    expect(agent.disposition).toBe(LegDisposition.LEG_DISPOSITION_ANSWERED);
+    await adapter!.stop('SIGTERM');
+    // Both hang up while no adapter listens: nothing of the call is left in Asterisk.
+    sim.hangupCall(callId);
+    sim.hangupCall(agent.legId);
+    adapter = await start();
+
+    const end = await ended(callId);
+    expect(end.endedBy).toBe('system');
+    expect(end.legs.map((leg) => leg.legId)).toEqual([callId, agent.legId]);
+    for (const leg of end.legs) {
+      expect(leg).toMatchObject({
+        state: LegState.LEG_STATE_ENDED,
+        disposition: LegDisposition.LEG_DISPOSITION_ANSWERED,
+        hangupCause: 16,
+        hangupCauseText: 'Channel gone without a hangup event',
+      });
+    }
+    // The answer times are those the first process published, not the take-over's.
+    expect(end.legs[1]!.answeredAt).toEqual(answeredUpdate(callId, agent.legId).answeredAt);
+    expect(count('call.ended', callId)).toBe(1);
+    taken.push(callId);
+  }, 120_000);
+
   it('published each taken-over call once: one call.started (by the first process), one call.ended', async () => {
-    expect(taken).toHaveLength(7);
+    expect(taken).toHaveLength(8);
     // Drained and gone, the process can publish nothing more; the stream has all it published.
     await adapter!.stop('SIGTERM');
     adapter = undefined;
-    await vi.waitFor(() => expect(events.of('call.ended').length).toBeGreaterThanOrEqual(8), WAIT);
+    await vi.waitFor(() => expect(events.of('call.ended').length).toBeGreaterThanOrEqual(9), WAIT);
     for (const callId of taken) {
       expect(count('call.started', callId)).toBe(1);
       expect(count('call.ended', callId)).toBe(1);

@@ -1,8 +1,10 @@
+import { Kvm } from '@nats-io/kv';
 import { Objm } from '@nats-io/obj';
 import {
   CALLS_STREAM,
   FAX_INBOX_BUCKET,
   FAX_STREAM,
+  KV_BUCKETS,
   VOICEMAIL_INBOX_BUCKET,
   callControlServeSubject,
 } from '@switchboard/events';
@@ -19,6 +21,7 @@ import { DeviceProvisioner } from './device-provisioning.js';
 import { directoryClient } from './directory-client.js';
 import { DirectoryTenantMap } from './directory-tenant-map.js';
 import { FaxHandoff } from './fax-handoff.js';
+import { CallHandover } from './handover.js';
 import { OutboundGuard } from './outbound-guard.js';
 import { createAdapterMetrics } from './metrics.js';
 import { Reconciler } from './reconciler.js';
@@ -106,6 +109,11 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
     const objm = new Objm(nats!.connection);
     const inbox = await objm.create(FAX_INBOX_BUCKET);
     const voicemailInbox = await objm.create(VOICEMAIL_INBOX_BUCKET);
+    const handover = new CallHandover(
+      await new Kvm(nats!.js).create(KV_BUCKETS.adapterHandover, { history: 1 }),
+      config.ADAPTER_ID,
+      logger,
+    );
     const tracker = new CallTracker({
       adapterId: config.ADAPTER_ID,
       registry,
@@ -161,6 +169,7 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
       ari,
       registry,
       tracker,
+      handover,
       track: (work) => void track(work),
       logger,
     });
@@ -197,6 +206,13 @@ export const ariAdapter: ServiceDefinition<typeof adapterConfigSchema> = {
       () => {
         reconciler.stop();
         link.close();
+        // Written down first, for calls that end entirely before the next process looks (handover.ts).
+        const leaving = handover
+          .leave([...registry.all()])
+          .catch((error: unknown) =>
+            logger.error({ err: error }, 'live calls could not be written for the next process'),
+          );
+        void track(leaving);
         const calls = tracker.handOverAll();
         logger.info({ calls }, 'stopping: live calls left in Asterisk for the next process');
       },
