@@ -1,4 +1,4 @@
-import { CallEvents } from '@switchboard/events';
+import { CallEvents, allTenantsSubject } from '@switchboard/events';
 import { NotServedError, type Logger, type NatsHandle } from '@switchboard/service-kit';
 import { isUnavailable } from '../clients.js';
 
@@ -55,7 +55,7 @@ export class ConnectionEvents {
 
   /** Follows `call.taken_over` (every replica hears each; only one waits on the call). */
   followTakeovers(connection: Pick<NatsHandle['connection'], 'subscribe'>, logger: Logger): void {
-    connection.subscribe(`sb.*.${CallEvents.takenOver.domain}.${CallEvents.takenOver.event}`, {
+    connection.subscribe(allTenantsSubject(CallEvents.takenOver.domain, CallEvents.takenOver.event), {
       callback: (error, message) => {
         if (error) return;
         try {
